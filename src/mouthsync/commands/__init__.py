@@ -1,0 +1,1 @@
+"""One module per command, each exposing ``register(app)``; see :mod:`mouthsync.cli`."""

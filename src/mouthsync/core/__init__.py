@@ -1,0 +1,1 @@
+"""Shared types, user-facing errors, atomic output, caching and progress used by every stage."""

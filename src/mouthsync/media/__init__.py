@@ -1,0 +1,1 @@
+"""The truth about time: opening, probing, decoding with real timestamps, writing, remuxing."""

@@ -1,0 +1,175 @@
+"""Decoding with true presentation timestamps.
+
+Video frames carry the time at which they are shown (``pts * time_base``), never
+``index / nominal_fps``, so variable-frame-rate footage keeps its real timing. Audio is
+decoded to float32 at a chosen rate together with the time of its first sample, so the
+two streams can be placed on one timeline (container start times and edit lists are
+applied by FFmpeg's demuxer before we see the timestamps).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import av
+import numpy as np
+
+from mouthsync.core.errors import BadInput
+from mouthsync.media.container import open_input, require_audio, require_video
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded picture: its presentation time in seconds and its pixels (H x W x 3)."""
+
+    index: int
+    time: float
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Decoded audio: float32 samples in [-1, 1], shape (n,) for mono or (channels, n).
+
+    ``start`` is the presentation time of the first sample in seconds, on the same
+    timeline as video frame times.
+    """
+
+    samples: np.ndarray
+    rate: int
+    start: float
+
+    @property
+    def duration(self) -> float:
+        return self.samples.shape[-1] / float(self.rate)
+
+    @property
+    def mono(self) -> np.ndarray:
+        return self.samples if self.samples.ndim == 1 else self.samples.mean(axis=0)
+
+
+@dataclass(frozen=True)
+class VideoMeta:
+    """What decoding needs to know about the picture before reading it."""
+
+    width: int
+    height: int
+    time_base: float
+    declared_fps: float
+    frame_count: int | None
+    duration: float | None
+
+
+def video_meta(path: str | os.PathLike[str]) -> VideoMeta:
+    """Size, declared rate and frame count of the first video stream (no decoding)."""
+    with open_input(path) as c:
+        vs = require_video(c, path)
+        rate = vs.average_rate or vs.guessed_rate or vs.base_rate
+        dur = float(vs.duration * vs.time_base) if vs.duration else (c.duration / 1e6 if c.duration else None)
+        return VideoMeta(
+            width=vs.codec_context.width,
+            height=vs.codec_context.height,
+            time_base=float(vs.time_base),
+            declared_fps=float(vs.base_rate or rate or 0),
+            frame_count=vs.frames or None,
+            duration=dur,
+        )
+
+
+def _scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, int] | None:
+    if not max_side or max(width, height) <= max_side:
+        return None
+    s = max_side / max(width, height)
+    return (max(2, int(round(width * s / 2)) * 2), max(2, int(round(height * s / 2)) * 2))
+
+
+def iter_frames(
+    path: str | os.PathLike[str],
+    *,
+    pixel_format: str = "rgb24",
+    max_side: int | None = None,
+    threads: bool = True,
+) -> Iterator[Frame]:
+    """Yield every frame of the first video stream with its presentation time.
+
+    ``max_side`` downscales in the decoder's scaler (cheaper than resizing afterwards).
+    Frames without a timestamp (rare, broken muxers) get the previous time plus the
+    median spacing so far, never an invented nominal rate.
+    """
+    with open_input(path) as c:
+        vs = require_video(c, path)
+        if threads:
+            vs.thread_type = "AUTO"
+        size = _scaled_size(vs.codec_context.width, vs.codec_context.height, max_side)
+        last_t: float | None = None
+        step = 0.04
+        index = 0
+        try:
+            for frame in c.decode(vs):
+                t = frame.time
+                if t is None:
+                    t = (last_t + step) if last_t is not None else 0.0
+                elif last_t is not None and t > last_t:
+                    step = t - last_t
+                if size:
+                    img = frame.to_ndarray(format=pixel_format, width=size[0], height=size[1])
+                else:
+                    img = frame.to_ndarray(format=pixel_format)
+                yield Frame(index=index, time=float(t), image=img)
+                last_t = t
+                index += 1
+        except av.FFmpegError as exc:
+            if index == 0:
+                raise BadInput(f"{path}: video stream cannot be decoded ({exc})") from None
+            # A truncated tail: keep what decoded, the caller sees fewer frames.
+        if index == 0:
+            raise BadInput(f"{path}: video stream has no decodable frames")
+
+
+def frame_times(path: str | os.PathLike[str]) -> np.ndarray:
+    """Presentation times of all video frames, from packets only (no picture decoding).
+
+    Packets arrive in decode order, so times are sorted; packets without pts are skipped.
+    """
+    with open_input(path) as c:
+        vs = require_video(c, path)
+        tb = float(vs.time_base)
+        pts = [p.pts for p in c.demux(vs) if p.pts is not None and p.size > 0]
+    if not pts:
+        raise BadInput(f"{path}: video stream has no frames")
+    return np.sort(np.asarray(pts, dtype=np.float64) * tb)
+
+
+def decode_audio(
+    path: str | os.PathLike[str], *, rate: int = 16000, mono: bool = True
+) -> Audio:
+    """Decode the first audio stream to float32 at ``rate`` Hz.
+
+    Resampling happens in FFmpeg's resampler (``swr``), which keeps sample timing exact.
+    """
+    with open_input(path) as c:
+        stream = require_audio(c, path)
+        stream.thread_type = "AUTO"
+        layout = "mono" if mono else ("stereo" if stream.codec_context.channels >= 2 else "mono")
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        chunks: list[np.ndarray] = []
+        start: float | None = None
+        try:
+            for frame in c.decode(stream):
+                if start is None and frame.time is not None:
+                    start = float(frame.time)
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray())
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray())
+        except av.FFmpegError as exc:
+            if not chunks:
+                raise BadInput(f"{path}: audio stream cannot be decoded ({exc})") from None
+    if not chunks:
+        raise BadInput(f"{path}: audio stream has no decodable samples")
+    samples = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+    if mono:
+        samples = samples[0]
+    return Audio(samples=samples, rate=rate, start=start or 0.0)

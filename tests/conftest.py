@@ -1,0 +1,40 @@
+"""Shared test fixtures: where the real media lives, and helpers to build harder cases from it.
+
+Real clips come from ``../shared/data`` beside the repository (override with
+``MOUTHSYNC_DATA``). They are never copied into the repo; derived cases are built in
+temporary folders at test time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("MOUTHSYNC_DATA", REPO.parent / "shared" / "data"))
+
+CLIPS = sorted((DATA / "clips").glob("*.mp4"))
+WILD = sorted((DATA / "wild").glob("*.mp4"))
+SPEECH = sorted((DATA / "speech").glob("*.wav"))
+SILENT = sorted((DATA / "silent").glob("*.mp4"))
+
+os.environ.setdefault("MOUTHSYNC_NO_PROGRESS", "1")
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not CLIPS:
+        raise pytest.UsageError(f"shared media not found at {DATA}: set MOUTHSYNC_DATA")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test session uses its own cache folder, so tests never read a stale user cache."""
+    monkeypatch.setenv("MOUTHSYNC_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))

@@ -1,0 +1,34 @@
+from pathlib import Path
+
+import pytest
+
+from mouthsync.core.atomic import atomic_path, check_output_path, write_text_atomic
+from mouthsync.core.errors import BadOutput
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path: Path) -> None:
+    out = tmp_path / "result.txt"
+    with pytest.raises(RuntimeError), atomic_path(out) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("crash mid-write")
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_replaces_on_success(tmp_path: Path) -> None:
+    out = tmp_path / "result.txt"
+    write_text_atomic(out, "done")
+    assert out.read_text() == "done"
+    assert [p.name for p in tmp_path.iterdir()] == ["result.txt"]
+
+
+def test_refuses_input_as_output(tmp_path: Path) -> None:
+    src = tmp_path / "in.mp4"
+    src.write_bytes(b"x")
+    with pytest.raises(BadOutput, match="overwrite the input"):
+        check_output_path(tmp_path / "." / "in.mp4", [src])
+
+
+def test_unwritable_folder(tmp_path: Path) -> None:
+    with pytest.raises(BadOutput, match="does not exist"):
+        check_output_path(tmp_path / "missing" / "out.mp4")

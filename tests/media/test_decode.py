@@ -1,0 +1,42 @@
+import numpy as np
+import pytest
+
+from mouthsync.core.errors import BadInput, NoAudio
+from mouthsync.media.decode import decode_audio, frame_times, iter_frames
+
+from ..conftest import CLIPS, SILENT
+
+
+def test_vfr_frame_times_are_real_timestamps() -> None:
+    vfr = next(p for p in CLIPS if p.name == "retalking_face1.mp4")
+    t = frame_times(vfr)
+    assert len(t) == 135
+    gaps = np.diff(t)
+    assert gaps.min() < 0.04 < gaps.max()  # uneven spacing survives
+    assert 21.5 < 1 / gaps.mean() < 22.7
+
+
+def test_frames_carry_times_and_scale() -> None:
+    frames = list(iter_frames(CLIPS[1], max_side=200))
+    assert len(frames) == 125
+    assert frames[0].image.shape == (200, 200, 3)
+    assert frames[-1].time == pytest.approx(4.96, abs=1e-6)
+
+
+def test_audio_decodes_at_requested_rate() -> None:
+    a = decode_audio(CLIPS[1], rate=16000)
+    assert a.rate == 16000 and a.samples.ndim == 1
+    assert a.duration == pytest.approx(5.0, abs=0.05)
+    assert 0.01 < float(np.abs(a.samples).max()) <= 1.0
+
+
+def test_no_audio_is_a_clear_error() -> None:
+    with pytest.raises(NoAudio, match="no audio stream"):
+        decode_audio(SILENT[0])
+
+
+def test_not_media(tmp_path) -> None:
+    p = tmp_path / "fake.mp4"
+    p.write_text("hello, I am text")
+    with pytest.raises(BadInput, match="not a readable media file"):
+        decode_audio(p)
