@@ -8,6 +8,7 @@ temporary folders at test time.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,8 @@ def data_dir() -> Path:
     return DATA
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test session uses its own cache folder, so tests never read a stale user cache."""
-    monkeypatch.setenv("MOUTHSYNC_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+# One cache folder per test run, shared by all xdist workers of that run (so a clip is
+# tracked once per run, not once per test), and never the user's own cache.
+_RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"solo-{os.getpid()}"
+TEST_CACHE = Path(tempfile.gettempdir()) / f"mouthsync-test-cache-{_RUN_ID}"
+os.environ["MOUTHSYNC_CACHE"] = str(TEST_CACHE)
