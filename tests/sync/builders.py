@@ -1,0 +1,222 @@
+"""Builders for sync test cases with a known answer, made from real clips at test time.
+
+Whether a shared clip is itself in sync is unknown to the frame, so every accuracy test
+measures how well the estimate *follows a known change*: the audio moved by k frames or by
+some ms, noise or another voice mixed under it, clips concatenated with a different shift
+per segment, or the audio clock stretched by 1001/1000. The picture is never touched: the
+video packets are copied, only the audio changes (so a cached face track stays valid).
+
+Shifting is done on the sample array (pad with silence / trim) so the audio keeps its
+length and start time; ``delay_s > 0`` means the sound comes *later* than the picture, the
+same sign as ``audio_delay_ms``. The sync-fix engineer's tests import these too.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mouthsync.media.decode import Audio, decode_audio, frame_times
+
+
+def shift_samples(samples: np.ndarray, rate: int, delay_s: float) -> np.ndarray:
+    """Move audio later (``delay_s > 0``) or earlier by whole samples, keeping the length.
+
+    Later: silence is prepended and the tail trimmed; earlier: the head is dropped and
+    silence appended. Sub-frame amounts are exact to one sample (62.5 us at 16 kHz).
+    """
+    n = samples.shape[-1]
+    k = int(round(delay_s * rate))
+    out = np.zeros_like(samples)
+    if k >= 0:
+        if k < n:
+            out[..., k:] = samples[..., : n - k]
+    else:
+        k = -k
+        if k < n:
+            out[..., : n - k] = samples[..., k:]
+    return out
+
+
+def shifted_audio(audio: Audio, delay_s: float) -> Audio:
+    """``audio`` with its content moved by ``delay_s`` (same start, same length)."""
+    return Audio(samples=shift_samples(audio.samples, audio.rate, delay_s), rate=audio.rate, start=audio.start)
+
+
+def pink_noise(n: int, seed: int = 0) -> np.ndarray:
+    """Unit-RMS pink (1/f power) noise made by shaping white noise in the frequency domain."""
+    rng = np.random.default_rng(seed)
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.arange(spec.size, dtype=np.float64)
+    f[0] = 1.0
+    spec /= np.sqrt(f)
+    x = np.fft.irfft(spec, n)
+    return (x / (np.sqrt(np.mean(x**2)) + 1e-12)).astype(np.float32)
+
+
+def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """Mix ``noise`` under ``speech`` so that speech power / noise power = ``snr_db``.
+
+    Speech power is measured on the louder half of 20 ms blocks (the speech, not its
+    pauses), so 10 dB means 10 dB while someone talks. ``noise`` is tiled or cut to length.
+    """
+    n = speech.shape[-1]
+    if noise.shape[-1] < n:
+        noise = np.tile(noise, int(np.ceil(n / noise.shape[-1])))
+    noise = noise[..., :n].astype(np.float64)
+    block = max(1, n // max(1, n // 320))
+    e = np.array([np.mean(speech[i : i + block].astype(np.float64) ** 2) for i in range(0, n, block)])
+    p_speech = float(np.mean(np.sort(e)[len(e) // 2 :])) if len(e) else 0.0
+    p_noise = float(np.mean(noise**2)) + 1e-20
+    gain = np.sqrt(p_speech / (p_noise * 10 ** (snr_db / 10.0)))
+    mixed = speech.astype(np.float64) + gain * noise
+    peak = float(np.max(np.abs(mixed))) if n else 0.0
+    if peak > 1.0:
+        mixed /= peak
+    return mixed.astype(np.float32)
+
+
+def noisy_audio(audio: Audio, snr_db: float = 10.0, *, noise: np.ndarray | None = None, seed: int = 0) -> Audio:
+    """``audio`` with pink noise (default) or the given recording mixed under it at ``snr_db``."""
+    x = audio.mono
+    nz = pink_noise(x.size, seed) if noise is None else noise
+    return Audio(samples=mix_at_snr(x, nz, snr_db), rate=audio.rate, start=audio.start)
+
+
+def resample_ratio(samples: np.ndarray, ratio_num: int, ratio_den: int) -> np.ndarray:
+    """Stretch audio by ``ratio_num/ratio_den`` (1001/1000 plays 0.1 % longer: +60 ms/min)."""
+    from scipy.signal import resample_poly
+
+    return resample_poly(samples.astype(np.float64), ratio_num, ratio_den).astype(np.float32)
+
+
+def write_wav(path: str | os.PathLike[str], audio: Audio | np.ndarray, rate: int | None = None) -> Path:
+    """Write mono 16-bit PCM WAV (the simplest container every tool reads exactly)."""
+    if isinstance(audio, Audio):
+        rate, x = audio.rate, audio.mono
+    else:
+        x = audio if audio.ndim == 1 else audio.mean(axis=0)
+    assert rate is not None
+    pcm = (np.clip(x, -1.0, 1.0) * 32767.0).astype("<i2")
+    p = Path(path)
+    with wave.open(str(p), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(int(rate))
+        w.writeframes(pcm.tobytes())
+    return p
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True)
+
+
+def mux_with_audio(video_src: str | os.PathLike[str], audio: Audio, out: str | os.PathLike[str]) -> Path:
+    """Write ``out`` with the video packets of ``video_src`` copied and ``audio`` as its sound.
+
+    ``.mkv`` stores PCM (bit exact); other suffixes get AAC. The audio keeps its start time
+    on the media timeline (``-itsoffset``), so only the injected shift differs.
+    """
+    out = Path(out)
+    wav = out.with_suffix(".src.wav")
+    write_wav(wav, audio)
+    codec = ["-c:a", "pcm_s16le"] if out.suffix.lower() == ".mkv" else ["-c:a", "aac", "-b:a", "192k"]
+    try:
+        _ffmpeg(
+            "-i", str(video_src), "-itsoffset", f"{audio.start:.6f}", "-i", str(wav),
+            "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", *codec, str(out),
+        )
+    finally:
+        wav.unlink(missing_ok=True)
+    return out
+
+
+def write_shifted_clip(
+    src: str | os.PathLike[str], out: str | os.PathLike[str], delay_s: float, rate: int = 48000
+) -> Path:
+    """Copy ``src`` to ``out`` with its audio moved by ``delay_s`` (> 0: sound later)."""
+    audio = decode_audio(src, rate=rate)
+    return mux_with_audio(src, shifted_audio(audio, delay_s), out)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One source clip inside a concatenation: where it sits and the shift its audio got."""
+
+    source: str
+    start_s: float
+    end_s: float
+    shift_s: float
+
+
+def build_concatenation(
+    sources: list[str | os.PathLike[str]],
+    shifts_s: list[float],
+    out_dir: str | os.PathLike[str],
+    *,
+    fps: int = 25,
+    side: int = 480,
+    audio_rate: int = 16000,
+    stretch: tuple[int, int] | None = None,
+    name: str = "concat",
+) -> tuple[Path, Path, list[Segment]]:
+    """Concatenate clips into one long video plus a WAV with a known shift per segment.
+
+    Each source is re-encoded to ``fps`` constant rate at ``side`` x ``side`` (they differ in
+    size and rate), its own audio is cut to exactly its video span, shifted by its entry in
+    ``shifts_s``, and the pieces are joined. ``stretch=(1001, 1000)`` then resamples the whole
+    audio by that ratio (clock drift) and trims it to the video length. Returns the video
+    (with the audio muxed in as PCM), the WAV alone, and the segment table (times before
+    any stretch).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pieces: list[np.ndarray] = []
+    seg_files: list[Path] = []
+    segments: list[Segment] = []
+    t = 0.0
+    for i, (src, shift) in enumerate(zip(sources, shifts_s, strict=True)):
+        seg = out_dir / f"{name}_seg{i:03d}.mp4"
+        _ffmpeg(
+            "-i", str(src), "-an", "-vf", f"scale={side}:{side},fps={fps}", "-c:v", "libx264",
+            "-preset", "ultrafast", "-crf", "20", "-pix_fmt", "yuv420p", str(seg),
+        )
+        n = len(frame_times(seg))
+        dur = n / fps
+        a = decode_audio(src, rate=audio_rate)
+        t0 = float(frame_times(src)[0])
+        # audio sample j sits at a.start + j/rate; take the span [t0, t0 + dur)
+        first = int(round((t0 - a.start) * audio_rate))
+        want = int(round(dur * audio_rate))
+        x = np.zeros(want, dtype=np.float32)
+        lo = max(first, 0)
+        hi = min(first + want, a.samples.size)
+        if hi > lo:
+            x[lo - first : hi - first] = a.samples[lo:hi]
+        pieces.append(shift_samples(x, audio_rate, shift))
+        seg_files.append(seg)
+        segments.append(Segment(str(src), t, t + dur, float(shift)))
+        t += dur
+    listing = out_dir / f"{name}_list.txt"
+    listing.write_text("".join(f"file '{p.resolve()}'\n" for p in seg_files))
+    video_only = out_dir / f"{name}_video.mp4"
+    _ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(video_only))
+    audio = np.concatenate(pieces)
+    total = audio.size
+    if stretch is not None:
+        audio = resample_ratio(audio, *stretch)
+        audio = audio[:total] if audio.size >= total else np.pad(audio, (0, total - audio.size))
+    wav = write_wav(out_dir / f"{name}.wav", audio, audio_rate)
+    out = out_dir / f"{name}.mkv"
+    _ffmpeg(
+        "-i", str(video_only), "-i", str(wav), "-map", "0:v:0", "-map", "1:a:0",
+        "-c:v", "copy", "-c:a", "pcm_s16le", str(out),
+    )
+    for p in [*seg_files, listing]:
+        p.unlink(missing_ok=True)
+    return out, wav, segments
