@@ -142,34 +142,83 @@ def frame_times(path: str | os.PathLike[str]) -> np.ndarray:
     return np.sort(np.asarray(pts, dtype=np.float64) * tb)
 
 
+#: Encoder delay of AAC-LC in samples (ISO/IEC 14496-3; FFmpeg's and most encoders'
+#: priming). MP4 files normally hide it with an edit list or skip-samples side data.
+AAC_PRIMING = 1024
+
+
+def _unhidden_priming(first_packet: av.Packet | None, first_frame_pts: int | None, stream) -> int:
+    """Priming samples (at the stream's rate) that the container failed to hide, else 0.
+
+    When an AAC stream is stream-copied to a new start time (``ffmpeg -itsoffset``,
+    packet shifting), the muxer drops the priming edit: the decoder then returns the
+    encoder's 1024 warm-up samples as if they were content, and the stream appears to
+    start 23 ms (at 44.1 kHz) before its sound really does. Detect that case: AAC-LC, no
+    skip-samples side data on the first packet, and a first frame at the first packet's
+    time (nothing was skipped).
+    """
+    cc = stream.codec_context
+    if cc.name != "aac" or (cc.profile or "LC") != "LC" or first_packet is None:
+        return 0
+    if first_packet.pts is None or first_frame_pts is None or first_frame_pts != first_packet.pts:
+        return 0
+    if first_packet.has_sidedata("skip_samples"):
+        return 0
+    return AAC_PRIMING
+
+
 def decode_audio(
     path: str | os.PathLike[str], *, rate: int = 16000, mono: bool = True
 ) -> Audio:
     """Decode the first audio stream to float32 at ``rate`` Hz.
 
     Resampling happens in FFmpeg's resampler (``swr``), which keeps sample timing exact.
+    AAC encoder priming that the container failed to hide is removed and ``start`` moved
+    to the first real sample (see :func:`_unhidden_priming`).
     """
     with open_input(path) as c:
         stream = require_audio(c, path)
         stream.thread_type = "AUTO"
+        src_rate = stream.codec_context.sample_rate or rate
         layout = "mono" if mono else ("stereo" if stream.codec_context.channels >= 2 else "mono")
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
         chunks: list[np.ndarray] = []
         start: float | None = None
+        first_packet: av.Packet | None = None
+        first_frame_pts: int | None = None
         try:
-            for frame in c.decode(stream):
-                if start is None and frame.time is not None:
-                    start = float(frame.time)
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray())
+            for packet in c.demux(stream):
+                if first_packet is None and packet.pts is not None and packet.size > 0:
+                    first_packet = packet
+                for frame in packet.decode():
+                    if start is None and frame.time is not None:
+                        start = float(frame.time)
+                        first_frame_pts = frame.pts
+                    for out in resampler.resample(frame):
+                        chunks.append(out.to_ndarray())
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray())
         except av.FFmpegError as exc:
             if not chunks:
                 raise BadInput(f"{path}: audio stream cannot be decoded ({exc})") from None
+        priming = _unhidden_priming(first_packet, first_frame_pts, stream)
+        declared_end = None
+        if stream.duration and stream.start_time is not None:
+            declared_end = float((stream.start_time + stream.duration) * stream.time_base)
     if not chunks:
         raise BadInput(f"{path}: audio stream has no decodable samples")
     samples = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+    start = start or 0.0
+    if priming:
+        drop = int(round(priming * rate / src_rate))
+        samples = samples[:, drop:]
+        start += priming / src_rate
+    if declared_end is not None:
+        # The last AAC frame is padded to 1024 samples; the container's duration (edit
+        # list) says where the sound really ends. Trim only that padding, never content.
+        excess = start + samples.shape[1] / rate - declared_end
+        if 0 < excess <= 2 * AAC_PRIMING / src_rate:
+            samples = samples[:, : samples.shape[1] - int(round(excess * rate))]
     if mono:
         samples = samples[0]
-    return Audio(samples=samples, rate=rate, start=start or 0.0)
+    return Audio(samples=samples, rate=rate, start=start)
