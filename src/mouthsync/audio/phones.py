@@ -1,0 +1,228 @@
+"""Phone recognition and forced alignment with PocketSphinx (en-US model inside the wheel).
+
+Two ways to get phones with times:
+
+* :func:`recognize_phones`: phonetic recognition (``allphone`` search with the phonetic
+  language model ``en-us-phone.lm.bin``). Works on any English speech without a
+  transcript; labels are noisier than alignment but boundaries are acoustic.
+* :func:`align_transcript`: forced alignment of a known transcript (words from the CMU
+  dictionary; unknown words are spelled with the letter-to-sound fallback of the
+  dictionary when possible), giving words and their phones.
+
+Both decode the whole utterance at once with *batch* cepstral mean normalisation so that
+the features of a frame do not depend on how much audio preceded it: shifting the audio
+by N ms shifts every phone by N ms (the sync stage relies on that). PocketSphinx works at
+100 frames per second, so boundaries are multiples of 10 ms from the first sample
+(10 ms is far below a video frame).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from mouthsync.audio.types import Phone, Word
+from mouthsync.audio.visemes import normalize_label
+from mouthsync.core.errors import BadInput
+
+RATE = 16000
+FRAME_S = 0.01  # PocketSphinx frame shift (frate 100)
+
+# Settings for phonetic recognition, tuned for boundary accuracy and stability (see
+# docs/speech.md): a low language weight lets the acoustics decide, the phone insertion
+# penalty keeps spurious 10-20 ms phones out, wide beams keep the search exact enough
+# that a shift of the input does not change the path.
+ALLPHONE_SETTINGS: dict[str, object] = {
+    "lw": 2.0,
+    "pip": 1.0,
+    "beam": 1e-20,
+    "pbeam": 1e-20,
+    "bestpath": False,
+    "remove_noise": True,
+}
+ALIGN_SETTINGS: dict[str, object] = {
+    "beam": 1e-57,
+    "pbeam": 1e-57,
+    "wbeam": 1e-56,
+    "remove_noise": True,
+}
+
+_LOCK = threading.Lock()
+
+
+def model_dir() -> Path:
+    """The en-US model folder shipped inside the ``pocketsphinx`` wheel."""
+    import pocketsphinx
+
+    return Path(pocketsphinx.get_model_path())
+
+
+@functools.lru_cache(maxsize=4)
+def _decoder(kind: str, frozen: tuple[tuple[str, object], ...]):  # type: ignore[no-untyped-def]
+    import pocketsphinx
+
+    m = model_dir()
+    kw: dict[str, object] = {
+        "hmm": str(m / "en-us" / "en-us"),
+        "dict": str(m / "en-us" / "cmudict-en-us.dict"),
+        "loglevel": "FATAL",
+        "cmn": "batch",
+        "samprate": RATE,
+    }
+    if kind == "allphone":
+        kw["allphone"] = str(m / "en-us" / "en-us-phone.lm.bin")
+    else:
+        kw["lm"] = None
+    kw.update(dict(frozen))
+    return pocketsphinx.Decoder(**kw)
+
+
+def to_pcm16(samples: np.ndarray) -> bytes:
+    """Float samples in [-1, 1] at 16 kHz to little-endian int16 bytes for the decoder."""
+    x = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
+    return (x * 32767.0).astype("<i2").tobytes()
+
+
+def _segments_to_phones(segs: Sequence[tuple[str, int, int]], offset: float) -> list[Phone]:
+    """Turn (label, start_frame, end_frame_inclusive) into contiguous merged phones."""
+    phones: list[Phone] = []
+    for label, sf, ef in segs:
+        lab = normalize_label(label)
+        start = round(offset + sf * FRAME_S, 6)
+        end = round(offset + (ef + 1) * FRAME_S, 6)
+        if phones and phones[-1].label == "SIL" and lab == "SIL":
+            phones[-1] = Phone(phones[-1].start, end, "SIL")
+        else:
+            phones.append(Phone(start, end, lab))
+    return phones
+
+
+def recognize_phones(
+    samples: np.ndarray, *, offset: float = 0.0, settings: dict[str, object] | None = None
+) -> list[Phone]:
+    """Phonetic recognition of 16 kHz mono float ``samples``; times start at ``offset``.
+
+    Returns contiguous phones covering the input, silence and fillers as ``"SIL"``.
+    """
+    cfg = dict(ALLPHONE_SETTINGS)
+    cfg.update(settings or {})
+    pcm = to_pcm16(samples)
+    with _LOCK:
+        dec = _decoder("allphone", tuple(sorted(cfg.items())))
+        # Noise removal keeps its noise estimate across utterances: reset it so that the
+        # result depends on this audio only (same input, same phones, in any order).
+        dec.reinit_feat()
+        dec.start_utt()
+        dec.process_raw(pcm, full_utt=True)
+        dec.end_utt()
+        segs = [(s.word, s.start_frame, s.end_frame) for s in dec.seg()]
+    return _segments_to_phones(segs, offset)
+
+
+_WORD_RE = re.compile(r"[A-Za-z][A-Za-z']*")
+
+
+def normalize_transcript(text: str) -> list[str]:
+    """Words of ``text`` lower-cased, punctuation dropped, digits spelled as in speech.
+
+    Only what PocketSphinx's dictionary can look up survives; numbers are spelled digit
+    by digit (a rough but honest fallback).
+    """
+    digits = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    text = re.sub(r"\d", lambda m: f" {digits[int(m.group())]} ", text)
+    return [w.lower().strip("'") for w in _WORD_RE.findall(text) if w.strip("'")]
+
+
+def _lookup(dec, word: str) -> str | None:  # type: ignore[no-untyped-def]
+    try:
+        return dec.lookup_word(word)
+    except (RuntimeError, KeyError):
+        return None
+
+
+# Letter-to-sound is not shipped for en-US in the wheel, so unknown words get a crude
+# spelling-based pronunciation; alignment stays possible and the word is flagged.
+_LETTERS = {
+    "a": "AE", "b": "B", "c": "K", "d": "D", "e": "EH", "f": "F", "g": "G", "h": "HH",
+    "i": "IH", "j": "JH", "k": "K", "l": "L", "m": "M", "n": "N", "o": "AA", "p": "P",
+    "q": "K", "r": "R", "s": "S", "t": "T", "u": "AH", "v": "V", "w": "W", "x": "K S",
+    "y": "Y", "z": "Z",
+}  # fmt: skip
+
+
+def _spell(word: str) -> str:
+    out: list[str] = []
+    for ch in word:
+        if ch in _LETTERS:
+            ph = _LETTERS[ch]
+            if not out or out[-1] != ph:
+                out.append(ph)
+    return " ".join(out) or "AH"
+
+
+def align_transcript(
+    samples: np.ndarray,
+    text: str,
+    *,
+    offset: float = 0.0,
+    settings: dict[str, object] | None = None,
+) -> tuple[list[Word], list[Phone], list[str]]:
+    """Force-align ``text`` to 16 kHz mono ``samples``.
+
+    Returns ``(words, phones, unknown_words)``; phones are contiguous and include
+    ``"SIL"`` between words where the aligner put silence. Raises :class:`BadInput` when
+    the transcript has no words or cannot be aligned to the audio at all.
+    """
+    words = normalize_transcript(text)
+    if not words:
+        raise BadInput("the transcript has no words to align")
+    cfg = dict(ALIGN_SETTINGS)
+    cfg.update(settings or {})
+    pcm = to_pcm16(samples)
+    unknown: list[str] = []
+    with _LOCK:
+        dec = _decoder("align", tuple(sorted(cfg.items())))
+        for w in set(words):
+            if _lookup(dec, w) is None:
+                unknown.append(w)
+                dec.add_word(w, _spell(w), True)
+        try:
+            dec.set_align_text(" ".join(words))
+            dec.reinit_feat()
+            dec.start_utt()
+            dec.process_raw(pcm, full_utt=True)
+            dec.end_utt()
+            dec.set_alignment()
+            dec.reinit_feat()
+            dec.start_utt()
+            dec.process_raw(pcm, full_utt=True)
+            dec.end_utt()
+            al = dec.get_alignment()
+        except RuntimeError as exc:
+            raise BadInput(f"the transcript could not be aligned to the audio ({exc})") from None
+        if al is None:
+            raise BadInput("the transcript could not be aligned to the audio")
+        raw: list[tuple[str, int, int, list[tuple[str, int, int]]]] = []
+        for w in al:
+            ph = [(p.name, p.start, p.start + p.duration - 1) for p in w]
+            raw.append((w.name, w.start, w.start + w.duration - 1, ph))
+    out_words: list[Word] = []
+    segs: list[tuple[str, int, int]] = []
+    for name, sf, ef, ph in raw:
+        lab = normalize_label(name)
+        is_filler = name.startswith("<") or name.startswith("[") or lab == "SIL"
+        if is_filler:
+            segs.append(("SIL", sf, ef))
+            continue
+        text_w = re.sub(r"\(\d+\)$", "", name)
+        out_words.append(
+            Word(round(offset + sf * FRAME_S, 6), round(offset + (ef + 1) * FRAME_S, 6), text_w,
+                 tuple(normalize_label(p[0]) for p in ph))
+        )  # fmt: skip
+        segs.extend(ph if ph else [(lab, sf, ef)])
+    return out_words, _segments_to_phones(segs, offset), sorted(unknown)

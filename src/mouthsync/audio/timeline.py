@@ -1,0 +1,187 @@
+"""The speech timeline: phones, words, speech activity, pauses, events and rate, cached.
+
+:func:`speech_timeline` is the one public entry point other stages use. It decodes the
+audio once at 16 kHz mono, runs the WebRTC VAD and either PocketSphinx phonetic
+recognition (no transcript) or forced alignment (with one), derives lip events, pauses,
+breaths and speech rate, and caches the result by content hash + settings + algorithm
+version, so ``check``, ``validate`` and ``phones`` on the same file pay for it once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from mouthsync.audio import events as ev
+from mouthsync.audio.phones import (
+    ALIGN_SETTINGS,
+    ALLPHONE_SETTINGS,
+    RATE,
+    align_transcript,
+    recognize_phones,
+)
+from mouthsync.audio.types import Event, Phone, RateInfo, SpeechTimeline, Word
+from mouthsync.audio.vad import speech_segments
+from mouthsync.core.atomic import write_text_atomic
+from mouthsync.core.cache import cache_key, cache_path
+from mouthsync.core.errors import BadInput
+from mouthsync.media.decode import Audio, decode_audio
+
+__all__ = ["Event", "Phone", "RateInfo", "SpeechTimeline", "Word", "speech_timeline", "load_audio"]
+
+# Bump whenever phones, events or their timing change, so cached timelines are rebuilt.
+ALGO_VERSION = "speech-1"
+
+# A phone mostly outside VAD speech is noise the phonetic search explained as speech
+# (breaths, clicks, music): it becomes silence so it cannot create a false lip event.
+_MIN_SPEECH_OVERLAP = 0.3
+
+ENGLISH_NOTE = "en-US PocketSphinx acoustic model; phones are reliable for English speech only"
+
+
+def _language_note(language: str | None) -> str:
+    if language is None or language.lower().split("-")[0] in {"en", "eng", "english"}:
+        return ENGLISH_NOTE
+    return (
+        f"language {language!r}: the phone recogniser is English-only (en-US), so phones "
+        "and lip events are approximate English look-alikes; speech activity, pauses and "
+        "breaths are language-independent and remain valid"
+    )
+
+
+def load_audio(source: str | os.PathLike[str] | Audio) -> Audio:
+    """16 kHz mono audio from a file (any container FFmpeg reads) or an :class:`Audio`."""
+    if isinstance(source, Audio):
+        x = source.mono.astype(np.float32, copy=False)
+        if source.rate != RATE:
+            from math import gcd
+
+            from scipy.signal import resample_poly
+
+            g = gcd(RATE, source.rate)
+            x = resample_poly(x, RATE // g, source.rate // g).astype(np.float32)
+        return Audio(samples=x, rate=RATE, start=source.start)
+    return decode_audio(source, rate=RATE, mono=True)
+
+
+def _silence_outside_speech(phones: list[Phone], speech: list[tuple[float, float]]) -> list[Phone]:
+    if not speech:
+        return [Phone(phones[0].start, phones[-1].end, "SIL")] if phones else []
+    sp = np.asarray(speech, dtype=np.float64)
+    out: list[Phone] = []
+    for p in phones:
+        lab = p.label
+        if lab != "SIL" and p.duration > 0:
+            ov = np.clip(np.minimum(sp[:, 1], p.end) - np.maximum(sp[:, 0], p.start), 0, None).sum()
+            if ov < _MIN_SPEECH_OVERLAP * p.duration:
+                lab = "SIL"
+        if out and lab == "SIL" and out[-1].label == "SIL":
+            out[-1] = Phone(out[-1].start, p.end, "SIL")
+        else:
+            out.append(Phone(p.start, p.end, lab))
+    return out
+
+
+def _settings(transcript: str | None, language: str | None) -> dict[str, object]:
+    s: dict[str, object] = {"algo": ALGO_VERSION, "language": language or "en"}
+    if transcript is None:
+        s["mode"] = "allphone"
+        s["decoder"] = {k: str(v) for k, v in ALLPHONE_SETTINGS.items()}
+    else:
+        s["mode"] = "align"
+        s["decoder"] = {k: str(v) for k, v in ALIGN_SETTINGS.items()}
+        s["transcript_sha"] = hashlib.sha256(transcript.encode("utf-8")).hexdigest()[:16]
+    return s
+
+
+def _cache_file(source: str | os.PathLike[str] | Audio, settings: dict[str, object]) -> Path | None:
+    if isinstance(source, Audio):
+        h = hashlib.sha256()
+        h.update(np.ascontiguousarray(source.samples).tobytes())
+        h.update(f"{source.rate}:{source.start!r}".encode())
+        blob = json.dumps({"audio": h.hexdigest(), "settings": settings}, sort_keys=True)
+        key = "speech-" + hashlib.sha256(blob.encode()).hexdigest()[:32]
+    else:
+        key = cache_key("speech", source, settings)
+    return cache_path(key, ".json")
+
+
+def compute_timeline(
+    audio: Audio, *, transcript: str | None = None, language: str | None = None
+) -> SpeechTimeline:
+    """Build the timeline of 16 kHz mono ``audio`` (no caching; see :func:`speech_timeline`)."""
+    x = audio.samples
+    if x.size < RATE // 10:
+        raise BadInput("the audio is shorter than 0.1 s: nothing to analyse")
+    offset = float(audio.start)
+    speech = speech_segments(x, rate=RATE, offset=offset)
+    words: list[Word] = []
+    if transcript is not None and transcript.strip():
+        words, phones, unknown = align_transcript(x, transcript, offset=offset)
+        mode = "align"
+    else:
+        phones = recognize_phones(x, offset=offset)
+        phones = _silence_outside_speech(phones, speech)
+        unknown = []
+        mode = "allphone"
+    pauses = ev.find_pauses(speech)
+    edges: list[tuple[float, float]] = []
+    if speech:
+        edges = [(offset, speech[0][0])] + pauses + [(speech[-1][1], offset + audio.duration)]
+    breaths = ev.find_breaths(x, RATE, offset, edges)
+    events = ev.lip_events(phones) + ev.pause_events(pauses, breaths)
+    events.sort(key=lambda e: (e.time, e.kind))
+    rate = ev.speech_rate(phones, speech)
+    settings = _settings(transcript, language)
+    if unknown:
+        settings["unknown_words"] = unknown
+    return SpeechTimeline(
+        phones=phones,
+        words=words,
+        speech=speech,
+        pauses=pauses,
+        events=events,
+        rate=rate,
+        duration=round(audio.duration, 6),
+        start=offset,
+        language_note=_language_note(language),
+        mode=mode,
+        breaths=breaths,
+        settings=settings,
+    )
+
+
+def speech_timeline(
+    source: str | os.PathLike[str] | Audio,
+    *,
+    transcript: str | None = None,
+    use_cache: bool = True,
+    language: str | None = None,
+) -> SpeechTimeline:
+    """Phones, words, speech segments, pauses, lip events and rate for ``source``.
+
+    ``source`` is a media file (its first audio stream; times include the stream's start
+    on the media timeline) or decoded :class:`Audio`. With ``transcript`` the words are
+    force-aligned; without, phones come from phonetic recognition. ``language`` other
+    than English only changes the note: the recogniser is English-only, speech activity
+    is not. Raises :class:`~mouthsync.core.errors.NoAudio` for a file without sound.
+    """
+    if transcript is not None and not transcript.strip():
+        transcript = None
+    settings = _settings(transcript, language)
+    cfile = _cache_file(source, settings) if use_cache else None
+    if cfile is not None and cfile.exists():
+        try:
+            return SpeechTimeline.from_dict(json.loads(cfile.read_text(encoding="utf-8")))
+        except (ValueError, KeyError, TypeError):
+            pass  # stale or corrupt entry: recompute and overwrite
+    tl = compute_timeline(load_audio(source), transcript=transcript, language=language)
+    if cfile is not None:
+        with contextlib.suppress(OSError):  # a read-only cache must not break the analysis
+            write_text_atomic(cfile, json.dumps(tl.to_dict()))
+    return tl

@@ -1,0 +1,97 @@
+"""Speech timeline on real recordings: phones, shift invariance, cache, bad input."""
+
+from __future__ import annotations
+
+import difflib
+import json
+
+import numpy as np
+import pytest
+
+from mouthsync.audio.timeline import compute_timeline, load_audio, speech_timeline
+from mouthsync.audio.types import SpeechTimeline
+from mouthsync.core.errors import NoAudio
+from mouthsync.media.decode import Audio
+from tests.conftest import CLIPS, SILENT, SPEECH
+
+ENGLISH = next(p for p in SPEECH if p.name == "RD_Radio31_000.wav")
+GERMAN = next(p for p in SPEECH if p.name == "deyu.wav")
+
+
+@pytest.fixture(scope="module")
+def base_audio() -> Audio:
+    return load_audio(ENGLISH)
+
+
+@pytest.fixture(scope="module")
+def base(base_audio: Audio) -> SpeechTimeline:
+    return compute_timeline(base_audio)
+
+
+def _onsets(tl: SpeechTimeline) -> tuple[np.ndarray, list[str]]:
+    ph = [p for p in tl.phones if p.label != "SIL"]
+    return np.array([p.start for p in ph]), [p.label for p in ph]
+
+
+def test_phones_cover_audio_and_are_plausible(base: SpeechTimeline) -> None:
+    ph = base.phones
+    assert ph[0].start == pytest.approx(0.0, abs=0.011)
+    assert ph[-1].end == pytest.approx(base.duration, abs=0.011)
+    for a, b in zip(ph[:-1], ph[1:], strict=True):
+        assert a.end == pytest.approx(b.start) and a.end > a.start
+    speech_phones = [p for p in ph if p.label != "SIL"]
+    # 8 s of read radio speech: English runs at roughly 8-15 phones per second
+    assert 8 <= base.rate.phones_per_s <= 15
+    assert len(speech_phones) > 50
+    kinds = {e.kind for e in base.events}
+    assert {"bilabial_closure", "plosive_release", "labiodental"} <= kinds
+    for e in base.events_of("bilabial_closure"):
+        assert e.phone in {"P", "B", "M"}
+    assert base.speech and base.speech[0][0] < 0.2
+
+
+@pytest.mark.parametrize("shift_ms", [20, 60, 130, -40])
+def test_shifting_audio_shifts_phones(base_audio: Audio, base: SpeechTimeline, shift_ms: int) -> None:
+    """The sync stage measures shifts through phone times: they must move exactly."""
+    n = abs(shift_ms) * 16
+    noise = (np.random.default_rng(abs(shift_ms)).standard_normal(n) * 1e-4).astype(np.float32)
+    x = np.concatenate([noise, base_audio.samples]) if shift_ms > 0 else base_audio.samples[n:]
+    tl = compute_timeline(Audio(x, 16000, 0.0))
+    t0, l0 = _onsets(base)
+    t1, l1 = _onsets(tl)
+    sm = difflib.SequenceMatcher(a=l0, b=l1, autojunk=False)
+    d = np.array(
+        [t1[m.b + k] - t0[m.a + k] for m in sm.get_matching_blocks() for k in range(m.size)]
+    )
+    assert len(d) >= 0.9 * len(l0)
+    err_ms = np.abs(d * 1000 - shift_ms)
+    assert np.median(err_ms) < 1.0
+    assert np.mean(err_ms < 1.0) > 0.9
+
+
+def test_file_times_include_stream_start_and_cache(tmp_path) -> None:
+    clip = CLIPS[1]
+    a = load_audio(clip)
+    tl = speech_timeline(clip)
+    assert tl.start == pytest.approx(a.start)
+    again = speech_timeline(clip)
+    assert again.to_dict() == tl.to_dict()
+    # an in-memory Audio with a later start gives the same phones, moved
+    moved = speech_timeline(Audio(a.samples, a.rate, a.start + 1.5), use_cache=False)
+    assert [p.label for p in moved.phones] == [p.label for p in tl.phones]
+    assert moved.phones[3].start == pytest.approx(tl.phones[3].start + 1.5)
+    json.dumps(tl.to_dict())
+    assert SpeechTimeline.from_dict(json.loads(json.dumps(tl.to_dict()))).to_dict() == tl.to_dict()
+
+
+def test_no_audio_is_a_user_error() -> None:
+    with pytest.raises(NoAudio):
+        speech_timeline(SILENT[0])
+
+
+def test_german_degrades_honestly() -> None:
+    tl = speech_timeline(GERMAN, language="de")
+    assert "English-only" in tl.language_note
+    # speech activity does not depend on the language: most of the file is talk
+    talk = sum(e - s for s, e in tl.speech)
+    assert talk > 0.5 * tl.duration
