@@ -1,0 +1,103 @@
+"""``mouthsync fix FILE -o OUT``: remove an audio delay (and drift) without touching the picture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from mouthsync.commands.output import FAIL_ON_HELP, JSON_HELP, emit, exit_for, prepare
+
+DELAY_HELP = (
+    "The audio delay to REMOVE, with check's sign (positive: sound after picture). "
+    "'auto' measures it with check; or give it with a unit: 40ms, 0.04s, -2f (frames at "
+    "the file's measured rate). '--delay 40ms' moves the sound 40 ms earlier; '--delay -2f' "
+    "moves it two frames later. Paste check's audio_delay_ms as '<value>ms'."
+)
+DRIFT_HELP = (
+    "Clock drift to remove, in ms per minute with check's sign (positive: the sound falls "
+    "further behind over time): 'none' (default), 'auto' (check's figure, snapped to "
+    "1000/1001, 25/24 or 48/44.1 when close), or a number such as 60. Corrected by "
+    "resampling the audio, never by dropping frames."
+)
+
+
+def _human(r: dict[str, Any]) -> list[str]:
+    lines = []
+    src = "measured by check" if r["delay_source"] == "auto" else f"given as {r['delay_source']}"
+    lines.append(
+        f"Removed audio delay {r['audio_delay_removed_ms']:+.1f} ms "
+        f"({r['audio_delay_removed_frames']:+.2f} frames at {r['fps']:.3f} fps), {src}"
+    )
+    m = r.get("measured")
+    if m and r["delay_source"] == "auto" and m.get("confidence") is not None:
+        lines.append(f"  check: confidence {m['confidence']:.2f}, verdict: {m.get('verdict')}")
+    if r["audio_speed"] != 1.0:
+        lines.append(
+            f"Removed drift {r['drift_removed_ms_per_min']:+.2f} ms/min "
+            f"(audio resampled, speed x{r['audio_speed']:.6f}; {r['drift_note']})"
+        )
+    elif r["drift_note"]:
+        lines.append(f"Drift {r['drift_note']}")
+    how = (
+        "packets copied, timestamps moved (lossless)"
+        if r["audio_mode"] == "copy"
+        else f"re-encoded as {r['audio_codec']} (samples shifted exactly"
+        + (", resampled)" if r["audio_speed"] != 1.0 else ")")
+    )
+    shift = r["audio_shift_applied_ms"]
+    where = "earlier" if shift < 0 else "later"
+    lines.append(
+        f"Audio: moved {abs(shift):.2f} ms {where} at t=0 "
+        f"({abs(r['audio_shift_samples'])} samples at {r['sample_rate']} Hz); {how}"
+    )
+    lines.append(f"Video: {r['video_packets_copied']} packets copied bit for bit")
+    for s in r["streams"]:
+        if s["action"] == "dropped":
+            lines.append(f"  stream {s['index']} ({s['kind']}) dropped: {s['note']}")
+    for f in r.get("findings", []):
+        lines.append(f"  {f['severity']}: {f['message']}")
+    lines.append(f"Wrote {r['output']['path']}")
+    lines.append(f"Record {r['sidecar']}")
+    return lines
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("fix")
+    def fix_cmd(
+        file: Path = typer.Argument(..., help="Video with sound to correct (never overwritten)."),
+        out: Path = typer.Option(
+            ..., "-o", "--out", help="Corrected file to write (.mp4, .mov, .mkv, ...)."
+        ),
+        delay: str = typer.Option("auto", "--delay", help=DELAY_HELP),
+        drift: str = typer.Option("none", "--drift", help=DRIFT_HELP),
+        audio_mode: str = typer.Option(
+            "auto",
+            "--audio-mode",
+            help="auto: copy audio packets when the container can express the move exactly, "
+            "else re-encode the audio only; copy / encode force one.",
+        ),
+        min_confidence: float = typer.Option(
+            0.2,
+            "--min-confidence",
+            help="With --delay auto, refuse to fix below this check confidence.",
+        ),
+        json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
+        fail_on: str = typer.Option("never", "--fail-on", help=FAIL_ON_HELP),
+    ) -> None:
+        """Remove an audio delay (and clock drift) without re-encoding the picture.
+
+        The sign follows check: --delay 40ms means the sound is 40 ms late and moves it
+        40 ms earlier. A sidecar OUT.fix.json records what was done.
+        """
+        prepare(json_out)
+        from mouthsync.sync.correct import fix_sync
+
+        if audio_mode not in ("auto", "copy", "encode"):
+            raise typer.BadParameter("use auto, copy or encode", param_hint="--audio-mode")
+        result = fix_sync(
+            file, out, delay=delay, drift=drift, mode=audio_mode, min_confidence=min_confidence
+        )
+        emit(result.to_dict(), json_out, _human)
+        exit_for(result.findings, fail_on)

@@ -1,0 +1,411 @@
+"""Correcting sync: turn a measured (or typed) delay and drift into a re-timed audio track.
+
+Semantics, chosen so that ``check``'s figure can be pasted straight into ``fix``:
+
+* ``delay`` is **the audio delay to remove**, with check's sign: ``+40ms`` means "the
+  sound is 40 ms late (after the picture); move it 40 ms earlier". ``-2f`` means the sound
+  is two frames early; it is moved two frames later. ``auto`` measures it with
+  :func:`mouthsync.sync.delay.check_sync`. Frames are converted with the file's measured
+  frame rate (frame count over the span of real timestamps, so VFR footage is honoured).
+* ``drift`` is **the growth of that delay in ms per minute** (check's
+  ``drift_ms_per_min``): ``+60`` means the sound falls 60 ms further behind every minute
+  (audio clock 1000/1001 slow). It is removed by resampling the audio (played faster by
+  ``1 + drift/60000``), never by dropping frames. ``auto`` uses check's figure, snapped to
+  the exact ratio of a known clock mismatch (1001/1000, 25/24, 48/44.1) when within 10 %.
+* With drift, the delay line is ``d(t) = d_ref + k (t - t_ref)``; an explicit delay is the
+  delay at the middle of the picture (what a whole-file measurement sees), an automatic one
+  comes from a robust fit through check's windows. The output sound at picture time ``t``
+  is the input sound at ``t + d(t)``.
+
+The picture is never re-encoded: :func:`mouthsync.media.remux.retime_audio` copies every
+non-audio packet bit for bit. A sidecar ``OUT.fix.json`` records what was done.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mouthsync import __version__
+from mouthsync.core.atomic import check_output_path, write_text_atomic
+from mouthsync.core.cache import file_digest
+from mouthsync.core.errors import BadInput
+from mouthsync.core.findings import Finding, Severity
+from mouthsync.media.container import check_input_path, open_input, require_audio, require_video
+from mouthsync.media.decode import frame_times
+from mouthsync.media.remux import RemuxResult, retime_audio
+
+ALGORITHM = "fix-1"  # bump when the meaning of a correction changes
+
+# Clock mismatches worth snapping to: name -> how much faster the corrected audio plays.
+KNOWN_RATIOS: dict[str, float] = {
+    "NTSC 1000/1001 (audio clock slow)": 1001 / 1000,
+    "NTSC 1001/1000 (audio clock fast)": 1000 / 1001,
+    "25 fps played as 24 (audio slow)": 25 / 24,
+    "24 fps played as 25 (audio fast)": 24 / 25,
+    "44.1 kHz played as 48 kHz": 44100 / 48000,
+    "48 kHz played as 44.1 kHz": 48000 / 44100,
+}
+_SNAP_TOLERANCE = 0.10
+_DELAY_RE = re.compile(
+    r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(f|fr|frame|frames|ms|s|sec)?\s*$", re.I
+)
+# Drift smaller than this fraction of a frame over the whole file is not worth resampling.
+_MIN_DRIFT_FRAMES = 0.25
+
+
+def parse_delay(text: str | float, fps: float | None) -> float | None:
+    """``"auto"`` -> ``None``; ``"40ms"``, ``"0.04s"``, ``"-2f"`` -> seconds of audio delay.
+
+    A bare number without unit is refused: ``2`` could be frames, ms or seconds, and a
+    wrong guess moves the sound by orders of magnitude.
+    """
+    if isinstance(text, int | float):
+        return float(text)
+    t = str(text).strip().lower()
+    if t == "auto":
+        return None
+    m = _DELAY_RE.match(t)
+    if not m:
+        raise BadInput(f"--delay {text!r}: use auto, or a number with a unit: 40ms, 0.04s, -2f")
+    value = float(m.group(1))
+    unit = (m.group(2) or "").lower()
+    if not unit:
+        if value == 0:
+            return 0.0
+        raise BadInput(
+            f"--delay {text!r}: give a unit (ms, s or f for frames), e.g. {text}ms or {text}f"
+        )
+    if unit.startswith("f"):
+        if not fps or not math.isfinite(fps) or fps <= 0:
+            raise BadInput(f"--delay {text!r}: frame rate unknown, give the delay in ms instead")
+        return value / fps
+    if unit == "ms":
+        return value / 1000.0
+    return value
+
+
+def parse_drift(text: str | float | None) -> float | str | None:
+    """``"none"`` -> ``None``, ``"auto"`` -> ``"auto"``, ``"60"`` / ``"60ms/min"`` -> 60.0."""
+    if text is None:
+        return None
+    if isinstance(text, int | float):
+        return float(text)
+    t = str(text).strip().lower()
+    if t in ("none", "off", "0", ""):
+        return None
+    if t == "auto":
+        return "auto"
+    t = t.replace("ms/min", "").replace("ms per min", "").strip()
+    try:
+        return float(t)
+    except ValueError:
+        raise BadInput(
+            f"--drift {text!r}: use none, auto, or ms per minute such as 60 or -3.6"
+        ) from None
+
+
+def snap_drift(ms_per_min: float) -> tuple[float, str]:
+    """Speed (input seconds per output second) for a drift, snapped to a known clock ratio."""
+    speed = 1.0 + ms_per_min / 60000.0
+    for name, ratio in KNOWN_RATIOS.items():
+        target = (ratio - 1.0) * 60000.0
+        if abs(ms_per_min - target) <= _SNAP_TOLERANCE * abs(target):
+            return ratio, name
+    return speed, ""
+
+
+def measured_fps(path: str | os.PathLike[str]) -> float:
+    """Average frame rate from real timestamps: (frames - 1) / span (VFR-safe)."""
+    t = frame_times(path)
+    if t.size < 2 or t[-1] <= t[0]:
+        raise BadInput(f"{path}: too few video frames to measure a frame rate")
+    return float((t.size - 1) / (t[-1] - t[0]))
+
+
+@dataclass
+class FixPlan:
+    """The correction as numbers, before anything is written."""
+
+    delay_ms: float  # the delay removed (at t_ref when drifting), check's sign
+    delay_frames: float
+    delay_source: str  # "auto" or the user's text
+    drift_ms_per_min: float  # 0.0 when not corrected
+    drift_source: str  # "none", "auto" or the user's text
+    drift_note: str
+    speed: float  # input seconds of sound per output second
+    shift_s: float  # the remux shift: output(t) = input(speed * t - shift_s)
+    t_ref_s: float
+    fps: float
+    measured: dict[str, Any] | None = None  # check's summary when auto was used
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["findings"] = [f.to_dict() for f in self.findings]
+        return d
+
+
+@dataclass
+class FixResult:
+    """What ``fix`` did: the plan, what the remux wrote, and where."""
+
+    source: Path
+    out: Path
+    sidecar: Path
+    plan: FixPlan
+    remux: RemuxResult
+    source_sha256: str
+    out_sha256: str
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tool": "mouthsync",
+            "version": __version__,
+            "algorithm": ALGORITHM,
+            "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "source": {"path": str(self.source), "sha256": self.source_sha256},
+            "output": {"path": str(self.out), "sha256": self.out_sha256},
+            "sidecar": str(self.sidecar),
+            "audio_delay_removed_ms": self.plan.delay_ms,
+            "audio_delay_removed_frames": self.plan.delay_frames,
+            "delay_source": self.plan.delay_source,
+            "drift_removed_ms_per_min": self.plan.drift_ms_per_min,
+            "drift_source": self.plan.drift_source,
+            "drift_note": self.plan.drift_note,
+            "audio_speed": self.plan.speed,
+            "delay_reference_s": self.plan.t_ref_s,
+            "fps": self.plan.fps,
+            "audio_mode": self.remux.audio_mode,
+            "audio_shift_applied_ms": self.remux.shift_s * 1000.0,
+            "audio_shift_samples": self.remux.shift_samples,
+            "sample_rate": self.remux.sample_rate,
+            "audio_codec": self.remux.audio_codec,
+            "video_packets_copied": self.remux.video_packets,
+            "streams": [asdict(s) for s in self.remux.streams],
+            "measured": self.plan.measured,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def _report_summary(report: Any) -> dict[str, Any]:
+    d = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+    keep = (
+        "audio_delay_ms",
+        "audio_delay_frames",
+        "fps",
+        "confidence",
+        "drift_ms_per_min",
+        "verdict",
+    )
+    out = {k: d.get(k) for k in keep}
+    out["windows"] = d.get("windows", [])
+    return out
+
+
+def _get(obj: Any, key: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(key, default)
+    return getattr(obj, key, default)
+
+
+def _windows(report: Any) -> list[tuple[float, float, float]]:
+    """(centre s, delay s, confidence) of the report's windows with a finite delay."""
+    rows = []
+    for w in _get(report, "windows", []) or []:
+        d = _get(w, "audio_delay_ms")
+        s, e = _get(w, "start_s"), _get(w, "end_s")
+        c = _get(w, "confidence", 1.0)
+        if d is None or s is None or e is None or not math.isfinite(float(d)):
+            continue
+        rows.append(
+            (0.5 * (float(s) + float(e)), float(d) / 1000.0, float(c if c is not None else 1.0))
+        )
+    return rows
+
+
+def plan_fix(
+    path: str | os.PathLike[str],
+    *,
+    delay: str | float = "auto",
+    drift: str | float | None = None,
+    report: Any = None,
+    min_confidence: float = 0.2,
+) -> FixPlan:
+    """Work out the correction for ``path`` (measuring with ``check_sync`` when asked).
+
+    ``report`` may be passed to reuse a check that was already run (a ``SyncReport`` or
+    its ``to_dict()``). Raises :class:`BadInput` when an automatic measurement is not
+    trustworthy enough (confidence under ``min_confidence``): fixing by a wrong amount is
+    worse than not fixing.
+    """
+    path = check_input_path(path)
+    with open_input(path) as c:
+        require_video(c, path)
+        require_audio(c, path)
+    times = frame_times(path)
+    fps = measured_fps(path)
+    t_mid = 0.5 * (float(times[0]) + float(times[-1]))
+    span = float(times[-1] - times[0])
+    findings: list[Finding] = []
+    delay_s = parse_delay(delay, fps)
+    drift_v = parse_drift(drift)
+    need_check = delay_s is None or drift_v == "auto"
+    if need_check and report is None:
+        try:
+            from mouthsync.sync.delay import check_sync
+        except ModuleNotFoundError:
+            raise BadInput(
+                "automatic measurement (check) is not available in this build; give --delay and --drift explicitly"
+            ) from None
+        report = check_sync(path)
+    measured = _report_summary(report) if report is not None else None
+
+    if need_check:
+        est = _get(report, "audio_delay_ms")
+        conf = _get(report, "confidence")
+        if est is None or not math.isfinite(float(est)):
+            raise BadInput(
+                f"{path}: check could not measure a delay ({_get(report, 'verdict', 'no verdict')}); nothing written, give --delay explicitly"
+            )
+        if conf is None or not math.isfinite(float(conf)) or float(conf) < min_confidence:
+            raise BadInput(
+                f"{path}: the measured delay ({float(est):+.0f} ms) has confidence {float(conf or 0):.2f} "
+                f"< {min_confidence:g}; nothing written, give --delay explicitly if you trust it"
+            )
+
+    # drift
+    drift_note = ""
+    drift_source = "none" if drift_v is None else str(drift)
+    speed = 1.0
+    if drift_v == "auto":
+        raw = _get(report, "drift_ms_per_min")
+        rows = _windows(report)
+        if raw is None or not math.isfinite(float(raw)) or len(rows) < 3:
+            drift_note = "not corrected: check found no drift line (too few windows)"
+            findings.append(Finding("fix.drift", Severity.INFO, drift_note))
+        elif abs(float(raw)) / 60000.0 * span * fps < _MIN_DRIFT_FRAMES:
+            drift_note = f"not corrected: {float(raw):+.1f} ms/min moves less than {_MIN_DRIFT_FRAMES:g} frame over the file"
+            findings.append(
+                Finding("fix.drift", Severity.INFO, drift_note, value=float(raw), unit="ms/min")
+            )
+        else:
+            speed, name = snap_drift(float(raw))
+            drift_note = f"measured {float(raw):+.1f} ms/min" + (
+                f", snapped to {name}" if name else ""
+            )
+    elif isinstance(drift_v, float):
+        # an explicit figure is honoured exactly; only a measurement is snapped
+        speed = 1.0 + drift_v / 60000.0
+        drift_note = f"given {drift_v:+.2f} ms/min"
+    k = speed - 1.0
+
+    # delay at t_ref
+    if delay_s is None:
+        rows = _windows(report)
+        if k != 0.0 and rows:
+            c = np.array([r[0] for r in rows])
+            d = np.array([r[1] for r in rows])
+            w = np.array([max(r[2], 1e-3) for r in rows])
+            t_ref = float(np.average(c, weights=w))
+            d_ref = float(np.median(d - k * (c - t_ref)))
+        else:
+            t_ref, d_ref = t_mid, float(_get(report, "audio_delay_ms")) / 1000.0
+        delay_source = "auto"
+    else:
+        t_ref, d_ref = t_mid, delay_s
+        delay_source = str(delay)
+    shift_s = k * t_ref - d_ref
+    if abs(d_ref) > 10.0:
+        raise BadInput(
+            f"--delay {d_ref * 1000:+.0f} ms is more than 10 s: that is an edit, not a sync error"
+        )
+    if abs(k) > 0.1:
+        raise BadInput(f"drift {k * 60000:+.0f} ms/min is beyond a clock mismatch (10 %)")
+    return FixPlan(
+        delay_ms=d_ref * 1000.0,
+        delay_frames=d_ref * fps,
+        delay_source=delay_source,
+        drift_ms_per_min=k * 60000.0,
+        drift_source=drift_source,
+        drift_note=drift_note,
+        speed=speed,
+        shift_s=shift_s,
+        t_ref_s=t_ref,
+        fps=fps,
+        measured=measured,
+        findings=findings,
+    )
+
+
+def sidecar_path(out: str | os.PathLike[str]) -> Path:
+    """Where the record of a fix goes: ``OUT.fix.json`` beside the output."""
+    out = Path(out)
+    return out.with_name(out.name + ".fix.json")
+
+
+def fix_sync(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    delay: str | float = "auto",
+    drift: str | float | None = None,
+    mode: str = "auto",
+    report: Any = None,
+    min_confidence: float = 0.2,
+) -> FixResult:
+    """Write ``out``: ``path`` with its audio delay (and optionally drift) removed.
+
+    See the module docstring for the meaning of ``delay`` and ``drift``. The picture is
+    copied bit for bit; the audio is moved by timestamps when the container allows it
+    losslessly, else re-encoded with samples padded/trimmed (sample-exact) or resampled.
+    ``mode`` forces ``copy`` or ``encode``. Writes ``OUT.fix.json`` beside ``out``.
+    """
+    src = check_input_path(path)
+    check_output_path(out, [src])
+    side = sidecar_path(out)
+    check_output_path(side, [src])
+    plan = plan_fix(src, delay=delay, drift=drift, report=report, min_confidence=min_confidence)
+    remux = retime_audio(src, out, shift_s=plan.shift_s, speed=plan.speed, mode=mode)
+    findings = list(plan.findings)
+    if abs(plan.delay_ms) < 1e-9 and plan.speed == 1.0:
+        findings.append(
+            Finding("fix.noop", Severity.INFO, "nothing to correct: the output is a copy")
+        )
+    result = FixResult(
+        source=src,
+        out=Path(out),
+        sidecar=side,
+        plan=plan,
+        remux=remux,
+        source_sha256=file_digest(src),
+        out_sha256=file_digest(out),
+        findings=findings,
+    )
+    write_text_atomic(side, json.dumps(_jsonable(result.to_dict()), indent=2) + "\n", [src])
+    return result
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if hasattr(obj, "to_dict"):
+        return _jsonable(obj.to_dict())
+    return obj
