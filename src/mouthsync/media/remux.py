@@ -34,6 +34,7 @@ import numpy as np
 
 from mouthsync.core.errors import BadInput, BadOutput
 from mouthsync.media.container import open_input, require_audio
+from mouthsync.media.decode import decode_audio
 from mouthsync.media.write import open_output
 
 # Muxers that accept negative timestamps and express them with an edit list, so a copied
@@ -250,8 +251,41 @@ def _remux_copy(src: Path, ic: Any, oc: Any, shift_s: float) -> RemuxResult:
     )
 
 
-def _decode_stream(path: Path, index: int) -> tuple[np.ndarray, int, float, str]:
-    """All samples of audio stream ``index`` as float32 (channels, n), its rate, start, layout."""
+def _decode_stream(
+    path: Path, index: int, *, first: bool = False
+) -> tuple[np.ndarray, int, float, str]:
+    """All samples of audio stream ``index`` as float32 (channels, n), its rate, start, layout.
+
+    The first audio stream (mono or stereo) goes through :func:`decode_audio`, so the
+    re-timed sound sits on exactly the timeline every other stage measures (including its
+    removal of AAC priming that a container failed to hide). A sound that starts after
+    zero is padded with silence to start at zero: FFmpeg's MP4 muxer misplaces AAC
+    priming for streams whose first packet is not at zero.
+    """
+    x, rate, start, layout = _decode_raw(path, index, use_decode_audio=first)
+    lead = int(round(start * rate))
+    if lead > 0:
+        x = np.concatenate([np.zeros((x.shape[0], lead), np.float32), x], axis=1)
+        start = 0.0
+    elif lead < 0:  # before zero nothing is heard; drop it
+        x = x[:, -lead:]
+        start = 0.0
+    return x, rate, start, layout
+
+
+def _decode_raw(
+    path: Path, index: int, *, use_decode_audio: bool
+) -> tuple[np.ndarray, int, float, str]:
+    """Decode one audio stream at its own rate and layout (see :func:`_decode_stream`)."""
+    with open_input(path) as c:
+        s = c.streams[index]
+        channels = s.codec_context.channels
+        native = s.codec_context.sample_rate
+        name = s.codec_context.layout.name
+    if use_decode_audio and channels <= 2:
+        a = decode_audio(path, rate=native, mono=channels == 1)
+        x = a.samples[None, :] if a.samples.ndim == 1 else a.samples
+        return x.astype(np.float32, copy=False), native, a.start, name
     with open_input(path) as c:
         s = c.streams[index]
         rate = s.codec_context.sample_rate
@@ -335,7 +369,7 @@ def _remux_encode(
     shift_samples = 0
     main_codec = a0.codec_context.name
     for s in audio_streams:
-        x, rate, start, layout = _decode_stream(src, s.index)
+        x, rate, start, layout = _decode_stream(src, s.index, first=s.index == a0.index)
         y, k = map_samples(x, rate, start, shift_s, speed)
         if s.index == a0.index:
             shift_samples = k

@@ -1,0 +1,194 @@
+"""Re-timing audio under an untouched picture: exact packets, exact samples, kept metadata."""
+
+from __future__ import annotations
+
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from scipy.signal import correlate, resample_poly
+
+from mouthsync.core.errors import BadOutput, NoAudio
+from mouthsync.media.decode import Audio, decode_audio
+from mouthsync.media.remux import plan_mode, retime_audio
+
+from ..conftest import CLIPS, SILENT, WILD
+
+FACE1 = next(p for p in CLIPS if p.name == "retalking_face1.mp4")  # VFR, title/comment tags
+FACE2 = next(p for p in CLIPS if p.name == "retalking_face2.mp4")
+
+
+def packets(path: Path, kind: str = "video") -> list[tuple[Fraction | None, Fraction | None, bytes]]:
+    """(pts seconds, dts seconds, payload) of every packet of the first stream of ``kind``."""
+    out = []
+    with av.open(str(path)) as c:
+        s = c.streams.video[0] if kind == "video" else c.streams.audio[0]
+        tb = Fraction(s.time_base)
+        for p in c.demux(s):
+            if p.size == 0:
+                continue
+            out.append(
+                (
+                    None if p.pts is None else p.pts * tb,
+                    None if p.dts is None else p.dts * tb,
+                    bytes(p),
+                )
+            )
+    return out
+
+
+def timeline(a: Audio) -> tuple[np.ndarray, int]:
+    """Samples (mono) and the timeline index of the first one."""
+    return a.mono.astype(np.float64), int(round(a.start * a.rate))
+
+
+def audio_lag_samples(ref: Audio, moved: Audio, max_lag: int) -> int:
+    """L such that ``moved(t) ~ ref(t - L)`` on the shared timeline, by cross-correlation.
+
+    Both are placed by their start times, so a lag found here is a real move on the
+    media timeline, not an artefact of where decoding began.
+    """
+    assert ref.rate == moved.rate
+    x, x0 = timeline(ref)
+    y, y0 = timeline(moved)
+    lo = min(x0, y0)
+    n = max(x0 + x.size, y0 + y.size) - lo
+    xa = np.zeros(n)
+    ya = np.zeros(n)
+    xa[x0 - lo : x0 - lo + x.size] = x
+    ya[y0 - lo : y0 - lo + y.size] = y
+    c = correlate(ya, xa, mode="full", method="fft")
+    lags = np.arange(-n + 1, n)
+    keep = np.abs(lags) <= max_lag
+    return int(lags[keep][np.argmax(c[keep])])
+
+
+def native_rate(path: Path) -> int:
+    with av.open(str(path)) as c:
+        return c.streams.audio[0].codec_context.sample_rate
+
+
+@pytest.fixture(scope="module")
+def pcm_mkv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """FACE2 with its audio as PCM in Matroska (lossless, no priming, 1 ms time base)."""
+    out = tmp_path_factory.mktemp("remux") / "face2_pcm.mkv"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(FACE2), "-c:v", "copy",
+         "-c:a", "pcm_s16le", str(out)],
+        check=True,
+    )
+    return out
+
+
+@pytest.mark.parametrize(
+    ("src_name", "suffix", "shift_s", "mode"),
+    [
+        ("face2", ".mp4", -0.080, "copy"),  # earlier: edit list trims the head, lossless
+        ("face2", ".mp4", -0.3, "copy"),
+        ("face2", ".mp4", 0.080, "encode"),  # later: AAC priming forbids a copy
+        ("face2", ".mp4", 0.0123, "encode"),  # sub-frame, not a multiple of anything
+        ("wild", ".mp4", -0.0471, "copy"),  # 16 kHz mono
+        ("wild", ".mp4", 0.120, "encode"),
+        ("face1", ".mov", -0.040, "copy"),  # VFR picture, MOV output
+        ("pcm", ".mkv", 0.080, "copy"),  # PCM, no priming: later is a copy
+        ("pcm", ".mkv", -0.0123, "encode"),  # Matroska cannot start audio before zero
+    ],
+)
+def test_audio_moves_exactly_and_video_packets_are_untouched(
+    tmp_path: Path, pcm_mkv: Path, src_name: str, suffix: str, shift_s: float, mode: str
+) -> None:
+    src = {"face2": FACE2, "face1": FACE1, "wild": WILD[0], "pcm": pcm_mkv}[src_name]
+    out = tmp_path / f"out{suffix}"
+    r = retime_audio(src, out, shift_s=shift_s)
+    assert r.audio_mode == mode
+    rate = native_rate(src)
+    want = int(round(shift_s * rate))
+    assert r.shift_samples == want
+    # the picture: same bytes, same presentation and decode times, same count
+    assert packets(out) == packets(src)
+    assert r.video_packets == len(packets(src))
+    # the sound: moved by exactly the requested number of samples
+    a = decode_audio(src, rate=rate)
+    b = decode_audio(out, rate=rate)
+    assert audio_lag_samples(a, b, max_lag=abs(want) + rate // 10) == want
+    if mode == "copy" or src_name == "pcm":
+        # lossless paths: the overlapping samples are identical, not merely correlated
+        x, x0 = timeline(a)
+        y, y0 = timeline(b)
+        off = y0 - want - x0  # y[j] == x[j + off]
+        lo, hi = max(0, -off), min(y.size, x.size - off)
+        assert hi - lo > rate  # more than a second overlaps
+        np.testing.assert_allclose(y[lo:hi], x[lo + off : hi + off], atol=1e-4)
+
+
+def test_copy_keeps_audio_packets_bit_exact(tmp_path: Path) -> None:
+    out = tmp_path / "o.mp4"
+    retime_audio(FACE2, out, shift_s=-0.040)
+    src = {p[2] for p in packets(FACE2, "audio")}
+    got = packets(out, "audio")
+    assert got and all(p[2] in src for p in got)
+
+
+def test_metadata_and_stream_tags_kept(tmp_path: Path) -> None:
+    out = tmp_path / "o.mp4"
+    retime_audio(FACE1, out, shift_s=0.05)  # encode path: the audio stream is new
+    with av.open(str(FACE1)) as a, av.open(str(out)) as b:
+        for key in ("title", "comment"):
+            assert b.metadata.get(key) == a.metadata[key]
+        assert [s.type for s in b.streams] == [s.type for s in a.streams]
+        for sa, sb in zip(a.streams, b.streams, strict=True):
+            assert sb.metadata.get("language") == sa.metadata.get("language")
+            assert sb.metadata.get("handler_name") == sa.metadata.get("handler_name")
+        assert b.streams.audio[0].codec_context.sample_rate == a.streams.audio[0].codec_context.sample_rate
+        assert b.streams.audio[0].codec_context.channels == a.streams.audio[0].codec_context.channels
+
+
+@pytest.mark.parametrize("ratio", [(1001, 1000), (1000, 1001), (25, 24)])
+def test_drift_resample_changes_duration_by_the_ratio(
+    tmp_path: Path, pcm_mkv: Path, ratio: tuple[int, int]
+) -> None:
+    """Output(t) = input(speed * t), checked against SciPy's independent polyphase resampler."""
+    speed = ratio[0] / ratio[1]
+    out = tmp_path / "o.mkv"
+    r = retime_audio(pcm_mkv, out, speed=speed)
+    assert r.audio_mode == "encode" and r.speed == speed
+    assert packets(out) == packets(pcm_mkv)
+    rate = native_rate(pcm_mkv)
+    x = decode_audio(pcm_mkv, rate=rate).mono.astype(np.float64)
+    y = decode_audio(out, rate=rate).mono.astype(np.float64)
+    assert y.size == x.size  # the sound keeps its span; the content inside it is rescaled
+    ref = resample_poly(x, ratio[1], ratio[0])  # ref[m] = x(m * speed)
+    # the content now ends at n / speed: silence after it (speed > 1), none missing before
+    end = int(x.size / speed)
+    m = min(end, ref.size, y.size) - 200
+    if speed > 1:
+        assert np.max(np.abs(y[end + 50 :])) < 1e-3
+    err = y[200:m] - ref[200:m]
+    rel = np.sqrt(np.mean(err**2) / np.mean(ref[200:m] ** 2))
+    assert rel < 0.02
+    # aligned to the sample at the end of the file too, where a wrong ratio shows most
+    tail_y, tail_ref = y[m - rate : m], ref[m - rate : m]
+    c = correlate(tail_y, tail_ref[50:-50], mode="valid")
+    assert int(np.argmax(c)) - 50 == 0
+
+
+def test_plan_mode_reasons() -> None:
+    assert plan_mode(FACE2, "x.mp4", shift_s=-0.04, speed=1.0)[0] == "copy"
+    assert plan_mode(FACE2, "x.mp4", shift_s=0.04, speed=1.0)[0] == "encode"
+    assert plan_mode(FACE2, "x.mkv", shift_s=-0.04, speed=1.0)[0] == "encode"
+    assert plan_mode(FACE2, "x.mp4", shift_s=0.0, speed=1.001)[0] == "encode"
+
+
+def test_refusals_leave_nothing_behind(tmp_path: Path) -> None:
+    with pytest.raises(BadOutput, match="overwrite the input"):
+        retime_audio(FACE2, FACE2, shift_s=-0.04)
+    with pytest.raises(BadOutput, match="suffix"):
+        retime_audio(FACE2, tmp_path / "o.xyz", shift_s=-0.04)
+    with pytest.raises(BadOutput, match="cannot copy"):
+        retime_audio(FACE2, tmp_path / "o.mp4", shift_s=0.04, mode="copy")
+    with pytest.raises(NoAudio):
+        retime_audio(SILENT[0], tmp_path / "s.mp4", shift_s=0.04)
+    assert list(tmp_path.iterdir()) == []
