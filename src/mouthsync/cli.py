@@ -41,7 +41,7 @@ def _register_all() -> None:
 _register_all()
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
 ) -> None:
@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")  # keep MediaPipe's C++ logging quiet
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
-        app(args=argv, standalone_mode=False)
+        # With standalone_mode=False click *returns* the code of typer.Exit(n) instead of
+        # raising it, so the return value carries exit_for()'s 1.
+        rc = app(args=argv, standalone_mode=False)
     except MouthsyncError as exc:
         print(f"mouthsync: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -69,16 +71,16 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # click's own usage errors
         return int(exc.code or 0)
     except Exception as exc:  # click.UsageError and friends
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+        # Typer >= 0.2x vendors click as typer._click, so match by shape, not by import.
+        names = {k.__name__ for k in type(exc).__mro__}
+        if "ClickException" in names:
             exc.show()
             return 2
-        if isinstance(exc, click.exceptions.Abort):
+        if "Abort" in names:
             print("mouthsync: interrupted", file=sys.stderr)
             return 130
         raise
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,499 @@
+"""``probe``: the facts about a media file's time and sound, and what they mean.
+
+Nothing is taken on trust from the header: the frame rate is measured from every
+packet's presentation timestamp, the audio start is where its first real sample lands
+(after encoder priming), durations come from the streams themselves. Header values are
+reported beside the measurements so that disagreements are visible, because a
+disagreement between clocks is exactly what ruins lip sync:
+
+* variable frame rate: frames are not evenly spaced, so "frame index / fps" is wrong;
+* start offset: the audio stream starts later or earlier than the picture;
+* clock drift: the picture's timestamps run at one rate while its bitstream (or the
+  audio) was made against another, e.g. 29.97 against 30 fps: 0.1 %, 60 ms a minute,
+  1.8 frames a minute at 30 fps, 3.6 s an hour.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from mouthsync.core.errors import BadInput
+from mouthsync.core.findings import Finding, Severity
+from mouthsync.media.audio_quality import AudioQuality, measure
+from mouthsync.media.container import open_input
+from mouthsync.media.decode import decode_audio
+
+PROBE_VERSION = "probe-1"
+
+#: Frame rates a camera or editor produces; used to name the rate nearest a measurement.
+STANDARD_RATES: tuple[float, ...] = (
+    24000 / 1001, 24.0, 25.0, 30000 / 1001, 30.0, 48.0, 50.0, 60000 / 1001, 60.0,
+)
+#: Two rates this close (as a ratio) are the same clock.
+SAME_CLOCK = 2e-4
+#: Bitstream and timestamps differing by more than this ratio are not a clock pair
+#: (a 25-vs-24 PAL speed-up is 4.2 %; anything wider is a different kind of mess).
+MAX_CLOCK_RATIO = 0.05
+#: Mean absolute difference (0..255, 256 px grey thumbnails) under which two consecutive
+#: pictures are the same picture repeated. Measured on the shared clips: repeats (the
+#: encoder's near-empty P-frames, in a regular cadence) sit under 0.03; the smallest real
+#: change between talking-head frames is about 0.06.
+REPEAT_DIFF = 0.05
+
+
+@dataclass
+class VideoInfo:
+    """Facts about the first video stream. Times in seconds on the presentation timeline."""
+
+    codec: str
+    profile: str | None
+    width: int
+    height: int
+    pix_fmt: str | None
+    bit_rate: int | None
+    declared_fps: float | None
+    bitstream_fps: float | None
+    measured_fps: float
+    timestamp_fps: float
+    nearest_standard_fps: float
+    frame_count: int
+    start: float
+    end: float
+    duration: float
+    vfr: bool
+    spacing_ms: dict[str, float]
+    irregular_gaps: int
+    missing_frames: int
+    duplicate_timestamps: int
+    repeated_pictures: int | None
+    picture_fps: float | None
+    keyframes: int
+
+
+@dataclass
+class AudioInfo:
+    """Facts about the first audio stream, with its measured quality."""
+
+    codec: str
+    sample_rate: int
+    channels: int
+    bit_rate: int | None
+    start: float
+    end: float
+    duration: float
+    quality: AudioQuality | None
+
+
+@dataclass
+class TimingInfo:
+    """How the two streams sit on one timeline; ``> 0`` means the sound is later."""
+
+    start_offset_ms: float | None
+    end_offset_ms: float | None
+    duration_mismatch_ms: float | None
+    drift_ratio: float | None = None
+    drift_ms_per_min: float | None = None
+    drift_frames_per_min: float | None = None
+    drift_basis: str | None = None
+
+
+@dataclass
+class MediaInfo:
+    """Everything ``probe`` found: facts per stream, timing, and judged findings."""
+
+    path: str
+    format: str
+    size_bytes: int
+    duration: float | None
+    video: VideoInfo | None
+    audio: AudioInfo | None
+    timing: TimingInfo
+    findings: list[Finding] = field(default_factory=list)
+    version: str = PROBE_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        if self.audio is not None and self.audio.quality is not None:
+            d["audio"]["quality"] = self.audio.quality.to_dict()
+        d["findings"] = [f.to_dict() for f in self.findings]
+        return d
+
+
+# --------------------------------------------------------------------------- video
+
+
+def _nearest_standard(fps: float) -> float:
+    return min(STANDARD_RATES, key=lambda r: abs(math.log(r / fps))) if fps > 0 else 0.0
+
+
+def _rate(value: Any) -> float | None:
+    try:
+        v = float(value) if value else 0.0
+    except (TypeError, ZeroDivisionError):
+        return None
+    return v if 0 < v < 1000 else None
+
+
+def _scan_video(c: av.container.InputContainer, path: Path, *, pictures: bool) -> VideoInfo:
+    vs = c.streams.video[0]
+    tb = float(vs.time_base)
+    pts: list[int] = []
+    last_duration = 0  # duration of the packet shown last (highest pts)
+    keyframes = 0
+    try:
+        for p in c.demux(vs):
+            if p.pts is None or p.size == 0:
+                continue
+            if not pts or p.pts >= max(pts[-8:]):
+                last_duration = p.duration or 0
+            pts.append(p.pts)
+            keyframes += bool(p.is_keyframe)
+    except av.FFmpegError as exc:
+        raise BadInput(f"{path}: video packets cannot be read ({exc}); the file is damaged") from None
+    if not pts:
+        raise BadInput(f"{path}: video stream has no frames")
+    declared_frames = vs.frames or 0
+    if declared_frames and len(pts) < 0.98 * declared_frames:
+        raise BadInput(
+            f"{path}: file is truncated: the header promises {declared_frames} video frames, "
+            f"only {len(pts)} are present"
+        )
+    t = np.sort(np.asarray(pts, dtype=np.float64)) * tb
+    gaps = np.diff(t)
+    n = len(t)
+    median = float(np.median(gaps)) if n > 1 else 0.0
+    positive = gaps[gaps > 0]
+    step = float(np.median(positive)) if positive.size else (last_duration * tb or 1 / 25)
+    last = last_duration * tb if last_duration else step
+    start, end = float(t[0]), float(t[-1] + last)
+    duration = end - start
+    measured = n / duration if duration > 0 else 0.0
+    # The rate the timestamps tick at: least-squares slope of time against frame rank,
+    # exact for constant rate and immune to one-tick rounding jitter in re-stamped files.
+    slope = float(np.polyfit(np.arange(n), t, 1)[0]) if n > 2 else step
+    timestamp_fps = 1 / slope if slope > 0 else measured
+
+    # Irregular spacing: gaps off the median by more than 5 % and more than one tick.
+    tol = max(0.05 * step, 1.5 * tb)
+    irregular = int(np.sum(np.abs(gaps - step) > tol)) if n > 1 else 0
+    dup_ts = int(np.sum(gaps <= tb / 2)) if n > 1 else 0
+    spread = float(np.std(gaps) / np.mean(gaps)) if n > 2 and np.mean(gaps) > 0 else 0.0
+    vfr = n > 2 and (irregular >= max(2, 0.01 * (n - 1)) or spread > 0.02)
+    # Slots with no new frame: gaps that span k regular steps hold k-1 missing frames.
+    long_gaps = gaps[gaps > 1.5 * step]
+    missing = int(np.sum(np.round(long_gaps / step) - 1)) if long_gaps.size else 0
+
+    repeats = _repeated_pictures(path) if pictures else None
+    cc = vs.codec_context
+    return VideoInfo(
+        codec=cc.name,
+        profile=cc.profile,
+        width=cc.width,
+        height=cc.height,
+        pix_fmt=cc.pix_fmt,
+        bit_rate=vs.bit_rate or None,
+        declared_fps=_rate(vs.base_rate) or _rate(vs.guessed_rate),
+        bitstream_fps=_rate(cc.framerate),
+        measured_fps=measured,
+        timestamp_fps=timestamp_fps,
+        nearest_standard_fps=_nearest_standard(1 / step if step > 0 else measured),
+        frame_count=n,
+        start=start,
+        end=end,
+        duration=duration,
+        vfr=bool(vfr),
+        spacing_ms={
+            "min": float(gaps.min() * 1000) if n > 1 else 0.0,
+            "median": median * 1000,
+            "mean": float(gaps.mean() * 1000) if n > 1 else 0.0,
+            "max": float(gaps.max() * 1000) if n > 1 else 0.0,
+            "std": float(gaps.std() * 1000) if n > 1 else 0.0,
+        },
+        irregular_gaps=irregular,
+        missing_frames=missing,
+        duplicate_timestamps=dup_ts,
+        repeated_pictures=repeats,
+        picture_fps=(measured * (1 - repeats / n)) if repeats is not None else None,
+        keyframes=keyframes,
+    )
+
+
+def _repeated_pictures(path: Path) -> int | None:
+    """Count frames whose picture repeats the previous one (frame-rate conversion by copy).
+
+    Converts to 256 px grey thumbnails in the decoder's scaler (no colour conversion).
+    """
+    count = 0
+    prev: np.ndarray | None = None
+    try:
+        with open_input(path) as c:
+            vs = c.streams.video[0]
+            vs.thread_type = "AUTO"
+            for frame in c.decode(vs):
+                img = frame.to_ndarray(format="gray", width=256, height=256).astype(np.int16)
+                if prev is not None and float(np.mean(np.abs(img - prev))) < REPEAT_DIFF:
+                    count += 1
+                prev = img
+    except av.FFmpegError:
+        return None if prev is None else count
+    return count
+
+
+# --------------------------------------------------------------------------- audio
+
+
+def _scan_audio(c: av.container.InputContainer, path: Path, *, quality: bool) -> AudioInfo:
+    st = c.streams.audio[0]
+    cc = st.codec_context
+    rate = cc.sample_rate
+    audio = decode_audio(path, rate=rate, mono=False)
+    q = measure(audio.samples, rate) if quality else None
+    if q is not None:
+        # Put VAD times on the media timeline, like every other time we report.
+        off = audio.start
+        q.speech_segments = [(round(s + off, 3), round(e + off, 3)) for s, e in q.speech_segments]
+        q.long_pauses = [(round(s + off, 3), round(e + off, 3)) for s, e in q.long_pauses]
+    return AudioInfo(
+        codec=cc.name,
+        sample_rate=rate,
+        channels=cc.channels,
+        bit_rate=st.bit_rate or None,
+        start=audio.start,
+        end=audio.start + audio.duration,
+        duration=audio.duration,
+        quality=q,
+    )
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def _clock_pair(video: VideoInfo, audio: AudioInfo | None) -> tuple[float, str] | None:
+    """The ratio between the clock the picture was made with and the one it plays at.
+
+    Evidence used, strongest first: the bitstream's own timing (H.264/HEVC VUI) against
+    the container timestamps — a re-stamped 30 fps encode now playing at 29.97 says so
+    itself; then, for NTSC-family rates without bitstream timing, whether the audio's
+    length fits the integer rate better than the measured one. Returns
+    ``(made / plays, basis)`` or ``None`` when the clocks agree or nothing can be told.
+    """
+    if video.vfr or video.frame_count < 3:
+        return None
+    plays = video.timestamp_fps
+    made = video.bitstream_fps
+    if made:
+        ratio = made / plays
+        if SAME_CLOCK < abs(ratio - 1) <= MAX_CLOCK_RATIO:
+            return ratio, (
+                f"the bitstream declares {made:.3f} fps but its timestamps run at {plays:.3f} fps"
+            )
+        if abs(ratio - 1) <= SAME_CLOCK:
+            return None
+    if audio is None:
+        return None
+    for integer in (24.0, 30.0, 60.0):
+        ntsc = integer * 1000 / 1001
+        if abs(plays / ntsc - 1) <= SAME_CLOCK:
+            fits_integer = abs(audio.duration - video.frame_count / integer)
+            fits_ntsc = abs(audio.duration - video.frame_count / ntsc)
+            # Only trust the lengths when the two readings differ by more than 2 audio frames.
+            if abs(fits_integer - fits_ntsc) > 0.046 and fits_integer < fits_ntsc:
+                return integer / ntsc, (
+                    f"the audio is as long as {video.frame_count} frames at {integer:g} fps, "
+                    f"but the pictures are stamped at {ntsc:.3f} fps"
+                )
+    return None
+
+
+def _timing(video: VideoInfo | None, audio: AudioInfo | None) -> TimingInfo:
+    if video is None or audio is None:
+        return TimingInfo(None, None, None)
+    timing = TimingInfo(
+        start_offset_ms=(audio.start - video.start) * 1000,
+        end_offset_ms=(audio.end - video.end) * 1000,
+        duration_mismatch_ms=(audio.duration - video.duration) * 1000,
+    )
+    pair = _clock_pair(video, audio)
+    if pair is not None:
+        ratio, basis = pair
+        # Audio is the master clock: per minute of sound, the picture falls behind by
+        # (ratio - 1) minutes when stretched, so the sound comes that much *earlier*.
+        drift_s_per_min = (1 - ratio) * 60.0
+        timing.drift_ratio = ratio
+        timing.drift_ms_per_min = drift_s_per_min * 1000
+        timing.drift_frames_per_min = drift_s_per_min * (video.bitstream_fps or video.measured_fps)
+        timing.drift_basis = basis
+    return timing
+
+
+# --------------------------------------------------------------------------- findings
+
+
+def _findings(info: MediaInfo) -> list[Finding]:
+    out: list[Finding] = []
+    v, a, t = info.video, info.audio, info.timing
+    if v is None:
+        out.append(Finding("streams", Severity.WARNING, "no video stream: audio-only file",
+                           "lip-sync commands need a picture; use this file as --audio"))
+    if a is None:
+        out.append(Finding("streams", Severity.ERROR, "no audio stream",
+                           "lip sync needs sound: mux the dialogue in, or give it with --audio"))
+    if v is not None:
+        frame_ms = 1000 / v.measured_fps if v.measured_fps else 40.0
+        if v.vfr:
+            out.append(Finding(
+                "video.vfr", Severity.WARNING,
+                f"variable frame rate: measured average {v.measured_fps:.2f} fps against "
+                f"declared {v.declared_fps or 0:.3g} fps; spacing {v.spacing_ms['min']:.1f}-"
+                f"{v.spacing_ms['max']:.1f} ms ({v.irregular_gaps} irregular gaps)",
+                "run `mouthsync prep` to re-time to a constant rate by timestamps",
+                value=v.measured_fps, threshold=v.declared_fps, unit="fps"))
+        elif v.declared_fps and abs(v.measured_fps / v.declared_fps - 1) > 0.01:
+            out.append(Finding(
+                "video.rate", Severity.WARNING,
+                f"measured {v.measured_fps:.3f} fps differs from the declared {v.declared_fps:.3f} fps",
+                "trust the timestamps; `mouthsync prep` writes a clean constant rate",
+                value=v.measured_fps, threshold=v.declared_fps, unit="fps"))
+        if v.missing_frames and not v.vfr:
+            out.append(Finding(
+                "video.dropped", Severity.WARNING,
+                f"{v.missing_frames} frame slot(s) without a frame (timestamp gaps)",
+                "dropped frames make the mouth jump; re-capture or accept held frames",
+                value=float(v.missing_frames), unit="frames"))
+        if v.duplicate_timestamps:
+            out.append(Finding(
+                "video.duplicate_timestamps", Severity.WARNING,
+                f"{v.duplicate_timestamps} frame(s) share a timestamp with the previous one",
+                "the muxer lost timing; re-mux or `mouthsync prep`",
+                value=float(v.duplicate_timestamps), unit="frames"))
+        if v.repeated_pictures and v.repeated_pictures >= max(2, 0.02 * v.frame_count):
+            out.append(Finding(
+                "video.repeated", Severity.INFO,
+                f"{v.repeated_pictures} of {v.frame_count} frames repeat the previous picture: "
+                f"new pictures arrive at about {v.picture_fps:.1f} fps (converted by copying?)",
+                "mouth motion is quantised to the original rate; expect coarser sync estimates",
+                value=float(v.repeated_pictures), unit="frames"))
+        if a is not None and t.start_offset_ms is not None:
+            off = t.start_offset_ms
+            if abs(off) >= 0.5:
+                sev = Severity.WARNING if abs(off) >= frame_ms / 2 else Severity.INFO
+                where = "after" if off > 0 else "before"
+                out.append(Finding(
+                    "timing.start_offset", sev,
+                    f"audio starts {abs(off):.1f} ms {where} the picture",
+                    "players that ignore start times will misplace the sound: "
+                    "`mouthsync prep` pads/trims so both start at 0",
+                    value=off, threshold=frame_ms / 2, unit="ms"))
+            mism = t.duration_mismatch_ms or 0.0
+            if abs(mism) > frame_ms:
+                out.append(Finding(
+                    "timing.duration_mismatch", Severity.INFO,
+                    f"audio is {abs(mism):.0f} ms {'longer' if mism > 0 else 'shorter'} than the "
+                    f"video (ends {abs(t.end_offset_ms or 0):.0f} ms "
+                    f"{'after' if (t.end_offset_ms or 0) > 0 else 'before'} it)",
+                    "harmless if the tail is silence; `mouthsync prep` pads or trims it",
+                    value=mism, threshold=frame_ms, unit="ms"))
+            if t.drift_ms_per_min is not None:
+                out.append(Finding(
+                    "timing.drift", Severity.ERROR if abs(t.drift_ms_per_min) >= 20 else Severity.WARNING,
+                    f"clocks disagree: {t.drift_basis}; sound drifts {t.drift_ms_per_min:+.1f} ms "
+                    f"per minute ({t.drift_frames_per_min:+.2f} frames/min, "
+                    f"{t.drift_ms_per_min * 60 / 1000:+.1f} s per hour)",
+                    "conform one clock to the other (`mouthsync fix` corrects drift)",
+                    value=t.drift_ms_per_min, unit="ms/min"))
+    if a is not None and a.quality is not None:
+        out.extend(_audio_findings(a))
+    return out
+
+
+def _audio_findings(a: AudioInfo) -> list[Finding]:
+    q = a.quality
+    assert q is not None
+    out: list[Finding] = []
+    if q.clipped_runs > 0 or q.clipped_ratio > 1e-4:
+        out.append(Finding(
+            "audio.clipping", Severity.WARNING if q.clipped_ratio > 1e-3 else Severity.INFO,
+            f"{q.clipped_ratio * 100:.3f} % of samples at full scale, {q.clipped_runs} flat-topped runs",
+            "clipped speech distorts phone recognition; re-record or declip",
+            value=q.clipped_ratio, threshold=1e-4))
+    if q.true_peak_dbtp > -1.0:
+        out.append(Finding(
+            "audio.true_peak", Severity.INFO,
+            f"true peak {q.true_peak_dbtp:+.1f} dBTP (above -1 dBTP)",
+            "lossy encoding may clip; lower the level before delivery",
+            value=q.true_peak_dbtp, threshold=-1.0, unit="dBTP"))
+    if q.loudness_lufs is not None and not -30.0 <= q.loudness_lufs <= -10.0:
+        out.append(Finding(
+            "audio.loudness", Severity.INFO,
+            f"integrated loudness {q.loudness_lufs:.1f} LUFS",
+            "speech is usually delivered at -23 (broadcast) to -14 LUFS (online)",
+            value=q.loudness_lufs, unit="LUFS"))
+    if q.speech_ratio == 0.0:
+        out.append(Finding("audio.no_speech", Severity.ERROR, "no speech detected",
+                           "lip sync needs speech: check the track is the dialogue"))
+        return out
+    if q.snr_db is not None and q.snr_db < 15.0:
+        out.append(Finding(
+            "audio.noise", Severity.WARNING,
+            f"speech only {q.snr_db:.0f} dB above the noise floor ({q.noise_floor_dbfs:.0f} dBFS)",
+            "speech timing gets less precise in noise; denoise or use a cleaner take",
+            value=q.snr_db, threshold=15.0, unit="dB"))
+    if q.background == "tonal (music-like)":
+        out.append(Finding(
+            "audio.background", Severity.WARNING,
+            "a tonal (music-like) bed sits under the speech",
+            "music confuses speech timing; use the dialogue stem if there is one",
+            value=q.background_flatness, threshold=None))
+    if q.leading_silence_s > 1.0 or q.trailing_silence_s > 1.0:
+        out.append(Finding(
+            "audio.silence", Severity.INFO,
+            f"{q.leading_silence_s:.2f} s of silence before the first speech, "
+            f"{q.trailing_silence_s:.2f} s after the last",
+            "`mouthsync prep --trim-silence` trims head and tail (pauses inside are kept)",
+            value=max(q.leading_silence_s, q.trailing_silence_s), threshold=1.0, unit="s"))
+    for s, e in q.long_pauses:
+        out.append(Finding(
+            "audio.pause", Severity.INFO, f"pause of {e - s:.2f} s in the speech",
+            "no lip motion is expected here; windows over it carry less sync evidence",
+            value=e - s, unit="s", start_s=s, end_s=e))
+    return out
+
+
+# --------------------------------------------------------------------------- API
+
+
+def probe(path: str | os.PathLike[str], *, audio_quality: bool = True, pictures: bool = True) -> MediaInfo:
+    """Measure ``path`` and judge what the measurements mean for lip sync.
+
+    ``audio_quality`` runs loudness/VAD/noise measurement; ``pictures`` decodes small
+    thumbnails to count repeated pictures. Both can be switched off for a
+    timestamps-only probe (packets only, no decoding of the picture).
+    Raises :class:`BadInput` for anything that is not readable media.
+    """
+    p = Path(path)
+    with open_input(p) as c:
+        fmt = c.format.name
+        duration = c.duration / 1e6 if c.duration else None
+        video = _scan_video(c, p, pictures=pictures) if c.streams.video else None
+    audio = None
+    with open_input(p) as c:
+        if c.streams.audio:
+            audio = _scan_audio(c, p, quality=audio_quality)
+    info = MediaInfo(
+        path=str(p),
+        format=fmt,
+        size_bytes=p.stat().st_size,
+        duration=duration,
+        video=video,
+        audio=audio,
+        timing=_timing(video, audio),
+    )
+    info.findings = _findings(info)
+    return info
