@@ -1,0 +1,39 @@
+"""Worker process for parallel tracking: ``python -m mouthsync.face._worker ARGS_JSON OUT_NPZ``.
+
+A plain subprocess (not ``multiprocessing``) so that callers need no ``if __name__ ==
+"__main__"`` guard and the parent's threads or loaded MediaPipe graph are never forked.
+Progress goes to stdout as one integer (frames done since last line) per line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def main(argv: list[str]) -> int:
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import numpy as np
+
+    from mouthsync.face.track import _track_range
+
+    args = json.loads(argv[0])
+    out = argv[1]
+
+    def report(n: int) -> None:
+        sys.stdout.write(f"{n}\n")
+        sys.stdout.flush()
+
+    part = _track_range(
+        args["path"], args["start"], args["end"], args["max_side"], args["max_faces"],
+        args["width"], args["height"], report=report,
+    )
+    with open(out, "wb") as fh:
+        np.savez(fh, **part)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,525 @@
+"""Face tracking: MediaPipe Face Mesh over every frame, one primary face, true timestamps.
+
+Why it is shaped this way:
+
+* Frames are streamed (decoded, tracked, dropped); only the 478 landmarks per frame are
+  kept, so memory grows by ~6 kB per frame, never by a picture.
+* Frames are downscaled in the decoder to ``max_side`` (640 px by default): Face Mesh crops
+  the face to 192/256 px internally, so a larger input costs decode time and no accuracy
+  (``bench/track.py`` measures the aperture agreement against full resolution).
+* The mesh runs in tracking mode (``static_image_mode=False``): the face detector only runs
+  when the track is lost, the landmark model follows the face from its previous position.
+* Decoding runs in a thread beside inference, and long clips are split into time ranges
+  tracked by worker processes (each seeks to its start and owns its Face Mesh), then
+  concatenated: both cores are used.
+* Landmarks are stored in source pixels (x, y) with z on the same pixel scale, so the
+  track does not depend on the decode size. Frames without a usable face are marked
+  invalid and hold NaN, never interpolated numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mouthsync.core.atomic import atomic_path
+from mouthsync.core.cache import cache_key, cache_path
+from mouthsync.core.errors import BadInput, NoFace
+from mouthsync.core.progress import progress
+from mouthsync.face.mouth import head_pose, mouth_measures
+
+SCHEMA_VERSION = 1
+# Part of the cache key: bump when tracking or measures change so old tracks are not reused.
+ALGORITHM = "facemesh-0.10.21-refined/track-3"
+N_LANDMARKS = 478
+DEFAULT_MAX_SIDE = 640
+# Below this duration one process is faster than paying two MediaPipe start-ups (~1.5 s).
+PARALLEL_MIN_SECONDS = 12.0
+
+
+@dataclass
+class FaceTrack:
+    """Per-frame face track of one primary face.
+
+    ``times`` are true presentation times in seconds; ``valid`` marks frames with a usable
+    face; ``boxes`` (x0, y0, x1, y1), ``landmarks`` (x, y px; z on the same pixel scale,
+    relative to the face centre) and ``pose`` (yaw, pitch, roll degrees) are NaN where not
+    valid. ``mouth`` maps measure names to per-frame arrays (see ``docs/face.md``).
+    """
+
+    times: np.ndarray
+    valid: np.ndarray
+    boxes: np.ndarray
+    landmarks: np.ndarray
+    pose: np.ndarray
+    mouth: dict[str, np.ndarray]
+    width: int
+    height: int
+    fps: float
+    source: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    @property
+    def coverage(self) -> float:
+        """Fraction of frames with a usable face."""
+        return float(self.valid.mean()) if len(self.valid) else 0.0
+
+    def save(self, path: str | os.PathLike[str], inputs: tuple[str | os.PathLike[str], ...] = ()) -> Path:
+        """Write the track as ``.npz`` atomically (loads with plain NumPy, no mouthsync)."""
+        import json
+
+        arrays: dict[str, Any] = {
+            "schema_version": np.array(SCHEMA_VERSION),
+            "times": self.times.astype(np.float64),
+            "valid": self.valid.astype(bool),
+            "boxes": self.boxes.astype(np.float32),
+            "landmarks": self.landmarks.astype(np.float32),
+            "pose": self.pose.astype(np.float32),
+            "width": np.array(self.width),
+            "height": np.array(self.height),
+            "fps": np.array(self.fps),
+            "source": np.array(self.source),
+            "settings_json": np.array(json.dumps(self.settings, sort_keys=True)),
+        }
+        for k, v in self.mouth.items():
+            arrays[f"mouth_{k}"] = np.asarray(v, dtype=np.float32)
+        out = Path(path)
+        with atomic_path(out, inputs) as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+        return out
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> FaceTrack:
+        """Read a track written by :meth:`save`; refuses other schema versions clearly."""
+        import json
+
+        try:
+            z = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise BadInput(f"{path}: not a mouthsync track file ({exc})") from None
+        with z:
+            if "schema_version" not in z.files:
+                raise BadInput(f"{path}: not a mouthsync track file (no schema_version)")
+            ver = int(z["schema_version"])
+            if ver != SCHEMA_VERSION:
+                raise BadInput(f"{path}: track schema {ver} is not supported (expected {SCHEMA_VERSION}); track again")
+            mouth = {k[len("mouth_"):]: z[k] for k in z.files if k.startswith("mouth_")}
+            return cls(
+                times=z["times"],
+                valid=z["valid"],
+                boxes=z["boxes"],
+                landmarks=z["landmarks"],
+                pose=z["pose"],
+                mouth=mouth,
+                width=int(z["width"]),
+                height=int(z["height"]),
+                fps=float(z["fps"]),
+                source=str(z["source"]),
+                settings=json.loads(str(z["settings_json"])),
+            )
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready summary (no per-frame arrays)."""
+        ap = self.mouth.get("aperture", np.array([]))
+        ok = np.isfinite(ap)
+        return {
+            "source": self.source,
+            "frames": len(self),
+            "valid_frames": int(self.valid.sum()),
+            "coverage": self.coverage,
+            "start_s": float(self.times[0]) if len(self) else None,
+            "end_s": float(self.times[-1]) if len(self) else None,
+            "fps": self.fps,
+            "width": self.width,
+            "height": self.height,
+            "aperture_mean": float(ap[ok].mean()) if ok.any() else None,
+            "aperture_p95": float(np.percentile(ap[ok], 95)) if ok.any() else None,
+            "closure_frames": int(np.nansum(self.mouth.get("closure", np.array([])))),
+            "yaw_abs_median": float(np.nanmedian(np.abs(self.pose[:, 0]))) if self.valid.any() else None,
+            "settings": self.settings,
+        }
+
+
+# ----------------------------------------------------------------------------- decoding
+
+
+def _decode_range(
+    path: str, start: float | None, end: float | None, max_side: int | None
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Frames with ``start <= time < end`` (None: open ended), downscaled in the decoder."""
+    import av
+
+    from mouthsync.media.container import open_input, require_video
+
+    with open_input(path) as c:
+        vs = require_video(c, path)
+        vs.thread_type = "AUTO"
+        w, h = vs.codec_context.width, vs.codec_context.height
+        size = None
+        if max_side and max(w, h) > max_side:
+            s = max_side / max(w, h)
+            size = (max(2, int(round(w * s / 2)) * 2), max(2, int(round(h * s / 2)) * 2))
+        if start is not None and start > 0:
+            c.seek(int(start / float(vs.time_base)), stream=vs, backward=True, any_frame=False)
+        last_t: float | None = None
+        step = 0.04
+        got = 0
+        try:
+            for frame in c.decode(vs):
+                t = frame.time
+                if t is None:
+                    t = (last_t + step) if last_t is not None else (start or 0.0)
+                elif last_t is not None and t > last_t:
+                    step = t - last_t
+                last_t = t
+                if start is not None and t < start - 1e-9:
+                    continue
+                if end is not None and t >= end - 1e-9:
+                    break
+                img = _to_rgb(frame, size)
+                got += 1
+                yield float(t), img
+        except av.FFmpegError as exc:
+            if got == 0 and not start:
+                raise BadInput(f"{path}: video stream cannot be decoded ({exc})") from None
+
+
+def _to_rgb(frame: Any, size: tuple[int, int] | None) -> np.ndarray:
+    """RGB pixels at ``size``: 4:2:0 planes are resized by OpenCV before colour conversion.
+
+    Resizing the Y, U and V planes first and converting the small picture is about twice as
+    fast as FFmpeg's swscale rgb24 path through PyAV (measured 376 vs 183 fps at 720p), and
+    decoding stays the only per-pixel cost at full resolution.
+    """
+    w, h = frame.width, frame.height
+    if frame.format.name in ("yuv420p", "yuvj420p") and w % 2 == 0 and h % 2 == 0:
+        import cv2
+
+        tw, th = size or (w, h)
+        planes = []
+        for i, (pw, ph, ow, oh) in enumerate(((w, h, tw, th), (w // 2, h // 2, tw // 2, th // 2),
+                                               (w // 2, h // 2, tw // 2, th // 2))):
+            pl = frame.planes[i]
+            a = np.frombuffer(pl, np.uint8).reshape(ph, pl.line_size)[:, :pw]
+            planes.append(cv2.resize(a, (ow, oh), interpolation=cv2.INTER_AREA) if size else np.ascontiguousarray(a))
+        i420 = np.concatenate([planes[0].reshape(-1), planes[1].reshape(-1), planes[2].reshape(-1)])
+        code = cv2.COLOR_YUV2RGB_I420
+        return cv2.cvtColor(i420.reshape(th * 3 // 2, tw), code)
+    if size:
+        return frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
+    return frame.to_ndarray(format="rgb24")
+
+
+def _prefetch(it: Iterator[Any], depth: int = 6) -> Iterator[Any]:
+    """Run ``it`` in a thread, ``depth`` items ahead: decoding overlaps inference."""
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+    err: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            for item in it:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # handed to the consumer
+            err.append(exc)
+        finally:
+            with contextlib.suppress(queue.Full):
+                q.put(done, timeout=1.0)
+
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                break
+            yield item
+        if err:
+            raise err[0]
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                q.get_nowait()
+        th.join(timeout=5.0)
+
+
+# ----------------------------------------------------------------------------- tracking
+
+def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / ua) if ua > 0 else 0.0
+
+
+def _track_range(
+    path: str,
+    start: float | None,
+    end: float | None,
+    max_side: int | None,
+    max_faces: int,
+    width: int,
+    height: int,
+    report: Any = None,
+) -> dict[str, np.ndarray]:
+    """Track frames in ``[start, end)``; returns times, valid, landmarks (source px)."""
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    import mediapipe as mp
+
+    times: list[float] = []
+    valid: list[bool] = []
+    marks: list[np.ndarray] = []
+    nan_frame = np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32)
+    scale = np.array([width, height, width], dtype=np.float32)
+    prev_box: np.ndarray | None = None
+    pending = 0
+    with mp.solutions.face_mesh.FaceMesh(
+        static_image_mode=False,
+        max_num_faces=max_faces,
+        refine_landmarks=True,
+        min_detection_confidence=0.5,
+        min_tracking_confidence=0.5,
+    ) as mesh:
+        for t, img in _prefetch(_decode_range(path, start, end, max_side)):
+            res = mesh.process(img)
+            faces = res.multi_face_landmarks or []
+            chosen: np.ndarray | None = None
+            if faces:
+                cands = []
+                for f in faces:
+                    a = np.array([(p.x, p.y, p.z) for p in f.landmark], dtype=np.float32)
+                    if a.shape[0] != N_LANDMARKS:
+                        continue
+                    a *= scale
+                    cands.append(a)
+                if cands:
+                    boxes = [np.array([c[:, 0].min(), c[:, 1].min(), c[:, 0].max(), c[:, 1].max()]) for c in cands]
+                    if len(cands) == 1:
+                        k = 0
+                    elif prev_box is not None and max(_box_iou(prev_box, b) for b in boxes) > 0.2:
+                        k = int(np.argmax([_box_iou(prev_box, b) for b in boxes]))
+                    else:  # the speaker: the largest face
+                        k = int(np.argmax([(b[2] - b[0]) * (b[3] - b[1]) for b in boxes]))
+                    chosen = cands[k]
+                    prev_box = boxes[k]
+            times.append(t)
+            valid.append(chosen is not None)
+            marks.append(chosen if chosen is not None else nan_frame)
+            pending += 1
+            if pending >= 16:
+                if report is not None:
+                    report(pending)
+                pending = 0
+    if pending and report is not None:
+        report(pending)
+    return {
+        "times": np.asarray(times, dtype=np.float64),
+        "valid": np.asarray(valid, dtype=bool),
+        "landmarks": np.stack(marks).astype(np.float32) if marks else np.zeros((0, N_LANDMARKS, 3), np.float32),
+    }
+
+
+def _split_points(path: str, parts: int) -> list[tuple[float | None, float | None]]:
+    """Time ranges of about equal frame count, cut at true frame times."""
+    from mouthsync.media.decode import frame_times
+
+    ft = frame_times(path)
+    if parts <= 1 or len(ft) < parts * 50:
+        return [(None, None)]
+    cuts = [float(ft[(len(ft) * i) // parts]) for i in range(1, parts)]
+    bounds: list[float | None] = [None, *cuts, None]
+    return [(bounds[i], bounds[i + 1]) for i in range(parts)]
+
+
+def _assemble(
+    parts: list[dict[str, np.ndarray]], width: int, height: int, source: str, settings: dict[str, Any]
+) -> FaceTrack:
+    times = np.concatenate([p["times"] for p in parts])
+    valid = np.concatenate([p["valid"] for p in parts])
+    lm = np.concatenate([p["landmarks"] for p in parts])
+    order = np.argsort(times, kind="stable")
+    times, valid, lm = times[order], valid[order], lm[order]
+    keep = np.ones(len(times), bool)
+    keep[1:] = np.diff(times) > 1e-9  # a frame seen by two ranges counts once
+    times, valid, lm = times[keep], valid[keep], lm[keep]
+    return build_track(times, valid, lm, width, height, source, settings)
+
+
+def build_track(
+    times: np.ndarray,
+    valid: np.ndarray,
+    landmarks: np.ndarray,
+    width: int,
+    height: int,
+    source: str = "",
+    settings: dict[str, Any] | None = None,
+) -> FaceTrack:
+    """Derive boxes, pose and mouth measures from raw landmarks (also used after smoothing)."""
+    lm = landmarks.astype(np.float32, copy=True)
+    lm[~valid] = np.nan
+    n = len(times)
+    boxes = np.full((n, 4), np.nan, dtype=np.float32)
+    pose = np.full((n, 3), np.nan, dtype=np.float32)
+    if valid.any():
+        v = lm[valid]
+        boxes[valid] = np.stack(
+            [v[:, :, 0].min(1), v[:, :, 1].min(1), v[:, :, 0].max(1), v[:, :, 1].max(1)], axis=1
+        )
+        pose[valid] = head_pose(v)
+    mouth = mouth_measures(np.nan_to_num(lm), times, valid)
+    span = float(times[-1] - times[0]) if n > 1 else 0.0
+    fps = (n - 1) / span if span > 0 else 0.0
+    return FaceTrack(
+        times=times, valid=valid, boxes=boxes, landmarks=lm, pose=pose, mouth=mouth,
+        width=width, height=height, fps=fps, source=source, settings=dict(settings or {}),
+    )
+
+
+def track_face(
+    path: str | os.PathLike[str],
+    *,
+    smooth: float | None = None,
+    use_cache: bool = True,
+    max_side: int | None = DEFAULT_MAX_SIDE,
+    max_faces: int = 1,
+    workers: int | None = None,
+) -> FaceTrack:
+    """Track the primary face in every frame of ``path``.
+
+    ``smooth``: One-Euro stabilisation strength (see :mod:`mouthsync.face.smooth`; ``None``
+    or 0 = raw landmarks). ``max_faces`` > 1 looks for several faces and keeps the speaker
+    (the largest face, then the one overlapping the previous frame's face). ``workers``:
+    processes for long clips (default: up to 2 when the clip is long enough to pay off).
+    Raises :class:`NoFace` when no frame has a usable face.
+    """
+    from mouthsync.media.decode import video_meta
+
+    src = str(path)
+    if not Path(src).exists():
+        raise BadInput(f"{src}: file not found")
+    meta = video_meta(src)
+    settings = {"algorithm": ALGORITHM, "max_side": max_side, "max_faces": max_faces}
+    track: FaceTrack | None = None
+    cpath = cache_path(cache_key("facetrack", src, settings), ".npz") if use_cache else None
+    if cpath is not None and cpath.exists():
+        with contextlib.suppress(BadInput, KeyError, ValueError, OSError):
+            track = FaceTrack.load(cpath)
+            track.source = src
+    if track is None:
+        track = _track_fresh(src, meta.width, meta.height, meta.duration, max_side, max_faces, workers, settings)
+        if cpath is not None:
+            with contextlib.suppress(OSError):
+                track.save(cpath)
+    if not track.valid.any():
+        raise NoFace(f"{src}: no face found in any of {len(track)} frames (Face Mesh needs a visible, roughly frontal human-like face)")
+    if smooth:
+        from mouthsync.face.smooth import smooth_track
+
+        track = smooth_track(track, strength=smooth)
+    return track
+
+
+def _track_fresh(
+    src: str,
+    width: int,
+    height: int,
+    duration: float | None,
+    max_side: int | None,
+    max_faces: int,
+    workers: int | None,
+    settings: dict[str, Any],
+) -> FaceTrack:
+    from mouthsync.media.decode import frame_times
+
+    total = len(frame_times(src))
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1) if (duration or 0) >= PARALLEL_MIN_SECONDS else 1
+    ranges = _split_points(src, workers)
+    with progress("Tracking face", total) as advance:
+        if len(ranges) == 1:
+            parts = [_track_range(src, None, None, max_side, max_faces, width, height, report=advance)]
+        else:
+            parts = _run_workers(src, ranges, max_side, max_faces, width, height, advance)
+    return _assemble(parts, width, height, src, settings)
+
+
+def _run_workers(
+    src: str,
+    ranges: list[tuple[float | None, float | None]],
+    max_side: int | None,
+    max_faces: int,
+    width: int,
+    height: int,
+    advance: Any,
+) -> list[dict[str, np.ndarray]]:
+    """Track each time range in its own ``python -m mouthsync.face._worker`` process."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="mouthsync-track-") as tmp:
+        procs = []
+        outs = []
+        env = dict(os.environ, GLOG_minloglevel="2", TF_CPP_MIN_LOG_LEVEL="3")
+        for i, (a, b) in enumerate(ranges):
+            out = os.path.join(tmp, f"part{i}.npz")
+            args = {"path": src, "start": a, "end": b, "max_side": max_side,
+                    "max_faces": max_faces, "width": width, "height": height}
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "mouthsync.face._worker", json.dumps(args), out],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            ))
+            outs.append(out)
+        errs: list[str] = [""] * len(procs)
+
+        def pump(i: int, p: subprocess.Popen[str]) -> None:
+            assert p.stdout is not None and p.stderr is not None
+            drain = threading.Thread(target=lambda: errs.__setitem__(i, p.stderr.read()), daemon=True)
+            drain.start()
+            for line in p.stdout:
+                with contextlib.suppress(ValueError):
+                    advance(int(line))
+            drain.join()
+
+        threads = [threading.Thread(target=pump, args=(i, p), daemon=True) for i, p in enumerate(procs)]
+        for th in threads:
+            th.start()
+        try:
+            for p in procs:
+                p.wait()
+            for th in threads:
+                th.join()
+        except BaseException:
+            for p in procs:
+                p.kill()
+            raise
+        parts = []
+        for p, out, err in zip(procs, outs, errs, strict=True):
+            if p.returncode != 0 or not os.path.exists(out):
+                last = [ln for ln in err.strip().splitlines() if ln.strip()][-1:] or ["no message"]
+                raise BadInput(f"{src}: face tracking worker failed ({last[0]})")
+            with np.load(out) as z:
+                parts.append({k: z[k] for k in z.files})
+    return parts
