@@ -1,0 +1,173 @@
+"""Planning and applying corrections: units, signs, drift lines, exact nudges, the sidecar."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from mouthsync.core.errors import BadInput, BadOutput
+from mouthsync.media.decode import decode_audio, frame_times
+from mouthsync.sync.correct import (
+    fix_sync,
+    measured_fps,
+    parse_delay,
+    parse_drift,
+    plan_fix,
+    sidecar_path,
+    snap_drift,
+)
+
+from ..conftest import CLIPS, WILD
+from ..media.test_remux import audio_lag_samples, native_rate, packets
+
+FACE1 = next(p for p in CLIPS if p.name == "retalking_face1.mp4")  # VFR
+FACE2 = next(p for p in CLIPS if p.name == "retalking_face2.mp4")
+FACE4 = next(p for p in CLIPS if p.name == "retalking_face4.mp4")  # 30 fps
+
+
+def test_parse_delay_units_and_sign() -> None:
+    assert parse_delay("auto", 25.0) is None
+    assert parse_delay("40ms", 25.0) == pytest.approx(0.040)
+    assert parse_delay("+0.04s", 25.0) == pytest.approx(0.040)
+    assert parse_delay("-2f", 25.0) == pytest.approx(-0.080)
+    assert parse_delay("1.5 frames", 30.0) == pytest.approx(0.050)
+    assert parse_delay("0", 25.0) == 0.0
+    for bad in ("2", "forty ms", "40 mss", ""):
+        with pytest.raises(BadInput):
+            parse_delay(bad, 25.0)
+    with pytest.raises(BadInput, match="frame rate"):
+        parse_delay("2f", None)
+
+
+def test_parse_and_snap_drift() -> None:
+    assert parse_drift("none") is None
+    assert parse_drift("auto") == "auto"
+    assert parse_drift("60") == 60.0
+    assert parse_drift("-3.6ms/min") == -3.6
+    with pytest.raises(BadInput):
+        parse_drift("fast")
+    speed, name = snap_drift(57.0)  # within 10 % of 60 ms/min
+    assert speed == 1001 / 1000 and "1000/1001" in name
+    speed, name = snap_drift(20.0)  # no known mismatch: taken as measured
+    assert speed == pytest.approx(1 + 20 / 60000) and name == ""
+
+
+def test_frames_use_the_measured_rate_even_on_vfr() -> None:
+    t = frame_times(FACE1)
+    fps = measured_fps(FACE1)
+    assert fps == pytest.approx((t.size - 1) / (t[-1] - t[0]))
+    assert 21.5 < fps < 22.7  # not the declared 30
+    plan = plan_fix(FACE1, delay="-2f")
+    assert plan.delay_ms == pytest.approx(-2000 / fps)
+    assert plan.shift_s == pytest.approx(2 / fps)  # sound 2 frames early -> moved later
+    assert plan.speed == 1.0
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One minute of real footage: FACE2 looped 12 times, streams copied."""
+    out = tmp_path_factory.mktemp("long") / "face2_x12.mp4"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", "11", "-i", str(FACE2),
+         "-c", "copy", str(out)],
+        check=True,
+    )
+    return out
+
+
+def test_plan_from_a_report_recovers_the_delay_line(long_clip: Path) -> None:
+    """A check report with windows on d(t) = 100 ms + 60 ms/min * t (one outlier)."""
+    k = 0.001
+    windows = []
+    for s in np.arange(0.0, 55.0, 2.5):
+        c = s + 2.5
+        d = 0.100 + k * c
+        if s == 20.0:
+            d += 0.5  # a window that locked on the wrong peak
+        windows.append({"start_s": s, "end_s": s + 5, "audio_delay_ms": d * 1000, "confidence": 0.8})
+    report = {
+        "audio_delay_ms": 130.0, "audio_delay_frames": 3.25, "fps": 25.0, "confidence": 0.8,
+        "drift_ms_per_min": 58.0, "windows": windows, "verdict": "test",
+    }
+    plan = plan_fix(long_clip, delay="auto", drift="auto", report=report)
+    assert plan.speed == 1001 / 1000  # snapped
+    # the corrected sound at picture time t comes from t + d(t)
+    for t in (0.0, 10.0, 50.0):
+        u = plan.speed * t - plan.shift_s
+        assert u - t == pytest.approx(0.100 + k * t, abs=1e-6)
+    # without drift correction the constant delay removed is check's overall figure
+    plan0 = plan_fix(long_clip, delay="auto", drift="none", report=report)
+    assert plan0.speed == 1.0 and plan0.shift_s == pytest.approx(-0.130)
+    # on a 5 s clip the same drift moves less than a quarter frame: not worth resampling
+    short = plan_fix(FACE2, delay="auto", drift="auto", report=report)
+    assert short.speed == 1.0 and "not corrected" in short.drift_note
+
+
+def test_low_confidence_or_missing_measurement_refuses() -> None:
+    report = {"audio_delay_ms": 80.0, "confidence": 0.05, "windows": [], "verdict": "silence"}
+    with pytest.raises(BadInput, match="confidence"):
+        plan_fix(FACE2, delay="auto", report=report)
+    report = {"audio_delay_ms": None, "confidence": 0.0, "windows": [], "verdict": "no face"}
+    with pytest.raises(BadInput, match="no face"):
+        plan_fix(FACE2, delay="auto", report=report)
+
+
+@pytest.mark.parametrize(
+    ("src", "delay", "delay_s"),
+    [
+        (FACE2, "40ms", 0.040),
+        (FACE2, "-2f", -0.080),
+        (FACE2, "0.0123s", 0.0123),
+        (FACE4, "3f", 0.100),  # 30 fps
+        (FACE1, "-60ms", -0.060),  # VFR
+        (WILD[1], "-130ms", -0.130),  # 16 kHz mono
+        (WILD[2], "1f", 0.040),
+    ],
+    ids=lambda v: v.name if isinstance(v, Path) else str(v),
+)
+def test_explicit_nudge_moves_the_audio_exactly(tmp_path: Path, src: Path, delay: str, delay_s: float) -> None:
+    out = tmp_path / f"fixed{src.suffix}"
+    res = fix_sync(src, out, delay=delay)
+    rate = native_rate(src)
+    fps = measured_fps(src)
+    want_s = delay_s if not delay.endswith("f") else float(delay[:-1]) / fps
+    want = -int(round(want_s * rate))  # removing a delay moves the sound earlier
+    assert res.remux.shift_samples == want
+    got = audio_lag_samples(decode_audio(src, rate=rate), decode_audio(out, rate=rate), abs(want) + rate // 10)
+    assert got == want  # to the sample
+    assert packets(out) == packets(src)
+    side = json.loads(sidecar_path(out).read_text())
+    assert side["audio_delay_removed_ms"] == pytest.approx(want_s * 1000)
+    assert side["audio_shift_samples"] == want
+    assert side["delay_source"] == delay
+    assert side["source"]["sha256"] == res.source_sha256 and len(res.source_sha256) == 64
+    assert side["video_packets_copied"] == len(packets(src))
+    assert side["tool"] == "mouthsync" and side["version"]
+
+
+def test_drift_given_in_ms_per_minute(tmp_path: Path) -> None:
+    out = tmp_path / "d.mp4"
+    res = fix_sync(FACE2, out, delay="0ms", drift="60")
+    assert res.plan.speed == pytest.approx(1.001)
+    assert res.remux.audio_mode == "encode"
+    with av.open(str(out)) as c:
+        assert c.streams.audio[0].codec_context.name == "aac"
+    assert packets(out) == packets(FACE2)
+    side = json.loads(sidecar_path(out).read_text())
+    assert side["drift_removed_ms_per_min"] == pytest.approx(60.0)
+    assert side["audio_speed"] == pytest.approx(1.001)
+
+
+def test_output_errors(tmp_path: Path) -> None:
+    with pytest.raises(BadOutput, match="overwrite the input"):
+        fix_sync(FACE2, FACE2, delay="1f")
+    with pytest.raises(BadOutput, match="does not exist"):
+        fix_sync(FACE2, tmp_path / "nope" / "o.mp4", delay="1f")
+    with pytest.raises(BadInput, match="more than 10 s"):
+        fix_sync(FACE2, tmp_path / "o.mp4", delay="12s")
+    assert list(tmp_path.iterdir()) == []
