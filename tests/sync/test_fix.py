@@ -1,0 +1,98 @@
+"""``mouthsync fix`` end to end: the command line, its errors, and round trips through check."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mouthsync.cli import main
+from mouthsync.media.decode import decode_audio
+
+from ..conftest import CLIPS, SILENT
+from ..media.test_remux import audio_lag_samples, native_rate, packets
+
+FACE2 = next(p for p in CLIPS if p.name == "retalking_face2.mp4")
+HAS_CHECK = importlib.util.find_spec("mouthsync.sync.delay") is not None
+needs_check = pytest.mark.skipif(not HAS_CHECK, reason="check (mouthsync.sync.delay) not built yet")
+
+
+def test_cli_explicit_nudge_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "o.mp4"
+    rc = main(["fix", str(FACE2), "-o", str(out), "--delay", "-2f", "--json"])
+    assert rc == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["audio_delay_removed_frames"] == pytest.approx(-2.0)
+    assert doc["audio_shift_samples"] == int(round(0.080 * native_rate(FACE2)))
+    assert doc["sidecar"] == str(out) + ".fix.json" and Path(doc["sidecar"]).exists()
+    assert packets(out) == packets(FACE2)
+
+
+def test_cli_readable_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "o.mp4"
+    assert main(["fix", str(FACE2), "-o", str(out), "--delay", "40ms"]) == 0
+    text = capsys.readouterr().out
+    assert "Removed audio delay +40.0 ms" in text
+    assert "40.00 ms earlier" in text and "lossless" in text
+    assert "copied bit for bit" in text and str(out) in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--delay", "3"], "give a unit"),
+        (["--delay", "40ms", "--drift", "fast"], "--drift"),
+        (["--delay", "40ms", "--audio-mode", "magic"], "audio-mode"),
+    ],
+)
+def test_cli_bad_options_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    rc = main(["fix", str(FACE2), "-o", str(tmp_path / "o.mp4"), *args])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_refuses_input_as_output_and_silent_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fix", str(FACE2), "-o", str(FACE2), "--delay", "1f"]) == 2
+    assert "overwrite the input" in capsys.readouterr().err
+    assert main(["fix", str(SILENT[0]), "-o", str(tmp_path / "s.mp4"), "--delay", "1f"]) == 2
+    assert "no audio stream" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_nudges_compose_back_to_the_original(tmp_path: Path) -> None:
+    """-2f then +2f returns the sound to where it was, to the sample."""
+    a = tmp_path / "a.mp4"
+    b = tmp_path / "b.mp4"
+    assert main(["fix", str(FACE2), "-o", str(a), "--delay", "-2f"]) == 0
+    assert main(["fix", str(a), "-o", str(b), "--delay", "2f"]) == 0
+    rate = native_rate(FACE2)
+    x = decode_audio(FACE2, rate=rate)
+    y = decode_audio(b, rate=rate)
+    assert audio_lag_samples(x, y, rate // 5) == 0
+    assert packets(b) == packets(FACE2)
+    assert np.corrcoef(x.mono[rate : 4 * rate], y.mono[rate : 4 * rate])[0, 1] > 0.99
+
+
+@pytest.mark.slow
+@needs_check
+def test_fix_round_trip_through_check(tmp_path: Path) -> None:
+    """Shift by +6 frames, fix --delay auto, and check reads the unshifted clip's delay."""
+    from mouthsync.sync.delay import check_sync
+
+    from .builders import write_shifted_clip
+
+    fps = 25.0
+    shifted = write_shifted_clip(FACE2, tmp_path / "shifted.mp4", 6 / fps)
+    base = check_sync(FACE2)
+    fixed = tmp_path / "fixed.mp4"
+    assert main(["fix", str(shifted), "-o", str(fixed), "--delay", "auto"]) == 0
+    after = check_sync(fixed)
+    assert abs(after.audio_delay_frames - base.audio_delay_frames) <= 1.0
+    assert packets(fixed) == packets(shifted)
