@@ -37,6 +37,7 @@ DB_FLOOR = -120.0
 #: and hiss 0.1..0.6.
 TONAL_FLATNESS = 0.005
 NOISE_FLATNESS = 0.05
+WHITE_FLATNESS = 0.3
 
 
 @dataclass
@@ -225,6 +226,8 @@ def measure(
                 background = "unknown"
             elif flatness < TONAL_FLATNESS:
                 background = "tonal (music-like)"
+            elif flatness >= WHITE_FLATNESS:
+                background = "broadband noise"  # no speech frame is this flat
             elif speech_level is not None and floor_db > speech_level - 12.0:
                 background = "unknown"  # speech fills even the quietest frames
             elif flatness >= NOISE_FLATNESS:

@@ -1,0 +1,127 @@
+"""probe on real clips and on harder cases derived from them at test time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mouthsync.media.decode import decode_audio
+from mouthsync.media.probe import probe
+from mouthsync.media.write import write_audio
+
+from ..conftest import CLIPS, SILENT, SPEECH
+from .builders import delay_audio, restamp_video
+
+FACE1 = next(p for p in CLIPS if p.name == "retalking_face1.mp4")
+FACE4 = next(p for p in CLIPS if p.name == "retalking_face4.mp4")
+
+
+def _checks(info) -> set[str]:
+    return {f.check for f in info.findings}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("probe")
+    return {
+        "ntsc": restamp_video(FACE4, d / "ntsc.mp4", factor=1.001),
+        "late": delay_audio(FACE4, d / "late.mp4", 0.5),
+    }
+
+
+def test_vfr_clip_reports_measured_average() -> None:
+    info = probe(FACE1)
+    v = info.video
+    assert v.vfr and v.declared_fps == pytest.approx(30.0)
+    assert v.measured_fps == pytest.approx(22.13, abs=0.02)
+    assert v.spacing_ms["min"] == pytest.approx(33.3, abs=0.1)
+    assert v.spacing_ms["max"] == pytest.approx(66.7, abs=0.1)
+    assert "video.vfr" in _checks(info)
+    assert info.timing.drift_ms_per_min is None  # VFR is not a clock pair
+
+
+def test_constant_rate_clip_is_clean() -> None:
+    info = probe(CLIPS[1])  # retalking_face2: 25 fps, in step
+    assert not info.video.vfr and info.video.measured_fps == pytest.approx(25.0, abs=1e-6)
+    assert info.video.missing_frames == 0 and info.video.repeated_pictures == 0
+    assert info.timing.start_offset_ms == pytest.approx(0.0, abs=0.5)
+    assert {f.check for f in info.findings if f.severity.name != "INFO"} == set()
+
+
+def test_ntsc_restamp_reports_drift_per_minute(built) -> None:
+    info = probe(built["ntsc"])
+    assert info.video.timestamp_fps == pytest.approx(30000 / 1001, rel=1e-6)
+    assert info.video.bitstream_fps == pytest.approx(30.0)
+    # 0.1 %: the sound runs 60 ms (1.8 frames at 30 fps) ahead of the picture per minute.
+    assert info.timing.drift_ms_per_min == pytest.approx(-60.0, abs=0.5)
+    assert info.timing.drift_frames_per_min == pytest.approx(-1.8, abs=0.02)
+    assert "timing.drift" in _checks(info)
+    # The untouched source has no drift.
+    assert probe(FACE4, audio_quality=False, pictures=False).timing.drift_ms_per_min is None
+
+
+def test_late_audio_start_is_reported(built) -> None:
+    info = probe(built["late"], pictures=False)
+    assert info.timing.start_offset_ms == pytest.approx(500.0, abs=1.0)
+    assert info.video.start == pytest.approx(0.0, abs=1e-9)
+    f = next(f for f in info.findings if f.check == "timing.start_offset")
+    assert f.severity.name == "WARNING" and "after the picture" in f.message
+    # Speech segments are on the media timeline: they move with the audio.
+    src = probe(FACE4, pictures=False)
+    s0, s1 = src.audio.quality.speech_segments[0][0], info.audio.quality.speech_segments[0][0]
+    assert s1 - s0 == pytest.approx(0.5, abs=0.031)  # one 30 ms VAD frame
+
+
+def test_silent_video_and_audio_only() -> None:
+    info = probe(SILENT[0], pictures=False)
+    assert info.audio is None and info.video is not None
+    assert any(f.check == "streams" and f.severity.name == "ERROR" for f in info.findings)
+    wav = probe(SPEECH[0])
+    assert wav.video is None and wav.audio.sample_rate > 0
+    assert wav.audio.quality.loudness_lufs is not None
+
+
+@pytest.fixture(scope="module")
+def speech48() -> np.ndarray:
+    clip = next(p for p in SPEECH if p.name == "retalking_audio2.wav")
+    return decode_audio(clip, rate=48000).samples
+
+
+def _music(n: int, rate: int) -> np.ndarray:
+    """Sustained harmonic chords changing every half second: a tonal bed."""
+    t = np.arange(n) / rate
+    rng = np.random.default_rng(0)
+    y = np.zeros(n)
+    step = rate // 2
+    for k in range(0, n, step):
+        f = rng.choice([220.0, 261.6, 329.6, 392.0, 440.0])
+        for h in (1, 2, 3):
+            y[k : k + step] += np.sin(2 * np.pi * f * h * t[k : k + step]) / h
+    return (y / np.abs(y).max()).astype(np.float32)
+
+
+def test_audio_quality_on_built_cases(tmp_path: Path, speech48: np.ndarray) -> None:
+    rate = 48000
+    x = speech48
+    gap = np.zeros(rate, np.float32)
+    lead = np.zeros(int(1.5 * rate), np.float32)
+    paused = np.concatenate([lead, x[: 2 * rate], gap, x[2 * rate :]])
+    q = probe(write_audio(tmp_path / "paused.wav", paused, rate)).audio.quality
+    assert q.leading_silence_s == pytest.approx(1.5, abs=0.1)
+    assert any(abs(s - 3.5) < 0.2 and abs(e - 4.5) < 0.1 for s, e in q.long_pauses)
+    assert q.background == "none" and q.snr_db > 15
+
+    music = probe(write_audio(tmp_path / "music.wav", x + 0.1 * _music(len(x), rate), rate))
+    assert music.audio.quality.background == "tonal (music-like)"
+    assert "audio.background" in _checks(music)
+
+    noise = np.random.default_rng(1).normal(0, 0.03, len(x)).astype(np.float32)
+    noisy = probe(write_audio(tmp_path / "noisy.wav", x + noise, rate))
+    assert noisy.audio.quality.background == "broadband noise"
+    assert "audio.noise" in _checks(noisy)
+
+    hot = probe(write_audio(tmp_path / "hot.wav", np.clip(x * 8, -1, 1), rate))
+    assert hot.audio.quality.clipped_ratio > 1e-3 and "audio.clipping" in _checks(hot)
+    assert hot.audio.quality.true_peak_dbtp >= -0.1
