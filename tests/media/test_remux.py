@@ -21,7 +21,9 @@ FACE1 = next(p for p in CLIPS if p.name == "retalking_face1.mp4")  # VFR, title/
 FACE2 = next(p for p in CLIPS if p.name == "retalking_face2.mp4")
 
 
-def packets(path: Path, kind: str = "video") -> list[tuple[Fraction | None, Fraction | None, bytes]]:
+def packets(
+    path: Path, kind: str = "video"
+) -> list[tuple[Fraction | None, Fraction | None, bytes]]:
     """(pts seconds, dts seconds, payload) of every packet of the first stream of ``kind``."""
     out = []
     with av.open(str(path)) as c:
@@ -76,8 +78,20 @@ def pcm_mkv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """FACE2 with its audio as PCM in Matroska (lossless, no priming, 1 ms time base)."""
     out = tmp_path_factory.mktemp("remux") / "face2_pcm.mkv"
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(FACE2), "-c:v", "copy",
-         "-c:a", "pcm_s16le", str(out)],
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(FACE2),
+            "-c:v",
+            "copy",
+            "-c:a",
+            "pcm_s16le",
+            str(out),
+        ],
         check=True,
     )
     return out
@@ -142,8 +156,13 @@ def test_metadata_and_stream_tags_kept(tmp_path: Path) -> None:
         for sa, sb in zip(a.streams, b.streams, strict=True):
             assert sb.metadata.get("language") == sa.metadata.get("language")
             assert sb.metadata.get("handler_name") == sa.metadata.get("handler_name")
-        assert b.streams.audio[0].codec_context.sample_rate == a.streams.audio[0].codec_context.sample_rate
-        assert b.streams.audio[0].codec_context.channels == a.streams.audio[0].codec_context.channels
+        assert (
+            b.streams.audio[0].codec_context.sample_rate
+            == a.streams.audio[0].codec_context.sample_rate
+        )
+        assert (
+            b.streams.audio[0].codec_context.channels == a.streams.audio[0].codec_context.channels
+        )
 
 
 @pytest.mark.parametrize("ratio", [(1001, 1000), (1000, 1001), (25, 24)])
@@ -192,3 +211,99 @@ def test_refusals_leave_nothing_behind(tmp_path: Path) -> None:
     with pytest.raises(NoAudio):
         retime_audio(SILENT[0], tmp_path / "s.mp4", shift_s=0.04)
     assert list(tmp_path.iterdir()) == []
+
+
+def decode_stream(path: Path, index: int) -> Audio:
+    """Mono float samples of audio stream ``index`` at its own rate (any stream, not just the first)."""
+    with av.open(str(path)) as c:
+        s = c.streams[index]
+        rate = s.codec_context.sample_rate
+        rs = av.AudioResampler(format="fltp", layout="mono", rate=rate)
+        chunks, start = [], None
+        for f in c.decode(s):
+            if start is None:
+                start = float(f.time)
+            chunks += [o.to_ndarray()[0] for o in rs.resample(f)]
+        chunks += [o.to_ndarray()[0] for o in rs.resample(None)]
+    return Audio(np.concatenate(chunks), rate, start or 0.0)
+
+
+@pytest.fixture(scope="module")
+def multi(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """FACE2 plus a second (German-tagged, mono) audio track and an English subtitle track."""
+    d = tmp_path_factory.mktemp("multi")
+    srt = d / "s.srt"
+    srt.write_text(
+        "1\n00:00:00,500 --> 00:00:02,000\nHello\n\n2\n00:00:02,500 --> 00:00:04,000\nAgain\n"
+    )
+    out = d / "multi.mp4"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(FACE2),
+            "-i",
+            str(srt),
+            "-map",
+            "0:v",
+            "-map",
+            "0:a",
+            "-map",
+            "0:a",
+            "-map",
+            "1",
+            "-c:v",
+            "copy",
+            "-c:a:0",
+            "copy",
+            "-c:a:1",
+            "aac",
+            "-ac:a:1",
+            "1",
+            "-c:s",
+            "mov_text",
+            "-metadata:s:a:1",
+            "language=deu",
+            "-metadata:s:s:0",
+            "language=eng",
+            "-metadata",
+            "title=multi",
+            str(out),
+        ],
+        check=True,
+    )
+    return out
+
+
+def stream_packets(path: Path, index: int) -> list[tuple[Fraction | None, bytes]]:
+    with av.open(str(path)) as c:
+        s = c.streams[index]
+        return [
+            (None if p.pts is None else p.pts * Fraction(s.time_base), bytes(p))
+            for p in c.demux(s)
+            if p.size
+        ]
+
+
+@pytest.mark.parametrize("shift_s", [-0.040, 0.040])  # copy, encode
+def test_every_stream_kept_in_order_and_every_audio_track_moved(
+    tmp_path: Path, multi: Path, shift_s: float
+) -> None:
+    out = tmp_path / "o.mp4"
+    r = retime_audio(multi, out, shift_s=shift_s)
+    assert r.audio_mode == ("copy" if shift_s < 0 else "encode")
+    with av.open(str(multi)) as a, av.open(str(out)) as b:
+        assert b.metadata.get("title") == "multi"
+        assert [(s.type, s.metadata.get("language")) for s in b.streams] == [
+            (s.type, s.metadata.get("language")) for s in a.streams
+        ]
+    assert stream_packets(out, 0) == stream_packets(multi, 0)  # picture
+    assert stream_packets(out, 3) == stream_packets(multi, 3)  # subtitles untouched
+    for index in (1, 2):
+        x, y = decode_stream(multi, index), decode_stream(out, index)
+        want = int(round(shift_s * x.rate))
+        assert audio_lag_samples(x, y, abs(want) + 2000) == want

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -181,14 +182,23 @@ def _copy_meta(ist: Any, ost: Any) -> None:
 
 
 def _template_streams(
-    ic: av.container.InputContainer, oc: av.container.OutputContainer, skip_audio: bool
+    ic: av.container.InputContainer,
+    oc: av.container.OutputContainer,
+    audio_factory: Callable[[Any], tuple[Any, StreamAction]] | None = None,
 ) -> tuple[dict[int, Any], list[StreamAction]]:
-    """Output streams copied from the input's (audio too unless ``skip_audio``)."""
+    """Output streams in the input's order: copied from templates, audio made by the factory.
+
+    Keeping the order matters: players and editors pick "the first audio stream" and
+    language tracks are identified by position as often as by tag.
+    """
     mapping: dict[int, Any] = {}
     actions: list[StreamAction] = []
     for s in ic.streams:
         codec = s.codec_context.name if s.codec_context is not None else "?"
-        if skip_audio and s.type == "audio":
+        if audio_factory is not None and s.type == "audio":
+            ost, act = audio_factory(s)
+            mapping[s.index] = ost
+            actions.append(act)
             continue
         try:
             ost = oc.add_stream_from_template(s)
@@ -210,7 +220,7 @@ def _remux_copy(src: Path, ic: Any, oc: Any, shift_s: float) -> RemuxResult:
     a0 = require_audio(ic, src)
     rate = a0.codec_context.sample_rate
     shift_samples = int(round(shift_s * rate))
-    mapping, actions = _template_streams(ic, oc, skip_audio=False)
+    mapping, actions = _template_streams(ic, oc)
     offsets: dict[int, int] = {}
     for s in ic.streams.audio:
         if s.index in mapping:
@@ -363,37 +373,35 @@ def _remux_encode(
 ) -> RemuxResult:
     """Copy every non-audio packet; decode, re-time and re-encode each audio stream."""
     a0 = require_audio(ic, src)
-    audio_streams = list(ic.streams.audio)
-    mapping, actions = _template_streams(ic, oc, skip_audio=True)
+    main_codec = a0.codec_context.name
+
+    def make_audio(s: Any) -> tuple[Any, StreamAction]:
+        cc = s.codec_context
+        codec = _output_codec(cc.name, fmt)
+        try:
+            ost = oc.add_stream(codec, rate=cc.sample_rate, layout=cc.layout.name)
+        except (ValueError, av.FFmpegError) as exc:
+            raise BadOutput(f"cannot encode {codec} audio into {fmt}: {exc}") from None
+        if codec not in _PCM_CODECS:
+            # never below the source's rate, and at least 64 kb/s per channel
+            ost.bit_rate = bit_rate or max(int(s.bit_rate or 0), 64000 * max(1, cc.channels), 96000)
+        ost.time_base = Fraction(1, cc.sample_rate)
+        _copy_meta(s, ost)
+        return ost, StreamAction(s.index, "audio", codec, "audio-reencoded")
+
+    mapping, actions = _template_streams(ic, oc, audio_factory=make_audio)
+    by_index = {a.index: a for a in actions}
     encoded: list[tuple[float, Any]] = []
     shift_samples = 0
-    main_codec = a0.codec_context.name
-    for s in audio_streams:
+    for s in ic.streams.audio:
         x, rate, start, layout = _decode_stream(src, s.index, first=s.index == a0.index)
         y, k = map_samples(x, rate, start, shift_s, speed)
         if s.index == a0.index:
             shift_samples = k
-        codec = _output_codec(s.codec_context.name, fmt)
-        try:
-            ost = oc.add_stream(codec, rate=rate, layout=layout)
-        except (ValueError, av.FFmpegError) as exc:
-            raise BadOutput(f"cannot encode {codec} audio into {fmt}: {exc}") from None
-        if codec not in _PCM_CODECS:
-            br = bit_rate or max(int(s.bit_rate or 0), 128000 * max(1, y.shape[0]) // 2, 96000)
-            ost.bit_rate = br
-        ost.time_base = Fraction(1, rate)
-        _copy_meta(s, ost)
-        mapping[s.index] = ost
-        actions.append(
-            StreamAction(
-                s.index,
-                "audio",
-                codec,
-                "audio-reencoded",
-                f"shift {k} samples" + (f", speed {speed:.7f}" if speed != 1.0 else ""),
-            )
+        by_index[s.index].note = f"shift {k} samples" + (
+            f", speed {speed:.7f}" if speed != 1.0 else ""
         )
-        encoded.extend(_encode(ost, y, rate, start, layout))
+        encoded.extend(_encode(mapping[s.index], y, rate, start, layout))
     # Interleave: copied packets in file order, encoded audio merged in by time.
     encoded.sort(key=lambda e: e[0])
     ei = 0
