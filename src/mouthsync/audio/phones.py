@@ -46,9 +46,12 @@ ALLPHONE_SETTINGS: dict[str, object] = {
     "remove_noise": True,
 }
 ALIGN_SETTINGS: dict[str, object] = {
-    "beam": 1e-57,
-    "pbeam": 1e-57,
-    "wbeam": 1e-56,
+    "beam": 1e-80,
+    "pbeam": 1e-80,
+    "wbeam": 1e-60,
+    "lpbeam": 1e-80,
+    "lponlybeam": 1e-80,
+    "bestpath": False,
     "remove_noise": True,
 }
 
@@ -83,15 +86,39 @@ def _decoder(kind: str, frozen: tuple[tuple[str, object], ...]):  # type: ignore
 
 
 def to_pcm16(samples: np.ndarray) -> bytes:
-    """Float samples in [-1, 1] at 16 kHz to little-endian int16 bytes for the decoder."""
-    x = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
-    return (x * 32767.0).astype("<i2").tobytes()
+    """Float samples in [-1, 1] at 16 kHz to little-endian int16 bytes for the decoder.
+
+    A fixed +-1 LSB dither is added: PocketSphinx takes the log of filter-bank energies,
+    and runs of exact digital zeros (padding, muted edits, synthetic speech) give -inf
+    features that make alignment fail outright. The dither pattern is fixed (seeded) so a
+    result never changes between runs; at 1 LSB it is far below any real recording's noise.
+    """
+    x = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0) * 32767.0
+    x = x + _dither(x.size)
+    return np.clip(np.rint(x), -32768, 32767).astype("<i2").tobytes()
+
+
+@functools.lru_cache(maxsize=1)
+def _dither_block() -> np.ndarray:
+    return np.random.default_rng(12345).integers(-1, 2, size=1 << 16).astype(np.float32)
+
+
+def _dither(n: int) -> np.ndarray:
+    block = _dither_block()
+    reps = -(-n // block.size)
+    return np.tile(block, reps)[:n]
 
 
 def _segments_to_phones(segs: Sequence[tuple[str, int, int]], offset: float) -> list[Phone]:
     """Turn (label, start_frame, end_frame_inclusive) into contiguous merged phones."""
     phones: list[Phone] = []
-    for label, sf, ef in segs:
+    prev_end = None
+    for label, sf, ef in sorted(segs, key=lambda s: (s[1], s[2])):
+        if prev_end is not None:
+            sf = max(sf, prev_end + 1)  # fillers may overlap a phone by a frame
+        if ef < sf:
+            continue
+        prev_end = ef
         lab = normalize_label(label)
         start = round(offset + sf * FRAME_S, 6)
         end = round(offset + (ef + 1) * FRAME_S, 6)
@@ -165,6 +192,43 @@ def _spell(word: str) -> str:
     return " ".join(out) or "AH"
 
 
+PHONESET = ["AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH", "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH", "UW", "V", "W", "Y", "Z", "ZH"]
+
+
+def _pronunciations(dec, word: str) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    """All dictionary pronunciations of ``word`` (``word``, ``word(2)``, ...)."""
+    out: list[list[str]] = []
+    k = 1
+    name = word
+    while True:
+        pr = _lookup(dec, name)
+        if not pr:
+            return out
+        out.append([normalize_label(q) for q in pr.split()])
+        k += 1
+        name = f"{word}({k})"
+
+
+def _split_words(
+    words: list[str], prons: list[list[list[str]]], labels: list[str]
+) -> list[int] | None:
+    """Which pronunciation of each word explains the decoded phone ``labels`` (DFS)."""
+    choice: list[int] = []
+
+    def go(wi: int, pi: int) -> bool:
+        if wi == len(words):
+            return pi == len(labels)
+        for k, pr in enumerate(prons[wi]):
+            if labels[pi : pi + len(pr)] == pr:
+                choice.append(k)
+                if go(wi + 1, pi + len(pr)):
+                    return True
+                choice.pop()
+        return False
+
+    return choice if go(0, 0) else None
+
+
 def align_transcript(
     samples: np.ndarray,
     text: str,
@@ -175,8 +239,15 @@ def align_transcript(
     """Force-align ``text`` to 16 kHz mono ``samples``.
 
     Returns ``(words, phones, unknown_words)``; phones are contiguous and include
-    ``"SIL"`` between words where the aligner put silence. Raises :class:`BadInput` when
-    the transcript has no words or cannot be aligned to the audio at all.
+    ``"SIL"`` where the aligner put silence or noise. Raises :class:`BadInput` when the
+    transcript has no words or cannot be aligned to the audio at all.
+
+    How: a JSGF grammar spells the transcript phone by phone, each phone a one-phone
+    "word", alternative pronunciations as alternatives, optional silence/noise fillers
+    between any two phones. One finite-state Viterbi pass then gives every phone's
+    frames directly. (PocketSphinx's own two-pass ``set_align_text``/``set_alignment``
+    fails outright on a good share of clean inputs, "Failed to stop utterance
+    processing", which a tool cannot accept.)
     """
     words = normalize_transcript(text)
     if not words:
@@ -187,42 +258,50 @@ def align_transcript(
     unknown: list[str] = []
     with _LOCK:
         dec = _decoder("align", tuple(sorted(cfg.items())))
-        for w in set(words):
-            if _lookup(dec, w) is None:
+        if _lookup(dec, "_aa") is None:
+            for ph in PHONESET:
+                dec.add_word("_" + ph.lower(), ph, ph == PHONESET[-1])
+        prons: list[list[list[str]]] = []
+        for w in words:
+            pr = _pronunciations(dec, w)
+            if not pr:
                 unknown.append(w)
-                dec.add_word(w, _spell(w), True)
+                pr = [_spell(w).split()]
+            prons.append(pr)
+        parts = []
+        for pr in prons:
+            alts = [" ".join("_" + q.lower() for q in one) for one in pr]
+            parts.append(alts[0] if len(alts) == 1 else "( " + " | ".join(alts) + " )")
+        grammar = "#JSGF V1.0;\ngrammar align;\npublic <utt> = " + " ".join(parts) + ";\n"
         try:
-            dec.set_align_text(" ".join(words))
+            dec.add_jsgf_string("align", grammar)
+            dec.activate_search("align")
             dec.reinit_feat()
             dec.start_utt()
             dec.process_raw(pcm, full_utt=True)
             dec.end_utt()
-            dec.set_alignment()
-            dec.reinit_feat()
-            dec.start_utt()
-            dec.process_raw(pcm, full_utt=True)
-            dec.end_utt()
-            al = dec.get_alignment()
+            hyp = dec.hyp()
+            raw = [(q.word, q.start_frame, q.end_frame) for q in dec.seg()] if hyp else []
         except RuntimeError as exc:
             raise BadInput(f"the transcript could not be aligned to the audio ({exc})") from None
-        if al is None:
-            raise BadInput("the transcript could not be aligned to the audio")
-        raw: list[tuple[str, int, int, list[tuple[str, int, int]]]] = []
-        for w in al:
-            ph = [(p.name, p.start, p.start + p.duration - 1) for p in w]
-            raw.append((w.name, w.start, w.start + w.duration - 1, ph))
-    out_words: list[Word] = []
     segs: list[tuple[str, int, int]] = []
-    for name, sf, ef, ph in raw:
-        lab = normalize_label(name)
-        is_filler = name.startswith("<") or name.startswith("[") or lab == "SIL"
-        if is_filler:
-            segs.append(("SIL", sf, ef))
-            continue
-        text_w = re.sub(r"\(\d+\)$", "", name)
+    for name, sf, ef in raw:
+        if ef < sf:
+            continue  # zero-length <s> / </s> markers
+        segs.append((name[1:].upper() if name.startswith("_") else "SIL", sf, ef))
+    labels = [lab for lab, _, _ in segs if lab != "SIL"]
+    choice = _split_words(words, prons, labels) if labels else None
+    if choice is None:
+        raise BadInput("the transcript could not be aligned to the audio (no complete path)")
+    out_words: list[Word] = []
+    speech = [(lab, sf, ef) for lab, sf, ef in segs if lab != "SIL"]
+    pi = 0
+    for w, pr, k in zip(words, prons, choice, strict=True):
+        n = len(pr[k])
+        first, last = speech[pi], speech[pi + n - 1]
         out_words.append(
-            Word(round(offset + sf * FRAME_S, 6), round(offset + (ef + 1) * FRAME_S, 6), text_w,
-                 tuple(normalize_label(p[0]) for p in ph))
+            Word(round(offset + first[1] * FRAME_S, 6), round(offset + (last[2] + 1) * FRAME_S, 6),
+                 w, tuple(pr[k]))
         )  # fmt: skip
-        segs.extend(ph if ph else [(lab, sf, ef)])
+        pi += n
     return out_words, _segments_to_phones(segs, offset), sorted(unknown)
