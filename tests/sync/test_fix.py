@@ -58,7 +58,9 @@ def test_cli_bad_options_are_one_line(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_refuses_input_as_output_and_silent_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_refuses_input_as_output_and_silent_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["fix", str(FACE2), "-o", str(FACE2), "--delay", "1f"]) == 2
     assert "overwrite the input" in capsys.readouterr().err
     assert main(["fix", str(SILENT[0]), "-o", str(tmp_path / "s.mp4"), "--delay", "1f"]) == 2
@@ -96,3 +98,41 @@ def test_fix_round_trip_through_check(tmp_path: Path) -> None:
     after = check_sync(fixed)
     assert abs(after.audio_delay_frames - base.audio_delay_frames) <= 1.0
     assert packets(fixed) == packets(shifted)
+
+
+@pytest.mark.slow
+@needs_check
+def test_drift_auto_brings_every_window_within_one_frame(tmp_path: Path) -> None:
+    """60 s of shared clips, audio clock 1000/1001 slow (+60 ms/min); fix --drift auto."""
+    from mouthsync.sync.delay import check_sync
+
+    from ..conftest import WILD
+    from .builders import build_concatenation
+
+    sources = [*CLIPS, *WILD, *CLIPS[1:4]]  # about 63 s
+    shifts = [0.0] * len(sources)
+    ref, _, _ = build_concatenation(sources, shifts, tmp_path / "ref", name="ref")
+    drifted, _, _ = build_concatenation(
+        sources, shifts, tmp_path / "drift", name="drift", stretch=(1001, 1000)
+    )
+    fixed = tmp_path / "fixed.mkv"
+    assert (
+        main(
+            ["fix", str(drifted), "-o", str(fixed), "--delay", "auto", "--drift", "auto", "--json"]
+        )
+        == 0
+    )
+    side = json.loads(Path(str(fixed) + ".fix.json").read_text())
+    assert side["audio_speed"] == pytest.approx(1.001, abs=1e-4)
+    assert packets(fixed) == packets(drifted)
+    want = {round(w["start_s"], 2): w for w in check_sync(ref).to_dict()["windows"]}
+    got = check_sync(fixed).to_dict()["windows"]
+    frame_ms = 40.0
+    compared = 0
+    for w in got:
+        r = want.get(round(w["start_s"], 2))
+        if r is None or r["audio_delay_ms"] is None or w["audio_delay_ms"] is None:
+            continue
+        compared += 1
+        assert abs(w["audio_delay_ms"] - r["audio_delay_ms"]) <= frame_ms, (w, r)
+    assert compared >= 10
