@@ -62,5 +62,5 @@ def require_video(container: av.container.InputContainer, path: str | os.PathLik
 def require_audio(container: av.container.InputContainer, path: str | os.PathLike[str]) -> av.audio.stream.AudioStream:
     """The first audio stream, or :class:`NoAudio` with a one-line reason."""
     if not container.streams.audio:
-        raise NoAudio(f"{path}: has no audio stream; give one with --audio or use a file with sound")
+        raise NoAudio(f"{path}: has no audio stream (picture only); this command needs the sound")
     return container.streams.audio[0]

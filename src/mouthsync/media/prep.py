@@ -1,0 +1,343 @@
+"""``prep``: the clean intermediate the rest of the workflow can trust.
+
+What comes out:
+
+* the picture at a constant frame rate, re-timed by presentation timestamps: output
+  frame ``k`` (at ``k / fps``) shows the source frame that was on screen at that moment
+  (the latest frame whose timestamp is not after it). Variable-rate footage is therefore
+  resampled in time, never by frame count, and lip sync is preserved;
+* both streams starting at zero. Output time zero is the source's first picture; the
+  audio is padded with silence or trimmed so that every sample keeps its place relative to
+  the picture (a sound that was 0.5 s after the picture is still 0.5 s after it) - speech
+  is never shifted;
+* audio resampled to 48 kHz (FFmpeg's ``swr``), its length matched to the picture;
+* with ``trim_silence``, head and tail silence cut (speech activity from WebRTC's VAD)
+  keeping ``margin`` seconds, never the pauses inside;
+* a sidecar ``OUT.prep.json`` listing every change and the time mapping
+  ``source_time = output_time + source_time_at_output_zero``, so the edit can be re-run
+  or undone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from mouthsync import __version__
+from mouthsync.core.atomic import check_output_path, write_text_atomic
+from mouthsync.core.cache import file_digest
+from mouthsync.core.errors import BadInput
+from mouthsync.core.findings import Finding, Severity
+from mouthsync.core.progress import progress
+from mouthsync.media.audio_quality import VAD_RATE, _resample, speech_segments, vad_flags
+from mouthsync.media.container import open_input, require_audio, require_video
+from mouthsync.media.decode import decode_audio
+from mouthsync.media.probe import STANDARD_RATES, _nearest_standard, probe
+from mouthsync.media.write import (
+    add_audio_stream,
+    default_audio_codec,
+    encode_audio_array,
+    open_output,
+)
+
+PREP_VERSION = "prep-1"
+AUDIO_RATE = 48000
+#: A frame whose timestamp is this close after an output instant still counts as shown.
+_PTS_EPS = 1e-4
+
+
+@dataclass
+class PrepResult:
+    """What ``prep`` wrote and every change it made (the sidecar's content)."""
+
+    path: Path
+    sidecar: Path
+    fps: float
+    frame_count: int
+    video_duration: float
+    audio_duration: float
+    audio_rate: int
+    audio_channels: int
+    source_time_at_output_zero: float
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    source: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["path"], d["sidecar"] = str(self.path), str(self.sidecar)
+        d["findings"] = [f.to_dict() for f in self.findings]
+        d["version"] = PREP_VERSION
+        return d
+
+
+def sidecar_path(out: str | os.PathLike[str]) -> Path:
+    """Where the record of a prep goes: ``OUT.prep.json`` beside the output."""
+    out = Path(out)
+    return out.with_name(out.name + ".prep.json")
+
+
+def parse_fps(text: str | float | None) -> Fraction | None:
+    """``"25"``, ``"29.97"``, ``"30000/1001"`` -> exact rate; NTSC decimals snap to n*1000/1001."""
+    if text is None or text == "":
+        return None
+    try:
+        value = Fraction(str(text)) if "/" in str(text) else Fraction(float(text)).limit_denominator(1001)
+    except (ValueError, ZeroDivisionError):
+        raise BadInput(f"--fps {text!r}: give a rate such as 25, 29.97 or 30000/1001") from None
+    if not 1 <= value <= 240:
+        raise BadInput(f"--fps {text}: must be between 1 and 240 frames per second")
+    for rate in STANDARD_RATES:  # 29.97 means 30000/1001, not 2997/100
+        exact = Fraction(rate).limit_denominator(1001)
+        if abs(float(value) - rate) < 0.006:
+            return exact
+    return value
+
+
+def _even(n: int) -> int:
+    return max(2, n - n % 2)
+
+
+def prep(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    fps: float | str | Fraction | None = None,
+    trim_silence: bool = False,
+    margin: float = 0.25,
+    crf: int = 18,
+) -> PrepResult:
+    """Write a constant-rate, zero-aligned, 48 kHz copy of ``path`` to ``out`` (atomically).
+
+    ``fps`` defaults to the standard rate nearest the measured average. Raises
+    :class:`BadInput` (incl. ``NoAudio``/``NoVideo``) for unusable input and
+    :class:`BadOutput` when ``out`` or its sidecar cannot be written or is the input.
+    """
+    src = Path(path)
+    out = Path(out)
+    side = sidecar_path(out)
+    with open_input(src) as c:
+        require_video(c, src)
+        require_audio(c, src)
+    check_output_path(out, [src])
+    check_output_path(side, [src])
+    if margin < 0:
+        raise BadInput(f"--margin {margin}: must be zero or more seconds")
+
+    info = probe(src, audio_quality=False, pictures=False)
+    v = info.video
+    assert v is not None
+    rate = parse_fps(fps) if fps is not None else parse_fps(_nearest_standard(v.measured_fps))
+    assert rate is not None
+    changes: list[dict[str, Any]] = []
+    findings: list[Finding] = []
+
+    audio = decode_audio(src, rate=AUDIO_RATE, mono=False)
+    channels = 1 if audio.samples.ndim == 1 else min(2, audio.samples.shape[0])
+    samples = np.atleast_2d(audio.samples)[:channels]
+
+    # Output zero is the first picture; [cut0, cut1) is the kept span on that timeline.
+    t0 = v.start
+    cut0, cut1 = 0.0, v.end - t0
+    if trim_silence:
+        cut0, cut1, change = _silence_cut(samples, audio.start - t0, cut1, margin)
+        if change:
+            changes.append(change)
+        else:
+            findings.append(Finding("prep.trim_silence", Severity.WARNING,
+                                    "no speech found: nothing trimmed", "check the audio track"))
+    n_frames = max(1, int(round((cut1 - cut0) * rate)))
+    duration = n_frames / float(rate)
+    origin = t0 + cut0  # source time of output zero
+
+    # Audio: place every source sample at its own time, pad/trim to the picture's span.
+    n_out = int(round(duration * AUDIO_RATE))
+    offset = int(round((audio.start - origin) * AUDIO_RATE))  # output index of source sample 0
+    placed = np.zeros((channels, n_out), np.float32)
+    lo, hi = max(0, offset), min(n_out, offset + samples.shape[1])
+    if hi > lo:
+        placed[:, lo:hi] = samples[:, lo - offset : hi - offset]
+    head_s = offset / AUDIO_RATE
+    tail_s = (n_out - (offset + samples.shape[1])) / AUDIO_RATE
+    changes += _alignment_changes(head_s, tail_s, trim_silence)
+    findings += _cut_speech_findings(samples, offset, n_out, trim_silence)
+
+    src_rate = info.audio.sample_rate if info.audio else AUDIO_RATE
+    if src_rate != AUDIO_RATE:
+        changes.append({"kind": "audio_resample", "from_hz": src_rate, "to_hz": AUDIO_RATE,
+                        "method": "FFmpeg swr"})
+
+    times = _source_frame_times(src)
+    if v.vfr or abs(v.timestamp_fps / float(rate) - 1) > 1e-6 or cut0 > 0 or t0 != 0:
+        changes.append({
+            "kind": "video_retime",
+            "from": (f"variable, average {v.measured_fps:.3f} fps" if v.vfr
+                     else f"constant {v.timestamp_fps:.3f} fps"),
+            "to_fps": float(rate), "to_fps_exact": f"{rate.numerator}/{rate.denominator}",
+            "method": "each output frame shows the source frame on screen at its time "
+                      "(latest presentation timestamp not after it)",
+            "frames_in": int(len(times)), "frames_out": n_frames,
+        })
+    codec = default_audio_codec(out)
+    with open_output(out, [src]) as oc:
+        # Every stream must exist before the first packet is muxed (that writes the header).
+        vs = _add_video_stream(oc, v.width, v.height, rate, crf)
+        astream = add_audio_stream(oc, rate=AUDIO_RATE, channels=channels, codec=codec)
+        shown = _write_video(oc, vs, src, times, rate, origin, n_frames)
+        encode_audio_array(oc, astream, placed if channels > 1 else placed[0])
+    used = len(set(shown))
+    repeated = n_frames - used
+    dropped = int(np.sum((times >= origin - _PTS_EPS) & (times < origin + duration))) - used
+    for ch in changes:
+        if ch["kind"] == "video_retime":
+            ch["frames_repeated"], ch["frames_dropped"] = repeated, max(0, dropped)
+    changes.append({"kind": "encode", "video": f"libx264 crf {crf} yuv420p",
+                    "audio": f"{codec} {AUDIO_RATE} Hz x{channels}"})
+
+    result = PrepResult(
+        path=out, sidecar=side, fps=float(rate), frame_count=n_frames,
+        video_duration=duration, audio_duration=n_out / AUDIO_RATE, audio_rate=AUDIO_RATE,
+        audio_channels=channels, source_time_at_output_zero=origin, changes=changes,
+        findings=findings,
+        source={"path": str(src), "sha256": file_digest(src), "video_start": v.start,
+                "video_end": v.end, "audio_start": audio.start,
+                "audio_end": audio.start + audio.duration, "measured_fps": v.measured_fps,
+                "vfr": v.vfr},
+    )
+    record = {"tool": "mouthsync prep", "mouthsync_version": __version__,
+              "settings": {"fps": f"{rate.numerator}/{rate.denominator}",
+                           "trim_silence": trim_silence, "margin": margin, "crf": crf},
+              "time_mapping": "source_time = output_time + source_time_at_output_zero",
+              **result.to_dict()}
+    write_text_atomic(side, json.dumps(record, indent=2, default=str), [src])
+    return result
+
+
+def _silence_cut(
+    samples: np.ndarray, audio_offset: float, span: float, margin: float
+) -> tuple[float, float, dict[str, Any] | None]:
+    """Head/tail cut points on the output timeline, keeping ``margin`` around the speech."""
+    segs = speech_segments(vad_flags(_resample(samples.mean(axis=0), AUDIO_RATE, VAD_RATE)))
+    if not segs:
+        return 0.0, span, None
+    first = segs[0][0] + audio_offset
+    last = segs[-1][1] + audio_offset
+    cut0 = min(max(0.0, first - margin), span)
+    cut1 = max(min(span, last + margin), cut0)
+    return cut0, cut1, {
+        "kind": "trim_silence", "head_s": round(cut0, 4), "tail_s": round(span - cut1, 4),
+        "margin_s": margin, "first_speech_s": round(first, 4), "last_speech_s": round(last, 4),
+        "note": "head and tail only; pauses inside the speech are kept",
+    }
+
+
+def _alignment_changes(head_s: float, tail_s: float, trimmed: bool) -> list[dict[str, Any]]:
+    out = []
+    if abs(head_s) >= 0.5 / AUDIO_RATE:
+        out.append({"kind": "audio_head", "action": "pad" if head_s > 0 else "trim",
+                    "seconds": round(abs(head_s), 6),
+                    "why": "audio placed at its own time relative to the picture; stream starts at 0"})
+    if abs(tail_s) >= 0.5 / AUDIO_RATE:
+        out.append({"kind": "audio_tail", "action": "pad" if tail_s > 0 else "trim",
+                    "seconds": round(abs(tail_s), 6),
+                    "why": "audio length matched to the picture"
+                    + (" (after silence trim)" if trimmed else "")})
+    return out
+
+
+def _cut_speech_findings(samples: np.ndarray, offset: int, n_out: int, trimmed: bool) -> list[Finding]:
+    """Warn when audio outside the picture's span (and not trimmed on purpose) held speech."""
+    if trimmed:
+        return []
+    out = []
+    mono = samples.mean(axis=0)
+    parts = [("before the first picture", mono[: max(0, -offset)]),
+             ("after the last picture", mono[max(0, n_out - offset):])]
+    for where, part in parts:
+        if len(part) < int(0.1 * AUDIO_RATE):
+            continue
+        segs = speech_segments(vad_flags(_resample(part, AUDIO_RATE, VAD_RATE)))
+        if segs:
+            out.append(Finding(
+                "prep.cut_speech", Severity.WARNING,
+                f"{len(part) / AUDIO_RATE:.2f} s of audio {where} was cut and it holds speech",
+                "the picture does not cover it; keep the source if that speech matters"))
+    return out
+
+
+def _source_frame_times(src: Path) -> np.ndarray:
+    from mouthsync.media.decode import frame_times
+
+    return frame_times(src)
+
+
+def _add_video_stream(
+    oc: av.container.OutputContainer, width: int, height: int, rate: Fraction, crf: int
+) -> Any:
+    vs = oc.add_stream("libx264", rate=rate)
+    vs.width, vs.height, vs.pix_fmt = _even(width), _even(height), "yuv420p"
+    vs.time_base = 1 / rate
+    vs.options = {"crf": str(crf), "preset": "veryfast"}
+    return vs
+
+
+def _write_video(
+    oc: av.container.OutputContainer,
+    vs: Any,
+    src: Path,
+    times: np.ndarray,
+    rate: Fraction,
+    origin: float,
+    n_frames: int,
+) -> list[int]:
+    """Encode ``n_frames`` at ``rate``; frame k shows the source frame on screen at origin + k/rate.
+
+    Returns the index of the source frame used for each output frame.
+    """
+    with open_input(src) as ic:
+        vin = ic.streams.video[0]
+        vin.thread_type = "AUTO"
+        w, h = vs.width, vs.height
+        instants = origin + np.arange(n_frames) / float(rate)
+        # Source frame on screen at each instant: last timestamp <= instant (+ eps).
+        pick = np.searchsorted(times, instants + _PTS_EPS, side="right") - 1
+        pick = np.clip(pick, 0, len(times) - 1)
+        k = 0
+        current: np.ndarray | None = None
+        with progress("Prep", n_frames) as advance:
+            try:
+                for idx, frame in enumerate(ic.decode(vin)):
+                    if k >= n_frames:
+                        break
+                    if pick[k] != idx:
+                        continue
+                    current = frame.to_ndarray(format="yuv420p", width=w, height=h)
+                    while k < n_frames and pick[k] == idx:
+                        _encode(oc, vs, current, k)
+                        k += 1
+                        advance()
+            except av.FFmpegError as exc:
+                raise BadInput(f"{src}: video cannot be decoded ({exc})") from None
+        if k < n_frames:
+            if current is None:
+                raise BadInput(f"{src}: video stream has no decodable frames")
+            while k < n_frames:  # decoder delivered fewer frames than packets: hold the last
+                _encode(oc, vs, current, k)
+                k += 1
+        for packet in vs.encode(None):
+            oc.mux(packet)
+    return [int(i) for i in pick]
+
+
+def _encode(oc: av.container.OutputContainer, vs: Any, yuv: np.ndarray, k: int) -> None:
+    frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+    frame.pts = k
+    for packet in vs.encode(frame):
+        oc.mux(packet)
