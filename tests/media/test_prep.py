@@ -1,0 +1,125 @@
+"""prep on the real VFR clip and on built cases: constant rate, alignment, silence trim."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from mouthsync.media.decode import decode_audio, frame_times
+from mouthsync.media.prep import parse_fps, prep
+from mouthsync.media.probe import probe
+
+from ..conftest import CLIPS
+from .builders import delay_audio
+
+FACE1 = next(p for p in CLIPS if p.name == "retalking_face1.mp4")
+FACE4 = next(p for p in CLIPS if p.name == "retalking_face4.mp4")
+RATE = 48000
+
+
+def _lag(ref: np.ndarray, ref_start: float, other: np.ndarray, other_start: float) -> float:
+    """Seconds by which ``other``'s sound sits later than ``ref``'s on the media timeline."""
+    n = min(len(ref), 3 * RATE)
+    a = ref[:n] - ref[:n].mean()
+    b = other - other.mean()
+    size = 1 << int(np.ceil(np.log2(len(a) + len(b))))
+    corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
+    k = int(np.argmax(corr))
+    if k > size // 2:
+        k -= size
+    return other_start + k / RATE - ref_start
+
+
+def _thumbs(path: Path) -> np.ndarray:
+    with av.open(str(path)) as c:
+        return np.stack([
+            f.to_ndarray(format="gray", width=96, height=96).astype(np.float32)
+            for f in c.decode(video=0)
+        ])
+
+
+@pytest.fixture(scope="module")
+def vfr_prep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("prep") / "face1.mp4"
+    return prep(FACE1, out)
+
+
+def test_vfr_becomes_constant_rate(vfr_prep) -> None:
+    r = vfr_prep
+    assert r.fps == pytest.approx(24000 / 1001)  # the standard rate nearest 22.13
+    t = frame_times(r.path)
+    assert len(t) == r.frame_count and t[0] == pytest.approx(0.0, abs=1e-9)
+    gaps = np.diff(t)
+    assert gaps.max() - gaps.min() < 1e-4  # evenly spaced
+    info = probe(r.path, pictures=False)
+    assert not info.video.vfr
+    frame = 1 / r.fps
+    assert abs(info.audio.duration - info.video.duration) <= frame
+    assert info.audio.start == pytest.approx(0.0, abs=1e-6) and info.audio.sample_rate == RATE
+
+
+def test_vfr_prep_keeps_sync_and_shows_the_right_pictures(vfr_prep) -> None:
+    r = vfr_prep
+    src, out = decode_audio(FACE1, rate=RATE), decode_audio(r.path, rate=RATE)
+    # Output zero is the first picture (source 0.033 s): the sound keeps its source time.
+    assert _lag(src.samples, src.start, out.samples, out.start) == pytest.approx(
+        -r.source_time_at_output_zero, abs=0.001)
+    # Each output frame is the source frame on screen at its instant.
+    src_t, src_img, out_img = frame_times(FACE1), _thumbs(FACE1), _thumbs(r.path)
+    instants = r.source_time_at_output_zero + np.arange(r.frame_count) / r.fps
+    expect = np.clip(np.searchsorted(src_t, instants + 1e-4, side="right") - 1, 0, len(src_t) - 1)
+    err = np.abs(out_img - src_img[expect]).mean(axis=(1, 2))
+    assert err.max() < 2.0
+    side = json.loads(r.sidecar.read_text())
+    kinds = {c["kind"] for c in side["changes"]}
+    assert {"video_retime", "audio_head", "audio_resample"} <= kinds
+    assert side["source"]["sha256"] and side["settings"]["fps"] == "24000/1001"
+
+
+def test_late_audio_is_padded_not_shifted(tmp_path: Path) -> None:
+    late = delay_audio(FACE4, tmp_path / "late.mp4", 0.5)
+    r = prep(late, tmp_path / "prepped.mp4")
+    orig, out = decode_audio(FACE4, rate=RATE), decode_audio(r.path, rate=RATE)
+    assert out.start == pytest.approx(0.0, abs=1e-6)  # the stream itself now starts at 0
+    # The speech sits 0.5 s later than in the clip the case was built from.
+    assert _lag(orig.samples, orig.start, out.samples, out.start) == pytest.approx(0.5, abs=0.001)
+    # The picture is untouched: same times, same pictures.
+    np.testing.assert_allclose(frame_times(r.path), frame_times(FACE4), atol=1e-6)
+    assert np.abs(_thumbs(r.path) - _thumbs(FACE4)).mean(axis=(1, 2)).max() < 2.0
+    head = next(c for c in r.changes if c["kind"] == "audio_head")
+    assert head["action"] == "pad" and head["seconds"] == pytest.approx(0.5, abs=0.001)
+    assert any(f.check == "prep.cut_speech" for f in r.findings)  # tail ran past the picture
+
+
+def test_trim_silence_cuts_head_and_tail_only(tmp_path: Path) -> None:
+    src = delay_audio(CLIPS[1], tmp_path / "quiet_head.mp4", 1.2)  # 1.2 s of no sound first
+    speech = probe(src, pictures=False).audio.quality.speech_segments
+    r = prep(src, tmp_path / "trimmed.mkv", trim_silence=True, margin=0.25)
+    cut = next(c for c in r.changes if c["kind"] == "trim_silence")
+    assert cut["head_s"] == pytest.approx(speech[0][0] - 0.25, abs=0.001)
+    assert r.source_time_at_output_zero == pytest.approx(cut["head_s"], abs=1e-4)
+    assert r.video_duration == pytest.approx(
+        min(5.0, speech[-1][1] + 0.25) - cut["head_s"], abs=1 / r.fps)
+    # Speech keeps its place against the picture; pauses inside stay.
+    out = probe(r.path, pictures=False).audio.quality
+    assert out.speech_segments[0][0] == pytest.approx(0.25, abs=0.031)
+    inner = [(s - cut["head_s"], e - cut["head_s"]) for s, e in speech]
+    # Segments inside the kept span come out where they were, gaps between them intact.
+    for (s, e), (s2, e2) in zip(out.speech_segments[:-1], inner, strict=False):
+        assert s2 == pytest.approx(s, abs=0.061) and e2 == pytest.approx(e, abs=0.061)
+    assert len(out.speech_segments) >= 2
+
+
+def test_explicit_fps_and_parse() -> None:
+    assert parse_fps("29.97") == parse_fps("30000/1001")
+    assert float(parse_fps("25")) == 25.0
+
+
+def test_explicit_fps_resamples_by_time(tmp_path: Path) -> None:
+    r = prep(FACE4, tmp_path / "f25.mp4", fps="25")
+    assert r.frame_count == round(6.6333 * 25)
+    assert frame_times(r.path)[-1] == pytest.approx((r.frame_count - 1) / 25, abs=1e-6)
