@@ -128,15 +128,37 @@ def iter_frames(
             raise BadInput(f"{path}: video stream has no decodable frames")
 
 
+def check_frame_count(stream: av.stream.Stream, found: int, path: str | os.PathLike[str]) -> None:
+    """Raise :class:`BadInput` when a file holds fewer packets than its index promises.
+
+    A truncated MP4 whose index (moov) sits at the front still opens and demuxes; it just
+    runs out of data. Working on the part that is left would silently produce a shorter,
+    wrong result, so truncation is refused like any other damaged input. A tolerance of
+    2 % (and one packet) allows for muxers whose counts are slightly off.
+    """
+    promised = stream.frames or 0
+    if promised and found < 0.98 * promised - 1:
+        kind = stream.type
+        raise BadInput(
+            f"{path}: file is truncated: the header promises {promised} {kind} frames, "
+            f"only {found} are present"
+        )
+
+
 def frame_times(path: str | os.PathLike[str]) -> np.ndarray:
     """Presentation times of all video frames, from packets only (no picture decoding).
 
     Packets arrive in decode order, so times are sorted; packets without pts are skipped.
+    Raises :class:`BadInput` for a truncated file (see :func:`check_frame_count`).
     """
     with open_input(path) as c:
         vs = require_video(c, path)
         tb = float(vs.time_base)
-        pts = [p.pts for p in c.demux(vs) if p.pts is not None and p.size > 0]
+        try:
+            pts = [p.pts for p in c.demux(vs) if p.pts is not None and p.size > 0]
+        except av.FFmpegError as exc:
+            raise BadInput(f"{path}: video packets cannot be read ({exc}); the file is damaged") from None
+        check_frame_count(vs, len(pts), path)
     if not pts:
         raise BadInput(f"{path}: video stream has no frames")
     return np.sort(np.asarray(pts, dtype=np.float64) * tb)
@@ -186,8 +208,10 @@ def decode_audio(
         start: float | None = None
         first_packet: av.Packet | None = None
         first_frame_pts: int | None = None
+        n_packets = 0
         try:
             for packet in c.demux(stream):
+                n_packets += packet.size > 0
                 if first_packet is None and packet.pts is not None and packet.size > 0:
                     first_packet = packet
                 for frame in packet.decode():
@@ -201,6 +225,7 @@ def decode_audio(
         except av.FFmpegError as exc:
             if not chunks:
                 raise BadInput(f"{path}: audio stream cannot be decoded ({exc})") from None
+        check_frame_count(stream, n_packets, path)
         priming = _unhidden_priming(first_packet, first_frame_pts, stream)
         declared_end = None
         if stream.duration and stream.start_time is not None:

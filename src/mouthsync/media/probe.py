@@ -28,7 +28,7 @@ from mouthsync.core.errors import BadInput
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.media.audio_quality import AudioQuality, measure
 from mouthsync.media.container import open_input
-from mouthsync.media.decode import decode_audio
+from mouthsync.media.decode import check_frame_count, decode_audio
 
 PROBE_VERSION = "probe-1"
 
@@ -159,12 +159,7 @@ def _scan_video(c: av.container.InputContainer, path: Path, *, pictures: bool) -
         raise BadInput(f"{path}: video packets cannot be read ({exc}); the file is damaged") from None
     if not pts:
         raise BadInput(f"{path}: video stream has no frames")
-    declared_frames = vs.frames or 0
-    if declared_frames and len(pts) < 0.98 * declared_frames:
-        raise BadInput(
-            f"{path}: file is truncated: the header promises {declared_frames} video frames, "
-            f"only {len(pts)} are present"
-        )
+    check_frame_count(vs, len(pts), path)
     t = np.sort(np.asarray(pts, dtype=np.float64)) * tb
     gaps = np.diff(t)
     n = len(t)
