@@ -58,3 +58,24 @@ def mix_into(src: Path, out: Path, bed_wav: Path, *, volume: float) -> Path:
         check=True,
     )
     return out
+
+
+def drop_frames(src: Path, out: Path, frames: list[int]) -> Path:
+    """Re-encode ``src`` small without the listed frames, keeping every other timestamp."""
+    expr = "+".join(f"eq(n\\,{i})" for i in frames)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(src), "-vf", f"select='not({expr})',scale=256:-2",
+         "-vsync", "passthrough", "-c:a", "copy", str(out)],
+        check=True,
+    )
+    return out
+
+
+def convert_rate_by_copying(src: Path, out: Path, fps: int) -> Path:
+    """Re-encode ``src`` small at ``fps`` by repeating pictures (near-lossless, so repeats stay exact)."""
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(src), "-vf", f"fps={fps},scale=256:-2",
+         "-c:v", "libx264", "-crf", "4", "-c:a", "copy", str(out)],
+        check=True,
+    )
+    return out

@@ -12,7 +12,7 @@ from mouthsync.media.probe import probe
 from mouthsync.media.write import write_audio
 
 from ..conftest import CLIPS, SILENT, SPEECH
-from .builders import delay_audio, restamp_video
+from .builders import convert_rate_by_copying, delay_audio, drop_frames, restamp_video
 
 FACE1 = next(p for p in CLIPS if p.name == "retalking_face1.mp4")
 FACE4 = next(p for p in CLIPS if p.name == "retalking_face4.mp4")
@@ -125,3 +125,20 @@ def test_audio_quality_on_built_cases(tmp_path: Path, speech48: np.ndarray) -> N
     hot = probe(write_audio(tmp_path / "hot.wav", np.clip(x * 8, -1, 1), rate))
     assert hot.audio.quality.clipped_ratio > 1e-3 and "audio.clipping" in _checks(hot)
     assert hot.audio.quality.true_peak_dbtp >= -0.1
+
+
+def test_dropped_frames_are_counted_not_called_vfr(tmp_path: Path) -> None:
+    info = probe(drop_frames(CLIPS[1], tmp_path / "drop.mp4", [10, 50, 51]), audio_quality=False)
+    v = info.video
+    assert v.missing_frames == 3 and not v.vfr
+    assert v.timestamp_fps == pytest.approx(25.0, rel=1e-6)  # the grid rate, not 122/5 s
+    assert "video.dropped" in _checks(info) and info.timing.drift_ms_per_min is None
+
+
+def test_repeated_pictures_reveal_the_real_rate(tmp_path: Path) -> None:
+    info = probe(convert_rate_by_copying(CLIPS[1], tmp_path / "r30.mp4", 30), audio_quality=False)
+    v = info.video
+    assert v.measured_fps == pytest.approx(30.0, abs=0.01)
+    assert v.repeated_pictures == pytest.approx(25, abs=1)  # one in six
+    assert v.picture_fps == pytest.approx(25.0, abs=0.3)
+    assert "video.repeated" in _checks(info)
