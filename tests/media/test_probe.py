@@ -142,3 +142,12 @@ def test_repeated_pictures_reveal_the_real_rate(tmp_path: Path) -> None:
     assert v.repeated_pictures == pytest.approx(25, abs=1)  # one in six
     assert v.picture_fps == pytest.approx(25.0, abs=0.3)
     assert "video.repeated" in _checks(info)
+
+
+def test_cached_probe_equals_fresh(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("MOUTHSYNC_CACHE", str(tmp_path / "cache"))
+    first = probe(FACE1)
+    assert len(list((tmp_path / "cache").glob("probe-*.json"))) == 1
+    again = probe(FACE1)
+    fresh = probe(FACE1, use_cache=False)
+    assert again.to_dict() == fresh.to_dict() == first.to_dict()

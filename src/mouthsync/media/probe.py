@@ -15,6 +15,8 @@ disagreement between clocks is exactly what ruins lip sync:
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import os
 from dataclasses import asdict, dataclass, field
@@ -24,10 +26,12 @@ from typing import Any
 import av
 import numpy as np
 
-from mouthsync.core.errors import BadInput
+from mouthsync.core.atomic import write_text_atomic
+from mouthsync.core.cache import cache_key, cache_path
+from mouthsync.core.errors import BadInput, BadOutput
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.media.audio_quality import AudioQuality, measure
-from mouthsync.media.container import open_input
+from mouthsync.media.container import check_input_path, open_input
 from mouthsync.media.decode import check_frame_count, decode_audio
 
 PROBE_VERSION = "probe-1"
@@ -125,6 +129,29 @@ class MediaInfo:
             d["audio"]["quality"] = self.audio.quality.to_dict()
         d["findings"] = [f.to_dict() for f in self.findings]
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MediaInfo:
+        """Rebuild from :meth:`to_dict` output (the probe cache stores that JSON)."""
+        video = VideoInfo(**d["video"]) if d.get("video") else None
+        audio = None
+        if d.get("audio"):
+            a = dict(d["audio"])
+            q = a.pop("quality", None)
+            if q is not None:
+                q = dict(q)
+                q["speech_segments"] = [tuple(x) for x in q["speech_segments"]]
+                q["long_pauses"] = [tuple(x) for x in q["long_pauses"]]
+                q = AudioQuality(**q)
+            audio = AudioInfo(**a, quality=q)
+        findings = [
+            Finding(**{**f, "severity": Severity.parse(f["severity"])}) for f in d.get("findings", [])
+        ]
+        return cls(
+            path=d["path"], format=d["format"], size_bytes=d["size_bytes"], duration=d["duration"],
+            video=video, audio=audio, timing=TimingInfo(**d["timing"]), findings=findings,
+            version=d.get("version", PROBE_VERSION),
+        )
 
 
 # --------------------------------------------------------------------------- video
@@ -472,15 +499,43 @@ def _audio_findings(a: AudioInfo) -> list[Finding]:
 # --------------------------------------------------------------------------- API
 
 
-def probe(path: str | os.PathLike[str], *, audio_quality: bool = True, pictures: bool = True) -> MediaInfo:
+def probe(
+    path: str | os.PathLike[str],
+    *,
+    audio_quality: bool = True,
+    pictures: bool = True,
+    use_cache: bool = True,
+) -> MediaInfo:
     """Measure ``path`` and judge what the measurements mean for lip sync.
 
     ``audio_quality`` runs loudness/VAD/noise measurement; ``pictures`` decodes small
     thumbnails to count repeated pictures. Both can be switched off for a
-    timestamps-only probe (packets only, no decoding of the picture).
+    timestamps-only probe (packets only, no decoding of the picture). Full results are
+    cached by content hash + settings + :data:`PROBE_VERSION`.
     Raises :class:`BadInput` for anything that is not readable media.
     """
-    p = Path(path)
+    p = check_input_path(path)
+    cached = None
+    if use_cache and (audio_quality or pictures):  # the fast probe is cheaper than hashing
+        key = cache_key("probe", p, {"version": PROBE_VERSION, "audio_quality": audio_quality,
+                                     "pictures": pictures})
+        cached = cache_path(key, ".json")
+        if cached is not None and cached.exists():
+            try:
+                info = MediaInfo.from_dict(json.loads(cached.read_text(encoding="utf-8")))
+            except (ValueError, TypeError, KeyError):
+                info = None  # stale or damaged entry: measure again
+            if info is not None:
+                info.path = str(p)
+                return info
+    info = _measure(p, audio_quality=audio_quality, pictures=pictures)
+    if cached is not None:
+        with contextlib.suppress(OSError, BadOutput):
+            write_text_atomic(cached, json.dumps(info.to_dict(), default=str))
+    return info
+
+
+def _measure(p: Path, *, audio_quality: bool, pictures: bool) -> MediaInfo:
     with open_input(p) as c:
         fmt = c.format.name
         duration = c.duration / 1e6 if c.duration else None
