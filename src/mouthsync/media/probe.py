@@ -30,6 +30,7 @@ from mouthsync.core.atomic import write_text_atomic
 from mouthsync.core.cache import cache_key, cache_path
 from mouthsync.core.errors import BadInput, BadOutput
 from mouthsync.core.findings import Finding, Severity
+from mouthsync.core.progress import progress
 from mouthsync.media.audio_quality import AudioQuality, measure
 from mouthsync.media.container import check_input_path, open_input
 from mouthsync.media.decode import check_frame_count, decode_audio
@@ -266,11 +267,13 @@ def _repeated_pictures(path: Path) -> int | None:
         with open_input(path) as c:
             vs = c.streams.video[0]
             vs.thread_type = "AUTO"
-            for frame in c.decode(vs):
-                img = frame.to_ndarray(format="gray", width=256, height=256).astype(np.int16)
-                if prev is not None and float(np.mean(np.abs(img - prev))) < REPEAT_DIFF:
-                    count += 1
-                prev = img
+            with progress("Probing pictures", vs.frames or None) as advance:
+                for frame in c.decode(vs):
+                    img = frame.to_ndarray(format="gray", width=256, height=256).astype(np.int16)
+                    if prev is not None and float(np.mean(np.abs(img - prev))) < REPEAT_DIFF:
+                        count += 1
+                    prev = img
+                    advance()
     except av.FFmpegError:
         return None if prev is None else count
     return count
