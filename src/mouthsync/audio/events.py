@@ -22,9 +22,9 @@ STOPS = {"P", "B", "T", "D", "K", "G"}
 MIN_PAUSE_S = 0.15
 RATE_WINDOW_S = 2.0
 RATE_HOP_S = 0.25
-# English read speech runs at about 10-13 phones per second; above 16 the mouth cannot
+# English speech runs at about 10-15 dictionary phones per second; above 18 the mouth cannot
 # reach every target and visual checks become unreliable.
-FAST_PHONES_PER_S = 16.0
+FAST_PHONES_PER_S = 18.0
 
 
 def lip_events(phones: Sequence[Phone]) -> list[Event]:

@@ -260,7 +260,8 @@ def align_transcript(
         dec = _decoder("align", tuple(sorted(cfg.items())))
         if _lookup(dec, "_aa") is None:
             for ph in PHONESET:
-                dec.add_word("_" + ph.lower(), ph, ph == PHONESET[-1])
+                dec.add_word("_" + ph.lower(), ph, False)
+            dec.add_word("_sil", "SIL", True)
         prons: list[list[list[str]]] = []
         for w in words:
             pr = _pronunciations(dec, w)
@@ -272,7 +273,10 @@ def align_transcript(
         for pr in prons:
             alts = [" ".join("_" + q.lower() for q in one) for one in pr]
             parts.append(alts[0] if len(alts) == 1 else "( " + " | ".join(alts) + " )")
-        grammar = "#JSGF V1.0;\ngrammar align;\npublic <utt> = " + " ".join(parts) + ";\n"
+        # Explicit optional silence at both ends: filler insertion alone lets the first
+        # and last phones swallow leading/trailing silence.
+        body = "[ _sil ] " + " ".join(parts) + " [ _sil ]"
+        grammar = "#JSGF V1.0;\ngrammar align;\npublic <utt> = " + body + ";\n"
         try:
             dec.add_jsgf_string("align", grammar)
             dec.activate_search("align")
@@ -288,7 +292,8 @@ def align_transcript(
     for name, sf, ef in raw:
         if ef < sf:
             continue  # zero-length <s> / </s> markers
-        segs.append((name[1:].upper() if name.startswith("_") else "SIL", sf, ef))
+        lab = name[1:].upper() if name.startswith("_") else "SIL"
+        segs.append((lab if lab in PHONESET else "SIL", sf, ef))
     labels = [lab for lab, _, _ in segs if lab != "SIL"]
     choice = _split_words(words, prons, labels) if labels else None
     if choice is None:

@@ -30,6 +30,7 @@ from mouthsync.audio.vad import speech_segments
 from mouthsync.core.atomic import write_text_atomic
 from mouthsync.core.cache import cache_key, cache_path
 from mouthsync.core.errors import BadInput
+from mouthsync.media.container import check_input_path
 from mouthsync.media.decode import Audio, decode_audio
 
 __all__ = ["Event", "Phone", "RateInfo", "SpeechTimeline", "Word", "speech_timeline", "load_audio"]
@@ -173,6 +174,8 @@ def speech_timeline(
     """
     if transcript is not None and not transcript.strip():
         transcript = None
+    if not isinstance(source, Audio):
+        check_input_path(source)  # one-line error before hashing a missing file
     settings = _settings(transcript, language)
     cfile = _cache_file(source, settings) if use_cache else None
     if cfile is not None and cfile.exists():

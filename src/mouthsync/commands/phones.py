@@ -1,0 +1,126 @@
+"""``mouthsync phones``: phone timeline, visemes, lip events, rate; Rhubarb mouth shapes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from mouthsync.commands.output import JSON_HELP, emit, prepare
+
+FORMAT_HELP = (
+    "Write Rhubarb Lip Sync mouth cues instead of the summary: tsv, json, xml or dat "
+    "(Moho switch data), to stdout or to --output."
+)
+
+
+def _read_transcript(value: str | None) -> str | None:
+    """``--transcript`` is either the text itself or a path to a UTF-8 text file."""
+    if value is None:
+        return None
+    from mouthsync.core.errors import BadInput
+
+    p = Path(value)
+    if len(value) < 4096 and p.suffix and p.exists():
+        try:
+            return p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"{p}: cannot read the transcript ({exc})") from None
+    return value
+
+
+def _human(r: dict[str, Any]) -> list[str]:
+    lines = [
+        f"{r['file']}: {r['duration']:.2f} s, {r['mode']} ({r['language_note']})",
+        f"speech: {r['speech_s']:.2f} s in {len(r['speech'])} segment(s); "
+        f"pauses: {len(r['pauses'])}; breaths: {len(r['breaths'])}",
+        f"rate: {r['rate']['phones_per_s']:.1f} phones/s"
+        + (
+            f"; fast speech (> {r['rate']['fast_threshold']:.0f}/s) at "
+            + ", ".join(f"{a:.2f}-{b:.2f}s" for a, b in r["rate"]["fast_segments"])
+            if r["rate"]["fast_segments"]
+            else ""
+        ),
+    ]
+    counts = r["event_counts"]
+    lines.append("events: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
+    if r["words"]:
+        lines.append("words: " + " ".join(f"{w['text']}@{w['start']:.2f}" for w in r["words"]))
+    if r.get("unknown_words"):
+        lines.append("not in the dictionary (spelled letter by letter): " + ", ".join(r["unknown_words"]))
+    lines.append("phones: " + " ".join(f"{lab}@{a:.2f}" for a, _b, lab in r["phones"] if lab != "SIL"))
+    for a, b in r["pauses"]:
+        lines.append(f"pause {a:.2f}-{b:.2f}s ({b - a:.2f} s)")
+    return lines
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("phones")
+    def phones(
+        file: Path = typer.Argument(..., help="Audio or video file (its first audio stream)."),
+        transcript: str | None = typer.Option(
+            None, "--transcript", "-t", help="Transcript text, or a path to a text file: forced alignment."
+        ),
+        language: str = typer.Option(
+            "en", "--language", help="Language spoken; the phone recogniser is English-only."
+        ),
+        fmt: str | None = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
+        extended_shapes: str = typer.Option(
+            "GHX", "--extended-shapes", help="Extended Rhubarb shapes to use (subset of GHX; '' for none)."
+        ),
+        output: Path | None = typer.Option(None, "--output", "-o", help="Write the --format output here."),
+        dat_frame_rate: float = typer.Option(24.0, "--dat-frame-rate", help="Frame rate of --format dat."),
+        dat_preston_blair: bool = typer.Option(
+            False, "--dat-preston-blair", help="Preston Blair shape names in --format dat."
+        ),
+        no_cache: bool = typer.Option(False, "--no-cache", help="Recompute even if a cached timeline exists."),
+        json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
+    ) -> None:
+        """Phone timeline (PocketSphinx), visemes, lip events, speech rate; Rhubarb export."""
+        prepare(json_out or fmt is not None)
+        from mouthsync.audio import rhubarb
+        from mouthsync.audio.timeline import speech_timeline
+        from mouthsync.core.atomic import write_text_atomic
+        from mouthsync.core.errors import BadInput
+
+        if fmt is not None and fmt.lower() not in rhubarb.FORMATS:
+            raise BadInput(f"unknown --format {fmt!r}: use one of {', '.join(rhubarb.FORMATS)}")
+        try:
+            extended = rhubarb.parse_extended(extended_shapes)
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+        if output is not None and fmt is None:
+            raise BadInput("--output needs --format (tsv, json, xml or dat)")
+        tl = speech_timeline(
+            file, transcript=_read_transcript(transcript), use_cache=not no_cache, language=language
+        )
+        if fmt is not None:
+            cues = rhubarb.mouth_cues(tl.phones, extended=extended, start=tl.start, end=tl.end)
+            text = rhubarb.export(
+                cues,
+                fmt,
+                extended=extended,
+                sound_file=str(file),
+                duration=tl.duration,
+                dat_frame_rate=dat_frame_rate,
+                preston_blair=dat_preston_blair,
+            )
+            if output is not None:
+                write_text_atomic(output, text, inputs=[file])
+                if not json_out:
+                    typer.echo(f"wrote {len(cues)} mouth cues to {output}", err=True)
+            else:
+                typer.echo(text, nl=False)
+            return
+        d = tl.to_dict()
+        counts: dict[str, int] = {}
+        for e in tl.events:
+            counts[e.kind] = counts.get(e.kind, 0) + 1
+        d.update(
+            file=str(file),
+            speech_s=sum(b - a for a, b in tl.speech),
+            event_counts=counts,
+            unknown_words=tl.settings.get("unknown_words", []),
+        )
+        emit(d, json_out, _human)

@@ -1,0 +1,40 @@
+"""The ``mouthsync phones`` command: summary, JSON, Rhubarb output, errors."""
+
+from __future__ import annotations
+
+import json
+
+from mouthsync.audio import rhubarb
+from mouthsync.cli import main
+from tests.conftest import CLIPS, SILENT, SPEECH
+
+
+def test_json_summary(capsys) -> None:
+    assert main(["phones", str(CLIPS[1]), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["mode"] == "allphone" and d["phones"] and d["speech"]
+    assert {"bilabial_closure", "plosive_release"} <= set(d["event_counts"])
+
+
+def test_transcript_from_file_and_human(tmp_path, capsys) -> None:
+    t = tmp_path / "words.txt"
+    t.write_text("the heart of my california congressional district right chase my own dreams growing up\n")
+    assert main(["phones", str(CLIPS[1]), "--transcript", str(t)]) == 0
+    out = capsys.readouterr().out
+    assert "align" in out and "california@" in out
+
+
+def test_rhubarb_to_file_atomic(tmp_path, capsys) -> None:
+    out = tmp_path / "cues.json"
+    assert main(["phones", str(CLIPS[1]), "-f", "json", "-o", str(out), "--extended-shapes", ""]) == 0
+    cues = rhubarb.read_json(out.read_text())
+    assert cues and {c.shape for c in cues} <= set("ABCDEF")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_errors_are_one_line(tmp_path, capsys) -> None:
+    assert main(["phones", str(SILENT[0])]) == 2
+    assert main(["phones", str(tmp_path / "missing.wav")]) == 2
+    assert main(["phones", str(SPEECH[0]), "-f", "srt"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("mouthsync: error:") == 3
