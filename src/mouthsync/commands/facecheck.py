@@ -1,0 +1,51 @@
+"""``mouthsync facecheck FILE``: where the footage will hurt lip sync, with a contact sheet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from mouthsync.commands.output import FAIL_ON_HELP, JSON_HELP, emit, exit_for, prepare
+
+
+def _human(r: dict[str, Any]) -> list[str]:
+    lines = [f"{r['source']}: footage score {r['score']:.0f}/100 over {r['frames']} frames"]
+    if not r["segments"]:
+        lines.append("no problems found: mouth visible, frontal, sharp, steady, even light, clean coding")
+    for s in r["segments"]:
+        lines.append(
+            f"  {s['start_s']:6.2f}s-{s['end_s']:6.2f}s  {s['severity']:7s} {s['message']} "
+            f"(value {s['value']:.3g}) -> {s['recommendation']}"
+        )
+    if r.get("contact_sheet"):
+        lines.append(f"contact sheet of the worst moments: {r['contact_sheet']}")
+    return lines
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("facecheck")
+    def facecheck(
+        file: Path = typer.Argument(..., help="Video file with a face."),
+        sheet: Path | None = typer.Option(None, "--sheet", help="Write a contact-sheet PNG of the worst moments here."),
+        track: Path | None = typer.Option(None, "--track", help="Reuse a track written by 'mouthsync track'."),
+        fail_on: str = typer.Option("error", "--fail-on", help=FAIL_ON_HELP),
+        json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
+    ) -> None:
+        """Judge the footage for lip reading: occlusion, head turn, blur, shake, flicker, compression."""
+        prepare(json_out)
+        from mouthsync.core.atomic import check_output_path
+        from mouthsync.face.quality import check_footage, contact_sheet
+        from mouthsync.face.track import FaceTrack
+
+        if sheet is not None:
+            check_output_path(sheet, [file])
+        tr = FaceTrack.load(track) if track is not None else None
+        report = check_footage(file, track=tr)
+        result = report.to_dict()
+        if sheet is not None:
+            contact_sheet(file, report, sheet)
+            result["contact_sheet"] = str(sheet)
+        emit(result, json_out, _human)
+        exit_for(report.findings, fail_on)

@@ -1,0 +1,428 @@
+"""Footage quality for lip reading, per frame and per segment (``mouthsync facecheck``).
+
+Why these measures: a sync estimate is only as good as the mouth signal under it. Each
+check below names a way real footage breaks that signal, measured where it matters (the
+mouth region found by the face track), relative to the clip itself where absolute levels
+vary between cameras, and absolute where the physics is fixed (head angle):
+
+* ``no_face``       the mesh found no face (never filled in).
+* ``occluded``      the mouth region stops looking like this speaker's mouth (hand, mic,
+                    hair, a box): its brightness-normalised patch departs from the clip's
+                    typical mouth patch far more than speech ever moves it.
+* ``head_turned``   |yaw| > 35° or |pitch| > 30°: the lips are foreshortened.
+* ``blur``          sharpness (variance of the Laplacian, relative to patch contrast) of the
+                    eyes-nose-upper-lip block falls far below this clip's sharp frames for
+                    ~0.5 s (that block is in the mouth's focus plane and motion, but its
+                    content does not change with articulation as the mouth's does).
+* ``shake``         the rigid face points (eyes, nose) jump frame to frame (camera shake or
+                    jerky head motion): second difference far above the clip's steady level.
+* ``flicker``       the face's brightness jumps between neighbouring frames (> 3 % second difference).
+* ``exposure``      the face's brightness drifts > 30 % from the clip's typical level.
+* ``compression``   8x8 block edges on the lips: gradient energy on the codec's block grid
+                    well above the energy inside blocks (measured at source resolution).
+
+Per-frame flags are merged into segments (gaps below 0.2 s bridged, segments below 0.12 s
+dropped), each with a reason, a recommendation and the measured value.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mouthsync.core.findings import Finding, Severity
+from mouthsync.face.mouth import EYE_OUTER_L, EYE_OUTER_R, MOUTH_REGION, NOSE_TIP
+from mouthsync.face.track import FaceTrack, track_face
+
+ALGORITHM = "facecheck-1"
+RIGID = (33, 133, 263, 362, 168, 6, 1)
+OCCLUDED_Z = 12.0
+
+REASONS: dict[str, tuple[str, str, Severity]] = {
+    # reason: (what, recommendation, severity)
+    "no_face": ("no usable face", "cut or ignore this span: sync cannot be judged without a face", Severity.ERROR),
+    "occluded": ("mouth occluded", "use footage where nothing covers the mouth (hand, microphone, hair)", Severity.ERROR),
+    "head_turned": ("head turned too far for lip reading", "prefer spans where the speaker faces the camera (|yaw| < 35°)", Severity.WARNING),
+    "blur": ("mouth region blurred", "use a faster shutter or a sharper take; judge sync outside this span", Severity.WARNING),
+    "shake": ("camera shake or jerky head motion", "stabilise the footage or judge sync on steadier spans", Severity.WARNING),
+    "flicker": ("brightness flicker on the face", "fix lighting/shutter flicker (mains frequency) or deflicker", Severity.WARNING),
+    "exposure": ("exposure change on the face", "correct exposure; strong changes upset the mouth measures", Severity.INFO),
+    "compression": ("heavy compression blocks on the lips", "use a higher-bitrate source; blocks hide lip detail", Severity.WARNING),
+}
+# How much each reason costs the clip score per flagged second-share (0..1).
+WEIGHTS = {"no_face": 1.0, "occluded": 1.0, "head_turned": 0.6, "blur": 0.6, "shake": 0.5,
+           "flicker": 0.4, "exposure": 0.2, "compression": 0.5}
+
+
+@dataclass
+class Segment:
+    """A span of frames sharing one problem."""
+
+    start_s: float
+    end_s: float
+    reason: str
+    message: str
+    recommendation: str
+    severity: Severity
+    value: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start_s": self.start_s, "end_s": self.end_s, "reason": self.reason,
+                "message": self.message, "recommendation": self.recommendation,
+                "severity": self.severity.name.lower(), "value": self.value}
+
+
+@dataclass
+class FootageReport:
+    """Per-frame measures and flags, merged segments, a 0-100 clip score and findings."""
+
+    source: str
+    times: np.ndarray
+    metrics: dict[str, np.ndarray]
+    flags: dict[str, np.ndarray]
+    segments: list[Segment]
+    score: float
+    findings: list[Finding] = field(default_factory=list)
+
+    def worst_frames(self, n: int = 8) -> list[int]:
+        """Indices of up to ``n`` bad frames, one per segment first (the worst segments)."""
+        badness = np.zeros(len(self.times))
+        for k, f in self.flags.items():
+            badness += WEIGHTS.get(k, 0.5) * f
+        picks: list[int] = []
+        segs = sorted(self.segments, key=lambda s: (-int(s.severity), -(s.end_s - s.start_s)))
+        for s in segs:
+            idx = np.flatnonzero((self.times >= s.start_s) & (self.times <= s.end_s))
+            if idx.size:
+                mid = int(idx[len(idx) // 2])
+                if mid not in picks:
+                    picks.append(mid)
+            if len(picks) >= n:
+                break
+        for i in np.argsort(-badness, kind="stable"):
+            if len(picks) >= n or badness[i] <= 0:
+                break
+            if all(abs(int(i) - p) > 5 for p in picks):
+                picks.append(int(i))
+        return sorted(picks)
+
+    def to_dict(self) -> dict[str, Any]:
+        n = len(self.times)
+        return {
+            "source": self.source,
+            "frames": n,
+            "score": self.score,
+            "flagged_share": {k: float(v.mean()) if n else 0.0 for k, v in self.flags.items()},
+            "segments": [s.to_dict() for s in self.segments],
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+# ----------------------------------------------------------------------------- pixels
+
+
+def _gray(frame: Any) -> np.ndarray:
+    """Luma plane at source resolution (no colour conversion: every measure here is on Y)."""
+    if frame.format.name in ("yuv420p", "yuvj420p", "yuv422p", "yuv444p", "nv12"):
+        pl = frame.planes[0]
+        return np.frombuffer(pl, np.uint8).reshape(frame.height, pl.line_size)[:, : frame.width]
+    return frame.to_ndarray(format="gray")
+
+
+def _roi(lm: np.ndarray, idx: tuple[int, ...] | list[int], pad: float, w: int, h: int) -> tuple[int, int, int, int] | None:
+    p = lm[list(idx), :2]
+    if not np.isfinite(p).all():
+        return None
+    x0, y0 = p.min(0)
+    x1, y1 = p.max(0)
+    px, py = (x1 - x0) * pad, (y1 - y0) * pad
+    a, b = int(max(0, x0 - px)), int(max(0, y0 - py))
+    c, d = int(min(w, x1 + px + 1)), int(min(h, y1 + py + 1))
+    if c - a < 6 or d - b < 6:
+        return None
+    return a, b, c, d
+
+
+def _blockiness(y: np.ndarray) -> float:
+    """Mean |gradient| across the 8-px block grid / mean |gradient| elsewhere (1 = no blocks).
+
+    ``y`` must keep source pixel positions (its origin aligned to the frame's grid).
+    """
+    g = y.astype(np.float32)
+    gx = np.abs(np.diff(g, axis=1))  # gx[:, j] is the edge between columns j and j+1
+    gy = np.abs(np.diff(g, axis=0))
+    colsel = (np.arange(gx.shape[1]) % 8) == 7
+    rowsel = (np.arange(gy.shape[0]) % 8) == 7
+    on = gx[:, colsel].mean() + gy[rowsel, :].mean()
+    off = gx[:, ~colsel].mean() + gy[~rowsel, :].mean()
+    return float(on / max(off, 1e-3))
+
+
+def _frame_measures(y: np.ndarray, lm: np.ndarray) -> tuple[float, float, float, float, np.ndarray | None]:
+    """Face luminance, mouth sharpness, blockiness, upper-face luminance, mouth patch."""
+    import cv2
+
+    h, w = y.shape
+    face = _roi(lm, list(range(0, 468, 3)), 0.0, w, h)
+    mouth = _roi(lm, MOUTH_REGION, 0.25, w, h)
+    upper = _roi(lm, (EYE_OUTER_R, EYE_OUTER_L, NOSE_TIP), 0.1, w, h)
+    if face is None or mouth is None or upper is None:
+        return np.nan, np.nan, np.nan, np.nan, None
+    ref = float(y[upper[1]:upper[3], upper[0]:upper[2]].mean())
+    # brightness from the upper face (eyes, nose): an occluder over the mouth does not move it
+    lum = ref
+    # blockiness on the ROI snapped to the 8-px grid (source positions matter)
+    bx0, by0 = mouth[0] - mouth[0] % 8, mouth[1] - mouth[1] % 8
+    blk = _blockiness(y[by0:mouth[3], bx0:mouth[2]]) if (mouth[2] - bx0 >= 24 and mouth[3] - by0 >= 16) else np.nan
+    m = y[mouth[1]:mouth[3], mouth[0]:mouth[2]]
+    # Sharpness at a fixed scale (96 px across) on the eyes-nose-upper-lip block: it blurs
+    # with the mouth (same focus, same motion) but its content does not change with the
+    # mouth's shape, whereas the mouth's own texture swings with teeth showing or not.
+    sb = _roi(lm, (EYE_OUTER_R, EYE_OUTER_L, NOSE_TIP, 0), 0.05, w, h)
+    sharp = np.nan
+    if sb is not None:
+        a = y[sb[1]:sb[3], sb[0]:sb[2]]
+        g = cv2.resize(a, (96, max(8, int(round(96 * a.shape[0] / a.shape[1])))), interpolation=cv2.INTER_AREA)
+        g = g.astype(np.float32)
+        sharp = float(cv2.Laplacian(g, cv2.CV_32F).var() / (g.var() + 25.0))
+    patch = cv2.resize(m, (32, 16), interpolation=cv2.INTER_AREA).astype(np.float32) / max(ref, 1.0)
+    return lum, sharp, blk, ref, patch
+
+
+def _rolling(x: np.ndarray, k: int, fn: Any = np.nanmedian) -> np.ndarray:
+    n = len(x)
+    out = np.full(n, np.nan)
+    r = k // 2
+    for i in range(n):
+        w = x[max(0, i - r): i + r + 1]
+        if np.isfinite(w).any():
+            out[i] = fn(w)
+    return out
+
+
+# ----------------------------------------------------------------------------- analysis
+
+
+def check_footage(
+    path: str | os.PathLike[str], *, track: FaceTrack | None = None, use_cache: bool = True
+) -> FootageReport:
+    """Judge whether the footage lets anyone read the lips, frame by frame and per segment."""
+    import av
+
+    from mouthsync.core.progress import progress
+    from mouthsync.media.container import open_input, require_video
+
+    src = str(path)
+    tr = track if track is not None else track_face(src, use_cache=use_cache)
+    n = len(tr)
+    lum = np.full(n, np.nan)
+    sharp = np.full(n, np.nan)
+    blk = np.full(n, np.nan)
+    patches: list[np.ndarray | None] = [None] * n
+    with open_input(src) as c, progress("Checking footage", n) as advance:
+        vs = require_video(c, src)
+        vs.thread_type = "AUTO"
+        i = 0
+        try:
+            for frame in c.decode(vs):
+                if i >= n:
+                    break
+                if tr.valid[i]:
+                    lum[i], sharp[i], blk[i], _, patches[i] = _frame_measures(_gray(frame), tr.landmarks[i])
+                i += 1
+                advance(1)
+        except av.FFmpegError:
+            pass  # truncated tail: those frames keep NaN measures
+    return analyse(tr, lum, sharp, blk, patches, src)
+
+
+def analyse(
+    tr: FaceTrack,
+    lum: np.ndarray,
+    sharp: np.ndarray,
+    blk: np.ndarray,
+    patches: list[np.ndarray | None],
+    source: str = "",
+) -> FootageReport:
+    """Turn per-frame measures into flags, segments, a score and findings."""
+    n = len(tr)
+    t = tr.times
+    fps = tr.fps if tr.fps > 0 else 25.0
+    win = max(3, int(round(fps)) | 1)  # about one second, odd
+    valid = tr.valid.copy()
+    # occlusion: distance of the mouth patch to this clip's typical mouth patch
+    occ = np.full(n, np.nan)
+    have = [i for i, p in enumerate(patches) if p is not None]
+    if have:
+        stack = np.stack([patches[i] for i in have])
+        med = np.median(stack, axis=0)
+        d = np.abs(stack - med).mean(axis=(1, 2))
+        base = np.median(d)
+        spread = np.median(np.abs(d - base)) + 1e-3
+        occ[have] = (d - base) / spread
+    # head angle
+    yaw = np.abs(tr.pose[:, 0])
+    pitch = np.abs(tr.pose[:, 1])
+    # shake: second difference of rigid points in face units
+    scale = tr.mouth["scale"].astype(np.float64)
+    rig = tr.landmarks[:, list(RIGID), :2].astype(np.float64) / scale[:, None, None]
+    acc = np.full(n, np.nan)
+    if n >= 3:
+        acc[1:-1] = np.linalg.norm(np.diff(rig, n=2, axis=0), axis=-1).mean(axis=1)
+    acc_s = _rolling(acc, 5, np.nanmean)
+    acc_base = np.nanmedian(acc) if np.isfinite(acc).any() else np.nan
+    # brightness
+    lum_med = np.nanmedian(lum) if np.isfinite(lum).any() else np.nan
+    # flicker: brightness that jumps one way and straight back (consecutive frame-to-frame
+    # changes of opposite sign; the smaller of the two counts). A fade or a single exposure
+    # step has no such reversal and is left to the exposure check.
+    flick = np.full(n, np.nan)
+    if n >= 3:
+        d = np.diff(lum) / max(lum_med, 1.0)
+        rev = np.sign(d[:-1]) * np.sign(d[1:]) < 0
+        flick[1:-1] = np.where(rev, np.minimum(np.abs(d[:-1]), np.abs(d[1:])), 0.0)
+        flick[1:-1][~np.isfinite(d[:-1]) | ~np.isfinite(d[1:])] = np.nan
+    flick_s = _rolling(flick, 5, np.nanmean)
+    expo = np.abs(_rolling(lum, win) - lum_med) / max(lum_med, 1.0)
+    # sharpness relative to the clip's sharp frames
+    sharp_ref = np.nanpercentile(sharp, 80) if np.isfinite(sharp).any() else np.nan
+    # sustained (~0.5 s): a closing mouth or one fast gesture dips briefly; blur persists
+    sharp_rel = _rolling(sharp, max(5, (win // 2) | 1)) / sharp_ref
+    # an occluder's straight edges look like block edges: measure only unoccluded frames
+    occ_near = _rolling(np.where(np.isfinite(occ), occ, 0.0), 5, np.nanmax) > OCCLUDED_Z
+    blk = np.where(occ_near, np.nan, blk)
+    blk_s = _rolling(blk, win)
+    blk_clip = float(np.nanmedian(blk)) if np.isfinite(blk).any() else np.nan
+
+    def flag(x: np.ndarray, thr: float, above: bool = True) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            f = x > thr if above else x < thr
+        return np.where(np.isfinite(x), f, False) & valid
+
+    flags = {
+        "no_face": ~valid,
+        "occluded": flag(occ, OCCLUDED_Z),
+        "head_turned": flag(np.maximum(yaw - 35.0, pitch - 30.0), 0.0),
+        "blur": flag(sharp_rel, 0.35, above=False),
+        "shake": flag(acc_s, max(0.15, 4.0 * acc_base) if np.isfinite(acc_base) else np.inf),
+        "flicker": flag(flick_s, 0.03),
+        "exposure": flag(expo, 0.30),
+        # a whole clip re-encoded badly (clip median) or a badly coded stretch (1 s median)
+        "compression": flag(blk_s, 1.3) | (flag(blk, -np.inf) & (blk_clip > 1.22)),
+    }
+    # an occluder also removes sharpness and adds edges: report it once, as occlusion
+    for k in ("blur", "compression"):
+        flags[k] = flags[k] & ~flags["occluded"]
+    metrics = {
+        "face_luminance": lum, "mouth_sharpness": sharp, "sharpness_rel": sharp_rel,
+        "blockiness": blk, "blockiness_1s": blk_s, "occlusion_z": occ, "shake": acc_s, "flicker": flick_s,
+        "exposure_dev": expo, "yaw": tr.pose[:, 0].astype(np.float64),
+        "pitch": tr.pose[:, 1].astype(np.float64),
+    }
+    value_of = {"occluded": occ, "head_turned": np.maximum(yaw, pitch), "blur": sharp_rel,
+                "shake": acc_s, "flicker": flick_s, "exposure": expo, "compression": blk_s,
+                "no_face": np.ones(n)}
+    segments: list[Segment] = []
+    for reason, f in flags.items():
+        for a, b in _runs(f, t, gap_s=0.2, min_s=0.12):
+            sel = slice(a, b + 1)
+            v = value_of[reason][sel]
+            what, rec, sev = REASONS[reason]
+            val = float(np.nanmin(v) if reason == "blur" else np.nanmax(v)) if np.isfinite(v).any() else float("nan")
+            end = float(t[b] + (1.0 / fps))
+            segments.append(Segment(float(t[a]), end, reason, what, rec, sev, val))
+    segments.sort(key=lambda s: s.start_s)
+    dur_w = np.diff(np.append(t, t[-1] + 1.0 / fps)) if n else np.zeros(0)
+    total = dur_w.sum() if n else 1.0
+    any_cost = np.zeros(n)
+    for k, f in flags.items():
+        any_cost = np.maximum(any_cost, WEIGHTS[k] * f)
+    score = float(100.0 * (1.0 - (any_cost * dur_w).sum() / total)) if n else 0.0
+    findings = [
+        Finding(
+            check=f"facecheck.{s.reason}", severity=s.severity, message=s.message,
+            advice=s.recommendation, value=s.value, start_s=s.start_s, end_s=s.end_s,
+        )
+        for s in segments
+    ]
+    if score < 60:
+        findings.append(Finding(
+            check="facecheck.score", severity=Severity.WARNING,
+            message=f"footage score {score:.0f}/100: lip sync will be hard to judge on this clip",
+            advice="see the segments; prefer a cleaner take", value=score, threshold=60.0,
+        ))
+    return FootageReport(source, t, metrics, flags, segments, score, findings)
+
+
+def _runs(f: np.ndarray, t: np.ndarray, *, gap_s: float, min_s: float) -> list[tuple[int, int]]:
+    """Index runs of True in ``f``, bridging gaps shorter than ``gap_s``, dropping short runs."""
+    idx = np.flatnonzero(f)
+    if idx.size == 0:
+        return []
+    runs: list[list[int]] = [[int(idx[0]), int(idx[0])]]
+    for i in idx[1:]:
+        if t[i] - t[runs[-1][1]] <= gap_s + 1e-9:
+            runs[-1][1] = int(i)
+        else:
+            runs.append([int(i), int(i)])
+    step = float(np.median(np.diff(t))) if len(t) > 1 else 0.04
+    return [(a, b) for a, b in runs if (t[b] - t[a] + step) >= min_s]
+
+
+# ----------------------------------------------------------------------------- contact sheet
+
+
+def contact_sheet(
+    path: str | os.PathLike[str], report: FootageReport, out: str | os.PathLike[str], *, n: int = 8
+) -> Path:
+    """Write a PNG grid of the worst moments, each labelled with its time and reasons."""
+    import cv2
+
+    from mouthsync.core.atomic import atomic_path
+    from mouthsync.media.container import open_input, require_video
+
+    picks = report.worst_frames(n)
+    if not picks:  # nothing wrong: show evenly spaced frames so the sheet is still useful
+        picks = sorted({int(i) for i in np.linspace(0, len(report.times) - 1, min(n, len(report.times)))})
+    want = set(picks)
+    thumbs: dict[int, np.ndarray] = {}
+    tw = 320
+    with open_input(path) as c:
+        vs = require_video(c, path)
+        vs.thread_type = "AUTO"
+        for i, frame in enumerate(c.decode(vs)):
+            if i > max(want):
+                break
+            if i in want:
+                img = frame.to_ndarray(format="bgr24")
+                th = int(round(tw * img.shape[0] / img.shape[1]))
+                thumbs[i] = cv2.resize(img, (tw, th), interpolation=cv2.INTER_AREA)
+    cells = []
+    for i in picks:
+        if i not in thumbs:
+            continue
+        img = thumbs[i].copy()
+        reasons = [k for k, f in report.flags.items() if f[i]] or ["ok"]
+        label = f"{report.times[i]:.2f}s " + ",".join(reasons)
+        cv2.rectangle(img, (0, 0), (tw, 22), (0, 0, 0), -1)
+        cv2.putText(img, label, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+        cells.append(img)
+    if not cells:
+        raise ValueError("no frames to draw")
+    h = max(c.shape[0] for c in cells)
+    cells = [np.pad(c, ((0, h - c.shape[0]), (0, 0), (0, 0))) for c in cells]
+    cols = min(4, len(cells))
+    while len(cells) % cols:
+        cells.append(np.zeros_like(cells[0]))
+    rows = [np.concatenate(cells[r * cols:(r + 1) * cols], axis=1) for r in range(len(cells) // cols)]
+    sheet = np.concatenate(rows, axis=0)
+    with atomic_path(out, [path]) as tmp:
+        ok, buf = cv2.imencode(".png", sheet)
+        if not ok:
+            raise ValueError("PNG encoding failed")
+        tmp.write_bytes(buf.tobytes())
+    return Path(out)

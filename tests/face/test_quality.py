@@ -1,0 +1,102 @@
+"""facecheck on degraded versions of a shared clip: each problem found where it was put."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mouthsync.cli import main
+from mouthsync.face.mouth import MOUTH_REGION
+from mouthsync.face.quality import FootageReport, check_footage
+from mouthsync.face.track import track_face
+from tests.conftest import CLIPS, WILD
+
+SRC = next(p for p in CLIPS if p.name == "retalking_face2.mp4")  # 844x844, 25 fps, 5 s
+T0, T1 = 2.0, 3.0
+ON = f"between(t,{T0},{T1})"
+
+
+def _mouth_box() -> tuple[int, int, int, int]:
+    tr = track_face(SRC)
+    p = tr.landmarks[:, list(MOUTH_REGION), :2]
+    x0, y0 = np.nanmin(p[..., 0]) - 12, np.nanmin(p[..., 1]) - 12
+    x1, y1 = np.nanmax(p[..., 0]) + 12, np.nanmax(p[..., 1]) + 12
+    return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
+
+
+def _filters() -> dict[str, list[str]]:
+    x, y, w, h = _mouth_box()
+    return {
+        "blur": ["-vf", f"gblur=sigma=5:enable='{ON}'"],
+        "occluded": ["-vf", f"drawbox=x={x}:y={y}:w={w}:h={h}:color=black:t=fill:enable='{ON}'"],
+        "flicker": ["-vf", f"eq=brightness='0.10*(2*mod(n,2)-1)*{ON}':eval=frame"],
+        "shake": ["-vf", f"crop=w=iw-48:h=ih-48:x='24+22*sin(n*2.1)*{ON}':y='24+22*cos(n*1.7)*{ON}'"],
+    }
+
+
+@pytest.fixture(scope="module")
+def degraded(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("degraded")
+    out: dict[str, Path] = {}
+    for name, vf in _filters().items():
+        dst = d / f"{name}.mp4"
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(SRC), *vf, "-c:v", "libx264",
+                        "-crf", "18", "-an", str(dst)], check=True)
+        out[name] = dst
+    dst = d / "compression.mp4"  # the whole clip, re-encoded at the coarsest quantiser
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(SRC), "-c:v", "libx264", "-crf", "51",
+                    "-an", str(dst)], check=True)
+    out["compression"] = dst
+    return out
+
+
+def _covered(rep: FootageReport, reason: str, a: float, b: float) -> float:
+    """Share of frames in [a, b) flagged with ``reason``."""
+    sel = (rep.times >= a) & (rep.times < b)
+    return float(rep.flags[reason][sel].mean())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("reason", ["blur", "occluded", "flicker", "shake"])
+def test_degradation_flagged_in_its_time_range(degraded, reason) -> None:
+    rep = check_footage(degraded[reason])
+    assert _covered(rep, reason, T0 + 0.1, T1 - 0.1) > 0.9
+    segs = [s for s in rep.segments if s.reason == reason]
+    assert segs, rep.to_dict()
+    for s in segs:  # nothing of that kind outside the damaged second (±0.25 s of smoothing)
+        assert s.start_s >= T0 - 0.25 and s.end_s <= T1 + 0.25, s
+    others = [s for s in rep.segments if s.reason != reason]
+    assert not others, others
+    assert rep.score < 95
+
+
+@pytest.mark.slow
+def test_heavy_compression_flagged(degraded) -> None:
+    rep = check_footage(degraded["compression"])
+    assert rep.flags["compression"].mean() > 0.8
+    assert {s.reason for s in rep.segments} == {"compression"}
+
+
+@pytest.mark.parametrize("path", [*CLIPS, *WILD], ids=lambda p: p.name)
+def test_clean_shared_clips_not_flagged(path) -> None:
+    rep = check_footage(path)
+    assert rep.segments == [], [s.to_dict() for s in rep.segments]
+    assert rep.score == pytest.approx(100.0)
+
+
+@pytest.mark.slow
+def test_facecheck_command_json_and_sheet(degraded, tmp_path, capsys) -> None:
+    sheet = tmp_path / "sheet.png"
+    code = main(["facecheck", str(degraded["occluded"]), "--json", "--sheet", str(sheet)])
+    assert code == 1  # an occluded mouth is an error-level finding
+    doc = json.loads(capsys.readouterr().out)
+    assert any(s["reason"] == "occluded" for s in doc["segments"])
+    assert sheet.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    import cv2
+
+    img = cv2.imread(str(sheet))
+    assert img.shape[0] >= 100 and img.shape[1] >= 320
