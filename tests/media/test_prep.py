@@ -123,3 +123,15 @@ def test_explicit_fps_resamples_by_time(tmp_path: Path) -> None:
     r = prep(FACE4, tmp_path / "f25.mp4", fps="25")
     assert r.frame_count == round(6.6333 * 25)
     assert frame_times(r.path)[-1] == pytest.approx((r.frame_count - 1) / 25, abs=1e-6)
+
+
+def test_sidecar_rerun_reproduces_the_output(vfr_prep, tmp_path: Path) -> None:
+    from mouthsync.cli import main
+
+    side = json.loads(vfr_prep.sidecar.read_text())
+    argv = side["rerun"].split()[1:]
+    argv[argv.index("-o") + 1] = str(tmp_path / "again.mp4")
+    assert main(argv) == 0
+    np.testing.assert_allclose(frame_times(tmp_path / "again.mp4"), frame_times(vfr_prep.path))
+    again = json.loads((tmp_path / "again.mp4.prep.json").read_text())
+    assert again["changes"] == side["changes"]

@@ -38,7 +38,7 @@ from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.progress import progress
 from mouthsync.media.audio_quality import VAD_RATE, _resample, speech_segments, vad_flags
 from mouthsync.media.container import open_input, require_audio, require_video
-from mouthsync.media.decode import decode_audio
+from mouthsync.media.decode import decode_audio, frame_times
 from mouthsync.media.probe import STANDARD_RATES, _nearest_standard, probe
 from mouthsync.media.write import (
     add_audio_stream,
@@ -174,7 +174,7 @@ def prep(
         changes.append({"kind": "audio_resample", "from_hz": src_rate, "to_hz": AUDIO_RATE,
                         "method": "FFmpeg swr"})
 
-    times = _source_frame_times(src)
+    times = frame_times(src)
     if v.vfr or abs(v.timestamp_fps / float(rate) - 1) > 1e-6 or cut0 > 0 or t0 != 0:
         changes.append({
             "kind": "video_retime",
@@ -214,6 +214,10 @@ def prep(
     record = {"tool": "mouthsync prep", "mouthsync_version": __version__,
               "settings": {"fps": f"{rate.numerator}/{rate.denominator}",
                            "trim_silence": trim_silence, "margin": margin, "crf": crf},
+              "rerun": " ".join(
+                  ["mouthsync", "prep", str(src), "-o", str(out), "--fps",
+                   f"{rate.numerator}/{rate.denominator}"]
+                  + (["--trim-silence", "--margin", f"{margin:g}"] if trim_silence else [])),
               "time_mapping": "source_time = output_time + source_time_at_output_zero",
               **result.to_dict()}
     write_text_atomic(side, json.dumps(record, indent=2, default=str), [src])
@@ -270,12 +274,6 @@ def _cut_speech_findings(samples: np.ndarray, offset: int, n_out: int, trimmed: 
                 f"{len(part) / AUDIO_RATE:.2f} s of audio {where} was cut and it holds speech",
                 "the picture does not cover it; keep the source if that speech matters"))
     return out
-
-
-def _source_frame_times(src: Path) -> np.ndarray:
-    from mouthsync.media.decode import frame_times
-
-    return frame_times(src)
 
 
 def _add_video_stream(
