@@ -1,0 +1,86 @@
+"""``mouthsync check FILE``: audio delay, confidence, per-window delays, drift and verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from mouthsync.commands.output import FAIL_ON_HELP, JSON_HELP, emit, exit_for, prepare
+from mouthsync.core.errors import BadInput
+
+
+def _human(d: dict[str, Any]) -> list[str]:
+    v = d["verdict"]
+    lines = [f"{d['source']}"]
+    if d["audio_delay_ms"] is None:
+        lines.append(f"  audio delay   : not measurable ({v.get('reason', v['status'])})")
+    else:
+        lead = "sound after picture" if d["audio_delay_ms"] >= 0 else "sound before picture"
+        lines.append(
+            f"  audio delay   : {d['audio_delay_ms']:+.1f} ms = {d['audio_delay_frames']:+.2f} frames at {d['fps']:.3f} fps ({lead})"
+        )
+    lines.append(f"  confidence    : {d['confidence']:.2f}")
+    status = v["status"].replace("_", " ")
+    why = f" ({v['reason']})" if v.get("reason") else ""
+    lines.append(f"  verdict       : {status} against {v['standard_name']}{why}")
+    dr = d["drift"]
+    if dr["kind"] == "drift":
+        interp = f" - {dr['interpretation']}" if dr.get("interpretation") else ""
+        lines.append(f"  drift         : {dr['ms_per_min']:+.1f} ms/min{interp}")
+    elif dr["kind"] == "steps":
+        lines.append(f"  drift         : windows disagree without a line (spread {dr['residual_ms']:.0f} ms): edit or cut?")
+    elif dr["kind"] == "none":
+        lines.append(f"  drift         : none ({dr['ms_per_min']:+.1f} ms/min)")
+    if len(d["windows"]) > 1:
+        lines.append("  windows       :")
+        for w in d["windows"]:
+            dl = "   n/a  " if w["audio_delay_ms"] is None else f"{w['audio_delay_ms']:+7.1f}"
+            flag = f"  uncertain: {w['note']}" if w["uncertain"] else ""
+            lines.append(f"    {w['start_s']:7.2f}-{w['end_s']:7.2f} s  {dl} ms  conf {w['confidence']:.2f}{flag}")
+    for f in d["findings"]:
+        if f["severity"] != "info":
+            lines.append(f"  {f['severity']}: {f['message']}" + (f" -> {f['advice']}" if f.get("advice") else ""))
+    if d.get("plot"):
+        lines.append(f"  plot          : {d['plot']}")
+    return lines
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("check")
+    def check(
+        file: Path = typer.Argument(..., help="Video with the speaker's face (and, unless --audio, the sound)."),
+        audio: Path | None = typer.Option(None, "--audio", help="Measure this audio file against FILE's picture."),
+        window: float = typer.Option(5.0, "--window", help="Window length in seconds for per-window delays."),
+        hop: float = typer.Option(2.5, "--hop", help="Step between windows in seconds."),
+        standard: str = typer.Option("bt1359", "--standard", help="Tolerance to judge against: bt1359, is191 or r37."),
+        max_delay: float = typer.Option(800.0, "--max-delay", help="Search delays up to this many ms either way."),
+        plot: Path | None = typer.Option(None, "--plot", help="Write a PNG: delay over time and the agreement curve."),
+        json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
+        fail_on: str = typer.Option("error", "--fail-on", help=FAIL_ON_HELP),
+    ) -> None:
+        """Measure the audio delay (ms, frames), confidence, per-window delays, drift and verdict."""
+        prepare(json_out)
+        from mouthsync.sync.delay import check_sync
+        from mouthsync.sync.standards import get_standard
+
+        try:
+            get_standard(standard)
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+        if window <= 0 or hop <= 0 or max_delay <= 0:
+            raise BadInput("--window, --hop and --max-delay must be positive")
+        if plot is not None:
+            from mouthsync.core.atomic import check_output_path
+
+            check_output_path(plot, [file] + ([audio] if audio else []))
+        report = check_sync(file, audio_path=audio, window_s=window, hop_s=hop, standard=standard,
+                            max_delay_s=max_delay / 1000.0)
+        result = report.to_dict()
+        if plot is not None:
+            from mouthsync.sync.plot import plot_report
+
+            result["plot"] = str(plot_report(report, plot, (str(file),)))
+        emit(result, json_out, _human)
+        exit_for(report.findings, fail_on)

@@ -1,0 +1,528 @@
+"""Audio delay, confidence, per-window delays and drift: the ``check`` measurement.
+
+Method (see ``docs/sync.md`` for the measurements behind every choice):
+
+1. The face track gives the lip aperture at true frame times; its slow baseline (pose,
+   zoom) is removed and its time derivative taken.
+2. The speech timeline gives phones; the coarticulated *expected opening* is evaluated at
+   ``frame_time + d`` for every candidate delay ``d`` on a 2 ms grid (the audio side is
+   continuous in time, so sub-frame delays are exact, no frame interpolation).
+3. For each ``d`` three agreements are computed over the overlap: correlation of opening
+   with expected opening, of opening velocity with expected velocity (onsets and closures
+   are sharp, so this pins the delay), and the held-out correlation of a per-clip learned
+   mapping from audio band energies to aperture (cross-validated so it cannot fit its own
+   lag). Each curve is z-scored and the weighted sum is the agreement curve.
+4. The peak (parabolic refinement) is the raw delay; one global constant
+   (:data:`CALIBRATION_MS`, the natural lead of the mouth over the sound, measured once on
+   the sync-screened VoxCeleb clips) is subtracted.
+5. Confidence combines peak prominence against the best rival peak, the correlation
+   strength at the peak, and how much speech and valid face the window holds.
+
+The same search runs per window (default 5 s, hop 2.5 s); a Theil-Sen line through the
+confident window delays gives drift (:mod:`mouthsync.sync.drift`).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mouthsync.core.errors import NoFace
+from mouthsync.core.findings import Finding, Severity
+from mouthsync.media.decode import Audio, decode_audio
+from mouthsync.sync.drift import DriftFit, fit_drift
+from mouthsync.sync.features import (
+    band_features,
+    detrend,
+    envelope_curve,
+    fill_invalid,
+    masked_corr_rows,
+    robust_scale,
+)
+from mouthsync.sync.standards import get_standard, judge
+
+ALGORITHM = "sync-delay-1"
+# Natural speech: the mouth starts moving slightly before the sound is heard, so a
+# perfectly synced clip reads a small positive raw delay. One constant for all clips,
+# measured on the sync-screened wild/ clips (bench/sync_accuracy.py; docs/sync.md).
+CALIBRATION_MS = 0.0
+DEFAULT_WEIGHTS: dict[str, float] = {"opening": 1.0, "velocity": 1.0, "envelope": 0.25}
+GRID_STEP_S = 0.002
+DEFAULT_MAX_DELAY_S = 0.8
+LOW_CONFIDENCE = 0.3
+_RIVAL_EXCLUDE_S = 0.12  # a rival peak must be this far from the winner
+
+
+@dataclass
+class Curve:
+    """The agreement over candidate delays: combined (z units) and each component (r)."""
+
+    delays_ms: np.ndarray
+    agreement: np.ndarray
+    components: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "delays_ms": [round(float(d), 3) for d in self.delays_ms],
+            "agreement": [None if not np.isfinite(a) else round(float(a), 4) for a in self.agreement],
+        }
+
+
+@dataclass
+class WindowEstimate:
+    """Delay and confidence over one window of the media timeline."""
+
+    start_s: float
+    end_s: float
+    audio_delay_ms: float | None
+    confidence: float
+    uncertain: bool
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start_s": round(self.start_s, 3),
+            "end_s": round(self.end_s, 3),
+            "audio_delay_ms": None if self.audio_delay_ms is None else round(self.audio_delay_ms, 1),
+            "confidence": round(self.confidence, 3),
+            "uncertain": self.uncertain,
+            "note": self.note,
+        }
+
+
+@dataclass
+class SyncReport:
+    """What ``check`` found. ``audio_delay_ms > 0``: the sound comes after the picture."""
+
+    audio_delay_ms: float | None
+    audio_delay_frames: float | None
+    fps: float
+    confidence: float
+    windows: list[WindowEstimate]
+    drift_ms_per_min: float | None
+    drift: DriftFit
+    verdict: dict[str, Any]
+    findings: list[Finding]
+    curve: Curve | None
+    raw_delay_ms: float | None = None
+    calibration_ms: float = CALIBRATION_MS
+    details: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``check --json`` (keys of issue 5 plus details)."""
+        return {
+            "source": self.source,
+            "audio_delay_ms": None if self.audio_delay_ms is None else round(self.audio_delay_ms, 1),
+            "audio_delay_frames": None if self.audio_delay_frames is None else round(self.audio_delay_frames, 2),
+            "fps": round(self.fps, 3),
+            "confidence": round(self.confidence, 3),
+            "drift_ms_per_min": None if self.drift_ms_per_min is None else round(self.drift_ms_per_min, 2),
+            "drift": self.drift.to_dict(),
+            "windows": [w.to_dict() for w in self.windows],
+            "verdict": self.verdict,
+            "raw_delay_ms": None if self.raw_delay_ms is None else round(self.raw_delay_ms, 1),
+            "calibration_ms": self.calibration_ms,
+            "details": self.details,
+            "findings": [f.to_dict() for f in self.findings],
+            "curve": None if self.curve is None else self.curve.to_dict(),
+        }
+
+
+# ----------------------------------------------------------------------------- signals
+
+
+class Signals:
+    """Everything the delay search compares, prepared once per (track, audio) pair.
+
+    Expected opening and its derivative are tabulated on a 1 ms grid so that evaluating
+    them at ``frames x delays`` points is one interpolation, not a coarticulation model
+    run per point.
+    """
+
+    def __init__(self, track: Any, timeline: Any, audio: Audio) -> None:
+        from mouthsync.audio.visemes import expected_opening
+
+        self.times = np.asarray(track.times, dtype=np.float64)
+        ap = np.asarray(track.mouth["aperture"], dtype=np.float64)
+        self.valid = np.asarray(track.valid, dtype=bool) & np.isfinite(ap)
+        self.fps = float(track.fps) if track.fps else _fps_of(self.times)
+        if self.valid.sum() >= 2:
+            self.opening = robust_scale(detrend(self.times, ap, self.valid), self.valid)
+            filled = fill_invalid(self.times, ap, self.valid)
+            self.velocity = np.gradient(filled, self.times) if self.times.size > 1 else np.zeros_like(filled)
+        else:
+            self.opening = np.zeros_like(ap)
+            self.velocity = np.zeros_like(ap)
+        self.audio_start = float(audio.start)
+        self.audio_end = float(audio.start + audio.duration)
+        self.phones = list(timeline.phones)
+        self.speech = [(float(a), float(b)) for a, b in timeline.speech]
+        self.grid_t = np.arange(self.audio_start - 0.05, self.audio_end + 0.05, 0.001)
+        e = np.asarray(expected_opening(self.phones, self.grid_t), dtype=np.float64) if self.phones else np.zeros_like(self.grid_t)
+        self.grid_e = e
+        self.grid_de = np.gradient(e, 0.001) if e.size > 1 else np.zeros_like(e)
+        x = audio.mono
+        self.feat_t, self.feats = band_features(x, audio.rate, audio.start)
+
+    def speech_seconds(self, t0: float, t1: float) -> float:
+        """Seconds of detected speech inside [t0, t1]."""
+        return float(sum(max(0.0, min(b, t1) - max(a, t0)) for a, b in self.speech))
+
+    def curves(self, sel: np.ndarray, delays: np.ndarray, weights: dict[str, float]) -> dict[str, np.ndarray]:
+        """Raw correlation per component over candidate ``delays`` for frames ``sel``."""
+        t = self.times[sel]
+        v = self.valid[sel]
+        grid = t[None, :] + delays[:, None]
+        inside = (grid >= self.audio_start) & (grid <= self.audio_end)
+        mask = v[None, :] & inside
+        out: dict[str, np.ndarray] = {}
+        if weights.get("opening", 0) > 0:
+            pe = np.interp(grid, self.grid_t, self.grid_e)
+            out["opening"] = masked_corr_rows(self.opening[sel], pe, mask)
+        if weights.get("velocity", 0) > 0:
+            pd = np.interp(grid, self.grid_t, self.grid_de)
+            out["velocity"] = masked_corr_rows(self.velocity[sel], pd, mask)
+        if weights.get("envelope", 0) > 0 and self.feat_t.size > 2 and v.sum() >= 16:
+            out["envelope"] = envelope_curve(t, self.opening[sel], v, self.feat_t, self.feats, delays)
+        return out
+
+
+def _fps_of(times: np.ndarray) -> float:
+    if times.size < 2:
+        return 25.0
+    span = float(times[-1] - times[0])
+    return (times.size - 1) / span if span > 0 else 25.0
+
+
+def _z(r: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(r)
+    if ok.sum() < 3:
+        return np.full_like(r, np.nan)
+    s = float(np.std(r[ok]))
+    return (r - float(np.median(r[ok]))) / (s if s > 1e-9 else 1.0)
+
+
+def combine(components: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """Weighted mean of z-scored component curves (NaN where no component is defined)."""
+    acc: np.ndarray | None = None
+    wsum = 0.0
+    for name, r in components.items():
+        w = float(weights.get(name, 0.0))
+        if w <= 0:
+            continue
+        z = np.nan_to_num(_z(r), nan=-3.0)
+        acc = w * z if acc is None else acc + w * z
+        wsum += w
+    if acc is None:
+        return np.array([])
+    return acc / wsum
+
+
+def refine_peak(delays: np.ndarray, curve: np.ndarray) -> tuple[float, int]:
+    """Best delay: the grid maximum refined by a parabola through it and its neighbours."""
+    i = int(np.nanargmax(curve))
+    d = float(delays[i])
+    if 0 < i < len(curve) - 1:
+        a, b, c = curve[i - 1], curve[i], curve[i + 1]
+        den = a - 2 * b + c
+        if np.isfinite(den) and den < 0:
+            off = float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
+            d += off * float(delays[1] - delays[0])
+    return d, i
+
+
+@dataclass
+class _Estimate:
+    delay_s: float | None
+    confidence: float
+    uncertain: bool
+    note: str
+    combined: np.ndarray
+    components: dict[str, np.ndarray]
+    features: dict[str, float]
+
+
+def confidence_from(
+    prominence: float, r_peak: float, face_fraction: float, speech_s: float
+) -> float:
+    """Map the evidence to [0, 1]; each factor is 0 when its evidence is absent.
+
+    ``prominence``: winner minus best rival (z units, rivals >= 120 ms away);
+    ``r_peak``: mean raw correlation of the components at the winner; the face and
+    speech factors make silence or a missing face read low whatever the curve does.
+    """
+    p = float(np.clip((prominence - 0.3) / 1.2, 0.0, 1.0))
+    r = float(np.clip((r_peak - 0.05) / 0.25, 0.0, 1.0))
+    f = float(np.clip((face_fraction - 0.3) / 0.4, 0.0, 1.0))
+    s = float(np.clip((speech_s - 0.4) / 1.1, 0.0, 1.0))
+    return float(np.clip(np.sqrt(p * r) * f * s, 0.0, 1.0))
+
+
+def estimate_window(
+    sig: Signals,
+    sel: np.ndarray,
+    delays: np.ndarray,
+    weights: dict[str, float],
+) -> _Estimate:
+    """Delay search and confidence over the frames ``sel`` (a window or the whole clip)."""
+    t = sig.times[sel]
+    t0, t1 = (float(t[0]), float(t[-1])) if t.size else (0.0, 0.0)
+    face_fraction = float(sig.valid[sel].mean()) if sel.any() else 0.0
+    speech_s = sig.speech_seconds(t0 + float(delays.min()), t1 + float(delays.max()))
+    speech_in = sig.speech_seconds(t0, t1)
+    empty = _Estimate(None, 0.0, True, "", np.full(delays.size, np.nan), {}, {})
+    if sig.valid[sel].sum() < 8:
+        empty.note = "no usable face in this window"
+        return empty
+    if speech_in < 0.3 or not any(p.label != "SIL" for p in sig.phones):
+        empty.note = "no speech in this window"
+        return empty
+    comps = sig.curves(sel, delays, weights)
+    combined = combine(comps, weights)
+    if combined.size == 0 or not np.isfinite(combined).any():
+        empty.note = "too little overlap between face and speech"
+        return empty
+    d, i = refine_peak(delays, combined)
+    far = np.abs(delays - delays[i]) > _RIVAL_EXCLUDE_S
+    rival = float(np.nanmax(combined[far])) if far.any() else float(np.nanmin(combined))
+    prominence = float(combined[i] - rival)
+    r_vals = [float(r[i]) for r in comps.values() if np.isfinite(r[i])]
+    r_peak = float(np.mean(r_vals)) if r_vals else 0.0
+    conf = confidence_from(prominence, r_peak, face_fraction, min(speech_s, speech_in + 0.5))
+    uncertain = conf < LOW_CONFIDENCE
+    note = ""
+    if uncertain:
+        if face_fraction < 0.5:
+            note = "face missing in much of the window"
+        elif speech_in < 1.0:
+            note = "little speech in this window"
+        elif prominence < 0.5:
+            note = "several delays fit about equally well (cut, other speaker or off-screen voice?)"
+        else:
+            note = "mouth and speech agree weakly"
+    return _Estimate(
+        d, conf, uncertain, note, combined, comps,
+        {"prominence": prominence, "r_peak": r_peak, "face_fraction": face_fraction, "speech_s": speech_in},
+    )
+
+
+def window_spans(t_start: float, t_end: float, window_s: float, hop_s: float) -> list[tuple[float, float]]:
+    """Window (start, end) pairs covering [t_start, t_end]; short media get one window."""
+    span = t_end - t_start
+    if span <= window_s * 1.25 or hop_s <= 0:
+        return [(t_start, t_end)]
+    out = []
+    s = t_start
+    while s + window_s < t_end - 1e-9:
+        out.append((s, s + window_s))
+        s += hop_s
+    last = (max(t_start, t_end - window_s), t_end)
+    if not out or last[0] > out[-1][0] + 1e-6:
+        out.append(last)
+    return out
+
+
+def analyse(
+    track: Any,
+    timeline: Any,
+    audio: Audio,
+    *,
+    window_s: float = 5.0,
+    hop_s: float = 2.5,
+    standard: str = "bt1359",
+    max_delay_s: float = DEFAULT_MAX_DELAY_S,
+    weights: dict[str, float] | None = None,
+    calibration_ms: float = CALIBRATION_MS,
+    source: str = "",
+) -> SyncReport:
+    """Measure delay, confidence, windows and drift from a face track and a speech timeline.
+
+    The library core of :func:`check_sync`, separate so the benchmark can feed shifted
+    audio in memory without writing files.
+    """
+    get_standard(standard)  # fail early on a bad key
+    w = dict(DEFAULT_WEIGHTS if weights is None else weights)
+    sig = Signals(track, timeline, audio)
+    delays = np.arange(-max_delay_s, max_delay_s + GRID_STEP_S / 2, GRID_STEP_S)
+    every = np.ones(sig.times.size, dtype=bool)
+    glob = estimate_window(sig, every, delays, w)
+    windows: list[WindowEstimate] = []
+    spans = window_spans(float(sig.times[0]), float(sig.times[-1]), window_s, hop_s)
+    if len(spans) == 1:
+        est_list = [(spans[0], glob)]
+    else:
+        est_list = []
+        for a, b in spans:
+            sel = (sig.times >= a) & (sig.times <= b)
+            est_list.append(((a, b), estimate_window(sig, sel, delays, w)))
+    for (a, b), e in est_list:
+        windows.append(
+            WindowEstimate(
+                a, b, None if e.delay_s is None else e.delay_s * 1000.0 - calibration_ms,
+                e.confidence, e.uncertain, e.note,
+            )
+        )
+    frame_ms = 1000.0 / sig.fps
+    centers = np.array([(x.start_s + x.end_s) / 2 for x in windows])
+    wd = np.array([np.nan if x.audio_delay_ms is None else x.audio_delay_ms for x in windows])
+    wc = np.array([x.confidence for x in windows])
+    drift = fit_drift(centers, wd, wc, frame_ms=frame_ms, min_confidence=LOW_CONFIDENCE)
+    raw_ms = None if glob.delay_s is None else glob.delay_s * 1000.0
+    delay_ms = None if raw_ms is None else raw_ms - calibration_ms
+    conf = glob.confidence
+    if len(windows) > 1:
+        # a long clip is as trustworthy as its confident windows agree with the global peak
+        good = [x for x in windows if x.audio_delay_ms is not None and not x.uncertain]
+        if good and delay_ms is not None and drift.kind != "drift":
+            agree = np.mean([abs(x.audio_delay_ms - delay_ms) <= frame_ms for x in good])  # type: ignore[operator]
+            conf = float(np.clip(max(conf, float(np.median([x.confidence for x in good]))) * (0.5 + 0.5 * agree), 0, 1))
+    findings, verdict = _judge(delay_ms, conf, glob, drift, windows, standard, frame_ms)
+    curve = Curve(delays * 1000.0 - calibration_ms, glob.combined, glob.components)
+    details = {
+        "algorithm": ALGORITHM,
+        "weights": w,
+        "search_ms": [-max_delay_s * 1000.0, max_delay_s * 1000.0],
+        "frames": int(sig.times.size),
+        "face_fraction": float(sig.valid.mean()) if sig.valid.size else 0.0,
+        "speech_s": sig.speech_seconds(float(sig.times[0]), float(sig.times[-1])),
+        **{k: round(v, 4) for k, v in glob.features.items()},
+    }
+    return SyncReport(
+        audio_delay_ms=delay_ms,
+        audio_delay_frames=None if delay_ms is None else delay_ms / frame_ms,
+        fps=sig.fps,
+        confidence=conf,
+        windows=windows,
+        drift_ms_per_min=drift.ms_per_min if drift.kind == "drift" else (0.0 if drift.kind == "none" else drift.ms_per_min),
+        drift=drift,
+        verdict=verdict,
+        findings=findings,
+        curve=curve,
+        raw_delay_ms=raw_ms,
+        calibration_ms=calibration_ms,
+        details=details,
+        source=source,
+    )
+
+
+def _judge(
+    delay_ms: float | None,
+    conf: float,
+    glob: _Estimate,
+    drift: DriftFit,
+    windows: list[WindowEstimate],
+    standard: str,
+    frame_ms: float,
+) -> tuple[list[Finding], dict[str, Any]]:
+    findings: list[Finding] = []
+    st = get_standard(standard)
+    if delay_ms is None:
+        reason = glob.note or "no measurable agreement"
+        verdict: dict[str, Any] = {
+            "standard": st.key, "standard_name": st.name, "status": "unknown", "passes": None,
+            "reason": reason,
+        }
+        findings.append(Finding("sync.delay", Severity.WARNING, f"cannot measure the delay: {reason}",
+                                advice="check that the speaker's face is visible and the audio holds speech"))
+        return findings, verdict
+    verdict = judge(delay_ms, st)
+    if conf < LOW_CONFIDENCE:
+        reason = glob.note or "mouth and speech agree weakly"
+        verdict["status"] = "uncertain"
+        verdict["passes"] = None
+        verdict["reason"] = reason
+        findings.append(Finding("sync.confidence", Severity.WARNING,
+                                f"low confidence ({conf:.2f}): {reason}", value=conf, threshold=LOW_CONFIDENCE,
+                                advice="the delay figure is a guess; is the visible face the one speaking?"))
+    else:
+        status = verdict["status"]
+        direction = verdict["direction"]
+        msg = f"audio delay {delay_ms:+.0f} ms ({delay_ms / frame_ms:+.1f} frames, {direction}) against {st.name}"
+        if status == "out_of_sync":
+            findings.append(Finding("sync.delay", Severity.ERROR, msg + ": out of tolerance",
+                                    value=delay_ms, threshold=verdict["limit_ms"], unit="ms",
+                                    advice="mouthsync fix FILE -o OUT --delay auto"))
+        elif status == "detectable":
+            findings.append(Finding("sync.delay", Severity.WARNING, msg + ": detectable, still acceptable",
+                                    value=delay_ms, threshold=verdict["limit_ms"], unit="ms",
+                                    advice="mouthsync fix FILE -o OUT --delay auto"))
+        else:
+            findings.append(Finding("sync.delay", Severity.INFO, msg + ": within tolerance",
+                                    value=delay_ms, threshold=verdict["limit_ms"], unit="ms"))
+    if drift.kind == "drift" and drift.ms_per_min is not None:
+        what = f" ({drift.interpretation})" if drift.interpretation else ""
+        findings.append(Finding("sync.drift", Severity.WARNING,
+                                f"delay drifts {drift.ms_per_min:+.1f} ms per minute{what}",
+                                value=drift.ms_per_min, unit="ms/min",
+                                advice="mouthsync fix FILE -o OUT --drift auto"))
+    elif drift.kind == "steps":
+        findings.append(Finding("sync.steps", Severity.WARNING,
+                                f"window delays disagree without a straight line (spread {drift.residual_ms:.0f} ms): an edit or cut with different sync on each side?",
+                                value=drift.residual_ms, unit="ms",
+                                advice="look at the per-window delays (--plot) and fix each part separately"))
+    for w in windows:
+        if w.uncertain and len(windows) > 1 and w.note:
+            findings.append(Finding("sync.window", Severity.INFO, w.note, start_s=w.start_s, end_s=w.end_s,
+                                    value=w.confidence))
+    return findings, verdict
+
+
+# ----------------------------------------------------------------------------- entry
+
+
+def _no_face_report(video_path: str, reason: str, standard: str, fps: float) -> SyncReport:
+    st = get_standard(standard)
+    finding = Finding("sync.face", Severity.WARNING, f"cannot measure sync: {reason}",
+                      advice="use footage where the speaker's face is visible")
+    return SyncReport(
+        audio_delay_ms=None, audio_delay_frames=None, fps=fps, confidence=0.0, windows=[],
+        drift_ms_per_min=None, drift=DriftFit(None, None, None, 0, "insufficient"),
+        verdict={"standard": st.key, "standard_name": st.name, "status": "no_face", "passes": None, "reason": reason},
+        findings=[finding], curve=None, source=video_path,
+    )
+
+
+def check_sync(
+    video_path: str | os.PathLike[str],
+    *,
+    audio_path: str | os.PathLike[str] | None = None,
+    window_s: float = 5.0,
+    hop_s: float = 2.5,
+    standard: str = "bt1359",
+    max_delay_s: float = DEFAULT_MAX_DELAY_S,
+    use_cache: bool = True,
+) -> SyncReport:
+    """Measure the audio delay of ``video_path`` (or of ``audio_path`` against its picture).
+
+    Face tracking and the speech timeline run at the same time (tracking is mostly native
+    code that releases the GIL, or worker processes); both are cached by content.
+    Raises :class:`~mouthsync.core.errors.NoAudio` / ``BadInput`` for unusable input; a
+    video without a usable face gives a report with confidence 0 and a verdict saying so.
+    """
+    from mouthsync.audio.timeline import speech_timeline
+    from mouthsync.face.track import track_face
+    from mouthsync.media.container import check_input_path
+    from mouthsync.media.decode import video_meta
+
+    vpath = str(check_input_path(video_path))
+    apath = str(check_input_path(audio_path)) if audio_path is not None else vpath
+    get_standard(standard)
+    meta = video_meta(vpath)  # NoVideo early, before any heavy work
+    audio = decode_audio(apath, rate=16000, mono=True)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        f_track = pool.submit(track_face, vpath, use_cache=use_cache)
+        f_tl = pool.submit(speech_timeline, audio, use_cache=use_cache)
+        timeline = f_tl.result()
+        try:
+            track = f_track.result()
+        except NoFace as exc:
+            return _no_face_report(vpath, str(exc), standard, meta.declared_fps or 25.0)
+    if track.valid.sum() < 8:
+        return _no_face_report(vpath, "a usable face was found in fewer than 8 frames", standard, track.fps or 25.0)
+    return analyse(track, timeline, audio, window_s=window_s, hop_s=hop_s, standard=standard,
+                   max_delay_s=max_delay_s, source=vpath)

@@ -1,0 +1,111 @@
+"""Drift: a robust straight line through the per-window delays, and what it means.
+
+Two clocks that disagree (audio resampled with the wrong ratio, a 25 fps edit played at
+24, 44.1 kHz audio labelled 48 kHz) make the delay grow linearly with time. One bad window
+must not bend that line, so it is a Theil-Sen fit (median of pairwise slopes, ~29 %
+breakdown) over confident windows only. When the windows disagree but *not* along a line
+(a step: an edit or a cut with different sync on each side) a warning says so rather than
+reporting a meaningless slope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+# (ratio of audio clock length to picture clock length, name). Drift in ms/min is
+# (ratio - 1) * 60000.
+KNOWN_MISMATCHES: list[tuple[float, str]] = [
+    (1001 / 1000, "NTSC 1000/1001 pull-down (audio 0.1 % slow: 60 ms/min, 3.6 s/hour)"),
+    (1000 / 1001, "NTSC 1000/1001 pull-up (audio 0.1 % fast: -60 ms/min)"),
+    (25 / 24, "25 fps material played at 24 fps (4.2 %: 2.5 s/min)"),
+    (24 / 25, "24 fps material played at 25 fps (-4 %: -2.4 s/min)"),
+    (48000 / 44100, "44.1 kHz audio played as 48 kHz or the reverse (8.8 %)"),
+    (44100 / 48000, "48 kHz audio played as 44.1 kHz or the reverse (-8.1 %)"),
+]
+
+
+@dataclass
+class DriftFit:
+    """Result of the drift fit.
+
+    ``ms_per_min``: slope of delay against time; ``intercept_ms``: delay at ``t = 0``;
+    ``residual_ms``: robust spread of windows around the line; ``interpretation``: the
+    matching known clock mismatch, if any; ``kind``: ``"none"``, ``"drift"``, ``"steps"``
+    (windows disagree without a line) or ``"insufficient"`` (too few confident windows).
+    """
+
+    ms_per_min: float | None
+    intercept_ms: float | None
+    residual_ms: float | None
+    windows_used: int
+    kind: str
+    interpretation: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def interpret(ms_per_min: float, tolerance: float = 0.15) -> str | None:
+    """Name the known clock mismatch within ``tolerance`` (relative) of this slope."""
+    for ratio, name in KNOWN_MISMATCHES:
+        expect = (ratio - 1.0) * 60000.0
+        if abs(ms_per_min - expect) <= tolerance * abs(expect):
+            return name
+    return None
+
+
+def theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Median of pairwise slopes and the median intercept (no SciPy dependency needed)."""
+    i, j = np.triu_indices(len(x), 1)
+    dx = x[j] - x[i]
+    ok = dx > 1e-9
+    slope = float(np.median((y[j] - y[i])[ok] / dx[ok])) if ok.any() else 0.0
+    return slope, float(np.median(y - slope * x))
+
+
+def fit_drift(
+    centers_s: np.ndarray,
+    delays_ms: np.ndarray,
+    confidences: np.ndarray,
+    *,
+    frame_ms: float = 40.0,
+    min_confidence: float = 0.3,
+    min_span_s: float = 10.0,
+) -> DriftFit:
+    """Fit the drift line through confident windows and classify what the windows show.
+
+    A slope is reported as drift only when it moves the delay by more than half a frame
+    over the material; a spread of more than one frame around the line marks steps.
+    """
+    c = np.asarray(centers_s, dtype=np.float64)
+    d = np.asarray(delays_ms, dtype=np.float64)
+    w = np.asarray(confidences, dtype=np.float64)
+    ok = np.isfinite(d) & (w >= min_confidence)
+    # a slope needs several windows over a real span, else two noisy points make a "drift"
+    if ok.sum() < 4 or float(np.ptp(c[ok])) < min_span_s:
+        return DriftFit(None, None, None, int(ok.sum()), "insufficient")
+    x, y = c[ok], d[ok]
+    slope, icpt = theil_sen(x, y)  # ms per second
+    resid = y - (slope * x + icpt)
+    spread = float(1.4826 * np.median(np.abs(resid - np.median(resid))))
+    per_min = slope * 60.0
+    span = float(x.max() - x.min())
+    total_change = abs(slope) * span
+    worst = float(np.max(np.abs(resid)))
+    if spread > frame_ms or (worst > 2.5 * frame_ms and np.mean(np.abs(resid) > frame_ms) > 0.2):
+        kind = "steps"
+    elif total_change > 0.5 * frame_ms:
+        kind = "drift"
+    else:
+        kind = "none"
+    return DriftFit(
+        ms_per_min=per_min,
+        intercept_ms=icpt,
+        residual_ms=spread,
+        windows_used=int(ok.sum()),
+        kind=kind,
+        interpretation=interpret(per_min) if kind == "drift" else None,
+    )

@@ -1,0 +1,158 @@
+"""Signals compared by the delay search: the measured mouth and what the audio predicts.
+
+The measured side is the per-frame lip aperture at true frame times. Head motion, zoom and
+slow pose changes move the aperture's baseline over seconds, while speech moves it within
+a few hundred ms, so the baseline (a running median over ~1 s) is removed before any
+correlation. The predicted side is any function of time built from the audio (the
+phonetic prior, an envelope mapping), evaluated at ``frame_times + delay`` so that a
+sub-frame delay is evaluated exactly rather than by interpolating frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+Predictor = Callable[[np.ndarray], np.ndarray]
+
+
+def fill_invalid(times: np.ndarray, values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Linear fill of invalid frames from valid neighbours (for filtering only; masks stay)."""
+    ok = valid & np.isfinite(values)
+    if ok.sum() < 2:
+        return np.where(ok, values, 0.0)
+    return np.interp(times, times[ok], values[ok])
+
+
+def detrend(times: np.ndarray, values: np.ndarray, valid: np.ndarray, span_s: float = 1.0) -> np.ndarray:
+    """Remove the slow baseline (running median over ``span_s``) from a per-frame signal.
+
+    A median, not a mean, so that a long open vowel does not lift its own baseline.
+    Works on uneven frame times (VFR) by selecting neighbours by time, not by index.
+    """
+    x = fill_invalid(times, values, valid)
+    n = x.size
+    out = np.empty(n)
+    lo = np.searchsorted(times, times - span_s / 2, side="left")
+    hi = np.searchsorted(times, times + span_s / 2, side="right")
+    for i in range(n):
+        out[i] = x[i] - np.median(x[lo[i] : hi[i]])
+    return out
+
+
+def robust_scale(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Divide by a robust spread so one blink-sized outlier cannot dominate a correlation."""
+    v = x[valid & np.isfinite(x)]
+    if v.size < 3:
+        return x
+    s = np.subtract(*np.percentile(v, [90, 10]))
+    return x / s if s > 1e-9 else x
+
+
+def masked_corr_rows(measured: np.ndarray, predicted: np.ndarray, mask: np.ndarray, min_n: int = 8) -> np.ndarray:
+    """Pearson correlation of ``measured`` (n,) with each row of ``predicted`` (k, n).
+
+    Only positions where ``mask`` (k, n) is true take part; each row is mean/variance
+    normalised over its own overlap, so candidate delays with less overlap are not
+    penalised for having fewer frames. Rows with fewer than ``min_n`` frames give NaN.
+    """
+    m = mask.astype(np.float64)
+    cnt = m.sum(axis=1)
+    x = np.broadcast_to(measured, predicted.shape)
+    xm = np.where(mask, x, 0.0)
+    ym = np.where(mask, predicted, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx = xm.sum(axis=1) / cnt
+        my = ym.sum(axis=1) / cnt
+        dx = np.where(mask, x - mx[:, None], 0.0)
+        dy = np.where(mask, predicted - my[:, None], 0.0)
+        cov = (dx * dy).sum(axis=1)
+        r = cov / np.sqrt((dx * dx).sum(axis=1) * (dy * dy).sum(axis=1))
+    r[cnt < min_n] = np.nan
+    return r
+
+
+def lagged_predictions(predict: Predictor, times: np.ndarray, delays: np.ndarray) -> np.ndarray:
+    """Evaluate ``predict`` at ``times + d`` for every candidate delay ``d``: shape (k, n).
+
+    With the sound ``d`` seconds late, what the mouth shows at picture time ``t`` is heard
+    at audio time ``t + d``.
+    """
+    grid = times[None, :] + delays[:, None]
+    return np.asarray(predict(grid.ravel()), dtype=np.float64).reshape(grid.shape)
+
+
+def band_features(samples: np.ndarray, rate: int, start: float, n_bands: int = 8, hop_s: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+    """Log band energies (mel-spaced, 80 Hz .. 7.6 kHz) every ``hop_s``: (times, (T, bands)).
+
+    The input of the learned audio -> mouth mapping: loudness alone is too coarse (an S is
+    loud with the mouth nearly shut), a handful of bands separate open vowels from
+    fricatives and nasals. Each band is median-centred so gain does not matter.
+    """
+    x = samples.astype(np.float64)
+    win = int(0.025 * rate)
+    hop = max(1, int(hop_s * rate))
+    if x.size < win:
+        return np.array([start]), np.zeros((1, n_bands))
+    n = 1 + (x.size - win) // hop
+    idx = np.arange(win)[None, :] + hop * np.arange(n)[:, None]
+    spec = np.abs(np.fft.rfft(x[idx] * np.hanning(win), axis=1)) ** 2
+    freqs = np.fft.rfftfreq(win, 1.0 / rate)
+
+    def mel(f: np.ndarray | float) -> np.ndarray:
+        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
+
+    edges = np.linspace(mel(80.0), mel(min(7600.0, rate / 2 - 1)), n_bands + 1)
+    m = mel(freqs)
+    bands = np.stack([spec[:, (m >= edges[i]) & (m < edges[i + 1])].sum(axis=1) for i in range(n_bands)], axis=1)
+    feats = np.log(bands + 1e-8)
+    feats -= np.median(feats, axis=0)
+    # the mouth is slower than 10 ms: a 30 ms running mean removes jitter, not timing
+    k = np.ones(3) / 3.0
+    feats = np.stack([np.convolve(np.pad(f, 1, mode="edge"), k, mode="valid") for f in feats.T], axis=1)
+    times = start + (np.arange(n) * hop + win / 2) / rate
+    return times, feats
+
+
+def envelope_curve(
+    times: np.ndarray,
+    measured: np.ndarray,
+    valid: np.ndarray,
+    feat_times: np.ndarray,
+    feats: np.ndarray,
+    delays: np.ndarray,
+    *,
+    ridge: float = 1.0,
+    block_s: float = 1.0,
+) -> np.ndarray:
+    """Cross-validated agreement of a per-clip linear audio -> aperture mapping, per delay.
+
+    For each candidate delay a ridge regression from band energies (at ``t + d``) to the
+    measured aperture is fitted on alternate 1 s blocks and scored on the others, then
+    the other way round. Scoring only held-out blocks means the mapping cannot fit its
+    own lag: at a wrong delay it learns noise and predicts nothing.
+    """
+    grid = times[None, :] + delays[:, None]
+    step = feat_times[1] - feat_times[0] if feat_times.size > 1 else 0.01
+    pos = (grid - feat_times[0]) / step
+    i0 = np.clip(np.floor(pos).astype(np.int64), 0, max(0, feat_times.size - 2))
+    w = np.clip(pos - i0, 0.0, 1.0)[..., None]
+    i1 = np.minimum(i0 + 1, feat_times.size - 1)
+    X = feats[i0] * (1.0 - w) + feats[i1] * w
+    X = np.concatenate([X, np.ones(X.shape[:2] + (1,))], axis=2)
+    mask = valid[None, :] & (grid >= feat_times[0]) & (grid <= feat_times[-1])
+    y = np.where(valid, measured, 0.0)
+    fold = np.floor((times - times[0]) / block_s).astype(np.int64) % 2
+    pred = np.zeros(grid.shape)
+    eye = ridge * np.eye(X.shape[2])
+    eye[-1, -1] = 1e-6  # barely shrink the intercept (kept invertible for empty folds)
+    for k in (0, 1):
+        train = mask & (fold[None, :] == k)
+        test = mask & (fold[None, :] != k)
+        Xt = X * train[..., None]
+        A = np.einsum("knf,kng->kfg", Xt, Xt) + eye[None]
+        b = np.einsum("knf,n->kf", Xt, y)
+        wts = np.linalg.solve(A, b[..., None])[..., 0]
+        pred = np.where(test, np.einsum("knf,kf->kn", X, wts), pred)
+    return masked_corr_rows(y, pred, mask)

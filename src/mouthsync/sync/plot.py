@@ -1,0 +1,65 @@
+"""The ``check --plot`` figure: delay over time (per window) and the agreement curve.
+
+Two panels because users ask two questions: *where* does the sync change (top: window
+delays with confidence as marker opacity, the drift line, and the tolerance band of the
+chosen standard) and *how sure* is the number (bottom: the agreement over candidate
+delays; one sharp peak is trustworthy, several similar peaks are not).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from mouthsync.core.atomic import atomic_path
+from mouthsync.sync.standards import get_standard
+
+
+def plot_report(report: object, out: str | os.PathLike[str], inputs: tuple[str, ...] = ()) -> Path:
+    """Write the two-panel PNG for a :class:`~mouthsync.sync.delay.SyncReport` atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rep = report
+    st = get_standard(rep.verdict.get("standard", "bt1359"))  # type: ignore[attr-defined]
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 6.5), constrained_layout=True)
+    ax1.axhspan(-st.early_ms, st.late_ms, color="tab:green", alpha=0.12, label=f"{st.name} tolerance")
+    ax1.axhline(0, color="0.6", lw=0.8)
+    wins = rep.windows  # type: ignore[attr-defined]
+    for w in wins:
+        if w.audio_delay_ms is None:
+            continue
+        alpha = 0.25 + 0.75 * float(w.confidence)
+        ax1.plot([w.start_s, w.end_s], [w.audio_delay_ms] * 2, color="tab:blue", alpha=alpha, lw=2)
+        ax1.plot([(w.start_s + w.end_s) / 2], [w.audio_delay_ms], "o", color="tab:red" if w.uncertain else "tab:blue", alpha=alpha)
+    drift = rep.drift  # type: ignore[attr-defined]
+    if drift.ms_per_min is not None and drift.intercept_ms is not None and wins:
+        x = np.array([wins[0].start_s, wins[-1].end_s])
+        ax1.plot(x, drift.intercept_ms + drift.ms_per_min / 60.0 * x, "--", color="tab:orange",
+                 label=f"drift {drift.ms_per_min:+.1f} ms/min ({drift.kind})")
+    if rep.audio_delay_ms is not None:  # type: ignore[attr-defined]
+        ax1.axhline(rep.audio_delay_ms, color="tab:purple", lw=1, ls=":", label=f"overall {rep.audio_delay_ms:+.0f} ms")  # type: ignore[attr-defined]
+    ax1.set_xlabel("time (s)")
+    ax1.set_ylabel("audio delay (ms, + = sound late)")
+    ax1.set_title(f"{Path(rep.source).name}: delay per window (opacity = confidence)")  # type: ignore[attr-defined]
+    ax1.legend(loc="best", fontsize=8)
+    curve = rep.curve  # type: ignore[attr-defined]
+    if curve is not None and np.isfinite(curve.agreement).any():
+        ax2.plot(curve.delays_ms, curve.agreement, color="tab:blue", label="combined agreement (z)")
+        if rep.audio_delay_ms is not None:  # type: ignore[attr-defined]
+            ax2.axvline(rep.audio_delay_ms, color="tab:purple", ls=":", label="estimate")  # type: ignore[attr-defined]
+        ax2.legend(loc="best", fontsize=8)
+    else:
+        ax2.text(0.5, 0.5, "no agreement curve (no face or no speech)", ha="center", va="center", transform=ax2.transAxes)
+    ax2.set_xlabel("candidate audio delay (ms)")
+    ax2.set_ylabel("agreement")
+    ax2.set_title(f"agreement over candidate delays (confidence {rep.confidence:.2f})")  # type: ignore[attr-defined]
+    out = Path(out)
+    with atomic_path(out, inputs) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return out
