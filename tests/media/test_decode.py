@@ -40,3 +40,23 @@ def test_not_media(tmp_path) -> None:
     p.write_text("hello, I am text")
     with pytest.raises(BadInput, match="not a readable media file"):
         decode_audio(p)
+
+
+def test_unhidden_aac_priming_is_removed(tmp_path) -> None:
+    from .builders import delay_audio
+
+    face4 = next(p for p in CLIPS if p.name == "retalking_face4.mp4")
+    late = delay_audio(face4, tmp_path / "late.mp4", 0.5)
+    rate = 44100  # native: no resampler between the two decodes
+    a, b = decode_audio(face4, rate=rate), decode_audio(late, rate=rate)
+    # Stream-copied AAC lost its priming edit; without the fix the first 1024 samples
+    # (23 ms) would be encoder warm-up reported as sound. Now sample 0 is real sound:
+    n = 2 * rate
+    assert np.allclose(b.samples[:n], a.samples[:n], atol=1e-4)
+    assert b.start == pytest.approx(0.5, abs=0.001)  # FFmpeg's own remux lands 0.77 ms early
+
+
+def test_aac_end_padding_is_trimmed_to_the_container() -> None:
+    face4 = next(p for p in CLIPS if p.name == "retalking_face4.mp4")
+    a = decode_audio(face4, rate=44100)
+    assert a.duration == pytest.approx(6.577007, abs=1.5 / 44100)  # ffprobe's stream duration
