@@ -79,7 +79,7 @@ def _decoder(kind: str, frozen: tuple[tuple[str, object], ...]):  # type: ignore
     }
     if kind == "allphone":
         kw["allphone"] = str(m / "en-us" / "en-us-phone.lm.bin")
-    else:
+    elif kind == "align":
         kw["lm"] = None
     kw.update(dict(frozen))
     return pocketsphinx.Decoder(**kw)
@@ -310,3 +310,21 @@ def align_transcript(
         )  # fmt: skip
         pi += n
     return out_words, _segments_to_phones(segs, offset), sorted(unknown)
+
+
+def transcribe(samples: np.ndarray) -> str:
+    """Best-guess English words with the general language model inside the wheel.
+
+    A machine transcript for when none is given: good enough to force-align most words
+    of clear speech (alignment then snaps phones to the audio), never shown as truth.
+    """
+    pcm = to_pcm16(samples)
+    m = model_dir()
+    with _LOCK:
+        dec = _decoder("lm", (("lm", str(m / "en-us" / "en-us.lm.bin")),))
+        dec.reinit_feat()
+        dec.start_utt()
+        dec.process_raw(pcm, full_utt=True)
+        dec.end_utt()
+        hyp = dec.hyp()
+    return hyp.hypstr if hyp is not None else ""
