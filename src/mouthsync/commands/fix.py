@@ -32,7 +32,9 @@ def _human(r: dict[str, Any]) -> list[str]:
     )
     m = r.get("measured")
     if m and r["delay_source"] == "auto" and m.get("confidence") is not None:
-        lines.append(f"  check: confidence {m['confidence']:.2f}, verdict: {m.get('verdict')}")
+        v = m.get("verdict") or {}
+        status = v.get("status", v) if isinstance(v, dict) else v
+        lines.append(f"  check before the fix: confidence {m['confidence']:.2f}, verdict: {status}")
     if r["audio_speed"] != 1.0:
         lines.append(
             f"Removed drift {r['drift_removed_ms_per_min']:+.2f} ms/min "
@@ -79,7 +81,7 @@ def register(app: typer.Typer) -> None:
             "else re-encode the audio only; copy / encode force one.",
         ),
         min_confidence: float = typer.Option(
-            0.2,
+            0.3,
             "--min-confidence",
             help="With --delay auto, refuse to fix below this check confidence.",
         ),

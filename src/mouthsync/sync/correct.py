@@ -42,6 +42,7 @@ from mouthsync.core.findings import Finding, Severity
 from mouthsync.media.container import check_input_path, open_input, require_audio, require_video
 from mouthsync.media.decode import frame_times
 from mouthsync.media.remux import RemuxResult, retime_audio
+from mouthsync.sync.delay import LOW_CONFIDENCE
 
 ALGORITHM = "fix-1"  # bump when the meaning of a correction changes
 
@@ -218,10 +219,19 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
     return getattr(obj, key, default)
 
 
+def _verdict_text(report: Any) -> str:
+    v = _get(report, "verdict")
+    if isinstance(v, dict):
+        return str(v.get("reason") or v.get("status") or "no verdict")
+    return str(v or "no verdict")
+
+
 def _windows(report: Any) -> list[tuple[float, float, float]]:
-    """(centre s, delay s, confidence) of the report's windows with a finite delay."""
+    """(centre s, delay s, confidence) of the report's certain windows with a finite delay."""
     rows = []
     for w in _get(report, "windows", []) or []:
+        if _get(w, "uncertain", False):
+            continue
         d = _get(w, "audio_delay_ms")
         s, e = _get(w, "start_s"), _get(w, "end_s")
         c = _get(w, "confidence", 1.0)
@@ -239,7 +249,7 @@ def plan_fix(
     delay: str | float = "auto",
     drift: str | float | None = None,
     report: Any = None,
-    min_confidence: float = 0.2,
+    min_confidence: float = LOW_CONFIDENCE,
 ) -> FixPlan:
     """Work out the correction for ``path`` (measuring with ``check_sync`` when asked).
 
@@ -275,12 +285,13 @@ def plan_fix(
         conf = _get(report, "confidence")
         if est is None or not math.isfinite(float(est)):
             raise BadInput(
-                f"{path}: check could not measure a delay ({_get(report, 'verdict', 'no verdict')}); nothing written, give --delay explicitly"
+                f"{path}: check could not measure a delay ({_verdict_text(report)}); nothing written, give --delay explicitly"
             )
         if conf is None or not math.isfinite(float(conf)) or float(conf) < min_confidence:
             raise BadInput(
                 f"{path}: the measured delay ({float(est):+.0f} ms) has confidence {float(conf or 0):.2f} "
-                f"< {min_confidence:g}; nothing written, give --delay explicitly if you trust it"
+                f"< {min_confidence:g} ({_verdict_text(report)}); nothing written, "
+                "give --delay explicitly if you trust it"
             )
 
     # drift
@@ -361,7 +372,7 @@ def fix_sync(
     drift: str | float | None = None,
     mode: str = "auto",
     report: Any = None,
-    min_confidence: float = 0.2,
+    min_confidence: float = LOW_CONFIDENCE,
 ) -> FixResult:
     """Write ``out``: ``path`` with its audio delay (and optionally drift) removed.
 
