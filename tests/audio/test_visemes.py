@@ -42,10 +42,10 @@ def test_bilabial_between_open_vowels_closes() -> None:
     phones = seq("SIL AA B AA SIL", dur=0.12)
     t = np.array([0.18, 0.30, 0.42])  # middle of AA, B, AA
     o = expected_opening(phones, t)
-    assert o[0] > 0.6 and o[2] > 0.6
+    assert o[0] > 0.5 and o[2] > 0.5
     assert o[1] < 0.15
     c = expected_closure(phones, t)
-    assert c[1] > 0.8 and c[0] < 0.2
+    assert c[1] > 0.8 and c[0] < 0.3
 
 
 def test_labiodental_nearly_closed_and_rounded_half() -> None:
@@ -64,7 +64,7 @@ def test_tongue_consonant_follows_neighbours() -> None:
 
 def test_smooth_and_order_free() -> None:
     phones = seq("SIL HH AH L OW W ER L D SIL M AY F AA DH ER SIL", dur=0.07)
-    t = np.linspace(-0.5, 1.6, 2101)
+    t = np.linspace(-1.5, 1.6, 3101)
     o = expected_opening(phones, t)
     assert np.all((o >= 0) & (o <= 1))
     # no jump larger than what 10 ms of fast articulation can do

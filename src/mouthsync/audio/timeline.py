@@ -36,7 +36,7 @@ from mouthsync.media.decode import Audio, decode_audio
 __all__ = ["Event", "Phone", "RateInfo", "SpeechTimeline", "Word", "speech_timeline", "load_audio"]
 
 # Bump whenever phones, events or their timing change, so cached timelines are rebuilt.
-ALGO_VERSION = "speech-1"
+ALGO_VERSION = "speech-2"
 
 # A phone mostly outside VAD speech is noise the phonetic search explained as speech
 # (breaths, clicks, music): it becomes silence so it cannot create a false lip event.

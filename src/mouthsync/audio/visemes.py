@@ -59,62 +59,62 @@ REST = "rest"  # silence
 _V = VisemeInfo
 VISEMES: dict[str, VisemeInfo] = {
     # bilabial closure: must be shut, strongly dominant, narrow
-    "P": _V(BILABIAL, 0.00, 1.0, 5.0, 60.0),
-    "B": _V(BILABIAL, 0.00, 1.0, 5.0, 60.0),
-    "M": _V(BILABIAL, 0.00, 1.0, 4.0, 60.0),
+    "P": _V(BILABIAL, 0.00, 1.0, 5.0, 45),
+    "B": _V(BILABIAL, 0.00, 1.0, 5.0, 45),
+    "M": _V(BILABIAL, 0.00, 1.0, 4.0, 45),
     # labiodental: nearly closed
-    "F": _V(LABIODENTAL, 0.10, 0.3, 3.0, 55.0),
-    "V": _V(LABIODENTAL, 0.10, 0.3, 2.5, 55.0),
+    "F": _V(LABIODENTAL, 0.10, 0.3, 3.0, 40),
+    "V": _V(LABIODENTAL, 0.10, 0.3, 2.5, 40),
     # dental
-    "TH": _V(DENTAL, 0.28, 0.0, 0.5, 45.0),
-    "DH": _V(DENTAL, 0.28, 0.0, 0.35, 45.0),
+    "TH": _V(DENTAL, 0.28, 0.0, 0.5, 22.5),
+    "DH": _V(DENTAL, 0.28, 0.0, 0.35, 22.5),
     # plosive release, lips free: weak dominance
-    "T": _V(PLOSIVE, 0.25, 0.0, 0.3, 40.0),
-    "D": _V(PLOSIVE, 0.25, 0.0, 0.25, 40.0),
-    "K": _V(PLOSIVE, 0.30, 0.0, 0.2, 40.0),
-    "G": _V(PLOSIVE, 0.30, 0.0, 0.2, 40.0),
+    "T": _V(PLOSIVE, 0.25, 0.0, 0.3, 20),
+    "D": _V(PLOSIVE, 0.25, 0.0, 0.25, 20),
+    "K": _V(PLOSIVE, 0.30, 0.0, 0.2, 20),
+    "G": _V(PLOSIVE, 0.30, 0.0, 0.2, 20),
     # sibilants and affricates: teeth close together
-    "S": _V(SIBILANT, 0.18, 0.0, 0.6, 45.0),
-    "Z": _V(SIBILANT, 0.18, 0.0, 0.5, 45.0),
-    "SH": _V(SIBILANT, 0.25, 0.0, 0.6, 45.0),
-    "ZH": _V(SIBILANT, 0.25, 0.0, 0.5, 45.0),
-    "CH": _V(SIBILANT, 0.22, 0.0, 0.6, 45.0),
-    "JH": _V(SIBILANT, 0.22, 0.0, 0.55, 45.0),
+    "S": _V(SIBILANT, 0.18, 0.0, 0.6, 22.5),
+    "Z": _V(SIBILANT, 0.18, 0.0, 0.5, 22.5),
+    "SH": _V(SIBILANT, 0.25, 0.0, 0.6, 22.5),
+    "ZH": _V(SIBILANT, 0.25, 0.0, 0.5, 22.5),
+    "CH": _V(SIBILANT, 0.22, 0.0, 0.6, 22.5),
+    "JH": _V(SIBILANT, 0.22, 0.0, 0.55, 22.5),
     # tongue consonants: lips follow the neighbours
-    "L": _V(LIQUID, 0.35, 0.0, 0.25, 35.0),
-    "R": _V(ROUNDED, 0.30, 0.0, 0.35, 35.0),
-    "N": _V(LIQUID, 0.28, 0.0, 0.25, 35.0),
-    "NG": _V(LIQUID, 0.30, 0.0, 0.2, 35.0),
-    "Y": _V(LIQUID, 0.30, 0.0, 0.3, 35.0),
-    "HH": _V(LIQUID, 0.45, 0.0, 0.1, 30.0),
+    "L": _V(LIQUID, 0.35, 0.0, 0.25, 17.5),
+    "R": _V(ROUNDED, 0.30, 0.0, 0.35, 17.5),
+    "N": _V(LIQUID, 0.28, 0.0, 0.25, 17.5),
+    "NG": _V(LIQUID, 0.30, 0.0, 0.2, 17.5),
+    "Y": _V(LIQUID, 0.30, 0.0, 0.3, 17.5),
+    "HH": _V(LIQUID, 0.45, 0.0, 0.1, 15),
     # rounded
-    "W": _V(ROUNDED, 0.15, 0.0, 0.7, 40.0),
-    "UW": _V(ROUNDED, 0.30, 0.0, 0.6, 25.0),
-    "UH": _V(ROUNDED, 0.40, 0.0, 0.5, 25.0),
-    "OW": _V(ROUNDED, 0.55, 0.0, 0.6, 25.0),
-    "OY": _V(ROUNDED, 0.60, 0.0, 0.6, 25.0),
-    "ER": _V(ROUNDED, 0.40, 0.0, 0.5, 25.0),
+    "W": _V(ROUNDED, 0.15, 0.0, 0.7, 20),
+    "UW": _V(ROUNDED, 0.30, 0.0, 0.6, 12.5),
+    "UH": _V(ROUNDED, 0.40, 0.0, 0.5, 12.5),
+    "OW": _V(ROUNDED, 0.55, 0.0, 0.6, 12.5),
+    "OY": _V(ROUNDED, 0.60, 0.0, 0.6, 12.5),
+    "ER": _V(ROUNDED, 0.40, 0.0, 0.5, 12.5),
     # open vowels
-    "AA": _V(OPEN, 1.00, 0.0, 0.7, 22.0),
-    "AE": _V(OPEN, 0.85, 0.0, 0.7, 22.0),
-    "AH": _V(OPEN, 0.70, 0.0, 0.6, 22.0),
-    "AO": _V(OPEN, 0.80, 0.0, 0.7, 22.0),
-    "AW": _V(OPEN, 0.85, 0.0, 0.7, 22.0),
-    "AY": _V(OPEN, 0.85, 0.0, 0.7, 22.0),
+    "AA": _V(OPEN, 1.00, 0.0, 0.7, 11),
+    "AE": _V(OPEN, 0.85, 0.0, 0.7, 11),
+    "AH": _V(OPEN, 0.70, 0.0, 0.6, 11),
+    "AO": _V(OPEN, 0.80, 0.0, 0.7, 11),
+    "AW": _V(OPEN, 0.85, 0.0, 0.7, 11),
+    "AY": _V(OPEN, 0.85, 0.0, 0.7, 11),
     # mid / close unrounded vowels
-    "EH": _V(MID, 0.65, 0.0, 0.6, 22.0),
-    "EY": _V(MID, 0.55, 0.0, 0.6, 22.0),
-    "IH": _V(MID, 0.45, 0.0, 0.55, 22.0),
-    "IY": _V(MID, 0.35, 0.0, 0.55, 22.0),
+    "EH": _V(MID, 0.65, 0.0, 0.6, 11),
+    "EY": _V(MID, 0.55, 0.0, 0.6, 11),
+    "IH": _V(MID, 0.45, 0.0, 0.55, 11),
+    "IY": _V(MID, 0.35, 0.0, 0.55, 11),
     # rest: lips closed or barely apart, moderate dominance so that long silences
     # settle to rest but a short gap between words does not slam the mouth shut
-    "SIL": _V(REST, 0.05, 0.0, 0.4, 12.0),
+    "SIL": _V(REST, 0.05, 0.0, 0.4, 6),
 }
-_UNKNOWN = VisemeInfo(LIQUID, 0.3, 0.0, 0.2, 35.0)
+_UNKNOWN = VisemeInfo(LIQUID, 0.3, 0.0, 0.2, 17.5)
 
 # How far (s) outside a segment its dominance is still worth computing: exp(-rate*d) is
-# below 1e-3 of the peak for the slowest rate here at this distance.
-_REACH = 0.6
+# below 1e-3 of the peak for the slowest rate here (6/s) at this distance.
+_REACH = 1.1
 
 
 def normalize_label(label: str) -> str:
