@@ -424,8 +424,10 @@ def track_face(
     cpath = cache_path(cache_key("facetrack", src, settings), ".npz") if use_cache else None
     if cpath is not None and cpath.exists():
         with contextlib.suppress(BadInput, KeyError, ValueError, OSError):
-            track = FaceTrack.load(cpath)
-            track.source = src
+            cached = FaceTrack.load(cpath)
+            # measures are cheap: recompute them so a change to them never needs re-tracking
+            track = build_track(cached.times, cached.valid, cached.landmarks, cached.width,
+                                cached.height, src, cached.settings)
     if track is None:
         track = _track_fresh(src, meta.width, meta.height, meta.duration, max_side, max_faces, workers, settings)
         if cpath is not None:
