@@ -1,0 +1,115 @@
+"""Fast unit tests of the sync stage's pure parts: standards, drift fit, curve helpers, builders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mouthsync.media.decode import Audio
+from mouthsync.sync.delay import combine, confidence_from, refine_peak, window_spans
+from mouthsync.sync.drift import fit_drift, interpret
+from mouthsync.sync.features import masked_corr_rows
+from mouthsync.sync.standards import get_standard, judge
+from tests.sync.builders import mix_at_snr, pink_noise, shift_samples, shifted_audio
+
+
+@pytest.mark.parametrize(
+    ("delay", "std", "status"),
+    [
+        (0.0, "bt1359", "in_sync"),
+        (120.0, "bt1359", "in_sync"),
+        (130.0, "bt1359", "detectable"),
+        (-50.0, "bt1359", "detectable"),
+        (190.0, "bt1359", "out_of_sync"),
+        (-95.0, "bt1359", "out_of_sync"),
+        (44.0, "is191", "in_sync"),
+        (-16.0, "is191", "out_of_sync"),
+        (59.0, "r37", "in_sync"),
+        (-41.0, "r37", "out_of_sync"),
+    ],
+)
+def test_standard_limits(delay: float, std: str, status: str) -> None:
+    v = judge(delay, std)
+    assert v["status"] == status
+    assert v["passes"] == (status != "out_of_sync")
+
+
+def test_standard_aliases_and_unknown() -> None:
+    assert get_standard("EBU").key == "r37"
+    assert get_standard("ATSC").key == "is191"
+    with pytest.raises(ValueError, match="unknown standard"):
+        get_standard("smpte")
+
+
+def test_drift_line_survives_outliers_and_is_named() -> None:
+    t = np.arange(2.5, 62.5, 2.5)
+    d = 40.0 + 1.0 * t  # 1 ms per s = 60 ms/min
+    d[[3, 11]] += [300.0, -250.0]  # two wild windows
+    fit = fit_drift(t, d, np.ones_like(t))
+    assert fit.kind == "drift"
+    assert fit.ms_per_min == pytest.approx(60.0, rel=0.02)
+    assert "1000/1001" in (fit.interpretation or "")
+    assert interpret(2500.0) and "25 fps" in interpret(2500.0)
+
+
+def test_drift_steps_are_not_a_line() -> None:
+    t = np.arange(2.5, 62.5, 2.5)
+    d = np.where((t // 10) % 2 == 0, 0.0, 160.0)  # alternating edits
+    fit = fit_drift(t, d, np.ones_like(t))
+    assert fit.kind == "steps"
+    flat = fit_drift(t, np.full_like(t, 30.0) + np.sin(t), np.ones_like(t))
+    assert flat.kind == "none"
+    few = fit_drift(t[:2], d[:2], np.ones(2))
+    assert few.kind == "insufficient"
+
+
+def test_window_spans_cover_and_short_media_get_one() -> None:
+    assert window_spans(0.0, 5.0, 5.0, 2.5) == [(0.0, 5.0)]
+    spans = window_spans(0.0, 60.0, 5.0, 2.5)
+    assert spans[0] == (0.0, 5.0) and spans[-1][1] == 60.0
+    assert all(b - a == pytest.approx(5.0) for a, b in spans)
+
+
+def test_masked_corr_and_peak_refinement() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(200)
+    delays = np.arange(-10, 11)
+    rows = np.stack([np.roll(x, int(d)) for d in delays]).astype(float)
+    mask = np.ones_like(rows, dtype=bool)
+    r = masked_corr_rows(x, rows, mask)
+    assert delays[int(np.argmax(r))] == 0 and r.max() == pytest.approx(1.0)
+    # a sampled parabola peaking between grid points is recovered exactly
+    g = np.arange(-0.02, 0.0201, 0.002)
+    d, _ = refine_peak(g, -((g - 0.0033) ** 2))
+    assert d == pytest.approx(0.0033, abs=1e-6)
+    z = combine({"a": r, "b": r}, {"a": 1.0, "b": 1.0})
+    assert int(np.argmax(z)) == int(np.argmax(r))
+
+
+def test_confidence_is_zero_without_face_or_speech() -> None:
+    assert confidence_from(3.0, 0.5, 1.0, 4.0) > 0.9
+    assert confidence_from(3.0, 0.5, 0.0, 4.0) == 0.0
+    assert confidence_from(3.0, 0.5, 1.0, 0.0) == 0.0
+    assert confidence_from(0.1, 0.5, 1.0, 4.0) == 0.0
+
+
+def test_shift_builder_is_exact_and_keeps_length() -> None:
+    x = np.arange(1, 1601, dtype=np.float32)
+    later = shift_samples(x, 16000, 0.005)  # 80 samples
+    assert later.size == x.size and np.all(later[:80] == 0) and later[80] == 1
+    earlier = shift_samples(x, 16000, -0.005)
+    assert earlier[0] == 81 and np.all(earlier[-80:] == 0)
+    a = shifted_audio(Audio(x, 16000, 0.25), 0.001)
+    assert a.start == 0.25 and a.samples[16] == 1
+
+
+def test_noise_mix_hits_the_requested_snr() -> None:
+    rng = np.random.default_rng(1)
+    speech = (0.3 * np.sin(np.arange(32000) / 7.0)).astype(np.float32)
+    speech[16000:] *= 0.01  # half "pause": SNR is measured on the loud half
+    noise = pink_noise(32000, seed=2)
+    mixed = mix_at_snr(speech, noise, 10.0)
+    added = mixed - speech  # noise power over the whole clip, speech power while talking
+    snr = 10 * np.log10(np.mean(speech[:16000] ** 2) / np.mean(added**2))
+    assert snr == pytest.approx(10.0, abs=0.5)
+    del rng
