@@ -92,3 +92,18 @@ def test_parallel_ranges_match_single_process(tmp_path) -> None:
     # tracking restarts at the cut, so landmarks agree closely but not bit-for-bit
     d = np.nanmedian(np.abs(one.mouth["aperture"] - two.mouth["aperture"]))
     assert d < 0.01
+
+
+def test_fast_landmark_parse_matches_protobuf_fields() -> None:
+    from mediapipe.framework.formats import landmark_pb2
+
+    from mouthsync.face.track import _landmark_array
+
+    rng = np.random.default_rng(0)
+    pts = rng.normal(size=(478, 3)).astype(np.float32)
+    msg = landmark_pb2.NormalizedLandmarkList()
+    for x, y, z in pts:
+        msg.landmark.add(x=float(x), y=float(y), z=float(z))
+    np.testing.assert_array_equal(_landmark_array(msg), pts)
+    msg.landmark[5].visibility = 0.5  # another layout: the slow path must take over
+    np.testing.assert_array_equal(_landmark_array(msg), pts)
