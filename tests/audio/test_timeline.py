@@ -95,3 +95,15 @@ def test_german_degrades_honestly() -> None:
     # speech activity does not depend on the language: most of the file is talk
     talk = sum(e - s for s, e in tl.speech)
     assert talk > 0.5 * tl.duration
+
+
+def test_alignment_plausibility_flags_wrong_transcript() -> None:
+    clip = CLIPS[1]
+    good = speech_timeline(
+        clip, transcript="the heart of my california congressional district right chase my own dreams growing up"
+    )
+    assert good.settings["align_plausible"] is True
+    assert [w.text for w in good.words][:3] == ["the", "heart", "of"]
+    assert good.phones[-1].end == pytest.approx(good.end)
+    wrong = speech_timeline(clip, transcript="hello world")
+    assert wrong.settings["align_plausible"] is False

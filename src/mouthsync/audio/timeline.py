@@ -36,7 +36,7 @@ from mouthsync.media.decode import Audio, decode_audio
 __all__ = ["Event", "Phone", "RateInfo", "SpeechTimeline", "Word", "speech_timeline", "load_audio"]
 
 # Bump whenever phones, events or their timing change, so cached timelines are rebuilt.
-ALGO_VERSION = "speech-2"
+ALGO_VERSION = "speech-3"
 
 # A phone mostly outside VAD speech is noise the phonetic search explained as speech
 # (breaths, clicks, music): it becomes silence so it cannot create a false lip event.
@@ -130,6 +130,13 @@ def compute_timeline(
         phones = _silence_outside_speech(phones, speech)
         unknown = []
         mode = "allphone"
+    end = round(offset + audio.duration, 6)
+    if phones and phones[-1].end < end:
+        # the decoder's last frame stops short of the last samples: close the timeline
+        last = phones[-1]
+        phones[-1] = Phone(last.start, end, last.label) if last.label == "SIL" or end - last.end < 0.02 else last
+        if phones[-1].end < end:
+            phones.append(Phone(last.end, end, "SIL"))
     pauses = ev.find_pauses(speech)
     edges: list[tuple[float, float]] = []
     if speech:
@@ -141,6 +148,18 @@ def compute_timeline(
     settings = _settings(transcript, language)
     if unknown:
         settings["unknown_words"] = unknown
+    if mode == "align" and speech:
+        # How much of the detected speech the aligned words cover: a transcript that does
+        # not match the audio still aligns (Viterbi always finds a path) but leaves talk
+        # uncovered or stretches words over silence.
+        sp = np.asarray(speech)
+        covered = sum(
+            float(np.clip(np.minimum(sp[:, 1], w.end) - np.maximum(sp[:, 0], w.start), 0, None).sum())
+            for w in words
+        )
+        talk = max(1e-9, float((sp[:, 1] - sp[:, 0]).sum()))
+        settings["align_coverage"] = round(covered / talk, 3)
+        settings["align_plausible"] = bool(covered / talk >= 0.8 and 5.0 <= rate.phones_per_s <= 25.0)
     return SpeechTimeline(
         phones=phones,
         words=words,

@@ -47,6 +47,11 @@ def _human(r: dict[str, Any]) -> list[str]:
     lines.append("events: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
     if r["words"]:
         lines.append("words: " + " ".join(f"{w['text']}@{w['start']:.2f}" for w in r["words"]))
+    if r["settings"].get("align_plausible") is False:
+        lines.append(
+            f"warning: implausible alignment (words cover {r['settings']['align_coverage']:.0%} of the "
+            f"detected speech at {r['rate']['phones_per_s']:.1f} phones/s); does the transcript match the audio?"
+        )
     if r.get("unknown_words"):
         lines.append("not in the dictionary (spelled letter by letter): " + ", ".join(r["unknown_words"]))
     lines.append("phones: " + " ".join(f"{lab}@{a:.2f}" for a, _b, lab in r["phones"] if lab != "SIL"))
