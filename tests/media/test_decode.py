@@ -60,3 +60,29 @@ def test_aac_end_padding_is_trimmed_to_the_container() -> None:
     face4 = next(p for p in CLIPS if p.name == "retalking_face4.mp4")
     a = decode_audio(face4, rate=44100)
     assert a.duration == pytest.approx(6.577007, abs=1.5 / 44100)  # ffprobe's stream duration
+
+
+def test_holes_in_the_audio_timeline_are_filled_with_silence(tmp_path) -> None:
+    import subprocess
+
+    import av
+
+    face4 = next(p for p in CLIPS if p.name == "retalking_face4.mp4")
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"file '{face4}'\n" * 3)
+    joined = tmp_path / "joined.mp4"  # the concat demuxer leaves a 16 ms hole per join
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
+                    "-c", "copy", str(joined)], check=True)
+    with av.open(str(joined)) as c:
+        st = c.streams.audio[0]
+        pts = [p.pts for p in c.demux(st) if p.pts is not None and p.size]
+    jumps = [b for a, b in zip(pts, pts[1:], strict=False) if b - a > 1024 + 8]
+    assert len(jumps) == 2
+    rate = 44100
+    a, ref = decode_audio(joined, rate=rate), decode_audio(face4, rate=rate)
+    # The third copy's sound sits where its packets say (after its 1024 priming samples).
+    third = (jumps[1] + 1024) / rate
+    i = int(round((third - a.start) * rate))
+    window = a.samples[i - 2000 : i + rate + 2000]
+    corr = np.correlate(window, ref.samples[:rate], "valid")
+    assert abs(int(np.argmax(corr)) - 2000) <= 2

@@ -189,6 +189,47 @@ def _unhidden_priming(first_packet: av.Packet | None, first_frame_pts: int | Non
     return AAC_PRIMING
 
 
+#: Timestamp gaps in an audio stream shorter than this are jitter, not missing sound.
+GAP_TOLERANCE_S = 0.0005
+
+
+def _gap_before(frame: av.AudioFrame, next_time: float | None) -> int:
+    """Samples of silence missing before ``frame`` (0 when contiguous or unknown).
+
+    Concatenated or badly cut files have holes in the audio timeline (the concat demuxer
+    leaves 16 ms per join on the shared clips). Decoders just return the next samples, so
+    joining them would pull all later sound earlier; the hole is filled with silence
+    instead, as FFmpeg's ``aresample=async`` would.
+    """
+    if next_time is None or frame.time is None:
+        return 0
+    gap = float(frame.time) - next_time
+    # Timestamps are rounded to the stream's time base (1 ms in Matroska): within 1.5
+    # ticks a frame is contiguous.
+    tick = float(frame.time_base) if frame.time_base else 0.0
+    return int(round(gap * frame.sample_rate)) if gap > max(GAP_TOLERANCE_S, 1.5 * tick) else 0
+
+
+def _silence_like(frame: av.AudioFrame, samples: int) -> av.AudioFrame:
+    """A frame of ``samples`` zeros in ``frame``'s format, layout and rate."""
+    fmt = frame.format
+    channels = len(frame.layout.channels)
+    shape = (channels, samples) if fmt.is_planar else (1, samples * channels)
+    silent = av.AudioFrame.from_ndarray(
+        np.zeros(shape, dtype=_NUMPY_OF_FORMAT[fmt.name]), format=fmt.name, layout=frame.layout.name
+    )
+    silent.sample_rate = frame.sample_rate
+    silent.pts = None
+    return silent
+
+
+_NUMPY_OF_FORMAT = {
+    "u8": np.uint8, "u8p": np.uint8, "s16": np.int16, "s16p": np.int16, "s32": np.int32,
+    "s32p": np.int32, "flt": np.float32, "fltp": np.float32, "dbl": np.float64, "dblp": np.float64,
+    "s64": np.int64, "s64p": np.int64,
+}
+
+
 def decode_audio(
     path: str | os.PathLike[str], *, rate: int = 16000, mono: bool = True
 ) -> Audio:
@@ -196,7 +237,9 @@ def decode_audio(
 
     Resampling happens in FFmpeg's resampler (``swr``), which keeps sample timing exact.
     AAC encoder priming that the container failed to hide is removed and ``start`` moved
-    to the first real sample (see :func:`_unhidden_priming`).
+    to the first real sample (see :func:`_unhidden_priming`); holes in the stream's
+    timeline are filled with silence so every sample stays at its own time
+    (see :func:`_gap_before`).
     """
     with open_input(path) as c:
         stream = require_audio(c, path)
@@ -209,6 +252,8 @@ def decode_audio(
         first_packet: av.Packet | None = None
         first_frame_pts: int | None = None
         n_packets = 0
+        next_time: float | None = None  # where the next frame should start if contiguous
+        gaps_filled = 0
         try:
             for packet in c.demux(stream):
                 n_packets += packet.size > 0
@@ -218,6 +263,15 @@ def decode_audio(
                     if start is None and frame.time is not None:
                         start = float(frame.time)
                         first_frame_pts = frame.pts
+                    gap = _gap_before(frame, next_time)
+                    if gap > 0:
+                        gaps_filled += gap
+                        for out in resampler.resample(_silence_like(frame, gap)):
+                            chunks.append(out.to_ndarray())
+                    if frame.time is not None:
+                        next_time = float(frame.time) + frame.samples / frame.sample_rate
+                    elif next_time is not None:
+                        next_time += frame.samples / frame.sample_rate
                     for out in resampler.resample(frame):
                         chunks.append(out.to_ndarray())
             for out in resampler.resample(None):
