@@ -79,3 +79,20 @@ def convert_rate_by_copying(src: Path, out: Path, fps: int) -> Path:
         check=True,
     )
     return out
+
+
+def concat_copies(src: Path, out: Path, copies: int) -> Path:
+    """``copies`` x ``src`` joined by the concat demuxer, packets copied."""
+    listing = out.with_suffix(".txt")
+    listing.write_text(f"file '{src}'\n" * copies)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
+                    "-c", "copy", str(out)], check=True)
+    return out
+
+
+def set_h264_rate(src: Path, out: Path, tick_rate: str, timescale: int = 30000) -> Path:
+    """Rewrite the H.264 VUI timing (``tick_rate`` = 2 x fps) without touching timestamps."""
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), "-c", "copy", "-bsf:v",
+                    f"h264_metadata=tick_rate={tick_rate}", "-video_track_timescale", str(timescale),
+                    str(out)], check=True)
+    return out

@@ -12,7 +12,14 @@ from mouthsync.media.probe import probe
 from mouthsync.media.write import write_audio
 
 from ..conftest import CLIPS, SILENT, SPEECH
-from .builders import convert_rate_by_copying, delay_audio, drop_frames, restamp_video
+from .builders import (
+    concat_copies,
+    convert_rate_by_copying,
+    delay_audio,
+    drop_frames,
+    restamp_video,
+    set_h264_rate,
+)
 
 FACE1 = next(p for p in CLIPS if p.name == "retalking_face1.mp4")
 FACE4 = next(p for p in CLIPS if p.name == "retalking_face4.mp4")
@@ -151,3 +158,18 @@ def test_cached_probe_equals_fresh(tmp_path: Path, monkeypatch) -> None:
     again = probe(FACE1)
     fresh = probe(FACE1, use_cache=False)
     assert again.to_dict() == fresh.to_dict() == first.to_dict()
+
+
+def test_drift_from_lengths_when_the_picture_was_conformed_whole(tmp_path: Path) -> None:
+    """80 s at 30 fps re-stamped to 29.97 *and* its VUI rewritten: only the audio length tells."""
+    long30 = concat_copies(FACE4, tmp_path / "long30.mp4", 12)
+    ntsc = restamp_video(long30, tmp_path / "ntsc.mp4", factor=1.001)
+    conformed = set_h264_rate(ntsc, tmp_path / "conformed.mp4", "60000/1001")
+    info = probe(conformed, audio_quality=False, pictures=False)
+    assert info.video.bitstream_fps == pytest.approx(30000 / 1001, rel=1e-6)
+    assert info.timing.drift_ms_per_min == pytest.approx(-60.0, abs=0.5)
+    assert "audio is as long as" in info.timing.drift_basis
+    # Not conformed: the bitstream still says 30; the join offsets are snapped away.
+    assert probe(ntsc, audio_quality=False, pictures=False).timing.drift_ms_per_min == pytest.approx(-60.0, abs=0.5)
+    # The untouched 80 s join: no drift.
+    assert probe(long30, audio_quality=False, pictures=False).timing.drift_ms_per_min is None

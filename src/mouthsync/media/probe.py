@@ -308,6 +308,20 @@ def _scan_audio(c: av.container.InputContainer, path: Path, *, quality: bool) ->
 # --------------------------------------------------------------------------- timing
 
 
+#: Clock pairs that real workflows produce: NTSC pull-down/up and PAL speed-up/down.
+KNOWN_RATIOS: tuple[float, ...] = (1001 / 1000, 1000 / 1001, 25 / 24, 24 / 25)
+
+
+def _snap_ratio(ratio: float) -> float:
+    """A measured clock ratio, replaced by a standard pair when within 2e-4 of it.
+
+    Timestamps of joined or re-muxed files carry small offsets at every join, which bias
+    the measured rate by a few parts in 10^4; the standard pair is the better estimate.
+    """
+    best = min(KNOWN_RATIOS, key=lambda k: abs(k - ratio))
+    return best if abs(best - ratio) <= SAME_CLOCK else ratio
+
+
 def _clock_pair(video: VideoInfo, audio: AudioInfo | None) -> tuple[float, str] | None:
     """The ratio between the clock the picture was made with and the one it plays at.
 
@@ -324,11 +338,13 @@ def _clock_pair(video: VideoInfo, audio: AudioInfo | None) -> tuple[float, str] 
     if made:
         ratio = made / plays
         if SAME_CLOCK < abs(ratio - 1) <= MAX_CLOCK_RATIO:
-            return ratio, (
-                f"the bitstream declares {made:.3f} fps but its timestamps run at {plays:.3f} fps"
-            )
-        if abs(ratio - 1) <= SAME_CLOCK:
-            return None
+            basis = f"the bitstream declares {made:.3f} fps but its timestamps run at {plays:.3f} fps"
+            snapped = _snap_ratio(ratio)
+            if snapped != ratio:
+                basis += f" (ratio {ratio:.5f}, taken as the standard pair {snapped:.5f})"
+            return snapped, basis
+        # Agreeing bitstream: the picture may have been conformed as a whole (timestamps
+        # and VUI rewritten) while the sound was not, so the lengths still get a say.
     if audio is None:
         return None
     for integer in (24.0, 30.0, 60.0):
