@@ -495,7 +495,12 @@ def _run_workers(
     height: int,
     advance: Any,
 ) -> list[dict[str, np.ndarray]]:
-    """Track each time range in its own ``python -m mouthsync.face._worker`` process."""
+    """Track the first range here and each later one in a ``mouthsync.face._worker`` process.
+
+    The calling process keeps a range for itself: it pays the MediaPipe start-up (~1 s of
+    CPU, mostly the matplotlib import MediaPipe drags in) once per process, not per clip,
+    so long-lived callers (``check``, tests) only pay for the extra worker.
+    """
     import json
     import subprocess
     import sys
@@ -505,7 +510,7 @@ def _run_workers(
         procs = []
         outs = []
         env = dict(os.environ, GLOG_minloglevel="2", TF_CPP_MIN_LOG_LEVEL="3")
-        for i, (a, b) in enumerate(ranges):
+        for i, (a, b) in enumerate(ranges[1:], start=1):
             out = os.path.join(tmp, f"part{i}.npz")
             args = {"path": src, "start": a, "end": b, "max_side": max_side,
                     "max_faces": max_faces, "width": width, "height": height}
@@ -529,6 +534,8 @@ def _run_workers(
         for th in threads:
             th.start()
         try:
+            a0, b0 = ranges[0]
+            first = _track_range(src, a0, b0, max_side, max_faces, width, height, report=advance)
             for p in procs:
                 p.wait()
             for th in threads:
@@ -537,7 +544,7 @@ def _run_workers(
             for p in procs:
                 p.kill()
             raise
-        parts = []
+        parts = [first]
         for p, out, err in zip(procs, outs, errs, strict=True):
             if p.returncode != 0 or not os.path.exists(out):
                 last = [ln for ln in err.strip().splitlines() if ln.strip()][-1:] or ["no message"]
