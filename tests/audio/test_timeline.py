@@ -107,3 +107,11 @@ def test_alignment_plausibility_flags_wrong_transcript() -> None:
     assert good.phones[-1].end == pytest.approx(good.end)
     wrong = speech_timeline(clip, transcript="hello world")
     assert wrong.settings["align_plausible"] is False
+
+
+def test_auto_transcript_aligns_recognised_words() -> None:
+    tl = speech_timeline(CLIPS[1], transcript="auto")
+    assert tl.mode == "align-auto"
+    assert len(tl.words) >= 8 and tl.settings["align_plausible"]
+    # the machine transcript of this clip gets the distinctive words right
+    assert {"california", "district"} <= {w.text for w in tl.words}

@@ -55,6 +55,16 @@ ALIGN_SETTINGS: dict[str, object] = {
     "remove_noise": True,
 }
 
+# Word recognition for machine transcripts: single tree pass with pruned active HMMs and
+# word exits, about 0.2x real time (the defaults with the flat and best-path passes are
+# 0.7x), for a transcript that only has to be close enough to align.
+TRANSCRIBE_SETTINGS: dict[str, object] = {
+    "fwdflat": False,
+    "bestpath": False,
+    "maxhmmpf": 3000,
+    "maxwpf": 5,
+}
+
 _LOCK = threading.Lock()
 
 
@@ -320,8 +330,9 @@ def transcribe(samples: np.ndarray) -> str:
     """
     pcm = to_pcm16(samples)
     m = model_dir()
+    cfg = dict(TRANSCRIBE_SETTINGS, lm=str(m / "en-us" / "en-us.lm.bin"))
     with _LOCK:
-        dec = _decoder("lm", (("lm", str(m / "en-us" / "en-us.lm.bin")),))
+        dec = _decoder("lm", tuple(sorted(cfg.items())))
         dec.reinit_feat()
         dec.start_utt()
         dec.process_raw(pcm, full_utt=True)
