@@ -56,6 +56,12 @@ def main() -> int:
           f"target <= {TARGET_S:.0f} s: {'PASS' if cpu <= TARGET_S else 'FAIL'}")
     ok = cpu <= TARGET_S
 
+    t, c = time.perf_counter(), time.process_time()
+    tl = compute_timeline(audio, transcript="auto")
+    dt, cpu = time.perf_counter() - t, time.process_time() - c
+    print(f"auto transcript + alignment: {audio.duration:.0f} s: {cpu:.2f} s CPU, {dt:.2f} s wall "
+          f"({audio.duration / cpu:.1f}x real time on CPU), {len(tl.words)} words (optional mode)")
+
     try:
         from scipy.signal import resample_poly
         from tests.audio.espeak_truth import Espeak
