@@ -35,6 +35,8 @@ def _filters() -> dict[str, list[str]]:
         "occluded": ["-vf", f"drawbox=x={x}:y={y}:w={w}:h={h}:color=black:t=fill:enable='{ON}'"],
         "flicker": ["-vf", f"eq=brightness='0.10*(2*mod(n,2)-1)*{ON}':eval=frame"],
         "shake": ["-vf", f"crop=w=iw-48:h=ih-48:x='24+22*sin(n*2.1)*{ON}':y='24+22*cos(n*1.7)*{ON}'"],
+        # the picture rolls +-26 deg in a triangle wave of 0.4 s: a steady ~260 deg/s
+        "fast_motion": ["-vf", f"rotate='0.45*(4*abs(mod((t-{T0})/0.4+0.25,1)-0.5)-1)*{ON}'"],
     }
 
 
@@ -61,7 +63,7 @@ def _covered(rep: FootageReport, reason: str, a: float, b: float) -> float:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("reason", ["blur", "occluded", "flicker", "shake"])
+@pytest.mark.parametrize("reason", ["blur", "occluded", "flicker", "shake", "fast_motion"])
 def test_degradation_flagged_in_its_time_range(degraded, reason) -> None:
     rep = check_footage(degraded[reason])
     assert _covered(rep, reason, T0 + 0.1, T1 - 0.1) > 0.9

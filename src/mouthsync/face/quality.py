@@ -16,6 +16,8 @@ vary between cameras, and absolute where the physics is fixed (head angle):
                     content does not change with articulation as the mouth's does).
 * ``shake``         the rigid face points (eyes, nose) jump frame to frame (camera shake or
                     jerky head motion): second difference far above the clip's steady level.
+* ``fast_motion``   the head turns faster than 160°/s or moves faster than 4 face widths
+                    per second (0.2 s mean): talking heads stay below ~95°/s and ~2.2/s.
 * ``flicker``       the face's brightness jumps between neighbouring frames (> 3 % second difference).
 * ``exposure``      the face's brightness drifts > 30 % from the clip's typical level.
 * ``compression``   8x8 block edges on the lips: gradient energy on the codec's block grid
@@ -49,13 +51,14 @@ REASONS: dict[str, tuple[str, str, Severity]] = {
     "head_turned": ("head turned too far for lip reading", "prefer spans where the speaker faces the camera (|yaw| < 35°)", Severity.WARNING),
     "blur": ("mouth region blurred", "use a faster shutter or a sharper take; judge sync outside this span", Severity.WARNING),
     "shake": ("camera shake or jerky head motion", "stabilise the footage or judge sync on steadier spans", Severity.WARNING),
+    "fast_motion": ("fast head motion", "mouth shapes smear while the head turns fast; judge sync on calmer spans", Severity.WARNING),
     "flicker": ("brightness flicker on the face", "fix lighting/shutter flicker (mains frequency) or deflicker", Severity.WARNING),
     "exposure": ("exposure change on the face", "correct exposure; strong changes upset the mouth measures", Severity.INFO),
     "compression": ("heavy compression blocks on the lips", "use a higher-bitrate source; blocks hide lip detail", Severity.WARNING),
 }
 # How much each reason costs the clip score per flagged second-share (0..1).
 WEIGHTS = {"no_face": 1.0, "occluded": 1.0, "head_turned": 0.6, "blur": 0.6, "shake": 0.5,
-           "flicker": 0.4, "exposure": 0.2, "compression": 0.5}
+           "fast_motion": 0.4, "flicker": 0.4, "exposure": 0.2, "compression": 0.5}
 
 
 @dataclass
@@ -275,6 +278,18 @@ def analyse(
         acc[1:-1] = np.linalg.norm(np.diff(rig, n=2, axis=0), axis=-1).mean(axis=1)
     acc_s = _rolling(acc, 5, np.nanmean)
     acc_base = np.nanmedian(acc) if np.isfinite(acc).any() else np.nan
+    # fast head motion: angular speed of the pose and speed of the rigid points
+    ang = np.full(n, np.nan)
+    trans = np.full(n, np.nan)
+    if n >= 3:
+        pose = np.radians(tr.pose.astype(np.float64))
+        okp = np.isfinite(pose).all(axis=1)
+        if okp.sum() >= 3:
+            pu = pose.copy()
+            pu[okp] = np.unwrap(pose[okp], axis=0)
+            ang = np.degrees(np.linalg.norm(np.gradient(pu, t, axis=0), axis=1))
+            trans = np.linalg.norm(np.gradient(rig.mean(axis=1), t, axis=0), axis=1)
+    motion = np.maximum(_rolling(ang, 5, np.nanmean) / 160.0, _rolling(trans, 5, np.nanmean) / 4.0)
     # brightness
     lum_med = np.nanmedian(lum) if np.isfinite(lum).any() else np.nan
     # flicker: brightness that jumps one way and straight back (consecutive frame-to-frame
@@ -309,6 +324,7 @@ def analyse(
         "head_turned": flag(np.maximum(yaw - 35.0, pitch - 30.0), 0.0),
         "blur": flag(sharp_rel, 0.35, above=False),
         "shake": flag(acc_s, max(0.15, 4.0 * acc_base) if np.isfinite(acc_base) else np.inf),
+        "fast_motion": flag(motion, 1.0),
         "flicker": flag(flick_s, 0.03),
         "exposure": flag(expo, 0.30),
         # a whole clip re-encoded badly (clip median) or a badly coded stretch (1 s median)
@@ -319,12 +335,12 @@ def analyse(
         flags[k] = flags[k] & ~flags["occluded"]
     metrics = {
         "face_luminance": lum, "mouth_sharpness": sharp, "sharpness_rel": sharp_rel,
-        "blockiness": blk, "blockiness_1s": blk_s, "occlusion_z": occ, "shake": acc_s, "flicker": flick_s,
+        "blockiness": blk, "blockiness_1s": blk_s, "occlusion_z": occ, "shake": acc_s, "fast_motion": motion, "flicker": flick_s,
         "exposure_dev": expo, "yaw": tr.pose[:, 0].astype(np.float64),
         "pitch": tr.pose[:, 1].astype(np.float64),
     }
     value_of = {"occluded": occ, "head_turned": np.maximum(yaw, pitch), "blur": sharp_rel,
-                "shake": acc_s, "flicker": flick_s, "exposure": expo, "compression": blk_s,
+                "shake": acc_s, "fast_motion": motion, "flicker": flick_s, "exposure": expo, "compression": blk_s,
                 "no_face": np.ones(n)}
     segments: list[Segment] = []
     for reason, f in flags.items():
