@@ -332,21 +332,33 @@ def shift_exact(x: np.ndarray, k: int) -> np.ndarray:
     return y
 
 
-def resample_at(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
+def resample_at(x: np.ndarray, pos: np.ndarray, *, chunk: int = 1 << 16) -> np.ndarray:
     """Values of ``x`` (channels, n) at fractional sample positions ``pos``; silence outside.
 
     A quintic B-spline (SciPy's prefiltered ``map_coordinates``) is used rather than a
     windowed sinc: on speech-band content at 44.1 kHz its error measured 1.2e-5 RMS against
     the analytic signal (below 16-bit quantisation) at 1/180 of the cost. Drift ratios are
-    within a fraction of a per cent of 1, so anti-alias filtering is not needed.
+    within a fraction of a per cent of 1, so anti-alias filtering is not needed. Work goes
+    in chunks with a margin (the spline prefilter's influence decays by 0.43 per sample, so
+    64 samples make chunk edges exact to float precision) so memory stays bounded on long
+    files.
     """
     from scipy.ndimage import map_coordinates
 
-    out = np.empty((x.shape[0], pos.size), dtype=np.float32)
-    for ch in range(x.shape[0]):
-        out[ch] = map_coordinates(
-            x[ch].astype(np.float64), [pos], order=5, mode="constant", cval=0.0
-        )
+    margin = 64
+    n = x.shape[-1]
+    out = np.zeros((x.shape[0], pos.size), dtype=np.float32)
+    for lo in range(0, pos.size, chunk):
+        p = pos[lo : lo + chunk]
+        a = max(0, int(np.floor(p.min())) - margin)
+        b = min(n, int(np.ceil(p.max())) + margin + 1)
+        if b <= a:
+            continue  # the whole chunk reads outside the signal: silence
+        inside = (p >= -0.5) & (p <= n - 0.5)
+        for ch in range(x.shape[0]):
+            seg = x[ch, a:b].astype(np.float64)
+            v = map_coordinates(seg, [p - a], order=5, mode="constant", cval=0.0)
+            out[ch, lo : lo + chunk] = np.where(inside, v, 0.0)
     return out
 
 
