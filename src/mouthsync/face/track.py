@@ -360,11 +360,8 @@ def _track_range(
     }
 
 
-def _split_points(path: str, parts: int) -> list[tuple[float | None, float | None]]:
-    """Time ranges of about equal frame count, cut at true frame times."""
-    from mouthsync.media.decode import frame_times
-
-    ft = frame_times(path)
+def _split_points(ft: np.ndarray, parts: int) -> list[tuple[float | None, float | None]]:
+    """Time ranges of about equal frame count, cut at the true frame times ``ft``."""
     if parts <= 1 or len(ft) < parts * 50:
         return [(None, None)]
     cuts = [float(ft[(len(ft) * i) // parts]) for i in range(1, parts)]
@@ -436,6 +433,8 @@ def track_face(
     from mouthsync.media.decode import video_meta
 
     src = str(path)
+    if smooth is not None and not (smooth >= 0 and np.isfinite(smooth)):
+        raise BadInput(f"--smooth must be 0 or a positive strength, not {smooth}")
     if not Path(src).exists():
         raise BadInput(f"{src}: file not found")
     meta = video_meta(src)
@@ -474,10 +473,12 @@ def _track_fresh(
 ) -> FaceTrack:
     from mouthsync.media.decode import frame_times
 
-    total = len(frame_times(src))
+    ft = frame_times(src)
+    total = len(ft)
     if workers is None:
-        workers = min(2, os.cpu_count() or 1) if (duration or 0) >= PARALLEL_MIN_SECONDS else 1
-    ranges = _split_points(src, workers)
+        span = float(ft[-1] - ft[0]) if total > 1 else (duration or 0.0)
+        workers = min(2, os.cpu_count() or 1) if span >= PARALLEL_MIN_SECONDS else 1
+    ranges = _split_points(ft, workers)
     with progress("Tracking face", total) as advance:
         if len(ranges) == 1:
             parts = [_track_range(src, None, None, max_side, max_faces, width, height, report=advance)]
