@@ -41,7 +41,7 @@ __all__ = ["Event", "Phone", "RateInfo", "SpeechTimeline", "Word", "speech_timel
 AUTO = "auto"
 
 # Bump whenever phones, events or their timing change, so cached timelines are rebuilt.
-ALGO_VERSION = "speech-3"
+ALGO_VERSION = "speech-6"
 
 # A phone mostly outside VAD speech is noise the phonetic search explained as speech
 # (breaths, clicks, music): it becomes silence so it cannot create a false lip event.
@@ -127,7 +127,8 @@ def compute_timeline(
     if x.size < RATE // 10:
         raise BadInput("the audio is shorter than 0.1 s: nothing to analyse")
     offset = float(audio.start)
-    speech = speech_segments(x, rate=RATE, offset=offset)
+    breaths = ev.find_breaths(x, RATE, offset)
+    speech = ev.remove_breaths(speech_segments(x, rate=RATE, offset=offset), breaths)
     words: list[Word] = []
     mode = "align"
     if transcript is not None and transcript.strip().lower() == AUTO:
@@ -158,13 +159,10 @@ def compute_timeline(
         if phones[-1].end < end:
             phones.append(Phone(last.end, end, "SIL"))
     pauses = ev.find_pauses(speech)
-    edges: list[tuple[float, float]] = []
-    if speech:
-        edges = [(offset, speech[0][0])] + pauses + [(speech[-1][1], offset + audio.duration)]
-    breaths = ev.find_breaths(x, RATE, offset, edges)
     events = ev.lip_events(phones) + ev.pause_events(pauses, breaths)
     events.sort(key=lambda e: (e.time, e.kind))
-    rate = ev.speech_rate(phones, speech)
+    fast = ev.FAST_PHONES_PER_S_ALLPHONE if mode == "allphone" else ev.FAST_PHONES_PER_S
+    rate = ev.speech_rate(phones, speech, fast=fast)
     settings = _settings(transcript, language)
     if unknown:
         settings["unknown_words"] = unknown
