@@ -14,6 +14,10 @@ def test_json_summary(capsys) -> None:
     d = json.loads(capsys.readouterr().out)
     assert d["mode"] == "allphone" and d["phones"] and d["speech"]
     assert {"bilabial_closure", "plosive_release"} <= set(d["event_counts"])
+    vis = d["visemes"]
+    assert vis[0][0] == d["phones"][0][0] and vis[-1][1] == d["phones"][-1][1]
+    assert all(a[2] != b[2] for a, b in zip(vis[:-1], vis[1:], strict=True))
+    assert "bilabial" in {v[2] for v in vis}
 
 
 def test_transcript_from_file_and_human(tmp_path, capsys) -> None:

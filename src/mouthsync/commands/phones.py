@@ -86,6 +86,7 @@ def register(app: typer.Typer) -> None:
         prepare(json_out or fmt is not None)
         from mouthsync.audio import rhubarb
         from mouthsync.audio.timeline import speech_timeline
+        from mouthsync.audio.visemes import viseme_of
         from mouthsync.core.atomic import write_text_atomic
         from mouthsync.core.errors import BadInput
 
@@ -119,6 +120,13 @@ def register(app: typer.Typer) -> None:
                 typer.echo(text, nl=False)
             return
         d = tl.to_dict()
+        visemes: list[list[Any]] = []
+        for ph in tl.phones:
+            v = viseme_of(ph.label)
+            if visemes and visemes[-1][2] == v:
+                visemes[-1][1] = ph.end
+            else:
+                visemes.append([ph.start, ph.end, v])
         counts: dict[str, int] = {}
         for e in tl.events:
             counts[e.kind] = counts.get(e.kind, 0) + 1
@@ -126,6 +134,7 @@ def register(app: typer.Typer) -> None:
             file=str(file),
             speech_s=sum(b - a for a, b in tl.speech),
             event_counts=counts,
+            visemes=visemes,
             unknown_words=tl.settings.get("unknown_words", []),
         )
         emit(d, json_out, _human)
