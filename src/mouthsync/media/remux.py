@@ -111,11 +111,15 @@ def plan_mode(
         rate = a.codec_context.sample_rate
         tb = a.time_base
         index = a.index
+        in_formats = set(c.format.name.split(","))
     if tb is None or Fraction(tb) != Fraction(1, rate):
         step = Fraction(tb) if tb is not None else None
         exact = step is not None and (Fraction(round(shift_s * rate), rate) / step).denominator == 1
         if not exact:
             return "encode", f"audio time base {tb} cannot express a shift of whole samples"
+    if fmt not in _NEGATIVE_TS_OK and fmt not in in_formats:
+        # e.g. MP4 -> Matroska: the new container re-rounds every timestamp (to 1 ms)
+        return "encode", f"changing the container to {fmt} re-rounds audio timestamps"
     first = _first_audio_pts(src, index)
     has_priming = first is not None and first < 0
     if shift_s < 0:
