@@ -115,3 +115,4 @@ def test_auto_transcript_aligns_recognised_words() -> None:
     assert len(tl.words) >= 8 and tl.settings["align_plausible"]
     # the machine transcript of this clip gets the distinctive words right
     assert {"california", "district"} <= {w.text for w in tl.words}
+    assert "california" in tl.settings["machine_transcript"]

@@ -131,8 +131,10 @@ def compute_timeline(
     speech = ev.remove_breaths(speech_segments(x, rate=RATE, offset=offset), breaths)
     words: list[Word] = []
     mode = "align"
+    requested = transcript
+    machine: str | None = None
     if transcript is not None and transcript.strip().lower() == AUTO:
-        transcript = transcribe(x)
+        transcript = machine = transcribe(x)
         mode = "align-auto"
         if not transcript.strip():
             transcript = None
@@ -163,7 +165,9 @@ def compute_timeline(
     events.sort(key=lambda e: (e.time, e.kind))
     fast = ev.FAST_PHONES_PER_S_ALLPHONE if mode == "allphone" else ev.FAST_PHONES_PER_S
     rate = ev.speech_rate(phones, speech, fast=fast)
-    settings = _settings(transcript, language)
+    settings = _settings(requested, language)
+    if machine is not None:
+        settings["machine_transcript"] = machine
     if unknown:
         settings["unknown_words"] = unknown
     if mode.startswith("align") and speech:

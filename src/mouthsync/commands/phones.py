@@ -45,6 +45,8 @@ def _human(r: dict[str, Any]) -> list[str]:
     ]
     counts = r["event_counts"]
     lines.append("events: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
+    if r["settings"].get("machine_transcript") is not None:
+        lines.append(f"machine transcript (not checked): {r['settings']['machine_transcript']}")
     if r["words"]:
         lines.append("words: " + " ".join(f"{w['text']}@{w['start']:.2f}" for w in r["words"]))
     if r["settings"].get("align_plausible") is False:
