@@ -90,6 +90,7 @@ class FootageReport:
     segments: list[Segment]
     score: float
     findings: list[Finding] = field(default_factory=list)
+    boxes: np.ndarray | None = None  # face boxes from the track, for the contact sheet
 
     def worst_frames(self, n: int = 8) -> list[int]:
         """Indices of up to ``n`` bad frames, one per segment first (the worst segments)."""
@@ -371,7 +372,7 @@ def analyse(
             message=f"footage score {score:.0f}/100: lip sync will be hard to judge on this clip",
             advice="see the segments; prefer a cleaner take", value=score, threshold=60.0,
         ))
-    return FootageReport(source, t, metrics, flags, segments, score, findings)
+    return FootageReport(source, t, metrics, flags, segments, score, findings, boxes=tr.boxes)
 
 
 def _runs(f: np.ndarray, t: np.ndarray, *, gap_s: float, min_s: float) -> list[tuple[int, int]]:
@@ -390,6 +391,20 @@ def _runs(f: np.ndarray, t: np.ndarray, *, gap_s: float, min_s: float) -> list[t
 
 
 # ----------------------------------------------------------------------------- contact sheet
+
+
+def _face_crop(img: np.ndarray, boxes: np.ndarray | None, i: int) -> np.ndarray:
+    """The face with some context (a square 1.8x the face box): lips must be visible on the
+    sheet even when the face is small in a wide shot. The whole picture without a face."""
+    if boxes is None or i >= len(boxes) or not np.isfinite(boxes[i]).all():
+        return img
+    x0, y0, x1, y1 = boxes[i]
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    half = 0.9 * max(x1 - x0, y1 - y0)
+    h, w = img.shape[:2]
+    a, b = int(max(0, cx - half)), int(max(0, cy - half))
+    c, d = int(min(w, cx + half)), int(min(h, cy + half))
+    return img[b:d, a:c] if (c - a) >= 16 and (d - b) >= 16 else img
 
 
 def contact_sheet(
@@ -414,7 +429,7 @@ def contact_sheet(
             if i > max(want):
                 break
             if i in want:
-                img = frame.to_ndarray(format="bgr24")
+                img = _face_crop(frame.to_ndarray(format="bgr24"), report.boxes, i)
                 th = int(round(tw * img.shape[0] / img.shape[1]))
                 thumbs[i] = cv2.resize(img, (tw, th), interpolation=cv2.INTER_AREA)
     cells = []
