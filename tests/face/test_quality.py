@@ -102,3 +102,29 @@ def test_facecheck_command_json_and_sheet(degraded, tmp_path, capsys) -> None:
 
     img = cv2.imread(str(sheet))
     assert img.shape[0] >= 100 and img.shape[1] >= 320
+
+
+def test_head_turn_flagged_where_the_pose_says_so() -> None:
+    """The real track with yaw forced to 50 deg for one second: flagged there, only there."""
+    import dataclasses
+
+    tr = track_face(SRC)
+    pose = tr.pose.copy()
+    sel = (tr.times >= T0) & (tr.times < T1)
+    pose[sel, 0] = 50.0
+    rep = check_footage(SRC, track=dataclasses.replace(tr, pose=pose))
+    assert rep.flags["head_turned"][sel].all() and not rep.flags["head_turned"][~sel].any()
+    assert [s.reason for s in rep.segments if s.reason != "fast_motion"] == ["head_turned"]
+    # the forced 50 deg jump is also an (honest) burst of fast motion at its two edges
+
+
+@pytest.mark.slow
+def test_exposure_step_is_exposure_not_flicker(tmp_path) -> None:
+    dst = tmp_path / "exposure.mp4"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(SRC), "-vf",
+                    f"eq=brightness=0.25:enable='between(t,{T0},{T0 + 2})'", "-c:v", "libx264",
+                    "-crf", "18", "-an", str(dst)], check=True)
+    rep = check_footage(dst)
+    assert _covered(rep, "exposure", T0 + 0.6, T0 + 1.4) > 0.9
+    assert not rep.flags["flicker"].any()
+    assert not rep.flags["exposure"][rep.times < T0 - 0.6].any()
