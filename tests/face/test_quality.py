@@ -47,7 +47,7 @@ def degraded(tmp_path_factory) -> dict[str, Path]:
     for name, vf in _filters().items():
         dst = d / f"{name}.mp4"
         subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(SRC), *vf, "-c:v", "libx264",
-                        "-crf", "18", "-an", str(dst)], check=True)
+                        "-preset", "veryfast", "-crf", "18", "-an", str(dst)], check=True)
         out[name] = dst
     dst = d / "compression.mp4"  # the whole clip, re-encoded at the coarsest quantiser
     subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(SRC), "-c:v", "libx264", "-crf", "51",
@@ -123,7 +123,7 @@ def test_exposure_step_is_exposure_not_flicker(tmp_path) -> None:
     dst = tmp_path / "exposure.mp4"
     subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(SRC), "-vf",
                     f"eq=brightness=0.25:enable='between(t,{T0},{T0 + 2})'", "-c:v", "libx264",
-                    "-crf", "18", "-an", str(dst)], check=True)
+                    "-preset", "veryfast", "-crf", "18", "-an", str(dst)], check=True)
     rep = check_footage(dst)
     assert _covered(rep, "exposure", T0 + 0.6, T0 + 1.4) > 0.9
     assert not rep.flags["flicker"].any()
