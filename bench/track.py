@@ -118,6 +118,35 @@ def _cpu() -> float:
     return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
 
+def _stages(path: Path, frames: int = 300) -> None:
+    """CPU cost per frame of each stage alone, single thread of control: the ceiling."""
+    import resource
+
+    import mediapipe as mp
+
+    from mouthsync.face.track import DEFAULT_MAX_SIDE, _decode_range, _landmark_array
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    c0 = cpu()
+    imgs = [img for _, (_, img) in zip(range(frames), _decode_range(str(path), None, None, DEFAULT_MAX_SIDE), strict=False)]
+    dec = (cpu() - c0) / len(imgs)
+    with mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True) as fm:
+        fm.process(imgs[0])
+        c0 = cpu()
+        for img in imgs:
+            r = fm.process(img)
+            if r.multi_face_landmarks:
+                _landmark_array(r.multi_face_landmarks[0])
+        inf = (cpu() - c0) / len(imgs)
+    cores = os.cpu_count() or 1
+    print(f"stages ({len(imgs)} frames): decode 720p + scale + RGB {1000 * dec:.2f} CPU-ms/frame, "
+          f"Face Mesh + landmarks {1000 * inf:.2f} CPU-ms/frame -> ceiling "
+          f"{cores / (dec + inf):.0f} fps on {cores} idle cores")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=0.0, help="also measure a clip this long (e.g. 10)")
@@ -151,6 +180,7 @@ def main() -> int:
             long = _loop(base, args.minutes * 60, folder)
             dt, fps, rss, tr = _measure(long)
             print(f"{args.minutes:g} min 720p measured: {fps:.1f} fps, peak RSS {rss / 1024:.0f} MiB")
+        _stages(base)
         # accuracy of the default decode size against full resolution (20 s base clip)
         _, _, _, small = _measure(base, workers=1)
         _, _, _, full = _measure(base, workers=1, max_side=None)
