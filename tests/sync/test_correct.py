@@ -73,8 +73,20 @@ def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One minute of real footage: FACE2 looped 12 times, streams copied."""
     out = tmp_path_factory.mktemp("long") / "face2_x12.mp4"
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", "11", "-i", str(FACE2),
-         "-c", "copy", str(out)],
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-stream_loop",
+            "11",
+            "-i",
+            str(FACE2),
+            "-c",
+            "copy",
+            str(out),
+        ],
         check=True,
     )
     return out
@@ -89,10 +101,17 @@ def test_plan_from_a_report_recovers_the_delay_line(long_clip: Path) -> None:
         d = 0.100 + k * c
         if s == 20.0:
             d += 0.5  # a window that locked on the wrong peak
-        windows.append({"start_s": s, "end_s": s + 5, "audio_delay_ms": d * 1000, "confidence": 0.8})
+        windows.append(
+            {"start_s": s, "end_s": s + 5, "audio_delay_ms": d * 1000, "confidence": 0.8}
+        )
     report = {
-        "audio_delay_ms": 130.0, "audio_delay_frames": 3.25, "fps": 25.0, "confidence": 0.8,
-        "drift_ms_per_min": 58.0, "windows": windows, "verdict": "test",
+        "audio_delay_ms": 130.0,
+        "audio_delay_frames": 3.25,
+        "fps": 25.0,
+        "confidence": 0.8,
+        "drift_ms_per_min": 58.0,
+        "windows": windows,
+        "verdict": "test",
     }
     plan = plan_fix(long_clip, delay="auto", drift="auto", report=report)
     assert plan.speed == 1001 / 1000  # snapped
@@ -103,6 +122,11 @@ def test_plan_from_a_report_recovers_the_delay_line(long_clip: Path) -> None:
     # without drift correction the constant delay removed is check's overall figure
     plan0 = plan_fix(long_clip, delay="auto", drift="none", report=report)
     assert plan0.speed == 1.0 and plan0.shift_s == pytest.approx(-0.130)
+    # check saying the windows step (an edit) rather than drift: no resampling, a warning
+    stepped = dict(report, drift={"kind": "steps", "ms_per_min": 58.0})
+    plan_s = plan_fix(long_clip, delay="auto", drift="auto", report=stepped)
+    assert plan_s.speed == 1.0 and "edit" in plan_s.drift_note
+    assert [f.severity.name for f in plan_s.findings] == ["WARNING"]
     # on a 5 s clip the same drift moves less than a quarter frame: not worth resampling
     short = plan_fix(FACE2, delay="auto", drift="auto", report=report)
     assert short.speed == 1.0 and "not corrected" in short.drift_note
@@ -130,7 +154,9 @@ def test_low_confidence_or_missing_measurement_refuses() -> None:
     ],
     ids=lambda v: v.name if isinstance(v, Path) else str(v),
 )
-def test_explicit_nudge_moves_the_audio_exactly(tmp_path: Path, src: Path, delay: str, delay_s: float) -> None:
+def test_explicit_nudge_moves_the_audio_exactly(
+    tmp_path: Path, src: Path, delay: str, delay_s: float
+) -> None:
     out = tmp_path / f"fixed{src.suffix}"
     res = fix_sync(src, out, delay=delay)
     rate = native_rate(src)
@@ -138,7 +164,9 @@ def test_explicit_nudge_moves_the_audio_exactly(tmp_path: Path, src: Path, delay
     want_s = delay_s if not delay.endswith("f") else float(delay[:-1]) / fps
     want = -int(round(want_s * rate))  # removing a delay moves the sound earlier
     assert res.remux.shift_samples == want
-    got = audio_lag_samples(decode_audio(src, rate=rate), decode_audio(out, rate=rate), abs(want) + rate // 10)
+    got = audio_lag_samples(
+        decode_audio(src, rate=rate), decode_audio(out, rate=rate), abs(want) + rate // 10
+    )
     assert got == want  # to the sample
     assert packets(out) == packets(src)
     side = json.loads(sidecar_path(out).read_text())

@@ -59,6 +59,12 @@ _SNAP_TOLERANCE = 0.10
 _DELAY_RE = re.compile(
     r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(f|fr|frame|frames|ms|s|sec)?\s*$", re.I
 )
+# check's drift-fit kinds that must not be resampled away, and why
+_DRIFT_KINDS_NOT_FIXED = {
+    "steps": "the window delays change in steps, not along a line (an edit or a cut?)",
+    "insufficient": "too few confident windows to fit a drift line",
+    "none": "check found no significant drift",
+}
 # Drift smaller than this fraction of a frame over the whole file is not worth resampling.
 _MIN_DRIFT_FRAMES = 0.25
 
@@ -301,7 +307,13 @@ def plan_fix(
     if drift_v == "auto":
         raw = _get(report, "drift_ms_per_min")
         rows = _windows(report)
-        if raw is None or not math.isfinite(float(raw)) or len(rows) < 3:
+        kind = _get(_get(report, "drift"), "kind")
+        if kind in _DRIFT_KINDS_NOT_FIXED:
+            drift_note = f"not corrected: {_DRIFT_KINDS_NOT_FIXED[kind]}"
+            severity = Severity.WARNING if kind == "steps" else Severity.INFO
+            advice = "cut the file at the edits and fix each part" if kind == "steps" else ""
+            findings.append(Finding("fix.drift", severity, drift_note, advice=advice))
+        elif raw is None or not math.isfinite(float(raw)) or len(rows) < 3:
             drift_note = "not corrected: check found no drift line (too few windows)"
             findings.append(Finding("fix.drift", Severity.INFO, drift_note))
         elif abs(float(raw)) / 60000.0 * span * fps < _MIN_DRIFT_FRAMES:
