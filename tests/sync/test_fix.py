@@ -95,12 +95,13 @@ def test_fix_round_trip_through_check(tmp_path: Path) -> None:
     shifted = write_shifted_clip(FACE2, tmp_path / "shifted.mp4", 6 / fps)
     base = check_sync(FACE2)
     fixed = tmp_path / "fixed.mp4"
-    assert main(["fix", str(shifted), "-o", str(fixed), "--delay", "auto"]) == 0
+    assert main(["fix", str(shifted), "-o", str(fixed), "--delay", "auto", "--verify"]) == 0
     side = json.loads(Path(str(fixed) + ".fix.json").read_text())
     # check followed the injected shift, and fix removed what it measured
     assert abs(side["audio_delay_removed_frames"] - (base.audio_delay_frames + 6)) <= 1.0
-    after = check_sync(fixed)
-    assert abs(after.audio_delay_frames) <= 1.0
+    # --verify ran check on the output: it reads in sync
+    assert abs(side["verified"]["audio_delay_frames"]) <= 1.0
+    assert not [f for f in side["findings"] if f["check"] == "fix.verify"]
     # on the audio itself: the fixed sound = the original moved by minus its own offset
     rate = 48000
     lag = audio_lag_samples(decode_audio(FACE2, rate=rate), decode_audio(fixed, rate=rate), rate)

@@ -60,6 +60,13 @@ def _human(r: dict[str, Any]) -> list[str]:
             lines.append(f"  stream {s['index']} ({s['kind']}) dropped: {s['note']}")
     for f in r.get("findings", []):
         lines.append(f"  {f['severity']}: {f['message']}")
+    v = r.get("verified")
+    if v:
+        d = v.get("audio_delay_ms")
+        reads = "no delay" if d is None else f"{d:+.1f} ms ({d * r['fps'] / 1000:+.2f} frames)"
+        lines.append(
+            f"Verified: check on the output reads {reads}, confidence {v.get('confidence') or 0:.2f}"
+        )
     lines.append(f"Wrote {r['output']['path']}")
     lines.append(f"Record {r['sidecar']}")
     return lines
@@ -85,6 +92,9 @@ def register(app: typer.Typer) -> None:
             "--min-confidence",
             help="With --delay auto, refuse to fix below this check confidence.",
         ),
+        verify: bool = typer.Option(
+            False, "--verify", help="Run check on the output and report the delay it still reads."
+        ),
         json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
         fail_on: str = typer.Option("never", "--fail-on", help=FAIL_ON_HELP),
     ) -> None:
@@ -99,7 +109,13 @@ def register(app: typer.Typer) -> None:
         if audio_mode not in ("auto", "copy", "encode"):
             raise typer.BadParameter("use auto, copy or encode", param_hint="--audio-mode")
         result = fix_sync(
-            file, out, delay=delay, drift=drift, mode=audio_mode, min_confidence=min_confidence
+            file,
+            out,
+            delay=delay,
+            drift=drift,
+            mode=audio_mode,
+            min_confidence=min_confidence,
+            verify=verify,
         )
         emit(result.to_dict(), json_out, _human)
         exit_for(result.findings, fail_on)

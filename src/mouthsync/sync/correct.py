@@ -173,6 +173,7 @@ class FixResult:
     source_sha256: str
     out_sha256: str
     findings: list[Finding] = field(default_factory=list)
+    after: dict[str, Any] | None = None  # check on the output, with --verify
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -200,6 +201,7 @@ class FixResult:
             "video_packets_copied": self.remux.video_packets,
             "streams": [asdict(s) for s in self.remux.streams],
             "measured": self.plan.measured,
+            "verified": self.after,
             "findings": [f.to_dict() for f in self.findings],
         }
 
@@ -385,6 +387,7 @@ def fix_sync(
     mode: str = "auto",
     report: Any = None,
     min_confidence: float = LOW_CONFIDENCE,
+    verify: bool = False,
 ) -> FixResult:
     """Write ``out``: ``path`` with its audio delay (and optionally drift) removed.
 
@@ -392,6 +395,8 @@ def fix_sync(
     copied bit for bit; the audio is moved by timestamps when the container allows it
     losslessly, else re-encoded with samples padded/trimmed (sample-exact) or resampled.
     ``mode`` forces ``copy`` or ``encode``. Writes ``OUT.fix.json`` beside ``out``.
+    ``verify`` runs check on the output and records what it reads; a residual delay over
+    one frame (with a confident reading) is a warning finding.
     """
     src = check_input_path(path)
     check_output_path(out, [src])
@@ -404,7 +409,9 @@ def fix_sync(
         findings.append(
             Finding("fix.noop", Severity.INFO, "nothing to correct: the output is a copy")
         )
+    after = _verify(out, plan.fps, findings) if verify else None
     result = FixResult(
+        after=after,
         source=src,
         out=Path(out),
         sidecar=side,
@@ -416,6 +423,37 @@ def fix_sync(
     )
     write_text_atomic(side, json.dumps(_jsonable(result.to_dict()), indent=2) + "\n", [src])
     return result
+
+
+def _verify(out: str | os.PathLike[str], fps: float, findings: list[Finding]) -> dict[str, Any]:
+    """Check the written file; add a finding when it still reads out of sync."""
+    from mouthsync.sync.delay import check_sync
+
+    summary = _report_summary(check_sync(out))
+    d, conf = summary.get("audio_delay_ms"), summary.get("confidence") or 0.0
+    if d is None or conf < LOW_CONFIDENCE:
+        findings.append(
+            Finding(
+                "fix.verify",
+                Severity.INFO,
+                f"check on the output is not confident ({conf:.2f})",
+                value=d,
+                unit="ms",
+            )
+        )
+    elif abs(d) > 1000.0 / fps:
+        findings.append(
+            Finding(
+                "fix.verify",
+                Severity.WARNING,
+                f"check on the output still reads {d:+.1f} ms ({d * fps / 1000:+.2f} frames)",
+                advice="run fix again on the output, or give --delay explicitly",
+                value=d,
+                threshold=1000.0 / fps,
+                unit="ms",
+            )
+        )
+    return summary
 
 
 def _jsonable(obj: Any) -> Any:
