@@ -32,6 +32,7 @@ from mouthsync.audio.vad import speech_segments
 from mouthsync.core.atomic import write_text_atomic
 from mouthsync.core.cache import cache_key, cache_path
 from mouthsync.core.errors import BadInput
+from mouthsync.core.progress import Advance, progress
 from mouthsync.media.container import check_input_path
 from mouthsync.media.decode import Audio, decode_audio
 
@@ -127,8 +128,21 @@ def compute_timeline(
     if x.size < RATE // 10:
         raise BadInput("the audio is shorter than 0.1 s: nothing to analyse")
     offset = float(audio.start)
+    with progress("Speech", 3) as advance:
+        return _compute(x, audio, offset, transcript, language, advance)
+
+
+def _compute(
+    x: np.ndarray,
+    audio: Audio,
+    offset: float,
+    transcript: str | None,
+    language: str | None,
+    advance: Advance,
+) -> SpeechTimeline:
     breaths = ev.find_breaths(x, RATE, offset)
     speech = ev.remove_breaths(speech_segments(x, rate=RATE, offset=offset), breaths)
+    advance()
     words: list[Word] = []
     mode = "align"
     requested = transcript
@@ -153,6 +167,7 @@ def compute_timeline(
         phones = _silence_outside_speech(phones, speech)
         unknown = []
         mode = "allphone"
+    advance()
     end = round(offset + audio.duration, 6)
     if phones and phones[-1].end < end:
         # the decoder's last frame stops short of the last samples: close the timeline
@@ -182,6 +197,7 @@ def compute_timeline(
         talk = max(1e-9, float((sp[:, 1] - sp[:, 0]).sum()))
         settings["align_coverage"] = round(covered / talk, 3)
         settings["align_plausible"] = bool(covered / talk >= 0.8 and 5.0 <= rate.phones_per_s <= 25.0)
+    advance()
     return SpeechTimeline(
         phones=phones,
         words=words,
