@@ -91,13 +91,13 @@ VISEMES: dict[str, VisemeInfo] = {
     "W": _V(ROUNDED, 0.15, 0.0, 0.7, 20),
     "UW": _V(ROUNDED, 0.30, 0.0, 0.6, 12.5),
     "UH": _V(ROUNDED, 0.40, 0.0, 0.5, 12.5),
-    "OW": _V(ROUNDED, 0.55, 0.0, 0.6, 12.5),
+    "OW": _V(ROUNDED, 0.40, 0.0, 0.6, 12.5),
     "OY": _V(ROUNDED, 0.60, 0.0, 0.6, 12.5),
     "ER": _V(ROUNDED, 0.40, 0.0, 0.5, 12.5),
     # open vowels
     "AA": _V(OPEN, 1.00, 0.0, 0.7, 11),
     "AE": _V(OPEN, 0.85, 0.0, 0.7, 11),
-    "AH": _V(OPEN, 0.70, 0.0, 0.6, 11),
+    "AH": _V(OPEN, 0.50, 0.0, 0.6, 11),  # mostly schwa in running speech
     "AO": _V(OPEN, 0.80, 0.0, 0.7, 11),
     "AW": _V(OPEN, 0.85, 0.0, 0.7, 11),
     "AY": _V(OPEN, 0.85, 0.0, 0.7, 11),
