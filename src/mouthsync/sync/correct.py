@@ -313,7 +313,12 @@ def plan_fix(
         if kind in _DRIFT_KINDS_NOT_FIXED:
             drift_note = f"not corrected: {_DRIFT_KINDS_NOT_FIXED[kind]}"
             severity = Severity.WARNING if kind == "steps" else Severity.INFO
-            advice = "cut the file at the edits and fix each part" if kind == "steps" else ""
+            advice = ""
+            if kind == "steps" and raw is not None and math.isfinite(float(raw)):
+                advice = (
+                    f"if the audio clock is known to be off, give --drift {float(raw):.1f} "
+                    "(check's slope); else cut at the edits and fix each part"
+                )
             findings.append(Finding("fix.drift", severity, drift_note, advice=advice))
         elif raw is None or not math.isfinite(float(raw)) or len(rows) < 3:
             drift_note = "not corrected: check found no drift line (too few windows)"
