@@ -59,7 +59,8 @@ def _human(r: dict[str, Any]) -> list[str]:
         if s["action"] == "dropped":
             lines.append(f"  stream {s['index']} ({s['kind']}) dropped: {s['note']}")
     for f in r.get("findings", []):
-        lines.append(f"  {f['severity']}: {f['message']}")
+        advice = f" -> {f['advice']}" if f.get("advice") else ""
+        lines.append(f"  {f['severity']}: {f['message']}{advice}")
     v = r.get("verified")
     if v:
         d = v.get("audio_delay_ms")
