@@ -52,14 +52,14 @@ RATE = 16000
 
 
 def _timeline(audio: Audio):  # type: ignore[no-untyped-def]
-    return speech_timeline(audio)
+    return speech_timeline(audio, transcript=sd.DEFAULT_TRANSCRIPT)
 
 
 def warm(audios: list[Audio], jobs: int) -> None:
     """Compute speech timelines in parallel processes (they land in the content cache)."""
     if jobs <= 1:
         for a in audios:
-            speech_timeline(a)
+            _timeline(a)
         return
     with ProcessPoolExecutor(jobs) as pool:
         list(pool.map(_timeline, audios, chunksize=4))
@@ -71,7 +71,7 @@ def frame_s(track) -> float:  # type: ignore[no-untyped-def]
 
 def estimate(track, audio: Audio, weights=None) -> tuple[float | None, float]:  # type: ignore[no-untyped-def]
     """Raw delay (s) and confidence of one clip/audio pair, whole clip as one window."""
-    rep = sd.analyse(track, speech_timeline(audio), audio, window_s=1e9, weights=weights, calibration_ms=0.0)
+    rep = sd.analyse(track, _timeline(audio), audio, window_s=1e9, weights=weights, calibration_ms=0.0)
     return (None if rep.raw_delay_ms is None else rep.raw_delay_ms / 1000.0), rep.confidence
 
 

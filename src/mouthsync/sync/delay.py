@@ -45,12 +45,18 @@ from mouthsync.sync.features import (
 )
 from mouthsync.sync.standards import get_standard, judge
 
-ALGORITHM = "sync-delay-1"
+ALGORITHM = "sync-delay-2"
 # Natural speech: the mouth starts moving slightly before the sound is heard, so a
 # perfectly synced clip reads a small positive raw delay. One constant for all clips,
 # measured on the sync-screened wild/ clips (bench/sync_accuracy.py; docs/sync.md).
 CALIBRATION_MS = 0.0
-DEFAULT_WEIGHTS: dict[str, float] = {"opening": 1.0, "velocity": 1.0, "envelope": 0.25}
+# Measured on the shift protocol (docs/sync.md, ablation): velocity carries the timing,
+# opening settles which of several velocity peaks is right; the learned envelope mapping
+# is precise on some clips but picks wrong peaks on others, so it is off by default.
+DEFAULT_WEIGHTS: dict[str, float] = {"opening": 0.4, "velocity": 1.0, "envelope": 0.0}
+# Phones from a machine transcript force-aligned ("auto") predict the mouth better than
+# phonetic recognition (docs/speech.md); None = allphone recognition (~4x cheaper).
+DEFAULT_TRANSCRIPT: str | None = "auto"
 GRID_STEP_S = 0.002
 DEFAULT_MAX_DELAY_S = 0.8
 LOW_CONFIDENCE = 0.3
@@ -496,9 +502,12 @@ def check_sync(
     standard: str = "bt1359",
     max_delay_s: float = DEFAULT_MAX_DELAY_S,
     use_cache: bool = True,
+    transcript: str | None = DEFAULT_TRANSCRIPT,
 ) -> SyncReport:
     """Measure the audio delay of ``video_path`` (or of ``audio_path`` against its picture).
 
+    ``transcript``: ``"auto"`` (default: machine transcript, then forced alignment), the
+    spoken text if known (best), or ``None`` for phonetic recognition (fastest).
     Face tracking and the speech timeline run at the same time (tracking is mostly native
     code that releases the GIL, or worker processes); both are cached by content.
     Raises :class:`~mouthsync.core.errors.NoAudio` / ``BadInput`` for unusable input; a
@@ -516,7 +525,7 @@ def check_sync(
     audio = decode_audio(apath, rate=16000, mono=True)
     with ThreadPoolExecutor(max_workers=2) as pool:
         f_track = pool.submit(track_face, vpath, use_cache=use_cache)
-        f_tl = pool.submit(speech_timeline, audio, use_cache=use_cache)
+        f_tl = pool.submit(speech_timeline, audio, transcript=transcript, use_cache=use_cache)
         timeline = f_tl.result()
         try:
             track = f_track.result()
@@ -524,5 +533,7 @@ def check_sync(
             return _no_face_report(vpath, str(exc), standard, meta.declared_fps or 25.0)
     if track.valid.sum() < 8:
         return _no_face_report(vpath, "a usable face was found in fewer than 8 frames", standard, track.fps or 25.0)
-    return analyse(track, timeline, audio, window_s=window_s, hop_s=hop_s, standard=standard,
-                   max_delay_s=max_delay_s, source=vpath)
+    rep = analyse(track, timeline, audio, window_s=window_s, hop_s=hop_s, standard=standard,
+                  max_delay_s=max_delay_s, source=vpath)
+    rep.details["phones_from"] = timeline.mode
+    return rep

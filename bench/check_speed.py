@@ -1,0 +1,86 @@
+"""Speed of ``check`` on a 60 s 720p talking-head clip (target: >= 8x faster than real time).
+
+    .venv/bin/python bench/check_speed.py
+
+The clip is built at run time from the shared clips (re-encoded to 1280x720, 25 fps, with
+their own sound) in a temporary folder. ``check_sync`` runs cold (``use_cache=False``: face
+tracking and the speech timeline are both computed) and then warm (both cached), and the
+stages are timed alone so it is clear where the time goes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("MOUTHSYNC_NO_PROGRESS", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("MOUTHSYNC_DATA", REPO.parent / "shared" / "data"))
+
+
+def build_clip(out: Path, seconds: float = 60.0) -> Path:
+    """Concatenate the shared clips (looped) into one 720p clip of ``seconds`` with sound."""
+    clips = sorted((DATA / "clips").glob("*.mp4"))[1:]  # the constant-rate ones
+    inputs: list[str] = []
+    n = 0
+    total = 0.0
+    while total < seconds:
+        inputs += ["-i", str(clips[n % len(clips)])]
+        total += 5.0
+        n += 1
+    parts = "".join(
+        f"[{i}:v]scale=-2:720,pad=1280:720:(ow-iw)/2:0,fps=25,setsar=1[v{i}];[{i}:a]aresample=48000[a{i}];" for i in range(n)
+    )
+    cat = "".join(f"[v{i}][a{i}]" for i in range(n)) + f"concat=n={n}:v=1:a=1[v][a]"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", *inputs, "-filter_complex", parts + cat, "-map", "[v]", "-map", "[a]",
+         "-t", f"{seconds}", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-c:a", "aac", str(out)],
+        check=True,
+    )
+    return out
+
+
+def main() -> int:
+    from mouthsync.audio.timeline import speech_timeline
+    from mouthsync.face.track import track_face
+    from mouthsync.media.decode import decode_audio, video_meta
+    from mouthsync.sync.delay import analyse, check_sync
+
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = build_clip(Path(tmp) / "talk720p60.mp4")
+        meta = video_meta(clip)
+        dur = meta.duration or 60.0
+        print(f"clip: {meta.width}x{meta.height}, {dur:.1f} s, cpu count {os.cpu_count()}")
+        t = time.perf_counter()
+        rep = check_sync(clip, use_cache=False)
+        cold = time.perf_counter() - t
+        print(f"check cold : {cold:6.2f} s = {dur / cold:5.1f}x real time (target >= 8x); delay {rep.audio_delay_ms:+.1f} ms, conf {rep.confidence:.2f}, {len(rep.windows)} windows")
+        t = time.perf_counter()
+        tr = track_face(clip, use_cache=False)
+        tt = time.perf_counter() - t
+        a = decode_audio(clip, rate=16000)
+        t = time.perf_counter()
+        tl = speech_timeline(a, use_cache=False)
+        ts = time.perf_counter() - t
+        t = time.perf_counter()
+        analyse(tr, tl, a)
+        ta = time.perf_counter() - t
+        print(f"  alone: face track {tt:.2f} s, speech timeline {ts:.2f} s, delay search + windows {ta:.2f} s")
+        t = time.perf_counter()
+        check_sync(clip)
+        t2 = time.perf_counter()
+        check_sync(clip)
+        warm = time.perf_counter() - t2
+        del t
+        print(f"check warm (track and timeline cached): {warm:.2f} s = {dur / warm:.0f}x real time")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""check_sync on real clips: follows injected shifts, confidence separates the right voice,
+says why when there is no face or no speech, and the ``check`` command's JSON and plot."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mouthsync.audio.timeline import speech_timeline
+from mouthsync.cli import main
+from mouthsync.face.track import track_face
+from mouthsync.media.decode import Audio, decode_audio
+from mouthsync.sync.delay import DEFAULT_TRANSCRIPT, analyse, check_sync
+from tests.conftest import CLIPS, SILENT, SPEECH, WILD
+from tests.sync.builders import shifted_audio, write_shifted_clip, write_wav
+
+RATE = 16000
+
+
+def _raw(track, audio: Audio) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    rep = analyse(track, speech_timeline(audio, transcript=DEFAULT_TRANSCRIPT), audio, window_s=1e9, calibration_ms=0.0)
+    assert rep.raw_delay_ms is not None
+    return rep.raw_delay_ms, rep.confidence
+
+
+def _clip(name: str) -> Path:
+    return next(p for p in CLIPS + WILD if p.name == name)
+
+
+@pytest.fixture(scope="module")
+def face2():  # type: ignore[no-untyped-def]
+    p = _clip("retalking_face2.mp4")
+    return p, track_face(p), decode_audio(p, rate=RATE)
+
+
+@pytest.mark.parametrize("name", ["retalking_face2.mp4", "retalking_face4.mp4", "voxceleb_00067.mp4"])
+def test_follows_whole_frame_and_ms_shifts(name: str) -> None:
+    p = _clip(name)
+    tr = track_face(p)
+    a = decode_audio(p, rate=RATE)
+    fd = float(np.median(np.diff(tr.times))) * 1000.0
+    e0, _ = _raw(tr, a)
+    for k in (-9, 4, 12):
+        e, _ = _raw(tr, shifted_audio(a, k * fd / 1000.0))
+        assert abs(e - e0 - k * fd) <= fd, f"{name}: shift {k} frames read {(e - e0) / fd:+.2f}"
+    for ms in (-130.0, 60.0):
+        e, _ = _raw(tr, shifted_audio(a, ms / 1000.0))
+        assert abs(e - e0 - ms) < 25.0, f"{name}: shift {ms} ms read {e - e0:+.1f}"
+
+
+def _other_voice(audio: Audio, i: int) -> Audio:
+    x = decode_audio(SPEECH[i % len(SPEECH)], rate=RATE).samples
+    n = audio.samples.size
+    x = np.tile(x, int(np.ceil(n / x.size)))[:n]
+    return Audio(samples=x.copy(), rate=RATE, start=audio.start)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clip", CLIPS + WILD, ids=lambda p: p.stem)
+def test_confidence_separates_the_right_voice(clip: Path) -> None:
+    tr = track_face(clip)
+    a = decode_audio(clip, rate=RATE)
+    _, right = _raw(tr, a)
+    wrong = max(_raw(tr, _other_voice(a, i))[1] for i in (0, 2))
+    assert right > wrong, f"{clip.name}: right {right:.2f} vs other speaker {wrong:.2f}"
+
+
+def test_silence_reads_no_confidence_and_says_why(face2, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    p, tr, a = face2
+    quiet = Audio(samples=(np.random.default_rng(0).standard_normal(a.samples.size) * 1e-4).astype(np.float32), rate=RATE, start=a.start)
+    rep = analyse(tr, speech_timeline(quiet, transcript=DEFAULT_TRANSCRIPT), quiet)
+    assert rep.confidence < 0.1
+    assert rep.verdict["status"] in {"unknown", "uncertain"}
+    assert "speech" in rep.verdict["reason"]
+
+
+def test_faceless_video_reads_no_face(tmp_path: Path) -> None:
+    out = tmp_path / "bars.mp4"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=4",
+         "-i", str(SPEECH[0]), "-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(out)],
+        check=True,
+    )
+    rep = check_sync(out)
+    assert rep.confidence == 0.0
+    assert rep.audio_delay_ms is None
+    assert rep.verdict["status"] == "no_face"
+
+
+def test_cli_json_keys_plot_and_audio_option(face2, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    p, tr, a = face2
+    shifted = shifted_audio(decode_audio(p, rate=48000), 0.16)
+    wav = write_wav(tmp_path / "late.wav", shifted)
+    png = tmp_path / "sync.png"
+    assert main(["check", str(p), "--json"]) == 0
+    d0 = json.loads(capsys.readouterr().out)
+    for key in ("audio_delay_ms", "audio_delay_frames", "fps", "confidence", "drift_ms_per_min", "windows", "verdict"):
+        assert key in d0
+    for key in ("start_s", "end_s", "audio_delay_ms", "confidence"):
+        assert key in d0["windows"][0]
+    assert d0["fps"] == pytest.approx(25.0, abs=0.01)
+    assert d0["audio_delay_frames"] == pytest.approx(d0["audio_delay_ms"] / 40.0, abs=0.01)
+    assert main(["check", str(p), "--audio", str(wav), "--json", "--plot", str(png), "--standard", "r37"]) in (0, 1)
+    d1 = json.loads(capsys.readouterr().out)
+    assert d1["audio_delay_ms"] - d0["audio_delay_ms"] == pytest.approx(160.0, abs=40.0)
+    assert d1["verdict"]["standard"] == "r37"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the readable summary names the delay and the verdict
+    assert main(["check", str(p)]) == 0
+    text = capsys.readouterr().out
+    assert "audio delay" in text and "verdict" in text
+
+
+def test_cli_shifted_file_and_bad_input(face2, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    p, tr, a = face2
+    late = write_shifted_clip(p, tmp_path / "late.mkv", 0.2)
+    assert main(["check", str(late), "--json", "--fail-on", "never"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    base = check_sync(p).audio_delay_ms
+    assert d["audio_delay_ms"] - base == pytest.approx(200.0, abs=40.0)
+    assert main(["check", str(SILENT[0])]) == 2  # no audio stream
+    assert "no audio" in capsys.readouterr().err
+    assert main(["check", str(p), "--standard", "smpte"]) == 2
+    assert main(["check", str(tmp_path / "missing.mp4")]) == 2
