@@ -87,10 +87,10 @@ def test_masked_corr_and_peak_refinement() -> None:
 
 
 def test_confidence_is_zero_without_face_or_speech() -> None:
-    assert confidence_from(3.0, 0.5, 1.0, 4.0) > 0.9
-    assert confidence_from(3.0, 0.5, 0.0, 4.0) == 0.0
-    assert confidence_from(3.0, 0.5, 1.0, 0.0) == 0.0
-    assert confidence_from(0.1, 0.5, 1.0, 4.0) == 0.0
+    assert confidence_from(0.55, 1.0, 4.0) > 0.9
+    assert confidence_from(0.55, 0.0, 4.0) == 0.0
+    assert confidence_from(0.55, 1.0, 0.0) == 0.0
+    assert confidence_from(0.1, 1.0, 4.0) == 0.0
 
 
 def test_shift_builder_is_exact_and_keeps_length() -> None:
