@@ -50,7 +50,13 @@ CLOSURE_THRESHOLD = 0.02
 
 
 def _dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.linalg.norm(a - b, axis=-1)
+    return np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64), axis=-1)
+
+
+def _pt(landmarks: np.ndarray, idx: int) -> np.ndarray:
+    """One landmark over all frames as float64 (never a float64 copy of the whole mesh:
+    a 10-minute track holds 15 000 x 478 x 3 values)."""
+    return np.asarray(landmarks[:, idx], dtype=np.float64)
 
 
 def face_scale(landmarks: np.ndarray) -> np.ndarray:
@@ -64,8 +70,8 @@ def head_axes(landmarks: np.ndarray) -> np.ndarray:
     Built from the eye line (x) and the forehead-to-chin line (y), orthonormalised, so it
     needs no camera intrinsics: the mesh's own 3-D coordinates already carry the pose.
     """
-    x = landmarks[:, EYE_OUTER_L] - landmarks[:, EYE_OUTER_R]
-    y = landmarks[:, CHIN] - landmarks[:, FOREHEAD]
+    x = _pt(landmarks, EYE_OUTER_L) - _pt(landmarks, EYE_OUTER_R)
+    y = _pt(landmarks, CHIN) - _pt(landmarks, FOREHEAD)
     x = x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-9)
     y = y - (y * x).sum(-1, keepdims=True) * x
     y = y / np.maximum(np.linalg.norm(y, axis=-1, keepdims=True), 1e-9)
@@ -80,7 +86,7 @@ def head_pose(landmarks: np.ndarray) -> np.ndarray:
     clockwise in the image. The face plane's forehead-chin line leans back by about 10° on a
     frontal face in the mesh, so pitch is offset by that canonical angle.
     """
-    r = head_axes(landmarks.astype(np.float64))
+    r = head_axes(landmarks)
     fwd = r[:, 2]  # forward axis, pointing into the screen for a frontal face (z grows away)
     yaw = np.degrees(np.arctan2(fwd[:, 0], fwd[:, 2]))
     pitch = np.degrees(np.arctan2(-fwd[:, 1], np.hypot(fwd[:, 0], fwd[:, 2])))
@@ -95,7 +101,7 @@ def mouth_measures(landmarks: np.ndarray, times: np.ndarray, valid: np.ndarray) 
     Keys: ``aperture``, ``width``, ``closure``, ``lip_teeth``, ``velocity``, ``corner_rx``,
     ``corner_ry``, ``corner_lx``, ``corner_ly``, ``lower_lip``, ``scale``.
     """
-    lm = landmarks.astype(np.float64)
+    lm = landmarks  # float32; points are cast one at a time
     n = lm.shape[0]
     nan = np.full(n, np.nan)
     if n == 0:
@@ -111,10 +117,10 @@ def mouth_measures(landmarks: np.ndarray, times: np.ndarray, valid: np.ndarray) 
     width = _dist(lm[:, MOUTH_CORNER_R], lm[:, MOUTH_CORNER_L]) / s
     # Corners in head coordinates (right/down axes), origin between the eyes.
     axes = head_axes(lm)
-    origin = (lm[:, EYE_OUTER_R] + lm[:, EYE_OUTER_L]) / 2.0
+    origin = (_pt(lm, EYE_OUTER_R) + _pt(lm, EYE_OUTER_L)) / 2.0
 
     def _corner(idx: int) -> tuple[np.ndarray, np.ndarray]:
-        d = lm[:, idx] - origin
+        d = _pt(lm, idx) - origin
         return (d * axes[:, 0]).sum(-1) / s, (d * axes[:, 1]).sum(-1) / s
 
     crx, cry = _corner(MOUTH_CORNER_R)

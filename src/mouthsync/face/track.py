@@ -379,11 +379,13 @@ def _assemble(
     times = np.concatenate([p["times"] for p in parts])
     valid = np.concatenate([p["valid"] for p in parts])
     lm = np.concatenate([p["landmarks"] for p in parts])
-    order = np.argsort(times, kind="stable")
-    times, valid, lm = times[order], valid[order], lm[order]
+    if np.any(np.diff(times) < 0):  # copies of the mesh only when really needed
+        order = np.argsort(times, kind="stable")
+        times, valid, lm = times[order], valid[order], lm[order]
     keep = np.ones(len(times), bool)
     keep[1:] = np.diff(times) > 1e-9  # a frame seen by two ranges counts once
-    times, valid, lm = times[keep], valid[keep], lm[keep]
+    if not keep.all():
+        times, valid, lm = times[keep], valid[keep], lm[keep]
     return build_track(times, valid, lm, width, height, source, settings)
 
 
@@ -403,12 +405,16 @@ def build_track(
     boxes = np.full((n, 4), np.nan, dtype=np.float32)
     pose = np.full((n, 3), np.nan, dtype=np.float32)
     if valid.any():
-        v = lm[valid]
-        boxes[valid] = np.stack(
-            [v[:, :, 0].min(1), v[:, :, 1].min(1), v[:, :, 0].max(1), v[:, :, 1].max(1)], axis=1
-        )
-        pose[valid] = head_pose(v)
-    mouth = mouth_measures(np.nan_to_num(lm), times, valid)
+        # plain reductions: NaN rows (no face) give NaN, valid rows hold no NaN, and no
+        # copy of the whole mesh is made (memory stays flat on long clips)
+        x, y = lm[:, :, 0], lm[:, :, 1]
+        boxes = np.stack([x.min(1), y.min(1), x.max(1), y.max(1)], axis=1).astype(np.float32)
+        with np.errstate(invalid="ignore"):
+            pose = head_pose(lm)
+        boxes[~valid] = np.nan
+        pose[~valid] = np.nan
+    with np.errstate(invalid="ignore"):
+        mouth = mouth_measures(lm, times, valid)
     span = float(times[-1] - times[0]) if n > 1 else 0.0
     fps = (n - 1) / span if span > 0 else 0.0
     return FaceTrack(
