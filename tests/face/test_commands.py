@@ -27,3 +27,15 @@ def test_track_command_bad_inputs_exit_2(tmp_path, capsys) -> None:
     clip = CLIPS[0]
     assert main(["track", str(clip), "-o", str(clip)]) == 2
     assert "refusing to overwrite" in capsys.readouterr().err
+
+
+def test_facecheck_reuses_a_track_and_refuses_another_videos(tmp_path, capsys) -> None:
+    a = next(p for p in CLIPS if p.name == "retalking_face3.mp4")
+    b = next(p for p in CLIPS if p.name == "retalking_face2.mp4")  # same frame times as a
+    trk = tmp_path / "a.npz"
+    assert main(["track", str(a), "-o", str(trk)]) == 0
+    capsys.readouterr()
+    assert main(["facecheck", str(a), "--track", str(trk), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["score"] == 100.0
+    assert main(["facecheck", str(b), "--track", str(trk)]) == 2
+    assert "another video" in capsys.readouterr().err

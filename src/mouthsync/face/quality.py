@@ -223,6 +223,19 @@ def check_footage(
     src = str(path)
     tr = track if track is not None else track_face(src, use_cache=use_cache)
     n = len(tr)
+    if track is not None:  # frames are matched by index: the track must be of this video
+        from mouthsync.core.cache import file_digest
+        from mouthsync.core.errors import BadInput
+        from mouthsync.media.decode import frame_times
+
+        digest = tr.settings.get("source_sha256")
+        if digest and digest != file_digest(src):
+            raise BadInput(f"the track was made from another video than {src} (content differs): "
+                           "track this video again")
+        ft = frame_times(src)
+        if len(ft) != n or not np.allclose(ft, tr.times, atol=1e-3):
+            raise BadInput(f"the track has {n} frames that do not match the {len(ft)} frames of {src}: "
+                           "track this video again")
     lum = np.full(n, np.nan)
     sharp = np.full(n, np.nan)
     blk = np.full(n, np.nan)

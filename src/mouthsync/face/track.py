@@ -462,6 +462,11 @@ def track_face(
         if cpath is not None:
             with contextlib.suppress(OSError):
                 track.save(cpath)
+    if "source_sha256" not in track.settings:
+        from mouthsync.core.cache import file_digest
+
+        # lets a saved track be matched to its video later (``facecheck --track``)
+        track.settings = {**track.settings, "source_sha256": file_digest(src)}
     if not track.valid.any():
         raise NoFace(f"{src}: no face found in any of {len(track)} frames (Face Mesh needs a visible, roughly frontal human-like face)")
     if smooth:
