@@ -57,21 +57,26 @@ def main() -> int:
         meta = video_meta(clip)
         dur = meta.duration or 60.0
         print(f"clip: {meta.width}x{meta.height}, {dur:.1f} s, cpu count {os.cpu_count()}")
-        t = time.perf_counter()
-        rep = check_sync(clip, use_cache=False)
-        cold = time.perf_counter() - t
-        print(f"check cold : {cold:6.2f} s = {dur / cold:5.1f}x real time (target >= 8x); delay {rep.audio_delay_ms:+.1f} ms, conf {rep.confidence:.2f}, {len(rep.windows)} windows")
+        for transcript in ("auto", None):
+            t = time.perf_counter()
+            rep = check_sync(clip, use_cache=False, transcript=transcript)
+            cold = time.perf_counter() - t
+            label = "auto transcript (default)" if transcript else "--transcript none (allphone)"
+            print(f"check cold, {label:30s}: {cold:6.2f} s = {dur / cold:5.1f}x real time (target >= 8x); delay {rep.audio_delay_ms:+.1f} ms, conf {rep.confidence:.2f}, {len(rep.windows)} windows")
         t = time.perf_counter()
         tr = track_face(clip, use_cache=False)
         tt = time.perf_counter() - t
         a = decode_audio(clip, rate=16000)
         t = time.perf_counter()
-        tl = speech_timeline(a, use_cache=False)
+        tl = speech_timeline(a, use_cache=False, transcript="auto")
         ts = time.perf_counter() - t
+        t = time.perf_counter()
+        speech_timeline(a, use_cache=False)
+        ts_none = time.perf_counter() - t
         t = time.perf_counter()
         analyse(tr, tl, a)
         ta = time.perf_counter() - t
-        print(f"  alone: face track {tt:.2f} s, speech timeline {ts:.2f} s, delay search + windows {ta:.2f} s")
+        print(f"  alone: face track {tt:.2f} s, speech timeline auto {ts:.2f} s / allphone {ts_none:.2f} s, delay search + windows {ta:.2f} s")
         t = time.perf_counter()
         check_sync(clip)
         t2 = time.perf_counter()

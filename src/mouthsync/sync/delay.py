@@ -61,6 +61,7 @@ GRID_STEP_S = 0.002
 DEFAULT_MAX_DELAY_S = 0.8
 LOW_CONFIDENCE = 0.3
 _RIVAL_EXCLUDE_S = 0.12  # a rival peak must be this far from the winner
+AMBIGUOUS_PROMINENCE = 0.15  # winner minus rival (z units) below this: ambiguous
 
 
 @dataclass
@@ -301,10 +302,14 @@ def estimate_window(
     den = sum(weights.get(k, 0.0) for k, r in comps.items() if np.isfinite(r[i]))
     r_peak = num / den if den > 0 else 0.0
     conf = confidence_from(r_peak, face_fraction, min(speech_s, speech_in + 0.5))
-    uncertain = conf < LOW_CONFIDENCE
+    # two near-equal peaks (a window across a cut, a repeated phrase) make the pick a coin
+    # toss even when both correlate well
+    uncertain = conf < LOW_CONFIDENCE or prominence < AMBIGUOUS_PROMINENCE
     note = ""
     if uncertain:
-        if face_fraction < 0.5:
+        if prominence < AMBIGUOUS_PROMINENCE and conf >= LOW_CONFIDENCE:
+            note = f"two delays fit about equally well ({prominence:.2f} z apart): a cut inside the window?"
+        elif face_fraction < 0.5:
             note = "face missing in much of the window"
         elif speech_in < 1.0:
             note = "little speech in this window"

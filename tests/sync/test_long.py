@@ -1,0 +1,72 @@
+"""Long material: a 60 s concatenation with a known shift per segment is recovered per
+window, and a 1001/1000 audio stretch reads as ~60 ms/min drift named as NTSC pull-down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mouthsync.audio.timeline import speech_timeline
+from mouthsync.face.track import track_face
+from mouthsync.media.decode import decode_audio
+from mouthsync.sync.delay import DEFAULT_TRANSCRIPT, analyse, check_sync
+from tests.conftest import CLIPS, WILD
+from tests.sync.builders import build_concatenation
+
+pytestmark = pytest.mark.slow
+
+SOURCES = [p for p in CLIPS if p.name in {"retalking_face2.mp4", "retalking_face4.mp4"}] + [
+    p for p in WILD if p.name in {"voxceleb_00067.mp4", "voxceleb_00473.mp4"}
+]
+
+
+def _own_offsets() -> dict[str, float]:
+    """Each source's own raw delay (unknown sync of the shared clip), removed before shifting."""
+    out = {}
+    for p in SOURCES:
+        a = decode_audio(p, rate=16000)
+        rep = analyse(track_face(p), speech_timeline(a, transcript=DEFAULT_TRANSCRIPT), a, window_s=1e9, calibration_ms=0.0)
+        out[str(p)] = (rep.raw_delay_ms or 0.0) / 1000.0
+    return out
+
+
+def _overlap(seg, win) -> float:  # type: ignore[no-untyped-def]
+    """Seconds of window ``win`` inside segment ``seg`` (a window mostly in one segment
+    should read that segment's shift; one split across a cut may read either)."""
+    return max(0.0, min(seg.end_s, win.end_s) - max(seg.start_s, win.start_s))
+
+
+@pytest.fixture(scope="module")
+def own() -> dict[str, float]:
+    return _own_offsets()
+
+
+def test_per_segment_shifts_recovered_per_window(own: dict[str, float], tmp_path: Path) -> None:
+    order = (SOURCES * 3)[:12]
+    shifts = [0.12, -0.08, 0.0, 0.16, -0.12, 0.04, -0.16, 0.08, 0.12, -0.04, 0.0, -0.12]
+    video, _, segs = build_concatenation(order, [s - own[str(p)] for s, p in zip(shifts, order, strict=True)], tmp_path)
+    rep = check_sync(video)
+    checked = good = 0
+    for w in rep.windows:
+        inside = [s for s in segs if _overlap(s, w) >= 0.75 * (w.end_s - w.start_s)]
+        if not inside or w.audio_delay_ms is None or w.uncertain:
+            continue
+        seg = inside[0]  # shift_s is the applied shift: the wanted one minus the own offset
+        want = (seg.shift_s + own[seg.source]) * 1000.0 - rep.calibration_ms
+        checked += 1
+        good += abs(w.audio_delay_ms - want) <= 40.0
+    assert checked >= 10, f"only {checked} confident windows mostly inside one segment"
+    assert good / checked >= 0.9, f"{good}/{checked} windows within one frame of their segment's shift"
+    assert rep.drift.kind in {"steps", "insufficient"}
+
+
+def test_drift_of_1001_over_1000_is_measured_and_named(own: dict[str, float], tmp_path: Path) -> None:
+    order = (SOURCES * 3)[:12]
+    video, _, _ = build_concatenation(order, [-own[str(p)] for p in order], tmp_path, stretch=(1001, 1000))
+    rep = check_sync(video)
+    assert rep.drift.kind == "drift"
+    assert rep.drift_ms_per_min == pytest.approx(60.0, rel=0.10)
+    assert "1000/1001" in (rep.drift.interpretation or "")
+    confident = [w for w in rep.windows if not w.uncertain]
+    assert len(confident) >= 0.6 * len(rep.windows)
