@@ -30,7 +30,9 @@ def _mouth_box() -> tuple[int, int, int, int]:
 
 def _filters() -> dict[str, list[str]]:
     x, y, w, h = _mouth_box()
+    skin = "0x855F4E"  # this speaker's cheek colour: a hand-like, flat occluder
     return {
+        "occluded_skin": ["-vf", f"drawbox=x={x}:y={y}:w={w}:h={h}:color={skin}:t=fill:enable='{ON}'"],
         "blur": ["-vf", f"gblur=sigma=5:enable='{ON}'"],
         "occluded": ["-vf", f"drawbox=x={x}:y={y}:w={w}:h={h}:color=black:t=fill:enable='{ON}'"],
         "flicker": ["-vf", f"eq=brightness='0.10*(2*mod(n,2)-1)*{ON}':eval=frame"],
@@ -63,9 +65,10 @@ def _covered(rep: FootageReport, reason: str, a: float, b: float) -> float:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("reason", ["blur", "occluded", "flicker", "shake", "fast_motion"])
+@pytest.mark.parametrize("reason", ["blur", "occluded", "occluded_skin", "flicker", "shake", "fast_motion"])
 def test_degradation_flagged_in_its_time_range(degraded, reason) -> None:
     rep = check_footage(degraded[reason])
+    reason = reason.replace("_skin", "")
     assert _covered(rep, reason, T0 + 0.1, T1 - 0.1) > 0.9
     segs = [s for s in rep.segments if s.reason == reason]
     assert segs, rep.to_dict()

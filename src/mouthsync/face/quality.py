@@ -8,7 +8,8 @@ vary between cameras, and absolute where the physics is fixed (head angle):
 * ``no_face``       the mesh found no face (never filled in).
 * ``occluded``      the mouth region stops looking like this speaker's mouth (hand, mic,
                     hair, a box): its brightness-normalised patch departs from the clip's
-                    typical mouth patch far more than speech ever moves it.
+                    typical mouth patch far more than speech ever moves it, or it goes flat
+                    (texture below 0.4 of the clip's median: the lip line is hidden).
 * ``head_turned``   |yaw| > 35° or |pitch| > 30°: the lips are foreshortened.
 * ``blur``          sharpness (variance of the Laplacian, relative to patch contrast) of the
                     eyes-nose-upper-lip block falls far below this clip's sharp frames for
@@ -43,6 +44,7 @@ from mouthsync.face.track import FaceTrack, track_face
 ALGORITHM = "facecheck-1"
 RIGID = (33, 133, 263, 362, 168, 6, 1)
 OCCLUDED_Z = 12.0
+FLAT_TEXTURE = 0.4
 
 REASONS: dict[str, tuple[str, str, Severity]] = {
     # reason: (what, recommendation, severity)
@@ -273,6 +275,7 @@ def analyse(
     valid = tr.valid.copy()
     # occlusion: distance of the mouth patch to this clip's typical mouth patch
     occ = np.full(n, np.nan)
+    tex_rel = np.full(n, np.nan)
     have = [i for i, p in enumerate(patches) if p is not None]
     if have:
         stack = np.stack([patches[i] for i in have])
@@ -281,6 +284,10 @@ def analyse(
         base = np.median(d)
         spread = np.median(np.abs(d - base)) + 1e-3
         occ[have] = (d - base) / spread
+        # texture: a hand, a microphone or a box hides the lip line and the teeth; the patch
+        # goes flat. Clean clips never fall below 0.7 of their median; occluders ~0.0-0.15.
+        tex = stack.std(axis=(1, 2))
+        tex_rel[have] = tex / max(float(np.median(tex)), 1e-6)
     # head angle
     yaw = np.abs(tr.pose[:, 0])
     pitch = np.abs(tr.pose[:, 1])
@@ -322,7 +329,9 @@ def analyse(
     # sustained (~0.5 s): a closing mouth or one fast gesture dips briefly; blur persists
     sharp_rel = _rolling(sharp, max(5, (win // 2) | 1)) / sharp_ref
     # an occluder's straight edges look like block edges: measure only unoccluded frames
-    occ_near = _rolling(np.where(np.isfinite(occ), occ, 0.0), 5, np.nanmax) > OCCLUDED_Z
+    with np.errstate(invalid="ignore"):
+        occ_any = ((occ > OCCLUDED_Z) | (tex_rel < FLAT_TEXTURE)).astype(np.float64)
+    occ_near = _rolling(occ_any, 5, np.nanmax) > 0
     blk = np.where(occ_near, np.nan, blk)
     blk_s = _rolling(blk, win)
     blk_clip = float(np.nanmedian(blk)) if np.isfinite(blk).any() else np.nan
@@ -334,7 +343,7 @@ def analyse(
 
     flags = {
         "no_face": ~valid,
-        "occluded": flag(occ, OCCLUDED_Z),
+        "occluded": flag(occ, OCCLUDED_Z) | flag(tex_rel, FLAT_TEXTURE, above=False),
         "head_turned": flag(np.maximum(yaw - 35.0, pitch - 30.0), 0.0),
         "blur": flag(sharp_rel, 0.35, above=False),
         "shake": flag(acc_s, max(0.15, 4.0 * acc_base) if np.isfinite(acc_base) else np.inf),
@@ -349,7 +358,7 @@ def analyse(
         flags[k] = flags[k] & ~flags["occluded"]
     metrics = {
         "face_luminance": lum, "mouth_sharpness": sharp, "sharpness_rel": sharp_rel,
-        "blockiness": blk, "blockiness_1s": blk_s, "occlusion_z": occ, "shake": acc_s, "fast_motion": motion, "flicker": flick_s,
+        "blockiness": blk, "blockiness_1s": blk_s, "occlusion_z": occ, "mouth_texture_rel": tex_rel, "shake": acc_s, "fast_motion": motion, "flicker": flick_s,
         "exposure_dev": expo, "yaw": tr.pose[:, 0].astype(np.float64),
         "pitch": tr.pose[:, 1].astype(np.float64),
     }
