@@ -34,7 +34,7 @@ import numpy as np
 from mouthsync.core.errors import NoFace
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.media.decode import Audio, decode_audio
-from mouthsync.sync.drift import DriftFit, fit_drift
+from mouthsync.sync.drift import DriftFit, fit_drift, interpret
 from mouthsync.sync.features import (
     band_features,
     detrend,
@@ -180,9 +180,17 @@ class Signals:
         """Seconds of detected speech inside [t0, t1]."""
         return float(sum(max(0.0, min(b, t1) - max(a, t0)) for a, b in self.speech))
 
-    def curves(self, sel: np.ndarray, delays: np.ndarray, weights: dict[str, float]) -> dict[str, np.ndarray]:
-        """Raw correlation per component over candidate ``delays`` for frames ``sel``."""
+    def curves(
+        self, sel: np.ndarray, delays: np.ndarray, weights: dict[str, float], warp: float = 0.0
+    ) -> dict[str, np.ndarray]:
+        """Raw correlation per component over candidate ``delays`` for frames ``sel``.
+
+        ``warp`` (s per s) adds a delay growing linearly from the middle of the frames:
+        the drift search evaluates whole-clip agreement under a clock mismatch.
+        """
         t = self.times[sel]
+        if warp:
+            t = t + warp * (t - 0.5 * (t[0] + t[-1]))
         v = self.valid[sel]
         grid = t[None, :] + delays[:, None]
         inside = (grid >= self.audio_start) & (grid <= self.audio_end)
@@ -197,6 +205,31 @@ class Signals:
         if weights.get("envelope", 0) > 0 and self.feat_t.size > 2 and v.sum() >= 16:
             out["envelope"] = envelope_curve(t, self.opening[sel], v, self.feat_t, self.feats, delays)
         return out
+
+
+def global_drift(sig: Signals, center_s: float, weights: dict[str, float], max_ms_per_min: float = 150.0) -> float | None:
+    """Drift (ms/min) that maximises the whole-clip agreement, searched jointly with delay.
+
+    A line through window delays inherits every window's error (a 60 ms/min drift moves
+    the delay by only 1.5 frames per minute, about the size of one window's scatter);
+    warping the expected mouth by a candidate clock ratio and scoring all frames at once
+    uses every frame for one number.
+    """
+    slopes = np.arange(-max_ms_per_min, max_ms_per_min + 0.1, 3.0)
+    delays = np.arange(center_s - 0.12, center_s + 0.12 + 1e-9, GRID_STEP_S)
+    every = np.ones(sig.times.size, dtype=bool)
+    w = {k: v for k, v in weights.items() if k in ("opening", "velocity") and v > 0}
+    if not w:
+        return None
+    score = np.full(slopes.size, np.nan)
+    for i, sl in enumerate(slopes):
+        comps = sig.curves(every, delays, w, warp=sl / 60000.0)
+        tot = sum(w[k] * np.nan_to_num(comps[k], nan=-1.0) for k in comps) / sum(w.values())
+        score[i] = float(np.max(tot))
+    if not np.isfinite(score).any():
+        return None
+    best, _ = refine_peak(slopes, score)
+    return best
 
 
 def _fps_of(times: np.ndarray) -> float:
@@ -384,6 +417,14 @@ def analyse(
     wd = np.array([np.nan if x.audio_delay_ms is None else x.audio_delay_ms for x in windows])
     wc = np.array([x.confidence for x in windows])
     drift = fit_drift(centers, wd, wc, frame_ms=frame_ms, min_confidence=LOW_CONFIDENCE)
+    span = float(sig.times[-1] - sig.times[0])
+    if drift.kind in ("drift", "none") and glob.delay_s is not None and span >= 20.0:
+        g = global_drift(sig, glob.delay_s, w)
+        if g is not None:
+            drift.ms_per_min = g
+            drift.kind = "drift" if abs(g) / 60.0 * span > 0.5 * frame_ms else "none"
+            drift.interpretation = interpret(g) if drift.kind == "drift" else None
+            drift.method = "global warp search"
     raw_ms = None if glob.delay_s is None else glob.delay_s * 1000.0
     delay_ms = None if raw_ms is None else raw_ms - calibration_ms
     conf = glob.confidence

@@ -43,6 +43,7 @@ class DriftFit:
     windows_used: int
     kind: str
     interpretation: str | None = None
+    method: str = "theil-sen over windows"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
