@@ -107,7 +107,8 @@ def main() -> int:
         voice = noisy_audio(a, 10.0, noise=replace_audio(a, other_for[c]).samples)
         cases["pink"] += [(str(c), 0.0, pink)] + [(str(c), k * fd, shifted_audio(pink, k * fd)) for k in noise_ks if k]
         cases["voice"] += [(str(c), 0.0, voice)] + [(str(c), k * fd, shifted_audio(voice, k * fd)) for k in noise_ks if k]
-        cases["wrong"] += [(str(c), 0.0, replace_audio(a, s)) for s in SPEECH]
+        # the second field is only a key here (the recording's index), not a shift
+        cases["wrong"] += [(str(c), float(i), replace_audio(a, s)) for i, s in enumerate(SPEECH)]
     warm([a for group in cases.values() for _, _, a in group], args.jobs)
     print(f"prepared {sum(len(g) for g in cases.values())} audio cases in {time.time() - t_start:.0f} s")
 
@@ -165,6 +166,7 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
             out[g] = [((e if e is not None else np.nan) - e0 - s) / fd for (cc, s), (e, _) in est[g].items() if cc == str(c)]
             del g0
         wrong = [conf for (cc, _), (_, conf) in est["wrong"].items() if cc == str(c)]
+        assert len(wrong) == len(SPEECH)
         frames_err += fe
         sub_err += se
         pink_err += out["pink"]
