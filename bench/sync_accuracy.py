@@ -154,6 +154,7 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
     zero = {c: est["frames"][(str(c), 0.0)] for c in CLIPS}
     rows = []
     frames_err, sub_err, pink_err, voice_err = [], [], [], []
+    frames_conf: list[float] = []
     for c in CLIPS:
         fd = frame_s(tracks[c])
         e0 = zero[c][0]
@@ -168,6 +169,7 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
         wrong = [conf for (cc, _), (_, conf) in est["wrong"].items() if cc == str(c)]
         assert len(wrong) == len(SPEECH)
         frames_err += fe
+        frames_conf += [conf for (cc, _), (_, conf) in est["frames"].items() if cc == str(c)]
         sub_err += se
         pink_err += out["pink"]
         voice_err += out["voice"]
@@ -193,6 +195,8 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
             print(f"{c.name:26s} {e0 * 1000:9.1f} {e0 * 1000 - cal:9.1f} {conf:5.2f} {fp:9.2f} {smed:7.1f} {smax:7.1f} {pp:7.2f} {vp:8.2f} {wmax:18.2f}")
         print("\nDone-when figures:")
         print(f"  whole frames k=-15..15: {res['frames_pass'] * 100:.1f} % within 1 frame (target >= 99 %), n={fa.size}")
+        confident = np.array(frames_conf) >= sd.LOW_CONFIDENCE
+        print(f"    of which confident (>= {sd.LOW_CONFIDENCE}): {confident.mean() * 100:.1f} % of estimates, {np.mean(fa[confident] <= 1) * 100:.1f} % of them within 1 frame; of the estimates off by more than a frame, {np.mean(~confident[fa > 1]) * 100:.0f} % are flagged low-confidence")
         print(f"  sub-frame {MS_SHIFTS} ms: median {res['sub_med']:.1f} ms (target <= 10), p95 {res['sub_p95']:.1f} ms (target < 25), n={sa.size}")
         print(f"  pink noise 10 dB: {res['pink_pass'] * 100:.1f} % within 1 frame; other speaker 10 dB: {res['voice_pass'] * 100:.1f} % (target >= 90 %)")
         print(f"  calibration constant from wild/ = {cal:+.1f} ms (raw wild: {', '.join(f'{v:+.0f}' for v in wild_raw)}); wild/ within 1 frame after it: {res['wild_ok']}")
