@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,9 @@ from mouthsync.core.progress import Advance, progress
 from mouthsync.media.container import check_input_path
 from mouthsync.media.decode import Audio, decode_audio
 
-__all__ = ["Event", "Phone", "RateInfo", "SpeechTimeline", "Word", "speech_timeline", "load_audio"]
+__all__ = [
+    "Event", "Phone", "RateInfo", "SpeechTimeline", "Word", "speech_timeline", "speech_timeline_in_process", "load_audio",
+]
 
 # ``transcript=AUTO``: recognise words with the general language model, then align them.
 AUTO = "auto"
@@ -247,3 +250,56 @@ def speech_timeline(
         with contextlib.suppress(OSError):  # a read-only cache must not break the analysis
             write_text_atomic(cfile, json.dumps(tl.to_dict()))
     return tl
+
+
+def _child_timeline(
+    source: str | os.PathLike[str] | Audio,
+    transcript: str | None,
+    use_cache: bool,
+    language: str | None,
+) -> SpeechTimeline:
+    """Run in the helper process: no progress bar (the parent owns the terminal)."""
+    os.environ["MOUTHSYNC_NO_PROGRESS"] = "1"
+    return speech_timeline(source, transcript=transcript, use_cache=use_cache, language=language)
+
+
+def speech_timeline_in_process(
+    source: str | os.PathLike[str] | Audio,
+    *,
+    transcript: str | None = None,
+    use_cache: bool = True,
+    language: str | None = None,
+) -> Future[SpeechTimeline]:
+    """:func:`speech_timeline` in a separate process, as a :class:`~concurrent.futures.Future`.
+
+    Why: PocketSphinx holds the GIL for the whole decode, so in a thread beside face
+    tracking the two mostly take turns; in its own process it uses a core of its own.
+    A cached timeline is read here and returned as a finished future (no process start).
+    The process is started with ``spawn`` (never ``fork``: the parent may hold MediaPipe
+    threads and locks), costs ~0.5 s of start-up that overlaps the caller's other work,
+    and exits once the result is delivered. Errors (``BadInput``, ``NoAudio``) are raised
+    by ``future.result()`` like the in-process call.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if transcript is not None and not transcript.strip():
+        transcript = None
+    done: Future[SpeechTimeline] = Future()
+    if use_cache:
+        try:
+            if not isinstance(source, Audio):
+                check_input_path(source)
+            cfile = _cache_file(source, _settings(transcript, language))
+            if cfile is not None and cfile.exists():
+                done.set_result(speech_timeline(source, transcript=transcript, use_cache=True, language=language))
+                return done
+        except Exception as exc:  # same errors as the in-process call, delivered the same way
+            done.set_exception(exc)
+            return done
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        fut = pool.submit(_child_timeline, source, transcript, use_cache, language)
+    finally:
+        pool.shutdown(wait=False)  # the submitted job still runs; the process exits after it
+    return fut
