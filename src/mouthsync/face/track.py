@@ -297,6 +297,37 @@ def _landmark_array(lms: Any) -> np.ndarray:
     return np.array([(p.x, p.y, p.z) for p in lms.landmark], dtype=np.float32)
 
 
+def _import_mediapipe() -> Any:
+    """``import mediapipe`` without paying for ``matplotlib.pyplot`` (~0.4-0.5 s CPU).
+
+    ``mediapipe/__init__`` imports every solution, and its ``drawing_utils`` imports
+    ``matplotlib.pyplot`` at module level only for ``plot_landmarks``, which mouthsync never
+    calls. That import was about half of MediaPipe's start-up, paid by every tracking
+    process (the CLI and each ``_worker``). When matplotlib is not loaded yet, empty
+    stand-ins are placed in ``sys.modules`` for the import and removed right after, so a
+    later ``import matplotlib.pyplot`` anywhere in the process gets the real module.
+    """
+    import sys
+    import types
+
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    if "mediapipe" in sys.modules or "matplotlib" in sys.modules:
+        import mediapipe
+
+        return mediapipe
+    stubs = {name: types.ModuleType(name) for name in ("matplotlib", "matplotlib.pyplot")}
+    stubs["matplotlib"].pyplot = stubs["matplotlib.pyplot"]  # type: ignore[attr-defined]
+    stubs["matplotlib"].__path__ = []  # a package, so the submodule import resolves
+    sys.modules.update(stubs)
+    try:
+        import mediapipe
+    finally:
+        for name, mod in stubs.items():
+            if sys.modules.get(name) is mod:
+                del sys.modules[name]
+    return mediapipe
+
+
 def _track_range(
     path: str,
     start: float | None,
@@ -308,8 +339,7 @@ def _track_range(
     report: Any = None,
 ) -> dict[str, np.ndarray]:
     """Track frames in ``[start, end)``; returns times, valid, landmarks (source px)."""
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    import mediapipe as mp
+    mp = _import_mediapipe()
 
     times: list[float] = []
     valid: list[bool] = []
