@@ -112,60 +112,44 @@ def test_fix_round_trip_through_check(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_drift_removal_brings_every_window_within_one_frame(tmp_path: Path) -> None:
-    """60 s of shared clips, audio clock 1000/1001 slow (+60 ms/min), drift removed by fix.
+def test_drift_auto_brings_every_window_within_one_frame(tmp_path: Path) -> None:
+    """66 s of one shared clip repeated, audio clock 1000/1001 slow (+60 ms/min over the
+    material): ``fix --drift auto`` resamples the audio and every confident window of the
+    result reads within one frame of the same window on the undrifted build.
 
-    ``--drift auto`` declines when check classifies the windows as steps (clips with
-    different own offsets, cut-straddling windows) and says which figure to give; this
-    test then gives check's figure, as a user would. The reference for each window is the
-    drifted file's own window delay (measured by the check inside ``fix``, kept in the
-    sidecar) minus the injected drift at that time (1 ms per second).
+    One source repeated keeps every segment's own (unknown) offset equal, so the stretch is
+    the only thing that changes the delay over time; mixed sources carry per-clip offsets
+    as large as a minute of drift (docs/sync.md), which check rightly reports as steps.
     """
     from mouthsync.sync.delay import check_sync
 
-    from ..conftest import WILD
     from .builders import build_concatenation
 
-    sources = [*CLIPS, *WILD, *CLIPS[1:4]]  # about 63 s
+    face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"] * 10
+    clean, _, _ = build_concatenation(face4, [0.0] * len(face4), tmp_path / "clean", name="clean")
     drifted, _, _ = build_concatenation(
-        sources, [0.0] * len(sources), tmp_path, name="drift", stretch=(1001, 1000)
+        face4, [0.0] * len(face4), tmp_path / "drift", name="drift", stretch=(1001, 1000)
     )
     fixed = tmp_path / "fixed.mkv"
-    args = ["fix", str(drifted), "-o", str(fixed), "--delay", "auto", "--drift", "auto", "--json"]
-    assert main(args) == 0
+    assert main(["fix", str(drifted), "-o", str(fixed), "--delay", "auto", "--drift", "auto", "--json"]) == 0
     side = json.loads(Path(str(fixed) + ".fix.json").read_text())
-    measured = side["measured"]["drift_ms_per_min"]
-    assert measured == pytest.approx(60.0, rel=0.5)  # check sees the drift
-    if side["audio_speed"] == 1.0:  # declined: the finding names the figure to give
-        (f,) = [f for f in side["findings"] if f["check"] == "fix.drift"]
-        assert f"--drift {measured:.1f}" in f["advice"]
-        args = [
-            "fix",
-            str(drifted),
-            "-o",
-            str(fixed),
-            "--delay",
-            "auto",
-            "--drift",
-            f"{measured:.1f}",
-        ]
-        assert main(args) == 0
-        side = json.loads(Path(str(fixed) + ".fix.json").read_text())
-    assert side["audio_speed"] - 1.0 == pytest.approx(measured / 60000.0, rel=0.01)
+    assert side["measured"]["drift_ms_per_min"] == pytest.approx(60.0, rel=0.10)
+    assert side["audio_speed"] != 1.0, "--drift auto must resample the audio"
+    assert side["audio_speed"] == pytest.approx(1001 / 1000, abs=2e-5)  # snapped to the NTSC ratio
     assert packets(fixed) == packets(drifted)
-    before = {round(w["start_s"], 2): w for w in side["measured"]["windows"]}
-    got = check_sync(fixed).to_dict()["windows"]
+
+    ref = check_sync(clean)
+    got = check_sync(fixed)
+    frame_ms = 1000.0 / got.fps
+    # fix also removed the drifted file's overall delay; compare shapes over time
+    offset = (got.audio_delay_ms or 0.0) - (ref.audio_delay_ms or 0.0)
+    before = {round(w.start_s, 2): w for w in ref.windows}
     compared = 0
-    for w in got:
-        b = before.get(round(w["start_s"], 2))
-        # windows check itself marks uncertain (cuts between clips, weak speech) carry no
-        # delay to compare; the issue allows them to be uncertain, not wrong
-        if b is None or b["audio_delay_ms"] is None or w["audio_delay_ms"] is None:
+    for w in got.windows:
+        b = before.get(round(w.start_s, 2))
+        if b is None or b.audio_delay_ms is None or w.audio_delay_ms is None or b.uncertain or w.uncertain:
             continue
-        if b.get("uncertain") or w.get("uncertain"):
-            continue
-        centre = 0.5 * (w["start_s"] + w["end_s"])
-        want = b["audio_delay_ms"] - 1.0 * centre  # the window's delay without the drift
         compared += 1
-        assert abs(w["audio_delay_ms"] - want) <= 40.0, (w, b)
-    assert compared >= 8
+        assert abs((w.audio_delay_ms - offset) - b.audio_delay_ms) <= frame_ms, (w, b)
+    assert compared >= 0.6 * len(got.windows)
+    assert got.drift.kind != "drift" or abs(got.drift_ms_per_min or 0.0) < 10.0
