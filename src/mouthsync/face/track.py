@@ -34,6 +34,7 @@ from mouthsync.core.atomic import atomic_path
 from mouthsync.core.cache import cache_key, cache_path
 from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.progress import progress
+from mouthsync.core.quiet import native_stderr_silenced
 from mouthsync.face.mouth import head_pose, mouth_measures
 
 SCHEMA_VERSION = 1
@@ -356,15 +357,29 @@ def _track_range(
     scale = np.array([width, height, width], dtype=np.float32)
     prev_box: np.ndarray | None = None
     pending = 0
-    with mp.solutions.face_mesh.FaceMesh(
-        static_image_mode=False,
-        max_num_faces=max_faces,
-        refine_landmarks=True,
-        min_detection_confidence=0.5,
-        min_tracking_confidence=0.5,
-    ) as mesh:
+    # The graph starts its calculators asynchronously and they log natively (TFLite, glog)
+    # until the first frames are through: keep fd 2 quiet from construction to frame 3.
+    quiet = contextlib.ExitStack()
+    quiet.enter_context(native_stderr_silenced())
+    quiet_frames = 3
+    try:
+        mesh_cm = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=False,
+            max_num_faces=max_faces,
+            refine_landmarks=True,
+            min_detection_confidence=0.5,
+            min_tracking_confidence=0.5,
+        )
+    except BaseException:
+        quiet.close()
+        raise
+    with quiet, mesh_cm as mesh:
         for t, img in _prefetch(_decode_range(path, start, end, max_side)):
             res = mesh.process(img)
+            if quiet_frames:
+                quiet_frames -= 1
+                if not quiet_frames:
+                    quiet.close()
             faces = res.multi_face_landmarks or []
             chosen: np.ndarray | None = None
             if faces:
