@@ -113,3 +113,46 @@ def test_noise_mix_hits_the_requested_snr() -> None:
     snr = 10 * np.log10(np.mean(speech[:16000] ** 2) / np.mean(added**2))
     assert snr == pytest.approx(10.0, abs=0.5)
     del rng
+
+
+def test_delay_curves_are_shift_equivariant_on_a_fixed_support() -> None:
+    """Moving the phones by ``s`` must move every agreement curve by exactly ``s``.
+
+    The first version scored each delay over its own audio overlap; at large delays the
+    frame set changed with the delay and this failed (docs/sync.md, "Fixed support").
+    """
+    from types import SimpleNamespace
+
+    from mouthsync.audio.types import Phone
+    from mouthsync.audio.visemes import expected_opening
+    from mouthsync.sync.delay import GRID_STEP_S, Signals
+
+    rng = np.random.default_rng(3)
+    labels = ["AA", "M", "IY", "P", "S", "AE", "B", "OW", "F", "UW"]
+    phones, t = [], 0.3
+    while t < 4.6:
+        d = float(rng.uniform(0.06, 0.2))
+        phones.append(Phone(t, t + d, str(rng.choice(labels))))
+        t += d
+    times = np.arange(0.0, 5.0, 0.04)
+    ap = expected_opening(phones, times) + 0.05 * rng.standard_normal(times.size)
+    track = SimpleNamespace(times=times, mouth={"aperture": ap}, valid=np.ones(times.size, bool), fps=25.0)
+    audio = Audio(samples=np.zeros(80000, np.float32), rate=16000, start=0.0)
+    delays = np.round(np.arange(-0.8, 0.8 + 1e-9, GRID_STEP_S), 6)
+    sel = np.ones(times.size, bool)
+    w = {"opening": 1.0, "velocity": 1.0}
+
+    def curves(shift: float) -> dict[str, np.ndarray]:
+        moved = [Phone(p.start + shift, p.end + shift, p.label) for p in phones]
+        tl = SimpleNamespace(phones=moved, speech=[(moved[0].start, moved[-1].end)])
+        return Signals(track, tl, audio).curves(sel, delays, w)
+
+    base = curves(0.0)
+    for shift in (-0.6, 0.6):
+        moved = curves(shift)
+        k = int(round(shift / GRID_STEP_S))
+        for name in w:
+            a = base[name][max(0, -k) : delays.size - max(0, k)]
+            b = moved[name][max(0, k) : delays.size - max(0, -k)]
+            np.testing.assert_allclose(b, a, atol=2e-3, err_msg=f"{name} at shift {shift}")
+        assert abs(delays[np.nanargmax(moved["velocity"])] - delays[np.nanargmax(base["velocity"])] - shift) < 1e-6

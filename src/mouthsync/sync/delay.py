@@ -7,7 +7,8 @@ Method (see ``docs/sync.md`` for the measurements behind every choice):
 2. The speech timeline gives phones; the coarticulated *expected opening* is evaluated at
    ``frame_time + d`` for every candidate delay ``d`` on a 2 ms grid (the audio side is
    continuous in time, so sub-frame delays are exact, no frame interpolation).
-3. For each ``d`` three agreements are computed over the overlap: correlation of opening
+3. For each ``d`` three agreements are computed on the same frames (fixed support; outside
+   the audio the expected mouth is at rest): correlation of opening
    with expected opening, of opening velocity with expected velocity (onsets and closures
    are sharp, so this pins the delay), and the held-out correlation of a per-clip learned
    mapping from audio band energies to aperture (cross-validated so it cannot fit its own
@@ -569,7 +570,7 @@ def check_sync(
     Raises :class:`~mouthsync.core.errors.NoAudio` / ``BadInput`` for unusable input; a
     video without a usable face gives a report with confidence 0 and a verdict saying so.
     """
-    from mouthsync.audio.timeline import speech_timeline
+    from mouthsync.audio.timeline import speech_timeline, speech_timeline_in_process
     from mouthsync.face.track import track_face
     from mouthsync.media.container import check_input_path
     from mouthsync.media.decode import video_meta
@@ -579,14 +580,22 @@ def check_sync(
     get_standard(standard)
     meta = video_meta(vpath)  # NoVideo early, before any heavy work
     audio = decode_audio(apath, rate=16000, mono=True)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        f_track = pool.submit(track_face, vpath, use_cache=use_cache)
-        f_tl = pool.submit(speech_timeline, audio, transcript=transcript, use_cache=use_cache)
-        timeline = f_tl.result()
-        try:
-            track = f_track.result()
-        except NoFace as exc:
-            return _no_face_report(vpath, str(exc), standard, meta.declared_fps or 25.0)
+    # PocketSphinx holds the GIL, so the (slow) transcript mode runs in its own process
+    # beside tracking; phonetic recognition alone is cheaper than a process start.
+    if transcript is not None:
+        f_tl = speech_timeline_in_process(audio, transcript=transcript, use_cache=use_cache)
+    else:
+        f_tl = ThreadPoolExecutor(max_workers=1).submit(
+            speech_timeline, audio, transcript=None, use_cache=use_cache
+        )
+    no_face: str | None = None
+    try:
+        track = track_face(vpath, use_cache=use_cache)
+    except NoFace as exc:
+        no_face = str(exc)
+    timeline = f_tl.result()  # timeline errors first, as before
+    if no_face is not None:
+        return _no_face_report(vpath, no_face, standard, meta.declared_fps or 25.0)
     if track.valid.sum() < 8:
         return _no_face_report(vpath, "a usable face was found in fewer than 8 frames", standard, track.fps or 25.0)
     rep = analyse(track, timeline, audio, window_s=window_s, hop_s=hop_s, standard=standard,
