@@ -23,6 +23,7 @@ import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -139,6 +140,18 @@ def _segments_to_phones(segs: Sequence[tuple[str, int, int]], offset: float) -> 
     return phones
 
 
+def _decode_utterance(dec: Any, pcm: bytes) -> None:
+    """Decode ``pcm`` as one whole utterance with a fresh front end.
+
+    Noise removal keeps its noise estimate across utterances: resetting it makes the result
+    depend on this audio only (same input, same phones, in any order of calls).
+    """
+    dec.reinit_feat()
+    dec.start_utt()
+    dec.process_raw(pcm, full_utt=True)
+    dec.end_utt()
+
+
 def recognize_phones(
     samples: np.ndarray, *, offset: float = 0.0, settings: dict[str, object] | None = None
 ) -> list[Phone]:
@@ -151,12 +164,7 @@ def recognize_phones(
     pcm = to_pcm16(samples)
     with _LOCK:
         dec = _decoder("allphone", tuple(sorted(cfg.items())))
-        # Noise removal keeps its noise estimate across utterances: reset it so that the
-        # result depends on this audio only (same input, same phones, in any order).
-        dec.reinit_feat()
-        dec.start_utt()
-        dec.process_raw(pcm, full_utt=True)
-        dec.end_utt()
+        _decode_utterance(dec, pcm)
         segs = [(s.word, s.start_frame, s.end_frame) for s in dec.seg()]
     return _segments_to_phones(segs, offset)
 
@@ -290,10 +298,7 @@ def align_transcript(
         try:
             dec.add_jsgf_string("align", grammar)
             dec.activate_search("align")
-            dec.reinit_feat()
-            dec.start_utt()
-            dec.process_raw(pcm, full_utt=True)
-            dec.end_utt()
+            _decode_utterance(dec, pcm)
             hyp = dec.hyp()
             raw = [(q.word, q.start_frame, q.end_frame) for q in dec.seg()] if hyp else []
         except RuntimeError as exc:
@@ -333,9 +338,6 @@ def transcribe(samples: np.ndarray) -> str:
     cfg = dict(TRANSCRIBE_SETTINGS, lm=str(m / "en-us" / "en-us.lm.bin"))
     with _LOCK:
         dec = _decoder("lm", tuple(sorted(cfg.items())))
-        dec.reinit_feat()
-        dec.start_utt()
-        dec.process_raw(pcm, full_utt=True)
-        dec.end_utt()
+        _decode_utterance(dec, pcm)
         hyp = dec.hyp()
     return hyp.hypstr if hyp is not None else ""

@@ -7,8 +7,6 @@ so that stdout stays parseable.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +14,7 @@ import typer
 
 from mouthsync.core import progress
 from mouthsync.core.findings import Finding, Severity, worst
+from mouthsync.core.jsonsafe import dumps
 
 JSON_HELP = "Print a JSON document on stdout instead of the readable summary."
 FAIL_ON_HELP = "Exit with code 1 when a finding reaches this severity (info, warning, error, never)."
@@ -27,23 +26,8 @@ def prepare(json_out: bool) -> None:
         progress.set_enabled(False)
 
 
-def _clean(obj: Any) -> Any:
-    """Make a result JSON-safe: NaN/inf become null, numpy scalars become Python numbers."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, Finding):
-        return _clean(obj.to_dict())
-    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 1) == 0:
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
 def to_json(result: dict[str, Any]) -> str:
-    return json.dumps(_clean(result), indent=2, allow_nan=False)
+    return dumps(result)
 
 
 def emit(result: dict[str, Any], json_out: bool, human: Callable[[dict[str, Any]], list[str]]) -> None:

@@ -38,9 +38,17 @@ def file_digest(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
-def cache_key(kind: str, path: str | os.PathLike[str], settings: dict[str, Any]) -> str:
-    """A key for ``kind`` of result computed from ``path`` with ``settings``."""
-    blob = json.dumps({"kind": kind, "file": file_digest(path), "settings": settings}, sort_keys=True, default=str)
+def cache_key(
+    kind: str, path: str | os.PathLike[str], settings: dict[str, Any], *, digest: str | None = None
+) -> str:
+    """A key for ``kind`` of result computed from ``path`` with ``settings``.
+
+    Pass ``digest`` (from :func:`file_digest`) when the caller needs the hash anyway, so a
+    large file is read once, not twice.
+    """
+    blob = json.dumps(
+        {"kind": kind, "file": digest or file_digest(path), "settings": settings}, sort_keys=True, default=str
+    )
     return f"{kind}-{hashlib.sha256(blob.encode()).hexdigest()[:32]}"
 
 

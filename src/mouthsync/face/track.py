@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from mouthsync.core.atomic import atomic_path
-from mouthsync.core.cache import cache_key, cache_path
+from mouthsync.core.cache import cache_key, cache_path, file_digest
 from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.progress import progress
 from mouthsync.core.quiet import native_stderr_silenced
@@ -502,8 +502,9 @@ def track_face(
         raise BadInput(f"{src}: file not found")
     meta = video_meta(src)
     settings = {"algorithm": ALGORITHM, "max_side": max_side, "max_faces": max_faces}
+    digest = file_digest(src)  # once: it keys the cache and ties the track to its video
     track: FaceTrack | None = None
-    cpath = cache_path(cache_key("facetrack", src, settings), ".npz") if use_cache else None
+    cpath = cache_path(cache_key("facetrack", src, settings, digest=digest), ".npz") if use_cache else None
     if cpath is not None and cpath.exists():
         with contextlib.suppress(BadInput, KeyError, ValueError, OSError):
             cached = FaceTrack.load(cpath)
@@ -516,10 +517,8 @@ def track_face(
             with contextlib.suppress(OSError):
                 track.save(cpath)
     if "source_sha256" not in track.settings:
-        from mouthsync.core.cache import file_digest
-
         # lets a saved track be matched to its video later (``facecheck --track``)
-        track.settings = {**track.settings, "source_sha256": file_digest(src)}
+        track.settings = {**track.settings, "source_sha256": digest}
     if not track.valid.any():
         raise NoFace(f"{src}: no face found in any of {len(track)} frames (Face Mesh needs a visible, roughly frontal human-like face)")
     if smooth:

@@ -20,7 +20,6 @@ What comes out:
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -35,6 +34,7 @@ from mouthsync.core.atomic import check_output_path, write_text_atomic
 from mouthsync.core.cache import file_digest
 from mouthsync.core.errors import BadInput
 from mouthsync.core.findings import Finding, Severity
+from mouthsync.core.jsonsafe import dumps
 from mouthsync.core.progress import progress
 from mouthsync.media.audio_quality import VAD_RATE, _resample, speech_segments, vad_flags
 from mouthsync.media.container import open_input, require_audio, require_video
@@ -220,7 +220,7 @@ def prep(
                   + (["--trim-silence", "--margin", f"{margin:g}"] if trim_silence else [])),
               "time_mapping": "source_time = output_time + source_time_at_output_zero",
               **result.to_dict()}
-    write_text_atomic(side, json.dumps(record, indent=2, default=str), [src])
+    write_text_atomic(side, dumps(record), [src])
     return result
 
 

@@ -24,7 +24,6 @@ non-audio packet bit for bit. A sidecar ``OUT.fix.json`` records what was done.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 import os
 import re
@@ -39,6 +38,7 @@ from mouthsync.core.atomic import check_output_path, write_text_atomic
 from mouthsync.core.cache import file_digest
 from mouthsync.core.errors import BadInput
 from mouthsync.core.findings import Finding, Severity
+from mouthsync.core.jsonsafe import dumps
 from mouthsync.media.container import check_input_path, open_input, require_audio, require_video
 from mouthsync.media.decode import frame_times
 from mouthsync.media.remux import RemuxResult, retime_audio
@@ -426,7 +426,7 @@ def fix_sync(
         out_sha256=file_digest(out),
         findings=findings,
     )
-    write_text_atomic(side, json.dumps(_jsonable(result.to_dict()), indent=2) + "\n", [src])
+    write_text_atomic(side, dumps(result.to_dict()) + "\n", [src])
     return result
 
 
@@ -461,17 +461,3 @@ def _verify(out: str | os.PathLike[str], fps: float, findings: list[Finding]) ->
     return summary
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if hasattr(obj, "to_dict"):
-        return _jsonable(obj.to_dict())
-    return obj
