@@ -92,3 +92,28 @@ def test_boundary_error_targets(errors_ms: np.ndarray) -> None:
     print(f"espeak ground truth: n={err.size} median={median:.1f} ms, <60 ms: {within60:.1%}")
     assert median < 30.0
     assert within60 >= 0.90
+
+
+def test_edge_words_missing_from_audio_are_dropped() -> None:
+    """A clip cut at an edit still aligns: transcript words the audio lacks at either end
+    are left out instead of failing the alignment or stretching over their neighbours."""
+    from tests.audio.espeak_truth import Espeak, arpabet_boundaries
+
+    text = "Bob bought a blue boat for the summer."
+    spoken = Espeak().say(text, rate_wpm=160)
+    x = resample_poly(spoken.samples, 320, 441).astype(np.float32)
+    lead = 0.3
+    x = np.concatenate([np.zeros(int(lead * 16000), np.float32), x, np.zeros(3200, np.float32)])
+    x += (3e-4 * np.random.default_rng(3).standard_normal(x.size)).astype(np.float32)
+    words, phones, _ = align_transcript(x, "Yesterday " + text + " Goodbye")
+    assert [w.text for w in words] == ["bob", "bought", "a", "blue", "boat", "for", "the", "summer"]
+    truth = arpabet_boundaries(spoken)
+    got = [p for p in phones if p.label != "SIL"]
+    sm = difflib.SequenceMatcher(a=[lab for _, lab in truth], b=[p.label for p in got], autojunk=False)
+    errs = [
+        abs(got[m.b + k].start - lead - truth[m.a + k][0]) * 1000.0
+        for m in sm.get_matching_blocks()
+        for k in range(m.size)
+        if np.isfinite(truth[m.a + k][0])
+    ]
+    assert len(errs) >= 15 and float(np.median(errs)) < 30.0

@@ -9,11 +9,16 @@ Two ways to get phones with times:
   dictionary; unknown words are spelled with the letter-to-sound fallback of the
   dictionary when possible), giving words and their phones.
 
-Both decode the whole utterance at once with *batch* cepstral mean normalisation so that
-the features of a frame do not depend on how much audio preceded it: shifting the audio
-by N ms shifts every phone by N ms (the sync stage relies on that). PocketSphinx works at
-100 frames per second, so boundaries are multiples of 10 ms from the first sample
-(10 ms is far below a video frame).
+Both decode the whole utterance at once. Shifting the audio by N ms should shift every
+phone by N ms (the sync stage measures delays through phone times), so runs of digital
+silence at either end (padding, muted edits) are cut off before decoding and the times
+offset back: padding then changes nothing. The front end keeps the model's batch cepstral
+mean normalisation and noise removal: live (causal) normalisation from a fixed starting
+mean, without noise removal, follows shifts more exactly but recognises worse, and the
+sync benchmark lost more from that than it gained (docs/speech.md).
+
+PocketSphinx works at 100 frames per second, so boundaries are multiples of 10 ms from
+the first non-silent sample (10 ms is far below a video frame).
 """
 
 from __future__ import annotations
@@ -34,6 +39,10 @@ from mouthsync.core.errors import BadInput
 RATE = 16000
 FRAME_S = 0.01  # PocketSphinx frame shift (frate 100)
 
+# The model's own front end (its feat.params): batch CMN over the utterance, noise removal.
+# Kept explicit so the cache key records it and ``_decoder`` can apply other values.
+FRONT_END: dict[str, object] = {"cmn": "batch", "remove_noise": True}
+
 # Settings for phonetic recognition, tuned for boundary accuracy and stability (see
 # docs/speech.md): a low language weight lets the acoustics decide, the phone insertion
 # penalty keeps spurious 10-20 ms phones out, wide beams keep the search exact enough
@@ -44,7 +53,7 @@ ALLPHONE_SETTINGS: dict[str, object] = {
     "beam": 1e-20,
     "pbeam": 1e-20,
     "bestpath": False,
-    "remove_noise": True,
+    **FRONT_END,
 }
 ALIGN_SETTINGS: dict[str, object] = {
     "beam": 1e-80,
@@ -53,7 +62,7 @@ ALIGN_SETTINGS: dict[str, object] = {
     "lpbeam": 1e-80,
     "lponlybeam": 1e-80,
     "bestpath": False,
-    "remove_noise": True,
+    **FRONT_END,
 }
 
 # Word recognition for machine transcripts: single tree pass with pruned active HMMs and
@@ -64,6 +73,7 @@ TRANSCRIBE_SETTINGS: dict[str, object] = {
     "bestpath": False,
     "maxhmmpf": 3000,
     "maxwpf": 5,
+    **FRONT_END,
 }
 
 _LOCK = threading.Lock()
@@ -85,7 +95,6 @@ def _decoder(kind: str, frozen: tuple[tuple[str, object], ...]):  # type: ignore
         "hmm": str(m / "en-us" / "en-us"),
         "dict": str(m / "en-us" / "cmudict-en-us.dict"),
         "loglevel": "FATAL",
-        "cmn": "batch",
         "samprate": RATE,
     }
     if kind == "allphone":
@@ -93,7 +102,16 @@ def _decoder(kind: str, frozen: tuple[tuple[str, object], ...]):  # type: ignore
     elif kind == "align":
         kw["lm"] = None
     kw.update(dict(frozen))
-    return pocketsphinx.Decoder(**kw)
+    dec = pocketsphinx.Decoder(**kw)
+    # The model's feat.params is read after the arguments and overrides front-end keys
+    # given to the constructor (cmn, remove_noise, ...): set them again on the live
+    # config; ``_decode_utterance`` rebuilds the front end from it before every utterance.
+    for key in _FRONT_END_KEYS & kw.keys():
+        dec.config[key] = kw[key]
+    return dec
+
+
+_FRONT_END_KEYS = frozenset({"cmn", "cmninit", "remove_noise", "remove_silence", "agc", "varnorm"})
 
 
 def to_pcm16(samples: np.ndarray) -> bytes:
@@ -118,6 +136,28 @@ def _dither(n: int) -> np.ndarray:
     block = _dither_block()
     reps = -(-n // block.size)
     return np.tile(block, reps)[:n]
+
+
+# Below 1.5 LSB of 16-bit audio: digital silence (the decoder's own dither is +-1 LSB).
+_SILENT = 1.5 / 32767.0
+# Shorter runs (a codec's first samples, a fade) are part of the recording: keep them.
+_MIN_RUN = int(0.02 * RATE)
+
+
+def trim_digital_silence(samples: np.ndarray) -> tuple[np.ndarray, int]:
+    """``samples`` without runs of digital silence at either end, and the index cut at the head.
+
+    Why: padding carries no speech, yet it enters the decoder's normalisation and search;
+    cutting it makes the phones of a padded or muted-edge copy the same as the original's.
+    All-silent input is returned whole.
+    """
+    x = np.asarray(samples)
+    loud = np.flatnonzero(np.abs(x) >= _SILENT)
+    if loud.size == 0:
+        return x, 0
+    head = int(loud[0]) if loud[0] >= _MIN_RUN else 0
+    tail = int(loud[-1]) + 1 if x.size - loud[-1] - 1 >= _MIN_RUN else x.size
+    return x[head:tail], head
 
 
 def _segments_to_phones(segs: Sequence[tuple[str, int, int]], offset: float) -> list[Phone]:
@@ -161,6 +201,8 @@ def recognize_phones(
     """
     cfg = dict(ALLPHONE_SETTINGS)
     cfg.update(settings or {})
+    samples, head = trim_digital_silence(samples)
+    offset += head / RATE
     pcm = to_pcm16(samples)
     with _LOCK:
         dec = _decoder("allphone", tuple(sorted(cfg.items())))
@@ -228,9 +270,12 @@ def _pronunciations(dec, word: str) -> list[list[str]]:  # type: ignore[no-untyp
 
 
 def _split_words(
-    words: list[str], prons: list[list[list[str]]], labels: list[str]
+    words: list[str], prons: list[list[list[str]]], labels: list[str], optional: frozenset[int] = frozenset()
 ) -> list[int] | None:
-    """Which pronunciation of each word explains the decoded phone ``labels`` (DFS)."""
+    """Which pronunciation of each word explains the decoded phone ``labels`` (DFS).
+
+    Words whose index is in ``optional`` may be absent (choice ``-1``).
+    """
     choice: list[int] = []
 
     def go(wi: int, pi: int) -> bool:
@@ -242,6 +287,11 @@ def _split_words(
                 if go(wi + 1, pi + len(pr)):
                     return True
                 choice.pop()
+        if wi in optional:
+            choice.append(-1)
+            if go(wi + 1, pi):
+                return True
+            choice.pop()
         return False
 
     return choice if go(0, 0) else None
@@ -272,6 +322,8 @@ def align_transcript(
         raise BadInput("the transcript has no words to align")
     cfg = dict(ALIGN_SETTINGS)
     cfg.update(settings or {})
+    samples, head = trim_digital_silence(samples)
+    offset += head / RATE
     pcm = to_pcm16(samples)
     unknown: list[str] = []
     with _LOCK:
@@ -292,7 +344,11 @@ def align_transcript(
             alts = [" ".join("_" + q.lower() for q in one) for one in pr]
             parts.append(alts[0] if len(alts) == 1 else "( " + " | ".join(alts) + " )")
         # Explicit optional silence at both ends: filler insertion alone lets the first
-        # and last phones swallow leading/trailing silence.
+        # and last phones swallow leading/trailing silence. With three words or more the
+        # first and last word are optional too: a clip cut mid-word at either end (an
+        # edit, a shifted copy) then still aligns instead of failing or stretching.
+        optional = frozenset({0, len(parts) - 1}) if len(parts) >= 3 else frozenset()
+        parts = [f"[ {p} ]" if i in optional else p for i, p in enumerate(parts)]
         body = "[ _sil ] " + " ".join(parts) + " [ _sil ]"
         grammar = "#JSGF V1.0;\ngrammar align;\npublic <utt> = " + body + ";\n"
         try:
@@ -310,13 +366,15 @@ def align_transcript(
         lab = name[1:].upper() if name.startswith("_") else "SIL"
         segs.append((lab if lab in PHONESET else "SIL", sf, ef))
     labels = [lab for lab, _, _ in segs if lab != "SIL"]
-    choice = _split_words(words, prons, labels) if labels else None
+    choice = _split_words(words, prons, labels, optional) if labels else None
     if choice is None:
         raise BadInput("the transcript could not be aligned to the audio (no complete path)")
     out_words: list[Word] = []
     speech = [(lab, sf, ef) for lab, sf, ef in segs if lab != "SIL"]
     pi = 0
     for w, pr, k in zip(words, prons, choice, strict=True):
+        if k < 0:
+            continue  # an optional edge word the audio does not contain
         n = len(pr[k])
         first, last = speech[pi], speech[pi + n - 1]
         out_words.append(
@@ -333,7 +391,7 @@ def transcribe(samples: np.ndarray) -> str:
     A machine transcript for when none is given: good enough to force-align most words
     of clear speech (alignment then snaps phones to the audio), never shown as truth.
     """
-    pcm = to_pcm16(samples)
+    pcm = to_pcm16(trim_digital_silence(samples)[0])
     m = model_dir()
     cfg = dict(TRANSCRIBE_SETTINGS, lm=str(m / "en-us" / "en-us.lm.bin"))
     with _LOCK:
