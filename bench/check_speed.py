@@ -46,25 +46,6 @@ def build_clip(out: Path, seconds: float = 60.0) -> Path:
     return out
 
 
-def check_with_speech_process(clip: Path, transcript: str | None) -> object:
-    """``check_sync``'s cold path with the speech timeline in its own process.
-
-    Same steps as ``mouthsync.sync.delay.check_sync`` (decode audio, track + timeline at
-    once, analyse), but PocketSphinx runs in a spawned process
-    (:func:`speech_timeline_in_process`) instead of a thread, so it no longer takes turns
-    with tracking for the GIL. Timed here to show what switching ``check_sync`` gains.
-    """
-    from mouthsync.audio.timeline import speech_timeline_in_process
-    from mouthsync.face.track import track_face
-    from mouthsync.media.decode import decode_audio
-    from mouthsync.sync.delay import analyse
-
-    audio = decode_audio(clip, rate=16000, mono=True)
-    f_tl = speech_timeline_in_process(audio, transcript=transcript, use_cache=False)
-    track = track_face(clip, use_cache=False)
-    return analyse(track, f_tl.result(), audio, source=str(clip))
-
-
 def cpu_seconds() -> float:
     """CPU time of this process and its finished children (tracking workers), in seconds.
 
@@ -93,12 +74,8 @@ def main() -> int:
             t = time.perf_counter()
             rep = check_sync(clip, use_cache=False, transcript=transcript)
             cold = time.perf_counter() - t
-            label = "auto transcript (default)" if transcript else "--transcript none (allphone)"
+            label = "auto transcript + allphone (default)" if transcript else "--transcript none (allphone)"
             print(f"check cold, {label:30s}: {cold:6.2f} s = {dur / cold:5.1f}x real time (target >= 8x); delay {rep.audio_delay_ms:+.1f} ms, conf {rep.confidence:.2f}, {len(rep.windows)} windows")
-            t = time.perf_counter()
-            rep = check_with_speech_process(clip, transcript)
-            cold = time.perf_counter() - t
-            print(f"  same, speech in a process {'':4s}: {cold:6.2f} s = {dur / cold:5.1f}x real time; delay {rep.audio_delay_ms:+.1f} ms, conf {rep.confidence:.2f}, {len(rep.windows)} windows")
         c, t = cpu_seconds(), time.perf_counter()
         tr = track_face(clip, use_cache=False)
         tt, ct = time.perf_counter() - t, cpu_seconds() - c
@@ -107,14 +84,14 @@ def main() -> int:
         tl = speech_timeline(a, use_cache=False, transcript="auto")
         ts, cs = time.perf_counter() - t, cpu_seconds() - c
         c, t = cpu_seconds(), time.perf_counter()
-        speech_timeline(a, use_cache=False)
+        tl_none = speech_timeline(a, use_cache=False)
         ts_none, cs_none = time.perf_counter() - t, cpu_seconds() - c
         c, t = cpu_seconds(), time.perf_counter()
-        analyse(tr, tl, a)
+        analyse(tr, [tl, tl_none], a)
         ta, ca = time.perf_counter() - t, cpu_seconds() - c
         print(f"  alone (wall / CPU s): face track {tt:.2f} / {ct:.2f} ({len(tr)} frames, {1000 * ct / len(tr):.1f} CPU-ms per frame incl. start-up), "
               f"speech timeline auto {ts:.2f} / {cs:.2f}, allphone {ts_none:.2f} / {cs_none:.2f}, delay search + windows {ta:.2f} / {ca:.2f}")
-        print(f"  CPU budget for 8x on {os.cpu_count()} cores: {dur / 8 * (os.cpu_count() or 1):.1f} CPU-s; needed: auto {ct + cs + ca:.1f}, allphone {ct + cs_none + ca:.1f}")
+        print(f"  CPU budget for 8x on {os.cpu_count()} cores: {dur / 8 * (os.cpu_count() or 1):.1f} CPU-s; needed: default {ct + cs + cs_none + ca:.1f}, allphone {ct + cs_none + ca:.1f}")
         t = time.perf_counter()
         check_sync(clip)
         t2 = time.perf_counter()

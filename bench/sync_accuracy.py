@@ -39,7 +39,6 @@ from tests.sync.builders import (  # noqa: E402
     shifted_audio,
 )
 
-from mouthsync.audio.timeline import speech_timeline  # noqa: E402
 from mouthsync.face.track import track_face  # noqa: E402
 from mouthsync.media.decode import Audio, decode_audio  # noqa: E402
 from mouthsync.sync import delay as sd  # noqa: E402
@@ -52,7 +51,8 @@ RATE = 16000
 
 
 def _timeline(audio: Audio):  # type: ignore[no-untyped-def]
-    return speech_timeline(audio, transcript=sd.DEFAULT_TRANSCRIPT)
+    """The same speech timelines ``check`` uses (auto transcript + allphone, averaged)."""
+    return sd.timelines_for(audio)
 
 
 def warm(audios: list[Audio], jobs: int) -> None:

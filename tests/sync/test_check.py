@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mouthsync.audio.timeline import speech_timeline
 from mouthsync.cli import main
 from mouthsync.face.track import track_face
 from mouthsync.media.decode import Audio, decode_audio
-from mouthsync.sync.delay import DEFAULT_TRANSCRIPT, analyse, check_sync
+from mouthsync.sync.delay import analyse, check_sync, timelines_for
 from tests.conftest import CLIPS, SILENT, SPEECH, WILD
 from tests.sync.builders import shifted_audio, write_shifted_clip, write_wav
 
@@ -22,7 +21,7 @@ RATE = 16000
 
 
 def _raw(track, audio: Audio) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    rep = analyse(track, speech_timeline(audio, transcript=DEFAULT_TRANSCRIPT), audio, window_s=1e9, calibration_ms=0.0)
+    rep = analyse(track, timelines_for(audio), audio, window_s=1e9, calibration_ms=0.0)
     assert rep.raw_delay_ms is not None
     return rep.raw_delay_ms, rep.confidence
 
@@ -64,11 +63,11 @@ def _other_voice(audio: Audio, i: int) -> Audio:
     return Audio(samples=x.copy(), rate=RATE, start=audio.start)
 
 
-# Measured (docs/sync.md): on this clip another recording fits the face better than the
-# clip's own voice, so the confidence cannot separate them. (retalking_face5 passes against
-# the two recordings used here since fixed-support scoring, but not against all five in
-# the benchmark.) Strict: if a better method makes it pass, the mark must go.
-_KNOWN_OVERLAP = {"retalking_face3"}
+# Clips where another recording fits the face as well as the clip's own voice (measured,
+# docs/sync.md). Empty since two phone sources are averaged (retalking_face3 was here);
+# in the benchmark, against all five recordings, retalking_face5 still ties one of them.
+# Strict: a clip listed here that passes must leave the list.
+_KNOWN_OVERLAP: set[str] = set()
 
 
 @pytest.mark.slow
@@ -93,7 +92,7 @@ def test_confidence_separates_the_right_voice(clip: Path) -> None:
 def test_silence_reads_no_confidence_and_says_why(face2, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     p, tr, a = face2
     quiet = Audio(samples=(np.random.default_rng(0).standard_normal(a.samples.size) * 1e-4).astype(np.float32), rate=RATE, start=a.start)
-    rep = analyse(tr, speech_timeline(quiet, transcript=DEFAULT_TRANSCRIPT), quiet)
+    rep = analyse(tr, timelines_for(quiet), quiet)
     assert rep.confidence < 0.1
     assert rep.verdict["status"] in {"unknown", "uncertain"}
     assert "speech" in rep.verdict["reason"]

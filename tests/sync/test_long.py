@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mouthsync.audio.timeline import speech_timeline
 from mouthsync.face.track import track_face
 from mouthsync.media.decode import decode_audio
-from mouthsync.sync.delay import DEFAULT_TRANSCRIPT, analyse, check_sync
+from mouthsync.sync.delay import analyse, check_sync, timelines_for
 from tests.conftest import CLIPS, WILD
 from tests.sync.builders import build_concatenation
 
@@ -26,7 +25,7 @@ def _own_offsets() -> dict[str, float]:
     out = {}
     for p in SOURCES:
         a = decode_audio(p, rate=16000)
-        rep = analyse(track_face(p), speech_timeline(a, transcript=DEFAULT_TRANSCRIPT), a, window_s=1e9, calibration_ms=0.0)
+        rep = analyse(track_face(p), timelines_for(a), a, window_s=1e9, calibration_ms=0.0)
         out[str(p)] = (rep.raw_delay_ms or 0.0) / 1000.0
     return out
 
