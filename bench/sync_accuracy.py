@@ -155,6 +155,7 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
     rows = []
     frames_err, sub_err, pink_err, voice_err = [], [], [], []
     frames_conf: list[float] = []
+    noise_conf: dict[str, list[float]] = {"pink": [], "voice": []}
     for c in CLIPS:
         fd = frame_s(tracks[c])
         e0 = zero[c][0]
@@ -165,6 +166,7 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
             g0 = est[g][(str(c), 0.0)][0]
             # relative to the *clean* estimate: noise must not move it either
             out[g] = [((e if e is not None else np.nan) - e0 - s) / fd for (cc, s), (e, _) in est[g].items() if cc == str(c)]
+            noise_conf[g] += [conf for (cc, _), (_, conf) in est[g].items() if cc == str(c)]
             del g0
         wrong = [conf for (cc, _), (_, conf) in est["wrong"].items() if cc == str(c)]
         assert len(wrong) == len(SPEECH)
@@ -199,6 +201,11 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
         print(f"    of which confident (>= {sd.LOW_CONFIDENCE}): {confident.mean() * 100:.1f} % of estimates, {np.mean(fa[confident] <= 1) * 100:.1f} % of them within 1 frame; of the estimates off by more than a frame, {np.mean(~confident[fa > 1]) * 100:.0f} % are flagged low-confidence")
         print(f"  sub-frame {MS_SHIFTS} ms: median {res['sub_med']:.1f} ms (target <= 10), p95 {res['sub_p95']:.1f} ms (target < 25), n={sa.size}")
         print(f"  pink noise 10 dB: {res['pink_pass'] * 100:.1f} % within 1 frame; other speaker 10 dB: {res['voice_pass'] * 100:.1f} % (target >= 90 %)")
+        for g, errs in (("pink", pink_err), ("voice", voice_err)):
+            ea = np.abs(np.array(errs))
+            ok = np.array(noise_conf[g]) >= sd.LOW_CONFIDENCE
+            miss = ~(ea <= 1)
+            print(f"    {g}: confident {ok.mean() * 100:.0f} % of estimates, {np.mean(ea[ok] <= 1) * 100:.1f} % of them within 1 frame; {np.mean(~ok[miss]) * 100:.0f} % of the misses flagged low-confidence")
         print(f"  calibration constant from wild/ = {cal:+.1f} ms (raw wild: {', '.join(f'{v:+.0f}' for v in wild_raw)}); wild/ within 1 frame after it: {res['wild_ok']}")
         right = [r[2] for r in rows]
         wrong_all = [conf for (_, _), (_, conf) in est["wrong"].items()]
