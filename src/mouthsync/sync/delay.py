@@ -4,7 +4,8 @@ Method (see ``docs/sync.md`` for the measurements behind every choice):
 
 1. The face track gives the lip aperture at true frame times; its slow baseline (pose,
    zoom) is removed and its time derivative taken.
-2. The speech timeline gives phones; the coarticulated *expected opening* is evaluated at
+2. The speech timelines give phones (by default an aligned machine transcript and phonetic
+   recognition, whose expected openings are averaged); the coarticulated *expected opening* is evaluated at
    ``frame_time + d`` for every candidate delay ``d`` on a 2 ms grid (the audio side is
    continuous in time, so sub-frame delays are exact, no frame interpolation).
 3. For each ``d`` three agreements are computed on the same frames (fixed support; outside
