@@ -156,3 +156,28 @@ def test_delay_curves_are_shift_equivariant_on_a_fixed_support() -> None:
             b = moved[name][max(0, k) : delays.size - max(0, -k)]
             np.testing.assert_allclose(b, a, atol=2e-3, err_msg=f"{name} at shift {shift}")
         assert abs(delays[np.nanargmax(moved["velocity"])] - delays[np.nanargmax(base["velocity"])] - shift) < 1e-6
+
+
+def test_several_timelines_average_their_expected_openings() -> None:
+    """``check`` averages the aligned and the allphone timeline: the searched curve is the
+    mean of their expected openings, and speech activity comes from the first."""
+    from types import SimpleNamespace
+
+    from mouthsync.audio.types import Phone
+    from mouthsync.audio.visemes import expected_opening
+    from mouthsync.sync.delay import Signals, ensemble_modes
+
+    times = np.arange(0.0, 3.0, 0.04)
+    track = SimpleNamespace(times=times, mouth={"aperture": np.sin(times * 9)}, valid=np.ones(times.size, bool), fps=25.0)
+    audio = Audio(samples=np.zeros(48000, np.float32), rate=16000, start=0.0)
+    a = SimpleNamespace(phones=[Phone(0.0, 0.5, "SIL"), Phone(0.5, 0.8, "AA"), Phone(0.8, 3.0, "SIL")], speech=[(0.5, 0.8)])
+    b = SimpleNamespace(phones=[Phone(0.0, 1.5, "SIL"), Phone(1.5, 1.7, "M"), Phone(1.7, 3.0, "SIL")], speech=[(1.5, 1.7)])
+    both = Signals(track, [a, b], audio)
+    ea = expected_opening(a.phones, both.grid_t)
+    eb = expected_opening(b.phones, both.grid_t)
+    np.testing.assert_allclose(both.grid_e, (ea + eb) / 2, atol=1e-9)
+    assert both.speech == [(0.5, 0.8)]
+    np.testing.assert_allclose(Signals(track, a, audio).grid_e, ea, atol=1e-9)
+    assert ensemble_modes("auto") == ["auto", None]
+    assert ensemble_modes(None) == [None]
+    assert ensemble_modes("hello there") == ["hello there"]
