@@ -178,6 +178,6 @@ def test_several_timelines_average_their_expected_openings() -> None:
     np.testing.assert_allclose(both.grid_e, (ea + eb) / 2, atol=1e-9)
     assert both.speech == [(0.5, 0.8)]
     np.testing.assert_allclose(Signals(track, a, audio).grid_e, ea, atol=1e-9)
-    assert ensemble_modes("auto") == ["auto", None]
-    assert ensemble_modes(None) == [None]
-    assert ensemble_modes("hello there") == ["hello there"]
+    assert ensemble_modes("auto") == [("auto", "batch"), (None, "batch"), (None, "live")]
+    assert ensemble_modes(None) == [(None, "batch")]
+    assert ensemble_modes("hello there") == [("hello there", "batch")]

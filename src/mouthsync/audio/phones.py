@@ -42,6 +42,16 @@ FRAME_S = 0.01  # PocketSphinx frame shift (frate 100)
 # The model's own front end (its feat.params): batch CMN over the utterance, noise removal.
 # Kept explicit so the cache key records it and ``_decoder`` can apply other values.
 FRONT_END: dict[str, object] = {"cmn": "batch", "remove_noise": True}
+# A second front end for phonetic recognition: live (causal) CMN starting from a typical
+# speech mean (the median over the five recordings in shared/data/speech/, none of the
+# sync benchmark's clips; the model's own start, 40, 3, -1, ..., is ~10 low in c0). Its
+# phones follow edits and shifts more exactly but are noisier; ``check`` averages it with
+# the batch front end's (docs/speech.md, "Front end").
+CMN_INIT = "50.25,4.41,1.50,4.70,0.14,-4.92,-1.75,-1.32,-1.04,0.61,0.42,-0.10,-0.78"
+FRONT_ENDS: dict[str, dict[str, object]] = {
+    "batch": FRONT_END,
+    "live": {"cmn": "live", "cmninit": CMN_INIT, "remove_noise": True},
+}
 
 # Settings for phonetic recognition, tuned for boundary accuracy and stability (see
 # docs/speech.md): a low language weight lets the acoustics decide, the phone insertion
@@ -193,13 +203,21 @@ def _decode_utterance(dec: Any, pcm: bytes) -> None:
 
 
 def recognize_phones(
-    samples: np.ndarray, *, offset: float = 0.0, settings: dict[str, object] | None = None
+    samples: np.ndarray,
+    *,
+    offset: float = 0.0,
+    settings: dict[str, object] | None = None,
+    front_end: str = "batch",
 ) -> list[Phone]:
     """Phonetic recognition of 16 kHz mono float ``samples``; times start at ``offset``.
 
     Returns contiguous phones covering the input, silence and fillers as ``"SIL"``.
+    ``front_end``: a key of :data:`FRONT_ENDS` (cepstral normalisation and noise removal).
     """
+    if front_end not in FRONT_ENDS:
+        raise ValueError(f"unknown front end {front_end!r} (known: {', '.join(FRONT_ENDS)})")
     cfg = dict(ALLPHONE_SETTINGS)
+    cfg.update(FRONT_ENDS[front_end])
     cfg.update(settings or {})
     samples, head = trim_digital_silence(samples)
     offset += head / RATE

@@ -22,6 +22,7 @@ from mouthsync.audio import events as ev
 from mouthsync.audio.phones import (
     ALIGN_SETTINGS,
     ALLPHONE_SETTINGS,
+    FRONT_ENDS,
     RATE,
     TRANSCRIBE_SETTINGS,
     align_transcript,
@@ -97,8 +98,10 @@ def _silence_outside_speech(phones: list[Phone], speech: list[tuple[float, float
     return out
 
 
-def _settings(transcript: str | None, language: str | None) -> dict[str, object]:
+def _settings(transcript: str | None, language: str | None, front_end: str = "batch") -> dict[str, object]:
     s: dict[str, object] = {"algo": ALGO_VERSION, "language": language or "en"}
+    if front_end != "batch":  # absent for the default, so existing cache entries stay valid
+        s["front_end"] = {k: str(v) for k, v in FRONT_ENDS[front_end].items()}
     if transcript is None:
         s["mode"] = "allphone"
         s["decoder"] = {k: str(v) for k, v in ALLPHONE_SETTINGS.items()}
@@ -124,7 +127,7 @@ def _cache_file(source: str | os.PathLike[str] | Audio, settings: dict[str, obje
 
 
 def compute_timeline(
-    audio: Audio, *, transcript: str | None = None, language: str | None = None
+    audio: Audio, *, transcript: str | None = None, language: str | None = None, front_end: str = "batch"
 ) -> SpeechTimeline:
     """Build the timeline of 16 kHz mono ``audio`` (no caching; see :func:`speech_timeline`)."""
     x = audio.samples
@@ -132,7 +135,7 @@ def compute_timeline(
         raise BadInput("the audio is shorter than 0.1 s: nothing to analyse")
     offset = float(audio.start)
     with progress("Speech", 3) as advance:
-        return _compute(x, audio, offset, transcript, language, advance)
+        return _compute(x, audio, offset, transcript, language, advance, front_end)
 
 
 def _compute(
@@ -142,6 +145,7 @@ def _compute(
     transcript: str | None,
     language: str | None,
     advance: Advance,
+    front_end: str = "batch",
 ) -> SpeechTimeline:
     breaths = ev.find_breaths(x, RATE, offset)
     speech = ev.remove_breaths(speech_segments(x, rate=RATE, offset=offset), breaths)
@@ -166,7 +170,7 @@ def _compute(
     if aligned is not None:
         words, phones, unknown = aligned
     else:
-        phones = recognize_phones(x, offset=offset)
+        phones = recognize_phones(x, offset=offset, front_end=front_end)
         phones = _silence_outside_speech(phones, speech)
         unknown = []
         mode = "allphone"
@@ -183,7 +187,7 @@ def _compute(
     events.sort(key=lambda e: (e.time, e.kind))
     fast = ev.FAST_PHONES_PER_S_ALLPHONE if mode == "allphone" else ev.FAST_PHONES_PER_S
     rate = ev.speech_rate(phones, speech, fast=fast)
-    settings = _settings(requested, language)
+    settings = _settings(requested, language, front_end)
     if machine is not None:
         settings["machine_transcript"] = machine
     if unknown:
@@ -223,6 +227,7 @@ def speech_timeline(
     transcript: str | None = None,
     use_cache: bool = True,
     language: str | None = None,
+    front_end: str = "batch",
 ) -> SpeechTimeline:
     """Phones, words, speech segments, pauses, lip events and rate for ``source``.
 
@@ -232,20 +237,24 @@ def speech_timeline(
     recognises the words first (about 0.2x real time more) and aligns them, which gives a
     better expected-mouth prior than phonetic recognition (see docs/speech.md). ``language`` other
     than English only changes the note: the recogniser is English-only, speech activity
-    is not. Raises :class:`~mouthsync.core.errors.NoAudio` for a file without sound.
+    is not. ``front_end`` selects the recogniser's front end for phonetic recognition
+    (:data:`~mouthsync.audio.phones.FRONT_ENDS`). Raises
+    :class:`~mouthsync.core.errors.NoAudio` for a file without sound.
     """
     if transcript is not None and not transcript.strip():
         transcript = None
+    if front_end not in FRONT_ENDS:
+        raise BadInput(f"unknown front end {front_end!r} (known: {', '.join(FRONT_ENDS)})")
     if not isinstance(source, Audio):
         check_input_path(source)  # one-line error before hashing a missing file
-    settings = _settings(transcript, language)
+    settings = _settings(transcript, language, front_end)
     cfile = _cache_file(source, settings) if use_cache else None
     if cfile is not None and cfile.exists():
         try:
             return SpeechTimeline.from_dict(json.loads(cfile.read_text(encoding="utf-8")))
         except (ValueError, KeyError, TypeError):
             pass  # stale or corrupt entry: recompute and overwrite
-    tl = compute_timeline(load_audio(source), transcript=transcript, language=language)
+    tl = compute_timeline(load_audio(source), transcript=transcript, language=language, front_end=front_end)
     if cfile is not None:
         with contextlib.suppress(OSError):  # a read-only cache must not break the analysis
             write_text_atomic(cfile, json.dumps(tl.to_dict()))
@@ -257,10 +266,11 @@ def _child_timeline(
     transcript: str | None,
     use_cache: bool,
     language: str | None,
+    front_end: str = "batch",
 ) -> SpeechTimeline:
     """Run in the helper process: no progress bar (the parent owns the terminal)."""
     os.environ["MOUTHSYNC_NO_PROGRESS"] = "1"
-    return speech_timeline(source, transcript=transcript, use_cache=use_cache, language=language)
+    return speech_timeline(source, transcript=transcript, use_cache=use_cache, language=language, front_end=front_end)
 
 
 def speech_timeline_in_process(
@@ -269,6 +279,7 @@ def speech_timeline_in_process(
     transcript: str | None = None,
     use_cache: bool = True,
     language: str | None = None,
+    front_end: str = "batch",
 ) -> Future[SpeechTimeline]:
     """:func:`speech_timeline` in a separate process, as a :class:`~concurrent.futures.Future`.
 
@@ -290,16 +301,18 @@ def speech_timeline_in_process(
         try:
             if not isinstance(source, Audio):
                 check_input_path(source)
-            cfile = _cache_file(source, _settings(transcript, language))
+            cfile = _cache_file(source, _settings(transcript, language, front_end))
             if cfile is not None and cfile.exists():
-                done.set_result(speech_timeline(source, transcript=transcript, use_cache=True, language=language))
+                done.set_result(
+                    speech_timeline(source, transcript=transcript, use_cache=True, language=language, front_end=front_end)
+                )
                 return done
         except Exception as exc:  # same errors as the in-process call, delivered the same way
             done.set_exception(exc)
             return done
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     try:
-        fut = pool.submit(_child_timeline, source, transcript, use_cache, language)
+        fut = pool.submit(_child_timeline, source, transcript, use_cache, language, front_end)
     finally:
         pool.shutdown(wait=False)  # the submitted job still runs; the process exits after it
     return fut

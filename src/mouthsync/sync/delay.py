@@ -393,24 +393,34 @@ def window_spans(t_start: float, t_end: float, window_s: float, hop_s: float) ->
     return out
 
 
-def ensemble_modes(transcript: str | None) -> list[str | None]:
+# One speech timeline ``check`` averages: (transcript setting, recogniser front end).
+Source = tuple[str | None, str]
+
+
+def ensemble_modes(transcript: str | None) -> list[Source]:
     """The speech timelines ``check`` averages for a ``transcript`` setting.
 
-    ``"auto"``: the aligned machine transcript and phonetic recognition; the two make
-    different mistakes, and their mean followed the shift protocol in 96 % of whole-frame
-    cases against 92.5 % (auto alone) and 87 % (allphone alone). A given transcript is
-    aligned alone (it is the best phone source there is); ``None``: allphone alone.
+    ``"auto"``: the aligned machine transcript and phonetic recognition with two front
+    ends (batch and live cepstral normalisation). The three make different mistakes; on
+    the shift protocol their mean followed 95.7 % of whole-frame shifts (auto alone 92.5,
+    allphone alone 86.7), kept more of them under noise (pink 80 / other voice 77 %,
+    against 78 / 63 for auto alone) and is the only mix tried whose confidence separates
+    every clip from all five other speakers (docs/sync.md, "Several phone sources").
+    A given transcript is aligned alone (it is the best phone source there is);
+    ``None``: allphone alone (the fast mode).
     """
     if transcript is not None and transcript.strip().lower() == "auto":
-        return [transcript, None]
-    return [transcript]
+        return [(transcript, "batch"), (None, "batch"), (None, "live")]
+    return [(transcript, "batch")]
 
 
 def timelines_for(audio: Audio, transcript: str | None = DEFAULT_TRANSCRIPT, *, use_cache: bool = True) -> list[Any]:
     """The speech timelines ``check`` uses for ``audio``, computed one after the other."""
     from mouthsync.audio.timeline import speech_timeline
 
-    return [speech_timeline(audio, transcript=m, use_cache=use_cache) for m in ensemble_modes(transcript)]
+    return [
+        speech_timeline(audio, transcript=t, front_end=fe, use_cache=use_cache) for t, fe in ensemble_modes(transcript)
+    ]
 
 
 def analyse(
@@ -614,12 +624,14 @@ def check_sync(
     get_standard(standard)
     meta = video_meta(vpath)  # NoVideo early, before any heavy work
     audio = decode_audio(apath, rate=16000, mono=True)
-    # PocketSphinx holds the GIL, so the (slow) transcript mode runs in its own process
-    # beside tracking; phonetic recognition alone is cheaper than a process start.
+    # PocketSphinx holds the GIL, so when several timelines are needed (or the slow
+    # transcript mode) each runs in its own process beside tracking; phonetic recognition
+    # alone is cheaper in a thread than a process start.
+    sources = ensemble_modes(transcript)
     futures = []
-    for mode in ensemble_modes(transcript):
-        if mode is not None:
-            futures.append(speech_timeline_in_process(audio, transcript=mode, use_cache=use_cache))
+    for t, fe in sources:
+        if len(sources) > 1 or t is not None:
+            futures.append(speech_timeline_in_process(audio, transcript=t, front_end=fe, use_cache=use_cache))
         else:
             futures.append(
                 ThreadPoolExecutor(max_workers=1).submit(speech_timeline, audio, transcript=None, use_cache=use_cache)
@@ -636,5 +648,7 @@ def check_sync(
         return _no_face_report(vpath, "a usable face was found in fewer than 8 frames", standard, track.fps or 25.0)
     rep = analyse(track, timelines, audio, window_s=window_s, hop_s=hop_s, standard=standard,
                   max_delay_s=max_delay_s, source=vpath)
-    rep.details["phones_from"] = "+".join(tl.mode for tl in timelines)
+    rep.details["phones_from"] = "+".join(
+        tl.mode + ("" if fe == "batch" else f"({fe})") for tl, (_, fe) in zip(timelines, sources, strict=True)
+    )
     return rep
