@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
         hop: float = typer.Option(2.5, "--hop", help="Step between windows in seconds."),
         standard: str = typer.Option("bt1359", "--standard", help="Tolerance to judge against: bt1359, is191 or r37."),
         max_delay: float = typer.Option(800.0, "--max-delay", help="Search delays up to this many ms either way."),
-        transcript: str = typer.Option("auto", "--transcript", help="What is said: 'auto' (recognise, then align), the text itself, or 'none' (phonetic recognition, fastest)."),
+        transcript: str = typer.Option("auto", "--transcript", help="What is said: 'auto' (recognise and align the words, averaged with phonetic recognition; most accurate), the text itself (aligned), or 'none' (phonetic recognition only, ~2x faster)."),
         plot: Path | None = typer.Option(None, "--plot", help="Write a PNG: delay over time and the agreement curve."),
         json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
         fail_on: str = typer.Option("error", "--fail-on", help=FAIL_ON_HELP),
