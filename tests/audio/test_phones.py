@@ -48,3 +48,18 @@ def test_front_end_settings_take_effect(cmn: str, noise: bool) -> None:
     dec = _decoder("allphone", (("cmn", cmn), ("remove_noise", noise)))
     assert dec.config["cmn"] == cmn
     assert bool(dec.config["remove_noise"]) is noise
+
+
+def test_word_split_handles_long_transcripts_without_recursion() -> None:
+    """A 10-minute interview has thousands of words: the split must not recurse per word."""
+    from mouthsync.audio.phones import _split_words
+
+    words = ["a", "the"] * 1500
+    prons = [[["AH"], ["EY"]] if w == "a" else [["DH", "AH"], ["DH", "IY"]] for w in words]
+    labels = [q for i, w in enumerate(words) for q in (["EY"] if w == "a" and i % 4 == 0 else prons[i][0])]
+    choice = _split_words(words, prons, labels)
+    assert choice is not None and len(choice) == 3000
+    assert choice[0] == 1 and choice[2] == 0
+    # optional last word absent; an impossible labelling has no split
+    assert _split_words(words + ["a"], prons + [[["AH"]]], labels, frozenset({3000})) is not None
+    assert _split_words(words, prons, labels + ["ZH"]) is None

@@ -116,3 +116,22 @@ def test_auto_transcript_aligns_recognised_words() -> None:
     # the machine transcript of this clip gets the distinctive words right
     assert {"california", "district"} <= {w.text for w in tl.words}
     assert "california" in tl.settings["machine_transcript"]
+
+
+def test_long_transcripts_are_aligned_in_pieces_cut_between_words() -> None:
+    from mouthsync.audio.timeline import ALIGN_PIECE_S, _pieces
+    from mouthsync.audio.types import Word
+
+    words, t = [], 0.2
+    rng = np.random.default_rng(1)
+    while t < 300.0:
+        d = float(rng.uniform(0.15, 0.5))
+        words.append(Word(t, t + d, "w"))
+        t += d + float(rng.choice([0.02, 0.05, 0.4], p=[0.6, 0.3, 0.1]))
+    pieces = _pieces(words, 0.0, 301.0)
+    assert sum(len(ws) for _, _, ws in pieces) == len(words)
+    assert pieces[0][0] == 0.0 and pieces[-1][1] == 301.0
+    for (a0, b0, ws0), (a1, _, _) in zip(pieces[:-1], pieces[1:], strict=True):
+        assert b0 == a1 and 0.5 * ALIGN_PIECE_S <= b0 - a0 <= 1.5 * ALIGN_PIECE_S
+        assert ws0[-1].end <= b0  # no word is cut
+    assert len(_pieces(words[:40], 0.0, 40.0)) == 1  # short media stays whole

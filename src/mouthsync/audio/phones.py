@@ -290,29 +290,41 @@ def _pronunciations(dec, word: str) -> list[list[str]]:  # type: ignore[no-untyp
 def _split_words(
     words: list[str], prons: list[list[list[str]]], labels: list[str], optional: frozenset[int] = frozenset()
 ) -> list[int] | None:
-    """Which pronunciation of each word explains the decoded phone ``labels`` (DFS).
+    """Which pronunciation of each word explains the decoded phone ``labels``.
 
-    Words whose index is in ``optional`` may be absent (choice ``-1``).
+    Words whose index is in ``optional`` may be absent (choice ``-1``). Backtracking with
+    an explicit stack and a memo of dead ends: a recursive search overflowed Python's
+    stack past ~1000 words (a 10-minute interview) and could retry the same dead end
+    exponentially often.
     """
-    choice: list[int] = []
-
-    def go(wi: int, pi: int) -> bool:
-        if wi == len(words):
-            return pi == len(labels)
-        for k, pr in enumerate(prons[wi]):
-            if labels[pi : pi + len(pr)] == pr:
-                choice.append(k)
-                if go(wi + 1, pi + len(pr)):
-                    return True
-                choice.pop()
-        if wi in optional:
-            choice.append(-1)
-            if go(wi + 1, pi):
-                return True
-            choice.pop()
-        return False
-
-    return choice if go(0, 0) else None
+    n = len(words)
+    opts = [list(range(len(p))) + ([-1] if i in optional else []) for i, p in enumerate(prons)]
+    failed: set[tuple[int, int]] = set()
+    stack: list[tuple[int, int, int]] = []  # (word, label position, option index) taken
+    wi, pi, start = 0, 0, 0
+    while True:
+        if wi == n and pi == len(labels):
+            return [opts[w][j] for w, _, j in stack]
+        if wi < n and (wi, pi) not in failed:
+            for j in range(start, len(opts[wi])):
+                k = opts[wi][j]
+                size = 0 if k < 0 else len(prons[wi][k])
+                if k < 0 or labels[pi : pi + size] == prons[wi][k]:
+                    stack.append((wi, pi, j))
+                    wi, pi, start = wi + 1, pi + size, 0
+                    break
+            else:
+                failed.add((wi, pi))
+                if not stack:
+                    return None
+                wi, pi, j = stack.pop()
+                start = j + 1
+            continue
+        failed.add((wi, pi))
+        if not stack:
+            return None
+        wi, pi, j = stack.pop()
+        start = j + 1
 
 
 def align_transcript(
@@ -403,17 +415,36 @@ def align_transcript(
     return out_words, _segments_to_phones(segs, offset), sorted(unknown)
 
 
+def transcribe_words(samples: np.ndarray, *, offset: float = 0.0) -> list[Word]:
+    """Recognised words with their times (general language model), fillers left out.
+
+    The times let a long recording be cut into pieces at pauses between words, so that
+    forced alignment works piece by piece (its cost grows with audio length x transcript
+    length when done in one pass). Pronunciation variants ("the(2)") are reported as the
+    plain word.
+    """
+    samples, head = trim_digital_silence(samples)
+    offset += head / RATE
+    pcm = to_pcm16(samples)
+    m = model_dir()
+    cfg = dict(TRANSCRIBE_SETTINGS, lm=str(m / "en-us" / "en-us.lm.bin"))
+    with _LOCK:
+        dec = _decoder("lm", tuple(sorted(cfg.items())))
+        _decode_utterance(dec, pcm)
+        segs = [(q.word, q.start_frame, q.end_frame) for q in dec.seg()] if dec.hyp() is not None else []
+    out: list[Word] = []
+    for name, sf, ef in segs:
+        if ef < sf or name.startswith(("<", "[")):
+            continue  # sentence markers, silence and noise fillers
+        word = re.sub(r"\(\d+\)$", "", name)
+        out.append(Word(round(offset + sf * FRAME_S, 6), round(offset + (ef + 1) * FRAME_S, 6), word, ()))
+    return out
+
+
 def transcribe(samples: np.ndarray) -> str:
     """Best-guess English words with the general language model inside the wheel.
 
     A machine transcript for when none is given: good enough to force-align most words
     of clear speech (alignment then snaps phones to the audio), never shown as truth.
     """
-    pcm = to_pcm16(trim_digital_silence(samples)[0])
-    m = model_dir()
-    cfg = dict(TRANSCRIBE_SETTINGS, lm=str(m / "en-us" / "en-us.lm.bin"))
-    with _LOCK:
-        dec = _decoder("lm", tuple(sorted(cfg.items())))
-        _decode_utterance(dec, pcm)
-        hyp = dec.hyp()
-    return hyp.hypstr if hyp is not None else ""
+    return " ".join(w.text for w in transcribe_words(samples))

@@ -27,7 +27,7 @@ from mouthsync.audio.phones import (
     TRANSCRIBE_SETTINGS,
     align_transcript,
     recognize_phones,
-    transcribe,
+    transcribe_words,
 )
 from mouthsync.audio.types import Event, Phone, RateInfo, SpeechTimeline, Word
 from mouthsync.audio.vad import speech_segments
@@ -46,7 +46,12 @@ __all__ = [
 AUTO = "auto"
 
 # Bump whenever phones, events or their timing change, so cached timelines are rebuilt.
-ALGO_VERSION = "speech-7"
+ALGO_VERSION = "speech-8"
+
+# Forced alignment in one pass costs about audio length x transcript length (a 10-minute
+# interview took minutes of CPU and ~600 MiB); a long machine transcript is aligned in
+# pieces of about this length, cut at pauses between recognised words.
+ALIGN_PIECE_S = 30.0
 
 # A phone mostly outside VAD speech is noise the phonetic search explained as speech
 # (breaths, clicks, music): it becomes silence so it cannot create a false lip event.
@@ -96,6 +101,59 @@ def _silence_outside_speech(phones: list[Phone], speech: list[tuple[float, float
         else:
             out.append(Phone(p.start, p.end, lab))
     return out
+
+
+def _pieces(words: list[Word], t0: float, t1: float, piece_s: float = ALIGN_PIECE_S) -> list[tuple[float, float, list[Word]]]:
+    """Cut ``[t0, t1]`` into pieces of about ``piece_s`` at gaps between recognised words.
+
+    Each cut is the middle of the widest gap between words in the second half of the
+    piece, so no word is split; media up to 1.5 pieces long stays whole.
+    """
+    gaps = [((a.end + b.start) / 2, b.start - a.end, i + 1) for i, (a, b) in enumerate(zip(words, words[1:], strict=False))]
+    pieces: list[tuple[float, float, list[Word]]] = []
+    start_t, start_i = t0, 0
+    while t1 - start_t > 1.5 * piece_s:
+        later = [g for g in gaps if g[2] > start_i and g[0] >= start_t + 0.5 * piece_s]
+        if not later:
+            break
+        inside = [g for g in later if g[0] <= start_t + piece_s] or later[:1]
+        mid, _, i = max(inside, key=lambda g: g[1])
+        pieces.append((start_t, mid, words[start_i:i]))
+        start_t, start_i = mid, i
+    pieces.append((start_t, t1, words[start_i:]))
+    return pieces
+
+
+def _align_pieces(
+    x: np.ndarray, offset: float, recognised: list[Word], front_end: str
+) -> tuple[list[Word], list[Phone], list[str]] | None:
+    """Align recognised words piece by piece; a piece that cannot be aligned gets phonetic
+    recognition instead. ``None`` when no piece aligns (the caller falls back whole)."""
+    words: list[Word] = []
+    phones: list[Phone] = []
+    unknown: set[str] = set()
+    any_aligned = False
+    for a, b, ws in _pieces(recognised, offset, offset + x.size / RATE):
+        i0 = max(0, int(round((a - offset) * RATE)))
+        i1 = min(x.size, int(round((b - offset) * RATE)))
+        seg, seg_off = x[i0:i1], offset + i0 / RATE
+        if seg.size < RATE // 10:
+            continue
+        got: list[Phone]
+        try:
+            if not ws:
+                raise BadInput("no words in this piece")
+            w, got, unk = align_transcript(seg, " ".join(q.text for q in ws), offset=seg_off)
+            words += w
+            unknown.update(unk)
+            any_aligned = True
+        except BadInput:
+            got = recognize_phones(seg, offset=seg_off, front_end=front_end)
+        end = round(offset + i1 / RATE, 6)
+        if got and got[-1].end < end:  # the decoder's last frame stops short of the cut
+            got[-1] = Phone(got[-1].start, end, got[-1].label)
+        phones += got
+    return (words, phones, sorted(unknown)) if any_aligned else None
 
 
 def _settings(transcript: str | None, language: str | None, front_end: str = "batch") -> dict[str, object]:
@@ -154,12 +212,14 @@ def _compute(
     mode = "align"
     requested = transcript
     machine: str | None = None
-    if transcript is not None and transcript.strip().lower() == AUTO:
-        transcript = machine = transcribe(x)
-        mode = "align-auto"
-        if not transcript.strip():
-            transcript = None
     aligned = None
+    if transcript is not None and transcript.strip().lower() == AUTO:
+        recognised = transcribe_words(x, offset=offset)
+        transcript = machine = " ".join(w.text for w in recognised)
+        mode = "align-auto"
+        if recognised:
+            aligned = _align_pieces(x, offset, recognised, front_end)
+        transcript = None  # aligned above (or nothing recognised: phones below)
     if transcript is not None and transcript.strip():
         try:
             aligned = align_transcript(x, transcript, offset=offset)
