@@ -25,3 +25,32 @@ def test_process_timeline_errors_like_in_process(tmp_path) -> None:
         speech_timeline_in_process(tmp_path / "missing.wav").result(timeout=60)
     with pytest.raises(BadInput):
         speech_timeline_in_process(tmp_path / "missing.wav", use_cache=False).result(timeout=60)
+
+
+def test_worker_errors_come_back_as_the_same_class() -> None:
+    import numpy as np
+
+    from mouthsync.media.decode import Audio
+
+    short = Audio(samples=np.zeros(800, np.float32), rate=16000, start=0.0)  # 0.05 s
+    with pytest.raises(BadInput, match="shorter than 0.1 s"):
+        speech_timeline_in_process(short, use_cache=False).result(timeout=60)
+
+
+def test_a_script_without_main_guard_can_use_it(tmp_path) -> None:
+    """``multiprocessing`` spawn re-imported the caller's script and failed without an
+    ``if __name__ == "__main__"`` guard; the plain worker process does not."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "user_script.py"
+    script.write_text(
+        "from mouthsync.audio.timeline import speech_timeline_in_process\n"
+        "from mouthsync.media.decode import decode_audio\n"
+        f"a = decode_audio({str(SPEECH[0])!r}, rate=16000)\n"
+        "a = type(a)(samples=a.samples[:16000 * 2], rate=a.rate, start=a.start)\n"
+        "print('mode', speech_timeline_in_process(a, use_cache=False).result(timeout=120).mode)\n"
+    )
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr[-500:]
+    assert run.stdout.count("mode allphone") == 1

@@ -321,18 +321,6 @@ def speech_timeline(
     return tl
 
 
-def _child_timeline(
-    source: str | os.PathLike[str] | Audio,
-    transcript: str | None,
-    use_cache: bool,
-    language: str | None,
-    front_end: str = "batch",
-) -> SpeechTimeline:
-    """Run in the helper process: no progress bar (the parent owns the terminal)."""
-    os.environ["MOUTHSYNC_NO_PROGRESS"] = "1"
-    return speech_timeline(source, transcript=transcript, use_cache=use_cache, language=language, front_end=front_end)
-
-
 def speech_timeline_in_process(
     source: str | os.PathLike[str] | Audio,
     *,
@@ -346,14 +334,13 @@ def speech_timeline_in_process(
     Why: PocketSphinx holds the GIL for the whole decode, so in a thread beside face
     tracking the two mostly take turns; in its own process it uses a core of its own.
     A cached timeline is read here and returned as a finished future (no process start).
-    The process is started with ``spawn`` (never ``fork``: the parent may hold MediaPipe
-    threads and locks), costs ~0.5 s of start-up that overlaps the caller's other work,
-    and exits once the result is delivered. Errors (``BadInput``, ``NoAudio``) are raised
-    by ``future.result()`` like the in-process call.
+    The process is a plain ``python -m mouthsync.audio._worker`` (never ``fork``: the
+    parent may hold MediaPipe threads and locks; not ``multiprocessing`` ``spawn``, which
+    re-imports the caller's main module and so needs a ``__main__`` guard in every user
+    script). It costs ~0.5 s of start-up that overlaps the caller's other work and exits
+    once the result is delivered. Errors (``BadInput``, ``NoAudio``) are raised by
+    ``future.result()`` like the in-process call.
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     if transcript is not None and not transcript.strip():
         transcript = None
     done: Future[SpeechTimeline] = Future()
@@ -370,9 +357,59 @@ def speech_timeline_in_process(
         except Exception as exc:  # same errors as the in-process call, delivered the same way
             done.set_exception(exc)
             return done
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     try:
-        fut = pool.submit(_child_timeline, source, transcript, use_cache, language, front_end)
-    finally:
-        pool.shutdown(wait=False)  # the submitted job still runs; the process exits after it
-    return fut
+        _start_worker(source, transcript, use_cache, language, front_end, done)
+    except Exception as exc:
+        done.set_exception(exc)
+    return done
+
+
+def _start_worker(
+    source: str | os.PathLike[str] | Audio,
+    transcript: str | None,
+    use_cache: bool,
+    language: str | None,
+    front_end: str,
+    done: Future[SpeechTimeline],
+) -> None:
+    """Start ``mouthsync.audio._worker`` now; a thread delivers its result into ``done``."""
+    import subprocess
+    import sys
+    import tempfile
+    import threading
+
+    from mouthsync.core import errors
+
+    tmp = tempfile.TemporaryDirectory(prefix="mouthsync-speech-")
+    args: dict[str, object] = {"transcript": transcript, "use_cache": use_cache, "language": language,
+                               "front_end": front_end, "source": None, "audio_npy": None}
+    if isinstance(source, Audio):
+        npy = os.path.join(tmp.name, "audio.npy")
+        np.save(npy, np.ascontiguousarray(source.samples))
+        args.update(audio_npy=npy, rate=source.rate, start=source.start)
+    else:
+        check_input_path(source)
+        args["source"] = os.fspath(source)
+    out = os.path.join(tmp.name, "timeline.json")
+    env = dict(os.environ, MOUTHSYNC_NO_PROGRESS="1")
+    proc = subprocess.Popen([sys.executable, "-m", "mouthsync.audio._worker", json.dumps(args), out],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+
+    def wait() -> None:
+        try:
+            _, err = proc.communicate()
+            if proc.returncode != 0 or not os.path.exists(out):
+                last = [ln for ln in (err or "").strip().splitlines() if ln.strip()][-1:] or ["no message"]
+                raise errors.MouthsyncError(f"speech timeline worker failed ({last[0]})")
+            with open(out, encoding="utf-8") as fh:
+                res = json.load(fh)
+            if "error" in res:
+                cls = getattr(errors, res["error"], errors.MouthsyncError)
+                raise cls(res["message"])
+            done.set_result(SpeechTimeline.from_dict(res["timeline"]))
+        except BaseException as exc:  # delivered to whoever waits on the future
+            done.set_exception(exc)
+        finally:
+            tmp.cleanup()
+
+    threading.Thread(target=wait, daemon=True).start()

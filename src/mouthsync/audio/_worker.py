@@ -1,0 +1,47 @@
+"""Speech-timeline worker: ``python -m mouthsync.audio._worker ARGS_JSON OUT_JSON``.
+
+A plain subprocess (not ``multiprocessing``) so that a script calling ``check_sync`` or
+``speech_timeline_in_process`` needs no ``if __name__ == "__main__"`` guard (``spawn``
+re-imports the caller's main module, which then starts the work again). Decoded audio
+comes in as a ``.npy`` file; the result, or the user error raised, goes out as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def main(argv: list[str]) -> int:
+    os.environ["MOUTHSYNC_NO_PROGRESS"] = "1"  # the parent owns the terminal
+    args = json.loads(argv[0])
+    out = argv[1]
+    from mouthsync.audio.timeline import speech_timeline
+    from mouthsync.core.atomic import write_text_atomic
+    from mouthsync.core.errors import MouthsyncError
+    from mouthsync.media.decode import Audio
+
+    try:
+        if args.get("audio_npy"):
+            import numpy as np
+
+            source: object = Audio(np.load(args["audio_npy"]), int(args["rate"]), float(args["start"]))
+        else:
+            source = args["source"]
+        tl = speech_timeline(
+            source,  # type: ignore[arg-type]
+            transcript=args["transcript"],
+            use_cache=bool(args["use_cache"]),
+            language=args["language"],
+            front_end=args["front_end"],
+        )
+        result = {"timeline": tl.to_dict()}
+    except MouthsyncError as exc:
+        result = {"error": type(exc).__name__, "message": str(exc)}
+    write_text_atomic(out, json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
