@@ -124,6 +124,19 @@ def _pieces(words: list[Word], t0: float, t1: float, piece_s: float = ALIGN_PIEC
     return pieces
 
 
+def _close(phones: list[Phone], end: float) -> list[Phone]:
+    """Make ``phones`` reach ``end``: the decoder's last frame stops short of the last
+    samples. A silence or a gap under 20 ms is absorbed by the last phone, a longer gap
+    becomes silence."""
+    if phones and phones[-1].end < end:
+        last = phones[-1]
+        if last.label == "SIL" or end - last.end < 0.02:
+            phones[-1] = Phone(last.start, end, last.label)
+        else:
+            phones.append(Phone(last.end, end, "SIL"))
+    return phones
+
+
 def _align_pieces(
     x: np.ndarray, offset: float, recognised: list[Word], front_end: str
 ) -> tuple[list[Word], list[Phone], list[str]] | None:
@@ -149,10 +162,7 @@ def _align_pieces(
             any_aligned = True
         except BadInput:
             got = recognize_phones(seg, offset=seg_off, front_end=front_end)
-        end = round(offset + i1 / RATE, 6)
-        if got and got[-1].end < end:  # the decoder's last frame stops short of the cut
-            got[-1] = Phone(got[-1].start, end, got[-1].label)
-        phones += got
+        phones += _close(got, round(offset + i1 / RATE, 6))
     return (words, phones, sorted(unknown)) if any_aligned else None
 
 
@@ -235,13 +245,7 @@ def _compute(
         unknown = []
         mode = "allphone"
     advance()
-    end = round(offset + audio.duration, 6)
-    if phones and phones[-1].end < end:
-        # the decoder's last frame stops short of the last samples: close the timeline
-        last = phones[-1]
-        phones[-1] = Phone(last.start, end, last.label) if last.label == "SIL" or end - last.end < 0.02 else last
-        if phones[-1].end < end:
-            phones.append(Phone(last.end, end, "SIL"))
+    phones = _close(phones, round(offset + audio.duration, 6))
     pauses = ev.find_pauses(speech)
     events = ev.lip_events(phones) + ev.pause_events(pauses, breaths)
     events.sort(key=lambda e: (e.time, e.kind))
