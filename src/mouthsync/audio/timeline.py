@@ -51,7 +51,7 @@ ALGO_VERSION = "speech-8"
 # Forced alignment in one pass costs about audio length x transcript length (a 10-minute
 # interview took minutes of CPU and ~600 MiB); a long machine transcript is aligned in
 # pieces of about this length, cut at pauses between recognised words.
-ALIGN_PIECE_S = 30.0
+ALIGN_PIECE_S = 60.0
 
 # A phone mostly outside VAD speech is noise the phonetic search explained as speech
 # (breaths, clicks, music): it becomes silence so it cannot create a false lip event.
@@ -178,6 +178,7 @@ def _settings(transcript: str | None, language: str | None, front_end: str = "ba
         s["decoder"] = {k: str(v) for k, v in ALIGN_SETTINGS.items()}
         if transcript.strip().lower() == AUTO:
             s["transcribe"] = {k: str(v) for k, v in TRANSCRIBE_SETTINGS.items()}
+            s["align_piece_s"] = ALIGN_PIECE_S
         s["transcript_sha"] = hashlib.sha256(transcript.encode("utf-8")).hexdigest()[:16]
     return s
 
