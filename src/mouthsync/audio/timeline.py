@@ -138,7 +138,7 @@ def _close(phones: list[Phone], end: float) -> list[Phone]:
 
 
 def _align_pieces(
-    x: np.ndarray, offset: float, recognised: list[Word], front_end: str
+    x: np.ndarray, offset: float, recognised: list[Word], front_end: str, speech: list[tuple[float, float]]
 ) -> tuple[list[Word], list[Phone], list[str]] | None:
     """Align recognised words piece by piece; a piece that cannot be aligned gets phonetic
     recognition instead. ``None`` when no piece aligns (the caller falls back whole)."""
@@ -161,7 +161,7 @@ def _align_pieces(
             unknown.update(unk)
             any_aligned = True
         except BadInput:
-            got = recognize_phones(seg, offset=seg_off, front_end=front_end)
+            got = _silence_outside_speech(recognize_phones(seg, offset=seg_off, front_end=front_end), speech)
         phones += _close(got, round(offset + i1 / RATE, 6))
     return (words, phones, sorted(unknown)) if any_aligned else None
 
@@ -229,7 +229,7 @@ def _compute(
         transcript = machine = " ".join(w.text for w in recognised)
         mode = "align-auto"
         if recognised:
-            aligned = _align_pieces(x, offset, recognised, front_end)
+            aligned = _align_pieces(x, offset, recognised, front_end, speech)
         transcript = None  # aligned above (or nothing recognised: phones below)
     if transcript is not None and transcript.strip():
         try:
