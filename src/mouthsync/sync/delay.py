@@ -189,8 +189,16 @@ class Signals:
         e /= len(timelines)
         self.grid_e = e
         self.grid_de = np.gradient(e, 0.001) if e.size > 1 else np.zeros_like(e)
-        x = audio.mono
-        self.feat_t, self.feats = band_features(x, audio.rate, audio.start)
+        self._audio = audio
+        self._bands: tuple[np.ndarray, np.ndarray] | None = None
+
+    def bands(self) -> tuple[np.ndarray, np.ndarray]:
+        """Band energies for the learned envelope mapping, computed on first use only:
+        they cost several hundred MiB transient on 10 minutes of audio and the default weights do not
+        use them."""
+        if self._bands is None:
+            self._bands = band_features(self._audio.mono, self._audio.rate, self._audio.start)
+        return self._bands
 
     def speech_seconds(self, t0: float, t1: float) -> float:
         """Seconds of detected speech inside [t0, t1]."""
@@ -236,8 +244,10 @@ class Signals:
         if weights.get("velocity", 0) > 0:
             pd = np.interp(grid, self.grid_t, self.grid_de)
             out["velocity"] = masked_corr_rows(self.velocity[sel], pd, mask)
-        if weights.get("envelope", 0) > 0 and self.feat_t.size > 2 and v.sum() >= 16:
-            out["envelope"] = envelope_curve(t, self.opening[sel], v, self.feat_t, self.feats, delays)
+        if weights.get("envelope", 0) > 0 and v.sum() >= 16:
+            feat_t, feats = self.bands()
+            if feat_t.size > 2:
+                out["envelope"] = envelope_curve(t, self.opening[sel], v, feat_t, feats, delays)
         return out
 
 
