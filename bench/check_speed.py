@@ -1,6 +1,9 @@
 """Speed of ``check`` on a 60 s 720p talking-head clip (target: >= 8x faster than real time).
 
-    .venv/bin/python bench/check_speed.py [--stages]
+    .venv/bin/python bench/check_speed.py [--stages] [--seconds N]
+
+``--seconds 600`` measures a 10-minute clip instead (cold ``check`` only, with the peak
+resident memory of the main process and of the largest child process).
 
 The clip is built at run time from the shared clips (re-encoded to 1280x720, 25 fps, with
 their own sound) in a temporary folder. ``check_sync`` runs cold (``use_cache=False``: face
@@ -64,11 +67,23 @@ def main() -> int:
     from mouthsync.media.decode import decode_audio, video_meta
     from mouthsync.sync.delay import analyse, check_sync
 
+    seconds = float(sys.argv[sys.argv.index("--seconds") + 1]) if "--seconds" in sys.argv else 60.0
     with tempfile.TemporaryDirectory() as tmp:
-        clip = build_clip(Path(tmp) / "talk720p60.mp4")
+        clip = build_clip(Path(tmp) / "talk720p.mp4", seconds=seconds)
         meta = video_meta(clip)
         dur = meta.duration or 60.0
         print(f"clip: {meta.width}x{meta.height}, {dur:.1f} s, cpu count {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}")
+        if seconds != 60.0:
+            import resource
+
+            t = time.perf_counter()
+            rep = check_sync(clip, use_cache=False)
+            cold = time.perf_counter() - t
+            me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+            child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+            print(f"check cold, default: {cold:6.1f} s = {dur / cold:4.1f}x real time; delay {rep.audio_delay_ms:+.1f} ms, "
+                  f"conf {rep.confidence:.2f}, {len(rep.windows)} windows; peak RSS main {me} MiB, largest child process {child} MiB (incl. the ffmpeg build)")
+            return 0
         # ``--stages``: only the stages alone and their CPU seconds (quicker, less load-bound)
         for transcript in () if "--stages" in sys.argv else ("auto", None):
             t = time.perf_counter()

@@ -305,22 +305,19 @@ def _split_words(
     while True:
         if wi == n and pi == len(labels):
             return [opts[w][j] for w, _, j in stack]
+        step: tuple[int, int] | None = None  # (option index, labels it consumes)
         if wi < n and (wi, pi) not in failed:
             for j in range(start, len(opts[wi])):
                 k = opts[wi][j]
                 size = 0 if k < 0 else len(prons[wi][k])
                 if k < 0 or labels[pi : pi + size] == prons[wi][k]:
-                    stack.append((wi, pi, j))
-                    wi, pi, start = wi + 1, pi + size, 0
+                    step = (j, size)
                     break
-            else:
-                failed.add((wi, pi))
-                if not stack:
-                    return None
-                wi, pi, j = stack.pop()
-                start = j + 1
+        if step is not None:
+            stack.append((wi, pi, step[0]))
+            wi, pi, start = wi + 1, pi + step[1], 0
             continue
-        failed.add((wi, pi))
+        failed.add((wi, pi))  # every option from here was tried: a dead end
         if not stack:
             return None
         wi, pi, j = stack.pop()
@@ -439,12 +436,3 @@ def transcribe_words(samples: np.ndarray, *, offset: float = 0.0) -> list[Word]:
         word = re.sub(r"\(\d+\)$", "", name)
         out.append(Word(round(offset + sf * FRAME_S, 6), round(offset + (ef + 1) * FRAME_S, 6), word, ()))
     return out
-
-
-def transcribe(samples: np.ndarray) -> str:
-    """Best-guess English words with the general language model inside the wheel.
-
-    A machine transcript for when none is given: good enough to force-align most words
-    of clear speech (alignment then snaps phones to the audio), never shown as truth.
-    """
-    return " ".join(w.text for w in transcribe_words(samples))

@@ -195,6 +195,17 @@ def _cache_file(source: str | os.PathLike[str] | Audio, settings: dict[str, obje
     return cache_path(key, ".json")
 
 
+def _read_cached(cfile: Path | None) -> SpeechTimeline | None:
+    """The cached timeline in ``cfile``, or None when absent, stale or corrupt (the
+    caller recomputes and overwrites it)."""
+    if cfile is None or not cfile.exists():
+        return None
+    try:
+        return SpeechTimeline.from_dict(json.loads(cfile.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError, OSError):
+        return None
+
+
 def compute_timeline(
     audio: Audio, *, transcript: str | None = None, language: str | None = None, front_end: str = "batch"
 ) -> SpeechTimeline:
@@ -314,11 +325,9 @@ def speech_timeline(
         check_input_path(source)  # one-line error before hashing a missing file
     settings = _settings(transcript, language, front_end)
     cfile = _cache_file(source, settings) if use_cache else None
-    if cfile is not None and cfile.exists():
-        try:
-            return SpeechTimeline.from_dict(json.loads(cfile.read_text(encoding="utf-8")))
-        except (ValueError, KeyError, TypeError):
-            pass  # stale or corrupt entry: recompute and overwrite
+    cached = _read_cached(cfile)
+    if cached is not None:
+        return cached
     tl = compute_timeline(load_audio(source), transcript=transcript, language=language, front_end=front_end)
     if cfile is not None:
         with contextlib.suppress(OSError):  # a read-only cache must not break the analysis
@@ -353,11 +362,9 @@ def speech_timeline_in_process(
         try:
             if not isinstance(source, Audio):
                 check_input_path(source)
-            cfile = _cache_file(source, _settings(transcript, language, front_end))
-            if cfile is not None and cfile.exists():
-                done.set_result(
-                    speech_timeline(source, transcript=transcript, use_cache=True, language=language, front_end=front_end)
-                )
+            cached = _read_cached(_cache_file(source, _settings(transcript, language, front_end)))
+            if cached is not None:
+                done.set_result(cached)
                 return done
         except Exception as exc:  # same errors as the in-process call, delivered the same way
             done.set_exception(exc)

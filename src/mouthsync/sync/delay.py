@@ -432,7 +432,9 @@ def ensemble_modes(transcript: str | None) -> list[Source]:
     A given transcript is aligned alone (it is the best phone source there is);
     ``None``: allphone alone (the fast mode).
     """
-    if transcript is not None and transcript.strip().lower() == "auto":
+    from mouthsync.audio.timeline import AUTO
+
+    if transcript is not None and transcript.strip().lower() == AUTO:
         return [(transcript, "batch"), (None, "batch"), (None, "live")]
     return [(transcript, "batch")]
 
