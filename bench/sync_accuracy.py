@@ -118,7 +118,9 @@ def main() -> int:
             "opening": {"opening": 1.0},
             "velocity": {"velocity": 1.0},
             "envelope": {"envelope": 1.0},
+            "width": {"width": 1.0},
             "open+vel": {"opening": 1.0, "velocity": 1.0},
+            "default-w": {k: v for k, v in sd.DEFAULT_WEIGHTS.items() if k != "width"},
             "open+env": {"opening": 1.0, "envelope": 0.25},
         })
     summary_rows = []

@@ -9,6 +9,7 @@ from mouthsync.audio.visemes import (
     VISEMES,
     expected_closure,
     expected_opening,
+    expected_spread,
     normalize_label,
     viseme_of,
 )
@@ -60,6 +61,19 @@ def test_tongue_consonant_follows_neighbours() -> None:
     # lips stay open through a K between open vowels: K has weak lip dominance
     o = expected_opening(seq("AA K AA", dur=0.08), np.array([0.12]))[0]
     assert o > 0.6
+
+
+def test_spread_rounds_on_oo_spreads_on_ee_and_follows_through_consonants() -> None:
+    # "we" against "you": W/UW pull the corners in, IY pulls them out
+    t = np.array([0.25])
+    rounded = expected_spread(seq("SIL UW UW UW SIL"), t)[0]
+    spread = expected_spread(seq("SIL IY IY IY SIL"), t)[0]
+    assert rounded < 0.25 < 0.75 < spread
+    # a P or K between two IY keeps the spread of its neighbours (no corner target of its own)
+    for c in ("P", "K", "L"):
+        assert expected_spread(seq(f"IY {c} IY", dur=0.08), np.array([0.12]))[0] > 0.75
+    # silence settles to neutral
+    assert abs(expected_spread(seq("SIL SIL SIL SIL SIL SIL SIL SIL"), np.array([0.4]))[0] - 0.5) < 1e-6
 
 
 def test_smooth_and_order_free() -> None:

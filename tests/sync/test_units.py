@@ -124,7 +124,7 @@ def test_delay_curves_are_shift_equivariant_on_a_fixed_support() -> None:
     from types import SimpleNamespace
 
     from mouthsync.audio.types import Phone
-    from mouthsync.audio.visemes import expected_opening
+    from mouthsync.audio.visemes import expected_opening, expected_spread
     from mouthsync.sync.delay import GRID_STEP_S, Signals
 
     rng = np.random.default_rng(3)
@@ -136,11 +136,12 @@ def test_delay_curves_are_shift_equivariant_on_a_fixed_support() -> None:
         t += d
     times = np.arange(0.0, 5.0, 0.04)
     ap = expected_opening(phones, times) + 0.05 * rng.standard_normal(times.size)
-    track = SimpleNamespace(times=times, mouth={"aperture": ap}, valid=np.ones(times.size, bool), fps=25.0)
+    wd = expected_spread(phones, times) + 0.05 * rng.standard_normal(times.size)
+    track = SimpleNamespace(times=times, mouth={"aperture": ap, "width": wd}, valid=np.ones(times.size, bool), fps=25.0)
     audio = Audio(samples=np.zeros(80000, np.float32), rate=16000, start=0.0)
     delays = np.round(np.arange(-0.8, 0.8 + 1e-9, GRID_STEP_S), 6)
     sel = np.ones(times.size, bool)
-    w = {"opening": 1.0, "velocity": 1.0}
+    w = {"opening": 1.0, "velocity": 1.0, "width": 1.0}
 
     def curves(shift: float) -> dict[str, np.ndarray]:
         moved = [Phone(p.start + shift, p.end + shift, p.label) for p in phones]
@@ -156,6 +157,9 @@ def test_delay_curves_are_shift_equivariant_on_a_fixed_support() -> None:
             b = moved[name][max(0, k) : delays.size - max(0, -k)]
             np.testing.assert_allclose(b, a, atol=2e-3, err_msg=f"{name} at shift {shift}")
         assert abs(delays[np.nanargmax(moved["velocity"])] - delays[np.nanargmax(base["velocity"])] - shift) < 1e-6
+        assert abs(delays[np.nanargmax(moved["width"])] - delays[np.nanargmax(base["width"])] - shift) < 1e-6
+    # the width alone finds the true delay (0) of this synthetic mouth
+    assert abs(delays[np.nanargmax(base["width"])]) <= 0.04
 
 
 def test_several_timelines_average_their_expected_openings() -> None:

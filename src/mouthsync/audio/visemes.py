@@ -1,4 +1,4 @@
-"""Phone -> viseme table and the coarticulated expected mouth opening over time.
+"""Phone -> viseme table and the coarticulated expected mouth opening and spread over time.
 
 One table (``VISEMES``) says, for every ARPAbet phone, which visual class it belongs to,
 how open the lips are at its target, how strongly the lips must be shut, and how much
@@ -112,6 +112,21 @@ VISEMES: dict[str, VisemeInfo] = {
 }
 _UNKNOWN = VisemeInfo(LIQUID, 0.3, 0.0, 0.2, 17.5)
 
+# Lip spreading, the mouth's second visible dimension: 0 rounded / protruded (W, UW: the
+# corners pulled in) .. 1 spread (IY: the corners pulled out). Only phones that set the lip
+# corners are listed; every other phone (P, T, K, L, N, ...) is neutral and pulls with at most
+# ``_FOLLOW_DOMINANCE``, so the width follows the neighbouring vowels as it does on camera.
+# Measured on the shift protocol (docs/sync.md, "Mouth width"): the measured mouth width
+# peaks against this prediction near the delay the opening gives on 6 of 9 shared clips.
+SPREAD: dict[str, float] = {
+    "W": 0.0, "UW": 0.1, "OW": 0.2, "UH": 0.3, "OY": 0.3, "R": 0.3, "ER": 0.35, "AO": 0.35,
+    "SH": 0.3, "ZH": 0.3, "CH": 0.3, "JH": 0.3,
+    "AW": 0.45, "AH": 0.55, "AA": 0.6, "AY": 0.7, "S": 0.7, "Z": 0.7,
+    "EH": 0.75, "IH": 0.8, "AE": 0.8, "EY": 0.85, "IY": 1.0,
+}
+_NEUTRAL_SPREAD = 0.5
+_FOLLOW_DOMINANCE = 0.3
+
 # How far (s) outside a segment its dominance is still worth computing: exp(-rate*d) is
 # below 1e-3 of the peak for the slowest rate here (6/s) at this distance.
 _REACH = 1.1
@@ -135,6 +150,17 @@ def viseme_of(phone: str) -> str:
     return info(phone).viseme
 
 
+def _target(label: str, attr: str) -> tuple[float, float]:
+    """(target, peak dominance) of one phone for ``attr`` ("opening", "closure", "spread")."""
+    v = info(label)
+    if attr != "spread":
+        return float(getattr(v, attr)), v.dominance
+    lab = normalize_label(label)
+    if lab in SPREAD:
+        return SPREAD[lab], v.dominance
+    return _NEUTRAL_SPREAD, min(v.dominance, _FOLLOW_DOMINANCE)
+
+
 def _blend(phones: Sequence[Phone], times: np.ndarray, attr: str) -> np.ndarray:
     """Dominance-weighted mean of ``attr`` targets at ``times`` (Cohen-Massaro blend).
 
@@ -150,16 +176,17 @@ def _blend(phones: Sequence[Phone], times: np.ndarray, attr: str) -> np.ndarray:
     den = np.zeros_like(ts)
     for p in phones:
         v = info(p.label)
+        target, dominance = _target(p.label, attr)
         lo = np.searchsorted(ts, p.start - _REACH, "left")
         hi = np.searchsorted(ts, p.end + _REACH, "right")
         if hi <= lo:
             continue
         seg = ts[lo:hi]
         d = np.maximum(0.0, np.maximum(p.start - seg, seg - p.end))
-        w = v.dominance * np.exp(-v.rate * d)
-        num[lo:hi] += w * getattr(v, attr)
+        w = dominance * np.exp(-v.rate * d)
+        num[lo:hi] += w * target
         den[lo:hi] += w
-    rest = getattr(VISEMES["SIL"], attr)
+    rest = _target("SIL", attr)[0]
     out_sorted = np.where(den > 1e-9, num / np.maximum(den, 1e-12), rest)
     out = np.empty_like(out_sorted)
     out[order] = out_sorted
@@ -179,3 +206,9 @@ def expected_opening(phones: Sequence[Phone], times: np.ndarray) -> np.ndarray:
 def expected_closure(phones: Sequence[Phone], times: np.ndarray) -> np.ndarray:
     """How firmly the lips should be shut (0 .. 1) at ``times``: peaks on P/B/M."""
     return _blend(phones, times, "closure")
+
+
+def expected_spread(phones: Sequence[Phone], times: np.ndarray) -> np.ndarray:
+    """Expected lip spreading (0 rounded .. 1 spread) at ``times``: what the mouth width
+    should do. Coarticulated like the opening; silence settles to neutral."""
+    return _blend(phones, times, "spread")

@@ -47,15 +47,22 @@ from mouthsync.sync.features import (
 )
 from mouthsync.sync.standards import get_standard, judge
 
-ALGORITHM = "sync-delay-4"
+ALGORITHM = "sync-delay-5"
 # Natural speech: the mouth starts moving slightly before the sound is heard, so a
 # perfectly synced clip reads a small positive raw delay. One constant for all clips,
 # measured on the sync-screened wild/ clips (bench/sync_accuracy.py; docs/sync.md).
 CALIBRATION_MS = 0.0
 # Measured on the shift protocol (docs/sync.md, ablation): velocity carries the timing,
 # opening settles which of several velocity peaks is right; the learned envelope mapping
-# is precise on some clips but picks wrong peaks on others, so it is off by default.
-DEFAULT_WEIGHTS: dict[str, float] = {"opening": 0.2, "velocity": 1.0, "envelope": 0.0}
+# is precise on some clips but picks wrong peaks on others, so it is off by default. The
+# mouth width against the expected lip spreading (rounded W/UW/OW against spread IY/EH) is
+# a second, independent view of the same phones: it fixes the wrong peaks of the hardest
+# clip at large shifts (whole frames 95.7 -> 97.8 %, docs/sync.md "Mouth width").
+DEFAULT_WEIGHTS: dict[str, float] = {"opening": 0.2, "velocity": 1.0, "width": 0.3, "envelope": 0.0}
+# Components whose raw correlation at the peak feeds the confidence. Width correlates lower
+# than the opening and velocity even at the right delay, and counting it let a wrong
+# speaker reach 0.36 and left every remaining miss looking confident (docs/sync.md).
+_CONFIDENCE_COMPONENTS = ("opening", "velocity", "envelope")
 # Phones from a machine transcript force-aligned ("auto") predict the mouth better than
 # phonetic recognition (docs/speech.md); None = allphone recognition (~4x cheaper). With
 # "auto" the allphone timeline is computed too and both are averaged (``timelines_for``).
@@ -157,7 +164,7 @@ class Signals:
     """
 
     def __init__(self, track: Any, timeline: Any, audio: Audio) -> None:
-        from mouthsync.audio.visemes import expected_opening
+        from mouthsync.audio.visemes import expected_opening, expected_spread
 
         timelines = list(timeline) if isinstance(timeline, (list, tuple)) else [timeline]
 
@@ -172,6 +179,13 @@ class Signals:
         else:
             self.opening = np.zeros_like(ap)
             self.velocity = np.zeros_like(ap)
+        # mouth width (None when the track does not carry it: the width component is skipped)
+        self.width: np.ndarray | None = None
+        if "width" in track.mouth:
+            wd = np.asarray(track.mouth["width"], dtype=np.float64)
+            wvalid = self.valid & np.isfinite(wd)
+            if wvalid.sum() >= 2:
+                self.width = robust_scale(detrend(self.times, wd, wvalid), wvalid)
         self.audio_start = float(audio.start)
         self.audio_end = float(audio.start + audio.duration)
         self.phones = [p for tl in timelines for p in tl.phones]
@@ -183,12 +197,15 @@ class Signals:
         # averaged: their errors differ, and the mean predicts the mouth better than
         # either (docs/sync.md, "Two phone sources").
         e = np.zeros_like(self.grid_t)
+        sp = np.zeros_like(self.grid_t)
         for tl in timelines:
             if tl.phones:
                 e += np.asarray(expected_opening(list(tl.phones), self.grid_t), dtype=np.float64)
+                sp += np.asarray(expected_spread(list(tl.phones), self.grid_t), dtype=np.float64)
         e /= len(timelines)
         self.grid_e = e
         self.grid_de = np.gradient(e, 0.001) if e.size > 1 else np.zeros_like(e)
+        self.grid_spread = sp / len(timelines)
         self._audio = audio
         self._bands: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -244,6 +261,9 @@ class Signals:
         if weights.get("velocity", 0) > 0:
             pd = np.interp(grid, self.grid_t, self.grid_de)
             out["velocity"] = masked_corr_rows(self.velocity[sel], pd, mask)
+        if weights.get("width", 0) > 0 and self.width is not None:
+            ps = np.interp(grid, self.grid_t, self.grid_spread)
+            out["width"] = masked_corr_rows(self.width[sel], ps, mask)
         if weights.get("envelope", 0) > 0 and v.sum() >= 16:
             feat_t, feats = self.bands()
             if feat_t.size > 2:
@@ -334,7 +354,8 @@ class _Estimate:
 def confidence_from(r_peak: float, face_fraction: float, speech_s: float) -> float:
     """Map the evidence to [0, 1]; each factor is 0 when its evidence is absent.
 
-    ``r_peak``: weighted mean of the components' raw correlations at the winning delay.
+    ``r_peak``: weighted mean of the raw correlations at the winning delay of the
+    components in ``_CONFIDENCE_COMPONENTS`` (not the width).
     Measured on the shared clips against the same clips with another speaker's audio
     (bench/sync_accuracy.py, docs/sync.md): the right voice gives 0.29-0.63, another voice
     0.16-0.43 (one clip's rival overlaps), so 0.28 maps to 0 and 0.48 to 1. Peak prominence
@@ -375,8 +396,9 @@ def estimate_window(
     far = np.abs(delays - delays[i]) > _RIVAL_EXCLUDE_S
     rival = float(np.nanmax(combined[far])) if far.any() else float(np.nanmin(combined))
     prominence = float(combined[i] - rival)
-    num = sum(weights.get(k, 0.0) * float(r[i]) for k, r in comps.items() if np.isfinite(r[i]))
-    den = sum(weights.get(k, 0.0) for k, r in comps.items() if np.isfinite(r[i]))
+    scored = {k: r for k, r in comps.items() if k in _CONFIDENCE_COMPONENTS and np.isfinite(r[i])}
+    num = sum(weights.get(k, 0.0) * float(r[i]) for k, r in scored.items())
+    den = sum(weights.get(k, 0.0) for k in scored)
     r_peak = num / den if den > 0 else 0.0
     conf = confidence_from(r_peak, face_fraction, min(speech_s, speech_in + 0.5))
     # two near-equal peaks (a window across a cut, a repeated phrase) make the pick a coin
