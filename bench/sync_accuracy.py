@@ -5,7 +5,8 @@
 Whether a shared clip is itself in sync is unknown to the frame, so the benchmark measures
 how well the estimate *follows a known change*: the audio of every clip (clips/ and wild/)
 is moved by k whole frames (k = -15..15) and by sub-frame amounts (+-20, 60, 130, 300 ms),
-with and without pink noise / another speaker mixed under it at 10 dB SNR, and
+with and without pink noise / another speaker mixed under it at 10 dB SNR or an AAC
+re-encode at 64 kbit/s after the shift (what a delivered file carries), and
 ``estimate(shift) - estimate(0) - shift`` is the error. The picture never changes, so the
 face track is computed once per clip (cached); the speech timeline is recomputed for every
 shifted audio (cached by content). Also printed: every unshifted estimate and the global
@@ -34,6 +35,7 @@ sys.path.insert(0, str(REPO))
 DATA = Path(os.environ.get("MOUTHSYNC_DATA", REPO.parent / "shared" / "data"))
 
 from tests.sync.builders import (  # noqa: E402
+    aac_roundtrip,
     build_concatenation,
     noisy_audio,
     shifted_audio,
@@ -97,7 +99,7 @@ def main() -> int:
     tracks = {c: track_face(c) for c in CLIPS}
     base = {c: decode_audio(c, rate=RATE) for c in CLIPS}
     other_for = {c: SPEECH[i % len(SPEECH)] for i, c in enumerate(CLIPS)}
-    cases: dict[str, list[tuple[str, float, Audio]]] = {"frames": [], "ms": [], "pink": [], "voice": [], "wrong": []}
+    cases: dict[str, list[tuple[str, float, Audio]]] = {"frames": [], "ms": [], "pink": [], "voice": [], "aac": [], "wrong": []}
     for c in CLIPS:
         fd = frame_s(tracks[c])
         a = base[c]
@@ -107,6 +109,7 @@ def main() -> int:
         voice = noisy_audio(a, 10.0, noise=replace_audio(a, other_for[c]).samples)
         cases["pink"] += [(str(c), 0.0, pink)] + [(str(c), k * fd, shifted_audio(pink, k * fd)) for k in noise_ks if k]
         cases["voice"] += [(str(c), 0.0, voice)] + [(str(c), k * fd, shifted_audio(voice, k * fd)) for k in noise_ks if k]
+        cases["aac"] += [(str(c), k * fd, aac_roundtrip(shifted_audio(a, k * fd))) for k in noise_ks]
         # the second field is only a key here (the recording's index), not a shift
         cases["wrong"] += [(str(c), float(i), replace_audio(a, s)) for i, s in enumerate(SPEECH)]
     warm([a for group in cases.values() for _, _, a in group], args.jobs)
@@ -155,21 +158,21 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
         est[group] = {(c, round(s, 6)): estimate(tracks[Path(c)], a, weights) for c, s, a in items}
     zero = {c: est["frames"][(str(c), 0.0)] for c in CLIPS}
     rows = []
-    frames_err, sub_err, pink_err, voice_err = [], [], [], []
+    frames_err, sub_err, pink_err, voice_err, aac_err, aac_ms = [], [], [], [], [], []
     frames_conf: list[float] = []
-    noise_conf: dict[str, list[float]] = {"pink": [], "voice": []}
+    noise_conf: dict[str, list[float]] = {"pink": [], "voice": [], "aac": []}
     for c in CLIPS:
         fd = frame_s(tracks[c])
         e0 = zero[c][0]
         fe = [((e if e is not None else np.nan) - e0 - s) / fd for (cc, s), (e, _) in est["frames"].items() if cc == str(c)]
         se = [abs((e if e is not None else np.nan) - e0 - s) * 1000 for (cc, s), (e, _) in est["ms"].items() if cc == str(c)]
         out = {}
-        for g in ("pink", "voice"):
-            g0 = est[g][(str(c), 0.0)][0]
-            # relative to the *clean* estimate: noise must not move it either
+        for g in ("pink", "voice", "aac"):
+            # relative to the *clean* estimate: noise or the codec must not move it either
             out[g] = [((e if e is not None else np.nan) - e0 - s) / fd for (cc, s), (e, _) in est[g].items() if cc == str(c)]
             noise_conf[g] += [conf for (cc, _), (_, conf) in est[g].items() if cc == str(c)]
-            del g0
+        aac_err += out["aac"]
+        aac_ms += [abs(e) * fd * 1000 for e in out["aac"]]
         wrong = [conf for (cc, _), (_, conf) in est["wrong"].items() if cc == str(c)]
         assert len(wrong) == len(SPEECH)
         frames_err += fe
@@ -190,6 +193,9 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
         "sub_p95": float(np.nanpercentile(sa, 95)),
         "pink_pass": float(np.mean(np.abs(pink_err) <= 1)),
         "voice_pass": float(np.mean(np.abs(voice_err) <= 1)),
+        "aac_pass": float(np.mean(np.abs(aac_err) <= 1)),
+        "aac_med": float(np.nanmedian(aac_ms)),
+        "aac_p95": float(np.nanpercentile(aac_ms, 95)),
         "wild_ok": f"{sum(wild_ok)}/{len(wild_ok)}",
     }
     if verbose:
@@ -203,6 +209,7 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
         print(f"    of which confident (>= {sd.LOW_CONFIDENCE}): {confident.mean() * 100:.1f} % of estimates, {np.mean(fa[confident] <= 1) * 100:.1f} % of them within 1 frame; of the estimates off by more than a frame, {np.mean(~confident[fa > 1]) * 100:.0f} % are flagged low-confidence")
         print(f"  sub-frame {MS_SHIFTS} ms: median {res['sub_med']:.1f} ms (target <= 10), p95 {res['sub_p95']:.1f} ms (target < 25), n={sa.size}")
         print(f"  pink noise 10 dB: {res['pink_pass'] * 100:.1f} % within 1 frame; other speaker 10 dB: {res['voice_pass'] * 100:.1f} % (target >= 90 %)")
+        print(f"  AAC 64 kbit/s re-encode after the shift: {res['aac_pass'] * 100:.1f} % within 1 frame; |error| median {res['aac_med']:.1f} ms, p95 {res['aac_p95']:.1f} ms (no target; a delivered file)")
         for g, errs in (("pink", pink_err), ("voice", voice_err)):
             ea = np.abs(np.array(errs))
             ok = np.array(noise_conf[g]) >= sd.LOW_CONFIDENCE

@@ -88,6 +88,26 @@ def noisy_audio(audio: Audio, snr_db: float = 10.0, *, noise: np.ndarray | None 
     return Audio(samples=mix_at_snr(x, nz, snr_db), rate=audio.rate, start=audio.start)
 
 
+def aac_roundtrip(audio: Audio, bitrate: str = "64k") -> Audio:
+    """``audio`` encoded to AAC in an .m4a and decoded back: what a delivered file carries.
+
+    A lossy encode smears transients (the plosive bursts the phones are found from) and adds
+    the encoder's priming delay, which the container's edit list must cancel; the result has
+    the same rate, start and length as ``audio``.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = write_wav(Path(tmp) / "in.wav", audio)
+        m4a = Path(tmp) / "out.m4a"
+        _ffmpeg("-i", str(wav), "-c:a", "aac", "-b:a", bitrate, str(m4a))
+        back = decode_audio(m4a, rate=audio.rate).mono
+    n = audio.mono.size
+    x = np.zeros(n, dtype=np.float32)
+    x[: min(n, back.size)] = back[:n]
+    return Audio(samples=x, rate=audio.rate, start=audio.start)
+
+
 def resample_ratio(samples: np.ndarray, ratio_num: int, ratio_den: int) -> np.ndarray:
     """Stretch audio by ``ratio_num/ratio_den`` (1001/1000 plays 0.1 % longer: +60 ms/min)."""
     from scipy.signal import resample_poly
