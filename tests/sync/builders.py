@@ -174,6 +174,21 @@ class Segment:
     shift_s: float
 
 
+def side_by_side(left: str | os.PathLike[str], right: str | os.PathLike[str], audio_from: str, out: str | os.PathLike[str]) -> Path:
+    """A two-shot: ``left`` at 480 px beside ``right`` at 360 px (both 25 fps, 5 s), with
+    the sound of one of them (``audio_from`` = "left" or "right"). The left face is the
+    larger, so "largest face" is wrong whenever the right one speaks."""
+    src = 0 if audio_from == "left" else 1
+    _ffmpeg(
+        "-i", str(left), "-i", str(right), "-filter_complex",
+        "[0:v]scale=480:480,setsar=1,fps=25[l];[1:v]scale=360:360,setsar=1,fps=25,pad=360:480:0:60[r];"
+        "[l][r]hstack=inputs=2[v]",
+        "-map", "[v]", "-map", f"{src}:a", "-t", "5", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
+        "-c:a", "aac", "-b:a", "128k", str(out),
+    )
+    return Path(out)
+
+
 def build_concatenation(
     sources: list[str | os.PathLike[str]],
     shifts_s: list[float],

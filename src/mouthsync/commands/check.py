@@ -22,6 +22,10 @@ def _human(d: dict[str, Any]) -> list[str]:
             f"  audio delay   : {d['audio_delay_ms']:+.1f} ms = {d['audio_delay_frames']:+.2f} frames at {d['fps']:.3f} fps ({lead})"
         )
     lines.append(f"  confidence    : {d['confidence']:.2f}")
+    for f in d["details"].get("faces", []):
+        mark = "speaker" if f["face"] == d["details"].get("speaker_face") else ""
+        dl = "  n/a" if f["audio_delay_ms"] is None else f"{f['audio_delay_ms']:+.1f} ms"
+        lines.append(f"  face {f['face']}        : box {f['box']}  {dl}  conf {f['confidence']:.2f}  {mark}".rstrip())
     status = v["status"].replace("_", " ")
     why = f" ({v['reason']})" if v.get("reason") else ""
     lines.append(f"  verdict       : {status} against {v['standard_name']}{why}")
@@ -57,6 +61,7 @@ def register(app: typer.Typer) -> None:
         standard: str = typer.Option("bt1359", "--standard", help="Tolerance to judge against: bt1359, is191 or r37."),
         max_delay: float = typer.Option(800.0, "--max-delay", help="Search delays up to this many ms either way."),
         transcript: str = typer.Option("auto", "--transcript", help="What is said: 'auto' (recognise and align the words, averaged with phonetic recognition; most accurate), the text itself (aligned), or 'none' (phonetic recognition only, ~2x faster)."),
+        faces: int = typer.Option(1, "--faces", help="Look for up to this many faces and measure the one whose mouth agrees with the speech (two-shots, interviews; slower)."),
         plot: Path | None = typer.Option(None, "--plot", help="Write a PNG: delay over time and the agreement curve."),
         json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
         fail_on: str = typer.Option("error", "--fail-on", help=FAIL_ON_HELP),
@@ -72,13 +77,16 @@ def register(app: typer.Typer) -> None:
             raise BadInput(str(exc)) from None
         if window <= 0 or hop <= 0 or max_delay <= 0:
             raise BadInput("--window, --hop and --max-delay must be positive")
+        if faces < 1:
+            raise BadInput("--faces must be at least 1")
         if plot is not None:
             from mouthsync.core.atomic import check_output_path
 
             check_output_path(plot, [file] + ([audio] if audio else []))
         report = check_sync(file, audio_path=audio, window_s=window, hop_s=hop, standard=standard,
                             max_delay_s=max_delay / 1000.0,
-                            transcript=None if transcript.strip().lower() in {"none", ""} else transcript)
+                            transcript=None if transcript.strip().lower() in {"none", ""} else transcript,
+                            faces=faces)
         result = report.to_dict()
         if plot is not None:
             from mouthsync.sync.plot import plot_report

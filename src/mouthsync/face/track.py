@@ -337,7 +337,7 @@ def _import_mediapipe() -> Any:
     return mediapipe
 
 
-def _track_range(
+def _mesh_frames(
     path: str,
     start: float | None,
     end: float | None,
@@ -346,16 +346,11 @@ def _track_range(
     width: int,
     height: int,
     report: Any = None,
-) -> dict[str, np.ndarray]:
-    """Track frames in ``[start, end)``; returns times, valid, landmarks (source px)."""
+) -> Iterator[tuple[float, list[np.ndarray]]]:
+    """Every frame in ``[start, end)`` with the landmarks (source px) of each face found."""
     mp = _import_mediapipe()
 
-    times: list[float] = []
-    valid: list[bool] = []
-    marks: list[np.ndarray] = []
-    nan_frame = np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32)
     scale = np.array([width, height, width], dtype=np.float32)
-    prev_box: np.ndarray | None = None
     pending = 0
     # The graph starts its calculators asynchronously and they log natively (TFLite, glog)
     # until the first frames are through: keep fd 2 quiet from construction to frame 3.
@@ -380,29 +375,13 @@ def _track_range(
                 quiet_frames -= 1
                 if not quiet_frames:
                     quiet.close()
-            faces = res.multi_face_landmarks or []
-            chosen: np.ndarray | None = None
-            if faces:
-                cands = []
-                for f in faces:
-                    a = _landmark_array(f)
-                    if a.shape[0] != N_LANDMARKS:
-                        continue
+            cands = []
+            for f in res.multi_face_landmarks or []:
+                a = _landmark_array(f)
+                if a.shape[0] == N_LANDMARKS:
                     a *= scale
                     cands.append(a)
-                if cands:
-                    boxes = [np.array([c[:, 0].min(), c[:, 1].min(), c[:, 0].max(), c[:, 1].max()]) for c in cands]
-                    if len(cands) == 1:
-                        k = 0
-                    elif prev_box is not None and max(_box_iou(prev_box, b) for b in boxes) > 0.2:
-                        k = int(np.argmax([_box_iou(prev_box, b) for b in boxes]))
-                    else:  # the speaker: the largest face
-                        k = int(np.argmax([(b[2] - b[0]) * (b[3] - b[1]) for b in boxes]))
-                    chosen = cands[k]
-                    prev_box = boxes[k]
-            times.append(t)
-            valid.append(chosen is not None)
-            marks.append(chosen if chosen is not None else nan_frame)
+            yield t, cands
             pending += 1
             if pending >= 16:
                 if report is not None:
@@ -410,6 +389,43 @@ def _track_range(
                 pending = 0
     if pending and report is not None:
         report(pending)
+
+
+def _box_of(marks: np.ndarray) -> np.ndarray:
+    return np.array([marks[:, 0].min(), marks[:, 1].min(), marks[:, 0].max(), marks[:, 1].max()])
+
+
+def _track_range(
+    path: str,
+    start: float | None,
+    end: float | None,
+    max_side: int | None,
+    max_faces: int,
+    width: int,
+    height: int,
+    report: Any = None,
+) -> dict[str, np.ndarray]:
+    """Track frames in ``[start, end)``; returns times, valid, landmarks (source px)."""
+    times: list[float] = []
+    valid: list[bool] = []
+    marks: list[np.ndarray] = []
+    nan_frame = np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32)
+    prev_box: np.ndarray | None = None
+    for t, cands in _mesh_frames(path, start, end, max_side, max_faces, width, height, report):
+        chosen: np.ndarray | None = None
+        if cands:
+            boxes = [_box_of(c) for c in cands]
+            if len(cands) == 1:
+                k = 0
+            elif prev_box is not None and max(_box_iou(prev_box, b) for b in boxes) > 0.2:
+                k = int(np.argmax([_box_iou(prev_box, b) for b in boxes]))
+            else:  # the speaker: the largest face
+                k = int(np.argmax([(b[2] - b[0]) * (b[3] - b[1]) for b in boxes]))
+            chosen = cands[k]
+            prev_box = boxes[k]
+        times.append(t)
+        valid.append(chosen is not None)
+        marks.append(chosen if chosen is not None else nan_frame)
     return {
         "times": np.asarray(times, dtype=np.float64),
         "valid": np.asarray(valid, dtype=bool),
@@ -526,6 +542,111 @@ def track_face(
 
         track = smooth_track(track, strength=smooth)
     return track
+
+
+# ----------------------------------------------------------------------------- several faces
+
+# An identity seen in fewer frames than this is dropped (a passer-by, a false detection).
+MIN_FACE_FRACTION = 0.1
+# A detection continues the identity whose last box it overlaps at least this much.
+_SAME_FACE_IOU = 0.2
+
+
+def follow_identities(frames: Iterator[tuple[float, list[np.ndarray]]]) -> tuple[np.ndarray, list[dict[int, np.ndarray]]]:
+    """Frame times and, per identity, ``{frame index: landmarks}`` from per-frame detections.
+
+    Face Mesh returns the faces of a frame in no stable order, so each detection is given
+    to the identity whose last seen box it overlaps most (IoU > 0.2), largest face first;
+    a detection overlapping none starts a new identity. Matching against the *last seen*
+    box (not the previous frame) lets a face that was lost for a while (turned away,
+    occluded) come back as itself when it returns near where it was.
+    """
+    times: list[float] = []
+    ids: list[dict[int, np.ndarray]] = []
+    last_box: list[np.ndarray] = []
+    for i, (t, cands) in enumerate(frames):
+        times.append(float(t))
+        boxes = [_box_of(c) for c in cands]
+        taken: set[int] = set()
+        for j in sorted(range(len(cands)), key=lambda j: -float((boxes[j][2] - boxes[j][0]) * (boxes[j][3] - boxes[j][1]))):
+            best, best_iou = -1, _SAME_FACE_IOU
+            for k, b in enumerate(last_box):
+                if k not in taken:
+                    iou = _box_iou(b, boxes[j])
+                    if iou > best_iou:
+                        best, best_iou = k, iou
+            if best < 0:
+                best = len(ids)
+                ids.append({})
+                last_box.append(boxes[j])
+            ids[best][i] = cands[j]
+            last_box[best] = boxes[j]
+            taken.add(best)
+    return np.asarray(times, dtype=np.float64), ids
+
+
+def track_faces(
+    path: str | os.PathLike[str],
+    *,
+    max_faces: int = 2,
+    use_cache: bool = True,
+    max_side: int | None = DEFAULT_MAX_SIDE,
+) -> list[FaceTrack]:
+    """Track up to ``max_faces`` faces of ``path``, each as its own :class:`FaceTrack`.
+
+    For two-shots and interviews, where the largest face need not be the one speaking: the
+    sync stage measures every face and keeps the one whose mouth agrees with the speech.
+    Tracks are ordered by frames seen (most first); identities seen in fewer than
+    ``MIN_FACE_FRACTION`` of the frames are dropped. One process: identities must be
+    followed through the whole clip (so it is about half as fast as :func:`track_face` on
+    long clips, and slower per face). Cached by content and settings like ``track_face``.
+    Raises :class:`NoFace` when no face is found.
+    """
+    import json
+
+    from mouthsync.media.decode import video_meta
+
+    src = str(path)
+    if max_faces < 1:
+        raise BadInput(f"max_faces must be at least 1, not {max_faces}")
+    if not Path(src).exists():
+        raise BadInput(f"{src}: file not found")
+    meta = video_meta(src)
+    settings = {"algorithm": ALGORITHM, "max_side": max_side, "max_faces": max_faces, "identities": 1}
+    digest = file_digest(src)
+    cpath = cache_path(cache_key("facetracks", src, settings, digest=digest), ".npz") if use_cache else None
+    times: np.ndarray | None = None
+    marks: np.ndarray | None = None
+    valid: np.ndarray | None = None
+    if cpath is not None and cpath.exists():
+        with contextlib.suppress(KeyError, ValueError, OSError), np.load(cpath, allow_pickle=False) as z:
+            times, valid, marks = z["times"], z["valid"], z["landmarks"]
+    if times is None or marks is None or valid is None:
+        from mouthsync.media.decode import frame_times
+
+        total = len(frame_times(src))
+        with progress("Tracking faces", total) as advance:
+            times, ids = follow_identities(
+                _mesh_frames(src, None, None, max_side, max_faces, meta.width, meta.height, report=advance)
+            )
+        n = len(times)
+        ids = [d for d in ids if len(d) >= max(8, MIN_FACE_FRACTION * n)]
+        ids.sort(key=lambda d: -len(d))
+        marks = np.full((len(ids), n, N_LANDMARKS, 3), np.nan, dtype=np.float32)
+        valid = np.zeros((len(ids), n), dtype=bool)
+        for k, d in enumerate(ids):
+            for i, a in d.items():
+                marks[k, i] = a
+                valid[k, i] = True
+        if cpath is not None:
+            with contextlib.suppress(OSError), atomic_path(cpath) as tmp, open(tmp, "wb") as fh:
+                np.savez_compressed(fh, times=times, valid=valid, landmarks=marks,
+                                    settings_json=np.array(json.dumps(settings, sort_keys=True)))
+    if marks.shape[0] == 0:
+        raise NoFace(f"{src}: no face found in any of {len(times)} frames (Face Mesh needs a visible, roughly frontal human-like face)")
+    full = {**settings, "source_sha256": digest}
+    return [build_track(times, valid[k], marks[k], meta.width, meta.height, src, {**full, "face": k})
+            for k in range(marks.shape[0])]
 
 
 def _track_fresh(

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from mouthsync.core.errors import NoFace
+from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.media.decode import Audio, decode_audio
 from mouthsync.sync.drift import DriftFit, fit_drift, interpret
@@ -592,7 +592,7 @@ def _judge(
         verdict["reason"] = reason
         findings.append(Finding("sync.confidence", Severity.WARNING,
                                 f"low confidence ({conf:.2f}): {reason}", value=conf, threshold=LOW_CONFIDENCE,
-                                advice="the delay figure is a guess; is the visible face the one speaking?"))
+                                advice="the delay figure is a guess; is the visible face the one speaking? (several faces: --faces 2)"))
     else:
         status = verdict["status"]
         direction = verdict["direction"]
@@ -651,24 +651,30 @@ def check_sync(
     max_delay_s: float = DEFAULT_MAX_DELAY_S,
     use_cache: bool = True,
     transcript: str | None = DEFAULT_TRANSCRIPT,
+    faces: int = 1,
 ) -> SyncReport:
     """Measure the audio delay of ``video_path`` (or of ``audio_path`` against its picture).
 
     ``transcript``: ``"auto"`` (default: machine transcript, then forced alignment), the
     spoken text if known (best), or ``None`` for phonetic recognition (fastest).
+    ``faces``: with more than 1, up to that many faces are tracked and measured, and the
+    one whose mouth agrees best with the speech is reported (two-shots, interviews: the
+    largest face is not always the speaker); ``details["faces"]`` lists every face.
     Face tracking and the speech timeline run at the same time (tracking is mostly native
     code that releases the GIL, or worker processes); both are cached by content.
     Raises :class:`~mouthsync.core.errors.NoAudio` / ``BadInput`` for unusable input; a
     video without a usable face gives a report with confidence 0 and a verdict saying so.
     """
     from mouthsync.audio.timeline import speech_timeline, speech_timeline_in_process
-    from mouthsync.face.track import track_face
+    from mouthsync.face.track import track_face, track_faces
     from mouthsync.media.container import check_input_path
     from mouthsync.media.decode import video_meta
 
     vpath = str(check_input_path(video_path))
     apath = str(check_input_path(audio_path)) if audio_path is not None else vpath
     get_standard(standard)
+    if faces < 1:
+        raise BadInput(f"faces must be at least 1, not {faces}")
     meta = video_meta(vpath)  # NoVideo early, before any heavy work
     audio = decode_audio(apath, rate=16000, mono=True)
     # PocketSphinx holds the GIL, so when several timelines are needed (or the slow
@@ -684,18 +690,56 @@ def check_sync(
                 ThreadPoolExecutor(max_workers=1).submit(speech_timeline, audio, transcript=None, use_cache=use_cache)
             )
     no_face: str | None = None
+    tracks: list[Any] = []
     try:
-        track = track_face(vpath, use_cache=use_cache)
+        tracks = [track_face(vpath, use_cache=use_cache)] if faces == 1 else track_faces(vpath, max_faces=faces, use_cache=use_cache)
     except NoFace as exc:
         no_face = str(exc)
     timelines = [f.result() for f in futures]  # timeline errors first, as before
     if no_face is not None:
         return _no_face_report(vpath, no_face, standard, meta.declared_fps or 25.0)
-    if track.valid.sum() < 8:
-        return _no_face_report(vpath, "a usable face was found in fewer than 8 frames", standard, track.fps or 25.0)
-    rep = analyse(track, timelines, audio, window_s=window_s, hop_s=hop_s, standard=standard,
-                  max_delay_s=max_delay_s, source=vpath)
+    usable = [t for t in tracks if t.valid.sum() >= 8]
+    if not usable:
+        return _no_face_report(vpath, "a usable face was found in fewer than 8 frames", standard, tracks[0].fps or 25.0)
+    reports = [analyse(t, timelines, audio, window_s=window_s, hop_s=hop_s, standard=standard,
+                       max_delay_s=max_delay_s, source=vpath) for t in usable]
+    best = max(range(len(reports)), key=lambda i: (reports[i].confidence, int(usable[i].valid.sum())))
+    rep = reports[best]
     rep.details["phones_from"] = "+".join(
         tl.mode + ("" if fe == "batch" else f"({fe})") for tl, (_, fe) in zip(timelines, sources, strict=True)
     )
+    if faces > 1:
+        _add_speaker(rep, usable, reports, best)
     return rep
+
+
+# Another face whose confidence comes this close to the speaker's makes the choice a guess.
+SPEAKER_MARGIN = 0.15
+
+
+def _add_speaker(rep: SyncReport, tracks: list[Any], reports: list[SyncReport], best: int) -> None:
+    """Which of several faces is the speaker: ``details["faces"]`` and a finding saying so."""
+    rows = []
+    for i, (t, r) in enumerate(zip(tracks, reports, strict=True)):
+        box = np.nanmedian(t.boxes[t.valid], axis=0) if t.valid.any() else np.full(4, np.nan)
+        rows.append({
+            "face": i,
+            "box": [round(float(v)) for v in box],
+            "coverage": round(t.coverage, 3),
+            "audio_delay_ms": None if r.audio_delay_ms is None else round(r.audio_delay_ms, 1),
+            "confidence": round(r.confidence, 3),
+        })
+    rep.details["faces"] = rows
+    rep.details["speaker_face"] = best
+    where = rows[best]["box"]
+    rivals = [r for r in reports if r is not reports[best] and r.confidence >= LOW_CONFIDENCE]
+    if rivals and max(r.confidence for r in rivals) > rep.confidence - SPEAKER_MARGIN:
+        rep.findings.insert(0, Finding(
+            "sync.speaker", Severity.WARNING,
+            f"{len(tracks)} faces agree with the speech about equally: the speaker is uncertain (measured face {best}, box {where})",
+            advice="crop to the speaker, or check each face's delay in details.faces"))
+    else:
+        rep.findings.insert(0, Finding(
+            "sync.speaker", Severity.INFO,
+            f"speaker: face {best} of {len(tracks)} (box {where}, confidence {rep.confidence:.2f})",
+            value=rep.confidence))
