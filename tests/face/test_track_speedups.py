@@ -15,8 +15,8 @@ from tests.conftest import CLIPS
 
 _PROG = """
 import sys
-from mouthsync.face.track import _import_mediapipe
-mp = _import_mediapipe()
+from mouthsync.face.track import import_mediapipe
+mp = import_mediapipe()
 assert "matplotlib" not in sys.modules and "matplotlib.pyplot" not in sys.modules, "stand-ins left behind"
 assert callable(mp.solutions.face_mesh.FaceMesh)
 import matplotlib.pyplot as plt

@@ -83,9 +83,20 @@ def test_check_picks_the_face_that_speaks(two_shots: dict[str, Path], side: str)
 
 
 @pytest.mark.slow
+def test_default_check_counts_the_faces_and_finds_the_speaker(two_shots: dict[str, Path]) -> None:
+    """Without --faces the two-shot is noticed (keyframe face count) and the speaker kept;
+    a one-face clip stays on the one-face path (no ``details.faces``)."""
+    rep = check_sync(two_shots["left"])
+    chosen = rep.details["faces"][rep.details["speaker_face"]]
+    assert (chosen["box"][0] + chosen["box"][2]) / 2 < 480
+    assert "faces" not in check_sync(FACE3).details
+
+
+@pytest.mark.slow
 def test_check_cli_faces_json(two_shots: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["check", str(two_shots["left"]), "--faces", "2", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0
     assert out["details"]["speaker_face"] in (0, 1) and len(out["details"]["faces"]) == 2
-    assert main(["check", str(two_shots["left"]), "--faces", "0"]) != 0
+    assert main(["check", str(two_shots["left"]), "--faces", "0"]) == 2
+    assert main(["check", str(two_shots["left"]), "--faces", "two"]) == 2

@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
         standard: str = typer.Option("bt1359", "--standard", help="Tolerance to judge against: bt1359, is191 or r37."),
         max_delay: float = typer.Option(800.0, "--max-delay", help="Search delays up to this many ms either way."),
         transcript: str = typer.Option("auto", "--transcript", help="What is said: 'auto' (recognise and align the words, averaged with phonetic recognition; most accurate), the text itself (aligned), or 'none' (phonetic recognition only, ~2x faster)."),
-        faces: int = typer.Option(1, "--faces", help="Look for up to this many faces and measure the one whose mouth agrees with the speech (two-shots, interviews; slower)."),
+        faces: str = typer.Option("auto", "--faces", help="Faces to measure: 'auto' (count them on a few keyframes; when there are several, measure each and report the one whose mouth agrees with the speech), or a number (1: the first face found, fastest)."),
         plot: Path | None = typer.Option(None, "--plot", help="Write a PNG: delay over time and the agreement curve."),
         json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
         fail_on: str = typer.Option("error", "--fail-on", help=FAIL_ON_HELP),
@@ -77,8 +77,14 @@ def register(app: typer.Typer) -> None:
             raise BadInput(str(exc)) from None
         if window <= 0 or hop <= 0 or max_delay <= 0:
             raise BadInput("--window, --hop and --max-delay must be positive")
-        if faces < 1:
-            raise BadInput("--faces must be at least 1")
+        n_faces: int | str = faces.strip().lower()
+        if n_faces != "auto":
+            try:
+                n_faces = int(n_faces)
+            except ValueError:
+                raise BadInput(f"--faces must be 'auto' or a number, not {faces!r}") from None
+            if n_faces < 1:
+                raise BadInput("--faces must be at least 1")
         if plot is not None:
             from mouthsync.core.atomic import check_output_path
 
@@ -86,7 +92,7 @@ def register(app: typer.Typer) -> None:
         report = check_sync(file, audio_path=audio, window_s=window, hop_s=hop, standard=standard,
                             max_delay_s=max_delay / 1000.0,
                             transcript=None if transcript.strip().lower() in {"none", ""} else transcript,
-                            faces=faces)
+                            faces=n_faces)
         result = report.to_dict()
         if plot is not None:
             from mouthsync.sync.plot import plot_report

@@ -306,7 +306,7 @@ def _landmark_array(lms: Any) -> np.ndarray:
     return np.array([(p.x, p.y, p.z) for p in lms.landmark], dtype=np.float32)
 
 
-def _import_mediapipe() -> Any:
+def import_mediapipe() -> Any:
     """``import mediapipe`` without paying for ``matplotlib.pyplot`` (~0.4-0.5 s CPU).
 
     ``mediapipe/__init__`` imports every solution, and its ``drawing_utils`` imports
@@ -348,7 +348,7 @@ def _mesh_frames(
     report: Any = None,
 ) -> Iterator[tuple[float, list[np.ndarray]]]:
     """Every frame in ``[start, end)`` with the landmarks (source px) of each face found."""
-    mp = _import_mediapipe()
+    mp = import_mediapipe()
 
     scale = np.array([width, height, width], dtype=np.float32)
     pending = 0

@@ -592,7 +592,7 @@ def _judge(
         verdict["reason"] = reason
         findings.append(Finding("sync.confidence", Severity.WARNING,
                                 f"low confidence ({conf:.2f}): {reason}", value=conf, threshold=LOW_CONFIDENCE,
-                                advice="the delay figure is a guess; is the visible face the one speaking? (several faces: --faces 2)"))
+                                advice="the delay figure is a guess; is the visible face the one speaking?"))
     else:
         status = verdict["status"]
         direction = verdict["direction"]
@@ -651,7 +651,7 @@ def check_sync(
     max_delay_s: float = DEFAULT_MAX_DELAY_S,
     use_cache: bool = True,
     transcript: str | None = DEFAULT_TRANSCRIPT,
-    faces: int = 1,
+    faces: int | str = "auto",
 ) -> SyncReport:
     """Measure the audio delay of ``video_path`` (or of ``audio_path`` against its picture).
 
@@ -659,7 +659,9 @@ def check_sync(
     spoken text if known (best), or ``None`` for phonetic recognition (fastest).
     ``faces``: with more than 1, up to that many faces are tracked and measured, and the
     one whose mouth agrees best with the speech is reported (two-shots, interviews: the
-    largest face is not always the speaker); ``details["faces"]`` lists every face.
+    face tracked first is not always the speaker); ``details["faces"]`` lists every face.
+    ``"auto"`` (default) counts the faces on a few keyframes first
+    (:func:`mouthsync.face.count.faces_to_track`) and measures several only when there are.
     Face tracking and the speech timeline run at the same time (tracking is mostly native
     code that releases the GIL, or worker processes); both are cached by content.
     Raises :class:`~mouthsync.core.errors.NoAudio` / ``BadInput`` for unusable input; a
@@ -673,8 +675,8 @@ def check_sync(
     vpath = str(check_input_path(video_path))
     apath = str(check_input_path(audio_path)) if audio_path is not None else vpath
     get_standard(standard)
-    if faces < 1:
-        raise BadInput(f"faces must be at least 1, not {faces}")
+    if faces != "auto" and (not isinstance(faces, int) or faces < 1):
+        raise BadInput(f"faces must be 'auto' or at least 1, not {faces!r}")
     meta = video_meta(vpath)  # NoVideo early, before any heavy work
     audio = decode_audio(apath, rate=16000, mono=True)
     # PocketSphinx holds the GIL, so when several timelines are needed (or the slow
@@ -691,8 +693,14 @@ def check_sync(
             )
     no_face: str | None = None
     tracks: list[Any] = []
+    if faces == "auto":
+        from mouthsync.face.count import faces_to_track
+
+        n_faces = faces_to_track(vpath)
+    else:
+        n_faces = int(faces)
     try:
-        tracks = [track_face(vpath, use_cache=use_cache)] if faces == 1 else track_faces(vpath, max_faces=faces, use_cache=use_cache)
+        tracks = [track_face(vpath, use_cache=use_cache)] if n_faces == 1 else track_faces(vpath, max_faces=n_faces, use_cache=use_cache)
     except NoFace as exc:
         no_face = str(exc)
     timelines = [f.result() for f in futures]  # timeline errors first, as before
@@ -708,7 +716,7 @@ def check_sync(
     rep.details["phones_from"] = "+".join(
         tl.mode + ("" if fe == "batch" else f"({fe})") for tl, (_, fe) in zip(timelines, sources, strict=True)
     )
-    if faces > 1:
+    if n_faces > 1:
         _add_speaker(rep, usable, reports, best)
     return rep
 

@@ -1,0 +1,37 @@
+"""Counting faces on keyframes: the cheap look that decides whether check tracks several."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mouthsync.face.count import count_faces, faces_to_track
+from tests.conftest import CLIPS, SILENT, WILD
+from tests.sync.builders import side_by_side
+
+
+@pytest.mark.parametrize("clip", CLIPS + WILD, ids=lambda p: p.name)
+def test_one_face_on_every_shared_talking_head(clip: Path) -> None:
+    counts = count_faces(clip)
+    assert counts and all(c == 1 for c in counts)
+    assert faces_to_track(clip) == 1
+
+
+def test_two_shot_has_two(tmp_path: Path) -> None:
+    a, b = CLIPS[2], CLIPS[1]
+    two = side_by_side(a, b, "left", tmp_path / "two.mp4")
+    assert count_faces(two) == [2]
+    assert faces_to_track(two) == 2
+    assert faces_to_track(two, max_faces=1) == 1
+
+
+def test_no_picture_to_look_at(tmp_path: Path) -> None:
+    from mouthsync.core.errors import BadInput, NoVideo
+
+    bad = tmp_path / "x.mp4"
+    bad.write_bytes(b"not a video")
+    with pytest.raises((BadInput, NoVideo)):
+        count_faces(bad)
+    assert SILENT  # the silent clips have pictures: counted like any other
+    assert faces_to_track(SILENT[0]) == 1
