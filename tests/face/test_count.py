@@ -35,3 +35,16 @@ def test_no_picture_to_look_at(tmp_path: Path) -> None:
         count_faces(bad)
     assert SILENT  # the silent clips have pictures: counted like any other
     assert faces_to_track(SILENT[0]) == 1
+
+
+def test_facecheck_warns_about_a_second_face(tmp_path: Path) -> None:
+    from mouthsync.core.findings import Severity
+    from mouthsync.face.quality import check_footage
+
+    two = side_by_side(CLIPS[2], CLIPS[1], "right", tmp_path / "two.mp4")
+    rep = check_footage(two)
+    f = [x for x in rep.findings if x.check == "facecheck.faces"]
+    assert rep.faces == 2 and len(f) == 1 and f[0].severity == Severity.WARNING
+    assert rep.to_dict()["faces"] == 2
+    one = check_footage(CLIPS[1])
+    assert one.faces == 1 and not any(x.check == "facecheck.faces" for x in one.findings)

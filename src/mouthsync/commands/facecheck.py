@@ -12,6 +12,9 @@ from mouthsync.commands.output import FAIL_ON_HELP, JSON_HELP, emit, exit_for, p
 
 def _human(r: dict[str, Any]) -> list[str]:
     lines = [f"{r['source']}: footage score {r['score']:.0f}/100 over {r['frames']} frames"]
+    for f in r["findings"]:
+        if f["check"] == "facecheck.faces":
+            lines.append(f"  warning: {f['message']} -> {f['advice']}")
     if not r["segments"]:
         lines.append("no problems found: mouth visible, frontal, sharp, steady, even light, clean coding")
     for s in r["segments"]:

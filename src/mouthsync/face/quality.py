@@ -93,6 +93,7 @@ class FootageReport:
     score: float
     findings: list[Finding] = field(default_factory=list)
     boxes: np.ndarray | None = None  # face boxes from the track, for the contact sheet
+    faces: int = 1  # faces counted on keyframes (several: this report covers the tracked one)
 
     def worst_frames(self, n: int = 8) -> list[int]:
         """Indices of up to ``n`` bad frames, one per segment first (the worst segments)."""
@@ -122,6 +123,7 @@ class FootageReport:
             "source": self.source,
             "frames": n,
             "score": self.score,
+            "faces": self.faces,
             "flagged_share": {k: float(v.mean()) if n else 0.0 for k, v in self.flags.items()},
             "segments": [s.to_dict() for s in self.segments],
             "findings": [f.to_dict() for f in self.findings],
@@ -256,7 +258,28 @@ def check_footage(
                 advance(1)
         except av.FFmpegError:
             pass  # truncated tail: those frames keep NaN measures
-    return analyse(tr, lum, sharp, blk, patches, src)
+    report = analyse(tr, lum, sharp, blk, patches, src)
+    _note_faces(report, src)
+    return report
+
+
+def _note_faces(report: FootageReport, src: str) -> None:
+    """Count the faces (keyframes): with several, say which one the report is about.
+
+    A second face is where a dubbing or sync tool can go wrong silently (it drives or
+    measures the wrong mouth), so it is a warning, not a footnote.
+    """
+    from mouthsync.face.count import faces_to_track
+
+    report.faces = faces_to_track(src)
+    if report.faces > 1 and report.boxes is not None and np.isfinite(report.boxes).any():
+        box = [round(float(v)) for v in np.nanmedian(report.boxes, axis=0)]
+        report.findings.insert(0, Finding(
+            check="facecheck.faces", severity=Severity.WARNING,
+            message=f"{report.faces} faces in the picture; this report covers the face at {box}",
+            advice="check measures every face and reports the speaker; crop to the speaker before dubbing",
+            value=float(report.faces),
+        ))
 
 
 def analyse(
