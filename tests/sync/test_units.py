@@ -185,3 +185,46 @@ def test_several_timelines_average_their_expected_openings() -> None:
     assert ensemble_modes("auto") == [("auto", "batch"), (None, "batch"), (None, "live")]
     assert ensemble_modes(None) == [(None, "batch")]
     assert ensemble_modes("hello there") == [("hello there", "batch")]
+
+
+def test_sources_are_weighed_by_how_well_each_alone_fits() -> None:
+    """A phone source that does not fit the face (here: random phones) is weighed down, so
+    the mix follows the source that does; the confidence still comes from the equal mix."""
+    from types import SimpleNamespace
+
+    from mouthsync.audio.types import Phone
+    from mouthsync.audio.visemes import expected_opening, expected_spread
+    from mouthsync.sync.delay import DEFAULT_WEIGHTS, GRID_STEP_S, Signals, analyse, weigh_sources
+
+    rng = np.random.default_rng(11)
+    labels = ["AA", "M", "IY", "P", "S", "AE", "B", "OW", "F", "UW"]
+
+    def random_phones(seed: int) -> list[Phone]:
+        r = np.random.default_rng(seed)
+        out, t = [], 0.3
+        while t < 5.6:
+            d = float(r.uniform(0.06, 0.2))
+            out.append(Phone(t, t + d, str(r.choice(labels))))
+            t += d
+        return out
+
+    good, junk = random_phones(1), random_phones(2)
+    times = np.arange(0.0, 6.0, 0.04)
+    true_delay = 0.08  # the sound comes 80 ms after the picture
+    ap = expected_opening(good, times + true_delay) + 0.05 * rng.standard_normal(times.size)
+    wd = expected_spread(good, times + true_delay) + 0.05 * rng.standard_normal(times.size)
+    track = SimpleNamespace(times=times, mouth={"aperture": ap, "width": wd}, valid=np.ones(times.size, bool), fps=25.0)
+    audio = Audio(samples=np.zeros(96000, np.float32), rate=16000, start=0.0)
+    tl_good = SimpleNamespace(phones=good, speech=[(good[0].start, good[-1].end)], mode="align")
+    tl_junk = SimpleNamespace(phones=junk, speech=[(junk[0].start, junk[-1].end)], mode="allphone")
+    sig = Signals(track, [tl_junk, tl_good], audio)
+    np.testing.assert_allclose(sig.source_weights, [0.5, 0.5])
+    delays = np.arange(-0.8, 0.8 + 1e-9, GRID_STEP_S)
+    fits = weigh_sources(sig, np.ones(times.size, bool), delays, DEFAULT_WEIGHTS)
+    assert fits[1] > fits[0] + 0.3
+    assert sig.source_weights[1] > 0.95
+    rep = analyse(track, [tl_junk, tl_good], audio, window_s=1e9, calibration_ms=0.0)
+    assert rep.raw_delay_ms is not None and abs(rep.raw_delay_ms - 80.0) < 10.0
+    assert rep.details["source_weights"][1] > 0.95
+    # one source: nothing to weigh
+    assert weigh_sources(Signals(track, tl_good, audio), np.ones(times.size, bool), delays, DEFAULT_WEIGHTS) == []

@@ -26,6 +26,7 @@ confident window delays gives drift (:mod:`mouthsync.sync.drift`).
 
 from __future__ import annotations
 
+import copy
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -195,19 +196,55 @@ class Signals:
         self.grid_t = np.arange(self.audio_start - _GRID_PAD_S, self.audio_end + _GRID_PAD_S, 0.001)
         # Several timelines (aligned machine transcript + phonetic recognition) are
         # averaged: their errors differ, and the mean predicts the mouth better than
-        # either (docs/sync.md, "Two phone sources").
-        e = np.zeros_like(self.grid_t)
-        sp = np.zeros_like(self.grid_t)
+        # either (docs/sync.md, "Two phone sources"). Each source's curves are kept so that
+        # the mean can be re-weighted by how well each source alone fits this face
+        # (``weigh_sources``).
+        self._per_source: list[tuple[np.ndarray, np.ndarray]] = []
         for tl in timelines:
             if tl.phones:
-                e += np.asarray(expected_opening(list(tl.phones), self.grid_t), dtype=np.float64)
-                sp += np.asarray(expected_spread(list(tl.phones), self.grid_t), dtype=np.float64)
-        e /= len(timelines)
-        self.grid_e = e
-        self.grid_de = np.gradient(e, 0.001) if e.size > 1 else np.zeros_like(e)
-        self.grid_spread = sp / len(timelines)
+                self._per_source.append((
+                    np.asarray(expected_opening(list(tl.phones), self.grid_t), dtype=np.float64),
+                    np.asarray(expected_spread(list(tl.phones), self.grid_t), dtype=np.float64),
+                ))
+            else:
+                rest = np.zeros_like(self.grid_t)
+                self._per_source.append((rest, rest))
+        self.source_weights = np.full(len(self._per_source), 1.0 / max(1, len(self._per_source)))
+        self._set_expected(self.source_weights)
         self._audio = audio
         self._bands: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _set_expected(self, weights: np.ndarray) -> None:
+        e = np.zeros_like(self.grid_t)
+        sp = np.zeros_like(self.grid_t)
+        for wi, (ei, si) in zip(weights, self._per_source, strict=True):
+            e += wi * ei
+            sp += wi * si
+        self.grid_e = e
+        self.grid_de = np.gradient(e, 0.001) if e.size > 1 else np.zeros_like(e)
+        self.grid_spread = sp
+
+    @property
+    def n_sources(self) -> int:
+        return len(self._per_source)
+
+    def view(self, weights: np.ndarray) -> Signals:
+        """A copy whose expected mouth mixes the sources with ``weights`` (measured side shared)."""
+        out = copy.copy(self)
+        out.weigh_sources(weights)
+        return out
+
+    def only_source(self, i: int) -> Signals:
+        """A view whose expected mouth comes from source ``i`` alone."""
+        one = np.zeros(self.n_sources)
+        one[i] = 1.0
+        return self.view(one)
+
+    def weigh_sources(self, weights: np.ndarray) -> None:
+        """Re-mix the sources' expected curves with ``weights`` (normalised to sum 1)."""
+        w = np.asarray(weights, dtype=np.float64)
+        self.source_weights = w / w.sum() if w.sum() > 0 else np.full(w.size, 1.0 / max(1, w.size))
+        self._set_expected(self.source_weights)
 
     def bands(self) -> tuple[np.ndarray, np.ndarray]:
         """Band energies for the learned envelope mapping, computed on first use only:
@@ -373,8 +410,14 @@ def estimate_window(
     sel: np.ndarray,
     delays: np.ndarray,
     weights: dict[str, float],
+    conf_sig: Signals | None = None,
 ) -> _Estimate:
-    """Delay search and confidence over the frames ``sel`` (a window or the whole clip)."""
+    """Delay search and confidence over the frames ``sel`` (a window or the whole clip).
+
+    ``conf_sig``: signals whose correlation at the chosen delay makes the confidence (the
+    equal mix of the phone sources when ``sig`` is re-weighted: weighting by fit favours
+    whichever source happens to fit best, which would lift the confidence of a wrong voice).
+    """
     t = sig.times[sel]
     t0, t1 = (float(t[0]), float(t[-1])) if t.size else (0.0, 0.0)
     face_fraction = float(sig.valid[sel].mean()) if sel.any() else 0.0
@@ -396,8 +439,11 @@ def estimate_window(
     far = np.abs(delays - delays[i]) > _RIVAL_EXCLUDE_S
     rival = float(np.nanmax(combined[far])) if far.any() else float(np.nanmin(combined))
     prominence = float(combined[i] - rival)
-    scored = {k: r for k, r in comps.items() if k in _CONFIDENCE_COMPONENTS and np.isfinite(r[i])}
-    num = sum(weights.get(k, 0.0) * float(r[i]) for k, r in scored.items())
+    at = {k: float(r[i]) for k, r in comps.items()}
+    if conf_sig is not None:
+        at = {k: float(r[0]) for k, r in conf_sig.curves(sel, delays[i : i + 1], weights).items()}
+    scored = {k: r for k, r in at.items() if k in _CONFIDENCE_COMPONENTS and np.isfinite(r)}
+    num = sum(weights.get(k, 0.0) * r for k, r in scored.items())
     den = sum(weights.get(k, 0.0) for k in scored)
     r_peak = num / den if den > 0 else 0.0
     conf = confidence_from(r_peak, face_fraction, min(speech_s, speech_in + 0.5))
@@ -420,6 +466,32 @@ def estimate_window(
         d, conf, uncertain, note, combined, comps,
         {"prominence": prominence, "r_peak": r_peak, "face_fraction": face_fraction, "speech_s": speech_in},
     )
+
+
+# Softmax temperature of the source weights (units of peak correlation): a source whose
+# best fit is 0.1 below the best source's counts e times less. Measured on the shift
+# protocol (docs/sync.md, "Weighing the phone sources"): 0.05-0.1 equally good.
+SOURCE_TEMPERATURE = 0.1
+
+
+def weigh_sources(sig: Signals, sel: np.ndarray, delays: np.ndarray, weights: dict[str, float]) -> list[float]:
+    """Weigh several phone sources by how well each alone fits the face; returns the fits.
+
+    A source's fit is its peak correlation (the same figure the confidence is made from)
+    when it alone predicts the mouth. On some footage one recogniser output is poor (on
+    voxceleb_620900105 both allphone timelines alone read 0.4-0.7 s off), and under noise
+    the sources degrade unequally; the equal mean then carries the poor one's errors.
+    Each source's curves are scored once over ``sel`` (cheap next to the windows).
+    """
+    if sig.n_sources < 2:
+        return []
+    fits = []
+    for i in range(sig.n_sources):
+        e = estimate_window(sig.only_source(i), sel, delays, weights)
+        fits.append(float(e.features.get("r_peak", 0.0)) if e.delay_s is not None else 0.0)
+    f = np.array(fits)
+    sig.weigh_sources(np.exp((f - f.max()) / SOURCE_TEMPERATURE))
+    return fits
 
 
 def window_spans(t_start: float, t_end: float, window_s: float, hop_s: float) -> list[tuple[float, float]]:
@@ -496,7 +568,10 @@ def analyse(
     sig = Signals(track, timeline, audio)
     delays = np.arange(-max_delay_s, max_delay_s + GRID_STEP_S / 2, GRID_STEP_S)
     every = np.ones(sig.times.size, dtype=bool)
-    glob = estimate_window(sig, every, delays, w)
+    equal = sig.view(sig.source_weights) if sig.n_sources > 1 else None
+    source_fit = weigh_sources(sig, every, delays, w)
+    conf_sig = equal if source_fit else None
+    glob = estimate_window(sig, every, delays, w, conf_sig)
     windows: list[WindowEstimate] = []
     spans = window_spans(float(sig.times[0]), float(sig.times[-1]), window_s, hop_s)
     if len(spans) == 1:
@@ -505,7 +580,7 @@ def analyse(
         est_list = []
         for a, b in spans:
             sel = (sig.times >= a) & (sig.times <= b)
-            est_list.append(((a, b), estimate_window(sig, sel, delays, w)))
+            est_list.append(((a, b), estimate_window(sig, sel, delays, w, conf_sig)))
     for (a, b), e in est_list:
         windows.append(
             WindowEstimate(
@@ -520,7 +595,9 @@ def analyse(
     drift = fit_drift(centers, wd, wc, frame_ms=frame_ms, min_confidence=LOW_CONFIDENCE)
     span = float(sig.times[-1] - sig.times[0])
     if drift.kind in ("drift", "none") and glob.delay_s is not None and span >= 20.0:
-        g = global_drift(sig, glob.delay_s, w)
+        # the equal mix: over a long clip every source has enough material, and their mean
+        # measured the 1001/1000 stretch within 2-3 % where the fit-weighted mix read 8-10 %
+        g = global_drift(equal if equal is not None else sig, glob.delay_s, w)
         if g is not None:
             drift.ms_per_min = g
             drift.kind = "drift" if abs(g) / 60.0 * span > 0.5 * frame_ms else "none"
@@ -546,6 +623,9 @@ def analyse(
         "speech_s": sig.speech_seconds(float(sig.times[0]), float(sig.times[-1])),
         **{k: round(v, 4) for k, v in glob.features.items()},
     }
+    if source_fit:
+        details["source_fit"] = [round(r, 3) for r in source_fit]
+        details["source_weights"] = [round(float(x), 3) for x in sig.source_weights]
     return SyncReport(
         audio_delay_ms=delay_ms,
         audio_delay_frames=None if delay_ms is None else delay_ms / frame_ms,
