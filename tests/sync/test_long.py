@@ -71,3 +71,24 @@ def test_drift_of_1001_over_1000_is_measured_and_named(tmp_path: Path) -> None:
     assert "1000/1001" in (rep.drift.interpretation or "")
     confident = [w for w in rep.windows if not w.uncertain]
     assert len(confident) >= 0.6 * len(rep.windows)
+
+
+def test_steep_drift_beyond_the_old_search_is_measured(tmp_path: Path) -> None:
+    """A drift of ~300 ms/min (audio 0.5 % slow): the whole-clip search starts from the
+    window line, so the drift is not clipped at the edge of a search around zero, and the
+    headline delay (at the middle, with the drift undone) is confident again."""
+    face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"]
+    video, _, _ = build_concatenation(face4 * 10, [0.0] * 10, tmp_path, stretch=(201, 200))
+    rep = check_sync(video)
+    assert rep.drift.kind == "drift"
+    assert rep.drift_ms_per_min == pytest.approx(300.0, rel=0.10)
+    assert rep.confidence >= 0.3
+    assert rep.details["delay_at_s"] == pytest.approx(33.0, abs=3.0)
+    # every confident window lies on the reported line (within a frame and a half)
+    mid_ms = rep.audio_delay_ms
+    assert mid_ms is not None
+    for w in rep.windows:
+        if not w.uncertain and w.audio_delay_ms is not None:
+            c = 0.5 * (w.start_s + w.end_s)
+            line = mid_ms + rep.drift_ms_per_min / 60.0 * (c - rep.details["delay_at_s"])
+            assert abs(w.audio_delay_ms - line) <= 60.0, (c, w.audio_delay_ms, line)

@@ -18,8 +18,10 @@ def _human(d: dict[str, Any]) -> list[str]:
         lines.append(f"  audio delay   : not measurable ({v.get('reason', v['status'])})")
     else:
         lead = "sound after picture" if d["audio_delay_ms"] >= 0 else "sound before picture"
+        at = d["details"].get("delay_at_s")
+        where = f"; at {at:.1f} s, the middle: it drifts" if at is not None else ""
         lines.append(
-            f"  audio delay   : {d['audio_delay_ms']:+.1f} ms = {d['audio_delay_frames']:+.2f} frames at {d['fps']:.3f} fps ({lead})"
+            f"  audio delay   : {d['audio_delay_ms']:+.1f} ms = {d['audio_delay_frames']:+.2f} frames at {d['fps']:.3f} fps ({lead}{where})"
         )
     lines.append(f"  confidence    : {d['confidence']:.2f}")
     for f in d["details"].get("faces", []):

@@ -308,15 +308,19 @@ class Signals:
         return out
 
 
-def global_drift(sig: Signals, center_s: float, weights: dict[str, float], max_ms_per_min: float = 150.0) -> float | None:
+def global_drift(
+    sig: Signals, center_s: float, weights: dict[str, float], around_ms_per_min: float = 0.0, max_ms_per_min: float = 150.0
+) -> float | None:
     """Drift (ms/min) that maximises the whole-clip agreement, searched jointly with delay.
 
     A line through window delays inherits every window's error (a 60 ms/min drift moves
     the delay by only 1.5 frames per minute, about the size of one window's scatter);
     warping the expected mouth by a candidate clock ratio and scoring all frames at once
-    uses every frame for one number.
+    uses every frame for one number. The search spans ``max_ms_per_min`` either side of
+    ``around_ms_per_min`` (the window line's slope), and ``center_s`` is the delay at the
+    middle of the frames (the warp pivots there).
     """
-    slopes = np.arange(-max_ms_per_min, max_ms_per_min + 0.1, 3.0)
+    slopes = around_ms_per_min + np.arange(-max_ms_per_min, max_ms_per_min + 0.1, 3.0)
     delays = np.arange(center_s - 0.12, center_s + 0.12 + 1e-9, GRID_STEP_S)
     every = np.ones(sig.times.size, dtype=bool)
     w = {k: v for k, v in weights.items() if k in ("opening", "velocity") and v > 0}
@@ -411,12 +415,15 @@ def estimate_window(
     delays: np.ndarray,
     weights: dict[str, float],
     conf_sig: Signals | None = None,
+    warp: float = 0.0,
 ) -> _Estimate:
     """Delay search and confidence over the frames ``sel`` (a window or the whole clip).
 
     ``conf_sig``: signals whose correlation at the chosen delay makes the confidence (the
     equal mix of the phone sources when ``sig`` is re-weighted: weighting by fit favours
     whichever source happens to fit best, which would lift the confidence of a wrong voice).
+    ``warp``: clock mismatch (s per s) to undo first; the delay is then the one at the
+    middle of the frames.
     """
     t = sig.times[sel]
     t0, t1 = (float(t[0]), float(t[-1])) if t.size else (0.0, 0.0)
@@ -430,7 +437,7 @@ def estimate_window(
     if speech_in < 0.3 or not any(p.label != "SIL" for p in sig.phones):
         empty.note = "no speech in this window"
         return empty
-    comps = sig.curves(sel, delays, weights)
+    comps = sig.curves(sel, delays, weights, warp)
     combined = combine(comps, weights)
     if combined.size == 0 or not np.isfinite(combined).any():
         empty.note = "too little overlap between face and speech"
@@ -441,7 +448,7 @@ def estimate_window(
     prominence = float(combined[i] - rival)
     at = {k: float(r[i]) for k, r in comps.items()}
     if conf_sig is not None:
-        at = {k: float(r[0]) for k, r in conf_sig.curves(sel, delays[i : i + 1], weights).items()}
+        at = {k: float(r[0]) for k, r in conf_sig.curves(sel, delays[i : i + 1], weights, warp).items()}
     scored = {k: r for k, r in at.items() if k in _CONFIDENCE_COMPONENTS and np.isfinite(r)}
     num = sum(weights.get(k, 0.0) * r for k, r in scored.items())
     den = sum(weights.get(k, 0.0) for k in scored)
@@ -594,15 +601,31 @@ def analyse(
     wc = np.array([x.confidence for x in windows])
     drift = fit_drift(centers, wd, wc, frame_ms=frame_ms, min_confidence=LOW_CONFIDENCE)
     span = float(sig.times[-1] - sig.times[0])
+    delay_at_s: float | None = None
     if drift.kind in ("drift", "none") and glob.delay_s is not None and span >= 20.0:
+        mid = 0.5 * (float(sig.times[0]) + float(sig.times[-1]))
+        around, center = 0.0, glob.delay_s
+        if drift.kind == "drift" and drift.ms_per_min is not None and drift.intercept_ms is not None:
+            # start from the window line: a steep drift smears the unwarped whole-clip peak
+            # (a clip drifting 280 ms/min read confidence 0 and a drift capped at the edge
+            # of a search around zero)
+            around = drift.ms_per_min
+            center = (drift.intercept_ms + drift.ms_per_min / 60.0 * mid + calibration_ms) / 1000.0
         # the equal mix: over a long clip every source has enough material, and their mean
         # measured the 1001/1000 stretch within 2-3 % where the fit-weighted mix read 8-10 %
-        g = global_drift(equal if equal is not None else sig, glob.delay_s, w)
+        g = global_drift(equal if equal is not None else sig, center, w, around_ms_per_min=around)
         if g is not None:
             drift.ms_per_min = g
             drift.kind = "drift" if abs(g) / 60.0 * span > 0.5 * frame_ms else "none"
             drift.interpretation = interpret(g) if drift.kind == "drift" else None
             drift.method = "global warp search"
+            if drift.kind == "drift":
+                # the headline delay of a drifting clip: the delay at its middle, measured
+                # with the drift undone (every frame then agrees at one delay)
+                warped = estimate_window(sig, every, delays, w, conf_sig, warp=g / 60000.0)
+                if warped.delay_s is not None:
+                    glob = warped
+                    delay_at_s = mid
     raw_ms = None if glob.delay_s is None else glob.delay_s * 1000.0
     delay_ms = None if raw_ms is None else raw_ms - calibration_ms
     conf = glob.confidence
@@ -623,6 +646,8 @@ def analyse(
         "speech_s": sig.speech_seconds(float(sig.times[0]), float(sig.times[-1])),
         **{k: round(v, 4) for k, v in glob.features.items()},
     }
+    if delay_at_s is not None:
+        details["delay_at_s"] = round(delay_at_s, 3)
     if source_fit:
         details["source_fit"] = [round(r, 3) for r in source_fit]
         details["source_weights"] = [round(float(x), 3) for x in sig.source_weights]
