@@ -530,6 +530,7 @@ def ensemble_modes(transcript: str | None) -> list[Source]:
     allphone alone 86.7), kept more of them under noise (pink 80 / other voice 77 %,
     against 78 / 63 for auto alone) and is the only mix tried whose confidence separates
     every clip from all five other speakers (docs/sync.md, "Several phone sources").
+    ``analyse`` then weighs them by how well each alone fits the face (``weigh_sources``).
     A given transcript is aligned alone (it is the best phone source there is);
     ``None``: allphone alone (the fast mode).
     """
