@@ -43,7 +43,7 @@ def test_skipped_deblocking_keeps_aperture_on_720p(tmp_path: Path, monkeypatch) 
     assert max(meta.width, meta.height) >= trk.SKIP_DEBLOCK_FACTOR * trk.DEFAULT_MAX_SIDE  # the fast path is taken
 
     def aperture() -> np.ndarray:
-        p = trk._track_range(str(clip), None, None, trk.DEFAULT_MAX_SIDE, 1, meta.width, meta.height)
+        p = trk._primary_face(trk._mesh_frames(str(clip), None, None, trk.DEFAULT_MAX_SIDE, 1, meta.width, meta.height))
         assert p["valid"].all()
         return trk.build_track(p["times"], p["valid"], p["landmarks"], meta.width, meta.height).mouth["aperture"]
 

@@ -194,7 +194,14 @@ def test_sources_are_weighed_by_how_well_each_alone_fits() -> None:
 
     from mouthsync.audio.types import Phone
     from mouthsync.audio.visemes import expected_opening, expected_spread
-    from mouthsync.sync.delay import DEFAULT_WEIGHTS, GRID_STEP_S, Signals, analyse, weigh_sources
+    from mouthsync.sync.delay import (
+        DEFAULT_WEIGHTS,
+        GRID_STEP_S,
+        Signals,
+        analyse,
+        fit_weights,
+        source_fits,
+    )
 
     rng = np.random.default_rng(11)
     labels = ["AA", "M", "IY", "P", "S", "AE", "B", "OW", "F", "UW"]
@@ -220,11 +227,13 @@ def test_sources_are_weighed_by_how_well_each_alone_fits() -> None:
     sig = Signals(track, [tl_junk, tl_good], audio)
     np.testing.assert_allclose(sig.source_weights, [0.5, 0.5])
     delays = np.arange(-0.8, 0.8 + 1e-9, GRID_STEP_S)
-    fits = weigh_sources(sig, np.ones(times.size, bool), delays, DEFAULT_WEIGHTS)
+    fits = source_fits(sig, np.ones(times.size, bool), delays, DEFAULT_WEIGHTS)
     assert fits[1] > fits[0] + 0.3
-    assert sig.source_weights[1] > 0.95
+    mixed = sig.mixed(fit_weights(fits))
+    assert mixed.source_weights[1] > 0.95
+    np.testing.assert_allclose(sig.source_weights, [0.5, 0.5])  # the equal mix is left as it was
     rep = analyse(track, [tl_junk, tl_good], audio, window_s=1e9, calibration_ms=0.0)
     assert rep.raw_delay_ms is not None and abs(rep.raw_delay_ms - 80.0) < 10.0
     assert rep.details["source_weights"][1] > 0.95
     # one source: nothing to weigh
-    assert weigh_sources(Signals(track, tl_good, audio), np.ones(times.size, bool), delays, DEFAULT_WEIGHTS) == []
+    assert source_fits(Signals(track, tl_good, audio), np.ones(times.size, bool), delays, DEFAULT_WEIGHTS) == []

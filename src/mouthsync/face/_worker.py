@@ -18,7 +18,7 @@ def main(argv: list[str]) -> int:
     import cv2
     import numpy as np
 
-    from mouthsync.face.track import _track_range
+    from mouthsync.face.track import _mesh_frames, _primary_face
 
     # This process only tracks, beside the parent's range on the other core: OpenCV's own
     # resize/colour threads would just compete for the same cores (0.62 vs 0.43 CPU-ms per
@@ -32,10 +32,10 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(f"{n}\n")
         sys.stdout.flush()
 
-    part = _track_range(
+    part = _primary_face(_mesh_frames(
         args["path"], args["start"], args["end"], args["max_side"], args["max_faces"],
         args["width"], args["height"], report=report,
-    )
+    ))
     with open(out, "wb") as fh:
         np.savez(fh, **part)
     return 0

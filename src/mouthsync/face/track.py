@@ -395,23 +395,19 @@ def _box_of(marks: np.ndarray) -> np.ndarray:
     return np.array([marks[:, 0].min(), marks[:, 1].min(), marks[:, 0].max(), marks[:, 1].max()])
 
 
-def _track_range(
-    path: str,
-    start: float | None,
-    end: float | None,
-    max_side: int | None,
-    max_faces: int,
-    width: int,
-    height: int,
-    report: Any = None,
-) -> dict[str, np.ndarray]:
-    """Track frames in ``[start, end)``; returns times, valid, landmarks (source px)."""
+def _area(box: np.ndarray) -> float:
+    return float((box[2] - box[0]) * (box[3] - box[1]))
+
+
+def _primary_face(frames: Iterator[tuple[float, list[np.ndarray]]]) -> dict[str, np.ndarray]:
+    """One face per frame from ``_mesh_frames``: the one overlapping the previous frame's
+    face, else the largest; returns times, valid, landmarks (source px)."""
     times: list[float] = []
     valid: list[bool] = []
     marks: list[np.ndarray] = []
     nan_frame = np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32)
     prev_box: np.ndarray | None = None
-    for t, cands in _mesh_frames(path, start, end, max_side, max_faces, width, height, report):
+    for t, cands in frames:
         chosen: np.ndarray | None = None
         if cands:
             boxes = [_box_of(c) for c in cands]
@@ -420,7 +416,7 @@ def _track_range(
             elif prev_box is not None and max(_box_iou(prev_box, b) for b in boxes) > 0.2:
                 k = int(np.argmax([_box_iou(prev_box, b) for b in boxes]))
             else:  # the speaker: the largest face
-                k = int(np.argmax([(b[2] - b[0]) * (b[3] - b[1]) for b in boxes]))
+                k = int(np.argmax([_area(b) for b in boxes]))
             chosen = cands[k]
             prev_box = boxes[k]
         times.append(t)
@@ -492,6 +488,19 @@ def build_track(
     )
 
 
+def _source_and_cache(src: str, kind: str, settings: dict[str, Any], use_cache: bool) -> tuple[Any, str, Path | None]:
+    """The video's metadata, its content digest (read once: it keys the cache and ties a
+    track to its video) and the cache file for ``kind`` + ``settings`` (None: no cache)."""
+    from mouthsync.media.decode import video_meta
+
+    if not Path(src).exists():
+        raise BadInput(f"{src}: file not found")
+    meta = video_meta(src)
+    digest = file_digest(src)
+    cpath = cache_path(cache_key(kind, src, settings, digest=digest), ".npz") if use_cache else None
+    return meta, digest, cpath
+
+
 def track_face(
     path: str | os.PathLike[str],
     *,
@@ -509,18 +518,12 @@ def track_face(
     processes for long clips (default: up to 2 when the clip is long enough to pay off).
     Raises :class:`NoFace` when no frame has a usable face.
     """
-    from mouthsync.media.decode import video_meta
-
     src = str(path)
     if smooth is not None and not (smooth >= 0 and np.isfinite(smooth)):
         raise BadInput(f"--smooth must be 0 or a positive strength, not {smooth}")
-    if not Path(src).exists():
-        raise BadInput(f"{src}: file not found")
-    meta = video_meta(src)
     settings = {"algorithm": ALGORITHM, "max_side": max_side, "max_faces": max_faces}
-    digest = file_digest(src)  # once: it keys the cache and ties the track to its video
+    meta, digest, cpath = _source_and_cache(src, "facetrack", settings, use_cache)
     track: FaceTrack | None = None
-    cpath = cache_path(cache_key("facetrack", src, settings, digest=digest), ".npz") if use_cache else None
     if cpath is not None and cpath.exists():
         with contextlib.suppress(BadInput, KeyError, ValueError, OSError):
             cached = FaceTrack.load(cpath)
@@ -568,7 +571,7 @@ def follow_identities(frames: Iterator[tuple[float, list[np.ndarray]]]) -> tuple
         times.append(float(t))
         boxes = [_box_of(c) for c in cands]
         taken: set[int] = set()
-        for j in sorted(range(len(cands)), key=lambda j: -float((boxes[j][2] - boxes[j][0]) * (boxes[j][3] - boxes[j][1]))):
+        for j in sorted(range(len(cands)), key=lambda j: -_area(boxes[j])):
             best, best_iou = -1, _SAME_FACE_IOU
             for k, b in enumerate(last_box):
                 if k not in taken:
@@ -604,17 +607,11 @@ def track_faces(
     """
     import json
 
-    from mouthsync.media.decode import video_meta
-
     src = str(path)
     if max_faces < 1:
         raise BadInput(f"max_faces must be at least 1, not {max_faces}")
-    if not Path(src).exists():
-        raise BadInput(f"{src}: file not found")
-    meta = video_meta(src)
     settings = {"algorithm": ALGORITHM, "max_side": max_side, "max_faces": max_faces, "identities": 1}
-    digest = file_digest(src)
-    cpath = cache_path(cache_key("facetracks", src, settings, digest=digest), ".npz") if use_cache else None
+    meta, digest, cpath = _source_and_cache(src, "facetracks", settings, use_cache)
     times: np.ndarray | None = None
     marks: np.ndarray | None = None
     valid: np.ndarray | None = None
@@ -669,7 +666,7 @@ def _track_fresh(
     ranges = _split_points(ft, workers)
     with progress("Tracking face", total) as advance:
         if len(ranges) == 1:
-            parts = [_track_range(src, None, None, max_side, max_faces, width, height, report=advance)]
+            parts = [_primary_face(_mesh_frames(src, None, None, max_side, max_faces, width, height, report=advance))]
         else:
             parts = _run_workers(src, ranges, max_side, max_faces, width, height, advance)
     return _assemble(parts, width, height, src, settings)
@@ -724,7 +721,7 @@ def _run_workers(
             th.start()
         try:
             a0, b0 = ranges[0]
-            first = _track_range(src, a0, b0, max_side, max_faces, width, height, report=advance)
+            first = _primary_face(_mesh_frames(src, a0, b0, max_side, max_faces, width, height, report=advance))
             for p in procs:
                 p.wait()
             for th in threads:

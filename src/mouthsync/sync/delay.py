@@ -197,8 +197,8 @@ class Signals:
         # Several timelines (aligned machine transcript + phonetic recognition) are
         # averaged: their errors differ, and the mean predicts the mouth better than
         # either (docs/sync.md, "Two phone sources"). Each source's curves are kept so that
-        # the mean can be re-weighted by how well each source alone fits this face
-        # (``weigh_sources``).
+        # ``mixed`` can re-weight them by how well each source alone fits this face
+        # (``source_fits``). A timeline without phones contributes zeros, as before.
         self._per_source: list[tuple[np.ndarray, np.ndarray]] = []
         for tl in timelines:
             if tl.phones:
@@ -207,14 +207,17 @@ class Signals:
                     np.asarray(expected_spread(list(tl.phones), self.grid_t), dtype=np.float64),
                 ))
             else:
-                rest = np.zeros_like(self.grid_t)
-                self._per_source.append((rest, rest))
-        self.source_weights = np.full(len(self._per_source), 1.0 / max(1, len(self._per_source)))
-        self._set_expected(self.source_weights)
+                nothing = np.zeros_like(self.grid_t)
+                self._per_source.append((nothing, nothing))
+        self._set_expected(np.ones(len(self._per_source)))
         self._audio = audio
         self._bands: tuple[np.ndarray, np.ndarray] | None = None
 
     def _set_expected(self, weights: np.ndarray) -> None:
+        """Mix the sources' expected curves with ``weights`` (normalised to sum 1)."""
+        w = np.asarray(weights, dtype=np.float64)
+        self.source_weights = w / w.sum() if w.sum() > 0 else np.full(w.size, 1.0 / max(1, w.size))
+        weights = self.source_weights
         e = np.zeros_like(self.grid_t)
         sp = np.zeros_like(self.grid_t)
         for wi, (ei, si) in zip(weights, self._per_source, strict=True):
@@ -228,23 +231,12 @@ class Signals:
     def n_sources(self) -> int:
         return len(self._per_source)
 
-    def view(self, weights: np.ndarray) -> Signals:
-        """A copy whose expected mouth mixes the sources with ``weights`` (measured side shared)."""
+    def mixed(self, weights: np.ndarray) -> Signals:
+        """A copy whose expected mouth mixes the sources with ``weights``; the measured side
+        and the per-source curves are shared, not copied."""
         out = copy.copy(self)
-        out.weigh_sources(weights)
+        out._set_expected(weights)
         return out
-
-    def only_source(self, i: int) -> Signals:
-        """A view whose expected mouth comes from source ``i`` alone."""
-        one = np.zeros(self.n_sources)
-        one[i] = 1.0
-        return self.view(one)
-
-    def weigh_sources(self, weights: np.ndarray) -> None:
-        """Re-mix the sources' expected curves with ``weights`` (normalised to sum 1)."""
-        w = np.asarray(weights, dtype=np.float64)
-        self.source_weights = w / w.sum() if w.sum() > 0 else np.full(w.size, 1.0 / max(1, w.size))
-        self._set_expected(self.source_weights)
 
     def bands(self) -> tuple[np.ndarray, np.ndarray]:
         """Band energies for the learned envelope mapping, computed on first use only:
@@ -446,8 +438,9 @@ def estimate_window(
     far = np.abs(delays - delays[i]) > _RIVAL_EXCLUDE_S
     rival = float(np.nanmax(combined[far])) if far.any() else float(np.nanmin(combined))
     prominence = float(combined[i] - rival)
-    at = {k: float(r[i]) for k, r in comps.items()}
-    if conf_sig is not None:
+    if conf_sig is None:
+        at = {k: float(r[i]) for k, r in comps.items()}
+    else:
         at = {k: float(r[0]) for k, r in conf_sig.curves(sel, delays[i : i + 1], weights, warp).items()}
     scored = {k: r for k, r in at.items() if k in _CONFIDENCE_COMPONENTS and np.isfinite(r)}
     num = sum(weights.get(k, 0.0) * r for k, r in scored.items())
@@ -481,8 +474,8 @@ def estimate_window(
 SOURCE_TEMPERATURE = 0.1
 
 
-def weigh_sources(sig: Signals, sel: np.ndarray, delays: np.ndarray, weights: dict[str, float]) -> list[float]:
-    """Weigh several phone sources by how well each alone fits the face; returns the fits.
+def source_fits(sig: Signals, sel: np.ndarray, delays: np.ndarray, weights: dict[str, float]) -> list[float]:
+    """How well each phone source alone fits the face (empty with fewer than 2 sources).
 
     A source's fit is its peak correlation (the same figure the confidence is made from)
     when it alone predicts the mouth. On some footage one recogniser output is poor (on
@@ -494,11 +487,15 @@ def weigh_sources(sig: Signals, sel: np.ndarray, delays: np.ndarray, weights: di
         return []
     fits = []
     for i in range(sig.n_sources):
-        e = estimate_window(sig.only_source(i), sel, delays, weights)
+        e = estimate_window(sig.mixed(np.eye(sig.n_sources)[i]), sel, delays, weights)
         fits.append(float(e.features.get("r_peak", 0.0)) if e.delay_s is not None else 0.0)
-    f = np.array(fits)
-    sig.weigh_sources(np.exp((f - f.max()) / SOURCE_TEMPERATURE))
     return fits
+
+
+def fit_weights(fits: list[float]) -> np.ndarray:
+    """Softmax of the fits at ``SOURCE_TEMPERATURE``: the mix the delay is searched with."""
+    f = np.asarray(fits, dtype=np.float64)
+    return np.exp((f - f.max()) / SOURCE_TEMPERATURE)
 
 
 def window_spans(t_start: float, t_end: float, window_s: float, hop_s: float) -> list[tuple[float, float]]:
@@ -530,7 +527,7 @@ def ensemble_modes(transcript: str | None) -> list[Source]:
     allphone alone 86.7), kept more of them under noise (pink 80 / other voice 77 %,
     against 78 / 63 for auto alone) and is the only mix tried whose confidence separates
     every clip from all five other speakers (docs/sync.md, "Several phone sources").
-    ``analyse`` then weighs them by how well each alone fits the face (``weigh_sources``).
+    ``analyse`` then weighs them by how well each alone fits the face (``source_fits``).
     A given transcript is aligned alone (it is the best phone source there is);
     ``None``: allphone alone (the fast mode).
     """
@@ -573,11 +570,13 @@ def analyse(
     """
     get_standard(standard)  # fail early on a bad key
     w = dict(DEFAULT_WEIGHTS if weights is None else weights)
-    sig = Signals(track, timeline, audio)
+    # ``equal`` mixes the phone sources equally (confidence, drift); ``sig`` is weighted by
+    # how well each source alone fits the face (the delay search), see ``source_fits``
+    equal = Signals(track, timeline, audio)
     delays = np.arange(-max_delay_s, max_delay_s + GRID_STEP_S / 2, GRID_STEP_S)
-    every = np.ones(sig.times.size, dtype=bool)
-    equal = sig.view(sig.source_weights) if sig.n_sources > 1 else None
-    source_fit = weigh_sources(sig, every, delays, w)
+    every = np.ones(equal.times.size, dtype=bool)
+    source_fit = source_fits(equal, every, delays, w)
+    sig = equal.mixed(fit_weights(source_fit)) if source_fit else equal
     conf_sig = equal if source_fit else None
     glob = estimate_window(sig, every, delays, w, conf_sig)
     windows: list[WindowEstimate] = []
@@ -614,7 +613,7 @@ def analyse(
             center = (drift.intercept_ms + drift.ms_per_min / 60.0 * mid + calibration_ms) / 1000.0
         # the equal mix: over a long clip every source has enough material, and their mean
         # measured the 1001/1000 stretch within 2-3 % where the fit-weighted mix read 8-10 %
-        g = global_drift(equal if equal is not None else sig, center, w, around_ms_per_min=around)
+        g = global_drift(equal, center, w, around_ms_per_min=around)
         if g is not None:
             drift.ms_per_min = g
             drift.kind = "drift" if abs(g) / 60.0 * span > 0.5 * frame_ms else "none"
