@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from mouthsync.audio import events as ev
+from mouthsync.audio.denoise import DENOISE_POLICY, for_recognition
 from mouthsync.audio.phones import (
     ALIGN_SETTINGS,
     ALLPHONE_SETTINGS,
@@ -167,7 +168,7 @@ def _align_pieces(
 
 
 def _settings(transcript: str | None, language: str | None, front_end: str = "batch") -> dict[str, object]:
-    s: dict[str, object] = {"algo": ALGO_VERSION, "language": language or "en"}
+    s: dict[str, object] = {"algo": ALGO_VERSION, "language": language or "en", "denoise": DENOISE_POLICY}
     if front_end != "batch":  # absent for the default, so existing cache entries stay valid
         s["front_end"] = {k: str(v) for k, v in FRONT_ENDS[front_end].items()}
     if transcript is None:
@@ -227,6 +228,8 @@ def _compute(
     advance: Advance,
     front_end: str = "batch",
 ) -> SpeechTimeline:
+    # a stationary noise bed is removed first (RNNoise): every later step hears the voice
+    x, noise = for_recognition(x, RATE)
     breaths = ev.find_breaths(x, RATE, offset)
     speech = ev.remove_breaths(speech_segments(x, rate=RATE, offset=offset), breaths)
     advance()
@@ -264,6 +267,7 @@ def _compute(
     fast = ev.FAST_PHONES_PER_S_ALLPHONE if mode == "allphone" else ev.FAST_PHONES_PER_S
     rate = ev.speech_rate(phones, speech, fast=fast)
     settings = _settings(requested, language, front_end)
+    settings.update(noise)
     if machine is not None:
         settings["machine_transcript"] = machine
     if unknown:

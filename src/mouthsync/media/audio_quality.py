@@ -175,33 +175,26 @@ def spectral_flatness(mono: np.ndarray, rate: int, starts: np.ndarray) -> float:
     return float(np.median(vals)) if vals else float("nan")
 
 
-def measure(
-    samples: np.ndarray,
-    rate: int,
-    *,
-    long_pause_s: float = 0.7,
-) -> AudioQuality:
-    """Measure ``samples`` ((n,) or (channels, n) float in [-1, 1]) at ``rate`` Hz.
+@dataclass
+class NoiseBed:
+    """What sits under the speech: levels in dBFS, flatness of the quietest frames."""
 
-    Times in the result are relative to the first sample; the caller adds the stream's
-    start time to place them on the media timeline.
+    noise_floor_dbfs: float
+    speech_level_dbfs: float | None
+    snr_db: float | None
+    flatness: float | None
+    background: str
+
+
+def noise_bed(mono: np.ndarray, rate: int, flags: np.ndarray | None = None) -> NoiseBed:
+    """Noise floor, speech level, their difference, and the kind of bed under the speech.
+
+    ``flags``: per-30 ms WebRTC VAD speech flags, computed here when not given. Shared by
+    ``probe`` (the audio-quality verdict) and the speech timeline (whether to denoise
+    before recognition, :mod:`mouthsync.audio.denoise`).
     """
-    import pyloudnorm
-
-    chans = np.atleast_2d(np.asarray(samples, dtype=np.float32))
-    mono = chans.mean(axis=0)
-    duration = chans.shape[1] / rate
-
-    loudness: float | None = None
-    if duration >= 0.4:  # BS.1770 gating blocks are 400 ms
-        meter = pyloudnorm.Meter(rate)
-        value = float(meter.integrated_loudness(chans.T.astype(np.float64)))
-        loudness = value if math.isfinite(value) else None
-
-    clipped_ratio, clipped_runs = clipping(chans)
-
-    flags = vad_flags(_resample(mono, rate, VAD_RATE))
-    segs = speech_segments(flags)
+    if flags is None:
+        flags = vad_flags(_resample(mono, rate, VAD_RATE))
     rms = _frame_rms(mono, rate)
     m = min(len(rms), len(flags))
     rms, flags = rms[:m], flags[:m]
@@ -234,6 +227,37 @@ def measure(
                 background = "broadband noise"
             else:
                 background = "unknown"
+    return NoiseBed(noise_floor, speech_level, snr, flatness, background)
+
+
+def measure(
+    samples: np.ndarray,
+    rate: int,
+    *,
+    long_pause_s: float = 0.7,
+) -> AudioQuality:
+    """Measure ``samples`` ((n,) or (channels, n) float in [-1, 1]) at ``rate`` Hz.
+
+    Times in the result are relative to the first sample; the caller adds the stream's
+    start time to place them on the media timeline.
+    """
+    import pyloudnorm
+
+    chans = np.atleast_2d(np.asarray(samples, dtype=np.float32))
+    mono = chans.mean(axis=0)
+    duration = chans.shape[1] / rate
+
+    loudness: float | None = None
+    if duration >= 0.4:  # BS.1770 gating blocks are 400 ms
+        meter = pyloudnorm.Meter(rate)
+        value = float(meter.integrated_loudness(chans.T.astype(np.float64)))
+        loudness = value if math.isfinite(value) else None
+
+    clipped_ratio, clipped_runs = clipping(chans)
+
+    flags = vad_flags(_resample(mono, rate, VAD_RATE))
+    segs = speech_segments(flags)
+    bed = noise_bed(mono, rate, flags)
 
     lead = segs[0][0] if segs else duration
     trail = max(0.0, duration - segs[-1][1]) if segs else duration
@@ -248,14 +272,14 @@ def measure(
         sample_peak_dbfs=_db(float(np.max(np.abs(chans))) if chans.size else 0.0),
         clipped_ratio=clipped_ratio,
         clipped_runs=clipped_runs,
-        noise_floor_dbfs=noise_floor,
-        speech_level_dbfs=speech_level,
-        snr_db=snr,
-        speech_ratio=float(flags.mean()) if m else 0.0,
+        noise_floor_dbfs=bed.noise_floor_dbfs,
+        speech_level_dbfs=bed.speech_level_dbfs,
+        snr_db=bed.snr_db,
+        speech_ratio=float(flags.mean()) if flags.size else 0.0,
         speech_segments=segs,
         leading_silence_s=round(lead, 3),
         trailing_silence_s=round(trail, 3),
         long_pauses=pauses,
-        background=background,
-        background_flatness=flatness,
+        background=bed.background,
+        background_flatness=bed.flatness,
     )

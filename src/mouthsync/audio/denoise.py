@@ -1,0 +1,138 @@
+"""Speech denoising before phone recognition: RNNoise, whose trained weights ship compiled
+into the ``pyrnnoise`` wheel's ``librnnoise.so`` (nothing is downloaded).
+
+Why: under noise the recogniser's phones follow the noise, and the expected mouth with
+them. Spectral subtraction was measured and rejected (docs/sync.md); RNNoise is a small
+recurrent network trained on speech against many noise types, cheap enough to run on every
+file (about 1 % of a core at 48 kHz).
+
+Timing matters more than anything here: the filter's output lags its input by a fixed
+number of samples (two 10 ms frames), which :data:`LATENCY_48K` removes, so a phone
+recognised on denoised audio sits where it sits in the original (tested to the sample).
+The library is loaded with ``ctypes`` from the package folder without importing the
+``pyrnnoise`` Python package, which would import its file-I/O dependencies for nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import threading
+from functools import cache
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+
+from mouthsync.core.errors import MouthsyncError
+
+RNN_RATE = 48000
+FRAME = 480  # samples per RNNoise frame at 48 kHz (10 ms)
+# Output lag of rnnoise_process_frame in samples at 48 kHz: two frames (20 ms), one of
+# overlap-add synthesis and one of look-ahead (measured by cross-correlating input and
+# output on the shared clips' speech; tests/audio/test_denoise.py keeps it at 0 samples).
+LATENCY_48K = 2 * FRAME
+_LOCK = threading.Lock()
+
+
+@cache
+def _lib() -> ctypes.CDLL:
+    spec = importlib.util.find_spec("pyrnnoise")
+    if spec is None or not spec.submodule_search_locations:
+        raise MouthsyncError("pyrnnoise is not installed (pip install pyrnnoise): it carries the RNNoise model")
+    path = Path(next(iter(spec.submodule_search_locations))) / "librnnoise.so"
+    if not path.exists():
+        raise MouthsyncError(f"RNNoise library missing from the pyrnnoise package: {path}")
+    lib = ctypes.CDLL(str(path))
+    lib.rnnoise_create.argtypes = [ctypes.c_void_p]
+    lib.rnnoise_create.restype = ctypes.c_void_p
+    lib.rnnoise_destroy.argtypes = [ctypes.c_void_p]
+    lib.rnnoise_process_frame.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float)]
+    lib.rnnoise_process_frame.restype = ctypes.c_float
+    lib.rnnoise_get_frame_size.restype = ctypes.c_int
+    if lib.rnnoise_get_frame_size() != FRAME:
+        raise MouthsyncError("unexpected RNNoise frame size")
+    return lib
+
+
+def _resample(x: np.ndarray, rate: int, target: int) -> np.ndarray:
+    from scipy.signal import resample_poly
+
+    if rate == target:
+        return x.astype(np.float32, copy=False)
+    g = gcd(rate, target)
+    return resample_poly(x.astype(np.float64), target // g, rate // g).astype(np.float32)
+
+
+def rnnoise_48k(x48: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Denoise 48 kHz mono float audio in [-1, 1]; returns (audio aligned with the input,
+    per-10-ms speech probability from the network's own voice-activity output)."""
+    lib = _lib()
+    n = x48.size
+    # pad: one frame of lag to flush at the end, and whole frames
+    total = int(np.ceil((n + LATENCY_48K) / FRAME)) * FRAME
+    buf = np.zeros(total, dtype=np.float32)
+    buf[:n] = x48 * 32768.0
+    out = np.empty_like(buf)
+    probs = np.empty(total // FRAME, dtype=np.float32)
+    frame = np.empty(FRAME, dtype=np.float32)
+    ptr = frame.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+    with _LOCK:
+        st = lib.rnnoise_create(None)
+        try:
+            for i in range(total // FRAME):
+                frame[:] = buf[i * FRAME : (i + 1) * FRAME]
+                probs[i] = lib.rnnoise_process_frame(st, ptr, ptr)
+                out[i * FRAME : (i + 1) * FRAME] = frame
+        finally:
+            lib.rnnoise_destroy(st)
+    y = out[LATENCY_48K : LATENCY_48K + n] / 32768.0
+    return y.astype(np.float32), probs
+
+
+def denoise(samples: np.ndarray, rate: int) -> np.ndarray:
+    """``samples`` (mono float, any rate) with RNNoise applied, same rate, length and timing."""
+    x = np.asarray(samples, dtype=np.float32)
+    if x.size == 0:
+        return x.copy()
+    y48, _ = rnnoise_48k(_resample(x, rate, RNN_RATE))
+    y = _resample(y48, RNN_RATE, rate)
+    if y.size < x.size:
+        y = np.pad(y, (0, x.size - y.size))
+    return np.clip(y[: x.size], -1.0, 1.0).astype(np.float32)
+
+
+# When to denoise before recognition: the quietest frames hold a stationary broadband bed
+# (hiss, fan, room noise: spectrally flat) loud enough to matter. Measured on the shared
+# clips (docs/sync.md, "Denoising"): their own beds have flatness 0.01-0.12 (room tone
+# with speech remnants), pink noise at 10 dB SNR 0.19-0.38, another speaker mixed at 10 dB
+# 0.05-0.12. RNNoise helps the first and hurts the last (it keeps the other voice and
+# blurs the speaker's onsets), so a competing voice is left alone.
+STATIONARY_FLATNESS = 0.15
+MAX_SNR_DB = 25.0
+DENOISE_POLICY = f"rnnoise-flat{STATIONARY_FLATNESS}-snr{MAX_SNR_DB}"
+
+
+def for_recognition(samples: np.ndarray, rate: int) -> tuple[np.ndarray, dict[str, object]]:
+    """``samples`` denoised when a stationary noise bed calls for it, and what was decided.
+
+    Digital-silence ends (padding of a shifted or edited soundtrack) are left out of the
+    measurement and kept as exact zeros, so a padded copy is treated like the original.
+    """
+    from mouthsync.audio.phones import trim_digital_silence
+    from mouthsync.media.audio_quality import noise_bed
+
+    x = np.asarray(samples, dtype=np.float32)
+    core, head = trim_digital_silence(x)
+    info: dict[str, object] = {"denoised": False}
+    if core.size < rate // 2:
+        return x, info
+    bed = noise_bed(core, rate)
+    info["noise_flatness"] = None if bed.flatness is None else round(float(bed.flatness), 3)
+    info["snr_db"] = None if bed.snr_db is None else round(float(bed.snr_db), 1)
+    if bed.flatness is None or bed.flatness < STATIONARY_FLATNESS or bed.snr_db is None or bed.snr_db > MAX_SNR_DB:
+        return x, info
+    out = x.copy()
+    out[head : head + core.size] = denoise(core, rate)
+    info["denoised"] = True
+    return out, info
