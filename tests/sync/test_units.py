@@ -8,7 +8,7 @@ import pytest
 from mouthsync.media.decode import Audio
 from mouthsync.sync.delay import combine, confidence_from, refine_peak, window_spans
 from mouthsync.sync.drift import fit_drift, interpret
-from mouthsync.sync.features import masked_corr_rows
+from mouthsync.sync.features import corr_rows, masked_corr_rows
 from mouthsync.sync.standards import get_standard, judge
 from tests.sync.builders import mix_at_snr, pink_noise, shift_samples, shifted_audio
 
@@ -237,3 +237,17 @@ def test_sources_are_weighed_by_how_well_each_alone_fits() -> None:
     assert rep.details["source_weights"][1] > 0.95
     # one source: nothing to weigh
     assert source_fits(Signals(track, tl_good, audio), np.ones(times.size, bool), delays, DEFAULT_WEIGHTS) == []
+
+
+def test_corr_rows_equals_the_masked_correlation_on_a_fixed_support() -> None:
+    """The delay search's fast path gives the masked correlation's figures (all-true mask),
+    NaN for a constant row and for too few samples."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(200)
+    rows = np.vstack([x * 0.5 + 3.0, -x, rng.standard_normal((5, 200)) + 10.0, np.full(200, 0.7)])
+    full = corr_rows(x, rows)
+    ref = masked_corr_rows(x, rows, np.ones(rows.shape, bool))
+    np.testing.assert_allclose(full[:-1], ref[:-1], atol=1e-12)
+    assert full[0] == pytest.approx(1.0) and full[1] == pytest.approx(-1.0)
+    assert np.isnan(full[-1])
+    assert np.isnan(corr_rows(x[:5], rows[:, :5])).all()

@@ -73,6 +73,30 @@ def masked_corr_rows(measured: np.ndarray, predicted: np.ndarray, mask: np.ndarr
     return r
 
 
+def corr_rows(x: np.ndarray, ys: np.ndarray, min_n: int = 8) -> np.ndarray:
+    """Pearson correlation of ``x`` (n,) with each row of ``ys`` (k, n), all over the same n
+    samples (the delay search's fixed support).
+
+    The same figure as :func:`masked_corr_rows` with an all-true mask, without its masked
+    copies: ``x`` is centred once and each row's covariance is one matrix-vector product
+    (the delay search scores hundreds of delays x thousands of frames per window). A
+    constant row (no variance) gives NaN, as a correlation must.
+    """
+    n = x.size
+    if n < min_n:
+        return np.full(ys.shape[0], np.nan)
+    xc = x - x.mean()
+    sx = float(np.sqrt(xc @ xc))
+    cov = ys @ xc
+    sq = np.einsum("ij,ij->i", ys, ys)
+    my = ys.mean(axis=1)
+    vy = sq - n * my * my
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = cov / (sx * np.sqrt(np.maximum(vy, 0.0)))
+    r[(vy <= 1e-12 * np.maximum(sq, 1e-300)) | (sx <= 0)] = np.nan
+    return r
+
+
 def lagged_predictions(predict: Predictor, times: np.ndarray, delays: np.ndarray) -> np.ndarray:
     """Evaluate ``predict`` at ``times + d`` for every candidate delay ``d``: shape (k, n).
 
