@@ -17,6 +17,10 @@ def main(argv: list[str]) -> int:
     os.environ["MOUTHSYNC_NO_PROGRESS"] = "1"  # the parent owns the terminal
     args = json.loads(argv[0])
     out = argv[1]
+    if args.get("nice"):
+        from mouthsync.core.priority import lower_this_thread
+
+        lower_this_thread(int(args["nice"]))
     from mouthsync.audio.timeline import speech_timeline
     from mouthsync.core.atomic import write_text_atomic
     from mouthsync.core.errors import MouthsyncError

@@ -346,6 +346,7 @@ def speech_timeline_in_process(
     use_cache: bool = True,
     language: str | None = None,
     front_end: str = "batch",
+    nice: int = 0,
 ) -> Future[SpeechTimeline]:
     """:func:`speech_timeline` in a separate process, as a :class:`~concurrent.futures.Future`.
 
@@ -357,7 +358,8 @@ def speech_timeline_in_process(
     re-imports the caller's main module and so needs a ``__main__`` guard in every user
     script). It costs ~0.5 s of start-up that overlaps the caller's other work and exits
     once the result is delivered. Errors (``BadInput``, ``NoAudio``) are raised by
-    ``future.result()`` like the in-process call.
+    ``future.result()`` like the in-process call. ``nice`` > 0 runs the worker at lower CPU
+    priority (:mod:`mouthsync.core.priority`: work off the critical path).
     """
     if transcript is not None and not transcript.strip():
         transcript = None
@@ -374,7 +376,7 @@ def speech_timeline_in_process(
             done.set_exception(exc)
             return done
     try:
-        _start_worker(source, transcript, use_cache, language, front_end, done)
+        _start_worker(source, transcript, use_cache, language, front_end, done, nice)
     except Exception as exc:
         done.set_exception(exc)
     return done
@@ -387,6 +389,7 @@ def _start_worker(
     language: str | None,
     front_end: str,
     done: Future[SpeechTimeline],
+    nice: int = 0,
 ) -> None:
     """Start ``mouthsync.audio._worker`` now; a thread delivers its result into ``done``."""
     import subprocess
@@ -398,7 +401,7 @@ def _start_worker(
 
     tmp = tempfile.TemporaryDirectory(prefix="mouthsync-speech-")
     args: dict[str, object] = {"transcript": transcript, "use_cache": use_cache, "language": language,
-                               "front_end": front_end, "source": None, "audio_npy": None}
+                               "front_end": front_end, "source": None, "audio_npy": None, "nice": nice}
     if isinstance(source, Audio):
         npy = os.path.join(tmp.name, "audio.npy")
         np.save(npy, np.ascontiguousarray(source.samples))

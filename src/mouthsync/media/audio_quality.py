@@ -25,7 +25,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.signal import resample_poly
 
 VAD_RATE = 16000
 FRAME_S = 0.03
@@ -74,6 +73,10 @@ def _db(x: float) -> float:
 def _resample(x: np.ndarray, rate: int, target: int) -> np.ndarray:
     if rate == target:
         return x
+    # scipy.signal costs ~1 s of CPU to import: only when a rate really changes (the speech
+    # timeline's noise gate calls this module on 16 kHz audio in every worker process)
+    from scipy.signal import resample_poly
+
     g = math.gcd(rate, target)
     return resample_poly(x, target // g, rate // g).astype(np.float32)
 
@@ -83,6 +86,8 @@ def true_peak(samples: np.ndarray, rate: int) -> float:
 
     Above 96 kHz the signal is already oversampled enough, as the standard allows.
     """
+    from scipy.signal import resample_poly
+
     factor = 4 if rate < 96000 else 1
     peak = 0.0
     for ch in np.atleast_2d(samples):

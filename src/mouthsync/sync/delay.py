@@ -36,6 +36,7 @@ import numpy as np
 
 from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.findings import Finding, Severity
+from mouthsync.core.priority import BACKGROUND_NICE, in_background
 from mouthsync.media.decode import Audio, decode_audio
 from mouthsync.sync.drift import DriftFit, fit_drift, interpret
 from mouthsync.sync.features import (
@@ -802,7 +803,11 @@ def check_sync(
     futures = []
     for t, fe in sources:
         if len(sources) > 1 or t is not None:
-            futures.append(speech_timeline_in_process(audio, transcript=t, front_end=fe, use_cache=use_cache))
+            # The transcript (recognition, then alignment) is the longest single job and
+            # everything waits for it: the other timelines and the tracking yield to it
+            # (core.priority; 60 s 720p cold check 17.0 -> see docs/sync.md "Speed").
+            nice = 0 if t is not None else BACKGROUND_NICE
+            futures.append(speech_timeline_in_process(audio, transcript=t, front_end=fe, use_cache=use_cache, nice=nice))
         else:
             futures.append(
                 ThreadPoolExecutor(max_workers=1).submit(speech_timeline, audio, transcript=None, use_cache=use_cache)
@@ -815,8 +820,15 @@ def check_sync(
         n_faces = faces_to_track(vpath)
     else:
         n_faces = int(faces)
+
+    def track() -> list[Any]:
+        if n_faces == 1:
+            return [track_face(vpath, use_cache=use_cache)]
+        return track_faces(vpath, max_faces=n_faces, use_cache=use_cache)
+
     try:
-        tracks = [track_face(vpath, use_cache=use_cache)] if n_faces == 1 else track_faces(vpath, max_faces=n_faces, use_cache=use_cache)
+        # in a lower-priority thread; its tracking worker process inherits the priority
+        tracks = in_background(track).result()
     except NoFace as exc:
         no_face = str(exc)
     timelines = [f.result() for f in futures]  # timeline errors first, as before
