@@ -24,6 +24,10 @@ def _human(d: dict[str, Any]) -> list[str]:
             f"  audio delay   : {d['audio_delay_ms']:+.1f} ms = {d['audio_delay_frames']:+.2f} frames at {d['fps']:.3f} fps ({lead}{where})"
         )
     lines.append(f"  confidence    : {d['confidence']:.2f}")
+    if d["details"].get("denoised"):
+        snr = d["details"].get("noise_snr_db")
+        at = f" (speech {snr:.0f} dB above it)" if snr is not None else ""
+        lines.append(f"  audio         : steady background noise{at} removed before recognising the phones (RNNoise)")
     for f in d["details"].get("faces", []):
         mark = "speaker" if f["face"] == d["details"].get("speaker_face") else ""
         dl = "  n/a" if f["audio_delay_ms"] is None else f"{f['audio_delay_ms']:+.1f} ms"

@@ -844,6 +844,12 @@ def check_sync(
     rep.details["phones_from"] = "+".join(
         tl.mode + ("" if fe == "batch" else f"({fe})") for tl, (_, fe) in zip(timelines, sources, strict=True)
     )
+    # a flat noise bed was removed before recognition (audio.denoise): say so, with its measure
+    noisy = [tl.settings for tl in timelines if tl.settings.get("denoised")]
+    rep.details["denoised"] = bool(noisy)
+    if noisy:
+        rep.details["noise_flatness"] = noisy[0].get("noise_flatness")
+        rep.details["noise_snr_db"] = noisy[0].get("snr_db")
     if n_faces > 1:
         _add_speaker(rep, usable, reports, best)
     return rep
