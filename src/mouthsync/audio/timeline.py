@@ -398,6 +398,7 @@ def _start_worker(
     import threading
 
     from mouthsync.core import errors
+    from mouthsync.core.children import adopt
 
     tmp = tempfile.TemporaryDirectory(prefix="mouthsync-speech-")
     args: dict[str, object] = {"transcript": transcript, "use_cache": use_cache, "language": language,
@@ -411,8 +412,8 @@ def _start_worker(
         args["source"] = os.fspath(source)
     out = os.path.join(tmp.name, "timeline.json")
     env = dict(os.environ, MOUTHSYNC_NO_PROGRESS="1")
-    proc = subprocess.Popen([sys.executable, "-m", "mouthsync.audio._worker", json.dumps(args), out],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    proc = adopt(subprocess.Popen([sys.executable, "-m", "mouthsync.audio._worker", json.dumps(args), out],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env))
 
     def wait() -> None:
         try:

@@ -38,15 +38,35 @@ def lower_this_thread(nice: int = BACKGROUND_NICE) -> None:
         os.setpriority(os.PRIO_PROCESS, tid, min(19, current + nice))
 
 
+_LOCAL = threading.local()
+
+
+class Stopped(KeyboardInterrupt):
+    """Raised inside background work whose caller was interrupted."""
+
+
+def raise_if_stopped() -> None:
+    """A check point for long loops: raises :class:`Stopped` when this thread runs work
+    started by :func:`run_in_background` whose caller has been interrupted. Cheap (one
+    attribute read); a no-op everywhere else."""
+    stop = getattr(_LOCAL, "stop", None)
+    if stop is not None and stop.is_set():
+        raise Stopped()
+
+
 def in_background(fn: Callable[..., T], *args: Any, nice: int = BACKGROUND_NICE, **kwargs: Any) -> Future[T]:
     """Run ``fn(*args, **kwargs)`` in a new daemon thread at lower CPU priority.
 
-    A daemon thread (not a pool's) so that an interrupted caller exits at once instead of
-    waiting for the work to finish; the result or the exception arrives in the future.
+    A daemon thread (not a pool's) so that an interrupted caller is never held at exit by
+    a pool join; the result or the exception arrives in the future. Prefer
+    :func:`run_in_background`, which also stops the work cleanly on an interrupt.
     """
     done: Future[T] = Future()
+    stop = threading.Event()
+    done.stop = stop  # type: ignore[attr-defined]
 
     def run() -> None:
+        _LOCAL.stop = stop
         lower_this_thread(nice)
         try:
             done.set_result(fn(*args, **kwargs))
@@ -55,3 +75,26 @@ def in_background(fn: Callable[..., T], *args: Any, nice: int = BACKGROUND_NICE,
 
     threading.Thread(target=run, daemon=True, name=f"mouthsync-{getattr(fn, '__name__', 'work')}").start()
     return done
+
+
+# How long an interrupted caller waits for its background work to reach a check point.
+STOP_WAIT_S = 5.0
+
+
+def run_in_background(fn: Callable[..., T], *args: Any, nice: int = BACKGROUND_NICE, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` run at lower CPU priority in a thread, waited for here.
+
+    On an interrupt while waiting, the work is asked to stop (its loops call
+    :func:`raise_if_stopped`) and given :data:`STOP_WAIT_S` to unwind, so native resources
+    it holds (a MediaPipe graph) are closed in order: a daemon thread still inside
+    MediaPipe when the interpreter exits aborts the process ("terminate called without an
+    active exception") instead of exiting with the interrupt's code.
+    """
+    fut = in_background(fn, *args, nice=nice, **kwargs)
+    try:
+        return fut.result()
+    except KeyboardInterrupt:
+        fut.stop.set()  # type: ignore[attr-defined]
+        with contextlib.suppress(BaseException):
+            fut.exception(timeout=STOP_WAIT_S)
+        raise

@@ -33,6 +33,7 @@ import numpy as np
 from mouthsync.core.atomic import atomic_path
 from mouthsync.core.cache import cache_key, cache_path, file_digest
 from mouthsync.core.errors import BadInput, NoFace
+from mouthsync.core.priority import raise_if_stopped
 from mouthsync.core.progress import progress
 from mouthsync.core.quiet import native_stderr_silenced
 from mouthsync.face.mouth import head_pose, mouth_measures
@@ -370,6 +371,7 @@ def _mesh_frames(
         raise
     with quiet, mesh_cm as mesh:
         for t, img in _prefetch(_decode_range(path, start, end, max_side)):
+            raise_if_stopped()  # an interrupted caller of run_in_background: unwind here
             res = mesh.process(img)
             if quiet_frames:
                 quiet_frames -= 1
@@ -692,6 +694,8 @@ def _run_workers(
     import sys
     import tempfile
 
+    from mouthsync.core.children import adopt
+
     with tempfile.TemporaryDirectory(prefix="mouthsync-track-") as tmp:
         procs = []
         outs = []
@@ -700,10 +704,10 @@ def _run_workers(
             out = os.path.join(tmp, f"part{i}.npz")
             args = {"path": src, "start": a, "end": b, "max_side": max_side,
                     "max_faces": max_faces, "width": width, "height": height}
-            procs.append(subprocess.Popen(
+            procs.append(adopt(subprocess.Popen(
                 [sys.executable, "-m", "mouthsync.face._worker", json.dumps(args), out],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-            ))
+            )))
             outs.append(out)
         errs: list[str] = [""] * len(procs)
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.findings import Finding, Severity
-from mouthsync.core.priority import BACKGROUND_NICE, in_background
+from mouthsync.core.priority import BACKGROUND_NICE, run_in_background
 from mouthsync.media.decode import Audio, decode_audio
 from mouthsync.sync.drift import DriftFit, fit_drift, interpret
 from mouthsync.sync.features import (
@@ -828,7 +828,7 @@ def check_sync(
 
     try:
         # in a lower-priority thread; its tracking worker process inherits the priority
-        tracks = in_background(track).result()
+        tracks = run_in_background(track)
     except NoFace as exc:
         no_face = str(exc)
     timelines = [f.result() for f in futures]  # timeline errors first, as before

@@ -1,0 +1,46 @@
+"""Worker processes never outlive an interrupted caller.
+
+Why: ``check`` starts speech-timeline and tracking workers as plain subprocesses. A
+Ctrl-C in a terminal reaches the whole process group, but an interrupt sent to the main
+process alone (a job runner, an editor plug-in, ``kill -INT``) left them computing for
+seconds to minutes with nobody to read the result. Every worker is adopted here and
+terminated when the interpreter exits, however it exits short of being killed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import subprocess
+import threading
+import weakref
+
+_LIVE: weakref.WeakSet[subprocess.Popen[str]] = weakref.WeakSet()
+_LOCK = threading.Lock()
+
+
+def adopt(proc: subprocess.Popen[str]) -> subprocess.Popen[str]:
+    """Register ``proc`` to be terminated if it is still running at exit; returns it."""
+    with _LOCK:
+        _LIVE.add(proc)
+    return proc
+
+
+def reap(timeout_s: float = 1.0) -> int:
+    """Terminate adopted processes still running (then kill any that linger); returns how
+    many were running."""
+    with _LOCK:
+        running = [p for p in _LIVE if p.poll() is None]
+    for p in running:
+        with contextlib.suppress(OSError):
+            p.terminate()
+    for p in running:
+        try:
+            p.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(OSError):
+                p.kill()
+    return len(running)
+
+
+atexit.register(reap)

@@ -1,0 +1,80 @@
+"""An interrupted ``check`` exits 130 at once and leaves no worker process or temp folder.
+
+The interrupt goes to the main process alone (a job runner, ``kill -INT``), the harder
+case: a terminal's Ctrl-C also reaches the workers through the process group.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CLIPS
+from tests.sync.builders import build_concatenation
+
+
+def _children(pid: int) -> set[int]:
+    """Every descendant of ``pid`` (from /proc)."""
+    parent: dict[int, int] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as fh:
+                    parent[int(d)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        for c, pp in parent.items():
+            if pp == p and c not in out:
+                out.add(c)
+                todo.append(c)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_interrupt_stops_tracking_and_workers(tmp_path: Path) -> None:
+    src = [p for p in CLIPS if "face1" not in p.name][:4]
+    video, _, _ = build_concatenation(src, [0.0] * len(src), tmp_path, name="long")
+    env = dict(os.environ, MOUTHSYNC_CACHE=str(tmp_path / "cache"), MOUTHSYNC_NO_PROGRESS="1")
+    before = {p.name for p in Path(tempfile.gettempdir()).glob("mouthsync-*-*") if "test-cache" not in p.name}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mouthsync", "check", str(video)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    workers: set[int] = set()
+    deadline = time.time() + 60
+    while time.time() < deadline and len(workers) < 3 and proc.poll() is None:
+        time.sleep(0.2)
+        workers |= _children(proc.pid)
+    assert proc.poll() is None and len(workers) >= 3, "check ended before its workers could be seen"
+    time.sleep(1.0)  # tracking is under way in the background thread
+    t0 = time.time()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err[-500:]
+    assert time.time() - t0 < 8.0
+    assert "terminate called" not in err and "Traceback" not in err
+    time.sleep(0.5)
+    assert not [p for p in workers if _alive(p)]
+    after = {p.name for p in Path(tempfile.gettempdir()).glob("mouthsync-*-*") if "test-cache" not in p.name}
+    assert after <= before
