@@ -83,3 +83,17 @@ def test_gate_denoises_a_noise_bed_not_clean_speech_or_a_second_voice() -> None:
     out, info = for_recognition(padded, RATE)
     assert info["denoised"]
     assert not out[:6000].any()
+
+
+def test_timeline_can_be_asked_never_to_denoise() -> None:
+    """``denoise=False`` recognises the audio as it is (and caches it apart)."""
+    from mouthsync.audio.timeline import speech_timeline
+    from mouthsync.media.decode import Audio
+
+    x = load_audio(CLIPS[1]).samples
+    pink = Audio(mix_at_snr(x, pink_noise(x.size, seed=5), 10.0).astype(np.float32), RATE, 0.0)
+    on = speech_timeline(pink, use_cache=False)
+    off = speech_timeline(pink, use_cache=False, denoise=False)
+    assert on.settings["denoised"] is True and on.settings["denoise"].startswith("rnnoise")
+    assert off.settings["denoised"] is False and off.settings["denoise"] == "off"
+    assert [p.label for p in on.phones] != [p.label for p in off.phones]

@@ -39,6 +39,7 @@ def main(argv: list[str]) -> int:
             use_cache=bool(args["use_cache"]),
             language=args["language"],
             front_end=args["front_end"],
+            denoise=bool(args.get("denoise", True)),
         )
         result = {"timeline": tl.to_dict()}
     except MouthsyncError as exc:

@@ -167,8 +167,11 @@ def _align_pieces(
     return (words, phones, sorted(unknown)) if any_aligned else None
 
 
-def _settings(transcript: str | None, language: str | None, front_end: str = "batch") -> dict[str, object]:
-    s: dict[str, object] = {"algo": ALGO_VERSION, "language": language or "en", "denoise": DENOISE_POLICY}
+def _settings(
+    transcript: str | None, language: str | None, front_end: str = "batch", denoise: bool = True
+) -> dict[str, object]:
+    s: dict[str, object] = {"algo": ALGO_VERSION, "language": language or "en",
+                            "denoise": DENOISE_POLICY if denoise else "off"}
     if front_end != "batch":  # absent for the default, so existing cache entries stay valid
         s["front_end"] = {k: str(v) for k, v in FRONT_ENDS[front_end].items()}
     if transcript is None:
@@ -208,7 +211,12 @@ def _read_cached(cfile: Path | None) -> SpeechTimeline | None:
 
 
 def compute_timeline(
-    audio: Audio, *, transcript: str | None = None, language: str | None = None, front_end: str = "batch"
+    audio: Audio,
+    *,
+    transcript: str | None = None,
+    language: str | None = None,
+    front_end: str = "batch",
+    denoise: bool = True,
 ) -> SpeechTimeline:
     """Build the timeline of 16 kHz mono ``audio`` (no caching; see :func:`speech_timeline`)."""
     x = audio.samples
@@ -216,7 +224,7 @@ def compute_timeline(
         raise BadInput("the audio is shorter than 0.1 s: nothing to analyse")
     offset = float(audio.start)
     with progress("Speech", 3) as advance:
-        return _compute(x, audio, offset, transcript, language, advance, front_end)
+        return _compute(x, audio, offset, transcript, language, advance, front_end, denoise)
 
 
 def _compute(
@@ -227,9 +235,10 @@ def _compute(
     language: str | None,
     advance: Advance,
     front_end: str = "batch",
+    denoise: bool = True,
 ) -> SpeechTimeline:
     # a stationary noise bed is removed first (RNNoise): every later step hears the voice
-    x, noise = for_recognition(x, RATE)
+    x, noise = for_recognition(x, RATE) if denoise else (x, {"denoised": False})
     breaths = ev.find_breaths(x, RATE, offset)
     speech = ev.remove_breaths(speech_segments(x, rate=RATE, offset=offset), breaths)
     advance()
@@ -266,7 +275,7 @@ def _compute(
     events.sort(key=lambda e: (e.time, e.kind))
     fast = ev.FAST_PHONES_PER_S_ALLPHONE if mode == "allphone" else ev.FAST_PHONES_PER_S
     rate = ev.speech_rate(phones, speech, fast=fast)
-    settings = _settings(requested, language, front_end)
+    settings = _settings(requested, language, front_end, denoise)
     settings.update(noise)
     if machine is not None:
         settings["machine_transcript"] = machine
@@ -308,6 +317,7 @@ def speech_timeline(
     use_cache: bool = True,
     language: str | None = None,
     front_end: str = "batch",
+    denoise: bool = True,
 ) -> SpeechTimeline:
     """Phones, words, speech segments, pauses, lip events and rate for ``source``.
 
@@ -318,7 +328,9 @@ def speech_timeline(
     better expected-mouth prior than phonetic recognition (see docs/speech.md). ``language`` other
     than English only changes the note: the recogniser is English-only, speech activity
     is not. ``front_end`` selects the recogniser's front end for phonetic recognition
-    (:data:`~mouthsync.audio.phones.FRONT_ENDS`). Raises
+    (:data:`~mouthsync.audio.phones.FRONT_ENDS`). ``denoise``: remove a stationary noise
+    bed first when :func:`~mouthsync.audio.denoise.noise_gate` finds one (False: never).
+    Raises
     :class:`~mouthsync.core.errors.NoAudio` for a file without sound.
     """
     if transcript is not None and not transcript.strip():
@@ -327,12 +339,13 @@ def speech_timeline(
         raise BadInput(f"unknown front end {front_end!r} (known: {', '.join(FRONT_ENDS)})")
     if not isinstance(source, Audio):
         check_input_path(source)  # one-line error before hashing a missing file
-    settings = _settings(transcript, language, front_end)
+    settings = _settings(transcript, language, front_end, denoise)
     cfile = _cache_file(source, settings) if use_cache else None
     cached = _read_cached(cfile)
     if cached is not None:
         return cached
-    tl = compute_timeline(load_audio(source), transcript=transcript, language=language, front_end=front_end)
+    tl = compute_timeline(load_audio(source), transcript=transcript, language=language, front_end=front_end,
+                          denoise=denoise)
     if cfile is not None:
         with contextlib.suppress(OSError):  # a read-only cache must not break the analysis
             write_text_atomic(cfile, json.dumps(tl.to_dict()))
@@ -347,6 +360,7 @@ def speech_timeline_in_process(
     language: str | None = None,
     front_end: str = "batch",
     nice: int = 0,
+    denoise: bool = True,
 ) -> Future[SpeechTimeline]:
     """:func:`speech_timeline` in a separate process, as a :class:`~concurrent.futures.Future`.
 
@@ -368,7 +382,7 @@ def speech_timeline_in_process(
         try:
             if not isinstance(source, Audio):
                 check_input_path(source)
-            cached = _read_cached(_cache_file(source, _settings(transcript, language, front_end)))
+            cached = _read_cached(_cache_file(source, _settings(transcript, language, front_end, denoise)))
             if cached is not None:
                 done.set_result(cached)
                 return done
@@ -376,7 +390,7 @@ def speech_timeline_in_process(
             done.set_exception(exc)
             return done
     try:
-        _start_worker(source, transcript, use_cache, language, front_end, done, nice)
+        _start_worker(source, transcript, use_cache, language, front_end, done, nice, denoise)
     except Exception as exc:
         done.set_exception(exc)
     return done
@@ -390,6 +404,7 @@ def _start_worker(
     front_end: str,
     done: Future[SpeechTimeline],
     nice: int = 0,
+    denoise: bool = True,
 ) -> None:
     """Start ``mouthsync.audio._worker`` now; a thread delivers its result into ``done``."""
     import subprocess
@@ -402,7 +417,8 @@ def _start_worker(
 
     tmp = tempfile.TemporaryDirectory(prefix="mouthsync-speech-")
     args: dict[str, object] = {"transcript": transcript, "use_cache": use_cache, "language": language,
-                               "front_end": front_end, "source": None, "audio_npy": None, "nice": nice}
+                               "front_end": front_end, "source": None, "audio_npy": None, "nice": nice,
+                               "denoise": denoise}
     if isinstance(source, Audio):
         npy = os.path.join(tmp.name, "audio.npy")
         np.save(npy, np.ascontiguousarray(source.samples))

@@ -805,7 +805,7 @@ def check_sync(
         if len(sources) > 1 or t is not None:
             # The transcript (recognition, then alignment) is the longest single job and
             # everything waits for it: the other timelines and the tracking yield to it
-            # (core.priority; 60 s 720p cold check 17.0 -> see docs/sync.md "Speed").
+            # (core.priority; 60 s 720p cold check 17.0 -> 11.7 s, docs/sync.md "Speed").
             nice = 0 if t is not None else BACKGROUND_NICE
             futures.append(speech_timeline_in_process(audio, transcript=t, front_end=fe, use_cache=use_cache, nice=nice))
         else:
