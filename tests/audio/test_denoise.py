@@ -97,3 +97,21 @@ def test_timeline_can_be_asked_never_to_denoise() -> None:
     assert on.settings["denoised"] is True and on.settings["denoise"].startswith("rnnoise")
     assert off.settings["denoised"] is False and off.settings["denoise"] == "off"
     assert [p.label for p in on.phones] != [p.label for p in off.phones]
+
+
+def test_denoised_audio_is_computed_once_and_reused(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``check``'s three speech workers read one cached denoised copy (RNNoise costs
+    ~3.3 CPU-s per minute): ``prepare`` writes it, later calls load it bit for bit."""
+    from mouthsync.audio import denoise as dn
+
+    monkeypatch.setenv("MOUTHSYNC_CACHE", str(tmp_path))
+    x = load_audio(CLIPS[1]).samples
+    pink = mix_at_snr(x, pink_noise(x.size, seed=5), 10.0).astype(np.float32)
+    assert dn.prepare(pink, RATE) and not dn.prepare(x, RATE)
+    assert len(list(tmp_path.glob("denoised-*.npy"))) == 1
+    calls = []
+    monkeypatch.setattr(dn, "denoise", lambda *a: calls.append(1) or np.zeros(1, np.float32))
+    again, info = dn.for_recognition(pink, RATE)
+    assert info["denoised"] and not calls
+    monkeypatch.undo()
+    np.testing.assert_array_equal(again, dn.for_recognition(pink, RATE, use_cache=False)[0])

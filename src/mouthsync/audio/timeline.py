@@ -217,14 +217,16 @@ def compute_timeline(
     language: str | None = None,
     front_end: str = "batch",
     denoise: bool = True,
+    use_cache: bool = True,
 ) -> SpeechTimeline:
-    """Build the timeline of 16 kHz mono ``audio`` (no caching; see :func:`speech_timeline`)."""
+    """Build the timeline of 16 kHz mono ``audio`` (the timeline itself is not cached: see
+    :func:`speech_timeline`; ``use_cache`` only lets a denoised copy of the audio be reused)."""
     x = audio.samples
     if x.size < RATE // 10:
         raise BadInput("the audio is shorter than 0.1 s: nothing to analyse")
     offset = float(audio.start)
     with progress("Speech", 3) as advance:
-        return _compute(x, audio, offset, transcript, language, advance, front_end, denoise)
+        return _compute(x, audio, offset, transcript, language, advance, front_end, denoise, use_cache)
 
 
 def _compute(
@@ -236,9 +238,10 @@ def _compute(
     advance: Advance,
     front_end: str = "batch",
     denoise: bool = True,
+    use_cache: bool = True,
 ) -> SpeechTimeline:
     # a stationary noise bed is removed first (RNNoise): every later step hears the voice
-    x, noise = for_recognition(x, RATE) if denoise else (x, {"denoised": False})
+    x, noise = for_recognition(x, RATE, use_cache=use_cache) if denoise else (x, {"denoised": False})
     breaths = ev.find_breaths(x, RATE, offset)
     speech = ev.remove_breaths(speech_segments(x, rate=RATE, offset=offset), breaths)
     advance()
@@ -345,7 +348,7 @@ def speech_timeline(
     if cached is not None:
         return cached
     tl = compute_timeline(load_audio(source), transcript=transcript, language=language, front_end=front_end,
-                          denoise=denoise)
+                          denoise=denoise, use_cache=use_cache)
     if cfile is not None:
         with contextlib.suppress(OSError):  # a read-only cache must not break the analysis
             write_text_atomic(cfile, json.dumps(tl.to_dict()))
@@ -390,6 +393,12 @@ def speech_timeline_in_process(
             done.set_exception(exc)
             return done
     try:
+        if use_cache and denoise and isinstance(source, Audio):
+            # denoise once here (cached by content) rather than in every worker: the
+            # first uncached timeline pays ~3.3 CPU-s per minute, the others read it
+            from mouthsync.audio.denoise import prepare
+
+            prepare(load_audio(source).samples, RATE)
         _start_worker(source, transcript, use_cache, language, front_end, done, nice, denoise)
     except Exception as exc:
         done.set_exception(exc)
