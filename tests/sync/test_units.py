@@ -251,3 +251,22 @@ def test_corr_rows_equals_the_masked_correlation_on_a_fixed_support() -> None:
     assert full[0] == pytest.approx(1.0) and full[1] == pytest.approx(-1.0)
     assert np.isnan(full[-1])
     assert np.isnan(corr_rows(x[:5], rows[:, :5])).all()
+
+
+def test_trimmed_correlation_ignores_a_stretch_that_disagrees_whatever_the_delay() -> None:
+    """A stretch of the expected curve that is wrong (another voice in the speaker's pause)
+    pulls the plain correlation down; the trimmed one drops its blocks and reads what the
+    rest says. Too few blocks: the plain figure."""
+    from mouthsync.sync.features import trimmed_corr_rows
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(240)
+    y = x + 0.3 * rng.standard_normal(240)
+    bad = y.copy()
+    bad[96:132] = -4.0 * x[96:132]  # three 12-sample blocks that disagree strongly
+    plain = corr_rows(x, bad[None, :])[0]
+    trimmed = trimmed_corr_rows(x, bad[None, :], block=12, drop=0.2)[0]
+    clean = corr_rows(x, y[None, :])[0]
+    assert plain < 0.3 and trimmed > 0.9 and trimmed == pytest.approx(clean, abs=0.05)
+    np.testing.assert_allclose(trimmed_corr_rows(x[:36], y[None, :36], block=12, drop=0.2),
+                               corr_rows(x[:36], y[None, :36]))
