@@ -42,3 +42,16 @@ def test_errors_are_one_line(tmp_path, capsys) -> None:
     assert main(["phones", str(SPEECH[0]), "-f", "srt"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("mouthsync: error:") == 3
+
+
+def test_noisy_audio_says_it_was_denoised(tmp_path, capsys) -> None:
+    from mouthsync.media.decode import decode_audio
+    from tests.sync.builders import noisy_audio, write_wav
+
+    wav = write_wav(tmp_path / "noisy.wav", noisy_audio(decode_audio(CLIPS[1], rate=16000), 10.0, seed=3))
+    assert main(["phones", str(wav), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["settings"]["denoised"] is True
+    assert main(["phones", str(wav)]) == 0
+    assert "background noise" in capsys.readouterr().out
+    assert main(["phones", str(CLIPS[1])]) == 0
+    assert "background noise" not in capsys.readouterr().out
