@@ -22,12 +22,12 @@ import importlib.util
 import io
 import threading
 from functools import cache
-from math import gcd
 from pathlib import Path
 
 import numpy as np
 
 from mouthsync.core.errors import MouthsyncError
+from mouthsync.media.resample import resample
 
 RNN_RATE = 48000
 FRAME = 480  # samples per RNNoise frame at 48 kHz (10 ms)
@@ -56,15 +56,6 @@ def _lib() -> ctypes.CDLL:
     if lib.rnnoise_get_frame_size() != FRAME:
         raise MouthsyncError("unexpected RNNoise frame size")
     return lib
-
-
-def _resample(x: np.ndarray, rate: int, target: int) -> np.ndarray:
-    from scipy.signal import resample_poly
-
-    if rate == target:
-        return x.astype(np.float32, copy=False)
-    g = gcd(rate, target)
-    return resample_poly(x.astype(np.float64), target // g, rate // g).astype(np.float32)
 
 
 def rnnoise_48k(x48: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -98,8 +89,8 @@ def denoise(samples: np.ndarray, rate: int) -> np.ndarray:
     x = np.asarray(samples, dtype=np.float32)
     if x.size == 0:
         return x.copy()
-    y48, _ = rnnoise_48k(_resample(x, rate, RNN_RATE))
-    y = _resample(y48, RNN_RATE, rate)
+    y48, _ = rnnoise_48k(resample(x, rate, RNN_RATE))
+    y = resample(y48, RNN_RATE, rate)
     if y.size < x.size:
         y = np.pad(y, (0, x.size - y.size))
     return np.clip(y[: x.size], -1.0, 1.0).astype(np.float32)

@@ -38,6 +38,7 @@ from mouthsync.core.errors import BadInput
 from mouthsync.core.progress import Advance, progress
 from mouthsync.media.container import check_input_path
 from mouthsync.media.decode import Audio, decode_audio
+from mouthsync.media.resample import resample
 
 __all__ = [
     "Event", "Phone", "RateInfo", "SpeechTimeline", "Word", "speech_timeline", "speech_timeline_in_process", "load_audio",
@@ -74,14 +75,7 @@ def _language_note(language: str | None) -> str:
 def load_audio(source: str | os.PathLike[str] | Audio) -> Audio:
     """16 kHz mono audio from a file (any container FFmpeg reads) or an :class:`Audio`."""
     if isinstance(source, Audio):
-        x = source.mono.astype(np.float32, copy=False)
-        if source.rate != RATE:
-            from math import gcd
-
-            from scipy.signal import resample_poly
-
-            g = gcd(RATE, source.rate)
-            x = resample_poly(x, RATE // g, source.rate // g).astype(np.float32)
+        x = resample(source.mono.astype(np.float32, copy=False), source.rate, RATE)
         return Audio(samples=x, rate=RATE, start=source.start)
     return decode_audio(source, rate=RATE, mono=True)
 

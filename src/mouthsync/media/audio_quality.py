@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from mouthsync.media.resample import resample
+
 VAD_RATE = 16000
 FRAME_S = 0.03
 #: A sample at or above this magnitude is at full scale (-0.009 dBFS).
@@ -68,17 +70,6 @@ class AudioQuality:
 
 def _db(x: float) -> float:
     return 20.0 * math.log10(x) if x > 0 else DB_FLOOR
-
-
-def _resample(x: np.ndarray, rate: int, target: int) -> np.ndarray:
-    if rate == target:
-        return x
-    # scipy.signal costs ~1 s of CPU to import: only when a rate really changes (the speech
-    # timeline's noise gate calls this module on 16 kHz audio in every worker process)
-    from scipy.signal import resample_poly
-
-    g = math.gcd(rate, target)
-    return resample_poly(x, target // g, rate // g).astype(np.float32)
 
 
 def true_peak(samples: np.ndarray, rate: int) -> float:
@@ -199,7 +190,7 @@ def noise_bed(mono: np.ndarray, rate: int, flags: np.ndarray | None = None) -> N
     before recognition, :mod:`mouthsync.audio.denoise`).
     """
     if flags is None:
-        flags = vad_flags(_resample(mono, rate, VAD_RATE))
+        flags = vad_flags(resample(mono, rate, VAD_RATE))
     rms = _frame_rms(mono, rate)
     m = min(len(rms), len(flags))
     rms, flags = rms[:m], flags[:m]
@@ -260,7 +251,7 @@ def measure(
 
     clipped_ratio, clipped_runs = clipping(chans)
 
-    flags = vad_flags(_resample(mono, rate, VAD_RATE))
+    flags = vad_flags(resample(mono, rate, VAD_RATE))
     segs = speech_segments(flags)
     bed = noise_bed(mono, rate, flags)
 

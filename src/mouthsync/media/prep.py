@@ -36,10 +36,11 @@ from mouthsync.core.errors import BadInput
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.jsonsafe import dumps
 from mouthsync.core.progress import progress
-from mouthsync.media.audio_quality import VAD_RATE, _resample, speech_segments, vad_flags
+from mouthsync.media.audio_quality import VAD_RATE, speech_segments, vad_flags
 from mouthsync.media.container import open_input, require_audio, require_video
 from mouthsync.media.decode import decode_audio, frame_times
 from mouthsync.media.probe import STANDARD_RATES, _nearest_standard, probe
+from mouthsync.media.resample import resample
 from mouthsync.media.write import (
     add_audio_stream,
     default_audio_codec,
@@ -228,7 +229,7 @@ def _silence_cut(
     samples: np.ndarray, audio_offset: float, span: float, margin: float
 ) -> tuple[float, float, dict[str, Any] | None]:
     """Head/tail cut points on the output timeline, keeping ``margin`` around the speech."""
-    segs = speech_segments(vad_flags(_resample(samples.mean(axis=0), AUDIO_RATE, VAD_RATE)))
+    segs = speech_segments(vad_flags(resample(samples.mean(axis=0), AUDIO_RATE, VAD_RATE)))
     if not segs:
         return 0.0, span, None
     first = segs[0][0] + audio_offset
@@ -267,7 +268,7 @@ def _cut_speech_findings(samples: np.ndarray, offset: int, n_out: int, trimmed: 
     for where, part in parts:
         if len(part) < int(0.1 * AUDIO_RATE):
             continue
-        segs = speech_segments(vad_flags(_resample(part, AUDIO_RATE, VAD_RATE)))
+        segs = speech_segments(vad_flags(resample(part, AUDIO_RATE, VAD_RATE)))
         if segs:
             out.append(Finding(
                 "prep.cut_speech", Severity.WARNING,
