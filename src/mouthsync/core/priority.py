@@ -54,19 +54,25 @@ def raise_if_stopped() -> None:
         raise Stopped()
 
 
-def in_background(fn: Callable[..., T], *args: Any, nice: int = BACKGROUND_NICE, **kwargs: Any) -> Future[T]:
+class Work(Future[T]):
+    """The future of background work, with the event that asks it to stop."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stop = threading.Event()
+
+
+def in_background(fn: Callable[..., T], *args: Any, nice: int = BACKGROUND_NICE, **kwargs: Any) -> Work[T]:
     """Run ``fn(*args, **kwargs)`` in a new daemon thread at lower CPU priority.
 
     A daemon thread (not a pool's) so that an interrupted caller is never held at exit by
     a pool join; the result or the exception arrives in the future. Prefer
     :func:`run_in_background`, which also stops the work cleanly on an interrupt.
     """
-    done: Future[T] = Future()
-    stop = threading.Event()
-    done.stop = stop  # type: ignore[attr-defined]
+    done: Work[T] = Work()
 
     def run() -> None:
-        _LOCAL.stop = stop
+        _LOCAL.stop = done.stop
         lower_this_thread(nice)
         try:
             done.set_result(fn(*args, **kwargs))
@@ -94,7 +100,7 @@ def run_in_background(fn: Callable[..., T], *args: Any, nice: int = BACKGROUND_N
     try:
         return fut.result()
     except KeyboardInterrupt:
-        fut.stop.set()  # type: ignore[attr-defined]
+        fut.stop.set()
         with contextlib.suppress(BaseException):
             fut.exception(timeout=STOP_WAIT_S)
         raise
