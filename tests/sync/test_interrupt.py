@@ -72,7 +72,9 @@ def test_interrupt_stops_tracking_and_workers(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err[-500:]
-    assert time.time() - t0 < 8.0
+    # exit code 130, not 0 or 1: the run was cut short, not finished (~0.1-0.4 s on an idle
+    # machine; the bound leaves room for a loaded CI machine)
+    assert time.time() - t0 < 15.0
     assert "terminate called" not in err and "Traceback" not in err
     time.sleep(0.5)
     assert not [p for p in workers if _alive(p)]

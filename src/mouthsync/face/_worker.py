@@ -27,6 +27,10 @@ def main(argv: list[str]) -> int:
 
     args = json.loads(argv[0])
     out = argv[1]
+    if args.get("nice"):
+        from mouthsync.core.priority import lower_this_thread
+
+        lower_this_thread(int(args["nice"]))
 
     def report(n: int) -> None:
         sys.stdout.write(f"{n}\n")

@@ -33,7 +33,6 @@ import numpy as np
 from mouthsync.core.atomic import atomic_path
 from mouthsync.core.cache import cache_key, cache_path, file_digest
 from mouthsync.core.errors import BadInput, NoFace
-from mouthsync.core.priority import raise_if_stopped
 from mouthsync.core.progress import progress
 from mouthsync.core.quiet import native_stderr_silenced
 from mouthsync.face.mouth import head_pose, mouth_measures
@@ -371,7 +370,6 @@ def _mesh_frames(
         raise
     with quiet, mesh_cm as mesh:
         for t, img in _prefetch(_decode_range(path, start, end, max_side)):
-            raise_if_stopped()  # an interrupted caller of run_in_background: unwind here
             res = mesh.process(img)
             if quiet_frames:
                 quiet_frames -= 1
@@ -511,13 +509,16 @@ def track_face(
     max_side: int | None = DEFAULT_MAX_SIDE,
     max_faces: int = 1,
     workers: int | None = None,
+    worker_nice: int = 0,
 ) -> FaceTrack:
     """Track the primary face in every frame of ``path``.
 
     ``smooth``: One-Euro stabilisation strength (see :mod:`mouthsync.face.smooth`; ``None``
     or 0 = raw landmarks). ``max_faces`` > 1 looks for several faces and keeps the speaker
     (the largest face, then the one overlapping the previous frame's face). ``workers``:
-    processes for long clips (default: up to 2 when the clip is long enough to pay off).
+    processes for long clips (default: up to 2 when the clip is long enough to pay off);
+    ``worker_nice`` > 0 runs the worker processes at lower CPU priority (``check`` lets its
+    speech transcript go first, :mod:`mouthsync.core.priority`).
     Raises :class:`NoFace` when no frame has a usable face.
     """
     src = str(path)
@@ -533,7 +534,8 @@ def track_face(
             track = build_track(cached.times, cached.valid, cached.landmarks, cached.width,
                                 cached.height, src, cached.settings)
     if track is None:
-        track = _track_fresh(src, meta.width, meta.height, meta.duration, max_side, max_faces, workers, settings)
+        track = _track_fresh(src, meta.width, meta.height, meta.duration, max_side, max_faces, workers, settings,
+                             worker_nice)
         if cpath is not None:
             with contextlib.suppress(OSError):
                 track.save(cpath)
@@ -657,6 +659,7 @@ def _track_fresh(
     max_faces: int,
     workers: int | None,
     settings: dict[str, Any],
+    worker_nice: int = 0,
 ) -> FaceTrack:
     from mouthsync.media.decode import frame_times
 
@@ -670,7 +673,7 @@ def _track_fresh(
         if len(ranges) == 1:
             parts = [_primary_face(_mesh_frames(src, None, None, max_side, max_faces, width, height, report=advance))]
         else:
-            parts = _run_workers(src, ranges, max_side, max_faces, width, height, advance)
+            parts = _run_workers(src, ranges, max_side, max_faces, width, height, advance, worker_nice)
     return _assemble(parts, width, height, src, settings)
 
 
@@ -682,6 +685,7 @@ def _run_workers(
     width: int,
     height: int,
     advance: Any,
+    nice: int = 0,
 ) -> list[dict[str, np.ndarray]]:
     """Track the first range here and each later one in a ``mouthsync.face._worker`` process.
 
@@ -703,7 +707,7 @@ def _run_workers(
         for i, (a, b) in enumerate(ranges[1:], start=1):
             out = os.path.join(tmp, f"part{i}.npz")
             args = {"path": src, "start": a, "end": b, "max_side": max_side,
-                    "max_faces": max_faces, "width": width, "height": height}
+                    "max_faces": max_faces, "width": width, "height": height, "nice": nice}
             procs.append(adopt(subprocess.Popen(
                 [sys.executable, "-m", "mouthsync.face._worker", json.dumps(args), out],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,

@@ -37,7 +37,7 @@ import numpy as np
 
 from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.findings import Finding, Severity
-from mouthsync.core.priority import BACKGROUND_NICE, run_in_background
+from mouthsync.core.priority import BACKGROUND_NICE
 from mouthsync.media.decode import Audio, decode_audio
 from mouthsync.sync.drift import DriftFit, fit_drift, interpret
 from mouthsync.sync.features import (
@@ -833,14 +833,13 @@ def check_sync(
     else:
         n_faces = int(faces)
 
-    def track() -> list[Any]:
-        if n_faces == 1:
-            return [track_face(vpath, use_cache=use_cache)]
-        return track_faces(vpath, max_faces=n_faces, use_cache=use_cache)
-
     try:
-        # in a lower-priority thread; its tracking worker process inherits the priority
-        tracks = run_in_background(track)
+        # the tracking worker process yields to the transcript too (core.priority)
+        tracks = (
+            [track_face(vpath, use_cache=use_cache, worker_nice=BACKGROUND_NICE)]
+            if n_faces == 1
+            else track_faces(vpath, max_faces=n_faces, use_cache=use_cache)
+        )
     except NoFace as exc:
         no_face = str(exc)
     timelines = [f.result() for f in futures]  # timeline errors first, as before
