@@ -3,8 +3,9 @@ into the ``pyrnnoise`` wheel's ``librnnoise.so`` (nothing is downloaded).
 
 Why: under noise the recogniser's phones follow the noise, and the expected mouth with
 them. Spectral subtraction was measured and rejected (docs/sync.md); RNNoise is a small
-recurrent network trained on speech against many noise types, cheap enough to run on every
-file (about 1 % of a core at 48 kHz).
+recurrent network trained on speech against many noise types. It costs ~3.3 CPU-s per
+minute of audio (the wheel's current, larger model), so it runs only where
+:func:`noise_gate` finds a stationary noise bed, and its output is cached by content.
 
 Timing matters more than anything here: the filter's output lags its input by a fixed
 number of samples (two 10 ms frames), which :data:`LATENCY_48K` removes, so a phone
@@ -58,17 +59,15 @@ def _lib() -> ctypes.CDLL:
     return lib
 
 
-def rnnoise_48k(x48: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Denoise 48 kHz mono float audio in [-1, 1]; returns (audio aligned with the input,
-    per-10-ms speech probability from the network's own voice-activity output)."""
+def rnnoise_48k(x48: np.ndarray) -> np.ndarray:
+    """Denoise 48 kHz mono float audio in [-1, 1], aligned with the input to the sample."""
     lib = _lib()
     n = x48.size
-    # pad: one frame of lag to flush at the end, and whole frames
+    # pad: the lag to flush at the end, and whole frames
     total = int(np.ceil((n + LATENCY_48K) / FRAME)) * FRAME
     buf = np.zeros(total, dtype=np.float32)
     buf[:n] = x48 * 32768.0
     out = np.empty_like(buf)
-    probs = np.empty(total // FRAME, dtype=np.float32)
     frame = np.empty(FRAME, dtype=np.float32)
     ptr = frame.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
     with _LOCK:
@@ -76,12 +75,12 @@ def rnnoise_48k(x48: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         try:
             for i in range(total // FRAME):
                 frame[:] = buf[i * FRAME : (i + 1) * FRAME]
-                probs[i] = lib.rnnoise_process_frame(st, ptr, ptr)
+                lib.rnnoise_process_frame(st, ptr, ptr)  # returns a voice probability: unused
                 out[i * FRAME : (i + 1) * FRAME] = frame
         finally:
             lib.rnnoise_destroy(st)
     y = out[LATENCY_48K : LATENCY_48K + n] / 32768.0
-    return y.astype(np.float32), probs
+    return y.astype(np.float32)
 
 
 def denoise(samples: np.ndarray, rate: int) -> np.ndarray:
@@ -89,7 +88,7 @@ def denoise(samples: np.ndarray, rate: int) -> np.ndarray:
     x = np.asarray(samples, dtype=np.float32)
     if x.size == 0:
         return x.copy()
-    y48, _ = rnnoise_48k(resample(x, rate, RNN_RATE))
+    y48 = rnnoise_48k(resample(x, rate, RNN_RATE))
     y = resample(y48, RNN_RATE, rate)
     if y.size < x.size:
         y = np.pad(y, (0, x.size - y.size))
@@ -112,12 +111,17 @@ def noise_gate(samples: np.ndarray, rate: int) -> tuple[bool, dict[str, object]]
 
     Digital-silence ends (padding of a shifted or edited soundtrack) are left out of the
     measurement, so a padded copy is judged like the original. Cheap (~0.05 CPU-s per
-    minute): ``check`` asks it first to decide which speech timelines to compute.
+    minute).
     """
     from mouthsync.audio.phones import trim_digital_silence
+
+    return _gate(trim_digital_silence(np.asarray(samples, dtype=np.float32))[0], rate)
+
+
+def _gate(core: np.ndarray, rate: int) -> tuple[bool, dict[str, object]]:
+    """:func:`noise_gate` on audio whose digital-silence ends are already cut."""
     from mouthsync.media.audio_quality import noise_bed
 
-    core, _ = trim_digital_silence(np.asarray(samples, dtype=np.float32))
     info: dict[str, object] = {}
     if core.size < rate // 2:
         return False, info
@@ -138,11 +142,11 @@ def for_recognition(samples: np.ndarray, rate: int, *, use_cache: bool = True) -
     from mouthsync.audio.phones import trim_digital_silence
 
     x = np.asarray(samples, dtype=np.float32)
-    noisy, info = noise_gate(x, rate)
+    core, head = trim_digital_silence(x)
+    noisy, info = _gate(core, rate)
     info["denoised"] = noisy
     if not noisy:
         return x, info
-    core, head = trim_digital_silence(x)
     cfile = _cache_file(core, rate) if use_cache else None
     clean: np.ndarray | None = None
     if cfile is not None and cfile.exists():

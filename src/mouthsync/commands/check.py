@@ -7,7 +7,14 @@ from typing import Any
 
 import typer
 
-from mouthsync.commands.output import FAIL_ON_HELP, JSON_HELP, emit, exit_for, prepare
+from mouthsync.commands.output import (
+    FAIL_ON_HELP,
+    JSON_HELP,
+    denoised_line,
+    emit,
+    exit_for,
+    prepare,
+)
 from mouthsync.core.errors import BadInput
 
 
@@ -25,9 +32,7 @@ def _human(d: dict[str, Any]) -> list[str]:
         )
     lines.append(f"  confidence    : {d['confidence']:.2f}")
     if d["details"].get("denoised"):
-        snr = d["details"].get("noise_snr_db")
-        at = f" (speech {snr:.0f} dB above it)" if snr is not None else ""
-        lines.append(f"  audio         : steady background noise{at} removed before recognising the phones (RNNoise)")
+        lines.append(f"  audio         : {denoised_line(d['details'].get('noise_snr_db'))}")
     for f in d["details"].get("faces", []):
         mark = "speaker" if f["face"] == d["details"].get("speaker_face") else ""
         dl = "  n/a" if f["audio_delay_ms"] is None else f"{f['audio_delay_ms']:+.1f} ms"

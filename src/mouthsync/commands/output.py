@@ -47,3 +47,10 @@ def exit_for(findings: list[Finding], fail_on: str) -> None:
     w = worst(findings)
     if w is not None and w >= level:
         raise typer.Exit(1)
+
+
+def denoised_line(snr_db: float | None) -> str:
+    """The readable note that steady noise was removed before recognition (``check`` and
+    ``phones`` say it the same way)."""
+    above = f" (speech {snr_db:.0f} dB above it)" if snr_db is not None else ""
+    return f"steady background noise{above} removed before recognising the phones (RNNoise)"

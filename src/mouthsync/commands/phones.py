@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from mouthsync.commands.output import JSON_HELP, emit, prepare
+from mouthsync.commands.output import JSON_HELP, denoised_line, emit, prepare
 
 FORMAT_HELP = (
     "Write Rhubarb Lip Sync mouth cues instead of the summary: tsv, json, xml or dat "
@@ -46,9 +46,7 @@ def _human(r: dict[str, Any]) -> list[str]:
     counts = r["event_counts"]
     lines.append("events: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
     if r["settings"].get("denoised"):
-        snr = r["settings"].get("snr_db")
-        lines.append("audio: steady background noise" + (f" (speech {snr:.0f} dB above it)" if snr is not None else "")
-                     + " removed before recognition (RNNoise)")
+        lines.append("audio: " + denoised_line(r["settings"].get("snr_db")))
     if r["settings"].get("machine_transcript") is not None:
         lines.append(f"machine transcript (not checked): {r['settings']['machine_transcript']}")
     if r["words"]:
