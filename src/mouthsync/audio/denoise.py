@@ -168,10 +168,15 @@ def for_recognition(samples: np.ndarray, rate: int, *, use_cache: bool = True) -
     return out, info
 
 
+_PREPARING = threading.Lock()
+
+
 def prepare(samples: np.ndarray, rate: int) -> bool:
     """Denoise ``samples`` into the cache now if the gate calls for it (returns whether it
-    did): the speech workers started next then read it instead of each computing it."""
-    return bool(for_recognition(samples, rate)[1]["denoised"])
+    did): the speech workers started next then read it instead of each computing it.
+    Callers in several threads take turns, so the same audio is denoised once."""
+    with _PREPARING:
+        return bool(for_recognition(samples, rate)[1]["denoised"])
 
 
 def _cache_file(core: np.ndarray, rate: int) -> Path | None:

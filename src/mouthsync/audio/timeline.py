@@ -386,13 +386,25 @@ def speech_timeline_in_process(
         except Exception as exc:  # same errors as the in-process call, delivered the same way
             done.set_exception(exc)
             return done
-    try:
-        if use_cache and denoise and isinstance(source, Audio):
-            # denoise once here (cached by content) rather than in every worker: the
-            # first uncached timeline pays ~3.3 CPU-s per minute, the others read it
-            from mouthsync.audio.denoise import prepare
+    if use_cache and denoise and isinstance(source, Audio):
+        # Denoise once (cached by content) rather than in every worker, and in a thread so
+        # that the caller's own work (face tracking in ``check``) goes on meanwhile: the
+        # first of several timelines of the same audio pays ~3.3 CPU-s per minute when
+        # the gate finds a noise bed, the others wait for it and read it.
+        import threading
 
-            prepare(load_audio(source).samples, RATE)
+        from mouthsync.audio.denoise import prepare
+
+        def start() -> None:
+            try:
+                prepare(load_audio(source).samples, RATE)
+                _start_worker(source, transcript, use_cache, language, front_end, done, nice, denoise)
+            except Exception as exc:
+                done.set_exception(exc)
+
+        threading.Thread(target=start, daemon=True, name="mouthsync-speech-start").start()
+        return done
+    try:
         _start_worker(source, transcript, use_cache, language, front_end, done, nice, denoise)
     except Exception as exc:
         done.set_exception(exc)
