@@ -1,6 +1,6 @@
 """Sync-check accuracy on the shared clips: the protocol of issue 5, one command.
 
-    .venv/bin/python bench/sync_accuracy.py [--quick] [--ablation] [--no-long]
+    .venv/bin/python bench/sync_accuracy.py [--quick] [--ablation] [--trim-sweep] [--no-long]
 
 Whether a shared clip is itself in sync is unknown to the frame, so the benchmark measures
 how well the estimate *follows a known change*: the audio of every clip (clips/ and wild/)
@@ -92,6 +92,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="k in steps of 3 and fewer noise cases")
     ap.add_argument("--ablation", action="store_true", help="also score each component alone and in pairs")
     ap.add_argument("--no-long", action="store_true", help="skip the 60 s concatenation cases")
+    ap.add_argument("--trim-sweep", action="store_true",
+                    help="also score the trimmed correlation's block size / share left out (docs/sync.md)")
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
     t_start = time.time()
@@ -142,10 +144,31 @@ def main() -> int:
         print(f"{'variant':10s} {'frames<=1':>9s} {'sub med':>8s} {'sub p95':>8s} {'pink<=1':>8s} {'voice<=1':>8s} {'wild |cal|<=1f':>14s}")
         for vname, r in summary_rows:
             print(f"{vname:10s} {r['frames_pass']:9.3f} {r['sub_med']:8.1f} {r['sub_p95']:8.1f} {r['pink_pass']:8.3f} {r['voice_pass']:8.3f} {r['wild_ok']:>14s}")
+    if args.trim_sweep:
+        trim_sweep(cases, tracks)
     if not args.no_long:
         long_cases()
     print(f"\ntotal bench time {time.time() - t_start:.0f} s")
     return 0
+
+
+TRIM_SETTINGS = ((0, 0.0), (8, 0.2), (8, 0.3), (10, 0.25), (12, 0.3), (12, 0.2))
+
+
+def trim_sweep(cases, tracks) -> None:  # type: ignore[no-untyped-def]
+    """The delay search's block-trimmed correlation at other settings (0 = plain)."""
+    kept = (sd.TRIM_BLOCK, sd.TRIM_DROP)
+    print("\nTrimmed correlation (block frames / share left out), same cases:")
+    print(f"{'setting':>10s} {'frames<=1':>9s} {'sub med':>8s} {'sub p95':>8s} {'pink':>6s} {'pink 1-2':>8s} {'voice':>6s}")
+    try:
+        for block, drop in TRIM_SETTINGS:
+            sd.TRIM_BLOCK, sd.TRIM_DROP = block, drop
+            r = score(cases, tracks, None, verbose=False)
+            mark = " (kept)" if (block, drop) == kept else ""
+            print(f"{block:>4d} / {drop:.2f} {r['frames_pass']:9.3f} {r['sub_med']:8.1f} {r['sub_p95']:8.1f} "
+                  f"{r['pink_pass']:6.3f} {r['pink_more_pass']:8.3f} {r['voice_pass']:6.3f}{mark}")
+    finally:
+        sd.TRIM_BLOCK, sd.TRIM_DROP = kept
 
 
 def calibration(raw_ms: np.ndarray, frame_ms: list[float]) -> float:
