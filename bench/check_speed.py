@@ -7,7 +7,9 @@ and of the several-faces path on a two-shot made from it.
 resident memory of the main process and of the largest child process).
 
 The clip is built at run time from the shared clips (re-encoded to 1280x720, 25 fps, with
-their own sound) in a temporary folder. ``check_sync`` runs cold (``use_cache=False``: face
+their own sound, each clip's own delay removed so that the 60 s have one delay, as a single
+take has) in a temporary folder; the same clip with the delays kept (an edit: the delay
+steps at every cut) is timed too. ``check_sync`` runs cold (``use_cache=False``: face
 tracking and the speech timeline are both computed) and then warm (both cached), and the
 stages are timed alone so it is clear where the time goes.
 """
@@ -28,9 +30,32 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("MOUTHSYNC_DATA", REPO.parent / "shared" / "data"))
 
 
-def build_clip(out: Path, seconds: float = 60.0) -> Path:
-    """Concatenate the shared clips (looped) into one 720p clip of ``seconds`` with sound."""
+def own_offsets(clips: list[Path]) -> dict[Path, float]:
+    """Each shared clip's own audio delay (s), measured with every phone source (cached)."""
+    from mouthsync.face.track import track_face
+    from mouthsync.media.decode import decode_audio
+    from mouthsync.sync.delay import analyse, timelines_for
+
+    out = {}
+    for c in clips:
+        a = decode_audio(c, rate=16000)
+        rep = analyse(track_face(c), timelines_for(a), a, window_s=1e9, calibration_ms=0.0)
+        out[c] = (rep.raw_delay_ms or 0.0) / 1000.0
+    return out
+
+
+def build_clip(out: Path, seconds: float = 60.0, *, one_take: bool = True) -> Path:
+    """Concatenate the shared clips (looped) into one 720p clip of ``seconds`` with sound.
+
+    ``one_take``: each clip's own audio delay (-57 to +31 ms) is removed first, so the
+    result has one delay throughout, as a real 60 s take has; otherwise the clip steps
+    between its sources' delays at every cut, like an edit (``check`` then needs every
+    phone source for the per-window delays, see ``sync.delay.settled``).
+    """
+    from mouthsync.media.decode import video_meta
+
     clips = sorted((DATA / "clips").glob("*.mp4"))[1:]  # the constant-rate ones
+    own = own_offsets(clips) if one_take else {c: 0.0 for c in clips}
     inputs: list[str] = []
     n = 0
     total = 0.0
@@ -38,9 +63,15 @@ def build_clip(out: Path, seconds: float = 60.0) -> Path:
         inputs += ["-i", str(clips[n % len(clips)])]
         total += 5.0
         n += 1
-    parts = "".join(
-        f"[{i}:v]scale=-2:720,pad=1280:720:(ow-iw)/2:0,fps=25,setsar=1[v{i}];[{i}:a]aresample=48000[a{i}];" for i in range(n)
-    )
+    parts = ""
+    for i in range(n):
+        c = clips[i % len(clips)]
+        o = own[c]
+        dur = video_meta(c).duration or 5.0
+        # o > 0: the sound is late, so it starts o seconds into the audio; o < 0: delayed
+        move = f"atrim=start={o:.4f},asetpts=PTS-STARTPTS," if o > 0 else f"adelay={-o * 1000:.1f}:all=1,"
+        parts += (f"[{i}:v]scale=-2:720,pad=1280:720:(ow-iw)/2:0,fps=25,setsar=1[v{i}];"
+                  f"[{i}:a]aresample=48000,{move}apad,atrim=end={dur:.4f}[a{i}];")
     cat = "".join(f"[v{i}][a{i}]" for i in range(n)) + f"concat=n={n}:v=1:a=1[v][a]"
     subprocess.run(
         ["ffmpeg", "-nostdin", "-v", "error", "-y", *inputs, "-filter_complex", parts + cat, "-map", "[v]", "-map", "[a]",
@@ -87,12 +118,21 @@ def main() -> int:
                   f"conf {rep.confidence:.2f}, {len(rep.windows)} windows; peak RSS main {me} MiB, largest child process {child} MiB (incl. the ffmpeg build)")
             return 0
         # ``--stages``: only the stages alone and their CPU seconds (quicker, less load-bound)
-        for transcript in () if "--stages" in sys.argv else ("auto", None):
+        labels = {"auto": "default (auto)", "always": "--transcript always", None: "--transcript none"}
+        for transcript in () if "--stages" in sys.argv else ("auto", "always", None):
             t = time.perf_counter()
             rep = check_sync(clip, use_cache=False, transcript=transcript)
             cold = time.perf_counter() - t
-            label = "auto + 2 allphone (default)" if transcript else "--transcript none (allphone)"
-            print(f"check cold, {label:30s}: {cold:6.2f} s = {dur / cold:5.1f}x real time (target >= 8x); delay {rep.audio_delay_ms:+.1f} ms, conf {rep.confidence:.2f}, {len(rep.windows)} windows")
+            print(f"check cold, {labels[transcript]:20s}: {cold:6.2f} s = {dur / cold:5.1f}x real time (target >= 8x); "
+                  f"delay {rep.audio_delay_ms:+.1f} ms, conf {rep.confidence:.2f}, {len(rep.windows)} windows "
+                  f"({sum(w.uncertain for w in rep.windows)} uncertain), phones from {rep.details.get('phones_from')}")
+        if "--stages" not in sys.argv:
+            edited = build_clip(Path(tmp) / "edited720p.mp4", seconds=seconds, one_take=False)
+            t = time.perf_counter()
+            rep = check_sync(edited, use_cache=False)
+            cold = time.perf_counter() - t
+            print(f"check cold, default, edited clip (each source's own delay kept, steps at the cuts): {cold:6.2f} s = "
+                  f"{dur / cold:5.1f}x real time; drift {rep.drift.kind}, conf {rep.confidence:.2f}, phones from {rep.details.get('phones_from')}")
         c, t = cpu_seconds(), time.perf_counter()
         n_faces = faces_to_track(clip)
         print(f"  face count (keyframes, check --faces auto): {n_faces} face(s) in {time.perf_counter() - t:.2f} s / {cpu_seconds() - c:.2f} CPU-s")

@@ -72,9 +72,31 @@ def frame_s(track) -> float:  # type: ignore[no-untyped-def]
     return float(np.median(np.diff(track.times)))
 
 
-def estimate(track, audio: Audio, weights=None) -> tuple[float | None, float]:  # type: ignore[no-untyped-def]
-    """Raw delay (s) and confidence of one clip/audio pair, whole clip as one window."""
-    rep = sd.analyse(track, _timeline(audio), audio, window_s=1e9, weights=weights, calibration_ms=0.0)
+# ``check``'s default decides without the transcript when the phones alone settle it
+# (``sd.settled``); ``--always`` scores the three sources everywhere instead.
+ALWAYS = False
+EARLY: list[bool] = []  # per scored copy: decided without the transcript
+
+
+def MODE() -> str:  # noqa: N802 - reads like the constant it stands for
+    """``check``'s transcript setting for the long cases."""
+    return "always" if ALWAYS else "auto"
+
+
+def estimate(track, audio: Audio, weights=None, always: bool = False) -> tuple[float | None, float]:  # type: ignore[no-untyped-def]
+    """Raw delay (s) and confidence of one clip/audio pair, whole clip as one window, as
+    ``check`` decides it: the two allphone sources first, the transcript only when they do
+    not settle the delay."""
+    tls = _timeline(audio)  # transcript first, then the two allphone front ends
+    rep = None
+    if not (ALWAYS or always):
+        rep = sd.analyse(track, tls[1:], audio, window_s=1e9, weights=weights, calibration_ms=0.0)
+        if not sd.settled(rep):
+            rep = None
+    if not always:
+        EARLY.append(rep is not None)
+    if rep is None:
+        rep = sd.analyse(track, tls, audio, window_s=1e9, weights=weights, calibration_ms=0.0)
     return (None if rep.raw_delay_ms is None else rep.raw_delay_ms / 1000.0), rep.confidence
 
 
@@ -87,18 +109,10 @@ def replace_audio(audio: Audio, other: Path) -> Audio:
     return Audio(samples=x[:n].copy(), rate=RATE, start=audio.start)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="k in steps of 3 and fewer noise cases")
-    ap.add_argument("--ablation", action="store_true", help="also score each component alone and in pairs")
-    ap.add_argument("--no-long", action="store_true", help="skip the 60 s concatenation cases")
-    ap.add_argument("--trim-sweep", action="store_true",
-                    help="also score the trimmed correlation's block size / share left out (docs/sync.md)")
-    ap.add_argument("--jobs", type=int, default=2)
-    args = ap.parse_args()
-    t_start = time.time()
-    ks = list(range(-15, 16, 3 if args.quick else 1))
-    noise_ks = list(range(-12, 13, 6 if args.quick else 3))
+def build_cases(quick: bool = False):  # type: ignore[no-untyped-def]
+    """The face tracks and the audio cases of the protocol: group -> [(clip, shift s, audio)]."""
+    ks = list(range(-15, 16, 3 if quick else 1))
+    noise_ks = list(range(-12, 13, 6 if quick else 3))
     tracks = {c: track_face(c) for c in CLIPS}
     base = {c: decode_audio(c, rate=RATE) for c in CLIPS}
     other_for = {c: SPEECH[i % len(SPEECH)] for i, c in enumerate(CLIPS)}
@@ -121,6 +135,24 @@ def main() -> int:
         cases["aac"] += [(str(c), k * fd, aac_roundtrip(shifted_audio(a, k * fd))) for k in noise_ks]
         # the second field is only a key here (the recording's index), not a shift
         cases["wrong"] += [(str(c), float(i), replace_audio(a, s)) for i, s in enumerate(SPEECH)]
+    return tracks, cases
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="k in steps of 3 and fewer noise cases")
+    ap.add_argument("--ablation", action="store_true", help="also score each component alone and in pairs")
+    ap.add_argument("--no-long", action="store_true", help="skip the 60 s concatenation cases")
+    ap.add_argument("--trim-sweep", action="store_true",
+                    help="also score the trimmed correlation's block size / share left out (docs/sync.md)")
+    ap.add_argument("--always", action="store_true",
+                    help="score the transcript + allphone mix everywhere (check --transcript always)")
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args()
+    global ALWAYS
+    ALWAYS = args.always
+    t_start = time.time()
+    tracks, cases = build_cases(args.quick)
     warm([a for group in cases.values() for _, _, a in group], args.jobs)
     print(f"prepared {sum(len(g) for g in cases.values())} audio cases in {time.time() - t_start:.0f} s")
 
@@ -183,6 +215,7 @@ def calibration(raw_ms: np.ndarray, frame_ms: list[float]) -> float:
 
 
 def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-untyped-def]
+    EARLY.clear()
     est: dict[str, dict[tuple[str, float], tuple[float | None, float]]] = {}
     for group, items in cases.items():
         est[group] = {(c, round(s, 6)): estimate(tracks[Path(c)], a, weights) for c, s, a in items}
@@ -231,6 +264,8 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
         "wild_ok": f"{sum(wild_ok)}/{len(wild_ok)}",
     }
     if verbose:
+        print(f"\nDecided without the transcript (phones settled it, confidence >= {sd.SETTLED_CONFIDENCE}): "
+              f"{sum(EARLY)}/{len(EARLY)} copies" + (" (--always: never)" if ALWAYS else ""))
         print("\nPer clip (estimates raw, before calibration; errors relative to the unshifted estimate):")
         print(f"{'clip':26s} {'raw e0 ms':>9s} {'cal e0 ms':>9s} {'conf':>5s} {'frames<=1':>9s} {'sub med':>7s} {'sub max':>7s} {'pink<=1':>7s} {'voice<=1':>8s} {'wrong-spk conf max':>18s}")
         for c, e0, conf, _fd, fp, smed, smax, pp, vp, wmax in rows:
@@ -283,10 +318,11 @@ def long_cases() -> None:
         t0 = time.time()
         # each clip's own (unknown) offset is removed first with its measured estimate, so
         # the segments differ only by the injected shift (and the drift by the stretch)
-        rep0 = {str(p): estimate(track_face(p), decode_audio(p, rate=RATE))[0] or 0.0 for p in set(order)}
+        # (with every source whatever the policy: the reference must not move with it)
+        rep0 = {str(p): estimate(track_face(p), decode_audio(p, rate=RATE), always=True)[0] or 0.0 for p in set(order)}
         own = [rep0[str(p)] for p in order]
         video, _, segs = build_concatenation(order, [s - o for s, o in zip(shifts, own, strict=True)], tmp, name="shifts")
-        rep = sd.check_sync(video)
+        rep = sd.check_sync(video, transcript=MODE())
         ok = n = unc = ok_conf = 0
         for w in rep.windows:
             inside = [s for s in segs if _overlap(s, w) >= 0.75 * (w.end_s - w.start_s)]
@@ -302,7 +338,8 @@ def long_cases() -> None:
         straddle = [w for w in rep.windows if not any(_overlap(s, w) >= 0.75 * (w.end_s - w.start_s) for s in segs)]
         print(f"\n60 s concatenation, per-segment shifts {shifts} s:")
         print(f"  windows inside one segment within 1 frame of (clip estimate + shift): {ok}/{n} ({unc} marked uncertain; confident ones within 1 frame: {ok_conf}/{n - unc}); straddling windows: {len(straddle)}, uncertain {sum(w.uncertain for w in straddle)}")
-        print(f"  drift reported {rep.drift.kind} {rep.drift.ms_per_min} (check took {time.time() - t0:.0f} s incl. build)")
+        print(f"  drift reported {rep.drift.kind} {rep.drift.ms_per_min} (check took {time.time() - t0:.0f} s incl. build; "
+              f"phones from {rep.details.get('phones_from')})")
         print("  1001/1000 resampled audio (true drift +60.0 ms/min):")
         # (a) one clip repeated: every segment has the same (unknown) own offset, so the
         # only change over time is the stretch; (b) mixed clips: each segment's own offset
@@ -315,10 +352,11 @@ def long_cases() -> None:
         ):
             t0 = time.time()
             video2, _, _ = build_concatenation(srcs_, shifts_, tmp, stretch=(1001, 1000), name=f"drift{len(srcs_)}")
-            rep2 = sd.check_sync(video2)
+            rep2 = sd.check_sync(video2, transcript=MODE())
             got = rep2.drift.ms_per_min
             err = None if got is None else abs(got - 60.0) / 60.0 * 100
-            print(f"    {label:20s}: drift {got if got is None else round(got, 1)} ms/min ({rep2.drift.kind}, {rep2.drift.method}; {rep2.drift.interpretation}); error {err if err is None else round(err, 1)} % (target within 10 %); {time.time() - t0:.0f} s")
+            print(f"    {label:20s}: drift {got if got is None else round(got, 1)} ms/min ({rep2.drift.kind}, {rep2.drift.method}; {rep2.drift.interpretation}); error {err if err is None else round(err, 1)} % (target within 10 %); {time.time() - t0:.0f} s; "
+                  f"phones from {rep2.details.get('phones_from')}")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -54,3 +54,24 @@ def test_a_script_without_main_guard_can_use_it(tmp_path) -> None:
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stderr[-500:]
     assert run.stdout.count("mode allphone") == 1
+
+
+def test_cancel_stops_the_worker() -> None:
+    """``check`` cancels the transcript when the phones settle the delay: the worker must
+    stop at once (its core is what the cancel frees), and nobody is left waiting."""
+    import time
+
+    import numpy as np
+
+    from mouthsync.core.children import reap
+    from mouthsync.media.decode import Audio
+
+    audio = decode_audio(SPEECH[0], rate=16000)
+    long = Audio(samples=np.tile(audio.samples, 8), rate=16000, start=0.0)  # ~40 s: minutes of work
+    fut = speech_timeline_in_process(long, transcript="auto", use_cache=False)
+    time.sleep(1.0)
+    assert not fut.done()
+    assert fut.cancel()
+    time.sleep(1.0)
+    assert fut.cancelled()
+    assert reap() == 0, "the cancelled worker was still running"

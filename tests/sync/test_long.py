@@ -92,3 +92,18 @@ def test_steep_drift_beyond_the_old_search_is_measured(tmp_path: Path) -> None:
             c = 0.5 * (w.start_s + w.end_s)
             line = mid_ms + rep.drift_ms_per_min / 60.0 * (c - rep.details["delay_at_s"])
             assert abs(w.audio_delay_ms - line) <= 60.0, (c, w.audio_delay_ms, line)
+
+
+def test_long_clear_speech_is_settled_without_the_transcript(tmp_path: Path) -> None:
+    """On 33 s of clear speech the two phonetic sources settle the delay (``settled``):
+    the default skips the transcript, says so, and reads within a frame of the three
+    sources (``--transcript always``), which always include it."""
+    face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"]
+    video, _, _ = build_concatenation(face4 * 5, [0.08] * 5, tmp_path, name="settled")
+    fast = check_sync(video)
+    full = check_sync(video, transcript="always")
+    assert fast.details["transcript"] == "skipped"
+    assert fast.details["phones_from"] == "allphone+allphone(live)"
+    assert "transcript" not in full.details and full.details["phones_from"].startswith("align")
+    assert fast.confidence >= 0.8
+    assert abs(fast.audio_delay_ms - full.audio_delay_ms) <= 1000.0 / fast.fps

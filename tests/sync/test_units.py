@@ -270,3 +270,27 @@ def test_trimmed_correlation_ignores_a_stretch_that_disagrees_whatever_the_delay
     assert plain < 0.3 and trimmed > 0.9 and trimmed == pytest.approx(clean, abs=0.05)
     np.testing.assert_allclose(trimmed_corr_rows(x[:36], y[None, :36], block=12, drop=0.2),
                                corr_rows(x[:36], y[None, :36]))
+
+
+def test_phones_settle_only_a_confident_measured_delay_without_steps() -> None:
+    from mouthsync.sync.delay import (
+        SETTLED_CONFIDENCE,
+        SyncReport,
+        decides_early,
+        ensemble_modes,
+        settled,
+    )
+    from mouthsync.sync.drift import DriftFit
+
+    def report(delay: float | None, conf: float, kind: str) -> SyncReport:
+        return SyncReport(delay, None, 25.0, conf, [], None, DriftFit(None, None, None, 0, kind), {}, [], None)
+
+    assert settled(report(40.0, SETTLED_CONFIDENCE, "none"))
+    assert not settled(report(40.0, 1.0, "drift")), "a drift is measured best with every source"
+    assert not settled(report(40.0, SETTLED_CONFIDENCE - 0.01, "none"))
+    assert not settled(report(None, 1.0, "insufficient"))
+    assert not settled(report(40.0, 1.0, "steps")), "an edited clip's windows need every source"
+    # only the default may decide early; 'always' asks for the same three sources up front
+    assert decides_early("auto") and not decides_early("always") and not decides_early(None)
+    assert not decides_early("the words that were said")
+    assert ensemble_modes("always") == ensemble_modes("auto")

@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from pathlib import Path
 
 import numpy as np
@@ -370,7 +370,8 @@ def speech_timeline_in_process(
     script). It costs ~0.5 s of start-up that overlaps the caller's other work and exits
     once the result is delivered. Errors (``BadInput``, ``NoAudio``) are raised by
     ``future.result()`` like the in-process call. ``nice`` > 0 runs the worker at lower CPU
-    priority (:mod:`mouthsync.core.priority`: work off the critical path).
+    priority (:mod:`mouthsync.core.priority`: work off the critical path). ``future.cancel()``
+    stops the worker (a result no longer wanted frees its core at once).
     """
     if transcript is not None and not transcript.strip():
         transcript = None
@@ -398,6 +399,8 @@ def speech_timeline_in_process(
         def start() -> None:
             try:
                 prepare(load_audio(source).samples, RATE)
+                if done.cancelled():  # no longer wanted (``check`` decided without it)
+                    return
                 _start_worker(source, transcript, use_cache, language, front_end, done, nice, denoise)
             except Exception as exc:
                 done.set_exception(exc)
@@ -446,9 +449,19 @@ def _start_worker(
     proc = adopt(subprocess.Popen([sys.executable, "-m", "mouthsync.audio._worker", json.dumps(args), out],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env))
 
+    def stop(future: Future[SpeechTimeline]) -> None:
+        # ``future.cancel()`` by the caller: the result is no longer wanted, free the core
+        if future.cancelled() and proc.poll() is None:
+            with contextlib.suppress(OSError):
+                proc.terminate()
+
+    done.add_done_callback(stop)
+
     def wait() -> None:
         try:
             _, err = proc.communicate()
+            if done.cancelled():
+                return
             if proc.returncode != 0 or not os.path.exists(out):
                 last = [ln for ln in (err or "").strip().splitlines() if ln.strip()][-1:] or ["no message"]
                 raise errors.MouthsyncError(f"speech timeline worker failed ({last[0]})")
@@ -459,7 +472,8 @@ def _start_worker(
                 raise cls(res["message"])
             done.set_result(SpeechTimeline.from_dict(res["timeline"]))
         except BaseException as exc:  # delivered to whoever waits on the future
-            done.set_exception(exc)
+            with contextlib.suppress(InvalidStateError):  # cancelled meanwhile
+                done.set_exception(exc)
         finally:
             tmp.cleanup()
 

@@ -31,6 +31,8 @@ def _human(d: dict[str, Any]) -> list[str]:
             f"  audio delay   : {d['audio_delay_ms']:+.1f} ms = {d['audio_delay_frames']:+.2f} frames at {d['fps']:.3f} fps ({lead}{where})"
         )
     lines.append(f"  confidence    : {d['confidence']:.2f}")
+    if d["details"].get("transcript") == "skipped":
+        lines.append("  speech        : phonetic recognition settled the delay; words not transcribed (--transcript always adds them)")
     if d["details"].get("denoised"):
         lines.append(f"  audio         : {denoised_line(d['details'].get('noise_snr_db'))}")
     for f in d["details"].get("faces", []):
@@ -71,7 +73,7 @@ def register(app: typer.Typer) -> None:
         hop: float = typer.Option(2.5, "--hop", help="Step between windows in seconds."),
         standard: str = typer.Option("bt1359", "--standard", help="Tolerance to judge against: bt1359, is191 or r37."),
         max_delay: float = typer.Option(800.0, "--max-delay", help="Search delays up to this many ms either way."),
-        transcript: str = typer.Option("auto", "--transcript", help="What is said: 'auto' (recognise and align the words, averaged with phonetic recognition; most accurate), the text itself (aligned), or 'none' (phonetic recognition only, ~2x faster)."),
+        transcript: str = typer.Option("auto", "--transcript", help="What is said: 'auto' (phonetic recognition, plus the words recognised and aligned unless the phones alone settle the delay on a long clip), 'always' (the words too, always), the text itself (aligned), or 'none' (phonetic recognition only, fastest)."),
         faces: str = typer.Option("auto", "--faces", help="Faces to measure: 'auto' (count them on a few keyframes; when there are several, measure each and report the one whose mouth agrees with the speech), or a number (1: the first face found, fastest)."),
         plot: Path | None = typer.Option(None, "--plot", help="Write a PNG: delay over time and the agreement curve."),
         json_out: bool = typer.Option(False, "--json", help=JSON_HELP),

@@ -37,7 +37,7 @@ import numpy as np
 
 from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.findings import Finding, Severity
-from mouthsync.core.priority import BACKGROUND_NICE
+from mouthsync.core.priority import BACKGROUND_NICE, LAST_NICE
 from mouthsync.media.decode import Audio, decode_audio
 from mouthsync.sync.drift import DriftFit, fit_drift, interpret
 from mouthsync.sync.features import (
@@ -557,9 +557,51 @@ def ensemble_modes(transcript: str | None) -> list[Source]:
     """
     from mouthsync.audio.timeline import AUTO
 
-    if transcript is not None and transcript.strip().lower() == AUTO:
-        return [(transcript, "batch"), (None, "batch"), (None, "live")]
+    if transcript is not None and transcript.strip().lower() in (AUTO, ALWAYS):
+        return [(AUTO, "batch"), (None, "batch"), (None, "live")]
     return [(transcript, "batch")]
+
+
+# ``transcript=ALWAYS``: the three sources of ``"auto"`` even when the phones alone settle it.
+ALWAYS = "always"
+
+
+def decides_early(transcript: str | None) -> bool:
+    """Whether ``check`` may decide without the aligned transcript (``"auto"``, see
+    :func:`settled`); ``"always"``, a given text or ``None`` fix the sources up front."""
+    from mouthsync.audio.timeline import AUTO
+
+    return transcript is not None and transcript.strip().lower() == AUTO
+
+
+# Phonetic recognition alone settles the delay at this confidence (see ``settled``). On
+# the shift protocol (801 copies of the 9 shared clips, clean, noisy, re-encoded) the two
+# allphone sources alone were within a frame in 100 % of the 121 copies where they read
+# >= 0.8, and taking their answer there leaves every figure of bench/sync_accuracy.py as
+# it was with the transcript always used (docs/sync.md, "Deciding without the words").
+SETTLED_CONFIDENCE = 0.8
+# Audio at least this long starts its transcript at the lowest priority: long clear speech
+# usually settles without it, short audio rarely does (19 % of the protocol's copies).
+LONG_AUDIO_S = 20.0
+
+
+def settled(fast: SyncReport) -> bool:
+    """Whether the report from the two phonetic (allphone) sources alone is decisive, so
+    that the aligned machine transcript, a third of the CPU of a cold ``check`` (~7.5 CPU-s
+    per minute of speech, one thread), would not change the answer.
+
+    Why a cascade: the transcript earns its place where the evidence is scarce or poor (a
+    few seconds of speech, noise, a second voice); where the phones alone agree with the
+    face clearly it only costs time. A clip that drifts or whose windows disagree without
+    a line (an edit) always gets the transcript: the answer there is the delay over time,
+    which every source sharpens (a 1001/1000 stretch read 65 ms/min from the phones alone,
+    59-61 with the transcript; the true figure is 60). The decision
+    depends on the evidence only, never on which timelines happen to be cached, so the
+    same input always gives the same report.
+    """
+    if fast.audio_delay_ms is None or fast.drift.kind in ("steps", "drift"):
+        return False
+    return fast.confidence >= SETTLED_CONFIDENCE
 
 
 def timelines_for(audio: Audio, transcript: str | None = DEFAULT_TRANSCRIPT, *, use_cache: bool = True) -> list[Any]:
@@ -812,13 +854,16 @@ def check_sync(
     # transcript mode) each runs in its own process beside tracking; phonetic recognition
     # alone is cheaper in a thread than a process start.
     sources = ensemble_modes(transcript)
+    cascade = decides_early(transcript)
+    long_audio = audio.samples.size / audio.rate >= LONG_AUDIO_S
     futures = []
     for t, fe in sources:
         if len(sources) > 1 or t is not None:
-            # The transcript (recognition, then alignment) is the longest single job and
-            # everything waits for it: the other timelines and the tracking yield to it
-            # (core.priority; 60 s 720p cold check 17.0 -> 11.7 s, docs/sync.md "Speed").
-            nice = 0 if t is not None else BACKGROUND_NICE
+            # The transcript (recognition, then alignment) is the longest single job: when it
+            # is needed everything else yields to it (core.priority; 60 s 720p cold check
+            # 17.0 -> 11.7 s, docs/sync.md "Speed"); when the phones may settle the delay
+            # without it, it only takes what the rest leaves idle until they have.
+            nice = BACKGROUND_NICE if t is None else (LAST_NICE if cascade and long_audio else 0)
             futures.append(speech_timeline_in_process(audio, transcript=t, front_end=fe, use_cache=use_cache, nice=nice))
         else:
             futures.append(
@@ -842,19 +887,37 @@ def check_sync(
         )
     except NoFace as exc:
         no_face = str(exc)
-    timelines = [f.result() for f in futures]  # timeline errors first, as before
+    used = list(range(len(sources)))
+    # timeline errors first, as before
+    timelines = [f.result() for f in (futures[1:] if cascade else futures)]
     if no_face is not None:
+        futures[0].cancel()
         return _no_face_report(vpath, no_face, standard, meta.declared_fps or 25.0)
     usable = [t for t in tracks if t.valid.sum() >= 8]
     if not usable:
+        futures[0].cancel()
         return _no_face_report(vpath, "a usable face was found in fewer than 8 frames", standard, tracks[0].fps or 25.0)
-    reports = [analyse(t, timelines, audio, window_s=window_s, hop_s=hop_s, standard=standard,
-                       max_delay_s=max_delay_s, source=vpath) for t in usable]
+
+    def measure(tls: list[Any]) -> list[SyncReport]:
+        return [analyse(t, tls, audio, window_s=window_s, hop_s=hop_s, standard=standard,
+                        max_delay_s=max_delay_s, source=vpath) for t in usable]
+
+    reports = measure(timelines)
+    if cascade:
+        best = max(range(len(reports)), key=lambda i: (reports[i].confidence, int(usable[i].valid.sum())))
+        if settled(reports[best]):
+            futures[0].cancel()  # frees its core now
+            used = used[1:]
+        else:
+            timelines = [futures[0].result(), *timelines]
+            reports = measure(timelines)
     best = max(range(len(reports)), key=lambda i: (reports[i].confidence, int(usable[i].valid.sum())))
     rep = reports[best]
     rep.details["phones_from"] = "+".join(
-        tl.mode + ("" if fe == "batch" else f"({fe})") for tl, (_, fe) in zip(timelines, sources, strict=True)
+        tl.mode + ("" if sources[i][1] == "batch" else f"({sources[i][1]})") for tl, i in zip(timelines, used, strict=True)
     )
+    if cascade:
+        rep.details["transcript"] = "skipped" if len(used) < len(sources) else "needed"
     # a flat noise bed was removed before recognition (audio.denoise): say so, with its measure
     noisy = [tl.settings for tl in timelines if tl.settings.get("denoised")]
     rep.details["denoised"] = bool(noisy)
