@@ -294,3 +294,22 @@ def test_phones_settle_only_a_confident_measured_delay_without_steps() -> None:
     assert decides_early("auto") and not decides_early("always") and not decides_early(None)
     assert not decides_early("the words that were said")
     assert ensemble_modes("always") == ensemble_modes("auto")
+
+
+def test_late_fusion_lets_two_agreeing_sources_outvote_a_third() -> None:
+    from mouthsync.sync.delay import late_fusion
+
+    delays = np.arange(-0.8, 0.801, 0.002)
+
+    def bump(at: float, height: float = 3.0) -> np.ndarray:
+        return height * np.exp(-0.5 * ((delays - at) / 0.03) ** 2)
+
+    curves = [bump(0.04), bump(0.05), bump(-0.4, 4.0)]
+    fused = late_fusion([0.40, 0.40, 0.40], curves)
+    assert fused is not None
+    assert abs(delays[int(np.argmax(fused))] - 0.045) <= 0.012
+    # a source that fits the face far worse counts for little, however sharp its peak
+    fused = late_fusion([0.45, 0.10, 0.10], [bump(0.2), bump(-0.4, 6.0), bump(-0.4, 6.0)])
+    assert abs(delays[int(np.argmax(fused))] - 0.2) <= 0.004
+    # one usable source is no second opinion
+    assert late_fusion([0.4, 0.0], [bump(0.0), np.full(delays.size, np.nan)]) is None
