@@ -632,9 +632,9 @@ def settled(fast: SyncReport) -> bool:
     face clearly it only costs time. A clip that drifts or whose windows disagree without
     a line (an edit) always gets the transcript: the answer there is the delay over time,
     which every source sharpens (a 1001/1000 stretch read 65 ms/min from the phones alone,
-    59-61 with the transcript; the true figure is 60). The decision
-    depends on the evidence only, never on which timelines happen to be cached, so the
-    same input always gives the same report.
+    59-61 with the transcript; the true figure is 60). The decision depends on the
+    evidence only, never on which timelines happen to be cached, so the same input always
+    gives the same report.
     """
     if fast.audio_delay_ms is None or fast.drift.kind in ("steps", "drift"):
         return False
@@ -894,7 +894,8 @@ def check_sync(
     # alone is cheaper in a thread than a process start.
     sources = ensemble_modes(transcript)
     cascade = decides_early(transcript)
-    long_audio = audio.samples.size / audio.rate >= LONG_AUDIO_S
+    # does the transcript wait on idle CPU (the phones will probably settle it) or lead?
+    probably_settles = cascade and audio.samples.size / audio.rate >= LONG_AUDIO_S and not _noisy(audio)
     futures = []
     for t, fe in sources:
         if len(sources) > 1 or t is not None:
@@ -902,7 +903,7 @@ def check_sync(
             # is needed everything else yields to it (core.priority; 60 s 720p cold check
             # 17.0 -> 11.7 s, docs/sync.md "Speed"); when the phones may settle the delay
             # without it, it only takes what the rest leaves idle until they have.
-            nice = BACKGROUND_NICE if t is None else (LAST_NICE if cascade and long_audio else 0)
+            nice = BACKGROUND_NICE if t is None else (LAST_NICE if probably_settles else 0)
             futures.append(speech_timeline_in_process(audio, transcript=t, front_end=fe, use_cache=use_cache, nice=nice))
         else:
             futures.append(
@@ -966,6 +967,15 @@ def check_sync(
     if n_faces > 1:
         _add_speaker(rep, usable, reports, best)
     return rep
+
+
+def _noisy(audio: Audio) -> bool:
+    """Whether the noise gate will denoise ``audio`` before recognition: such audio rarely
+    settles without the transcript (the 60 s 720p copy with pink noise at 10 dB did not),
+    so its transcript keeps the critical path. ~0.05 CPU-s per minute."""
+    from mouthsync.audio.denoise import noise_gate
+
+    return bool(noise_gate(audio.samples, audio.rate)[0])
 
 
 # Another face whose confidence comes this close to the speaker's makes the choice a guess.
