@@ -75,7 +75,7 @@ def frame_s(track) -> float:  # type: ignore[no-untyped-def]
 # ``check``'s default decides without the transcript when the phones alone settle it
 # (``sd.settled``); ``--always`` scores the three sources everywhere instead.
 ALWAYS = False
-EARLY: list[bool] = []  # per scored copy: decided without the transcript
+LEVELS: list[int] = []  # per scored copy: how many phone sources decided it
 
 
 def MODE() -> str:  # noqa: N802 - reads like the constant it stands for
@@ -85,18 +85,16 @@ def MODE() -> str:  # noqa: N802 - reads like the constant it stands for
 
 def estimate(track, audio: Audio, weights=None, always: bool = False) -> tuple[float | None, float]:  # type: ignore[no-untyped-def]
     """Raw delay (s) and confidence of one clip/audio pair, whole clip as one window, as
-    ``check`` decides it: the two allphone sources first, the transcript only when they do
-    not settle the delay."""
+    ``check`` decides it: batch allphone first, then both allphone front ends, then the
+    transcript too, stopping at the first report that is settled (``sd.cascade_levels``)."""
     tls = _timeline(audio)  # transcript first, then the two allphone front ends
-    rep = None
-    if not (ALWAYS or always):
-        rep = sd.analyse(track, tls[1:], audio, window_s=1e9, weights=weights, calibration_ms=0.0)
-        if not sd.settled(rep):
-            rep = None
+    levels = sd.cascade_levels(sd.ensemble_modes("auto"), early=not (ALWAYS or always))
+    for n, level in enumerate(levels):
+        rep = sd.analyse(track, [tls[i] for i in level], audio, window_s=1e9, weights=weights, calibration_ms=0.0)
+        if n == len(levels) - 1 or sd.settled(rep):
+            break
     if not always:
-        EARLY.append(rep is not None)
-    if rep is None:
-        rep = sd.analyse(track, tls, audio, window_s=1e9, weights=weights, calibration_ms=0.0)
+        LEVELS.append(len(level))
     return (None if rep.raw_delay_ms is None else rep.raw_delay_ms / 1000.0), rep.confidence
 
 
@@ -215,7 +213,7 @@ def calibration(raw_ms: np.ndarray, frame_ms: list[float]) -> float:
 
 
 def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-untyped-def]
-    EARLY.clear()
+    LEVELS.clear()
     est: dict[str, dict[tuple[str, float], tuple[float | None, float]]] = {}
     for group, items in cases.items():
         est[group] = {(c, round(s, 6)): estimate(tracks[Path(c)], a, weights) for c, s, a in items}
@@ -264,8 +262,10 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
         "wild_ok": f"{sum(wild_ok)}/{len(wild_ok)}",
     }
     if verbose:
-        print(f"\nDecided without the transcript (phones settled it, confidence >= {sd.SETTLED_CONFIDENCE}): "
-              f"{sum(EARLY)}/{len(EARLY)} copies" + (" (--always: never)" if ALWAYS else ""))
+        n_by = {k: LEVELS.count(k) for k in (1, 2, 3)}
+        print(f"\nDecided by (settled at confidence >= {sd.SETTLED_CONFIDENCE}): batch allphone alone {n_by[1]}, "
+              f"both allphone front ends {n_by[2]}, with the transcript {n_by[3]} of {len(LEVELS)} copies"
+              + (" (--always)" if ALWAYS else ""))
         print("\nPer clip (estimates raw, before calibration; errors relative to the unshifted estimate):")
         print(f"{'clip':26s} {'raw e0 ms':>9s} {'cal e0 ms':>9s} {'conf':>5s} {'frames<=1':>9s} {'sub med':>7s} {'sub max':>7s} {'pink<=1':>7s} {'voice<=1':>8s} {'wrong-spk conf max':>18s}")
         for c, e0, conf, _fd, fp, smed, smax, pp, vp, wmax in rows:

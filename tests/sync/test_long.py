@@ -67,6 +67,7 @@ def test_drift_of_1001_over_1000_is_measured_and_named(tmp_path: Path) -> None:
     video, _, _ = build_concatenation(face4 * 10, [0.0] * 10, tmp_path, stretch=(1001, 1000))
     rep = check_sync(video)
     assert rep.drift.kind == "drift"
+    assert rep.details["transcript"] == "needed", "a drift is measured with every phone source"
     assert rep.drift_ms_per_min == pytest.approx(60.0, rel=0.10)
     assert "1000/1001" in (rep.drift.interpretation or "")
     confident = [w for w in rep.windows if not w.uncertain]
@@ -95,7 +96,7 @@ def test_steep_drift_beyond_the_old_search_is_measured(tmp_path: Path) -> None:
 
 
 def test_long_clear_speech_is_settled_without_the_transcript(tmp_path: Path) -> None:
-    """On 33 s of clear speech the two phonetic sources settle the delay (``settled``):
+    """On 33 s of clear speech phonetic recognition settles the delay (``settled``):
     the default skips the transcript, says so, and reads within a frame of the three
     sources (``--transcript always``), which always include it."""
     face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"]
@@ -103,7 +104,7 @@ def test_long_clear_speech_is_settled_without_the_transcript(tmp_path: Path) -> 
     fast = check_sync(video)
     full = check_sync(video, transcript="always")
     assert fast.details["transcript"] == "skipped"
-    assert fast.details["phones_from"] == "allphone+allphone(live)"
+    assert fast.details["phones_from"] in ("allphone", "allphone+allphone(live)")
     assert "transcript" not in full.details and full.details["phones_from"].startswith("align")
     assert fast.confidence >= 0.8
     assert abs(fast.audio_delay_ms - full.audio_delay_ms) <= 1000.0 / fast.fps

@@ -313,3 +313,13 @@ def test_late_fusion_lets_two_agreeing_sources_outvote_a_third() -> None:
     assert abs(delays[int(np.argmax(fused))] - 0.2) <= 0.004
     # one usable source is no second opinion
     assert late_fusion([0.4, 0.0], [bump(0.0), np.full(delays.size, np.nan)]) is None
+
+
+def test_cascade_levels_add_one_source_at_a_time_and_end_with_all() -> None:
+    from mouthsync.sync.delay import cascade_levels, ensemble_modes
+
+    auto = ensemble_modes("auto")
+    assert auto[0][0] is not None and auto[1] == (None, "batch") and auto[2] == (None, "live")
+    assert cascade_levels(auto, early=True) == [[1], [1, 2], [0, 1, 2]]
+    assert cascade_levels(auto, early=False) == [[0, 1, 2]]
+    assert cascade_levels(ensemble_modes(None), early=True) == [[0]]

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import copy
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -641,6 +641,20 @@ def settled(fast: SyncReport) -> bool:
     return fast.confidence >= SETTLED_CONFIDENCE
 
 
+def cascade_levels(sources: list[Source], early: bool) -> list[list[int]]:
+    """Which of ``sources`` (``ensemble_modes`` order) to measure with, in turn, until one
+    report is ``settled``; the last level is always taken as it is.
+
+    With ``early`` (``"auto"``): batch allphone alone, then both allphone front ends, then
+    the transcript too. Each level is the cheaper one's evidence plus one more source, so
+    a clip pays for what its evidence needs: long clear speech settles at the first.
+    """
+    every = list(range(len(sources)))
+    if not early or len(sources) < 3:
+        return [every]
+    return [[1], [1, 2], every]
+
+
 def timelines_for(audio: Audio, transcript: str | None = DEFAULT_TRANSCRIPT, *, use_cache: bool = True) -> list[Any]:
     """The speech timelines ``check`` uses for ``audio``, computed one after the other."""
     from mouthsync.audio.timeline import speech_timeline
@@ -877,7 +891,7 @@ def check_sync(
     Raises :class:`~mouthsync.core.errors.NoAudio` / ``BadInput`` for unusable input; a
     video without a usable face gives a report with confidence 0 and a verdict saying so.
     """
-    from mouthsync.audio.timeline import speech_timeline, speech_timeline_in_process
+    from mouthsync.audio.timeline import speech_timeline_in_process
     from mouthsync.face.track import track_face, track_faces
     from mouthsync.media.container import check_input_path
     from mouthsync.media.decode import video_meta
@@ -889,26 +903,27 @@ def check_sync(
         raise BadInput(f"faces must be 'auto' or at least 1, not {faces!r}")
     meta = video_meta(vpath)  # NoVideo early, before any heavy work
     audio = decode_audio(apath, rate=16000, mono=True)
-    # PocketSphinx holds the GIL, so when several timelines are needed (or the slow
-    # transcript mode) each runs in its own process beside tracking; phonetic recognition
-    # alone is cheaper in a thread than a process start.
+    # PocketSphinx holds the GIL, so every timeline runs in its own worker process beside
+    # tracking (one allphone pass in a thread slowed tracking: --transcript none took
+    # 9.6 s on the 60 s 720p clip, the same pass in a process 8.1 s).
     sources = ensemble_modes(transcript)
     cascade = decides_early(transcript)
-    # does the transcript wait on idle CPU (the phones will probably settle it) or lead?
+    # Long clean audio will probably settle on the phones alone: the transcript is then
+    # started only if they do not, and the second allphone pass takes only idle CPU.
+    # Otherwise the transcript is the longest single job and leads (core.priority).
     probably_settles = cascade and audio.samples.size / audio.rate >= LONG_AUDIO_S and not _noisy(audio)
-    futures = []
-    for t, fe in sources:
-        if len(sources) > 1 or t is not None:
-            # The transcript (recognition, then alignment) is the longest single job: when it
-            # is needed everything else yields to it (core.priority; 60 s 720p cold check
-            # 17.0 -> 11.7 s, docs/sync.md "Speed"); when the phones may settle the delay
-            # without it, it only takes what the rest leaves idle until they have.
-            nice = BACKGROUND_NICE if t is None else (LAST_NICE if probably_settles else 0)
-            futures.append(speech_timeline_in_process(audio, transcript=t, front_end=fe, use_cache=use_cache, nice=nice))
-        else:
-            futures.append(
-                ThreadPoolExecutor(max_workers=1).submit(speech_timeline, audio, transcript=None, use_cache=use_cache)
-            )
+    futures: dict[int, Future[Any]] = {}
+
+    def start(i: int, nice: int) -> None:
+        if i not in futures:
+            t, fe = sources[i]
+            futures[i] = speech_timeline_in_process(audio, transcript=t, front_end=fe, use_cache=use_cache, nice=nice)
+
+    for i, (t, fe) in enumerate(sources):
+        if t is None:
+            start(i, LAST_NICE if probably_settles and fe != "batch" else BACKGROUND_NICE)
+        elif not probably_settles:
+            start(i, 0)
     no_face: str | None = None
     tracks: list[Any] = []
     if faces == "auto":
@@ -927,31 +942,47 @@ def check_sync(
         )
     except NoFace as exc:
         no_face = str(exc)
-    used = list(range(len(sources)))
-    # timeline errors first, as before
-    timelines = [f.result() for f in (futures[1:] if cascade else futures)]
+    levels = cascade_levels(sources, cascade)
+    got: dict[int, Any] = {}
+
+    def timelines_of(level: list[int]) -> list[Any]:
+        for i in level:
+            if i not in got:
+                start(i, 0)
+                got[i] = futures[i].result()
+        return [got[i] for i in level]
+
+    def unwanted(keep: list[int]) -> None:
+        for i, f in futures.items():
+            if i not in keep:
+                f.cancel()  # stops its worker: frees the core at once
+
+    timelines = timelines_of(levels[0])  # timeline errors first, as before
     if no_face is not None:
-        futures[0].cancel()
+        unwanted([])
         return _no_face_report(vpath, no_face, standard, meta.declared_fps or 25.0)
     usable = [t for t in tracks if t.valid.sum() >= 8]
     if not usable:
-        futures[0].cancel()
+        unwanted([])
         return _no_face_report(vpath, "a usable face was found in fewer than 8 frames", standard, tracks[0].fps or 25.0)
 
     def measure(tls: list[Any]) -> list[SyncReport]:
         return [analyse(t, tls, audio, window_s=window_s, hop_s=hop_s, standard=standard,
                         max_delay_s=max_delay_s, source=vpath) for t in usable]
 
-    reports = measure(timelines)
-    if cascade:
-        best = max(range(len(reports)), key=lambda i: (reports[i].confidence, int(usable[i].valid.sum())))
-        if settled(reports[best]):
-            futures[0].cancel()  # frees its core now
-            used = used[1:]
-        else:
-            timelines = [futures[0].result(), *timelines]
-            reports = measure(timelines)
-    best = max(range(len(reports)), key=lambda i: (reports[i].confidence, int(usable[i].valid.sum())))
+    def best_of(reps: list[SyncReport]) -> int:
+        return max(range(len(reps)), key=lambda i: (reps[i].confidence, int(usable[i].valid.sum())))
+
+    for n, level in enumerate(levels):
+        timelines = timelines_of(level)
+        reports = measure(timelines)
+        if n == len(levels) - 1 or settled(reports[best_of(reports)]):
+            used = level
+            break
+        for i in levels[-1]:  # not settled: whatever may still be needed starts now
+            start(i, 0)
+    unwanted(used)
+    best = best_of(reports)
     rep = reports[best]
     rep.details["phones_from"] = "+".join(
         tl.mode + ("" if sources[i][1] == "batch" else f"({sources[i][1]})") for tl, i in zip(timelines, used, strict=True)
