@@ -75,3 +75,50 @@ def test_cancel_stops_the_worker() -> None:
     time.sleep(1.0)
     assert fut.cancelled()
     assert reap() == 0, "the cancelled worker was still running"
+
+
+def test_worker_dies_with_a_killed_parent(tmp_path) -> None:
+    """SIGKILL gives the parent no chance to stop its workers (no atexit): the worker
+    must notice by itself (PR_SET_PDEATHSIG) and not compute for nobody."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, time\n"
+        "import numpy as np\n"
+        "from mouthsync.audio.timeline import speech_timeline_in_process\n"
+        "from mouthsync.media.decode import Audio, decode_audio\n"
+        f"a = decode_audio({str(SPEECH[0])!r}, rate=16000)\n"
+        "long = Audio(samples=np.tile(a.samples, 8), rate=16000, start=0.0)\n"
+        "fut = speech_timeline_in_process(long, transcript='auto', use_cache=False)\n"
+        "time.sleep(1.5)\n"
+        "me = os.getpid()\n"
+        "kids = [p for p in os.listdir('/proc') if p.isdigit() and open(f'/proc/{p}/stat').read().split(') ')[1].split()[1] == str(me)]\n"
+        "print(' '.join(kids), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    kids = [int(p) for p in parent.stdout.readline().split()]  # type: ignore[union-attr]
+    assert kids, "the worker did not start"
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(timeout=10)
+    deadline = time.time() + 5
+    alive = kids
+    while alive and time.time() < deadline:
+        time.sleep(0.1)
+        alive = [k for k in kids if _running(k)]
+    assert not alive, f"workers {alive} outlived their killed parent"
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (Linux /proc)."""
+    from pathlib import Path
+
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False

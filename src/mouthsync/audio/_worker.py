@@ -15,6 +15,9 @@ import sys
 
 def main(argv: list[str]) -> int:
     os.environ["MOUTHSYNC_NO_PROGRESS"] = "1"  # the parent owns the terminal
+    from mouthsync.core.children import die_with_parent
+
+    die_with_parent()
     args = json.loads(argv[0])
     out = argv[1]
     if args.get("nice"):

@@ -44,3 +44,14 @@ def reap(timeout_s: float = 1.0) -> int:
 
 
 atexit.register(reap)
+
+
+def die_with_parent() -> None:
+    """Called first in a worker process: on Linux, have the kernel terminate it when its
+    parent dies. ``reap`` cannot run when the parent is killed outright (SIGKILL, the OOM
+    killer), and a worker left behind would compute for nobody. Elsewhere nothing happens."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG

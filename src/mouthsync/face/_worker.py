@@ -13,6 +13,9 @@ import sys
 
 
 def main(argv: list[str]) -> int:
+    from mouthsync.core.children import die_with_parent
+
+    die_with_parent()
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import cv2
