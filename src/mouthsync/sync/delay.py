@@ -614,8 +614,9 @@ def decides_early(transcript: str | None) -> bool:
 # Phonetic recognition alone settles the delay at this confidence (see ``settled``). On
 # the shift protocol (801 copies of the 9 shared clips, clean, noisy, re-encoded) the two
 # allphone sources alone were within a frame in 100 % of the 124 copies where they read
-# >= 0.8, and taking their answer there leaves every figure of bench/sync_accuracy.py as
-# it was with the transcript always used (docs/sync.md, "Deciding without the words").
+# >= 0.8, batch allphone alone in 73 of 73, and taking their answer there leaves every
+# figure of bench/sync_accuracy.py as it was with the transcript always used
+# (docs/sync.md, "Deciding without the words").
 SETTLED_CONFIDENCE = 0.8
 # Audio at least this long starts its transcript at the lowest priority: long clear speech
 # usually settles without it, short audio rarely does (19 % of the protocol's copies).
@@ -623,9 +624,9 @@ LONG_AUDIO_S = 20.0
 
 
 def settled(fast: SyncReport) -> bool:
-    """Whether the report from the two phonetic (allphone) sources alone is decisive, so
-    that the aligned machine transcript, a third of the CPU of a cold ``check`` (~7.5 CPU-s
-    per minute of speech, one thread), would not change the answer.
+    """Whether a report from fewer phone sources (``cascade_levels``) is decisive, so that
+    more sources, above all the aligned machine transcript, a third of the CPU of a cold
+    ``check`` (~8-10 CPU-s per minute of speech, one thread), would not change the answer.
 
     Why a cascade: the transcript earns its place where the evidence is scarce or poor (a
     few seconds of speech, noise, a second voice); where the phones alone agree with the
