@@ -337,17 +337,28 @@ def global_drift(
     ``around_ms_per_min`` (the window line's slope), and ``center_s`` is the delay at the
     middle of the frames (the warp pivots there).
     """
-    slopes = around_ms_per_min + np.arange(-max_ms_per_min, max_ms_per_min + 0.1, 3.0)
     delays = np.arange(center_s - 0.12, center_s + 0.12 + 1e-9, GRID_STEP_S)
     every = np.ones(sig.times.size, dtype=bool)
     w = {k: v for k, v in weights.items() if k in ("opening", "velocity") and v > 0}
     if not w:
         return None
-    score = np.full(slopes.size, np.nan)
-    for i, sl in enumerate(slopes):
-        comps = sig.curves(every, delays, w, warp=sl / 60000.0)
-        tot = sum(w[k] * np.nan_to_num(comps[k], nan=-1.0) for k in comps) / sum(w.values())
-        score[i] = float(np.max(tot))
+
+    def score_of(slopes: np.ndarray) -> np.ndarray:
+        score = np.full(slopes.size, np.nan)
+        for i, sl in enumerate(slopes):
+            comps = sig.curves(every, delays, w, warp=sl / 60000.0)
+            tot = sum(w[k] * np.nan_to_num(comps[k], nan=-1.0) for k in comps) / sum(w.values())
+            score[i] = float(np.max(tot))
+        return score
+
+    # coarse (12 ms/min) over the whole span, then 3 ms/min around the best coarse slope
+    coarse = around_ms_per_min + np.arange(-max_ms_per_min, max_ms_per_min + 0.1, 12.0)
+    sc = score_of(coarse)
+    if not np.isfinite(sc).any():
+        return None
+    top = float(coarse[int(np.nanargmax(sc))])
+    slopes = top + np.arange(-12.0, 12.1, 3.0)
+    score = score_of(slopes)
     if not np.isfinite(score).any():
         return None
     best, _ = refine_peak(slopes, score)
