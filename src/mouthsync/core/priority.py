@@ -23,8 +23,6 @@ import threading
 
 # Nice value for work off the critical path (0 = normal, 19 = lowest).
 BACKGROUND_NICE = 10
-# Nice value for work that may turn out unneeded: it runs on what the rest leaves idle.
-LAST_NICE = 19
 
 
 def lower_this_thread(nice: int = BACKGROUND_NICE) -> None:

@@ -37,7 +37,7 @@ import numpy as np
 
 from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.findings import Finding, Severity
-from mouthsync.core.priority import BACKGROUND_NICE, LAST_NICE
+from mouthsync.core.priority import BACKGROUND_NICE
 from mouthsync.media.decode import Audio, decode_audio
 from mouthsync.sync.drift import DriftFit, fit_drift, interpret
 from mouthsync.sync.features import (
@@ -920,9 +920,11 @@ def check_sync(
     # 9.6 s on the 60 s 720p clip, the same pass in a process 8.1 s).
     sources = ensemble_modes(transcript)
     cascade = decides_early(transcript)
-    # Long clean audio will probably settle on the phones alone: the transcript is then
-    # started only if they do not, and the second allphone pass takes only idle CPU.
-    # Otherwise the transcript is the longest single job and leads (core.priority).
+    # Long clean audio will probably settle at the first step (batch allphone alone): the
+    # other sources then start only if it does not. (Started early at nice 19 instead, they
+    # still took CPU, and runs of the 60 s clip now and then stalled for 4-9 s.)
+    # Otherwise everything starts at once and the transcript, the longest single job,
+    # leads (core.priority).
     probably_settles = cascade and audio.samples.size / audio.rate >= LONG_AUDIO_S and not _noisy(audio)
     futures: dict[int, Future[Any]] = {}
 
@@ -931,11 +933,9 @@ def check_sync(
             t, fe = sources[i]
             futures[i] = speech_timeline_in_process(audio, transcript=t, front_end=fe, use_cache=use_cache, nice=nice)
 
-    for i, (t, fe) in enumerate(sources):
-        if t is None:
-            start(i, LAST_NICE if probably_settles and fe != "batch" else BACKGROUND_NICE)
-        elif not probably_settles:
-            start(i, 0)
+    first = cascade_levels(sources, cascade)[0] if probably_settles else list(range(len(sources)))
+    for i in first:
+        start(i, BACKGROUND_NICE if sources[i][0] is None else 0)
     no_face: str | None = None
     tracks: list[Any] = []
     if faces == "auto":
