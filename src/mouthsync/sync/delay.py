@@ -917,7 +917,7 @@ def check_sync(
     audio = decode_audio(apath, rate=16000, mono=True)
     # PocketSphinx holds the GIL, so every timeline runs in its own worker process beside
     # tracking (one allphone pass in a thread slowed tracking: --transcript none took
-    # 9.6 s on the 60 s 720p clip, the same pass in a process 8.1 s).
+    # 9.6 s on the 60 s 720p clip, the same pass in a process 7.3-7.9 s).
     sources = ensemble_modes(transcript)
     cascade = decides_early(transcript)
     # Long clean audio will probably settle at the first step (batch allphone alone): the
