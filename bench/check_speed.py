@@ -32,16 +32,9 @@ DATA = Path(os.environ.get("MOUTHSYNC_DATA", REPO.parent / "shared" / "data"))
 
 def own_offsets(clips: list[Path]) -> dict[Path, float]:
     """Each shared clip's own audio delay (s), measured with every phone source (cached)."""
-    from mouthsync.face.track import track_face
-    from mouthsync.media.decode import decode_audio
-    from mouthsync.sync.delay import analyse, timelines_for
+    from mouthsync.sync.delay import check_sync
 
-    out = {}
-    for c in clips:
-        a = decode_audio(c, rate=16000)
-        rep = analyse(track_face(c), timelines_for(a), a, window_s=1e9, calibration_ms=0.0)
-        out[c] = (rep.raw_delay_ms or 0.0) / 1000.0
-    return out
+    return {c: (check_sync(c, transcript="always").raw_delay_ms or 0.0) / 1000.0 for c in clips}
 
 
 def build_clip(out: Path, seconds: float = 60.0, *, one_take: bool = True) -> Path:

@@ -78,7 +78,7 @@ ALWAYS = False
 LEVELS: list[int] = []  # per scored copy: how many phone sources decided it
 
 
-def MODE() -> str:  # noqa: N802 - reads like the constant it stands for
+def check_mode() -> str:
     """``check``'s transcript setting for the long cases."""
     return "always" if ALWAYS else "auto"
 
@@ -88,11 +88,10 @@ def estimate(track, audio: Audio, weights=None, always: bool = False) -> tuple[f
     ``check`` decides it: batch allphone first, then both allphone front ends, then the
     transcript too, stopping at the first report that is settled (``sd.cascade_levels``)."""
     tls = _timeline(audio)  # transcript first, then the two allphone front ends
-    levels = sd.cascade_levels(sd.ensemble_modes("auto"), early=not (ALWAYS or always))
-    for n, level in enumerate(levels):
-        rep = sd.analyse(track, [tls[i] for i in level], audio, window_s=1e9, weights=weights, calibration_ms=0.0)
-        if n == len(levels) - 1 or sd.settled(rep):
-            break
+    level, rep = sd.measure_in_steps(
+        sd.cascade_levels(sd.ensemble_modes("auto"), early=not (ALWAYS or always)),
+        lambda lv: sd.analyse(track, [tls[i] for i in lv], audio, window_s=1e9, weights=weights, calibration_ms=0.0),
+    )
     if not always:
         LEVELS.append(len(level))
     return (None if rep.raw_delay_ms is None else rep.raw_delay_ms / 1000.0), rep.confidence
@@ -328,7 +327,7 @@ def long_cases() -> None:
             rep0[str(p)] = estimate(track_face(v), decode_audio(v, rate=RATE), always=True)[0] or 0.0
         own = [rep0[str(p)] for p in order]
         video, _, segs = build_concatenation(order, [s - o for s, o in zip(shifts, own, strict=True)], tmp, name="shifts")
-        rep = sd.check_sync(video, transcript=MODE())
+        rep = sd.check_sync(video, transcript=check_mode())
         ok = n = unc = ok_conf = 0
         for w in rep.windows:
             inside = [s for s in segs if _overlap(s, w) >= 0.75 * (w.end_s - w.start_s)]
@@ -361,7 +360,7 @@ def long_cases() -> None:
         ):
             t0 = time.time()
             video2, _, _ = build_concatenation(srcs_, shifts_, tmp, stretch=(1001, 1000), name=f"drift{len(srcs_)}")
-            rep2 = sd.check_sync(video2, transcript=MODE())
+            rep2 = sd.check_sync(video2, transcript=check_mode())
             got = rep2.drift.ms_per_min
             err = None if got is None else abs(got - 60.0) / 60.0 * 100
             print(f"    {label:20s}: drift {got if got is None else round(got, 1)} ms/min ({rep2.drift.kind}, {rep2.drift.method}; {rep2.drift.interpretation}); error {err if err is None else round(err, 1)} % (target within 10 %); {time.time() - t0:.0f} s; "

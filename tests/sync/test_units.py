@@ -323,3 +323,22 @@ def test_cascade_levels_add_one_source_at_a_time_and_end_with_all() -> None:
     assert cascade_levels(auto, early=True) == [[1], [1, 2], [0, 1, 2]]
     assert cascade_levels(auto, early=False) == [[0, 1, 2]]
     assert cascade_levels(ensemble_modes(None), early=True) == [[0]]
+
+
+def test_measure_in_steps_stops_at_the_first_settled_level() -> None:
+    from mouthsync.sync.delay import SyncReport, measure_in_steps
+    from mouthsync.sync.drift import DriftFit
+
+    def report(conf: float) -> SyncReport:
+        return SyncReport(10.0, None, 25.0, conf, [], None, DriftFit(None, None, None, 0, "none"), {}, [], None)
+
+    levels = [[1], [1, 2], [0, 1, 2]]
+    seen: list[list[int]] = []
+    escalations: list[int] = []
+    conf = {1: 0.5, 2: 0.85, 3: 0.95}
+    level, rep = measure_in_steps(levels, lambda lv: seen.append(lv) or report(conf[len(lv)]),
+                                  lambda: escalations.append(1))
+    assert level == [1, 2] and rep.confidence == 0.85 and seen == levels[:2] and len(escalations) == 1
+    # nothing settles: the last level is taken as it is
+    level, rep = measure_in_steps(levels, lambda lv: report(0.1))
+    assert level == [0, 1, 2] and rep.confidence == 0.1

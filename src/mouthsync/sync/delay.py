@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -586,6 +587,9 @@ def window_spans(t_start: float, t_end: float, window_s: float, hop_s: float) ->
     return out
 
 
+# ``transcript=ALWAYS``: the three sources of ``"auto"`` even when the phones alone settle it.
+ALWAYS = "always"
+
 # One speech timeline ``check`` averages: (transcript setting, recogniser front end).
 Source = tuple[str | None, str]
 
@@ -610,10 +614,6 @@ def ensemble_modes(transcript: str | None) -> list[Source]:
     return [(transcript, "batch")]
 
 
-# ``transcript=ALWAYS``: the three sources of ``"auto"`` even when the phones alone settle it.
-ALWAYS = "always"
-
-
 def decides_early(transcript: str | None) -> bool:
     """Whether ``check`` may decide without the aligned transcript (``"auto"``, see
     :func:`settled`); ``"always"``, a given text or ``None`` fix the sources up front."""
@@ -629,8 +629,8 @@ def decides_early(transcript: str | None) -> bool:
 # figure of bench/sync_accuracy.py as it was with the transcript always used
 # (docs/sync.md, "Deciding without the words").
 SETTLED_CONFIDENCE = 0.8
-# Audio at least this long starts its transcript at the lowest priority: long clear speech
-# usually settles without it, short audio rarely does (19 % of the protocol's copies).
+# Audio at least this long (and not noisy) starts only the first step's source: long clear
+# speech usually settles there, short audio rarely does (85 of the protocol's 801 copies).
 LONG_AUDIO_S = 20.0
 
 
@@ -665,6 +665,25 @@ def cascade_levels(sources: list[Source], early: bool) -> list[list[int]]:
     if not early or len(sources) < 3:
         return [every]
     return [[1], [1, 2], every]
+
+
+def measure_in_steps(
+    levels: list[list[int]],
+    measure: Callable[[list[int]], SyncReport],
+    before_next: Callable[[], None] | None = None,
+) -> tuple[list[int], SyncReport]:
+    """Measure with each of ``levels`` in turn (``cascade_levels``) and stop at the first
+    report that is ``settled``, or at the last level. ``measure`` returns the report the
+    decision reads; ``before_next`` runs when a level did not settle (``check`` starts the
+    sources still missing there). The one place the policy lives, for ``check`` and for
+    the benchmark that scores it."""
+    for n, level in enumerate(levels):
+        rep = measure(level)
+        if n == len(levels) - 1 or settled(rep):
+            return level, rep
+        if before_next is not None:
+            before_next()
+    raise ValueError("no level to measure with")
 
 
 def timelines_for(audio: Audio, transcript: str | None = DEFAULT_TRANSCRIPT, *, use_cache: bool = True) -> list[Any]:
@@ -933,8 +952,8 @@ def check_sync(
             t, fe = sources[i]
             futures[i] = speech_timeline_in_process(audio, transcript=t, front_end=fe, use_cache=use_cache, nice=nice)
 
-    first = cascade_levels(sources, cascade)[0] if probably_settles else list(range(len(sources)))
-    for i in first:
+    levels = cascade_levels(sources, cascade)
+    for i in levels[0] if probably_settles else range(len(sources)):
         start(i, BACKGROUND_NICE if sources[i][0] is None else 0)
     no_face: str | None = None
     tracks: list[Any] = []
@@ -954,7 +973,6 @@ def check_sync(
         )
     except NoFace as exc:
         no_face = str(exc)
-    levels = cascade_levels(sources, cascade)
     got: dict[int, Any] = {}
 
     def timelines_of(level: list[int]) -> list[Any]:
@@ -978,24 +996,25 @@ def check_sync(
         unwanted([])
         return _no_face_report(vpath, "a usable face was found in fewer than 8 frames", standard, tracks[0].fps or 25.0)
 
-    def measure(tls: list[Any]) -> list[SyncReport]:
-        return [analyse(t, tls, audio, window_s=window_s, hop_s=hop_s, standard=standard,
-                        max_delay_s=max_delay_s, source=vpath) for t in usable]
+    reports: list[SyncReport] = []
 
     def best_of(reps: list[SyncReport]) -> int:
         return max(range(len(reps)), key=lambda i: (reps[i].confidence, int(usable[i].valid.sum())))
 
-    for n, level in enumerate(levels):
+    def measure(level: list[int]) -> SyncReport:
+        nonlocal timelines, reports
         timelines = timelines_of(level)
-        reports = measure(timelines)
-        if n == len(levels) - 1 or settled(reports[best_of(reports)]):
-            used = level
-            break
-        for i in levels[-1]:  # not settled: whatever may still be needed starts now
+        reports = [analyse(t, timelines, audio, window_s=window_s, hop_s=hop_s, standard=standard,
+                           max_delay_s=max_delay_s, source=vpath) for t in usable]
+        return reports[best_of(reports)]
+
+    def start_the_rest() -> None:  # not settled: whatever may still be needed starts now
+        for i in levels[-1]:
             start(i, 0)
+
+    used, rep = measure_in_steps(levels, measure, start_the_rest)
     unwanted(used)
-    best = best_of(reports)
-    rep = reports[best]
+    best = best_of(reports)  # the report ``rep`` the decision read
     rep.details["phones_from"] = "+".join(
         tl.mode + ("" if sources[i][1] == "batch" else f"({sources[i][1]})") for tl, i in zip(timelines, used, strict=True)
     )
