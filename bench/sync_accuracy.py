@@ -142,6 +142,10 @@ def main() -> int:
     ap.add_argument("--no-long", action="store_true", help="skip the 60 s concatenation cases")
     ap.add_argument("--trim-sweep", action="store_true",
                     help="also score the trimmed correlation's block size / share left out (docs/sync.md)")
+    ap.add_argument("--levels", action="store_true",
+                    help="also score each step of check's cascade alone by confidence band (the evidence for sd.SETTLED_CONFIDENCE)")
+    ap.add_argument("--fusion-sweep", action="store_true",
+                    help="also score other late-fusion settings (docs/sync.md, 'Late fusion'; transcript everywhere)")
     ap.add_argument("--always", action="store_true",
                     help="score the transcript + allphone mix everywhere (check --transcript always)")
     ap.add_argument("--jobs", type=int, default=2)
@@ -175,6 +179,10 @@ def main() -> int:
             print(f"{vname:10s} {r['frames_pass']:9.3f} {r['sub_med']:8.1f} {r['sub_p95']:8.1f} {r['pink_pass']:8.3f} {r['voice_pass']:8.3f} {r['wild_ok']:>14s}")
     if args.trim_sweep:
         trim_sweep(cases, tracks)
+    if args.levels:
+        level_evidence(cases, tracks)
+    if args.fusion_sweep:
+        fusion_sweep(cases, tracks)
     if not args.no_long:
         long_cases()
     print(f"\ntotal bench time {time.time() - t_start:.0f} s")
@@ -198,6 +206,67 @@ def trim_sweep(cases, tracks) -> None:  # type: ignore[no-untyped-def]
                   f"{r['pink_pass']:6.3f} {r['pink_more_pass']:8.3f} {r['voice_pass']:6.3f}{mark}")
     finally:
         sd.TRIM_BLOCK, sd.TRIM_DROP = kept
+
+
+def level_evidence(cases, tracks) -> None:  # type: ignore[no-untyped-def]
+    """Each step of ``check``'s cascade alone on every shifted copy, by confidence band: how
+    often it is within a frame of the truth (the clip's clean unshifted estimate with every
+    source, plus the shift) and of the every-source answer on the same copy. The evidence
+    for ``sd.SETTLED_CONFIDENCE`` (docs/sync.md, "Deciding without the words")."""
+    levels = sd.cascade_levels(sd.ensemble_modes("auto"), early=True)
+    names = {1: "batch allphone", 2: "both allphone", 3: "all three"}
+    groups = ("frames", "pink", *PINK_MORE, "voice", "aac")
+
+    def ms(r) -> float:  # type: ignore[no-untyped-def]
+        return np.nan if r.raw_delay_ms is None else r.raw_delay_ms
+
+    got = []  # (clip, shift s, frame s, reports per level)
+    e0: dict[str, float] = {}
+    for g in groups:
+        for c, s, a in cases[g]:
+            tls = _timeline(a)
+            tr = tracks[Path(c)]
+            reps = [sd.analyse(tr, [tls[i] for i in lv], a, window_s=1e9, calibration_ms=0.0) for lv in levels]
+            got.append((c, s, frame_s(tr), reps))
+            if g == "frames" and s == 0.0:
+                e0[c] = ms(reps[-1])
+    print(f"\nEach step of check's cascade alone ({', '.join(groups)}; n={len(got)} copies): "
+          "share within a frame of the truth / of all three sources on the same copy")
+    print(f"{'step':16s} {'confidence':>12s} {'n':>5s} {'truth':>7s} {'all three':>9s}")
+    bands = ((sd.SETTLED_CONFIDENCE, 1.01), (sd.LOW_CONFIDENCE, sd.SETTLED_CONFIDENCE), (0.0, sd.LOW_CONFIDENCE))
+    for k, lv in enumerate(levels):
+        for lo, hi in bands:
+            sel = [(c, s, fd, reps) for c, s, fd, reps in got if lo <= reps[k].confidence < hi]
+            if not sel:
+                continue
+            truth = np.mean([abs(ms(reps[k]) - e0[c] - s * 1000) <= fd * 1000 for c, s, fd, reps in sel])
+            same = np.mean([abs(ms(reps[k]) - ms(reps[-1])) <= fd * 1000 for c, s, fd, reps in sel])
+            band = f"[{lo:.1f}, {min(hi, 1.0):.1f}{']' if hi > 1 else ')'}"
+            print(f"{names[len(lv)]:16s} {band:>12s} {len(sel):5d} {truth * 100:6.1f}% {same * 100:8.1f}%")
+
+
+FUSION_SETTINGS = ((0.0, 0.2), (1.0, 1e9), (1.0, 0.1), (0.5, 0.05), (0.5, 0.1), (0.5, 0.2))
+
+
+def fusion_sweep(cases, tracks) -> None:  # type: ignore[no-untyped-def]
+    """The whole-clip search's late fusion at other settings (share of the sources' own
+    curves / softmax temperature; share 0 = the mixed curve alone, temperature 1e9 = their
+    plain mean), with the transcript everywhere as in docs/sync.md."""
+    global ALWAYS
+    kept, was = (sd.LATE_SHARE, sd.LATE_TEMPERATURE), ALWAYS
+    print("\nLate fusion (share of the sources' own curves / temperature), transcript everywhere:")
+    print(f"{'setting':>12s} {'frames<=1':>9s} {'sub med':>8s} {'sub p95':>8s} {'pink':>6s} {'pink 1-2':>8s} {'voice':>6s} {'aac':>6s}")
+    try:
+        ALWAYS = True
+        for share, temp in FUSION_SETTINGS:
+            sd.LATE_SHARE, sd.LATE_TEMPERATURE = share, temp
+            r = score(cases, tracks, None, verbose=False)
+            mark = " (kept)" if (share, temp) == kept else ""
+            t = "mean" if temp >= 1e6 else f"{temp:.2f}"
+            print(f"{share:5.1f} / {t:>5s} {r['frames_pass']:9.3f} {r['sub_med']:8.1f} {r['sub_p95']:8.1f} "
+                  f"{r['pink_pass']:6.3f} {r['pink_more_pass']:8.3f} {r['voice_pass']:6.3f} {r['aac_pass']:6.3f}{mark}")
+    finally:
+        (sd.LATE_SHARE, sd.LATE_TEMPERATURE), ALWAYS = kept, was
 
 
 def calibration(raw_ms: np.ndarray, frame_ms: list[float]) -> float:

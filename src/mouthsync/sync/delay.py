@@ -474,7 +474,7 @@ def estimate_window(
         empty.note = "too little overlap between face and speech"
         return empty
     if second is not None and second.shape == combined.shape:
-        combined = 0.5 * (combined + second)
+        combined = (1.0 - LATE_SHARE) * combined + LATE_SHARE * second
     d, i = refine_peak(delays, combined)
     far = np.abs(delays - delays[i]) > _RIVAL_EXCLUDE_S
     rival = float(np.nanmax(combined[far])) if far.any() else float(np.nanmin(combined))
@@ -545,6 +545,8 @@ def source_searches(
 # weighed by a softmax of their fits at this temperature, then averaged with the curve of
 # the mixed sources. Measured on the shift protocol (docs/sync.md, "Late fusion").
 LATE_TEMPERATURE = 0.2
+# Share of the sources' own curves in the whole-clip curve (0: the mixed curve alone).
+LATE_SHARE = 0.5
 
 
 def late_fusion(fits: list[float], curves: list[np.ndarray]) -> np.ndarray | None:
