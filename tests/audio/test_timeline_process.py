@@ -122,3 +122,28 @@ def _running(pid: int) -> bool:
         return stat.read_text().split(") ")[1][0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def test_no_temp_folder_left_when_the_caller_exits_at_once(tmp_path) -> None:
+    """A caller may end the moment it has the result, skipping atexit (a ``multiprocessing``
+    worker ends with ``os._exit``): the worker's temp folder must already be gone."""
+    import subprocess
+    import sys
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    script = tmp_path / "pool_worker_like.py"
+    script.write_text(
+        "import os\n"
+        "from mouthsync.audio.timeline import speech_timeline_in_process\n"
+        "from mouthsync.media.decode import decode_audio\n"
+        f"a = decode_audio({str(SPEECH[0])!r}, rate=16000)\n"
+        "a = type(a)(samples=a.samples[:16000], rate=a.rate, start=a.start)\n"
+        "for _ in range(3):\n"
+        "    speech_timeline_in_process(a, use_cache=False).result(timeout=120)\n"
+        "os._exit(0)\n"
+    )
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=180,
+                         env={**__import__("os").environ, "TMPDIR": str(scratch)})
+    assert run.returncode == 0, run.stderr[-500:]
+    assert not list(scratch.iterdir())

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -54,8 +53,12 @@ def _alive(pid: int) -> bool:
 def test_interrupt_stops_tracking_and_workers(tmp_path: Path) -> None:
     src = [p for p in CLIPS if "face1" not in p.name][:4]
     video, _, _ = build_concatenation(src, [0.0] * len(src), tmp_path, name="long")
-    env = dict(os.environ, MOUTHSYNC_CACHE=str(tmp_path / "cache"), MOUTHSYNC_NO_PROGRESS="1")
-    before = {p.name for p in Path(tempfile.gettempdir()).glob("mouthsync-*-*") if "test-cache" not in p.name}
+    # a temp folder of its own: the shared one also holds the folders of tests running
+    # beside this one (pytest -n), which a before/after listing would blame on this run
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = dict(os.environ, MOUTHSYNC_CACHE=str(tmp_path / "cache"), MOUTHSYNC_NO_PROGRESS="1",
+               TMPDIR=str(scratch))
     proc = subprocess.Popen(
         [sys.executable, "-m", "mouthsync", "check", str(video)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
@@ -78,5 +81,4 @@ def test_interrupt_stops_tracking_and_workers(tmp_path: Path) -> None:
     assert "terminate called" not in err and "Traceback" not in err
     time.sleep(0.5)
     assert not [p for p in workers if _alive(p)]
-    after = {p.name for p in Path(tempfile.gettempdir()).glob("mouthsync-*-*") if "test-cache" not in p.name}
-    assert after <= before
+    assert not list(scratch.iterdir())

@@ -431,8 +431,10 @@ def _start_worker(
     import threading
 
     from mouthsync.core import errors
-    from mouthsync.core.children import adopt
+    from mouthsync.core.children import adopt, closing
 
+    if closing():  # started from a thread while the caller exits (interrupted)
+        raise errors.Interrupted("exiting: no speech worker started")
     tmp = tempfile.TemporaryDirectory(prefix="mouthsync-speech-")
     args: dict[str, object] = {"transcript": transcript, "use_cache": use_cache, "language": language,
                                "front_end": front_end, "source": None, "audio_npy": None, "nice": nice,
@@ -458,6 +460,11 @@ def _start_worker(
     done.add_done_callback(stop)
 
     def wait() -> None:
+        # The temp folder is removed *before* the result is delivered: a caller that exits
+        # the moment it has the result (a ``multiprocessing`` worker ends with ``os._exit``,
+        # skipping atexit) would otherwise leave it behind in this daemon thread.
+        result: SpeechTimeline | None = None
+        failure: BaseException | None = None
         try:
             _, err = proc.communicate()
             if done.cancelled():
@@ -470,11 +477,15 @@ def _start_worker(
             if "error" in res:
                 cls = getattr(errors, res["error"], errors.MouthsyncError)
                 raise cls(res["message"])
-            done.set_result(SpeechTimeline.from_dict(res["timeline"]))
+            result = SpeechTimeline.from_dict(res["timeline"])
         except BaseException as exc:  # delivered to whoever waits on the future
-            with contextlib.suppress(InvalidStateError):  # cancelled meanwhile
-                done.set_exception(exc)
+            failure = exc
         finally:
             tmp.cleanup()
+        with contextlib.suppress(InvalidStateError):  # cancelled meanwhile
+            if failure is not None:
+                done.set_exception(failure)
+            elif result is not None:
+                done.set_result(result)
 
     threading.Thread(target=wait, daemon=True).start()

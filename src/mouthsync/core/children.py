@@ -17,6 +17,13 @@ import weakref
 
 _LIVE: weakref.WeakSet[subprocess.Popen[str]] = weakref.WeakSet()
 _LOCK = threading.Lock()
+_CLOSING = threading.Event()  # set once the interpreter has begun to exit
+
+
+def closing() -> bool:
+    """True once exit has begun: a background thread must not start a worker (or make its
+    temp folder) then, since nothing would be left to stop or remove it."""
+    return _CLOSING.is_set()
 
 
 def adopt(proc: subprocess.Popen[str]) -> subprocess.Popen[str]:
@@ -43,7 +50,12 @@ def reap(timeout_s: float = 1.0) -> int:
     return len(running)
 
 
-atexit.register(reap)
+def _at_exit() -> None:
+    _CLOSING.set()
+    reap()
+
+
+atexit.register(_at_exit)
 
 
 def die_with_parent() -> None:
