@@ -34,6 +34,9 @@ def main(argv: list[str]) -> int:
             import numpy as np
 
             source: object = Audio(np.load(args["audio_npy"]), int(args["rate"]), float(args["start"]))
+            # read once: gone now, so a parent killed outright (SIGKILL, no cleanup) leaves
+            # at most an empty folder behind, not a copy of the audio
+            os.remove(args["audio_npy"])
         else:
             source = args["source"]
         tl = speech_timeline(
