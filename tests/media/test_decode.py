@@ -86,3 +86,19 @@ def test_holes_in_the_audio_timeline_are_filled_with_silence(tmp_path) -> None:
     window = a.samples[i - 2000 : i + rate + 2000]
     corr = np.correlate(window, ref.samples[:rate], "valid")
     assert abs(int(np.argmax(corr)) - 2000) <= 2
+
+
+def test_pcm_in_quicktime_is_not_taken_for_truncated(tmp_path) -> None:
+    """QuickTime counts PCM audio in samples (221 184 "frames" in 216 packets): a whole
+    file must decode, and the same file cut in half must still be refused."""
+    import subprocess
+
+    mov = tmp_path / "pcm24.mov"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(CLIPS[1]), "-c:v", "copy", "-c:a", "pcm_s24le",
+                    "-movflags", "+faststart", str(mov)], check=True)
+    a = decode_audio(mov, rate=16000)
+    assert a.duration == pytest.approx(5.0, abs=0.05)
+    cut = tmp_path / "pcm24_cut.mov"
+    cut.write_bytes(mov.read_bytes()[: mov.stat().st_size // 2])
+    with pytest.raises(BadInput, match="truncated"):
+        decode_audio(cut, rate=16000)

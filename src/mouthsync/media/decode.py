@@ -128,15 +128,21 @@ def iter_frames(
             raise BadInput(f"{path}: video stream has no decodable frames")
 
 
-def check_frame_count(stream: av.stream.Stream, found: int, path: str | os.PathLike[str]) -> None:
+def check_frame_count(
+    stream: av.stream.Stream, found: int, path: str | os.PathLike[str], samples: int | None = None
+) -> None:
     """Raise :class:`BadInput` when a file holds fewer packets than its index promises.
 
     A truncated MP4 whose index (moov) sits at the front still opens and demuxes; it just
     runs out of data. Working on the part that is left would silently produce a shorter,
     wrong result, so truncation is refused like any other damaged input. A tolerance of
-    2 % (and one packet) allows for muxers whose counts are slightly off.
+    2 % (and one packet) allows for muxers whose counts are slightly off. For audio, pass
+    the decoded ``samples`` too: QuickTime counts PCM audio in samples, not packets (a
+    MOV with 24-bit PCM promises 221 184 "frames" and holds 216 packets of 1024 samples).
     """
     promised = stream.frames or 0
+    if samples is not None and samples >= 0.98 * promised - 1:
+        return
     if promised and found < 0.98 * promised - 1:
         kind = stream.type
         raise BadInput(
@@ -252,6 +258,7 @@ def decode_audio(
         first_packet: av.Packet | None = None
         first_frame_pts: int | None = None
         n_packets = 0
+        n_samples = 0
         next_time: float | None = None  # where the next frame should start if contiguous
         gaps_filled = 0
         try:
@@ -260,6 +267,7 @@ def decode_audio(
                 if first_packet is None and packet.pts is not None and packet.size > 0:
                     first_packet = packet
                 for frame in packet.decode():
+                    n_samples += frame.samples
                     if start is None and frame.time is not None:
                         start = float(frame.time)
                         first_frame_pts = frame.pts
@@ -279,7 +287,7 @@ def decode_audio(
         except av.FFmpegError as exc:
             if not chunks:
                 raise BadInput(f"{path}: audio stream cannot be decoded ({exc})") from None
-        check_frame_count(stream, n_packets, path)
+        check_frame_count(stream, n_packets, path, samples=n_samples)
         priming = _unhidden_priming(first_packet, first_frame_pts, stream)
         declared_end = None
         if stream.duration and stream.start_time is not None:
