@@ -173,3 +173,23 @@ def test_drift_from_lengths_when_the_picture_was_conformed_whole(tmp_path: Path)
     assert probe(ntsc, audio_quality=False, pictures=False).timing.drift_ms_per_min == pytest.approx(-60.0, abs=0.5)
     # The untouched 80 s join: no drift.
     assert probe(long30, audio_quality=False, pictures=False).timing.drift_ms_per_min is None
+
+
+def test_further_audio_streams_are_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A master with a second language track: probe names it and how to pick it."""
+    import subprocess
+
+    from mouthsync.cli import main
+
+    out = tmp_path / "two_lang.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(CLIPS[1]), "-i", str(SPEECH[2]),
+                    "-map", "0:v", "-map", "0:a", "-map", "1:a", "-c:v", "copy", "-c:a:0", "copy",
+                    "-c:a:1", "aac", "-ac:a:1", "1", "-metadata:s:a:1", "language=deu", "-shortest", str(out)],
+                   check=True)
+    info = probe(out, use_cache=False)
+    assert info.audio is not None and info.audio.channels == 2
+    [other] = info.other_audio
+    assert (other["audio_stream"], other["index"], other["language"], other["channels"]) == (1, 2, "deu", 1)
+    assert probe(CLIPS[1], use_cache=False).other_audio == []
+    assert main(["probe", str(out), "--fast"]) == 0
+    assert "stream 1: aac" in capsys.readouterr().out

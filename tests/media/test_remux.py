@@ -307,3 +307,27 @@ def test_every_stream_kept_in_order_and_every_audio_track_moved(
         x, y = decode_stream(multi, index), decode_stream(out, index)
         want = int(round(shift_s * x.rate))
         assert audio_lag_samples(x, y, abs(want) + 2000) == want
+
+
+@pytest.mark.parametrize("shift_s", [-0.040, 0.040])  # copy, encode
+def test_only_the_chosen_audio_stream_moves(tmp_path: Path, multi: Path, shift_s: float) -> None:
+    """A dub track off against a picture whose original track is right: move that one
+    (audio stream 1, file stream 2) and copy the original's packets untouched."""
+    out = tmp_path / "o.mp4"
+    r = retime_audio(multi, out, shift_s=shift_s, audio_stream=1)
+    actions = {s.index: s.action for s in r.streams}
+    assert actions[1] == "copied" and actions[2] in ("audio-retimed", "audio-reencoded")
+    for index in (0, 1, 3):  # picture, original sound, subtitles
+        assert stream_packets(out, index) == stream_packets(multi, index)
+    x, y = decode_stream(multi, 2), decode_stream(out, 2)
+    want = int(round(shift_s * x.rate))
+    assert audio_lag_samples(x, y, abs(want) + 2000) == want
+
+
+def test_a_missing_audio_stream_is_named(tmp_path: Path, multi: Path) -> None:
+    from mouthsync.core.errors import BadInput
+
+    with pytest.raises(BadInput, match=r"has 2 audio streams \(0\.\.1\); there is no audio stream 2"):
+        retime_audio(multi, tmp_path / "o.mp4", shift_s=0.04, audio_stream=2)
+    assert not list(tmp_path.iterdir())
+    assert decode_audio(multi, rate=16000, audio_stream=1).duration == pytest.approx(5.0, abs=0.05)

@@ -112,6 +112,38 @@ def test_fix_round_trip_through_check(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_dub_track_is_checked_and_fixed_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A master with the original sound and a dub 6 frames late (here the same voice, so
+    the truth is known): ``check --audio-stream 1`` reads the dub, ``fix --audio-stream 1``
+    moves the dub only, and the original's packets come out untouched."""
+    import subprocess
+
+    from mouthsync.sync.delay import check_sync
+
+    from ..media.test_remux import stream_packets
+
+    dub = tmp_path / "dub.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(FACE2), "-i", str(FACE2),
+                    "-map", "0:v", "-map", "0:a", "-map", "1:a", "-c:v", "copy", "-c:a:0", "copy",
+                    "-c:a:1", "aac", "-filter:a:1", "adelay=240:all=1", "-metadata:s:a:1", "language=fra",
+                    str(dub)], check=True)
+    base = check_sync(FACE2)
+    assert main(["check", str(dub), "--audio-stream", "1", "--json"]) in (0, 1)
+    read = json.loads(capsys.readouterr().out)
+    assert read["details"]["audio_stream"] == 1
+    assert abs(read["audio_delay_frames"] - (base.audio_delay_frames + 6)) <= 1.0
+    fixed = tmp_path / "fixed.mp4"
+    assert main(["fix", str(dub), "-o", str(fixed), "--audio-stream", "1", "--verify"]) == 0
+    side = json.loads(Path(str(fixed) + ".fix.json").read_text())
+    assert side["audio_stream"] == 1
+    assert abs(side["verified"]["audio_delay_frames"]) <= 1.0
+    assert stream_packets(fixed, 0) == stream_packets(dub, 0)  # picture
+    assert stream_packets(fixed, 1) == stream_packets(dub, 1)  # the original sound
+    after = check_sync(fixed, audio_stream=0)
+    assert abs(after.audio_delay_frames - base.audio_delay_frames) <= 1.0
+
+
+@pytest.mark.slow
 def test_drift_auto_brings_every_window_within_one_frame(tmp_path: Path) -> None:
     """66 s of one shared clip repeated, audio clock 1000/1001 slow (+60 ms/min over the
     material): ``fix --drift auto`` resamples the audio and every confident window of the

@@ -69,6 +69,7 @@ def register(app: typer.Typer) -> None:
     def check(
         file: Path = typer.Argument(..., help="Video with the speaker's face (and, unless --audio, the sound)."),
         audio: Path | None = typer.Option(None, "--audio", help="Measure this audio file against FILE's picture."),
+        audio_stream: int = typer.Option(0, "--audio-stream", help="Which audio stream to measure, counted from 0 (a master with one stream per language)."),
         window: float = typer.Option(5.0, "--window", help="Window length in seconds for per-window delays."),
         hop: float = typer.Option(2.5, "--hop", help="Step between windows in seconds."),
         standard: str = typer.Option("bt1359", "--standard", help="Tolerance to judge against: bt1359, is191 or r37."),
@@ -105,7 +106,7 @@ def register(app: typer.Typer) -> None:
         report = check_sync(file, audio_path=audio, window_s=window, hop_s=hop, standard=standard,
                             max_delay_s=max_delay / 1000.0,
                             transcript=None if transcript.strip().lower() in {"none", ""} else transcript,
-                            faces=n_faces)
+                            faces=n_faces, audio_stream=audio_stream)
         result = report.to_dict()
         if plot is not None:
             from mouthsync.sync.plot import plot_report

@@ -55,6 +55,14 @@ def _human(r: dict[str, Any]) -> list[str]:
         f"({abs(r['audio_shift_samples'])} samples at {r['sample_rate']} Hz); {how}"
     )
     lines.append(f"Video: {r['video_packets_copied']} packets copied bit for bit")
+    if r.get("audio_stream", "all") != "all":
+        audio = [s for s in r["streams"] if s["kind"] == "audio"]
+        moved = [s["index"] for s in audio if s["action"] != "copied"]
+        kept = [s["index"] for s in audio if s["action"] == "copied"]
+        lines.append(
+            f"Only audio stream {r['audio_stream']} (file stream #{', #'.join(map(str, moved))}) moved"
+            + (f"; the other audio (file stream #{', #'.join(map(str, kept))}) copied untouched" if kept else "")
+        )
     for s in r["streams"]:
         if s["action"] == "dropped":
             lines.append(f"  stream {s['index']} ({s['kind']}) dropped: {s['note']}")
@@ -96,6 +104,13 @@ def register(app: typer.Typer) -> None:
         verify: bool = typer.Option(
             False, "--verify", help="Run check on the output and report the delay it still reads."
         ),
+        audio_stream: int | None = typer.Option(
+            None,
+            "--audio-stream",
+            help="Measure and move only this audio stream (counted from 0: a dub track that is off "
+            "while the others are right); the other audio streams are copied untouched. "
+            "Default: measure the first, move them all.",
+        ),
         json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
         fail_on: str = typer.Option("never", "--fail-on", help=FAIL_ON_HELP),
     ) -> None:
@@ -117,6 +132,7 @@ def register(app: typer.Typer) -> None:
             mode=audio_mode,
             min_confidence=min_confidence,
             verify=verify,
+            audio_stream=audio_stream,
         )
         emit(result.to_dict(), json_out, _human)
         exit_for(result.findings, fail_on)

@@ -53,6 +53,14 @@ def _human(r: dict[str, Any]) -> list[str]:
                 f"       silence: {q['leading_silence_s']:.2f} s lead, {q['trailing_silence_s']:.2f} s tail, "
                 f"{len(q['long_pauses'])} long pause(s)"
             )
+    for o in r.get("other_audio", []):
+        span = (f"  {o['start']:.3f}-{o['start'] + o['duration']:.3f} s"
+                if o.get("start") is not None and o.get("duration") else "")
+        lang = f" [{o['language']}]" if o.get("language") and o["language"] != "und" else ""
+        lines.append(
+            f"audio  stream {o['audio_stream']}: {o['codec']} {o['sample_rate']} Hz x{o['channels']}{lang}{span}"
+            f"  (not measured; check/fix --audio-stream {o['audio_stream']})"
+        )
     if t["start_offset_ms"] is not None:
         lines.append(
             f"timing audio starts {t['start_offset_ms']:+.1f} ms and ends {t['end_offset_ms']:+.1f} ms "

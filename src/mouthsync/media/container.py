@@ -59,8 +59,20 @@ def require_video(container: av.container.InputContainer, path: str | os.PathLik
     return container.streams.video[0]
 
 
-def require_audio(container: av.container.InputContainer, path: str | os.PathLike[str]) -> av.audio.stream.AudioStream:
-    """The first audio stream, or :class:`NoAudio` with a one-line reason."""
+def require_audio(
+    container: av.container.InputContainer, path: str | os.PathLike[str], which: int = 0
+) -> av.audio.stream.AudioStream:
+    """Audio stream number ``which`` (counted from 0 among the audio streams, as FFmpeg's
+    ``a:N``), or :class:`NoAudio` / :class:`BadInput` with a one-line reason.
+
+    Why a choice: dubbed and localised masters carry one audio stream per language, and
+    the one to check against the picture is not always the first.
+    """
     if not container.streams.audio:
         raise NoAudio(f"{path}: has no audio stream (picture only); this command needs the sound")
-    return container.streams.audio[0]
+    n = len(container.streams.audio)
+    if not 0 <= which < n:
+        raise BadInput(
+            f"{path}: has {n} audio stream{'s' if n > 1 else ''} (0..{n - 1}); there is no audio stream {which}"
+        )
+    return container.streams.audio[which]

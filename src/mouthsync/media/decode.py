@@ -237,9 +237,9 @@ _NUMPY_OF_FORMAT = {
 
 
 def decode_audio(
-    path: str | os.PathLike[str], *, rate: int = 16000, mono: bool = True
+    path: str | os.PathLike[str], *, rate: int = 16000, mono: bool = True, audio_stream: int = 0
 ) -> Audio:
-    """Decode the first audio stream to float32 at ``rate`` Hz.
+    """Decode audio stream ``audio_stream`` (0: the first) to float32 at ``rate`` Hz.
 
     Resampling happens in FFmpeg's resampler (``swr``), which keeps sample timing exact.
     AAC encoder priming that the container failed to hide is removed and ``start`` moved
@@ -248,7 +248,7 @@ def decode_audio(
     (see :func:`_gap_before`).
     """
     with open_input(path) as c:
-        stream = require_audio(c, path)
+        stream = require_audio(c, path, audio_stream)
         stream.thread_type = "AUTO"
         src_rate = stream.codec_context.sample_rate or rate
         layout = "mono" if mono else ("stereo" if stream.codec_context.channels >= 2 else "mono")

@@ -35,7 +35,7 @@ from mouthsync.media.audio_quality import AudioQuality, measure
 from mouthsync.media.container import check_input_path, open_input
 from mouthsync.media.decode import check_frame_count, decode_audio
 
-PROBE_VERSION = "probe-1"
+PROBE_VERSION = "probe-2"
 
 #: Frame rates a camera or editor produces; used to name the rate nearest a measurement.
 STANDARD_RATES: tuple[float, ...] = (
@@ -123,6 +123,9 @@ class MediaInfo:
     timing: TimingInfo
     findings: list[Finding] = field(default_factory=list)
     version: str = PROBE_VERSION
+    # audio streams after the first (a master with one per language): what
+    # ``--audio-stream N`` of check and fix can pick; facts only, not measured
+    other_audio: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -151,7 +154,7 @@ class MediaInfo:
         return cls(
             path=d["path"], format=d["format"], size_bytes=d["size_bytes"], duration=d["duration"],
             video=video, audio=audio, timing=TimingInfo(**d["timing"]), findings=findings,
-            version=d.get("version", PROBE_VERSION),
+            version=d.get("version", PROBE_VERSION), other_audio=list(d.get("other_audio", [])),
         )
 
 
@@ -560,9 +563,19 @@ def _measure(p: Path, *, audio_quality: bool, pictures: bool) -> MediaInfo:
         duration = c.duration / 1e6 if c.duration else None
         video = _scan_video(c, p, pictures=pictures) if c.streams.video else None
     audio = None
+    others: list[dict[str, Any]] = []
     with open_input(p) as c:
         if c.streams.audio:
             audio = _scan_audio(c, p, quality=audio_quality)
+        for n, st in enumerate(c.streams.audio[1:], start=1):
+            tb = float(st.time_base) if st.time_base else 0.0
+            others.append({
+                "audio_stream": n, "index": st.index, "codec": st.codec_context.name,
+                "sample_rate": st.codec_context.sample_rate, "channels": st.codec_context.channels,
+                "language": st.metadata.get("language"),
+                "start": float(st.start_time * tb) if st.start_time is not None else None,
+                "duration": float(st.duration * tb) if st.duration else None,
+            })
     info = MediaInfo(
         path=str(p),
         format=fmt,
@@ -571,6 +584,7 @@ def _measure(p: Path, *, audio_quality: bool, pictures: bool) -> MediaInfo:
         video=video,
         audio=audio,
         timing=_timing(video, audio),
+        other_audio=others,
     )
     info.findings = _findings(info)
     return info

@@ -100,14 +100,16 @@ def _first_audio_pts(path: str | os.PathLike[str], index: int) -> int | None:
 
 
 def plan_mode(
-    src: str | os.PathLike[str], out: str | os.PathLike[str], *, shift_s: float, speed: float
+    src: str | os.PathLike[str], out: str | os.PathLike[str], *, shift_s: float, speed: float,
+    audio_stream: int | None = None,
 ) -> tuple[str, str]:
-    """Choose ``copy`` or ``encode`` for this file and correction, with the reason why."""
+    """Choose ``copy`` or ``encode`` for this file and correction, with the reason why
+    (judged on audio stream ``audio_stream``, or the first when all of them move)."""
     if abs(speed - 1.0) > 1e-12:
         return "encode", "clock-drift correction needs resampling"
     fmt = _format_for(Path(out))
     with open_input(src) as c:
-        a = require_audio(c, src)
+        a = require_audio(c, src, audio_stream or 0)
         rate = a.codec_context.sample_rate
         tb = a.time_base
         index = a.index
@@ -139,6 +141,7 @@ def retime_audio(
     speed: float = 1.0,
     mode: str = "auto",
     bit_rate: int | None = None,
+    audio_stream: int | None = None,
 ) -> RemuxResult:
     """Write ``out``: ``src`` with its audio moved by ``shift_s`` and played at ``speed``.
 
@@ -147,7 +150,10 @@ def retime_audio(
     clock ran slow). All non-audio streams are copied bit for bit with their timestamps,
     container and stream metadata are kept. ``mode`` is ``auto``, ``copy`` or ``encode``;
     ``copy`` raises :class:`BadOutput` when the container cannot express the result
-    exactly. Written atomically; ``src`` is never overwritten.
+    exactly. ``audio_stream``: move only that audio stream (counted from 0; a dub track
+    against a picture whose other tracks are right) and copy the others untouched; None
+    (default) moves every audio stream, which share one clock in a normal master.
+    Written atomically; ``src`` is never overwritten.
     """
     if not (0.5 < speed < 2.0):
         raise BadInput(f"audio speed {speed:g} is not a clock-drift correction (allowed 0.5..2)")
@@ -159,7 +165,7 @@ def retime_audio(
             f"cannot write {out}: unknown container suffix {out.suffix!r} "
             f"(use one of {', '.join(sorted(_FORMAT_BY_SUFFIX))})"
         )
-    auto_mode, reason = plan_mode(src, out, shift_s=shift_s, speed=speed)
+    auto_mode, reason = plan_mode(src, out, shift_s=shift_s, speed=speed, audio_stream=audio_stream)
     if mode == "auto":
         mode = auto_mode
     elif mode == "copy" and auto_mode != "copy":
@@ -170,9 +176,9 @@ def retime_audio(
         oc.metadata.update(dict(ic.metadata))
         try:
             if mode == "copy":
-                result = _remux_copy(src, ic, oc, shift_s)
+                result = _remux_copy(src, ic, oc, shift_s, audio_stream)
             else:
-                result = _remux_encode(src, ic, oc, fmt, shift_s, speed, bit_rate)
+                result = _remux_encode(src, ic, oc, fmt, shift_s, speed, bit_rate, audio_stream)
         except av.FFmpegError as exc:
             raise BadInput(f"{src}: cannot remux ({exc})") from None
     result.out = out
@@ -189,8 +195,10 @@ def _template_streams(
     ic: av.container.InputContainer,
     oc: av.container.OutputContainer,
     audio_factory: Callable[[Any], tuple[Any, StreamAction]] | None = None,
+    made: set[int] | None = None,
 ) -> tuple[dict[int, Any], list[StreamAction]]:
-    """Output streams in the input's order: copied from templates, audio made by the factory.
+    """Output streams in the input's order: copied from templates, the audio streams whose
+    index is in ``made`` (default: every one) made by the factory.
 
     Keeping the order matters: players and editors pick "the first audio stream" and
     language tracks are identified by position as often as by tag.
@@ -199,7 +207,7 @@ def _template_streams(
     actions: list[StreamAction] = []
     for s in ic.streams:
         codec = s.codec_context.name if s.codec_context is not None else "?"
-        if audio_factory is not None and s.type == "audio":
+        if audio_factory is not None and s.type == "audio" and (made is None or s.index in made):
             ost, act = audio_factory(s)
             mapping[s.index] = ost
             actions.append(act)
@@ -219,20 +227,27 @@ def _template_streams(
     return mapping, actions
 
 
-def _remux_copy(src: Path, ic: Any, oc: Any, shift_s: float) -> RemuxResult:
-    """Copy every packet; audio packets get their timestamps moved by whole samples."""
-    a0 = require_audio(ic, src)
+def _moved(ic: Any, src: Path, audio_stream: int | None) -> tuple[Any, set[int]]:
+    """The audio stream that sets the shift in samples, and the indices of those to move."""
+    a0 = require_audio(ic, src, audio_stream or 0)
+    return a0, ({s.index for s in ic.streams.audio} if audio_stream is None else {a0.index})
+
+
+def _remux_copy(src: Path, ic: Any, oc: Any, shift_s: float, audio_stream: int | None = None) -> RemuxResult:
+    """Copy every packet; the moved audio streams' packets get their timestamps moved by
+    whole samples."""
+    a0, moved = _moved(ic, src, audio_stream)
     rate = a0.codec_context.sample_rate
     shift_samples = int(round(shift_s * rate))
     mapping, actions = _template_streams(ic, oc)
     offsets: dict[int, int] = {}
     for s in ic.streams.audio:
-        if s.index in mapping:
+        if s.index in mapping and s.index in moved:
             offsets[s.index] = int(
                 Fraction(shift_samples, s.codec_context.sample_rate) / Fraction(s.time_base)
             )
     for act in actions:
-        if act.kind == "audio" and act.action == "copied":
+        if act.kind == "audio" and act.action == "copied" and act.index in moved:
             act.action = "audio-retimed"
             act.note = f"timestamps moved by {shift_samples} samples"
     n_video = 0
@@ -266,17 +281,18 @@ def _remux_copy(src: Path, ic: Any, oc: Any, shift_s: float) -> RemuxResult:
 
 
 def _decode_stream(
-    path: Path, index: int, *, first: bool = False
+    path: Path, index: int, *, number: int | None = None
 ) -> tuple[np.ndarray, int, float, str]:
     """All samples of audio stream ``index`` as float32 (channels, n), its rate, start, layout.
 
-    The first audio stream (mono or stereo) goes through :func:`decode_audio`, so the
+    The measured audio stream (``number``: its place among the audio streams; mono or
+    stereo) goes through :func:`decode_audio`, so the
     re-timed sound sits on exactly the timeline every other stage measures (including its
     removal of AAC priming that a container failed to hide). A sound that starts after
     zero is padded with silence to start at zero: FFmpeg's MP4 muxer misplaces AAC
     priming for streams whose first packet is not at zero.
     """
-    x, rate, start, layout = _decode_raw(path, index, use_decode_audio=first)
+    x, rate, start, layout = _decode_raw(path, index, number=number)
     lead = int(round(start * rate))
     if lead > 0:
         x = np.concatenate([np.zeros((x.shape[0], lead), np.float32), x], axis=1)
@@ -288,7 +304,7 @@ def _decode_stream(
 
 
 def _decode_raw(
-    path: Path, index: int, *, use_decode_audio: bool
+    path: Path, index: int, *, number: int | None
 ) -> tuple[np.ndarray, int, float, str]:
     """Decode one audio stream at its own rate and layout (see :func:`_decode_stream`)."""
     with open_input(path) as c:
@@ -296,8 +312,8 @@ def _decode_raw(
         channels = s.codec_context.channels
         native = s.codec_context.sample_rate
         name = s.codec_context.layout.name
-    if use_decode_audio and channels <= 2:
-        a = decode_audio(path, rate=native, mono=channels == 1)
+    if number is not None and channels <= 2:
+        a = decode_audio(path, rate=native, mono=channels == 1, audio_stream=number)
         x = a.samples[None, :] if a.samples.ndim == 1 else a.samples
         return x.astype(np.float32, copy=False), native, a.start, name
     with open_input(path) as c:
@@ -385,10 +401,12 @@ def map_samples(
 
 
 def _remux_encode(
-    src: Path, ic: Any, oc: Any, fmt: str, shift_s: float, speed: float, bit_rate: int | None
+    src: Path, ic: Any, oc: Any, fmt: str, shift_s: float, speed: float, bit_rate: int | None,
+    audio_stream: int | None = None,
 ) -> RemuxResult:
-    """Copy every non-audio packet; decode, re-time and re-encode each audio stream."""
-    a0 = require_audio(ic, src)
+    """Copy every packet but those of the moved audio streams; decode, re-time and
+    re-encode those."""
+    a0, moved = _moved(ic, src, audio_stream)
     main_codec = a0.codec_context.name
 
     def make_audio(s: Any) -> tuple[Any, StreamAction]:
@@ -405,12 +423,15 @@ def _remux_encode(
         _copy_meta(s, ost)
         return ost, StreamAction(s.index, "audio", codec, "audio-reencoded")
 
-    mapping, actions = _template_streams(ic, oc, audio_factory=make_audio)
+    mapping, actions = _template_streams(ic, oc, audio_factory=make_audio, made=moved)
     by_index = {a.index: a for a in actions}
     encoded: list[tuple[float, Any]] = []
     shift_samples = 0
+    number = {s.index: i for i, s in enumerate(ic.streams.audio)}
     for s in ic.streams.audio:
-        x, rate, start, layout = _decode_stream(src, s.index, first=s.index == a0.index)
+        if s.index not in moved:
+            continue
+        x, rate, start, layout = _decode_stream(src, s.index, number=number[s.index] if s.index == a0.index else None)
         y, k = map_samples(x, rate, start, shift_s, speed)
         if s.index == a0.index:
             shift_samples = k
@@ -426,7 +447,7 @@ def _remux_encode(
         if (
             p.size == 0
             or (p.dts is None and p.pts is None)
-            or p.stream.type == "audio"
+            or p.stream.index in moved
             or p.stream.index not in mapping
         ):
             continue

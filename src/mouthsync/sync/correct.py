@@ -154,6 +154,7 @@ class FixPlan:
     fps: float
     measured: dict[str, Any] | None = None  # check's summary when auto was used
     findings: list[Finding] = field(default_factory=list)
+    audio_stream: int | None = None  # the only audio stream moved; None: all of them
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -193,6 +194,7 @@ class FixResult:
             "audio_speed": self.plan.speed,
             "delay_reference_s": self.plan.t_ref_s,
             "fps": self.plan.fps,
+            "audio_stream": "all" if self.plan.audio_stream is None else self.plan.audio_stream,
             "audio_mode": self.remux.audio_mode,
             "audio_shift_applied_ms": self.remux.shift_s * 1000.0,
             "audio_shift_samples": self.remux.shift_samples,
@@ -258,18 +260,20 @@ def plan_fix(
     drift: str | float | None = None,
     report: Any = None,
     min_confidence: float = LOW_CONFIDENCE,
+    audio_stream: int | None = None,
 ) -> FixPlan:
     """Work out the correction for ``path`` (measuring with ``check_sync`` when asked).
 
     ``report`` may be passed to reuse a check that was already run (a ``SyncReport`` or
-    its ``to_dict()``). Raises :class:`BadInput` when an automatic measurement is not
+    its ``to_dict()``). ``audio_stream``: the audio stream measured (and the only one the
+    fix will move); None measures the first. Raises :class:`BadInput` when an automatic measurement is not
     trustworthy enough (confidence under ``min_confidence``): fixing by a wrong amount is
     worse than not fixing.
     """
     path = check_input_path(path)
     with open_input(path) as c:
         require_video(c, path)
-        require_audio(c, path)
+        require_audio(c, path, audio_stream or 0)
     times = frame_times(path)
     fps = measured_fps(path)
     t_mid = 0.5 * (float(times[0]) + float(times[-1]))
@@ -285,7 +289,7 @@ def plan_fix(
             raise BadInput(
                 "automatic measurement (check) is not available in this build; give --delay and --drift explicitly"
             ) from None
-        report = check_sync(path)
+        report = check_sync(path, audio_stream=audio_stream or 0)
     measured = _report_summary(report) if report is not None else None
 
     if need_check:
@@ -374,6 +378,7 @@ def plan_fix(
         fps=fps,
         measured=measured,
         findings=findings,
+        audio_stream=audio_stream,
     )
 
 
@@ -393,6 +398,7 @@ def fix_sync(
     report: Any = None,
     min_confidence: float = LOW_CONFIDENCE,
     verify: bool = False,
+    audio_stream: int | None = None,
 ) -> FixResult:
     """Write ``out``: ``path`` with its audio delay (and optionally drift) removed.
 
@@ -401,20 +407,23 @@ def fix_sync(
     losslessly, else re-encoded with samples padded/trimmed (sample-exact) or resampled.
     ``mode`` forces ``copy`` or ``encode``. Writes ``OUT.fix.json`` beside ``out``.
     ``verify`` runs check on the output and records what it reads; a residual delay over
-    one frame (with a confident reading) is a warning finding.
+    one frame (with a confident reading) is a warning finding. ``audio_stream``: measure
+    and move only that audio stream (counted from 0), copying the others untouched; None
+    (default) measures the first and moves them all (one clock in a normal master).
     """
     src = check_input_path(path)
     check_output_path(out, [src])
     side = sidecar_path(out)
     check_output_path(side, [src])
-    plan = plan_fix(src, delay=delay, drift=drift, report=report, min_confidence=min_confidence)
-    remux = retime_audio(src, out, shift_s=plan.shift_s, speed=plan.speed, mode=mode)
+    plan = plan_fix(src, delay=delay, drift=drift, report=report, min_confidence=min_confidence,
+                    audio_stream=audio_stream)
+    remux = retime_audio(src, out, shift_s=plan.shift_s, speed=plan.speed, mode=mode, audio_stream=audio_stream)
     findings = list(plan.findings)
     if abs(plan.delay_ms) < 1e-9 and plan.speed == 1.0:
         findings.append(
             Finding("fix.noop", Severity.INFO, "nothing to correct: the output is a copy")
         )
-    after = _verify(out, plan.fps, findings) if verify else None
+    after = _verify(out, plan.fps, findings, audio_stream or 0) if verify else None
     result = FixResult(
         after=after,
         source=src,
@@ -430,11 +439,11 @@ def fix_sync(
     return result
 
 
-def _verify(out: str | os.PathLike[str], fps: float, findings: list[Finding]) -> dict[str, Any]:
+def _verify(out: str | os.PathLike[str], fps: float, findings: list[Finding], audio_stream: int = 0) -> dict[str, Any]:
     """Check the written file; add a finding when it still reads out of sync."""
     from mouthsync.sync.delay import check_sync
 
-    summary = _report_summary(check_sync(out))
+    summary = _report_summary(check_sync(out, audio_stream=audio_stream))
     d, conf = summary.get("audio_delay_ms"), summary.get("confidence") or 0.0
     if d is None or conf < LOW_CONFIDENCE:
         findings.append(

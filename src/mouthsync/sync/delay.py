@@ -909,8 +909,12 @@ def check_sync(
     use_cache: bool = True,
     transcript: str | None = DEFAULT_TRANSCRIPT,
     faces: int | str = "auto",
+    audio_stream: int = 0,
 ) -> SyncReport:
     """Measure the audio delay of ``video_path`` (or of ``audio_path`` against its picture).
+
+    ``audio_stream``: which audio stream of the sound file to measure, counted from 0
+    (a master with one stream per language: check the dub, not the original).
 
     ``transcript``: ``"auto"`` (default: machine transcript, then forced alignment), the
     spoken text if known (best), or ``None`` for phonetic recognition (fastest).
@@ -935,7 +939,7 @@ def check_sync(
     if faces != "auto" and (not isinstance(faces, int) or faces < 1):
         raise BadInput(f"faces must be 'auto' or at least 1, not {faces!r}")
     meta = video_meta(vpath)  # NoVideo early, before any heavy work
-    audio = decode_audio(apath, rate=16000, mono=True)
+    audio = decode_audio(apath, rate=16000, mono=True, audio_stream=audio_stream)
     # PocketSphinx holds the GIL, so every timeline runs in its own worker process beside
     # tracking (one allphone pass in a thread slowed tracking: --transcript none took
     # 9.6 s on the 60 s 720p clip, the same pass in a process 7.3-7.9 s).
@@ -1022,6 +1026,7 @@ def check_sync(
     )
     if cascade:
         rep.details["transcript"] = "skipped" if len(used) < len(sources) else "needed"
+    rep.details["audio_stream"] = audio_stream
     # a flat noise bed was removed before recognition (audio.denoise): say so, with its measure
     noisy = [tl.settings for tl in timelines if tl.settings.get("denoised")]
     rep.details["denoised"] = bool(noisy)
