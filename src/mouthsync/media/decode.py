@@ -129,7 +129,7 @@ def iter_frames(
 
 
 def check_frame_count(
-    stream: av.stream.Stream, found: int, path: str | os.PathLike[str], samples: int | None = None
+    stream: av.stream.Stream, found: int, path: str | os.PathLike[str], found_s: float | None = None
 ) -> None:
     """Raise :class:`BadInput` when a file holds fewer packets than its index promises.
 
@@ -137,12 +137,19 @@ def check_frame_count(
     runs out of data. Working on the part that is left would silently produce a shorter,
     wrong result, so truncation is refused like any other damaged input. A tolerance of
     2 % (and one packet) allows for muxers whose counts are slightly off. For audio, pass
-    the decoded ``samples`` too: QuickTime counts PCM audio in samples, not packets (a
-    MOV with 24-bit PCM promises 221 184 "frames" and holds 216 packets of 1024 samples).
+    the seconds decoded (``found_s``): they are compared with the stream's declared
+    duration instead, because QuickTime counts PCM audio in samples, not packets (a MOV
+    with 24-bit PCM promises 221 184 "frames" and holds 216 packets of 1024 samples).
     """
-    promised = stream.frames or 0
-    if samples is not None and samples >= 0.98 * promised - 1:
+    if found_s is not None and stream.duration and stream.time_base:
+        declared = float(stream.duration * stream.time_base)
+        if found_s < 0.98 * declared - 0.05:
+            raise BadInput(
+                f"{path}: file is truncated: the header promises {declared:.2f} s of {stream.type}, "
+                f"only {found_s:.2f} s are present"
+            )
         return
+    promised = stream.frames or 0
     if promised and found < 0.98 * promised - 1:
         kind = stream.type
         raise BadInput(
@@ -287,7 +294,7 @@ def decode_audio(
         except av.FFmpegError as exc:
             if not chunks:
                 raise BadInput(f"{path}: audio stream cannot be decoded ({exc})") from None
-        check_frame_count(stream, n_packets, path, samples=n_samples)
+        check_frame_count(stream, n_packets, path, found_s=n_samples / src_rate)
         priming = _unhidden_priming(first_packet, first_frame_pts, stream)
         declared_end = None
         if stream.duration and stream.start_time is not None:
