@@ -100,7 +100,12 @@ def test_worker_dies_with_a_killed_parent(tmp_path) -> None:
         "print(' '.join(kids), flush=True)\n"
         "time.sleep(60)\n"
     )
-    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    # a temp folder of its own: a parent killed outright cannot remove the (empty) folder
+    # its worker's input was in, and the test should not leave it in the shared one
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                              env={**__import__("os").environ, "TMPDIR": str(scratch)})
     kids = [int(p) for p in parent.stdout.readline().split()]  # type: ignore[union-attr]
     assert kids, "the worker did not start"
     parent.send_signal(signal.SIGKILL)
