@@ -58,6 +58,18 @@ def test_per_segment_shifts_recovered_per_window(own: dict[str, float], tmp_path
     assert checked >= 10, f"only {checked} confident windows mostly inside one segment"
     assert good / checked >= 0.9, f"{good}/{checked} windows within one frame of their segment's shift"
     assert rep.drift.kind in {"steps", "insufficient"}
+    # the readable report of this many windows: a strip over time with the segments that
+    # read later (+) and earlier (-), and the confident windows that stand out, listed
+    from mouthsync.commands.check import MAX_OFF_LISTED, _human
+
+    d = rep.to_dict()
+    assert len(d["windows"]) > 16
+    text = _human(d)
+    assert len(text) <= 14 + MAX_OFF_LISTED, "\n".join(text)
+    strip = next(ln for ln in text if "|" in ln)
+    assert "+" in strip and "-" in strip, strip
+    listed = [ln for ln in text if ln.startswith("    ") and " ms  conf " in ln]
+    assert listed and all("uncertain" not in ln for ln in listed)
 
 
 def test_drift_of_1001_over_1000_is_measured_and_named(tmp_path: Path) -> None:

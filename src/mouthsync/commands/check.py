@@ -17,6 +17,68 @@ from mouthsync.commands.output import (
 )
 from mouthsync.core.errors import BadInput
 
+# Up to this many windows are listed one per line; a longer file (a 10-minute interview has
+# 239) gets a one-line strip over time and the list of the windows that stand out.
+MAX_LISTED_WINDOWS = 16
+STRIP_WIDTH = 60
+MAX_OFF_LISTED = 12
+
+
+def _window_line(w: dict[str, Any]) -> str:
+    dl = "   n/a  " if w["audio_delay_ms"] is None else f"{w['audio_delay_ms']:+7.1f}"
+    flag = f"  uncertain: {w['note']}" if w["uncertain"] else ""
+    return f"    {w['start_s']:7.2f}-{w['end_s']:7.2f} s  {dl} ms  conf {w['confidence']:.2f}{flag}"
+
+
+def _clock(t: float) -> str:
+    m, sec = divmod(int(round(t)), 60)
+    return f"{m // 60}:{m % 60:02d}:{sec:02d}" if m >= 60 else f"{m}:{sec:02d}"
+
+
+def _window_mark(w: dict[str, Any], d: dict[str, Any]) -> str:
+    """``=`` within a frame of what the whole file reads there (its delay, or its drift
+    line), ``+`` / ``-`` sound later / earlier than that by more than a frame, ``?`` uncertain."""
+    if w["uncertain"] or w["audio_delay_ms"] is None or d["audio_delay_ms"] is None:
+        return "?"
+    want = d["audio_delay_ms"]
+    dr = d["drift"]
+    at = d["details"].get("delay_at_s")
+    if dr["kind"] == "drift" and dr.get("ms_per_min") is not None and at is not None:
+        want += dr["ms_per_min"] / 60.0 * (0.5 * (w["start_s"] + w["end_s"]) - at)
+    off = w["audio_delay_ms"] - want
+    frame_ms = 1000.0 / d["fps"] if d.get("fps") else 40.0
+    return "=" if abs(off) <= frame_ms else ("+" if off > 0 else "-")
+
+
+def _window_summary(d: dict[str, Any]) -> list[str]:
+    """Many windows at a glance: counts, a strip over time, and the confident windows that
+    read more than a frame away from the whole file (where the sync changes)."""
+    ws = d["windows"]
+    marks = [_window_mark(w, d) for w in ws]
+    n_unc = marks.count("?")
+    off = [w for w, m in zip(ws, marks, strict=True) if m in "+-"]
+    length = ws[0]["end_s"] - ws[0]["start_s"]
+    hop = ws[1]["start_s"] - ws[0]["start_s"]
+    ref = "its drift line" if d["drift"]["kind"] == "drift" else "the whole file"
+    lines = [
+        f"  windows       : {len(ws)} of {length:.0f} s every {hop:g} s: {len(ws) - n_unc} confident "
+        f"({len(ws) - n_unc - len(off)} within a frame of {ref}, {len(off)} further), {n_unc} uncertain"
+    ]
+    cols = min(STRIP_WIDTH, len(ws))
+    strip = []
+    for c in range(cols):
+        part = marks[c * len(ws) // cols : (c + 1) * len(ws) // cols]
+        late, early = part.count("+"), part.count("-")
+        strip.append(("+" if late >= early else "-") if late + early else ("=" if "=" in part else "?"))
+    lines.append(f"                  {_clock(ws[0]['start_s'])} |{''.join(strip)}| {_clock(ws[-1]['end_s'])}")
+    lines.append("                  = within a frame, + sound later, - sound earlier, ? uncertain; --json or --plot: every window")
+    if off:
+        lines.append("  windows more than a frame away:")
+        lines += [_window_line(w) for w in off[:MAX_OFF_LISTED]]
+        if len(off) > MAX_OFF_LISTED:
+            lines.append(f"    ... and {len(off) - MAX_OFF_LISTED} more")
+    return lines
+
 
 def _human(d: dict[str, Any]) -> list[str]:
     v = d["verdict"]
@@ -50,12 +112,12 @@ def _human(d: dict[str, Any]) -> list[str]:
         lines.append(f"  drift         : windows disagree without a line (spread {dr['residual_ms']:.0f} ms): edit or cut?")
     elif dr["kind"] == "none":
         lines.append(f"  drift         : none ({dr['ms_per_min']:+.1f} ms/min)")
-    if len(d["windows"]) > 1:
+    if len(d["windows"]) > MAX_LISTED_WINDOWS:
+        lines += _window_summary(d)
+    elif len(d["windows"]) > 1:
         lines.append("  windows       :")
         for w in d["windows"]:
-            dl = "   n/a  " if w["audio_delay_ms"] is None else f"{w['audio_delay_ms']:+7.1f}"
-            flag = f"  uncertain: {w['note']}" if w["uncertain"] else ""
-            lines.append(f"    {w['start_s']:7.2f}-{w['end_s']:7.2f} s  {dl} ms  conf {w['confidence']:.2f}{flag}")
+            lines.append(_window_line(w))
     for f in d["findings"]:
         if f["severity"] != "info":
             lines.append(f"  {f['severity']}: {f['message']}" + (f" -> {f['advice']}" if f.get("advice") else ""))
