@@ -832,8 +832,10 @@ def _judge(
 ) -> tuple[list[Finding], dict[str, Any]]:
     findings: list[Finding] = []
     st = get_standard(standard)
+    # the whole file was measured as one window: say so in its own words
+    whole_note = glob.note.replace("in this window", "in this file") if glob.note else glob.note
     if delay_ms is None:
-        reason = glob.note or "no measurable agreement"
+        reason = whole_note or "no measurable agreement"
         verdict: dict[str, Any] = {
             "standard": st.key, "standard_name": st.name, "status": "unknown", "passes": None,
             "reason": reason,
@@ -843,7 +845,7 @@ def _judge(
         return findings, verdict
     verdict = judge(delay_ms, st)
     if conf < LOW_CONFIDENCE:
-        reason = glob.note or "mouth and speech agree weakly"
+        reason = whole_note or "mouth and speech agree weakly"
         verdict["status"] = "uncertain"
         verdict["passes"] = None
         verdict["reason"] = reason
