@@ -342,3 +342,13 @@ def test_measure_in_steps_stops_at_the_first_settled_level() -> None:
     # nothing settles: the last level is taken as it is
     level, rep = measure_in_steps(levels, lambda lv: report(0.1))
     assert level == [0, 1, 2] and rep.confidence == 0.1
+
+
+def test_the_plot_draws_a_line_only_for_a_drift() -> None:
+    from mouthsync.sync.drift import DriftFit
+    from mouthsync.sync.plot import drift_legend
+
+    assert drift_legend(DriftFit(60.0, 5.0, 3.0, 20, "drift")) == (True, "drift +60.0 ms/min")
+    line, label = drift_legend(DriftFit(-157.0, 50.0, 39.0, 20, "steps"))
+    assert not line and "edit or cut" in (label or "")
+    assert drift_legend(DriftFit(0.2, 7.0, 2.0, 20, "none")) == (False, None)

@@ -17,6 +17,22 @@ from mouthsync.core.atomic import atomic_path
 from mouthsync.sync.standards import get_standard
 
 
+def drift_legend(drift: object) -> tuple[bool, str | None]:
+    """Whether to draw the drift line, and its legend text.
+
+    Only a drift is a line. Through the steps of an edit a fitted line shows a slope that
+    is not there (an edit with +200 ms in its middle read "-157 ms/min"), so steps get a
+    legend entry without a line.
+    """
+    kind = getattr(drift, "kind", None)
+    slope = getattr(drift, "ms_per_min", None)
+    if kind == "drift" and slope is not None and getattr(drift, "intercept_ms", None) is not None:
+        return True, f"drift {slope:+.1f} ms/min"
+    if kind == "steps":
+        return False, "delay steps without a line: an edit or cut?"
+    return False, None
+
+
 def plot_report(report: object, out: str | os.PathLike[str], inputs: tuple[str, ...] = ()) -> Path:
     """Write the two-panel PNG for a :class:`~mouthsync.sync.delay.SyncReport` atomically."""
     import matplotlib
@@ -37,10 +53,12 @@ def plot_report(report: object, out: str | os.PathLike[str], inputs: tuple[str, 
         ax1.plot([w.start_s, w.end_s], [w.audio_delay_ms] * 2, color="tab:blue", alpha=alpha, lw=2)
         ax1.plot([(w.start_s + w.end_s) / 2], [w.audio_delay_ms], "o", color="tab:red" if w.uncertain else "tab:blue", alpha=alpha)
     drift = rep.drift  # type: ignore[attr-defined]
-    if drift.ms_per_min is not None and drift.intercept_ms is not None and wins:
+    line, label = drift_legend(drift)
+    if line and wins:
         x = np.array([wins[0].start_s, wins[-1].end_s])
-        ax1.plot(x, drift.intercept_ms + drift.ms_per_min / 60.0 * x, "--", color="tab:orange",
-                 label=f"drift {drift.ms_per_min:+.1f} ms/min ({drift.kind})")
+        ax1.plot(x, drift.intercept_ms + drift.ms_per_min / 60.0 * x, "--", color="tab:orange", label=label)
+    elif label:
+        ax1.plot([], [], " ", label=label)
     if rep.audio_delay_ms is not None:  # type: ignore[attr-defined]
         ax1.axhline(rep.audio_delay_ms, color="tab:purple", lw=1, ls=":", label=f"overall {rep.audio_delay_ms:+.0f} ms")  # type: ignore[attr-defined]
     ax1.set_xlabel("time (s)")
