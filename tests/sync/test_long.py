@@ -120,3 +120,19 @@ def test_long_clear_speech_is_settled_without_the_transcript(tmp_path: Path) -> 
     assert "transcript" not in full.details and full.details["phones_from"].startswith("align")
     assert fast.confidence >= 0.8
     assert abs(fast.audio_delay_ms - full.audio_delay_ms) <= 1000.0 / fast.fps
+
+
+def test_a_late_middle_section_is_found_and_fails_the_file(own: dict[str, float], tmp_path: Path) -> None:
+    """An edit whose middle 15 s are 200 ms late (beyond BT.1359's 185 ms) while the rest
+    is in sync: the whole file's delay hides it, the verdict must not."""
+    order = (SOURCES * 3)[:9]
+    shifts = [0.0, 0.0, 0.0, 0.2, 0.2, 0.2, 0.0, 0.0, 0.0]
+    video, _, segs = build_concatenation(order, [s - own[str(p)] for s, p in zip(shifts, order, strict=True)],
+                                         tmp_path, name="late_middle")
+    rep = check_sync(video)
+    late = (segs[3].start_s, segs[5].end_s)
+    assert rep.verdict["status"] == "out_of_sync", rep.verdict
+    sections = rep.verdict["sections"]
+    assert any(s["status"] == "out_of_sync" and s["start_s"] >= late[0] - 2.5 and s["end_s"] <= late[1] + 2.5
+               and abs(s["audio_delay_ms"] - 200.0) <= 40.0 for s in sections), sections
+    assert [f for f in rep.findings if f.check == "sync.section" and f.start_s is not None]

@@ -878,11 +878,71 @@ def _judge(
                                 f"window delays disagree without a straight line (spread {drift.residual_ms:.0f} ms): an edit or cut with different sync on each side?",
                                 value=drift.residual_ms, unit="ms",
                                 advice="look at the per-window delays (--plot) and fix each part separately"))
+    sections = out_of_tolerance_sections(windows, st, verdict.get("status", "unknown"))
+    if sections:
+        verdict["sections"] = sections
+        worst = max(sections, key=lambda x: _RANK[x["status"]])
+        if verdict["status"] in ("in_sync", "detectable") and _RANK[worst["status"]] > _RANK[verdict["status"]]:
+            verdict["status"] = worst["status"]
+            verdict["passes"] = worst["status"] != "out_of_sync"
+            more = len(sections) - 1
+            verdict["reason"] = (f"{worst['start_s']:.1f}-{worst['end_s']:.1f} s reads {worst['audio_delay_ms']:+.0f} ms"
+                                 + (f", and {more} more section{'s' if more > 1 else ''}" if more else ""))
+    for sec in sections:
+        d = sec["audio_delay_ms"]
+        bad = sec["status"] == "out_of_sync"
+        findings.append(Finding(
+            "sync.section", Severity.ERROR if bad else Severity.WARNING,
+            f"{sec['start_s']:.1f}-{sec['end_s']:.1f} s: audio delay {d:+.0f} ms ({d / frame_ms:+.1f} frames) against "
+            f"{st.name}: " + ("out of tolerance" if bad else "detectable"),
+            start_s=sec["start_s"], end_s=sec["end_s"], value=d, unit="ms",
+            advice="fix that part on its own (cut there; mouthsync fix PART -o OUT --delay auto)"
+            if drift.kind != "drift" else "mouthsync fix FILE -o OUT --drift auto"))
     for w in windows:
         if w.uncertain and len(windows) > 1 and w.note:
             findings.append(Finding("sync.window", Severity.INFO, w.note, start_s=w.start_s, end_s=w.end_s,
                                     value=w.confidence))
     return findings, verdict
+
+
+_RANK = {"in_sync": 0, "detectable": 1, "out_of_sync": 2}
+# A section is this many confident windows at least (at the default 5 s windows every
+# 2.5 s: 7.5 s of footage); one window alone may be a glitch of the measurement.
+SECTION_MIN_WINDOWS = 2
+
+
+def out_of_tolerance_sections(windows: list[WindowEstimate], st: Any, whole_status: str) -> list[dict[str, Any]]:
+    """Runs of confident windows judged worse than the whole file (an edit whose middle is
+    off, the late part of a drifting clip): where a viewer will notice, which the whole
+    file's single figure hides.
+
+    A run goes on across uncertain windows and ends at a confident window that is no
+    worse than the whole file. Its delay is the median of its windows.
+    """
+    base = _RANK.get(whole_status, 0)
+    out: list[dict[str, Any]] = []
+    run: list[tuple[WindowEstimate, str]] = []
+
+    def close() -> None:
+        if len(run) >= SECTION_MIN_WINDOWS:
+            worst = max((s for _, s in run), key=lambda s: _RANK[s])
+            out.append({
+                "start_s": round(run[0][0].start_s, 3), "end_s": round(run[-1][0].end_s, 3),
+                "audio_delay_ms": round(float(np.median([w.audio_delay_ms for w, _ in run])), 1),
+                "status": worst, "windows": len(run),
+            })
+        run.clear()
+
+    for w in windows:
+        if w.uncertain or w.audio_delay_ms is None:
+            continue
+        status = str(judge(w.audio_delay_ms, st)["status"])
+        if _RANK[status] > base:
+            run.append((w, status))
+        else:
+            close()
+    close()
+    return out
 
 
 # ----------------------------------------------------------------------------- entry
