@@ -1,8 +1,8 @@
 """The ``check --plot`` figure: delay over time (per window) and the agreement curve.
 
 Two panels because users ask two questions: *where* does the sync change (top: window
-delays with confidence as marker opacity, the drift line, and the tolerance band of the
-chosen standard) and *how sure* is the number (bottom: the agreement over candidate
+delays with confidence as marker opacity, the drift line, the tolerance band of the
+chosen standard, and the sections a viewer will notice shaded) and *how sure* is the number (bottom: the agreement over candidate
 delays; one sharp peak is trustworthy, several similar peaks are not).
 """
 
@@ -45,6 +45,9 @@ def plot_report(report: object, out: str | os.PathLike[str], inputs: tuple[str, 
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 6.5), constrained_layout=True)
     ax1.axhspan(-st.early_ms, st.late_ms, color="tab:green", alpha=0.12, label=f"{st.name} tolerance")
     ax1.axhline(0, color="0.6", lw=0.8)
+    for i, sec in enumerate(rep.verdict.get("sections", [])):  # type: ignore[attr-defined]
+        ax1.axvspan(sec["start_s"], sec["end_s"], color="tab:red", alpha=0.10,
+                    label="sections a viewer will notice" if i == 0 else None)
     wins = rep.windows  # type: ignore[attr-defined]
     for w in wins:
         if w.audio_delay_ms is None:
