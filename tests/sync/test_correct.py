@@ -199,3 +199,18 @@ def test_output_errors(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="more than 10 s"):
         fix_sync(FACE2, tmp_path / "o.mp4", delay="12s")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_one_shift_for_an_edit_warns_about_the_sections_left() -> None:
+    """check found parts that read differently (an edit): fix --delay auto still removes
+    the whole file's delay, and says which parts stay off."""
+    sections = [{"start_s": 20.0, "end_s": 40.0, "audio_delay_ms": 210.0, "status": "out_of_sync", "windows": 7}]
+    report = {"audio_delay_ms": 23.0, "confidence": 0.74, "windows": [], "drift": {"kind": "steps"},
+              "verdict": {"status": "out_of_sync", "sections": sections}}
+    plan = plan_fix(FACE2, delay="auto", report=report)
+    assert plan.delay_ms == pytest.approx(23.0)
+    [f] = [f for f in plan.findings if f.check == "fix.sections"]
+    assert "20.0-40.0 s (+210 ms)" in f.message
+    # a drift's late windows are the drift's business, not an edit's
+    drifting = {**report, "drift": {"kind": "drift"}}
+    assert not [f for f in plan_fix(FACE2, delay="auto", report=drifting).findings if f.check == "fix.sections"]

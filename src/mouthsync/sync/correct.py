@@ -306,6 +306,17 @@ def plan_fix(
                 "give --delay explicitly if you trust it"
             )
 
+    if need_check:
+        # an edit whose parts read differently: one shift for the file leaves them off
+        verdict = _get(report, "verdict")
+        secs = (verdict.get("sections") or []) if isinstance(verdict, dict) else []
+        if secs and _get(_get(report, "drift"), "kind") != "drift":
+            where = ", ".join(f"{x['start_s']:.1f}-{x['end_s']:.1f} s ({x['audio_delay_ms']:+.0f} ms)" for x in secs[:4])
+            findings.append(Finding(
+                "fix.sections", Severity.WARNING,
+                f"{len(secs)} section(s) read differently from the whole file and stay off after one shift: {where}",
+                advice="cut at the edits and fix each part (mouthsync fix PART -o OUT --delay auto)"))
+
     # drift
     drift_note = ""
     drift_source = "none" if drift_v is None else str(drift)
