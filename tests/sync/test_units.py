@@ -352,22 +352,3 @@ def test_the_plot_draws_a_line_only_for_a_drift() -> None:
     line, label = drift_legend(DriftFit(-157.0, 50.0, 39.0, 20, "steps"))
     assert not line and "edit or cut" in (label or "")
     assert drift_legend(DriftFit(0.2, 7.0, 2.0, 20, "none")) == (False, None)
-
-
-def test_sections_out_of_tolerance_are_runs_of_confident_windows() -> None:
-    """An edit whose middle is late: the run of confident windows that reads out of
-    tolerance is a section (across an uncertain window), a lone bad window is not."""
-    from mouthsync.sync.delay import WindowEstimate, out_of_tolerance_sections
-    from mouthsync.sync.standards import get_standard
-
-    def w(i: int, d: float, unc: bool = False) -> WindowEstimate:
-        return WindowEstimate(2.5 * i, 2.5 * i + 5.0, d, 0.1 if unc else 0.9, unc)
-
-    delays = [20, 25, 210, 205, -300, 220, 15, 10, 200, 20]
-    wins = [w(i, d, unc=(i == 4)) for i, d in enumerate(delays)]
-    st = get_standard("bt1359")
-    [sec] = out_of_tolerance_sections(wins, st, "in_sync")
-    assert (sec["start_s"], sec["end_s"], sec["status"], sec["windows"]) == (5.0, 17.5, "out_of_sync", 3)
-    assert sec["audio_delay_ms"] == 210.0
-    assert out_of_tolerance_sections(wins, st, "out_of_sync") == []  # nothing worse than the whole
-    assert out_of_tolerance_sections([w(0, 20), w(1, 210), w(2, 20)], st, "in_sync") == []

@@ -447,7 +447,9 @@ def _start_worker(
         check_input_path(source)
         args["source"] = os.fspath(source)
     out = os.path.join(tmp.name, "timeline.json")
-    env = dict(os.environ, MOUTHSYNC_NO_PROGRESS="1")
+    # TMPDIR inside the worker's own folder: a library's temp file left by a worker that is
+    # stopped half-way (a cancel, an interrupt) goes when the folder does
+    env = dict(os.environ, MOUTHSYNC_NO_PROGRESS="1", TMPDIR=tmp.name)
     proc = adopt(subprocess.Popen([sys.executable, "-m", "mouthsync.audio._worker", json.dumps(args), out],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env))
 

@@ -324,9 +324,16 @@ def import_mediapipe() -> Any:
         import mediapipe
 
         return mediapipe
-    stubs = {name: types.ModuleType(name) for name in ("matplotlib", "matplotlib.pyplot")}
-    stubs["matplotlib"].pyplot = stubs["matplotlib.pyplot"]  # type: ignore[attr-defined]
+    stubs: dict[str, Any] = {name: types.ModuleType(name) for name in ("matplotlib", "matplotlib.pyplot")}
+    stubs["matplotlib"].pyplot = stubs["matplotlib.pyplot"]
     stubs["matplotlib"].__path__ = []  # a package, so the submodule import resolves
+    if "sounddevice" not in sys.modules:
+        # MediaPipe's audio-task module tries ``sounddevice`` (microphone input), which looks
+        # for PortAudio with ``ctypes.util.find_library``: gcc and ldconfig run in
+        # subprocesses (~0.06 s), and a worker terminated meanwhile left their temp file
+        # behind. None in ``sys.modules`` makes that import fail at once, which MediaPipe
+        # expects (it catches ImportError).
+        stubs["sounddevice"] = None
     sys.modules.update(stubs)
     try:
         import mediapipe
@@ -703,7 +710,9 @@ def _run_workers(
     with tempfile.TemporaryDirectory(prefix="mouthsync-track-") as tmp:
         procs = []
         outs = []
-        env = dict(os.environ, GLOG_minloglevel="2", TF_CPP_MIN_LOG_LEVEL="3")
+        # TMPDIR inside our own temp folder: whatever a library leaves there when the
+        # worker is stopped half-way goes when the folder does
+        env = dict(os.environ, GLOG_minloglevel="2", TF_CPP_MIN_LOG_LEVEL="3", TMPDIR=tmp)
         for i, (a, b) in enumerate(ranges[1:], start=1):
             out = os.path.join(tmp, f"part{i}.npz")
             args = {"path": src, "start": a, "end": b, "max_side": max_side,

@@ -42,7 +42,7 @@ from mouthsync.core.jsonsafe import dumps
 from mouthsync.media.container import check_input_path, open_input, require_audio, require_video
 from mouthsync.media.decode import frame_times
 from mouthsync.media.remux import RemuxResult, retime_audio
-from mouthsync.sync.delay import LOW_CONFIDENCE
+from mouthsync.sync.verdict import LOW_CONFIDENCE
 
 ALGORITHM = "fix-1"  # bump when the meaning of a correction changes
 

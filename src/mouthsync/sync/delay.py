@@ -50,7 +50,8 @@ from mouthsync.sync.features import (
     robust_scale,
     trimmed_corr_rows,
 )
-from mouthsync.sync.standards import get_standard, judge
+from mouthsync.sync.standards import get_standard
+from mouthsync.sync.verdict import LOW_CONFIDENCE, judge_report
 
 ALGORITHM = "sync-delay-7"
 # Natural speech: the mouth starts moving slightly before the sound is heard, so a
@@ -85,7 +86,6 @@ TRIM_BLOCK = 12
 TRIM_DROP = 0.2
 _GRID_PAD_S = 2.0  # expected curves tabulated this far beyond the audio (>= max delay + warp)
 DEFAULT_MAX_DELAY_S = 0.8
-LOW_CONFIDENCE = 0.3
 _RIVAL_EXCLUDE_S = 0.12  # a rival peak must be this far from the winner
 AMBIGUOUS_PROMINENCE = 0.15  # winner minus rival (z units) below this: ambiguous
 
@@ -787,7 +787,7 @@ def analyse(
         if good and delay_ms is not None and drift.kind != "drift":
             agree = np.mean([abs(x.audio_delay_ms - delay_ms) <= frame_ms for x in good])  # type: ignore[operator]
             conf = float(np.clip(max(conf, float(np.median([x.confidence for x in good]))) * (0.5 + 0.5 * agree), 0, 1))
-    findings, verdict = _judge(delay_ms, conf, glob, drift, windows, standard, frame_ms)
+    findings, verdict = judge_report(delay_ms, conf, glob.note, drift, windows, standard, frame_ms)
     curve = Curve(delays * 1000.0 - calibration_ms, glob.combined, glob.components)
     details = {
         "algorithm": ALGORITHM,
@@ -819,130 +819,6 @@ def analyse(
         details=details,
         source=source,
     )
-
-
-def _judge(
-    delay_ms: float | None,
-    conf: float,
-    glob: _Estimate,
-    drift: DriftFit,
-    windows: list[WindowEstimate],
-    standard: str,
-    frame_ms: float,
-) -> tuple[list[Finding], dict[str, Any]]:
-    findings: list[Finding] = []
-    st = get_standard(standard)
-    # the whole file was measured as one window: say so in its own words
-    whole_note = glob.note.replace("in this window", "in this file") if glob.note else glob.note
-    if delay_ms is None:
-        reason = whole_note or "no measurable agreement"
-        verdict: dict[str, Any] = {
-            "standard": st.key, "standard_name": st.name, "status": "unknown", "passes": None,
-            "reason": reason,
-        }
-        findings.append(Finding("sync.delay", Severity.WARNING, f"cannot measure the delay: {reason}",
-                                advice="check that the speaker's face is visible and the audio holds speech"))
-        return findings, verdict
-    verdict = judge(delay_ms, st)
-    if conf < LOW_CONFIDENCE:
-        reason = whole_note or "mouth and speech agree weakly"
-        verdict["status"] = "uncertain"
-        verdict["passes"] = None
-        verdict["reason"] = reason
-        findings.append(Finding("sync.confidence", Severity.WARNING,
-                                f"low confidence ({conf:.2f}): {reason}", value=conf, threshold=LOW_CONFIDENCE,
-                                advice="the delay figure is a guess; is the visible face the one speaking?"))
-    else:
-        status = verdict["status"]
-        direction = verdict["direction"]
-        msg = f"audio delay {delay_ms:+.0f} ms ({delay_ms / frame_ms:+.1f} frames, {direction}) against {st.name}"
-        if status == "out_of_sync":
-            findings.append(Finding("sync.delay", Severity.ERROR, msg + ": out of tolerance",
-                                    value=delay_ms, threshold=verdict["limit_ms"], unit="ms",
-                                    advice="mouthsync fix FILE -o OUT --delay auto"))
-        elif status == "detectable":
-            findings.append(Finding("sync.delay", Severity.WARNING, msg + ": detectable, still acceptable",
-                                    value=delay_ms, threshold=verdict["limit_ms"], unit="ms",
-                                    advice="mouthsync fix FILE -o OUT --delay auto"))
-        else:
-            findings.append(Finding("sync.delay", Severity.INFO, msg + ": within tolerance",
-                                    value=delay_ms, threshold=verdict["limit_ms"], unit="ms"))
-    if drift.kind == "drift" and drift.ms_per_min is not None:
-        what = f" ({drift.interpretation})" if drift.interpretation else ""
-        findings.append(Finding("sync.drift", Severity.WARNING,
-                                f"delay drifts {drift.ms_per_min:+.1f} ms per minute{what}",
-                                value=drift.ms_per_min, unit="ms/min",
-                                advice="mouthsync fix FILE -o OUT --drift auto"))
-    elif drift.kind == "steps":
-        findings.append(Finding("sync.steps", Severity.WARNING,
-                                f"window delays disagree without a straight line (spread {drift.residual_ms:.0f} ms): an edit or cut with different sync on each side?",
-                                value=drift.residual_ms, unit="ms",
-                                advice="look at the per-window delays (--plot) and fix each part separately"))
-    sections = out_of_tolerance_sections(windows, st, verdict.get("status", "unknown"))
-    if sections:
-        verdict["sections"] = sections
-        worst = max(sections, key=lambda x: _RANK[x["status"]])
-        if verdict["status"] in ("in_sync", "detectable") and _RANK[worst["status"]] > _RANK[verdict["status"]]:
-            verdict["status"] = worst["status"]
-            verdict["passes"] = worst["status"] != "out_of_sync"
-            more = len(sections) - 1
-            verdict["reason"] = (f"{worst['start_s']:.1f}-{worst['end_s']:.1f} s reads {worst['audio_delay_ms']:+.0f} ms"
-                                 + (f", and {more} more section{'s' if more > 1 else ''}" if more else ""))
-    for sec in sections:
-        d = sec["audio_delay_ms"]
-        bad = sec["status"] == "out_of_sync"
-        findings.append(Finding(
-            "sync.section", Severity.ERROR if bad else Severity.WARNING,
-            f"{sec['start_s']:.1f}-{sec['end_s']:.1f} s: audio delay {d:+.0f} ms ({d / frame_ms:+.1f} frames) against "
-            f"{st.name}: " + ("out of tolerance" if bad else "detectable"),
-            start_s=sec["start_s"], end_s=sec["end_s"], value=d, unit="ms",
-            advice="fix that part on its own (cut there; mouthsync fix PART -o OUT --delay auto)"
-            if drift.kind != "drift" else "mouthsync fix FILE -o OUT --drift auto"))
-    for w in windows:
-        if w.uncertain and len(windows) > 1 and w.note:
-            findings.append(Finding("sync.window", Severity.INFO, w.note, start_s=w.start_s, end_s=w.end_s,
-                                    value=w.confidence))
-    return findings, verdict
-
-
-_RANK = {"in_sync": 0, "detectable": 1, "out_of_sync": 2}
-# A section is this many confident windows at least (at the default 5 s windows every
-# 2.5 s: 7.5 s of footage); one window alone may be a glitch of the measurement.
-SECTION_MIN_WINDOWS = 2
-
-
-def out_of_tolerance_sections(windows: list[WindowEstimate], st: Any, whole_status: str) -> list[dict[str, Any]]:
-    """Runs of confident windows judged worse than the whole file (an edit whose middle is
-    off, the late part of a drifting clip): where a viewer will notice, which the whole
-    file's single figure hides.
-
-    A run goes on across uncertain windows and ends at a confident window that is no
-    worse than the whole file. Its delay is the median of its windows.
-    """
-    base = _RANK.get(whole_status, 0)
-    out: list[dict[str, Any]] = []
-    run: list[tuple[WindowEstimate, str]] = []
-
-    def close() -> None:
-        if len(run) >= SECTION_MIN_WINDOWS:
-            worst = max((s for _, s in run), key=lambda s: _RANK[s])
-            out.append({
-                "start_s": round(run[0][0].start_s, 3), "end_s": round(run[-1][0].end_s, 3),
-                "audio_delay_ms": round(float(np.median([w.audio_delay_ms for w, _ in run])), 1),
-                "status": worst, "windows": len(run),
-            })
-        run.clear()
-
-    for w in windows:
-        if w.uncertain or w.audio_delay_ms is None:
-            continue
-        status = str(judge(w.audio_delay_ms, st)["status"])
-        if _RANK[status] > base:
-            run.append((w, status))
-        else:
-            close()
-    close()
-    return out
 
 
 # ----------------------------------------------------------------------------- entry

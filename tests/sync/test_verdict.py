@@ -1,0 +1,40 @@
+"""check's verdict: sections of a file that read worse than the whole, and the whole
+file's verdict set by them."""
+
+from __future__ import annotations
+
+
+def test_sections_out_of_tolerance_are_runs_of_confident_windows() -> None:
+    """An edit whose middle is late: the run of confident windows that reads out of
+    tolerance is a section (across an uncertain window), a lone bad window is not."""
+    from mouthsync.sync.delay import WindowEstimate
+    from mouthsync.sync.standards import get_standard
+    from mouthsync.sync.verdict import out_of_tolerance_sections
+
+    def w(i: int, d: float, unc: bool = False) -> WindowEstimate:
+        return WindowEstimate(2.5 * i, 2.5 * i + 5.0, d, 0.1 if unc else 0.9, unc)
+
+    delays = [20, 25, 210, 205, -300, 220, 15, 10, 200, 20]
+    wins = [w(i, d, unc=(i == 4)) for i, d in enumerate(delays)]
+    st = get_standard("bt1359")
+    [sec] = out_of_tolerance_sections(wins, st, "in_sync")
+    assert (sec["start_s"], sec["end_s"], sec["status"], sec["windows"]) == (5.0, 17.5, "out_of_sync", 3)
+    assert sec["audio_delay_ms"] == 210.0
+    assert out_of_tolerance_sections(wins, st, "out_of_sync") == []  # nothing worse than the whole
+    assert out_of_tolerance_sections([w(0, 20), w(1, 210), w(2, 20)], st, "in_sync") == []
+
+
+def test_a_late_section_sets_the_verdict_of_an_in_sync_file() -> None:
+    from mouthsync.sync.delay import WindowEstimate
+    from mouthsync.sync.drift import DriftFit
+    from mouthsync.sync.verdict import judge_report
+
+    wins = [WindowEstimate(2.5 * i, 2.5 * i + 5.0, d, 0.9, False) for i, d in enumerate([10, 15, 210, 220, 12, 8])]
+    findings, verdict = judge_report(20.0, 0.8, "", DriftFit(0.0, 20.0, 40.0, 6, "steps"), wins, "bt1359", 40.0)
+    assert verdict["status"] == "out_of_sync" and verdict["passes"] is False
+    assert "5.0-12.5 s reads +215 ms" in verdict["reason"]
+    assert [f.check for f in findings if f.severity.name == "ERROR"] == ["sync.section"]
+    # the same windows without the late pair: in sync, no section
+    calm = [w for w in wins if w.audio_delay_ms < 100]
+    _, verdict = judge_report(20.0, 0.8, "", DriftFit(0.0, 20.0, 5.0, 4, "none"), calm, "bt1359", 40.0)
+    assert verdict["status"] == "in_sync" and "sections" not in verdict
