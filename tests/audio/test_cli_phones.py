@@ -55,3 +55,20 @@ def test_noisy_audio_says_it_was_denoised(tmp_path, capsys) -> None:
     assert "background noise" in capsys.readouterr().out
     assert main(["phones", str(CLIPS[1])]) == 0
     assert "background noise" not in capsys.readouterr().out
+
+
+def test_a_second_audio_stream_is_read_when_asked(tmp_path, capsys) -> None:
+    """A master with a dub track: --audio-stream 1 gives the dub's phones, not the original's."""
+    import subprocess
+
+    out = tmp_path / "two.mkv"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(CLIPS[1]), "-i", str(SPEECH[0]),
+                    "-map", "0:v", "-map", "0:a", "-map", "1:a", "-c:v", "copy", "-c:a", "flac", str(out)],
+                   check=True)
+    assert main(["phones", str(out), "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(["phones", str(out), "--audio-stream", "1", "--json"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert abs(first["duration"] - 5.0) < 0.1 and abs(second["duration"] - 8.0) < 0.1
+    assert main(["phones", str(out), "--audio-stream", "2"]) == 2
+    assert "no audio stream 2" in capsys.readouterr().err

@@ -67,7 +67,8 @@ def _human(r: dict[str, Any]) -> list[str]:
 def register(app: typer.Typer) -> None:
     @app.command("phones")
     def phones(
-        file: Path = typer.Argument(..., help="Audio or video file (its first audio stream)."),
+        file: Path = typer.Argument(..., help="Audio or video file (its first audio stream, unless --audio-stream)."),
+        audio_stream: int = typer.Option(0, "--audio-stream", help="Which audio stream to read, counted from 0 (a master with one stream per language)."),
         transcript: str | None = typer.Option(
             None, "--transcript", "-t", help="Transcript text, or a path to a text file: forced alignment."
         ),
@@ -102,8 +103,14 @@ def register(app: typer.Typer) -> None:
             raise BadInput(str(exc)) from None
         if output is not None and fmt is None:
             raise BadInput("--output needs --format (tsv, json, xml or dat)")
+        source: Any = file
+        if audio_stream:
+            from mouthsync.audio.timeline import RATE
+            from mouthsync.media.decode import decode_audio
+
+            source = decode_audio(file, rate=RATE, mono=True, audio_stream=audio_stream)
         tl = speech_timeline(
-            file, transcript=_read_transcript(transcript), use_cache=not no_cache, language=language
+            source, transcript=_read_transcript(transcript), use_cache=not no_cache, language=language
         )
         if fmt is not None:
             cues = rhubarb.mouth_cues(tl.phones, extended=extended, start=tl.start, end=tl.end)
