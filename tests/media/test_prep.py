@@ -135,3 +135,25 @@ def test_sidecar_rerun_reproduces_the_output(vfr_prep, tmp_path: Path) -> None:
     np.testing.assert_allclose(frame_times(tmp_path / "again.mp4"), frame_times(vfr_prep.path))
     again = json.loads((tmp_path / "again.mp4.prep.json").read_text())
     assert again["changes"] == side["changes"]
+
+
+def test_every_audio_stream_is_kept_in_sync(tmp_path: Path) -> None:
+    """A master with a second language track: prep keeps it, tagged, on the same timeline
+    (its 200 ms offset against the first track survives to the sample)."""
+    import subprocess
+
+    from .test_remux import audio_lag_samples
+
+    src = tmp_path / "two.mov"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(CLIPS[1]), "-i", str(CLIPS[1]),
+                    "-map", "0:v", "-map", "0:a", "-map", "1:a", "-c:v", "copy", "-c:a", "pcm_s16le",
+                    "-filter:a:1", "adelay=200:all=1", "-metadata:s:a:1", "language=fra", str(src)], check=True)
+    out = tmp_path / "prepped.mp4"
+    r = prep(src, out)
+    assert [c for c in r.changes if c["kind"] == "audio_streams"][0]["count"] == 2
+    with av.open(str(out)) as c:
+        assert [s.metadata.get("language") for s in c.streams.audio][1] == "fra"
+        assert [s.sample_rate for s in c.streams.audio] == [48000, 48000]
+    a0 = decode_audio(out, rate=48000, audio_stream=0)
+    a1 = decode_audio(out, rate=48000, audio_stream=1)
+    assert abs(audio_lag_samples(a0, a1, 20000) - 9600) <= 48  # 200 ms at 48 kHz, within 1 ms

@@ -36,6 +36,8 @@ def _human(r: dict[str, Any]) -> list[str]:
             )
         elif kind == "audio_resample":
             lines.append(f"  audio resampled {c['from_hz']} -> {c['to_hz']} Hz")
+        elif kind == "audio_streams":
+            lines.append(f"  {c['count']} audio streams kept: {c['note']}")
         elif kind == "encode":
             lines.append(f"  encoded: video {c['video']}, audio {c['audio']}")
     for f in r["findings"]:

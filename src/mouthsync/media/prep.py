@@ -127,6 +127,7 @@ def prep(
     with open_input(src) as c:
         require_video(c, src)
         require_audio(c, src)
+        languages = [st.metadata.get("language") for st in c.streams.audio]
     check_output_path(out, [src])
     check_output_path(side, [src])
     if margin < 0:
@@ -186,13 +187,34 @@ def prep(
                       "(latest presentation timestamp not after it)",
             "frames_in": int(len(times)), "frames_out": n_frames,
         })
+    # Further audio streams (a master with one per language) go through the same placement
+    # on the same timeline, so they stay in sync with the first and with each other.
+    tracks = [placed]
+    for k in range(1, len(languages)):
+        other = decode_audio(src, rate=AUDIO_RATE, mono=False, audio_stream=k)
+        x = np.atleast_2d(other.samples)[:2]
+        off = int(round((other.start - origin) * AUDIO_RATE))
+        pl = np.zeros((x.shape[0], n_out), np.float32)
+        a, b = max(0, off), min(n_out, off + x.shape[1])
+        if b > a:
+            pl[:, a:b] = x[:, a - off : b - off]
+        tracks.append(pl)
+    if len(tracks) > 1:
+        changes.append({"kind": "audio_streams", "count": len(tracks),
+                        "note": "every audio stream placed on the same timeline and resampled alike"})
     codec = default_audio_codec(out)
     with open_output(out, [src]) as oc:
         # Every stream must exist before the first packet is muxed (that writes the header).
         vs = _add_video_stream(oc, v.width, v.height, rate, crf)
-        astream = add_audio_stream(oc, rate=AUDIO_RATE, channels=channels, codec=codec)
+        astreams = []
+        for pl, lang in zip(tracks, languages, strict=True):
+            st = add_audio_stream(oc, rate=AUDIO_RATE, channels=pl.shape[0], codec=codec)
+            if lang:
+                st.metadata["language"] = lang
+            astreams.append(st)
         shown = _write_video(oc, vs, src, times, rate, origin, n_frames)
-        encode_audio_array(oc, astream, placed if channels > 1 else placed[0])
+        for st, pl in zip(astreams, tracks, strict=True):
+            encode_audio_array(oc, st, pl if pl.shape[0] > 1 else pl[0])
     used = len(set(shown))
     repeated = n_frames - used
     dropped = int(np.sum((times >= origin - _PTS_EPS) & (times < origin + duration))) - used
