@@ -161,11 +161,7 @@ def prep(
 
     # Audio: place every source sample at its own time, pad/trim to the picture's span.
     n_out = int(round(duration * AUDIO_RATE))
-    offset = int(round((audio.start - origin) * AUDIO_RATE))  # output index of source sample 0
-    placed = np.zeros((channels, n_out), np.float32)
-    lo, hi = max(0, offset), min(n_out, offset + samples.shape[1])
-    if hi > lo:
-        placed[:, lo:hi] = samples[:, lo - offset : hi - offset]
+    placed, offset = _place(samples, audio.start, origin, n_out)
     head_s = offset / AUDIO_RATE
     tail_s = (n_out - (offset + samples.shape[1])) / AUDIO_RATE
     changes += _alignment_changes(head_s, tail_s, trim_silence)
@@ -192,13 +188,7 @@ def prep(
     tracks = [placed]
     for k in range(1, len(languages)):
         other = decode_audio(src, rate=AUDIO_RATE, mono=False, audio_stream=k)
-        x = np.atleast_2d(other.samples)[:2]
-        off = int(round((other.start - origin) * AUDIO_RATE))
-        pl = np.zeros((x.shape[0], n_out), np.float32)
-        a, b = max(0, off), min(n_out, off + x.shape[1])
-        if b > a:
-            pl[:, a:b] = x[:, a - off : b - off]
-        tracks.append(pl)
+        tracks.append(_place(np.atleast_2d(other.samples)[:2], other.start, origin, n_out)[0])
     if len(tracks) > 1:
         changes.append({"kind": "audio_streams", "count": len(tracks),
                         "note": "every audio stream placed on the same timeline and resampled alike"})
@@ -245,6 +235,18 @@ def prep(
               **result.to_dict()}
     write_text_atomic(side, dumps(record), [src])
     return result
+
+
+def _place(samples: np.ndarray, start: float, origin: float, n_out: int) -> tuple[np.ndarray, int]:
+    """``samples`` (channels, n) starting at source time ``start`` on the output timeline
+    (source time ``origin`` at output zero, ``n_out`` samples): silence where they have
+    none, cut where they run past. Also returns the output index of their first sample."""
+    offset = int(round((start - origin) * AUDIO_RATE))
+    placed = np.zeros((samples.shape[0], n_out), np.float32)
+    lo, hi = max(0, offset), min(n_out, offset + samples.shape[1])
+    if hi > lo:
+        placed[:, lo:hi] = samples[:, lo - offset : hi - offset]
+    return placed, offset
 
 
 def _silence_cut(
