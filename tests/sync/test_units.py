@@ -200,7 +200,7 @@ def test_sources_are_weighed_by_how_well_each_alone_fits() -> None:
         Signals,
         analyse,
         fit_weights,
-        source_fits,
+        source_searches,
     )
 
     rng = np.random.default_rng(11)
@@ -227,7 +227,8 @@ def test_sources_are_weighed_by_how_well_each_alone_fits() -> None:
     sig = Signals(track, [tl_junk, tl_good], audio)
     np.testing.assert_allclose(sig.source_weights, [0.5, 0.5])
     delays = np.arange(-0.8, 0.8 + 1e-9, GRID_STEP_S)
-    fits = source_fits(sig, np.ones(times.size, bool), delays, DEFAULT_WEIGHTS)
+    fits, curves = source_searches(sig, np.ones(times.size, bool), delays, DEFAULT_WEIGHTS)
+    assert [c.shape for c in curves] == [delays.shape] * 2
     assert fits[1] > fits[0] + 0.3
     mixed = sig.mixed(fit_weights(fits))
     assert mixed.source_weights[1] > 0.95
@@ -236,7 +237,7 @@ def test_sources_are_weighed_by_how_well_each_alone_fits() -> None:
     assert rep.raw_delay_ms is not None and abs(rep.raw_delay_ms - 80.0) < 10.0
     assert rep.details["source_weights"][1] > 0.95
     # one source: nothing to weigh
-    assert source_fits(Signals(track, tl_good, audio), np.ones(times.size, bool), delays, DEFAULT_WEIGHTS) == []
+    assert source_searches(Signals(track, tl_good, audio), np.ones(times.size, bool), delays, DEFAULT_WEIGHTS) == ([], [])
 
 
 def test_corr_rows_equals_the_masked_correlation_on_a_fixed_support() -> None:

@@ -22,6 +22,9 @@ def test_sections_out_of_tolerance_are_runs_of_confident_windows() -> None:
     assert sec["audio_delay_ms"] == 210.0
     assert out_of_tolerance_sections(wins, st, "out_of_sync") == []  # nothing worse than the whole
     assert out_of_tolerance_sections([w(0, 20), w(1, 210), w(2, 20)], st, "in_sync") == []
+    # late then early without an in-sync window between: two sections, not one median
+    flip = out_of_tolerance_sections([w(i, d) for i, d in enumerate([210, 220, -200, -210])], st, "in_sync")
+    assert [(x["audio_delay_ms"], x["windows"]) for x in flip] == [(215.0, 2), (-205.0, 2)]
 
 
 def test_a_late_section_sets_the_verdict_of_an_in_sync_file() -> None:

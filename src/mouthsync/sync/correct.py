@@ -305,8 +305,6 @@ def plan_fix(
                 f"< {min_confidence:g} ({_verdict_text(report)}); nothing written, "
                 "give --delay explicitly if you trust it"
             )
-
-    if need_check:
         # an edit whose parts read differently: one shift for the file leaves them off
         verdict = _get(report, "verdict")
         secs = (verdict.get("sections") or []) if isinstance(verdict, dict) else []

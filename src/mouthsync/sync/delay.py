@@ -211,7 +211,7 @@ class Signals:
         # averaged: their errors differ, and the mean predicts the mouth better than
         # either (docs/sync.md, "Two phone sources"). Each source's curves are kept so that
         # ``mixed`` can re-weight them by how well each source alone fits this face
-        # (``source_fits``). A timeline without phones contributes zeros, as before.
+        # (``source_searches``). A timeline without phones contributes zeros, as before.
         self._per_source: list[tuple[np.ndarray, np.ndarray]] = []
         for tl in timelines:
             if tl.phones:
@@ -463,10 +463,10 @@ def estimate_window(
     speech_in = sig.speech_seconds(t0, t1)
     empty = _Estimate(None, 0.0, True, "", np.full(delays.size, np.nan), {}, {})
     if sig.valid[sel].sum() < 8:
-        empty.note = "no usable face in this window"
+        empty.note = "no usable face"
         return empty
     if speech_in < 0.3 or not any(p.label != "SIL" for p in sig.phones):
-        empty.note = "no speech in this window"
+        empty.note = "no speech"
         return empty
     comps = sig.curves(sel, delays, weights, warp)
     combined = combine(comps, weights)
@@ -497,7 +497,7 @@ def estimate_window(
         elif face_fraction < 0.5:
             note = "face missing in much of the window"
         elif speech_in < 1.0:
-            note = "little speech in this window"
+            note = "little speech"
         elif prominence < 0.5:
             note = "several delays fit about equally well (cut, other speaker or off-screen voice?)"
         else:
@@ -514,23 +514,19 @@ def estimate_window(
 SOURCE_TEMPERATURE = 0.1
 
 
-def source_fits(sig: Signals, sel: np.ndarray, delays: np.ndarray, weights: dict[str, float]) -> list[float]:
-    """How well each phone source alone fits the face (empty with fewer than 2 sources).
+def source_searches(
+    sig: Signals, sel: np.ndarray, delays: np.ndarray, weights: dict[str, float]
+) -> tuple[list[float], list[np.ndarray]]:
+    """How well each phone source alone fits the face, and its own agreement curve over
+    ``delays`` (z units); empty lists with fewer than 2 sources.
 
     A source's fit is its peak correlation (the same figure the confidence is made from)
     when it alone predicts the mouth. On some footage one recogniser output is poor (on
     voxceleb_620900105 both allphone timelines alone read 0.4-0.7 s off), and under noise
-    the sources degrade unequally; the equal mean then carries the poor one's errors.
-    Each source's curves are scored once over ``sel`` (cheap next to the windows).
+    the sources degrade unequally; the equal mean then carries the poor one's errors. The
+    fits weigh the early mix (``fit_weights``), the curves the late fusion
+    (``late_fusion``). Each source is scored once over ``sel`` (cheap next to the windows).
     """
-    return source_searches(sig, sel, delays, weights)[0]
-
-
-def source_searches(
-    sig: Signals, sel: np.ndarray, delays: np.ndarray, weights: dict[str, float]
-) -> tuple[list[float], list[np.ndarray]]:
-    """Each phone source's fit (see ``source_fits``) and its own agreement curve over
-    ``delays`` (z units; empty lists with fewer than 2 sources)."""
     if sig.n_sources < 2:
         return [], []
     fits, curves = [], []
@@ -605,7 +601,7 @@ def ensemble_modes(transcript: str | None) -> list[Source]:
     allphone alone 86.7), kept more of them under noise (pink 80 / other voice 77 %,
     against 78 / 63 for auto alone) and is the only mix tried whose confidence separates
     every clip from all five other speakers (docs/sync.md, "Several phone sources").
-    ``analyse`` then weighs them by how well each alone fits the face (``source_fits``).
+    ``analyse`` then weighs them by how well each alone fits the face (``source_searches``).
     A given transcript is aligned alone (it is the best phone source there is);
     ``None``: allphone alone (the fast mode).
     """
@@ -721,7 +717,7 @@ def analyse(
     get_standard(standard)  # fail early on a bad key
     w = dict(DEFAULT_WEIGHTS if weights is None else weights)
     # ``equal`` mixes the phone sources equally (confidence, drift); ``sig`` is weighted by
-    # how well each source alone fits the face (the delay search), see ``source_fits``
+    # how well each source alone fits the face (the delay search), see ``source_searches``
     equal = Signals(track, timeline, audio)
     delays = np.arange(-max_delay_s, max_delay_s + GRID_STEP_S / 2, GRID_STEP_S)
     every = np.ones(equal.times.size, dtype=bool)

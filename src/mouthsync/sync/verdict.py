@@ -36,10 +36,8 @@ def judge_report(
     (``note``: why the whole-file estimate is uncertain, if it is), its drift and windows."""
     findings: list[Finding] = []
     st = get_standard(standard)
-    # the whole file was measured as one window: say so in its own words
-    whole_note = note.replace("in this window", "in this file") if note else note
     if delay_ms is None:
-        reason = whole_note or "no measurable agreement"
+        reason = note or "no measurable agreement"
         verdict: dict[str, Any] = {
             "standard": st.key, "standard_name": st.name, "status": "unknown", "passes": None,
             "reason": reason,
@@ -49,7 +47,7 @@ def judge_report(
         return findings, verdict
     verdict = judge(delay_ms, st)
     if conf < LOW_CONFIDENCE:
-        reason = whole_note or "mouth and speech agree weakly"
+        reason = note or "mouth and speech agree weakly"
         verdict["status"] = "uncertain"
         verdict["passes"] = None
         verdict["reason"] = reason
@@ -121,7 +119,8 @@ def out_of_tolerance_sections(windows: list[WindowEstimate], st: Any, whole_stat
     file's single figure hides.
 
     A run goes on across uncertain windows and ends at a confident window that is no
-    worse than the whole file. Its delay is the median of its windows.
+    worse than the whole file, or that is off the other way (sound early after late):
+    its delay is the median of its windows, which must all lean one way.
     """
     base = _RANK.get(whole_status, 0)
     out: list[dict[str, Any]] = []
@@ -142,6 +141,8 @@ def out_of_tolerance_sections(windows: list[WindowEstimate], st: Any, whole_stat
             continue
         status = str(judge(w.audio_delay_ms, st)["status"])
         if _RANK[status] > base:
+            if run and (run[-1][0].audio_delay_ms >= 0) != (w.audio_delay_ms >= 0):
+                close()
             run.append((w, status))
         else:
             close()
