@@ -32,14 +32,20 @@ os.environ.setdefault("MOUTHSYNC_NO_PROGRESS", "1")
 BILABIALS = ("P", "B", "M")
 BEFORE_S, AFTER_S = 0.3, 0.2
 CELL = (120, 96)  # crop size in the picture (w, h)
-LIPS = [61, 291, 0, 17]  # mouth corners, upper and lower lip middle (478-point mesh)
 
 
 def mouth_crop(img: np.ndarray, marks: np.ndarray) -> np.ndarray:
     """The mouth and some chin, from the frame's landmarks, resized to ``CELL``."""
     import cv2
 
-    pts = marks[LIPS, :2]
+    from mouthsync.face.mouth import (
+        LOWER_LIP_OUTER,
+        MOUTH_CORNER_L,
+        MOUTH_CORNER_R,
+        UPPER_LIP_OUTER,
+    )
+
+    pts = marks[[MOUTH_CORNER_R, MOUTH_CORNER_L, UPPER_LIP_OUTER, LOWER_LIP_OUTER], :2]
     if not np.isfinite(pts).all():
         return np.zeros((CELL[1], CELL[0], 3), np.uint8)
     cx, cy = pts[:, 0].mean(), pts[:, 1].mean()
@@ -75,14 +81,21 @@ def main() -> int:
         print(f"{args.clip.name}: no P, B or M in the aligned transcript")
         return 1
     print(f"{args.clip.name}: words: {' '.join(w.text for w in timeline.words)}")
+    def around(p) -> np.ndarray:  # type: ignore[no-untyped-def]
+        """Track indices of the frames shown for closure ``p``."""
+        return np.where((track.times >= p.start - BEFORE_S) & (track.times <= p.end + AFTER_S))[0]
+
+    # only the frames the strips show are kept (a long clip would not fit in memory)
+    wanted = {int(k) for p in closures for k in around(p)}
     frames: dict[int, np.ndarray] = {}
     with av.open(str(args.clip)) as c:
         for i, fr in enumerate(c.decode(video=0)):
-            frames[i] = fr.to_ndarray(format="bgr24")
+            if i in wanted:
+                frames[i] = fr.to_ndarray(format="bgr24")
     ap_ = track.mouth["aperture"]
     rows, lags = [], []
     for p in closures:
-        idx = np.where((track.times >= p.start - BEFORE_S) & (track.times <= p.end + AFTER_S))[0]
+        idx = around(p)
         if idx.size == 0:
             continue
         cells = []
