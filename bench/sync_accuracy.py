@@ -198,7 +198,7 @@ def all_voices(cases, tracks, quick: bool, jobs: int) -> None:  # type: ignore[n
     """The other-speaker case with each of the five recordings under each clip (the main
     table's pairing is one recording per clip, so one hard pair weighs a ninth of it)."""
     noise_ks = list(range(-12, 13, 6 if quick else 3))
-    zero = {c: estimate(tracks[c], a)[0] for c, s, a in ((Path(c), s, a) for c, s, a in cases["frames"]) if s == 0.0}
+    zero = {Path(c): estimate(tracks[Path(c)], a)[0] for c, s, a in cases["frames"] if s == 0.0}
     items = []
     for c in CLIPS:
         fd = frame_s(tracks[c])

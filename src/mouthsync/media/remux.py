@@ -280,19 +280,17 @@ def _remux_copy(src: Path, ic: Any, oc: Any, shift_s: float, audio_stream: int |
     )
 
 
-def _decode_stream(
-    path: Path, index: int, *, number: int | None = None
-) -> tuple[np.ndarray, int, float, str]:
-    """All samples of audio stream ``index`` as float32 (channels, n), its rate, start, layout.
+def _decode_stream(path: Path, index: int, number: int) -> tuple[np.ndarray, int, float, str]:
+    """All samples of audio stream ``index`` (``number`` among the audio streams) as
+    float32 (channels, n), its rate, start, layout.
 
-    The measured audio stream (``number``: its place among the audio streams; mono or
-    stereo) goes through :func:`decode_audio`, so the
-    re-timed sound sits on exactly the timeline every other stage measures (including its
-    removal of AAC priming that a container failed to hide). A sound that starts after
+    Mono and stereo streams go through :func:`decode_audio`, so the re-timed sound sits on
+    exactly the timeline every other stage measures (including its removal of AAC priming
+    that a container failed to hide). A sound that starts after
     zero is padded with silence to start at zero: FFmpeg's MP4 muxer misplaces AAC
     priming for streams whose first packet is not at zero.
     """
-    x, rate, start, layout = _decode_raw(path, index, number=number)
+    x, rate, start, layout = _decode_raw(path, index, number)
     lead = int(round(start * rate))
     if lead > 0:
         x = np.concatenate([np.zeros((x.shape[0], lead), np.float32), x], axis=1)
@@ -303,16 +301,14 @@ def _decode_stream(
     return x, rate, start, layout
 
 
-def _decode_raw(
-    path: Path, index: int, *, number: int | None
-) -> tuple[np.ndarray, int, float, str]:
+def _decode_raw(path: Path, index: int, number: int) -> tuple[np.ndarray, int, float, str]:
     """Decode one audio stream at its own rate and layout (see :func:`_decode_stream`)."""
     with open_input(path) as c:
         s = c.streams[index]
         channels = s.codec_context.channels
         native = s.codec_context.sample_rate
         name = s.codec_context.layout.name
-    if number is not None and channels <= 2:
+    if channels <= 2:
         a = decode_audio(path, rate=native, mono=channels == 1, audio_stream=number)
         x = a.samples[None, :] if a.samples.ndim == 1 else a.samples
         return x.astype(np.float32, copy=False), native, a.start, name
@@ -431,7 +427,7 @@ def _remux_encode(
     for s in ic.streams.audio:
         if s.index not in moved:
             continue
-        x, rate, start, layout = _decode_stream(src, s.index, number=number[s.index] if s.index == a0.index else None)
+        x, rate, start, layout = _decode_stream(src, s.index, number[s.index])
         y, k = map_samples(x, rate, start, shift_s, speed)
         if s.index == a0.index:
             shift_samples = k
