@@ -1,8 +1,9 @@
 """Speed of ``check`` on a 60 s 720p talking-head clip (target: >= 8x faster than real time),
 and of the several-faces path on a two-shot made from it.
 
-    .venv/bin/python bench/check_speed.py [--stages] [--seconds N]
+    .venv/bin/python bench/check_speed.py [--stages] [--seconds N] [--repeat N]
 
+``--repeat N`` times N cold runs of the command line (median and spread) instead.
 ``--seconds 600`` measures a 10-minute clip instead (cold ``check`` only, with the peak
 resident memory of the main process and of the largest child process).
 
@@ -86,6 +87,24 @@ def cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + ch.ru_utime + ch.ru_stime
 
 
+def repeat_cli(clip: Path, dur: float, n: int) -> None:
+    """``mouthsync check`` cold ``n`` times through the command line, one fresh process each
+    (Python start-up and imports included, no cache), and the spread of the wall times:
+    one run on a shared 2-core machine says little (the same setting read 7.7-9.5 s)."""
+    import statistics
+
+    env = dict(os.environ, MOUTHSYNC_CACHE="off", MOUTHSYNC_NO_PROGRESS="1")
+    walls = []
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "mouthsync", "check", str(clip), "--json"], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        walls.append(time.perf_counter() - t)
+    med = statistics.median(walls)
+    print(f"check cold through the CLI, {n} runs: min {min(walls):.2f} s, median {med:.2f} s, max {max(walls):.2f} s "
+          f"= {dur / max(walls):.1f}x / {dur / med:.1f}x / {dur / min(walls):.1f}x real time (target >= 8x)")
+
+
 def main() -> int:
     from mouthsync.audio.timeline import speech_timeline
     from mouthsync.face.count import faces_to_track
@@ -99,6 +118,9 @@ def main() -> int:
         meta = video_meta(clip)
         dur = meta.duration or 60.0
         print(f"clip: {meta.width}x{meta.height}, {dur:.1f} s, cpu count {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}")
+        if "--repeat" in sys.argv:
+            repeat_cli(clip, dur, int(sys.argv[sys.argv.index("--repeat") + 1]))
+            return 0
         if seconds != 60.0:
             import resource
 
