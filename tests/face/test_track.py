@@ -94,6 +94,44 @@ def test_parallel_ranges_match_single_process(tmp_path) -> None:
     assert d < 0.01
 
 
+def _live_track_workers() -> list[int]:
+    """PIDs of running ``mouthsync.face._worker`` processes started by this process."""
+    import os
+    from pathlib import Path
+
+    me = str(os.getpid())
+    found = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                cmd = Path(f"/proc/{d}/cmdline").read_bytes()
+                stat = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if b"mouthsync.face._worker" in cmd and stat[1] == me and stat[0] != "Z":
+                found.append(int(d))
+    return found
+
+
+def test_started_track_runs_its_worker_at_once_and_cancel_stops_it(tmp_path, monkeypatch) -> None:
+    """``start_track_face`` starts the worker before ``result()`` (``check`` counts the faces
+    meanwhile); leaving the block without a result stops it and leaves no temp folder."""
+    import tempfile
+
+    from mouthsync.face.track import start_track_face
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    clip = next(p for p in CLIPS if p.name == "retalking_face4.mp4")
+    with start_track_face(clip, use_cache=False, workers=2) as job:
+        assert len(_live_track_workers()) == 1
+    assert _live_track_workers() == []
+    assert list(tmp_path.iterdir()) == []
+    with start_track_face(clip, use_cache=False, workers=2) as job:
+        tr = job.result()
+    assert len(tr) == len(frame_times(clip)) and tr.valid.all()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_fast_landmark_parse_matches_protobuf_fields() -> None:
     from mediapipe.framework.formats import landmark_pb2
 

@@ -528,34 +528,124 @@ def track_face(
     speech transcript go first, :mod:`mouthsync.core.priority`).
     Raises :class:`NoFace` when no frame has a usable face.
     """
-    src = str(path)
     if smooth is not None and not (smooth >= 0 and np.isfinite(smooth)):
         raise BadInput(f"--smooth must be 0 or a positive strength, not {smooth}")
-    settings = {"algorithm": ALGORITHM, "max_side": max_side, "max_faces": max_faces}
-    meta, digest, cpath = _source_and_cache(src, "facetrack", settings, use_cache)
-    track: FaceTrack | None = None
-    if cpath is not None and cpath.exists():
-        with contextlib.suppress(BadInput, KeyError, ValueError, OSError):
-            cached = FaceTrack.load(cpath)
-            # measures are cheap: recompute them so a change to them never needs re-tracking
-            track = build_track(cached.times, cached.valid, cached.landmarks, cached.width,
-                                cached.height, src, cached.settings)
-    if track is None:
-        track = _track_fresh(src, meta.width, meta.height, meta.duration, max_side, max_faces, workers, settings,
-                             worker_nice)
-        if cpath is not None:
-            with contextlib.suppress(OSError):
-                track.save(cpath)
-    if "source_sha256" not in track.settings:
-        # lets a saved track be matched to its video later (``facecheck --track``)
-        track.settings = {**track.settings, "source_sha256": digest}
-    if not track.valid.any():
-        raise NoFace(f"{src}: no face found in any of {len(track)} frames (Face Mesh needs a visible, roughly frontal human-like face)")
+    with start_track_face(path, use_cache=use_cache, max_side=max_side, max_faces=max_faces,
+                          workers=workers, worker_nice=worker_nice) as job:
+        track = job.result()
     if smooth:
         from mouthsync.face.smooth import smooth_track
 
         track = smooth_track(track, strength=smooth)
     return track
+
+
+def start_track_face(
+    path: str | os.PathLike[str],
+    *,
+    use_cache: bool = True,
+    max_side: int | None = DEFAULT_MAX_SIDE,
+    max_faces: int = 1,
+    workers: int | None = None,
+    worker_nice: int = 0,
+) -> PendingTrack:
+    """Start tracking the primary face of ``path``: the worker processes start now, the
+    calling process tracks its own range when :meth:`PendingTrack.result` is called.
+
+    Why: a worker spends its first ~0.5 s importing MediaPipe. Started before the caller's
+    other preparations (``check`` counts the faces first), that start-up runs on a core
+    that would otherwise wait. Use it as a context manager: leaving the block without
+    ``result()`` (an error, an interrupt, several faces after all) stops the workers.
+    Arguments as for :func:`track_face`.
+    """
+    src = str(path)
+    settings = {"algorithm": ALGORITHM, "max_side": max_side, "max_faces": max_faces}
+    meta, digest, cpath = _source_and_cache(src, "facetrack", settings, use_cache)
+    cached: FaceTrack | None = None
+    if cpath is not None and cpath.exists():
+        with contextlib.suppress(BadInput, KeyError, ValueError, OSError):
+            old = FaceTrack.load(cpath)
+            # measures are cheap: recompute them so a change to them never needs re-tracking
+            cached = build_track(old.times, old.valid, old.landmarks, old.width, old.height, src, old.settings)
+    return PendingTrack(src, meta, digest, cpath, settings, cached, max_side, max_faces, workers, worker_nice)
+
+
+class PendingTrack:
+    """A face track under way (see :func:`start_track_face`)."""
+
+    def __init__(
+        self,
+        src: str,
+        meta: Any,
+        digest: str,
+        cpath: Path | None,
+        settings: dict[str, Any],
+        cached: FaceTrack | None,
+        max_side: int | None,
+        max_faces: int,
+        workers: int | None,
+        worker_nice: int,
+    ) -> None:
+        self._src, self._digest, self._cpath, self._settings = src, digest, cpath, settings
+        self._width, self._height = meta.width, meta.height
+        self._max_side, self._max_faces = max_side, max_faces
+        self._track = cached
+        self._stack = contextlib.ExitStack()
+        self._workers: _Workers | None = None
+        self._ranges: list[tuple[float | None, float | None]] = [(None, None)]
+        if cached is not None:
+            return
+        from mouthsync.media.decode import frame_times
+
+        ft = frame_times(src)
+        if workers is None:
+            span = float(ft[-1] - ft[0]) if len(ft) > 1 else (meta.duration or 0.0)
+            workers = min(2, os.cpu_count() or 1) if span >= PARALLEL_MIN_SECONDS else 1
+        self._ranges = _split_points(ft, workers)
+        try:
+            self._advance = self._stack.enter_context(progress("Tracking face", len(ft)))
+            if len(self._ranges) > 1:
+                self._workers = self._stack.enter_context(
+                    _Workers(src, self._ranges[1:], max_side, max_faces, meta.width, meta.height,
+                             self._advance, worker_nice))
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def __enter__(self) -> PendingTrack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
+
+    def cancel(self) -> None:
+        """Stop the workers (if still running) and drop their output; idempotent."""
+        self._stack.close()
+
+    def result(self) -> FaceTrack:
+        """Track the calling process's range, wait for the workers, assemble and cache.
+
+        Raises :class:`NoFace` when no frame has a usable face.
+        """
+        if self._track is None:
+            a0, b0 = self._ranges[0]
+            args = (self._src, a0, b0, self._max_side, self._max_faces, self._width, self._height)
+            parts = [_primary_face(_mesh_frames(*args, report=self._advance))]
+            if self._workers is not None:
+                parts += self._workers.results()
+            self.cancel()
+            track = _assemble(parts, self._width, self._height, self._src, self._settings)
+            if self._cpath is not None:
+                with contextlib.suppress(OSError):
+                    track.save(self._cpath)
+            self._track = track
+        track = self._track
+        if "source_sha256" not in track.settings:
+            # lets a saved track be matched to its video later (``facecheck --track``)
+            track.settings = {**track.settings, "source_sha256": self._digest}
+        if not track.valid.any():
+            raise NoFace(f"{self._src}: no face found in any of {len(track)} frames (Face Mesh needs a visible, roughly frontal human-like face)")
+        return track
 
 
 # ----------------------------------------------------------------------------- several faces
@@ -657,101 +747,94 @@ def track_faces(
             for k in range(marks.shape[0])]
 
 
-def _track_fresh(
-    src: str,
-    width: int,
-    height: int,
-    duration: float | None,
-    max_side: int | None,
-    max_faces: int,
-    workers: int | None,
-    settings: dict[str, Any],
-    worker_nice: int = 0,
-) -> FaceTrack:
-    from mouthsync.media.decode import frame_times
+class _Workers:
+    """``mouthsync.face._worker`` processes, one per time range, with their progress pumped
+    into ``advance``; a context manager that stops them when left before :meth:`results`."""
 
-    ft = frame_times(src)
-    total = len(ft)
-    if workers is None:
-        span = float(ft[-1] - ft[0]) if total > 1 else (duration or 0.0)
-        workers = min(2, os.cpu_count() or 1) if span >= PARALLEL_MIN_SECONDS else 1
-    ranges = _split_points(ft, workers)
-    with progress("Tracking face", total) as advance:
-        if len(ranges) == 1:
-            parts = [_primary_face(_mesh_frames(src, None, None, max_side, max_faces, width, height, report=advance))]
-        else:
-            parts = _run_workers(src, ranges, max_side, max_faces, width, height, advance, worker_nice)
-    return _assemble(parts, width, height, src, settings)
+    def __init__(
+        self,
+        src: str,
+        ranges: list[tuple[float | None, float | None]],
+        max_side: int | None,
+        max_faces: int,
+        width: int,
+        height: int,
+        advance: Any,
+        nice: int = 0,
+    ) -> None:
+        import json
+        import subprocess
+        import sys
+        import tempfile
 
+        from mouthsync.core.children import adopt
 
-def _run_workers(
-    src: str,
-    ranges: list[tuple[float | None, float | None]],
-    max_side: int | None,
-    max_faces: int,
-    width: int,
-    height: int,
-    advance: Any,
-    nice: int = 0,
-) -> list[dict[str, np.ndarray]]:
-    """Track the first range here and each later one in a ``mouthsync.face._worker`` process.
-
-    The calling process keeps a range for itself: it pays the MediaPipe start-up (~1 s of
-    CPU, mostly the matplotlib import MediaPipe drags in) once per process, not per clip,
-    so long-lived callers (``check``, tests) only pay for the extra worker.
-    """
-    import json
-    import subprocess
-    import sys
-    import tempfile
-
-    from mouthsync.core.children import adopt
-
-    with tempfile.TemporaryDirectory(prefix="mouthsync-track-") as tmp:
-        procs = []
-        outs = []
+        self._src = src
+        self._tmp = tempfile.TemporaryDirectory(prefix="mouthsync-track-")
+        tmp = self._tmp.name
+        self._procs: list[subprocess.Popen[str]] = []
+        self._outs: list[str] = []
+        self._errs: list[str] = [""] * len(ranges)
         # TMPDIR inside our own temp folder: whatever a library leaves there when the
         # worker is stopped half-way goes when the folder does
         env = dict(os.environ, GLOG_minloglevel="2", TF_CPP_MIN_LOG_LEVEL="3", TMPDIR=tmp)
-        for i, (a, b) in enumerate(ranges[1:], start=1):
-            out = os.path.join(tmp, f"part{i}.npz")
-            args = {"path": src, "start": a, "end": b, "max_side": max_side,
-                    "max_faces": max_faces, "width": width, "height": height, "nice": nice}
-            procs.append(adopt(subprocess.Popen(
-                [sys.executable, "-m", "mouthsync.face._worker", json.dumps(args), out],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-            )))
-            outs.append(out)
-        errs: list[str] = [""] * len(procs)
+        try:
+            for i, (a, b) in enumerate(ranges, start=1):
+                out = os.path.join(tmp, f"part{i}.npz")
+                args = {"path": src, "start": a, "end": b, "max_side": max_side,
+                        "max_faces": max_faces, "width": width, "height": height, "nice": nice}
+                self._procs.append(adopt(subprocess.Popen(
+                    [sys.executable, "-m", "mouthsync.face._worker", json.dumps(args), out],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                )))
+                self._outs.append(out)
+        except BaseException:
+            self.close()
+            raise
 
         def pump(i: int, p: subprocess.Popen[str]) -> None:
             assert p.stdout is not None and p.stderr is not None
-            drain = threading.Thread(target=lambda: errs.__setitem__(i, p.stderr.read()), daemon=True)
+            drain = threading.Thread(target=lambda: self._errs.__setitem__(i, p.stderr.read()), daemon=True)
             drain.start()
             for line in p.stdout:
                 with contextlib.suppress(ValueError):
                     advance(int(line))
             drain.join()
 
-        threads = [threading.Thread(target=pump, args=(i, p), daemon=True) for i, p in enumerate(procs)]
-        for th in threads:
+        self._threads = [threading.Thread(target=pump, args=(i, p), daemon=True) for i, p in enumerate(self._procs)]
+        for th in self._threads:
             th.start()
-        try:
-            a0, b0 = ranges[0]
-            first = _primary_face(_mesh_frames(src, a0, b0, max_side, max_faces, width, height, report=advance))
-            for p in procs:
-                p.wait()
-            for th in threads:
-                th.join()
-        except BaseException:
-            for p in procs:
-                p.kill()
-            raise
-        parts = [first]
-        for p, out, err in zip(procs, outs, errs, strict=True):
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def results(self) -> list[dict[str, np.ndarray]]:
+        """Wait for every worker; their parts in range order. ``BadInput`` if one failed."""
+        for p in self._procs:
+            p.wait()
+        for th in self._threads:
+            th.join()
+        parts = []
+        for p, out, err in zip(self._procs, self._outs, self._errs, strict=True):
             if p.returncode != 0 or not os.path.exists(out):
                 last = [ln for ln in err.strip().splitlines() if ln.strip()][-1:] or ["no message"]
-                raise BadInput(f"{src}: face tracking worker failed ({last[0]})")
+                raise BadInput(f"{self._src}: face tracking worker failed ({last[0]})")
             with np.load(out) as z:
                 parts.append({k: z[k] for k in z.files})
-    return parts
+        return parts
+
+    def close(self) -> None:
+        """Kill workers still running and remove their folder; idempotent."""
+        for p in self._procs:
+            if p.poll() is None:
+                with contextlib.suppress(OSError):
+                    p.kill()
+        for p in self._procs:
+            with contextlib.suppress(OSError):
+                p.wait()
+        for th in getattr(self, "_threads", []):
+            th.join(timeout=5)
+        self._tmp.cleanup()

@@ -27,6 +27,7 @@ confident window delays gives drift (:mod:`mouthsync.sync.drift`).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 from collections.abc import Callable
@@ -863,7 +864,7 @@ def check_sync(
     video without a usable face gives a report with confidence 0 and a verdict saying so.
     """
     from mouthsync.audio.timeline import speech_timeline_in_process
-    from mouthsync.face.track import track_face, track_faces
+    from mouthsync.face.track import start_track_face, track_faces
     from mouthsync.media.container import check_input_path
     from mouthsync.media.decode import video_meta
 
@@ -897,20 +898,27 @@ def check_sync(
         start(i, BACKGROUND_NICE if sources[i][0] is None else 0)
     no_face: str | None = None
     tracks: list[Any] = []
-    if faces == "auto":
-        from mouthsync.face.count import faces_to_track
-
-        n_faces = faces_to_track(vpath)
-    else:
-        n_faces = int(faces)
-
     try:
-        # the tracking worker process yields to the transcript too (core.priority)
-        tracks = (
-            [track_face(vpath, use_cache=use_cache, worker_nice=BACKGROUND_NICE)]
-            if n_faces == 1
-            else track_faces(vpath, max_faces=n_faces, use_cache=use_cache)
-        )
+        # One face is the common case: its tracking worker starts before the faces are
+        # counted, so that its start-up overlaps the count (stopped if there are several).
+        # The tracking worker process yields to the transcript too (core.priority).
+        with (
+            start_track_face(vpath, use_cache=use_cache, worker_nice=BACKGROUND_NICE)
+            if faces in ("auto", 1)
+            else contextlib.nullcontext()
+        ) as one:
+            if faces == "auto":
+                from mouthsync.face.count import faces_to_track
+
+                n_faces = faces_to_track(vpath)
+            else:
+                n_faces = int(faces)
+            if n_faces == 1 and one is not None:
+                tracks = [one.result()]
+            else:
+                if one is not None:
+                    one.cancel()
+                tracks = track_faces(vpath, max_faces=n_faces, use_cache=use_cache)
     except NoFace as exc:
         no_face = str(exc)
     got: dict[int, Any] = {}
