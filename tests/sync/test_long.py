@@ -65,11 +65,14 @@ def test_per_segment_shifts_recovered_per_window(own: dict[str, float], tmp_path
     d = rep.to_dict()
     assert len(d["windows"]) > 16
     text = _human(d)
-    assert len(text) <= 14 + MAX_OFF_LISTED, "\n".join(text)
+    shots_at = next(i for i, ln in enumerate(text) if ln.startswith("  shots "))
+    assert len(d["shots"]) == 12 and len(text) <= 15 + MAX_OFF_LISTED + len(d["shots"]), "\n".join(text)
     strip = next(ln for ln in text if "|" in ln)
     assert "+" in strip and "-" in strip, strip
-    listed = [ln for ln in text if ln.startswith("    ") and " ms  conf " in ln]
+    listed = [ln for ln in text[:shots_at] if ln.startswith("    ") and " ms  conf " in ln]
     assert listed and all("uncertain" not in ln for ln in listed)
+    # every shot on its own line, the ones away from the whole file marked
+    assert sum("<- off" in ln for ln in text[shots_at + 1 : shots_at + 13]) >= 4
 
 
 def test_drift_of_1001_over_1000_is_measured_and_named(tmp_path: Path) -> None:
@@ -136,3 +139,10 @@ def test_a_late_middle_section_is_found_and_fails_the_file(own: dict[str, float]
     assert any(s["status"] == "out_of_sync" and s["start_s"] >= late[0] - 2.5 and s["end_s"] <= late[1] + 2.5
                and abs(s["audio_delay_ms"] - 200.0) <= 40.0 for s in sections), sections
     assert [f for f in rep.findings if f.check == "sync.section" and f.start_s is not None]
+    # each shot between the picture cuts is measured alone: the late ones read late
+    assert [round(s.start_s, 2) for s in rep.shots] == [round(g.start_s, 2) for g in segs]
+    confident = [(s, g) for s, g in zip(rep.shots, segs, strict=True) if not s.uncertain]
+    assert len(confident) >= 6, rep.shots
+    for s, g in confident:
+        want = (g.shift_s + own[g.source]) * 1000.0 - rep.calibration_ms
+        assert abs(s.audio_delay_ms - want) <= 40.0, (s, g)

@@ -80,6 +80,23 @@ def _window_summary(d: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _shot_lines(d: dict[str, Any]) -> list[str]:
+    """The shots between picture cuts, each with its own delay: up to ``MAX_LISTED_WINDOWS``
+    one per line, else those more than a frame away from the whole file."""
+    shots = d.get("shots") or []
+    if len(shots) < 2:
+        return []
+    marks = [_window_mark(w, d) for w in shots]
+    away = [w for w, m in zip(shots, marks, strict=True) if m in "+-"]
+    lines = [f"  shots         : {len(shots)} between picture cuts, {len(away)} more than a frame away from the whole file"]
+    listed = shots if len(shots) <= MAX_LISTED_WINDOWS else away[:MAX_OFF_LISTED]
+    for w, m in ((w, _window_mark(w, d)) for w in listed):
+        lines.append(_window_line(w) + ("  <- off" if m in "+-" else ""))
+    if len(shots) > MAX_LISTED_WINDOWS and len(away) > MAX_OFF_LISTED:
+        lines.append(f"    ... and {len(away) - MAX_OFF_LISTED} more")
+    return lines
+
+
 def _human(d: dict[str, Any]) -> list[str]:
     v = d["verdict"]
     lines = [f"{d['source']}"]
@@ -118,6 +135,7 @@ def _human(d: dict[str, Any]) -> list[str]:
         lines.append("  windows       :")
         for w in d["windows"]:
             lines.append(_window_line(w))
+    lines += _shot_lines(d)
     for f in d["findings"]:
         if f["severity"] != "info":
             lines.append(f"  {f['severity']}: {f['message']}" + (f" -> {f['advice']}" if f.get("advice") else ""))

@@ -146,6 +146,8 @@ class SyncReport:
     calibration_ms: float = CALIBRATION_MS
     details: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    # one estimate per shot between picture cuts (face.shots); empty for a single take
+    shots: list[WindowEstimate] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``check --json`` (keys of issue 5 plus details)."""
@@ -158,6 +160,7 @@ class SyncReport:
             "drift_ms_per_min": None if self.drift_ms_per_min is None else round(self.drift_ms_per_min, 2),
             "drift": self.drift.to_dict(),
             "windows": [w.to_dict() for w in self.windows],
+            "shots": [w.to_dict() for w in self.shots],
             "verdict": self.verdict,
             "raw_delay_ms": None if self.raw_delay_ms is None else round(self.raw_delay_ms, 1),
             "calibration_ms": self.calibration_ms,
@@ -706,11 +709,15 @@ def analyse(
     weights: dict[str, float] | None = None,
     calibration_ms: float = CALIBRATION_MS,
     source: str = "",
+    shots: list[tuple[float, float]] | None = None,
 ) -> SyncReport:
     """Measure delay, confidence, windows and drift from a face track and a speech timeline.
 
     ``timeline`` is one speech timeline or a list of them (their expected openings are
-    averaged; speech activity comes from the first).
+    averaged; speech activity comes from the first). ``shots``: ``(start_s, end_s)`` spans
+    between picture cuts (:func:`mouthsync.face.shots.shot_spans`); with two or more,
+    each is measured alone as well (``SyncReport.shots``), like a window bounded by the
+    edit instead of the clock.
 
     The library core of :func:`check_sync`, separate so the benchmark can feed shifted
     audio in memory without writing files.
@@ -744,6 +751,15 @@ def analyse(
                 e.confidence, e.uncertain, e.note,
             )
         )
+    shot_estimates: list[WindowEstimate] = []
+    if shots is not None and len(shots) > 1:
+        for a, b in shots:
+            sel = (sig.times >= a) & (sig.times < b)
+            e = estimate_window(sig, sel, delays, w, conf_sig)
+            shot_estimates.append(WindowEstimate(
+                a, b, None if e.delay_s is None else e.delay_s * 1000.0 - calibration_ms,
+                e.confidence, e.uncertain, e.note,
+            ))
     frame_ms = 1000.0 / sig.fps
     centers = np.array([(x.start_s + x.end_s) / 2 for x in windows])
     wd = np.array([np.nan if x.audio_delay_ms is None else x.audio_delay_ms for x in windows])
@@ -815,6 +831,7 @@ def analyse(
         calibration_ms=calibration_ms,
         details=details,
         source=source,
+        shots=shot_estimates,
     )
 
 
@@ -864,6 +881,7 @@ def check_sync(
     video without a usable face gives a report with confidence 0 and a verdict saying so.
     """
     from mouthsync.audio.timeline import speech_timeline_in_process
+    from mouthsync.face.shots import shot_spans
     from mouthsync.face.track import start_track_face, track_faces
     from mouthsync.media.container import check_input_path
     from mouthsync.media.decode import video_meta
@@ -953,7 +971,7 @@ def check_sync(
         nonlocal timelines, reports
         timelines = timelines_of(level)
         reports = [analyse(t, timelines, audio, window_s=window_s, hop_s=hop_s, standard=standard,
-                           max_delay_s=max_delay_s, source=vpath) for t in usable]
+                           max_delay_s=max_delay_s, source=vpath, shots=shot_spans(t)) for t in usable]
         return reports[best_of(reports)]
 
     def start_the_rest() -> None:  # not settled: whatever may still be needed starts now

@@ -1,0 +1,57 @@
+"""Picture cuts and shots from the track's picture change: none in a single take, every
+cut of a real edit to the frame, and the spike rule (a fade or a pan is not a cut)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from mouthsync.face.shots import picture_cuts, shot_spans
+from mouthsync.face.track import FaceTrack, track_face
+from tests.conftest import CLIPS, WILD
+
+
+@pytest.mark.parametrize("path", [*CLIPS, *WILD], ids=lambda p: p.name)
+def test_a_single_take_has_no_cut(tracks: dict[str, FaceTrack], path) -> None:
+    tr = tracks[path.name]
+    assert tr.picture_change is not None and len(tr.picture_change) == len(tr)
+    assert picture_cuts(tr) == []
+    assert shot_spans(tr) == [(float(tr.times[0]), pytest.approx(float(tr.times[-1]) + float(np.median(np.diff(tr.times)))))]
+
+
+def test_every_cut_of_an_edit_is_found_to_the_frame(tmp_path) -> None:
+    from tests.sync.builders import build_concatenation
+
+    order = [p for p in CLIPS if p.name in {"retalking_face2.mp4", "retalking_face3.mp4", "retalking_face5.mp4"}]
+    video, _, segs = build_concatenation(order * 2, [0.0] * 6, tmp_path, name="edit")
+    tr = track_face(video, use_cache=False)
+    cuts = picture_cuts(tr)
+    want = [s.start_s for s in segs[1:]]
+    assert len(cuts) == len(want), (cuts, want)
+    assert np.allclose(cuts, want, atol=0.5 / 25), (cuts, want)
+    spans = shot_spans(tr)
+    assert [a for a, _ in spans] == [0.0, *cuts]
+    # the track saved and loaded keeps the measure
+    tr.save(tmp_path / "t.npz")
+    assert np.array_equal(FaceTrack.load(tmp_path / "t.npz").picture_change, tr.picture_change, equal_nan=True)
+
+
+def _fake(change: list[float], fps: float = 25.0) -> SimpleNamespace:
+    return SimpleNamespace(picture_change=np.array(change, dtype=np.float32), times=np.arange(len(change)) / fps)
+
+
+def test_only_a_lone_spike_is_a_cut_and_short_shots_merge() -> None:
+    calm = [1.0] * 60
+    cut = calm[:30] + [50.0] + calm[31:]
+    assert picture_cuts(_fake(cut)) == [pytest.approx(30 / 25)]
+    fade = calm[:30] + [40.0, 45.0, 42.0] + calm[33:]  # several frames in a row: not a cut
+    assert picture_cuts(_fake(fade)) == []
+    weak = calm[:30] + [15.0] + calm[31:]  # under CUT_LEVEL
+    assert picture_cuts(_fake(weak)) == []
+    assert picture_cuts(_fake([float("nan")] + cut[1:])) == [pytest.approx(30 / 25)]
+    # a cut 0.4 s before the end makes no shot of its own
+    late = calm[:50] + [50.0] + calm[51:]
+    assert len(shot_spans(_fake(late))) == 1
+    assert len(shot_spans(_fake(cut))) == 2
