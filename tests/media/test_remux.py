@@ -331,3 +331,41 @@ def test_a_missing_audio_stream_is_named(tmp_path: Path, multi: Path) -> None:
         retime_audio(multi, tmp_path / "o.mp4", shift_s=0.04, audio_stream=2)
     assert not list(tmp_path.iterdir())
     assert decode_audio(multi, rate=16000, audio_stream=1).duration == pytest.approx(5.0, abs=0.05)
+
+
+def test_map_pieces_moves_each_stretch_exactly_and_fades_at_the_switch() -> None:
+    from mouthsync.media.remux import PIECE_FADE_S, map_pieces
+
+    rate = 1000
+    x = np.random.default_rng(3).standard_normal((2, 3000)).astype(np.float32)
+    y, ks = map_pieces(x, rate, 0.5, [(0.0, 0.010), (1.5, -0.200), (2.5, 0.0)])
+    assert ks == [10, -200, 0]
+    half = int(round(PIECE_FADE_S * rate / 2)) or 1
+    # away from the switches each stretch is the input moved by its own whole samples
+    np.testing.assert_array_equal(y[:, 10 : 1000 - half], x[:, : 990 - half])  # out(j) = in(j - 10)
+    np.testing.assert_array_equal(y[:, 1000 + half : 2000 - half], x[:, 1200 + half : 2200 - half])
+    np.testing.assert_array_equal(y[:, 2000 + half :], x[:, 2000 + half :])
+    assert not y[:, :10].any()  # nothing before the input's first sample
+    # at a switch the two moved signals are mixed, never louder than both
+    j = 1000
+    a, b = x[:, j - 10], x[:, j + 200]
+    assert np.all(np.abs(y[:, j]) <= np.maximum(np.abs(a), np.abs(b)) + 1e-6)
+
+
+def test_pieces_reencode_the_audio_and_copy_the_picture(tmp_path: Path, pcm_mkv: Path) -> None:
+    out = tmp_path / "pieces.mkv"
+    r = retime_audio(pcm_mkv, out, pieces=[(0.0, 0.0), (2.0, -0.120)])
+    assert r.audio_mode == "encode" and "from 2.000 s" in next(s.note for s in r.streams if s.kind == "audio")
+    assert packets(out) == packets(pcm_mkv)
+    rate = native_rate(pcm_mkv)
+    a = decode_audio(pcm_mkv, rate=rate)
+    b = decode_audio(out, rate=rate)
+    k = int(round(0.120 * rate))
+    x, x0 = timeline(a)
+    y, y0 = timeline(b)
+    assert x0 == y0
+    np.testing.assert_allclose(y[: rate], x[: rate], atol=1e-4)  # the first stretch is untouched
+    np.testing.assert_allclose(y[3 * rate : 4 * rate], x[3 * rate + k : 4 * rate + k], atol=1e-4)  # 120 ms earlier
+    with pytest.raises(BadOutput, match="own amount"):
+        retime_audio(pcm_mkv, tmp_path / "copy.mkv", pieces=[(0.0, 0.0), (2.0, -0.1)], mode="copy")
+    assert not (tmp_path / "copy.mkv").exists()

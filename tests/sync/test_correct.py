@@ -214,3 +214,26 @@ def test_one_shift_for_an_edit_warns_about_the_sections_left() -> None:
     # a drift's late windows are the drift's business, not an edit's
     drifting = {**report, "drift": {"kind": "drift"}}
     assert not [f for f in plan_fix(FACE2, delay="auto", report=drifting).findings if f.check == "fix.sections"]
+
+
+def test_delay_shots_moves_only_confident_shots_that_are_off() -> None:
+    """--delay shots: a shot keeps its own reading only when confident and more than a
+    frame from the whole file; neighbours at the file's delay run together."""
+
+    def shot(a: float, b: float, d: float | None, conf: float = 0.9, unc: bool = False) -> dict:
+        return {"start_s": a, "end_s": b, "audio_delay_ms": d, "confidence": conf, "uncertain": unc}
+
+    base = {"audio_delay_ms": 20.0, "confidence": 0.7, "windows": [], "drift": {"kind": "steps"},
+            "verdict": {"status": "out_of_sync"}}
+    shots = [shot(0, 1, 30.0), shot(1, 2, 12.0), shot(2, 3, 215.0), shot(3, 4, 400.0, 0.1, True), shot(4, 5, 25.0)]
+    plan = plan_fix(FACE2, delay="shots", report={**base, "shots": shots})
+    assert plan.delay_source == "shots" and plan.delay_ms == pytest.approx(20.0)
+    assert [(p["start_s"], p["end_s"], p["delay_ms"], p["from"]) for p in plan.pieces] == [
+        (0, 2, 20.0, "file"), (2, 3, 215.0, "shot"), (3, 5, 20.0, "file")]
+    assert any(f.check == "fix.shots" and "3.0-4.0 s" in f.message for f in plan.findings)
+    within = plan_fix(FACE2, delay="shots", report={**base, "shots": [shot(0, 1, 30.0), shot(1, 2, 12.0)]})
+    assert within.pieces is None and any("one shift" in f.message for f in within.findings)
+    with pytest.raises(BadInput, match="no picture cut"):
+        plan_fix(FACE2, delay="shots", report={**base, "shots": []})
+    with pytest.raises(BadInput, match="does not combine"):
+        plan_fix(FACE2, delay="shots", drift="auto", report={**base, "shots": shots})

@@ -43,6 +43,8 @@ def test_cli_readable_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         (["--delay", "3"], "give a unit"),
         (["--delay", "40ms", "--drift", "fast"], "--drift"),
         (["--delay", "40ms", "--audio-mode", "magic"], "audio-mode"),
+        (["--delay", "shots"], "no picture cut"),  # a single take has one shot
+        (["--delay", "shots", "--drift", "60"], "does not combine"),
     ],
 )
 def test_cli_bad_options_are_one_line(

@@ -146,3 +146,18 @@ def test_a_late_middle_section_is_found_and_fails_the_file(own: dict[str, float]
     for s, g in confident:
         want = (g.shift_s + own[g.source]) * 1000.0 - rep.calibration_ms
         assert abs(s.audio_delay_ms - want) <= 40.0, (s, g)
+    # fix --delay shots moves the late shots it is sure of by their own reading, the
+    # rest by the whole file's, and leaves the picture alone
+    from mouthsync.sync.correct import fix_sync
+    from tests.media.test_remux import packets
+
+    out = tmp_path / "fixed.mkv"
+    res = fix_sync(video, out, delay="shots", report=rep)
+    moved = [p for p in res.plan.pieces or [] if p["from"] == "shot"]
+    assert len(moved) >= 2 and all(abs(p["delay_ms"] - 200.0) <= 40.0 for p in moved), res.plan.pieces
+    assert all(late[0] - 0.05 <= p["start_s"] and p["end_s"] <= late[1] + 0.05 for p in moved)
+    assert packets(out) == packets(video)
+    after = check_sync(out)
+    for s in after.shots:
+        if not s.uncertain and any(p["start_s"] <= s.start_s < p["end_s"] for p in moved):
+            assert abs(s.audio_delay_ms) <= 40.0, (s, moved)

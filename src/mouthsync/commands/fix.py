@@ -13,7 +13,10 @@ DELAY_HELP = (
     "The audio delay to REMOVE, with check's sign (positive: sound after picture). "
     "'auto' measures it with check; or give it with a unit: 40ms, 0.04s, -2f (frames at "
     "the file's measured rate). '--delay 40ms' moves the sound 40 ms earlier; '--delay -2f' "
-    "moves it two frames later. Paste check's audio_delay_ms as '<value>ms'."
+    "moves it two frames later. Paste check's audio_delay_ms as '<value>ms'. 'shots' "
+    "(an edit): each shot between picture cuts that check reads confidently more than a "
+    "frame off is moved by its own reading, the others by the whole file's; the audio is "
+    "re-encoded."
 )
 DRIFT_HELP = (
     "Clock drift to remove, in ms per minute with check's sign (positive: the sound falls "
@@ -25,13 +28,19 @@ DRIFT_HELP = (
 
 def _human(r: dict[str, Any]) -> list[str]:
     lines = []
-    src = "measured by check" if r["delay_source"] == "auto" else f"given as {r['delay_source']}"
+    src = {"auto": "measured by check", "shots": "the whole file's, measured by check"}.get(
+        r["delay_source"], f"given as {r['delay_source']}")
     lines.append(
         f"Removed audio delay {r['audio_delay_removed_ms']:+.1f} ms "
         f"({r['audio_delay_removed_frames']:+.2f} frames at {r['fps']:.3f} fps), {src}"
     )
+    if r.get("pieces"):
+        lines.append(f"Shots moved on their own ({len(r['pieces'])} stretches, cross-faded at the cuts):")
+        for p in r["pieces"]:
+            whose = "its own reading" if p["from"] == "shot" else "the whole file's"
+            lines.append(f"    {p['start_s']:7.2f}-{p['end_s']:7.2f} s  {p['delay_ms']:+7.1f} ms removed ({whose})")
     m = r.get("measured")
-    if m and r["delay_source"] == "auto" and m.get("confidence") is not None:
+    if m and r["delay_source"] in ("auto", "shots") and m.get("confidence") is not None:
         v = m.get("verdict") or {}
         status = v.get("status", v) if isinstance(v, dict) else v
         lines.append(f"  check before the fix: confidence {m['confidence']:.2f}, verdict: {status}")

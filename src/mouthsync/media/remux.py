@@ -142,8 +142,14 @@ def retime_audio(
     mode: str = "auto",
     bit_rate: int | None = None,
     audio_stream: int | None = None,
+    pieces: list[tuple[float, float]] | None = None,
 ) -> RemuxResult:
     """Write ``out``: ``src`` with its audio moved by ``shift_s`` and played at ``speed``.
+
+    ``pieces``: ``[(from_s, shift_s), ...]`` moves each stretch of the output by its own
+    amount (an edit whose shots are off by different amounts), each from its time until the
+    next piece's; ``shift_s`` and ``speed`` are then ignored and the audio is re-encoded
+    (see :func:`map_pieces`).
 
     The output audio at time ``t`` is the input audio at time ``speed * t - shift_s``;
     ``shift_s > 0`` moves the sound later, ``speed > 1`` makes it shorter (for audio whose
@@ -165,7 +171,14 @@ def retime_audio(
             f"cannot write {out}: unknown container suffix {out.suffix!r} "
             f"(use one of {', '.join(sorted(_FORMAT_BY_SUFFIX))})"
         )
-    auto_mode, reason = plan_mode(src, out, shift_s=shift_s, speed=speed, audio_stream=audio_stream)
+    if pieces is not None:
+        if not pieces:
+            raise ValueError("pieces must not be empty")
+        pieces = sorted((float(a), float(b)) for a, b in pieces)
+        shift_s, speed = pieces[0][1], 1.0
+        auto_mode, reason = "encode", "each piece moves by its own amount"
+    else:
+        auto_mode, reason = plan_mode(src, out, shift_s=shift_s, speed=speed, audio_stream=audio_stream)
     if mode == "auto":
         mode = auto_mode
     elif mode == "copy" and auto_mode != "copy":
@@ -178,7 +191,7 @@ def retime_audio(
             if mode == "copy":
                 result = _remux_copy(src, ic, oc, shift_s, audio_stream)
             else:
-                result = _remux_encode(src, ic, oc, fmt, shift_s, speed, bit_rate, audio_stream)
+                result = _remux_encode(src, ic, oc, fmt, shift_s, speed, bit_rate, audio_stream, pieces)
         except av.FFmpegError as exc:
             raise BadInput(f"{src}: cannot remux ({exc})") from None
     result.out = out
@@ -396,9 +409,51 @@ def map_samples(
     return resample_at(x, pos), k
 
 
+# Where the shift changes between pieces the two moved signals are cross-faded over this
+# long (raised cosine): a hard switch clicks, a long fade doubles the speech.
+PIECE_FADE_S = 0.005
+
+
+def map_pieces(
+    x: np.ndarray, rate: int, start: float, pieces: list[tuple[float, float]], fade_s: float = PIECE_FADE_S
+) -> tuple[np.ndarray, list[int]]:
+    """Output samples over the input's own span, each stretch moved by whole samples:
+    out(t) = in(t - shift_i) from ``from_i`` until the next piece's ``from``.
+
+    The first piece applies from the start whatever its ``from``. Around every later
+    ``from`` the two moved signals are cross-faded over ``fade_s``. Returns the samples and
+    each piece's shift in samples.
+    """
+    n = x.shape[-1]
+    ks = [int(round(sh * rate)) for _, sh in pieces]
+    bounds = [0] + [min(n, max(0, int(round((a - start) * rate)))) for a, _ in pieces[1:]] + [n]
+    y = np.zeros_like(x)
+
+    def moved(k: int, lo: int, hi: int) -> np.ndarray:  # in(j - k) for j in [lo, hi)
+        seg = np.zeros((x.shape[0], hi - lo), dtype=x.dtype)
+        a, b = max(lo, k), min(hi, n + k)
+        if b > a:
+            seg[:, a - lo : b - lo] = x[:, a - k : b - k]
+        return seg
+
+    for i, k in enumerate(ks):
+        lo, hi = bounds[i], bounds[i + 1]
+        if hi > lo:
+            y[:, lo:hi] = moved(k, lo, hi)
+    half = max(1, int(round(fade_s * rate / 2)))
+    for i in range(1, len(ks)):
+        b = bounds[i]
+        lo, hi = max(0, b - half), min(n, b + half)
+        if hi <= lo or ks[i] == ks[i - 1]:
+            continue
+        ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(lo, hi) - (b - half) + 0.5) / (2 * half))
+        y[:, lo:hi] = (1.0 - ramp) * moved(ks[i - 1], lo, hi) + ramp * moved(ks[i], lo, hi)
+    return y, ks
+
+
 def _remux_encode(
     src: Path, ic: Any, oc: Any, fmt: str, shift_s: float, speed: float, bit_rate: int | None,
-    audio_stream: int | None = None,
+    audio_stream: int | None = None, pieces: list[tuple[float, float]] | None = None,
 ) -> RemuxResult:
     """Copy every packet but those of the moved audio streams; decode, re-time and
     re-encode those."""
@@ -428,12 +483,18 @@ def _remux_encode(
         if s.index not in moved:
             continue
         x, rate, start, layout = _decode_stream(src, s.index, number[s.index])
-        y, k = map_samples(x, rate, start, shift_s, speed)
+        if pieces is not None:
+            y, ks = map_pieces(x, rate, start, pieces)
+            k = ks[0]
+            by_index[s.index].note = "shift " + ", ".join(
+                f"{kk} samples from {a:.3f} s" for (a, _), kk in zip(pieces, ks, strict=True))
+        else:
+            y, k = map_samples(x, rate, start, shift_s, speed)
+            by_index[s.index].note = f"shift {k} samples" + (
+                f", speed {speed:.7f}" if speed != 1.0 else ""
+            )
         if s.index == a0.index:
             shift_samples = k
-        by_index[s.index].note = f"shift {k} samples" + (
-            f", speed {speed:.7f}" if speed != 1.0 else ""
-        )
         encoded.extend(_encode(mapping[s.index], y, rate, start, layout))
     # Interleave: copied packets in file order, encoded audio merged in by time.
     encoded.sort(key=lambda e: e[0])

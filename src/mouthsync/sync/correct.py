@@ -155,6 +155,9 @@ class FixPlan:
     measured: dict[str, Any] | None = None  # check's summary when auto was used
     findings: list[Finding] = field(default_factory=list)
     audio_stream: int | None = None  # the only audio stream moved; None: all of them
+    # --delay shots: [{start_s, end_s, delay_ms, from}] in time order, one per run of shots
+    # moved by the same amount ("shot": its own reading, "file": the whole file's)
+    pieces: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -195,6 +198,7 @@ class FixResult:
             "delay_reference_s": self.plan.t_ref_s,
             "fps": self.plan.fps,
             "audio_stream": "all" if self.plan.audio_stream is None else self.plan.audio_stream,
+            "pieces": self.plan.pieces,
             "audio_mode": self.remux.audio_mode,
             "audio_shift_applied_ms": self.remux.shift_s * 1000.0,
             "audio_shift_samples": self.remux.shift_samples,
@@ -279,8 +283,11 @@ def plan_fix(
     t_mid = 0.5 * (float(times[0]) + float(times[-1]))
     span = float(times[-1] - times[0])
     findings: list[Finding] = []
-    delay_s = parse_delay(delay, fps)
+    by_shot = isinstance(delay, str) and delay.strip().lower() == "shots"
+    delay_s = None if by_shot else parse_delay(delay, fps)
     drift_v = parse_drift(drift)
+    if by_shot and drift_v is not None:
+        raise BadInput("--delay shots moves each shot by its own amount: it does not combine with --drift")
     need_check = delay_s is None or drift_v == "auto"
     if need_check and report is None:
         try:
@@ -308,12 +315,12 @@ def plan_fix(
         # an edit whose parts read differently: one shift for the file leaves them off
         verdict = _get(report, "verdict")
         secs = (verdict.get("sections") or []) if isinstance(verdict, dict) else []
-        if secs and _get(_get(report, "drift"), "kind") != "drift":
+        if secs and not by_shot and _get(_get(report, "drift"), "kind") != "drift":
             where = ", ".join(f"{x['start_s']:.1f}-{x['end_s']:.1f} s ({x['audio_delay_ms']:+.0f} ms)" for x in secs[:4])
             findings.append(Finding(
                 "fix.sections", Severity.WARNING,
                 f"{len(secs)} section(s) read differently from the whole file and stay off after one shift: {where}",
-                advice="cut at the edits and fix each part (mouthsync fix PART -o OUT --delay auto)"))
+                advice="--delay shots moves each shot between picture cuts by its own reading"))
 
     # drift
     drift_note = ""
@@ -363,11 +370,12 @@ def plan_fix(
             d_ref = float(np.median(d - k * (c - t_ref)))
         else:
             t_ref, d_ref = t_mid, float(_get(report, "audio_delay_ms")) / 1000.0
-        delay_source = "auto"
+        delay_source = "shots" if by_shot else "auto"
     else:
         t_ref, d_ref = t_mid, delay_s
         delay_source = str(delay)
     shift_s = k * t_ref - d_ref
+    pieces = _shot_pieces(path, report, d_ref, fps, min_confidence, findings) if by_shot else None
     if abs(d_ref) > 10.0:
         raise BadInput(
             f"--delay {d_ref * 1000:+.0f} ms is more than 10 s: that is an edit, not a sync error"
@@ -388,7 +396,50 @@ def plan_fix(
         measured=measured,
         findings=findings,
         audio_stream=audio_stream,
+        pieces=pieces,
     )
+
+
+def _shot_pieces(
+    path: Path, report: Any, file_delay_s: float, fps: float, min_confidence: float, findings: list[Finding]
+) -> list[dict[str, Any]] | None:
+    """Runs of shots to move by one amount each, for ``--delay shots``; None when every
+    shot takes the file's delay (one shift does it).
+
+    A shot keeps its own reading only when it is confident and more than a frame away
+    from the whole file: a shot within a frame gets the file's figure (moving every cut by
+    its own +-1 frame reading would add a jump at each cut for nothing), and an uncertain
+    one too (said in a finding: a wrong move is worse than none).
+    """
+    shots = _get(report, "shots") or []
+    if len(shots) < 2:
+        raise BadInput(f"{path}: check found no picture cut (one shot): use --delay auto")
+    frame_ms = 1000.0 / fps
+    d_file = file_delay_s * 1000.0
+    runs: list[dict[str, Any]] = []
+    unsure: list[str] = []
+    for sh in shots:
+        d, conf = _get(sh, "audio_delay_ms"), float(_get(sh, "confidence") or 0.0)
+        a, b = float(_get(sh, "start_s")), float(_get(sh, "end_s"))
+        own = (d is not None and math.isfinite(float(d)) and not _get(sh, "uncertain", False)
+               and conf >= min_confidence)
+        if not own:
+            unsure.append(f"{a:.1f}-{b:.1f} s")
+        use, src = (float(d), "shot") if own and abs(float(d) - d_file) > frame_ms else (d_file, "file")
+        if runs and runs[-1]["delay_ms"] == round(use, 1) and runs[-1]["from"] == src == "file":
+            runs[-1]["end_s"] = round(b, 3)
+        else:
+            runs.append({"start_s": round(a, 3), "end_s": round(b, 3), "delay_ms": round(use, 1), "from": src})
+    if unsure:
+        findings.append(Finding(
+            "fix.shots", Severity.INFO,
+            f"{len(unsure)} shot(s) too uncertain to move on their own, given the whole file's delay: "
+            + ", ".join(unsure[:6]) + (" ..." if len(unsure) > 6 else "")))
+    if all(r["from"] == "file" for r in runs):
+        findings.append(Finding("fix.shots", Severity.INFO,
+                                "every shot reads within a frame of the whole file: one shift for all"))
+        return None
+    return runs
 
 
 def sidecar_path(out: str | os.PathLike[str]) -> Path:
@@ -426,7 +477,9 @@ def fix_sync(
     check_output_path(side, [src])
     plan = plan_fix(src, delay=delay, drift=drift, report=report, min_confidence=min_confidence,
                     audio_stream=audio_stream)
-    remux = retime_audio(src, out, shift_s=plan.shift_s, speed=plan.speed, mode=mode, audio_stream=audio_stream)
+    pieces = None if plan.pieces is None else [(p["start_s"], -p["delay_ms"] / 1000.0) for p in plan.pieces]
+    remux = retime_audio(src, out, shift_s=plan.shift_s, speed=plan.speed, mode=mode, audio_stream=audio_stream,
+                         pieces=pieces)
     findings = list(plan.findings)
     if abs(plan.delay_ms) < 1e-9 and plan.speed == 1.0:
         findings.append(
