@@ -448,6 +448,20 @@ def long_cases() -> None:
         straddle = [w for w in rep.windows if not any(_overlap(s, w) >= 0.75 * (w.end_s - w.start_s) for s in segs)]
         print(f"\n60 s concatenation, per-segment shifts {shifts} s:")
         print(f"  windows inside one segment within 1 frame of (clip estimate + shift): {ok}/{n} ({unc} marked uncertain; confident ones within 1 frame: {ok_conf}/{n - unc}); straddling windows: {len(straddle)}, uncertain {sum(w.uncertain for w in straddle)}")
+        # the shots between the picture cuts, each measured alone (session 7)
+        cuts_found = sum(any(abs(sh.start_s - g.start_s) <= 0.5 / 25 for sh in rep.shots) for g in segs[1:])
+        sh_ok = sh_conf = 0
+        for sh, g in zip(rep.shots, segs, strict=False) if len(rep.shots) == len(segs) else []:
+            if sh.uncertain or sh.audio_delay_ms is None:
+                continue
+            sh_conf += 1
+            want = (g.shift_s + rep0[g.source]) * 1000 - rep.calibration_ms
+            sh_ok += abs(sh.audio_delay_ms - want) <= 40.0
+            if abs(sh.audio_delay_ms - want) > 40.0:
+                print(f"    shot {sh.start_s:.1f}-{sh.end_s:.1f} s reads {sh.audio_delay_ms:+.1f} ms, segment wants {want:+.1f} "
+                      f"(confidence {sh.confidence:.2f})")
+        print(f"  shots: {cuts_found}/{len(segs) - 1} cuts found to the frame, {len(rep.shots)} shots; confident shots "
+              f"within 1 frame of their segment: {sh_ok}/{sh_conf} ({len(rep.shots) - sh_conf} uncertain)")
         print(f"  drift reported {rep.drift.kind} {rep.drift.ms_per_min} (check took {time.time() - t0:.0f} s incl. build; "
               f"phones from {rep.details.get('phones_from')})")
         print("  1001/1000 resampled audio (true drift +60.0 ms/min):")

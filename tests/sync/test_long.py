@@ -146,6 +146,10 @@ def test_a_late_middle_section_is_found_and_fails_the_file(own: dict[str, float]
     for s, g in confident:
         want = (g.shift_s + own[g.source]) * 1000.0 - rep.calibration_ms
         assert abs(s.audio_delay_ms - want) <= 40.0, (s, g)
+    from mouthsync.sync.plot import plot_report
+
+    png = plot_report(rep, tmp_path / "edit.png")  # cuts and per-shot bars drawn
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # fix --delay shots moves the late shots it is sure of by their own reading, the
     # rest by the whole file's, and leaves the picture alone
     from mouthsync.sync.correct import fix_sync

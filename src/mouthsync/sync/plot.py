@@ -2,8 +2,9 @@
 
 Two panels because users ask two questions: *where* does the sync change (top: window
 delays with confidence as marker opacity, the drift line, the tolerance band of the
-chosen standard, and the sections a viewer will notice shaded) and *how sure* is the number (bottom: the agreement over candidate
-delays; one sharp peak is trustworthy, several similar peaks are not).
+chosen standard, the sections a viewer will notice shaded and, in an edit, the picture cuts
+with each shot's own delay) and *how sure* is the number (bottom: the agreement over
+candidate delays; one sharp peak is trustworthy, several similar peaks are not).
 """
 
 from __future__ import annotations
@@ -55,6 +56,14 @@ def plot_report(report: object, out: str | os.PathLike[str], inputs: tuple[str, 
         alpha = 0.25 + 0.75 * float(w.confidence)
         ax1.plot([w.start_s, w.end_s], [w.audio_delay_ms] * 2, color="tab:blue", alpha=alpha, lw=2)
         ax1.plot([(w.start_s + w.end_s) / 2], [w.audio_delay_ms], "o", color="tab:red" if w.uncertain else "tab:blue", alpha=alpha)
+    for i, sh in enumerate(getattr(rep, "shots", None) or []):
+        # the cuts, and each shot's own delay as a bar across it (hollow when uncertain)
+        if i:  # the first shot starts with the file, not at a cut
+            ax1.axvline(sh.start_s, color="0.35", lw=0.6, ls="--", label="picture cuts" if i == 1 else None)
+        if sh.audio_delay_ms is not None:
+            ax1.plot([sh.start_s, sh.end_s], [sh.audio_delay_ms] * 2, color="black", lw=3.5,
+                     alpha=0.3 if sh.uncertain else 0.85, solid_capstyle="butt",
+                     label="delay per shot (faint: uncertain)" if i == 0 else None)
     drift = rep.drift  # type: ignore[attr-defined]
     line, label = drift_legend(drift)
     if line and wins:
