@@ -61,6 +61,12 @@ def test_two_faces_are_tracked_apart(two_shots: dict[str, Path]) -> None:
         # each identity stays on its own side in every frame
         cx = (t.boxes[t.valid, 0] + t.boxes[t.valid, 2]) / 2
         assert (cx < 480).all() or (cx > 480).all()
+        # the picture change is kept here too (shots), the same for every identity
+        assert t.picture_change is not None and len(t.picture_change) == len(t)
+        np.testing.assert_array_equal(t.picture_change, tracks[0].picture_change)
+    from mouthsync.face.shots import picture_cuts
+
+    assert picture_cuts(tracks[0]) == []  # one take side by side
 
 
 @pytest.mark.slow

@@ -764,17 +764,26 @@ def track_faces(
     times: np.ndarray | None = None
     marks: np.ndarray | None = None
     valid: np.ndarray | None = None
+    change: np.ndarray | None = None
     if cpath is not None and cpath.exists():
         with contextlib.suppress(KeyError, ValueError, OSError), np.load(cpath, allow_pickle=False) as z:
-            times, valid, marks = z["times"], z["valid"], z["landmarks"]
-    if times is None or marks is None or valid is None:
+            times, valid, marks, change = z["times"], z["valid"], z["landmarks"], z["picture_change"]
+    if times is None or marks is None or valid is None or change is None:
         from mouthsync.media.decode import frame_times
 
         total = len(frame_times(src))
+        seen: list[float] = []
+
+        def noting(frames: Iterator[tuple[float, list[np.ndarray], float]]) -> Iterator[tuple[float, list[np.ndarray], float]]:
+            for item in frames:
+                seen.append(item[2])  # the picture change, for the shots
+                yield item
+
         with progress("Tracking faces", total) as advance:
-            times, ids = follow_identities(
+            times, ids = follow_identities(noting(
                 _mesh_frames(src, None, None, max_side, max_faces, meta.width, meta.height, report=advance)
-            )
+            ))
+        change = np.asarray(seen, dtype=np.float32)
         n = len(times)
         ids = [d for d in ids if len(d) >= max(8, MIN_FACE_FRACTION * n)]
         ids.sort(key=lambda d: -len(d))
@@ -786,12 +795,13 @@ def track_faces(
                 valid[k, i] = True
         if cpath is not None:
             with contextlib.suppress(OSError), atomic_path(cpath) as tmp, open(tmp, "wb") as fh:
-                np.savez_compressed(fh, times=times, valid=valid, landmarks=marks,
+                np.savez_compressed(fh, times=times, valid=valid, landmarks=marks, picture_change=change,
                                     settings_json=np.array(json.dumps(settings, sort_keys=True)))
     if marks.shape[0] == 0:
         raise NoFace(f"{src}: no face found in any of {len(times)} frames (Face Mesh needs a visible, roughly frontal human-like face)")
     full = {**settings, "source_sha256": digest}
-    return [build_track(times, valid[k], marks[k], meta.width, meta.height, src, {**full, "face": k})
+    return [build_track(times, valid[k], marks[k], meta.width, meta.height, src, {**full, "face": k},
+                        picture_change=change)
             for k in range(marks.shape[0])]
 
 
