@@ -237,3 +237,22 @@ def test_delay_shots_moves_only_confident_shots_that_are_off() -> None:
         plan_fix(FACE2, delay="shots", report={**base, "shots": []})
     with pytest.raises(BadInput, match="does not combine"):
         plan_fix(FACE2, delay="shots", drift="auto", report={**base, "shots": shots})
+
+
+def test_verify_warns_when_a_moved_shot_still_reads_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--verify after --delay shots: a shot moved on its own reading that check still reads
+    off (confidently) is a warning; an unmoved or uncertain one is not."""
+    import mouthsync.sync.delay as sd
+    from mouthsync.sync.correct import _verify
+
+    shots = [{"start_s": 0.0, "end_s": 5.0, "audio_delay_ms": 90.0, "confidence": 0.8, "uncertain": False},
+             {"start_s": 5.0, "end_s": 9.0, "audio_delay_ms": 120.0, "confidence": 0.8, "uncertain": False},
+             {"start_s": 9.0, "end_s": 12.0, "audio_delay_ms": 300.0, "confidence": 0.1, "uncertain": True}]
+    after = {"audio_delay_ms": 5.0, "confidence": 0.8, "shots": shots}
+    monkeypatch.setattr(sd, "check_sync", lambda *a, **k: after)
+    pieces = [{"start_s": 0.0, "end_s": 5.0, "delay_ms": 20.0, "from": "file"},
+              {"start_s": 5.0, "end_s": 12.0, "delay_ms": 200.0, "from": "shot"}]
+    findings: list = []
+    _verify("out.mp4", 25.0, findings, 0, pieces)
+    [f] = findings
+    assert f.check == "fix.verify" and "5.0-9.0 s" in f.message and f.start_s == 5.0

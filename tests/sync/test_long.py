@@ -156,12 +156,13 @@ def test_a_late_middle_section_is_found_and_fails_the_file(own: dict[str, float]
     from tests.media.test_remux import packets
 
     out = tmp_path / "fixed.mkv"
-    res = fix_sync(video, out, delay="shots", report=rep)
+    res = fix_sync(video, out, delay="shots", report=rep, verify=True)
     moved = [p for p in res.plan.pieces or [] if p["from"] == "shot"]
     assert len(moved) >= 2 and all(abs(p["delay_ms"] - 200.0) <= 40.0 for p in moved), res.plan.pieces
     assert all(late[0] - 0.05 <= p["start_s"] and p["end_s"] <= late[1] + 0.05 for p in moved)
     assert packets(out) == packets(video)
-    after = check_sync(out)
-    for s in after.shots:
-        if not s.uncertain and any(p["start_s"] <= s.start_s < p["end_s"] for p in moved):
-            assert abs(s.audio_delay_ms) <= 40.0, (s, moved)
+    assert res.after is not None and len(res.after["shots"]) == len(segs)
+    for s in res.after["shots"]:
+        if not s["uncertain"] and any(p["start_s"] <= s["start_s"] < p["end_s"] for p in moved):
+            assert abs(s["audio_delay_ms"]) <= 40.0, (s, moved)
+    assert not [f for f in res.findings if f.check == "fix.verify"], res.findings

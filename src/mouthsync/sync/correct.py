@@ -224,6 +224,7 @@ def _report_summary(report: Any) -> dict[str, Any]:
     )
     out = {k: d.get(k) for k in keep}
     out["windows"] = d.get("windows", [])
+    out["shots"] = d.get("shots", [])
     return out
 
 
@@ -485,7 +486,7 @@ def fix_sync(
         findings.append(
             Finding("fix.noop", Severity.INFO, "nothing to correct: the output is a copy")
         )
-    after = _verify(out, plan.fps, findings, audio_stream or 0) if verify else None
+    after = _verify(out, plan.fps, findings, audio_stream or 0, plan.pieces) if verify else None
     result = FixResult(
         after=after,
         source=src,
@@ -501,11 +502,26 @@ def fix_sync(
     return result
 
 
-def _verify(out: str | os.PathLike[str], fps: float, findings: list[Finding], audio_stream: int = 0) -> dict[str, Any]:
-    """Check the written file; add a finding when it still reads out of sync."""
+def _verify(
+    out: str | os.PathLike[str], fps: float, findings: list[Finding], audio_stream: int = 0,
+    pieces: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Check the written file; add a finding when it still reads out of sync (the whole
+    file, or a shot that ``--delay shots`` moved on its own reading)."""
     from mouthsync.sync.delay import check_sync
 
     summary = _report_summary(check_sync(out, audio_stream=audio_stream))
+    moved = [p for p in pieces or [] if p["from"] == "shot"]
+    for sh in summary.get("shots") or []:
+        d = sh.get("audio_delay_ms")
+        if sh.get("uncertain") or d is None or abs(d) <= 1000.0 / fps:
+            continue
+        if any(p["start_s"] <= sh["start_s"] < p["end_s"] for p in moved):
+            findings.append(Finding(
+                "fix.verify", Severity.WARNING,
+                f"the shot at {sh['start_s']:.1f}-{sh['end_s']:.1f} s still reads {d:+.1f} ms after its own correction",
+                advice="look at that shot (--plot), or nudge it on its own",
+                value=d, threshold=1000.0 / fps, unit="ms", start_s=sh["start_s"], end_s=sh["end_s"]))
     d, conf = summary.get("audio_delay_ms"), summary.get("confidence") or 0.0
     if d is None or conf < LOW_CONFIDENCE:
         findings.append(
