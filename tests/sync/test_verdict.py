@@ -41,3 +41,22 @@ def test_a_late_section_sets_the_verdict_of_an_in_sync_file() -> None:
     calm = [w for w in wins if w.audio_delay_ms < 100]
     _, verdict = judge_report(20.0, 0.8, "", DriftFit(0.0, 20.0, 5.0, 4, "none"), calm, "bt1359", 40.0)
     assert verdict["status"] == "in_sync" and "sections" not in verdict
+
+
+def test_sections_of_an_edit_end_at_its_picture_cuts() -> None:
+    """With picture cuts, a section's ends move to the nearest cut within the hop (windows
+    place the change only to within a window) and the advice is the per-shot fix."""
+    from mouthsync.sync.delay import WindowEstimate
+    from mouthsync.sync.drift import DriftFit
+    from mouthsync.sync.verdict import judge_report
+
+    wins = [WindowEstimate(2.5 * i, 2.5 * i + 5.0, d, 0.9, False) for i, d in enumerate([10, 15, 210, 220, 12, 8])]
+    steps = DriftFit(0.0, 20.0, 40.0, 6, "steps")
+    findings, verdict = judge_report(20.0, 0.8, "", steps, wins, "bt1359", 40.0, cuts=[6.2, 11.4, 30.0], snap_s=2.5)
+    [sec] = verdict["sections"]
+    assert (sec["start_s"], sec["end_s"], sec["at_cuts"]) == (6.2, 11.4, True)
+    [f] = [f for f in findings if f.check == "sync.section"]
+    assert (f.start_s, f.end_s) == (6.2, 11.4) and "--delay shots" in f.advice
+    # a cut further than the hop from a section's end leaves that end alone
+    _, far = judge_report(20.0, 0.8, "", steps, wins, "bt1359", 40.0, cuts=[1.0], snap_s=2.5)
+    assert (far["sections"][0]["start_s"], far["sections"][0]["end_s"]) == (5.0, 12.5)

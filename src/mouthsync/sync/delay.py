@@ -800,7 +800,9 @@ def analyse(
         if good and delay_ms is not None and drift.kind != "drift":
             agree = np.mean([abs(x.audio_delay_ms - delay_ms) <= frame_ms for x in good])  # type: ignore[operator]
             conf = float(np.clip(max(conf, float(np.median([x.confidence for x in good]))) * (0.5 + 0.5 * agree), 0, 1))
-    findings, verdict = judge_report(delay_ms, conf, glob.note, drift, windows, standard, frame_ms)
+    cuts = [a for a, _ in shots[1:]] if shots is not None and len(shots) > 1 else None
+    findings, verdict = judge_report(delay_ms, conf, glob.note, drift, windows, standard, frame_ms,
+                                     cuts=cuts, snap_s=hop_s)
     curve = Curve(delays * 1000.0 - calibration_ms, glob.combined, glob.components)
     details = {
         "algorithm": ALGORITHM,

@@ -31,9 +31,16 @@ def judge_report(
     windows: list[WindowEstimate],
     standard: str,
     frame_ms: float,
+    cuts: list[float] | None = None,
+    snap_s: float = 2.5,
 ) -> tuple[list[Finding], dict[str, Any]]:
     """Findings and verdict for the whole file's delay ``delay_ms`` at confidence ``conf``
-    (``note``: why the whole-file estimate is uncertain, if it is), its drift and windows."""
+    (``note``: why the whole-file estimate is uncertain, if it is), its drift and windows.
+
+    ``cuts``: picture cut times (an edit). A section's ends then move to the nearest cut
+    within ``snap_s`` (the window hop): windows place a change only to within a window,
+    the cut to the frame. The advice then points to ``fix --delay shots``.
+    """
     findings: list[Finding] = []
     st = get_standard(standard)
     if delay_ms is None:
@@ -79,8 +86,14 @@ def judge_report(
         findings.append(Finding("sync.steps", Severity.WARNING,
                                 f"window delays disagree without a straight line (spread {drift.residual_ms:.0f} ms): an edit or cut with different sync on each side?",
                                 value=drift.residual_ms, unit="ms",
-                                advice="look at the per-window delays (--plot) and fix each part separately"))
+                                advice="see the delay of each shot (--plot), then mouthsync fix FILE -o OUT --delay shots"
+                                if cuts else "look at the per-window delays (--plot) and fix each part separately"))
     sections = out_of_tolerance_sections(windows, st, verdict.get("status", "unknown"))
+    if cuts:
+        for sec in sections:
+            sec["start_s"], a = _snap(sec["start_s"], cuts, snap_s)
+            sec["end_s"], b = _snap(sec["end_s"], cuts, snap_s)
+            sec["at_cuts"] = a or b
     if sections:
         verdict["sections"] = sections
         worst = max(sections, key=lambda x: _RANK[x["status"]])
@@ -98,13 +111,20 @@ def judge_report(
             f"{sec['start_s']:.1f}-{sec['end_s']:.1f} s: audio delay {d:+.0f} ms ({d / frame_ms:+.1f} frames) against "
             f"{st.name}: " + ("out of tolerance" if bad else "detectable"),
             start_s=sec["start_s"], end_s=sec["end_s"], value=d, unit="ms",
-            advice="fix that part on its own (cut there; mouthsync fix PART -o OUT --delay auto)"
-            if drift.kind != "drift" else "mouthsync fix FILE -o OUT --drift auto"))
+            advice="mouthsync fix FILE -o OUT --drift auto" if drift.kind == "drift"
+            else "mouthsync fix FILE -o OUT --delay shots (each shot by its own delay)" if cuts
+            else "fix that part on its own (cut there; mouthsync fix PART -o OUT --delay auto)"))
     for w in windows:
         if w.uncertain and len(windows) > 1 and w.note:
             findings.append(Finding("sync.window", Severity.INFO, w.note, start_s=w.start_s, end_s=w.end_s,
                                     value=w.confidence))
     return findings, verdict
+
+
+def _snap(t: float, cuts: list[float], within_s: float) -> tuple[float, bool]:
+    """``t`` moved to the nearest cut within ``within_s`` (and whether it moved)."""
+    best = min(cuts, key=lambda c: abs(c - t))
+    return (round(best, 3), True) if abs(best - t) <= within_s else (t, False)
 
 
 _RANK = {"in_sync": 0, "detectable": 1, "out_of_sync": 2}
