@@ -28,6 +28,13 @@ CUT_OVER_NEIGHBOURS = 3.0
 MIN_SHOT_S = 1.0
 
 
+def cut_so_far(change: float, before: float, median: float) -> bool:
+    """Whether a frame looks like a cut from what is known when it arrives: its change,
+    the previous frame's and the median so far (the tracker restarts the face search on
+    such a frame; :func:`picture_cuts` also asks the next frame)."""
+    return change >= CUT_LEVEL and change >= CUT_OVER_MEDIAN * median and change >= CUT_OVER_NEIGHBOURS * before
+
+
 def picture_cuts(track: Any) -> list[float]:
     """Times (s) of the first frame of every new shot; empty without a picture change."""
     ch = getattr(track, "picture_change", None)

@@ -39,7 +39,7 @@ from mouthsync.face.mouth import head_pose, mouth_measures
 
 SCHEMA_VERSION = 1
 # Part of the cache key: bump when tracking or measures change so old tracks are not reused.
-ALGORITHM = "facemesh-0.10.21-refined/track-5"
+ALGORITHM = "facemesh-0.10.21-refined/track-6"
 N_LANDMARKS = 478
 DEFAULT_MAX_SIDE = 640
 # Below this duration one process is faster than paying two MediaPipe start-ups (~1.5 s).
@@ -368,6 +368,12 @@ def import_mediapipe() -> Any:
 THUMB_SIZE = (32, 18)
 
 
+# The tracker checks for a cut only on frames changing at least this much (cheap test
+# first), against the median change of this many frames before.
+CUT_RESET_MIN = 20.0
+RESET_MEDIAN_FRAMES = 250
+
+
 def _thumb(img: np.ndarray) -> np.ndarray:
     import cv2
 
@@ -407,14 +413,25 @@ def _mesh_frames(
     except BaseException:
         quiet.close()
         raise
+    from mouthsync.face.shots import cut_so_far
+
     prev: np.ndarray | None = None
+    changes: list[float] = []
     with quiet, mesh_cm as mesh:
         for t, img in _prefetch(_decode_range(path, start, end, max_side, lead_in=True)):
             thumb = _thumb(img)
             change = float(np.abs(thumb - prev).mean()) if prev is not None else float("nan")
             prev = thumb
+            before = changes[-1] if changes else 0.0
+            if np.isfinite(change):
+                changes.append(change)
             if start is not None and t < start - 1e-9:
                 continue  # the frame before the range: only its picture, for the change
+            if change >= CUT_RESET_MIN and cut_so_far(change, before, float(np.median(changes[-RESET_MEDIAN_FRAMES:]))):
+                # A picture cut: the mesh would look for the face where it was in the last
+                # shot (the first one or two frames after a cut came out between the two
+                # faces). Restarting makes it detect the face on this frame (~17 ms).
+                mesh.reset()
             res = mesh.process(img)
             if quiet_frames:
                 quiet_frames -= 1
