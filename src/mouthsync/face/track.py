@@ -19,6 +19,7 @@ Why it is shaped this way:
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import queue
@@ -70,7 +71,7 @@ class FaceTrack:
     source: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
     # mean absolute change of the whole picture from the previous frame (8-bit grey levels
-    # of a 32x18 thumbnail; NaN where a tracking range starts): picture cuts, face.shots
+    # of a 32x18 thumbnail; NaN for the first frame): picture cuts, face.shots
     picture_change: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -416,7 +417,7 @@ def _mesh_frames(
     from mouthsync.face.shots import cut_so_far
 
     prev: np.ndarray | None = None
-    changes: list[float] = []
+    changes: collections.deque[float] = collections.deque(maxlen=RESET_MEDIAN_FRAMES)
     with quiet, mesh_cm as mesh:
         for t, img in _prefetch(_decode_range(path, start, end, max_side, lead_in=True)):
             thumb = _thumb(img)
@@ -427,7 +428,7 @@ def _mesh_frames(
                 changes.append(change)
             if start is not None and t < start - 1e-9:
                 continue  # the frame before the range: only its picture, for the change
-            if change >= CUT_RESET_MIN and cut_so_far(change, before, float(np.median(changes[-RESET_MEDIAN_FRAMES:]))):
+            if change >= CUT_RESET_MIN and cut_so_far(change, before, float(np.median(changes))):
                 # A picture cut: the mesh would look for the face where it was in the last
                 # shot (the first one or two frames after a cut came out between the two
                 # faces). Restarting makes it detect the face on this frame (~17 ms).

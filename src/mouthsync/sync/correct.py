@@ -12,6 +12,11 @@ Semantics, chosen so that ``check``'s figure can be pasted straight into ``fix``
   (audio clock 1000/1001 slow). It is removed by resampling the audio (played faster by
   ``1 + drift/60000``), never by dropping frames. ``auto`` uses check's figure, snapped to
   the exact ratio of a known clock mismatch (1001/1000, 25/24, 48/44.1) when within 10 %.
+* ``delay="shots"`` (an edit whose shots are off by different amounts): each shot
+  between picture cuts that check reads confidently more than a frame away from the
+  whole file is moved by its own reading, every other shot by the whole file's, with a
+  short cross-fade at the cuts (:func:`mouthsync.media.remux.map_pieces`); the audio is
+  re-encoded. It does not combine with drift.
 * With drift, the delay line is ``d(t) = d_ref + k (t - t_ref)``; an explicit delay is the
   delay at the middle of the picture (what a whole-file measurement sees), an automatic one
   comes from a robust fit through check's windows. The output sound at picture time ``t``
@@ -427,10 +432,10 @@ def _shot_pieces(
         if not own:
             unsure.append(f"{a:.1f}-{b:.1f} s")
         use, src = (float(d), "shot") if own and abs(float(d) - d_file) > frame_ms else (d_file, "file")
-        if runs and runs[-1]["delay_ms"] == round(use, 1) and runs[-1]["from"] == src == "file":
+        if runs and runs[-1]["from"] == src == "file":
             runs[-1]["end_s"] = round(b, 3)
-        else:
-            runs.append({"start_s": round(a, 3), "end_s": round(b, 3), "delay_ms": round(use, 1), "from": src})
+        else:  # ms to 3 decimals: the move stays exact to the sample
+            runs.append({"start_s": round(a, 3), "end_s": round(b, 3), "delay_ms": round(use, 3), "from": src})
     if unsure:
         findings.append(Finding(
             "fix.shots", Severity.INFO,
