@@ -86,12 +86,12 @@ def _shot_lines(d: dict[str, Any]) -> list[str]:
     shots = d.get("shots") or []
     if len(shots) < 2:
         return []
-    marks = [_window_mark(w, d) for w in shots]
-    away = [w for w, m in zip(shots, marks, strict=True) if m in "+-"]
+    marked = [(w, _window_mark(w, d) in "+-") for w in shots]
+    away = [x for x in marked if x[1]]
     lines = [f"  shots         : {len(shots)} between picture cuts, {len(away)} more than a frame away from the whole file"]
-    listed = shots if len(shots) <= MAX_LISTED_WINDOWS else away[:MAX_OFF_LISTED]
-    for w, m in ((w, _window_mark(w, d)) for w in listed):
-        lines.append(_window_line(w) + ("  <- off" if m in "+-" else ""))
+    listed = marked if len(shots) <= MAX_LISTED_WINDOWS else away[:MAX_OFF_LISTED]
+    for w, off in listed:
+        lines.append(_window_line(w) + ("  <- off" if off else ""))
     if len(shots) > MAX_LISTED_WINDOWS and len(away) > MAX_OFF_LISTED:
         lines.append(f"    ... and {len(away) - MAX_OFF_LISTED} more")
     return lines
