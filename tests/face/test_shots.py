@@ -21,11 +21,18 @@ def test_a_single_take_has_no_cut(tracks: dict[str, FaceTrack], path) -> None:
     assert shot_spans(tr) == [(float(tr.times[0]), pytest.approx(float(tr.times[-1]) + float(np.median(np.diff(tr.times)))))]
 
 
-def test_every_cut_of_an_edit_is_found_to_the_frame(tmp_path) -> None:
+@pytest.fixture(scope="module")
+def edit(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """30 s of six shots (three shared clips twice), 480x480, cut to cut."""
     from tests.sync.builders import build_concatenation
 
     order = [p for p in CLIPS if p.name in {"retalking_face2.mp4", "retalking_face3.mp4", "retalking_face5.mp4"}]
-    video, _, segs = build_concatenation(order * 2, [0.0] * 6, tmp_path, name="edit")
+    video, _, segs = build_concatenation(order * 2, [0.0] * 6, tmp_path_factory.mktemp("edit"), name="edit")
+    return video, segs
+
+
+def test_every_cut_of_an_edit_is_found_to_the_frame(edit, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    video, segs = edit
     tr = track_face(video, use_cache=False)
     cuts = picture_cuts(tr)
     want = [s.start_s for s in segs[1:]]
@@ -63,3 +70,17 @@ def test_only_a_lone_spike_is_a_cut_and_short_shots_merge() -> None:
     late = calm[:50] + [50.0] + calm[51:]
     assert len(shot_spans(_fake(late))) == 1
     assert len(shot_spans(_fake(cut))) == 2
+
+
+def test_restarts_at_cuts_print_nothing(edit, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The restarted mesh logs natively like a new one: the command line stays quiet."""
+    import os
+    import subprocess
+    import sys
+
+    video, _ = edit
+    env = {k: v for k, v in os.environ.items() if k not in ("GLOG_minloglevel", "TF_CPP_MIN_LOG_LEVEL")}
+    r = subprocess.run([sys.executable, "-m", "mouthsync", "track", str(video), "-o", str(tmp_path / "t.npz"),
+                        "--no-cache"], capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip() == "", r.stderr[:2000]

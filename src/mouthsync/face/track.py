@@ -435,7 +435,11 @@ def _mesh_frames(
             if change >= CUT_RESET_MIN and cut_so_far(change, before, float(np.median(changes))):
                 # A picture cut: the mesh would look for the face where it was in the last
                 # shot (the first one or two frames after a cut came out between the two
-                # faces). Restarting makes it detect the face on this frame (~17 ms).
+                # faces). Restarting makes it detect the face on this frame (~17 ms). The
+                # restarted graph logs natively again: quiet for its first frames too.
+                if not quiet_frames:
+                    quiet.enter_context(native_stderr_silenced())
+                quiet_frames = 3
                 mesh.reset()
             res = mesh.process(img)
             if quiet_frames:
