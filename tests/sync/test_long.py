@@ -75,6 +75,24 @@ def test_per_segment_shifts_recovered_per_window(own: dict[str, float], tmp_path
     assert sum("<- off" in ln for ln in text[shots_at + 1 : shots_at + 13]) >= 4
 
 
+def test_a_single_late_shot_is_found(own: dict[str, float], tmp_path: Path) -> None:
+    """One 5 s shot made 200 ms late in a 50 s edit: too few windows for a window section,
+    and one phone source misread it (+742 ms at 0.10) while the whole file settled on that
+    source. The shot disagreeing with the file keeps every source in (``settled``), and the
+    confident shot out of tolerance is a section of its own, at its cuts."""
+    order = (SOURCES * 3)[:9]
+    shifts = [0.0] * 9
+    shifts[4] = 0.2
+    video, _, segs = build_concatenation(order, [s - own[str(p)] for s, p in zip(shifts, order, strict=True)],
+                                         tmp_path, name="one_late")
+    rep = check_sync(video)
+    assert rep.details["transcript"] == "needed"
+    assert rep.verdict["status"] == "out_of_sync", rep.verdict
+    [sec] = rep.verdict["sections"]
+    assert (sec["start_s"], sec["end_s"]) == (round(segs[4].start_s, 3), round(segs[4].end_s, 3))
+    assert abs(sec["audio_delay_ms"] - 200.0) <= 40.0 and sec["at_cuts"]
+
+
 def test_drift_of_1001_over_1000_is_measured_and_named(tmp_path: Path) -> None:
     # one clip repeated: every segment shares the same own offset, so only the stretch
     # changes the delay over time (66 s of material)

@@ -60,3 +60,25 @@ def test_sections_of_an_edit_end_at_its_picture_cuts() -> None:
     # a cut further than the hop from a section's end leaves that end alone
     _, far = judge_report(20.0, 0.8, "", steps, wins, "bt1359", 40.0, cuts=[1.0], snap_s=2.5)
     assert (far["sections"][0]["start_s"], far["sections"][0]["end_s"]) == (5.0, 12.5)
+
+
+def test_a_confident_shot_out_of_tolerance_is_a_section_of_its_own() -> None:
+    """A single late 5 s shot holds too few windows for a window section: the shot itself
+    is one, unless a window section already covers it; an uncertain shot never is."""
+    from mouthsync.sync.delay import WindowEstimate
+    from mouthsync.sync.drift import DriftFit
+    from mouthsync.sync.verdict import judge_report
+
+    wins = [WindowEstimate(2.5 * i, 2.5 * i + 5.0, d, 0.9, False) for i, d in enumerate([10, 15, 12, 8, 14, 9])]
+    shots = [WindowEstimate(0.0, 5.0, 12.0, 0.9, False), WindowEstimate(5.0, 10.0, 220.0, 0.5, False),
+             WindowEstimate(10.0, 17.5, 400.0, 0.1, True)]
+    none = DriftFit(0.0, 10.0, 5.0, 6, "none")
+    findings, verdict = judge_report(12.0, 0.8, "", none, wins, "bt1359", 40.0, cuts=[5.0, 10.0], shots=shots)
+    assert verdict["status"] == "out_of_sync"
+    assert verdict["sections"] == [{"start_s": 5.0, "end_s": 10.0, "audio_delay_ms": 220.0, "status": "out_of_sync",
+                                    "windows": 0, "shot": True, "at_cuts": True}]
+    assert [f.start_s for f in findings if f.check == "sync.section"] == [5.0]
+    # covered by a section of the windows: not listed twice
+    late = [WindowEstimate(2.5 * i, 2.5 * i + 5.0, d, 0.9, False) for i, d in enumerate([10, 215, 225, 8, 14, 9])]
+    _, v2 = judge_report(12.0, 0.8, "", none, late, "bt1359", 40.0, cuts=[5.0, 10.0], shots=shots)
+    assert len(v2["sections"]) == 1 and "shot" not in v2["sections"][0]

@@ -649,8 +649,17 @@ def settled(fast: SyncReport) -> bool:
     59-61 with the transcript; the true figure is 60). The decision depends on the
     evidence only, never on which timelines happen to be cached, so the same input always
     gives the same report.
+
+    Likewise an edit with a shot whose own reading is more than a frame away from the
+    whole file, however unsure: one phone source read a 5 s shot made 200 ms late as
+    +742 ms at confidence 0.10 in a file that settled at 0.97 on it, where every source
+    reads +220 at 0.40. Shots that agree with the file (confident or not) settle as before.
     """
     if fast.audio_delay_ms is None or fast.drift.kind in ("steps", "drift"):
+        return False
+    frame_ms = 1000.0 / fast.fps if fast.fps else 40.0
+    if any(s.audio_delay_ms is not None and abs(s.audio_delay_ms - fast.audio_delay_ms) > frame_ms
+           for s in fast.shots):
         return False
     return fast.confidence >= SETTLED_CONFIDENCE
 
@@ -802,7 +811,7 @@ def analyse(
             conf = float(np.clip(max(conf, float(np.median([x.confidence for x in good]))) * (0.5 + 0.5 * agree), 0, 1))
     cuts = [a for a, _ in shots[1:]] if shots is not None and len(shots) > 1 else None
     findings, verdict = judge_report(delay_ms, conf, glob.note, drift, windows, standard, frame_ms,
-                                     cuts=cuts, snap_s=hop_s)
+                                     cuts=cuts, snap_s=hop_s, shots=shot_estimates)
     curve = Curve(delays * 1000.0 - calibration_ms, glob.combined, glob.components)
     details = {
         "algorithm": ALGORITHM,

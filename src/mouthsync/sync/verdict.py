@@ -33,13 +33,16 @@ def judge_report(
     frame_ms: float,
     cuts: list[float] | None = None,
     snap_s: float = 2.5,
+    shots: list[WindowEstimate] | None = None,
 ) -> tuple[list[Finding], dict[str, Any]]:
     """Findings and verdict for the whole file's delay ``delay_ms`` at confidence ``conf``
     (``note``: why the whole-file estimate is uncertain, if it is), its drift and windows.
 
     ``cuts``: picture cut times (an edit). A section's ends then move to the nearest cut
     within ``snap_s`` (the window hop): windows place a change only to within a window,
-    the cut to the frame. The advice then points to ``fix --delay shots``.
+    the cut to the frame. The advice then points to ``fix --delay shots``. ``shots``: the
+    per-shot estimates; a confident shot judged worse than the whole file is a section of
+    its own where no window section covers it (a single 5 s shot holds too few windows).
     """
     findings: list[Finding] = []
     st = get_standard(standard)
@@ -94,6 +97,9 @@ def judge_report(
             sec["start_s"], a = _snap(sec["start_s"], cuts, snap_s)
             sec["end_s"], b = _snap(sec["end_s"], cuts, snap_s)
             sec["at_cuts"] = a or b
+    if shots:
+        sections = sorted(sections + _shot_sections(shots, sections, st, verdict.get("status", "unknown")),
+                          key=lambda x: x["start_s"])
     if sections:
         verdict["sections"] = sections
         worst = max(sections, key=lambda x: _RANK[x["status"]])
@@ -119,6 +125,26 @@ def judge_report(
             findings.append(Finding("sync.window", Severity.INFO, w.note, start_s=w.start_s, end_s=w.end_s,
                                     value=w.confidence))
     return findings, verdict
+
+
+def _shot_sections(
+    shots: list[WindowEstimate], sections: list[dict[str, Any]], st: Any, whole_status: str
+) -> list[dict[str, Any]]:
+    """Confident shots judged worse than the whole file that no window section overlaps."""
+    base = _RANK.get(whole_status, 0)
+    out: list[dict[str, Any]] = []
+    for sh in shots:
+        if sh.uncertain or sh.audio_delay_ms is None:
+            continue
+        status = str(judge(sh.audio_delay_ms, st)["status"])
+        if _RANK[status] <= base:
+            continue
+        if any(x["start_s"] < sh.end_s and sh.start_s < x["end_s"] for x in sections):
+            continue
+        out.append({"start_s": round(sh.start_s, 3), "end_s": round(sh.end_s, 3),
+                    "audio_delay_ms": round(float(sh.audio_delay_ms), 1), "status": status,
+                    "windows": 0, "shot": True, "at_cuts": True})
+    return out
 
 
 def _snap(t: float, cuts: list[float], within_s: float) -> tuple[float, bool]:
