@@ -84,3 +84,14 @@ def test_restarts_at_cuts_print_nothing(edit, tmp_path) -> None:  # type: ignore
                         "--no-cache"], capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stderr
     assert r.stderr.strip() == "", r.stderr[:2000]
+
+
+def test_facecheck_judges_each_shot_against_itself(edit) -> None:  # type: ignore[no-untyped-def]
+    """An edit of clean shots is clean: a cut is not shake or fast motion, another shot's
+    light is not an exposure change, another person's mouth is not an occluded one."""
+    from mouthsync.face.quality import check_footage
+
+    video, _ = edit
+    rep = check_footage(video)
+    assert [(s.reason, round(s.start_s, 2)) for s in rep.segments] == [], rep.segments
+    assert rep.score == 100.0

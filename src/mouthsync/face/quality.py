@@ -282,26 +282,36 @@ def _note_faces(report: FootageReport, src: str) -> None:
         ))
 
 
-def analyse(
-    tr: FaceTrack,
-    lum: np.ndarray,
-    sharp: np.ndarray,
-    blk: np.ndarray,
-    patches: list[np.ndarray | None],
-    source: str = "",
-) -> FootageReport:
-    """Turn per-frame measures into flags, segments, a score and findings."""
-    n = len(tr)
-    t = tr.times
-    fps = tr.fps if tr.fps > 0 else 25.0
-    win = max(3, int(round(fps)) | 1)  # about one second, odd
-    valid = tr.valid.copy()
-    # occlusion: distance of the mouth patch to this clip's typical mouth patch
+def _cut_bounds(tr: FaceTrack) -> list[int]:
+    """Frame indices where each shot starts and, last, the frame count."""
+    from mouthsync.face.shots import shot_spans
+
+    starts = [int(np.searchsorted(tr.times, a - 1e-6)) for a, _ in shot_spans(tr)] or [0]
+    return [0, *starts[1:], len(tr)]
+
+
+def _shot_measures(
+    tr: FaceTrack, sel: slice, lum: np.ndarray, sharp: np.ndarray, blk: np.ndarray,
+    patches: list[np.ndarray | None], win: int,
+) -> dict[str, np.ndarray]:
+    """The measures of frames ``sel`` (one shot), each relative to that shot alone.
+
+    Why per shot: in an edit the next shot has another face, light and camera. Judged
+    against the whole file, a cut looked like shake and fast head motion, a differently
+    lit shot like an exposure change, and another person's mouth like an occluded one.
+    Frame-to-frame differences never span a cut.
+    """
+    t = tr.times[sel]
+    n = len(t)
+    lum, sharp, blk = lum[sel], sharp[sel], blk[sel]
+    pats = patches[sel]
+    out: dict[str, np.ndarray] = {}
+    # occlusion: distance of the mouth patch to this shot's typical mouth patch
     occ = np.full(n, np.nan)
     tex_rel = np.full(n, np.nan)
-    have = [i for i, p in enumerate(patches) if p is not None]
+    have = [i for i, p in enumerate(pats) if p is not None]
     if have:
-        stack = np.stack([patches[i] for i in have])
+        stack = np.stack([pats[i] for i in have])
         med = np.median(stack, axis=0)
         d = np.abs(stack - med).mean(axis=(1, 2))
         base = np.median(d)
@@ -311,29 +321,29 @@ def analyse(
         # goes flat. Clean clips never fall below 0.7 of their median; occluders ~0.0-0.15.
         tex = stack.std(axis=(1, 2))
         tex_rel[have] = tex / max(float(np.median(tex)), 1e-6)
-    # head angle
-    yaw = np.abs(tr.pose[:, 0])
-    pitch = np.abs(tr.pose[:, 1])
+    out["occ"], out["tex_rel"] = occ, tex_rel
     # shake: second difference of rigid points in face units
-    scale = tr.mouth["scale"].astype(np.float64)
-    rig = tr.landmarks[:, list(RIGID), :2].astype(np.float64) / scale[:, None, None]
+    scale = tr.mouth["scale"][sel].astype(np.float64)
+    rig = tr.landmarks[sel][:, list(RIGID), :2].astype(np.float64) / scale[:, None, None]
     acc = np.full(n, np.nan)
     if n >= 3:
         acc[1:-1] = np.linalg.norm(np.diff(rig, n=2, axis=0), axis=-1).mean(axis=1)
-    acc_s = _rolling(acc, 5, np.nanmean)
+    out["acc_s"] = _rolling(acc, 5, np.nanmean) if n else acc
     acc_base = np.nanmedian(acc) if np.isfinite(acc).any() else np.nan
+    out["shake_thr"] = np.full(n, max(0.15, 4.0 * acc_base) if np.isfinite(acc_base) else np.inf)
     # fast head motion: angular speed of the pose and speed of the rigid points
     ang = np.full(n, np.nan)
     trans = np.full(n, np.nan)
     if n >= 3:
-        pose = np.radians(tr.pose.astype(np.float64))
+        pose = np.radians(tr.pose[sel].astype(np.float64))
         okp = np.isfinite(pose).all(axis=1)
         if okp.sum() >= 3:
             pu = pose.copy()
             pu[okp] = np.unwrap(pose[okp], axis=0)
             ang = np.degrees(np.linalg.norm(np.gradient(pu, t, axis=0), axis=1))
             trans = np.linalg.norm(np.gradient(rig.mean(axis=1), t, axis=0), axis=1)
-    motion = np.maximum(_rolling(ang, 5, np.nanmean) / 160.0, _rolling(trans, 5, np.nanmean) / 4.0)
+    out["motion"] = (np.maximum(_rolling(ang, 5, np.nanmean) / 160.0, _rolling(trans, 5, np.nanmean) / 4.0)
+                     if n else ang)
     # brightness
     lum_med = np.nanmedian(lum) if np.isfinite(lum).any() else np.nan
     # flicker: brightness that jumps one way and straight back (consecutive frame-to-frame
@@ -345,19 +355,51 @@ def analyse(
         rev = np.sign(d[:-1]) * np.sign(d[1:]) < 0
         flick[1:-1] = np.where(rev, np.minimum(np.abs(d[:-1]), np.abs(d[1:])), 0.0)
         flick[1:-1][~np.isfinite(d[:-1]) | ~np.isfinite(d[1:])] = np.nan
-    flick_s = _rolling(flick, 5, np.nanmean)
-    expo = np.abs(_rolling(lum, win) - lum_med) / max(lum_med, 1.0)
-    # sharpness relative to the clip's sharp frames
+    out["flick_s"] = _rolling(flick, 5, np.nanmean) if n else flick
+    out["expo"] = np.abs(_rolling(lum, win) - lum_med) / max(lum_med, 1.0) if n else lum
+    # sharpness relative to the shot's sharp frames
     sharp_ref = np.nanpercentile(sharp, 80) if np.isfinite(sharp).any() else np.nan
     # sustained (~0.5 s): a closing mouth or one fast gesture dips briefly; blur persists
-    sharp_rel = _rolling(sharp, max(5, (win // 2) | 1)) / sharp_ref
+    out["sharp_rel"] = _rolling(sharp, max(5, (win // 2) | 1)) / sharp_ref if n else sharp
     # an occluder's straight edges look like block edges: measure only unoccluded frames
     with np.errstate(invalid="ignore"):
         occ_any = ((occ > OCCLUDED_Z) | (tex_rel < FLAT_TEXTURE)).astype(np.float64)
-    occ_near = _rolling(occ_any, 5, np.nanmax) > 0
+    occ_near = _rolling(occ_any, 5, np.nanmax) > 0 if n else np.zeros(0, bool)
     blk = np.where(occ_near, np.nan, blk)
-    blk_s = _rolling(blk, win)
-    blk_clip = float(np.nanmedian(blk)) if np.isfinite(blk).any() else np.nan
+    out["blk"] = blk
+    out["blk_s"] = _rolling(blk, win) if n else blk
+    out["blk_clip"] = np.full(n, float(np.nanmedian(blk)) if np.isfinite(blk).any() else np.nan)
+    return out
+
+
+def analyse(
+    tr: FaceTrack,
+    lum: np.ndarray,
+    sharp: np.ndarray,
+    blk: np.ndarray,
+    patches: list[np.ndarray | None],
+    source: str = "",
+) -> FootageReport:
+    """Turn per-frame measures into flags, segments, a score and findings.
+
+    Every measure that is judged against the footage's own typical level (mouth patch,
+    brightness, sharpness, steadiness, block edges) is judged within its shot
+    (:mod:`mouthsync.face.shots`); a single take is one shot.
+    """
+    n = len(tr)
+    t = tr.times
+    fps = tr.fps if tr.fps > 0 else 25.0
+    win = max(3, int(round(fps)) | 1)  # about one second, odd
+    valid = tr.valid.copy()
+    bounds = _cut_bounds(tr)
+    parts = [_shot_measures(tr, slice(a, b), lum, sharp, blk, patches, win)
+             for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    m = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0) for k in
+         ("occ", "tex_rel", "acc_s", "shake_thr", "motion", "flick_s", "expo", "sharp_rel", "blk", "blk_s", "blk_clip")}
+    occ, tex_rel, acc_s, motion, flick_s = m["occ"], m["tex_rel"], m["acc_s"], m["motion"], m["flick_s"]
+    expo, sharp_rel, blk, blk_s = m["expo"], m["sharp_rel"], m["blk"], m["blk_s"]
+    yaw = np.abs(tr.pose[:, 0])
+    pitch = np.abs(tr.pose[:, 1])
 
     def flag(x: np.ndarray, thr: float, above: bool = True) -> np.ndarray:
         with np.errstate(invalid="ignore"):
@@ -369,12 +411,12 @@ def analyse(
         "occluded": flag(occ, OCCLUDED_Z) | flag(tex_rel, FLAT_TEXTURE, above=False),
         "head_turned": flag(np.maximum(yaw - 35.0, pitch - 30.0), 0.0),
         "blur": flag(sharp_rel, 0.35, above=False),
-        "shake": flag(acc_s, max(0.15, 4.0 * acc_base) if np.isfinite(acc_base) else np.inf),
+        "shake": flag(acc_s - m["shake_thr"], 0.0),
         "fast_motion": flag(motion, 1.0),
         "flicker": flag(flick_s, 0.03),
         "exposure": flag(expo, 0.30),
         # a whole clip re-encoded badly (clip median) or a badly coded stretch (1 s median)
-        "compression": flag(blk_s, 1.3) | (flag(blk, -np.inf) & (blk_clip > 1.22)),
+        "compression": flag(blk_s, 1.3) | (flag(blk, -np.inf) & (m["blk_clip"] > 1.22)),
     }
     # an occluder also removes sharpness and adds edges: report it once, as occlusion
     for k in ("blur", "compression"):
