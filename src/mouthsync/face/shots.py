@@ -5,10 +5,10 @@ take), and an editor corrects shot by shot. Fixed 5 s windows place such a chang
 within a window; the cut itself places it to the frame.
 
 The measure (``FaceTrack.picture_change``) is the mean absolute difference of 32x18 grey
-thumbnails of consecutive frames, taken while tracking decodes them (no extra decoding).
-Measured on the shared material: within a shot it stays under 13 levels (of 255) even with
-a moving hand-held camera (voxceleb_517600055, p99 12.5), while cuts between the shared
-clips read 27-87. A cut is a frame whose change is a spike: at least ``CUT_LEVEL`` levels,
+thumbnails of consecutive frames, each less its own mean (an exposure step is not a cut),
+taken while tracking decodes them (no extra decoding). Measured on the shared material:
+within a shot it stays at or under 13 levels (of 255) even with a moving hand-held camera
+(voxceleb_517600055), while cuts between the shared clips read 32-77. A cut is a frame whose change is a spike: at least ``CUT_LEVEL`` levels,
 ``CUT_OVER_MEDIAN`` times the clip's median change, and ``CUT_OVER_NEIGHBOURS`` times the
 larger change of the frames either side (a pan, a fade or a flash changes several frames
 in a row and is not a cut). Dissolves and cuts between near-identical framings are missed.
