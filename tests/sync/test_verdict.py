@@ -52,13 +52,18 @@ def test_sections_of_an_edit_end_at_its_picture_cuts() -> None:
 
     wins = [WindowEstimate(2.5 * i, 2.5 * i + 5.0, d, 0.9, False) for i, d in enumerate([10, 15, 210, 220, 12, 8])]
     steps = DriftFit(0.0, 20.0, 40.0, 6, "steps")
-    findings, verdict = judge_report(20.0, 0.8, "", steps, wins, "bt1359", 40.0, cuts=[6.2, 11.4, 30.0], snap_s=2.5)
+    def shots_at(*cuts: float) -> list[WindowEstimate]:  # uncertain shots: only their cuts count
+        ends = [0.0, *cuts, 40.0]
+        return [WindowEstimate(a, b, None, 0.0, True) for a, b in zip(ends[:-1], ends[1:], strict=True)]
+
+    findings, verdict = judge_report(20.0, 0.8, "", steps, wins, "bt1359", 40.0, shots=shots_at(6.2, 11.4, 30.0),
+                                     snap_s=2.5)
     [sec] = verdict["sections"]
     assert (sec["start_s"], sec["end_s"], sec["at_cuts"]) == (6.2, 11.4, True)
     [f] = [f for f in findings if f.check == "sync.section"]
     assert (f.start_s, f.end_s) == (6.2, 11.4) and "--delay shots" in f.advice
     # a cut further than the hop from a section's end leaves that end alone
-    _, far = judge_report(20.0, 0.8, "", steps, wins, "bt1359", 40.0, cuts=[1.0], snap_s=2.5)
+    _, far = judge_report(20.0, 0.8, "", steps, wins, "bt1359", 40.0, shots=shots_at(1.0), snap_s=2.5)
     assert (far["sections"][0]["start_s"], far["sections"][0]["end_s"]) == (5.0, 12.5)
 
 
@@ -73,12 +78,12 @@ def test_a_confident_shot_out_of_tolerance_is_a_section_of_its_own() -> None:
     shots = [WindowEstimate(0.0, 5.0, 12.0, 0.9, False), WindowEstimate(5.0, 10.0, 220.0, 0.5, False),
              WindowEstimate(10.0, 17.5, 400.0, 0.1, True)]
     none = DriftFit(0.0, 10.0, 5.0, 6, "none")
-    findings, verdict = judge_report(12.0, 0.8, "", none, wins, "bt1359", 40.0, cuts=[5.0, 10.0], shots=shots)
+    findings, verdict = judge_report(12.0, 0.8, "", none, wins, "bt1359", 40.0, shots=shots)
     assert verdict["status"] == "out_of_sync"
     assert verdict["sections"] == [{"start_s": 5.0, "end_s": 10.0, "audio_delay_ms": 220.0, "status": "out_of_sync",
                                     "windows": 0, "shot": True, "at_cuts": True}]
     assert [f.start_s for f in findings if f.check == "sync.section"] == [5.0]
     # covered by a section of the windows: not listed twice
     late = [WindowEstimate(2.5 * i, 2.5 * i + 5.0, d, 0.9, False) for i, d in enumerate([10, 215, 225, 8, 14, 9])]
-    _, v2 = judge_report(12.0, 0.8, "", none, late, "bt1359", 40.0, cuts=[5.0, 10.0], shots=shots)
+    _, v2 = judge_report(12.0, 0.8, "", none, late, "bt1359", 40.0, shots=shots)
     assert len(v2["sections"]) == 1 and "shot" not in v2["sections"][0]

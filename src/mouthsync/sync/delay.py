@@ -40,6 +40,7 @@ import numpy as np
 from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.priority import BACKGROUND_NICE
+from mouthsync.face.shots import shot_spans
 from mouthsync.media.decode import Audio, decode_audio
 from mouthsync.sync.drift import DriftFit, fit_drift, interpret
 from mouthsync.sync.features import (
@@ -718,15 +719,13 @@ def analyse(
     weights: dict[str, float] | None = None,
     calibration_ms: float = CALIBRATION_MS,
     source: str = "",
-    shots: list[tuple[float, float]] | None = None,
 ) -> SyncReport:
     """Measure delay, confidence, windows and drift from a face track and a speech timeline.
 
     ``timeline`` is one speech timeline or a list of them (their expected openings are
-    averaged; speech activity comes from the first). ``shots``: ``(start_s, end_s)`` spans
-    between picture cuts (:func:`mouthsync.face.shots.shot_spans`); with two or more,
-    each is measured alone as well (``SyncReport.shots``), like a window bounded by the
-    edit instead of the clock.
+    averaged; speech activity comes from the first). When the track holds picture cuts
+    (:func:`mouthsync.face.shots.shot_spans`), every shot is measured alone as well
+    (``SyncReport.shots``), like a window bounded by the edit instead of the clock.
 
     The library core of :func:`check_sync`, separate so the benchmark can feed shifted
     audio in memory without writing files.
@@ -742,7 +741,6 @@ def analyse(
     sig = equal.mixed(fit_weights(source_fit)) if source_fit else equal
     conf_sig = equal if source_fit else None
     glob = estimate_window(sig, every, delays, w, conf_sig, second=late_fusion(source_fit, source_curves))
-    windows: list[WindowEstimate] = []
     spans = window_spans(float(sig.times[0]), float(sig.times[-1]), window_s, hop_s)
     if len(spans) == 1:
         est_list = [(spans[0], glob)]
@@ -753,22 +751,17 @@ def analyse(
             # (no late fusion here: per window it moved the window line that starts the
             # drift search, and a 1001/1000 stretch then read 70 ms/min instead of 59)
             est_list.append(((a, b), estimate_window(sig, sel, delays, w, conf_sig)))
-    for (a, b), e in est_list:
-        windows.append(
-            WindowEstimate(
-                a, b, None if e.delay_s is None else e.delay_s * 1000.0 - calibration_ms,
-                e.confidence, e.uncertain, e.note,
-            )
-        )
-    shot_estimates: list[WindowEstimate] = []
-    if shots is not None and len(shots) > 1:
-        for a, b in shots:
-            sel = (sig.times >= a) & (sig.times < b)
-            e = estimate_window(sig, sel, delays, w, conf_sig)
-            shot_estimates.append(WindowEstimate(
-                a, b, None if e.delay_s is None else e.delay_s * 1000.0 - calibration_ms,
-                e.confidence, e.uncertain, e.note,
-            ))
+
+    def span_estimate(a: float, b: float, e: _Estimate) -> WindowEstimate:
+        ms = None if e.delay_s is None else e.delay_s * 1000.0 - calibration_ms
+        return WindowEstimate(a, b, ms, e.confidence, e.uncertain, e.note)
+
+    windows = [span_estimate(a, b, e) for (a, b), e in est_list]
+    shots = shot_spans(track)
+    shot_estimates = [
+        span_estimate(a, b, estimate_window(sig, (sig.times >= a) & (sig.times < b), delays, w, conf_sig))
+        for a, b in shots
+    ] if len(shots) > 1 else []
     frame_ms = 1000.0 / sig.fps
     centers = np.array([(x.start_s + x.end_s) / 2 for x in windows])
     wd = np.array([np.nan if x.audio_delay_ms is None else x.audio_delay_ms for x in windows])
@@ -809,9 +802,8 @@ def analyse(
         if good and delay_ms is not None and drift.kind != "drift":
             agree = np.mean([abs(x.audio_delay_ms - delay_ms) <= frame_ms for x in good])  # type: ignore[operator]
             conf = float(np.clip(max(conf, float(np.median([x.confidence for x in good]))) * (0.5 + 0.5 * agree), 0, 1))
-    cuts = [a for a, _ in shots[1:]] if shots is not None and len(shots) > 1 else None
     findings, verdict = judge_report(delay_ms, conf, glob.note, drift, windows, standard, frame_ms,
-                                     cuts=cuts, snap_s=hop_s, shots=shot_estimates)
+                                     shots=shot_estimates, snap_s=hop_s)
     curve = Curve(delays * 1000.0 - calibration_ms, glob.combined, glob.components)
     details = {
         "algorithm": ALGORITHM,
@@ -892,7 +884,6 @@ def check_sync(
     video without a usable face gives a report with confidence 0 and a verdict saying so.
     """
     from mouthsync.audio.timeline import speech_timeline_in_process
-    from mouthsync.face.shots import shot_spans
     from mouthsync.face.track import start_track_face, track_faces
     from mouthsync.media.container import check_input_path
     from mouthsync.media.decode import video_meta
@@ -982,7 +973,7 @@ def check_sync(
         nonlocal timelines, reports
         timelines = timelines_of(level)
         reports = [analyse(t, timelines, audio, window_s=window_s, hop_s=hop_s, standard=standard,
-                           max_delay_s=max_delay_s, source=vpath, shots=shot_spans(t)) for t in usable]
+                           max_delay_s=max_delay_s, source=vpath) for t in usable]
         return reports[best_of(reports)]
 
     def start_the_rest() -> None:  # not settled: whatever may still be needed starts now

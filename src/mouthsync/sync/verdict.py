@@ -31,19 +31,19 @@ def judge_report(
     windows: list[WindowEstimate],
     standard: str,
     frame_ms: float,
-    cuts: list[float] | None = None,
-    snap_s: float = 2.5,
     shots: list[WindowEstimate] | None = None,
+    snap_s: float = 2.5,
 ) -> tuple[list[Finding], dict[str, Any]]:
     """Findings and verdict for the whole file's delay ``delay_ms`` at confidence ``conf``
     (``note``: why the whole-file estimate is uncertain, if it is), its drift and windows.
 
-    ``cuts``: picture cut times (an edit). A section's ends then move to the nearest cut
-    within ``snap_s`` (the window hop): windows place a change only to within a window,
-    the cut to the frame. The advice then points to ``fix --delay shots``. ``shots``: the
-    per-shot estimates; a confident shot judged worse than the whole file is a section of
-    its own where no window section covers it (a single 5 s shot holds too few windows).
+    ``shots``: the per-shot estimates of an edit (picture cuts between them). A section's
+    ends then move to the nearest cut within ``snap_s`` (the window hop): windows place a
+    change only to within a window, the cut to the frame; a confident shot judged worse
+    than the whole file is a section of its own where no window section covers it (a
+    single 5 s shot holds too few windows); the advice points to ``fix --delay shots``.
     """
+    cuts = [sh.start_s for sh in (shots or [])[1:]]
     findings: list[Finding] = []
     st = get_standard(standard)
     if delay_ms is None:
