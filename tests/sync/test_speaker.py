@@ -42,9 +42,9 @@ def test_identities_follow_boxes_not_detection_order() -> None:
             cands = [right]  # the left face is lost (turned away)
         else:
             cands = [left + i * 0.5, right] if i % 2 else [right, left + i * 0.5]
-        frames.append((i * 0.04, cands))
-    times, ids = follow_identities(iter(frames))
-    assert len(times) == 30 and len(ids) == 2
+        frames.append((i * 0.04, cands, 1.0))
+    times, ids, change = follow_identities(iter(frames))
+    assert len(times) == 30 and len(ids) == 2 and change.shape == (30,)
     first = next(d for d in ids if 0 in d and d[0][0, 0] < 50)
     assert sorted(first) == [i for i in range(30) if not 10 <= i < 15]
     assert all(a[0, 0] < 200 for a in first.values())

@@ -28,11 +28,11 @@ CUT_OVER_NEIGHBOURS = 3.0
 MIN_SHOT_S = 1.0
 
 
-def cut_so_far(change: float, before: float, median: float) -> bool:
+def cut_so_far(change: Any, before: Any, median: Any) -> Any:
     """Whether a frame looks like a cut from what is known when it arrives: its change,
     the previous frame's and the median so far (the tracker restarts the face search on
-    such a frame; :func:`picture_cuts` also asks the next frame)."""
-    return change >= CUT_LEVEL and change >= CUT_OVER_MEDIAN * median and change >= CUT_OVER_NEIGHBOURS * before
+    such a frame; :func:`picture_cuts` also asks the next frame). Scalars or arrays."""
+    return (change >= CUT_LEVEL) & (change >= CUT_OVER_MEDIAN * median) & (change >= CUT_OVER_NEIGHBOURS * before)
 
 
 def picture_cuts(track: Any) -> list[float]:
@@ -48,7 +48,7 @@ def picture_cuts(track: Any) -> list[float]:
     y = np.where(finite, x, 0.0)
     before = np.r_[0.0, y[:-1]]
     after = np.r_[y[1:], 0.0]
-    cut = finite & (y >= CUT_LEVEL) & (y >= CUT_OVER_MEDIAN * med) & (y >= CUT_OVER_NEIGHBOURS * np.maximum(before, after))
+    cut = finite & cut_so_far(y, before, med) & (y >= CUT_OVER_NEIGHBOURS * after)
     times = np.asarray(track.times, dtype=np.float64)
     return [float(times[i]) for i in np.flatnonzero(cut)]
 

@@ -375,9 +375,7 @@ THUMB_SIZE = (32, 18)
 _THUMB_STEP = (160, 90)
 
 
-# The tracker checks for a cut only on frames changing at least this much (cheap test
-# first), against the median change of this many frames before.
-CUT_RESET_MIN = 20.0
+# The tracker judges a possible cut against the median change of this many frames before.
 RESET_MEDIAN_FRAMES = 250
 
 
@@ -422,7 +420,7 @@ def _mesh_frames(
     except BaseException:
         quiet.close()
         raise
-    from mouthsync.face.shots import cut_so_far
+    from mouthsync.face.shots import CUT_LEVEL, cut_so_far
 
     prev: np.ndarray | None = None
     changes: collections.deque[float] = collections.deque(maxlen=RESET_MEDIAN_FRAMES)
@@ -436,7 +434,8 @@ def _mesh_frames(
                 changes.append(change)
             if start is not None and t < start - 1e-9:
                 continue  # the frame before the range: only its picture, for the change
-            if change >= CUT_RESET_MIN and cut_so_far(change, before, float(np.median(changes))):
+            # (the level first: the median is only worth taking on a big change)
+            if change >= CUT_LEVEL and cut_so_far(change, before, float(np.median(changes))):
                 # A picture cut: the mesh would look for the face where it was in the last
                 # shot (the first one or two frames after a cut came out between the two
                 # faces). Restarting makes it detect the face on this frame (~17 ms). The
@@ -734,8 +733,11 @@ MIN_FACE_FRACTION = 0.1
 _SAME_FACE_IOU = 0.2
 
 
-def follow_identities(frames: Iterator[tuple[Any, ...]]) -> tuple[np.ndarray, list[dict[int, np.ndarray]]]:
-    """Frame times and, per identity, ``{frame index: landmarks}`` from per-frame detections.
+def follow_identities(
+    frames: Iterator[tuple[float, list[np.ndarray], float]],
+) -> tuple[np.ndarray, list[dict[int, np.ndarray]], np.ndarray]:
+    """Frame times, per identity ``{frame index: landmarks}``, and the picture change, from
+    ``_mesh_frames``'s per-frame detections.
 
     Face Mesh returns the faces of a frame in no stable order, so each detection is given
     to the identity whose last seen box it overlaps most (IoU > 0.2), largest face first;
@@ -744,10 +746,12 @@ def follow_identities(frames: Iterator[tuple[Any, ...]]) -> tuple[np.ndarray, li
     occluded) come back as itself when it returns near where it was.
     """
     times: list[float] = []
+    change: list[float] = []
     ids: list[dict[int, np.ndarray]] = []
     last_box: list[np.ndarray] = []
-    for i, (t, cands, *_) in enumerate(frames):
+    for i, (t, cands, ch) in enumerate(frames):
         times.append(float(t))
+        change.append(ch)
         boxes = [_box_of(c) for c in cands]
         taken: set[int] = set()
         for j in sorted(range(len(cands)), key=lambda j: -_area(boxes[j])):
@@ -764,7 +768,7 @@ def follow_identities(frames: Iterator[tuple[Any, ...]]) -> tuple[np.ndarray, li
             ids[best][i] = cands[j]
             last_box[best] = boxes[j]
             taken.add(best)
-    return np.asarray(times, dtype=np.float64), ids
+    return np.asarray(times, dtype=np.float64), ids, np.asarray(change, dtype=np.float32)
 
 
 def track_faces(
@@ -802,18 +806,10 @@ def track_faces(
         from mouthsync.media.decode import frame_times
 
         total = len(frame_times(src))
-        seen: list[float] = []
-
-        def noting(frames: Iterator[tuple[float, list[np.ndarray], float]]) -> Iterator[tuple[float, list[np.ndarray], float]]:
-            for item in frames:
-                seen.append(item[2])  # the picture change, for the shots
-                yield item
-
         with progress("Tracking faces", total) as advance:
-            times, ids = follow_identities(noting(
+            times, ids, change = follow_identities(
                 _mesh_frames(src, None, None, max_side, max_faces, meta.width, meta.height, report=advance)
-            ))
-        change = np.asarray(seen, dtype=np.float32)
+            )
         n = len(times)
         ids = [d for d in ids if len(d) >= max(8, MIN_FACE_FRACTION * n)]
         ids.sort(key=lambda d: -len(d))
