@@ -283,11 +283,13 @@ def _note_faces(report: FootageReport, src: str) -> None:
 
 
 def _cut_bounds(tr: FaceTrack) -> list[int]:
-    """Frame indices where each shot starts and, last, the frame count."""
-    from mouthsync.face.shots import shot_spans
+    """0, the frame index of every picture cut, and the frame count: the pieces judged
+    apart. Every cut, even one a shot of under a second follows (``shot_spans`` merges
+    those for the sync measurement): no frame difference may span a cut."""
+    from mouthsync.face.shots import picture_cuts
 
-    starts = [int(np.searchsorted(tr.times, a - 1e-6)) for a, _ in shot_spans(tr)] or [0]
-    return [0, *starts[1:], len(tr)]
+    cuts = [int(np.searchsorted(tr.times, c - 1e-6)) for c in picture_cuts(tr)]
+    return [0, *[i for i in cuts if 0 < i < len(tr)], len(tr)]
 
 
 def _shot_measures(
