@@ -211,6 +211,12 @@ def test_one_shift_for_an_edit_warns_about_the_sections_left() -> None:
     assert plan.delay_ms == pytest.approx(23.0)
     [f] = [f for f in plan.findings if f.check == "fix.sections"]
     assert "20.0-40.0 s (+210 ms)" in f.message
+    assert "no picture cut" in f.advice  # --delay shots would refuse a file without cuts
+    shots = [{"start_s": 0.0, "end_s": 20.0, "audio_delay_ms": 20.0, "confidence": 0.9, "uncertain": False},
+             {"start_s": 20.0, "end_s": 40.0, "audio_delay_ms": 210.0, "confidence": 0.9, "uncertain": False}]
+    [g] = [f for f in plan_fix(FACE2, delay="auto", report={**report, "shots": shots}).findings
+           if f.check == "fix.sections"]
+    assert "--delay shots" in g.advice
     # a drift's late windows are the drift's business, not an edit's
     drifting = {**report, "drift": {"kind": "drift"}}
     assert not [f for f in plan_fix(FACE2, delay="auto", report=drifting).findings if f.check == "fix.sections"]

@@ -326,7 +326,9 @@ def plan_fix(
             findings.append(Finding(
                 "fix.sections", Severity.WARNING,
                 f"{len(secs)} section(s) read differently from the whole file and stay off after one shift: {where}",
-                advice="--delay shots moves each shot between picture cuts by its own reading"))
+                advice="--delay shots moves each shot between picture cuts by its own reading"
+                if len(_get(report, "shots") or []) > 1
+                else "no picture cut was found: cut at the edits and fix each part (--delay auto)"))
 
     # drift
     drift_note = ""
