@@ -55,3 +55,24 @@ def test_skipped_deblocking_keeps_aperture_on_720p(tmp_path: Path, monkeypatch) 
     assert ok.mean() > 0.95
     assert np.corrcoef(fast[ok], exact[ok])[0, 1] >= 0.99
     assert not np.array_equal(fast, exact)  # the option really changed the decode
+
+
+def test_direct_mesh_call_gives_process_landmarks() -> None:
+    """Feeding the solution's graph directly (``_MeshCall``) is taken on the pinned
+    MediaPipe and returns exactly what ``FaceMesh.process`` returns, frame for frame,
+    faces and no faces alike."""
+    mp = trk.import_mediapipe()
+    pictures = [img for _, img in trk._decode_range(str(CLIPS[1]), None, 1.2, trk.DEFAULT_MAX_SIDE)]
+    pictures.append(np.zeros_like(pictures[0]))  # no face
+    kw = dict(static_image_mode=False, max_num_faces=1, refine_landmarks=True)
+    with mp.solutions.face_mesh.FaceMesh(**kw) as a, mp.solutions.face_mesh.FaceMesh(**kw) as b:
+        call = trk._MeshCall(b)
+        assert call._direct, "the direct path must be taken on the pinned MediaPipe"
+        for img in pictures:
+            want = [trk._landmark_array(f) for f in a.process(img).multi_face_landmarks or []]
+            got = [trk._landmark_array(f) for f in call(img)]
+            assert len(got) == len(want)
+            for g, w in zip(got, want, strict=True):
+                assert g.shape == (trk.N_LANDMARKS, 3)
+                np.testing.assert_array_equal(g, w)
+    assert want == [], "the blank picture has no face"

@@ -311,19 +311,71 @@ _PB_HEAD = np.array([0x0A, 0x0F, 0x0D], np.uint8)
 
 
 def _landmark_array(lms: Any) -> np.ndarray:
-    """(478, 3) float32 from a NormalizedLandmarkList, without 1 434 Python attribute reads.
+    """(478, 3) float32 from a NormalizedLandmarkList (a message or its serialised bytes),
+    without 1 434 Python attribute reads.
 
     Each landmark serialises to 17 bytes when only x, y, z are set: ``0a 0f`` (field 1,
     length 15), then ``0d``+x, ``15``+y, ``1d``+z as little-endian float32. That layout is
     checked and the slow path is used whenever it does not hold. Saves ~0.6 ms per frame.
     """
-    raw = np.frombuffer(lms.SerializeToString(), np.uint8)
+    data = lms if isinstance(lms, bytes) else lms.SerializeToString()
+    raw = np.frombuffer(data, np.uint8)
     n = raw.size // 17
     if raw.size == n * 17 and n:
         rec = raw.reshape(n, 17)
         if (rec[:, :3] == _PB_HEAD).all() and (rec[:, 7] == 0x15).all() and (rec[:, 12] == 0x1D).all():
             return np.ascontiguousarray(rec[:, _PB_COLS]).view("<f4").reshape(n, 3).astype(np.float32)
+    if isinstance(lms, bytes):
+        from mediapipe.framework.formats import landmark_pb2
+
+        lms = landmark_pb2.NormalizedLandmarkList.FromString(lms)
     return np.array([(p.x, p.y, p.z) for p in lms.landmark], dtype=np.float32)
+
+
+class _MeshCall:
+    """One frame through a Face Mesh solution: the landmark lists, serialised.
+
+    Why not ``FaceMesh.process``: per frame it builds a new ``namedtuple`` class (which
+    also feeds the garbage collector) and parses every landmark list into Python messages
+    that ``_landmark_array`` serialises again. Feeding the solution's graph directly and
+    taking the serialised lists from its output packet costs 0.41 instead of 0.88-0.93
+    CPU-ms of the calling thread per frame (0.3-0.5 ms of the whole frame's ~5 ms), with
+    the same landmarks. It relies on ``SolutionBase``'s private members (MediaPipe is
+    pinned to 0.10.21); when they are not there, ``process`` is used as it is.
+    """
+
+    def __init__(self, mesh: Any) -> None:
+        self._mesh = mesh
+        self._direct = False
+        try:
+            from mediapipe.python import packet_creator
+            from mediapipe.python._framework_bindings import _packet_getter, image_frame
+
+            self._direct = (
+                hasattr(mesh, "_graph") and isinstance(getattr(mesh, "_graph_outputs", None), dict)
+                and isinstance(getattr(mesh, "_simulated_timestamp", None), int)
+                and set(getattr(mesh, "_input_stream_type_info", None) or ()) == {"image"}
+                and hasattr(_packet_getter, "_get_serialized_proto_list")
+            )
+            self._image = packet_creator.create_image_frame
+            self._srgb = image_frame.ImageFormat.SRGB
+            self._lists = _packet_getter._get_serialized_proto_list
+        except (ImportError, AttributeError):
+            self._direct = False
+
+    def __call__(self, img: np.ndarray) -> list[Any]:
+        m = self._mesh
+        if not self._direct:
+            return list(m.process(img).multi_face_landmarks or [])
+        m._graph_outputs.clear()
+        m._simulated_timestamp += 33333  # as process() does: a 30 fps clock for the graph
+        m._graph.add_packet_to_input_stream(
+            stream="image", packet=self._image(img, image_format=self._srgb).at(m._simulated_timestamp))
+        m._graph.wait_until_idle()
+        out = m._graph_outputs.get("multi_face_landmarks")
+        if out is None or out.is_empty():
+            return []
+        return list(self._lists(out))
 
 
 def import_mediapipe() -> Any:
@@ -425,6 +477,7 @@ def _mesh_frames(
     prev: np.ndarray | None = None
     changes: collections.deque[float] = collections.deque(maxlen=RESET_MEDIAN_FRAMES)
     with quiet, mesh_cm as mesh:
+        faces_of = _MeshCall(mesh)
         for t, img in _prefetch(_decode_range(path, start, end, max_side, lead_in=True)):
             thumb = _thumb(img)
             change = float(np.abs(thumb - prev).mean()) if prev is not None else float("nan")
@@ -444,13 +497,13 @@ def _mesh_frames(
                     quiet.enter_context(native_stderr_silenced())
                 quiet_frames = 3
                 mesh.reset()
-            res = mesh.process(img)
+            found = faces_of(img)
             if quiet_frames:
                 quiet_frames -= 1
                 if not quiet_frames:
                     quiet.close()
             cands = []
-            for f in res.multi_face_landmarks or []:
+            for f in found:
                 a = _landmark_array(f)
                 if a.shape[0] == N_LANDMARKS:
                     a *= scale
