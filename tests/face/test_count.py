@@ -26,6 +26,25 @@ def test_two_shot_has_two(tmp_path: Path) -> None:
     assert faces_to_track(two, max_faces=1) == 1
 
 
+def test_the_count_is_cached_by_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second look at the same bytes (renamed too) reads the cache, and ``use_cache=False``
+    looks again."""
+    import shutil
+
+    from mouthsync.face import count as cnt
+
+    two = side_by_side(CLIPS[2], CLIPS[1], "left", tmp_path / "two.mp4")
+    assert count_faces(two) == [2]
+    looked: list[str] = []
+    real = cnt._keyframes
+    monkeypatch.setattr(cnt, "_keyframes", lambda path, n: looked.append(path) or real(path, n))
+    renamed = shutil.copy(two, tmp_path / "renamed.mp4")
+    assert count_faces(renamed) == [2] and faces_to_track(two) == 2
+    assert looked == []
+    assert count_faces(two, use_cache=False) == [2]
+    assert looked == [str(two)]
+
+
 def test_no_picture_to_look_at(tmp_path: Path) -> None:
     from mouthsync.core.errors import BadInput, NoVideo
 

@@ -259,11 +259,11 @@ def check_footage(
         except av.FFmpegError:
             pass  # truncated tail: those frames keep NaN measures
     report = analyse(tr, lum, sharp, blk, patches, src)
-    _note_faces(report, src)
+    _note_faces(report, src, use_cache)
     return report
 
 
-def _note_faces(report: FootageReport, src: str) -> None:
+def _note_faces(report: FootageReport, src: str, use_cache: bool = True) -> None:
     """Count the faces (keyframes): with several, say which one the report is about.
 
     A second face is where a dubbing or sync tool can go wrong silently (it drives or
@@ -271,7 +271,7 @@ def _note_faces(report: FootageReport, src: str) -> None:
     """
     from mouthsync.face.count import faces_to_track
 
-    report.faces = faces_to_track(src)
+    report.faces = faces_to_track(src, use_cache=use_cache)
     if report.faces > 1 and report.boxes is not None and np.isfinite(report.boxes).any():
         box = [round(float(v)) for v in np.nanmedian(report.boxes, axis=0)]
         report.findings.insert(0, Finding(

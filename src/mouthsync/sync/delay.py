@@ -930,7 +930,7 @@ def check_sync(
             if faces == "auto":
                 from mouthsync.face.count import faces_to_track
 
-                n_faces = faces_to_track(vpath)
+                n_faces = faces_to_track(vpath, use_cache=use_cache)
             else:
                 n_faces = int(faces)
             if n_faces == 1 and one is not None:
