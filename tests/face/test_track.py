@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -162,3 +163,26 @@ def test_primary_face_is_the_speaker_when_two_faces_show(tmp_path) -> None:
     assert tr.coverage == 1.0
     cx = (tr.boxes[:, 0] + tr.boxes[:, 2]) / 2
     assert np.all(cx < 844), "switched to the small face"
+
+
+def test_a_file_with_only_its_audio_changed_shares_the_cached_track(tmp_path: Path, monkeypatch) -> None:
+    """``fix`` copies the picture and rewrites the audio: checking its output must not track
+    the same frames again (the cache is keyed by the picture, not the file)."""
+    import subprocess
+
+    from mouthsync.face import track as trk
+
+    src = CLIPS[1]
+    first = trk.track_face(src)
+    other = tmp_path / "other_audio.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(src), "-c:v", "copy",
+                    "-af", "adelay=120:all=1", "-c:a", "aac", str(other)], check=True)
+
+    def no_tracking(*a, **k):
+        raise AssertionError("tracked again")
+
+    monkeypatch.setattr(trk, "_mesh_frames", no_tracking)
+    again = trk.track_face(other)
+    np.testing.assert_array_equal(again.landmarks, first.landmarks)
+    assert again.source == str(other)
+    assert again.settings["video_sha256"] == first.settings["video_sha256"]

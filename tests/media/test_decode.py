@@ -102,3 +102,30 @@ def test_pcm_in_quicktime_is_not_taken_for_truncated(tmp_path) -> None:
     cut.write_bytes(mov.read_bytes()[: mov.stat().st_size // 2])
     with pytest.raises(BadInput, match="truncated"):
         decode_audio(cut, rate=16000)
+
+
+def test_video_digest_is_of_the_picture_alone(tmp_path) -> None:
+    """The same video packets under other audio (what ``fix`` writes) share the digest; a
+    re-encoded picture or moved timestamps do not."""
+    import subprocess
+
+    from mouthsync.media.decode import video_digest
+
+    src = CLIPS[1]
+    ff = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(src)]
+    quieter = tmp_path / "quieter.mp4"  # picture copied, audio re-encoded differently
+    subprocess.run([*ff, "-c:v", "copy", "-af", "volume=0.5", "-c:a", "aac", "-b:a", "64k", str(quieter)], check=True)
+    later = tmp_path / "later.mp4"  # the same packets, every timestamp 0.5 s later
+    subprocess.run([*ff, "-c", "copy", "-output_ts_offset", "0.5", str(later)], check=True)
+    encoded = tmp_path / "encoded.mp4"
+    subprocess.run([*ff, "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "copy", str(encoded)], check=True)
+    d = video_digest(src)
+    assert len(d) == 64
+    assert video_digest(quieter) == d
+    assert video_digest(encoded) != d
+    assert video_digest(later) != d
+    assert video_digest(CLIPS[2]) != d
+    bad = tmp_path / "x.mp4"
+    bad.write_bytes(b"not a video")
+    with pytest.raises(BadInput):
+        video_digest(bad)

@@ -230,10 +230,11 @@ def check_footage(
     if track is not None:  # frames are matched by index: the track must be of this video
         from mouthsync.core.cache import file_digest
         from mouthsync.core.errors import BadInput
-        from mouthsync.media.decode import frame_times
+        from mouthsync.media.decode import frame_times, video_digest
 
-        digest = tr.settings.get("source_sha256")
-        if digest and digest != file_digest(src):
+        # the picture's digest; tracks saved before it was kept carry the whole file's
+        picture, whole = tr.settings.get("video_sha256"), tr.settings.get("source_sha256")
+        if (picture and picture != video_digest(src)) or (not picture and whole and whole != file_digest(src)):
             raise BadInput(f"the track was made from another video than {src} (content differs): "
                            "track this video again")
         ft = frame_times(src)

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from mouthsync.core.atomic import atomic_path
-from mouthsync.core.cache import cache_key, cache_path, file_digest
+from mouthsync.core.cache import cache_key, cache_path
 from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.progress import progress
 from mouthsync.core.quiet import native_stderr_silenced
@@ -625,14 +625,18 @@ def build_track(
 
 
 def _source_and_cache(src: str, kind: str, settings: dict[str, Any], use_cache: bool) -> tuple[Any, str, Path | None]:
-    """The video's metadata, its content digest (read once: it keys the cache and ties a
-    track to its video) and the cache file for ``kind`` + ``settings`` (None: no cache)."""
-    from mouthsync.media.decode import video_meta
+    """The video's metadata, the digest of its picture (read once: it keys the cache and
+    ties a track to its video) and the cache file for ``kind`` + ``settings`` (None: no
+    cache).
+
+    The digest is of the video stream alone (:func:`mouthsync.media.decode.video_digest`):
+    a file whose audio ``fix`` rewrote has the same picture, and so the same track."""
+    from mouthsync.media.decode import video_digest, video_meta
 
     if not Path(src).exists():
         raise BadInput(f"{src}: file not found")
     meta = video_meta(src)
-    digest = file_digest(src)
+    digest = video_digest(src)
     cpath = cache_path(cache_key(kind, src, settings, digest=digest), ".npz") if use_cache else None
     return meta, digest, cpath
 
@@ -770,9 +774,8 @@ class PendingTrack:
                     track.save(self._cpath)
             self._track = track
         track = self._track
-        if "source_sha256" not in track.settings:
-            # lets a saved track be matched to its video later (``facecheck --track``)
-            track.settings = {**track.settings, "source_sha256": self._digest}
+        # lets a saved track be matched to its video later (``facecheck --track``)
+        track.settings = {**track.settings, "video_sha256": self._digest}
         if not track.valid.any():
             raise NoFace(f"{self._src}: no face found in any of {len(track)} frames (Face Mesh needs a visible, roughly frontal human-like face)")
         return track
@@ -878,7 +881,7 @@ def track_faces(
                                     settings_json=np.array(json.dumps(settings, sort_keys=True)))
     if marks.shape[0] == 0:
         raise NoFace(f"{src}: no face found in any of {len(times)} frames (Face Mesh needs a visible, roughly frontal human-like face)")
-    full = {**settings, "source_sha256": digest}
+    full = {**settings, "video_sha256": digest}
     return [build_track(times, valid[k], marks[k], meta.width, meta.height, src, {**full, "face": k},
                         picture_change=change)
             for k in range(marks.shape[0])]

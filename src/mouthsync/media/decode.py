@@ -177,6 +177,39 @@ def frame_times(path: str | os.PathLike[str]) -> np.ndarray:
     return np.sort(np.asarray(pts, dtype=np.float64) * tb)
 
 
+def video_digest(path: str | os.PathLike[str]) -> str:
+    """SHA-256 (hex) of the picture alone: the video stream's codec setup and every packet's
+    bytes, timestamps and keyframe flag, in file order.
+
+    Why not the file's hash: whatever is computed from the picture (the face track) holds
+    for every file that carries the same picture. ``fix`` copies the video packets bit for
+    bit and rewrites only the audio, so a check of its output (``fix --verify``, or the
+    user's own check after a fix) finds the picture's track in the cache instead of
+    tracking the same frames again. A changed frame, timestamp or container timing gives
+    another digest. Reads the packets without decoding them.
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    with open_input(path) as c:
+        vs = require_video(c, path)
+        cc = vs.codec_context
+        head = (cc.name, cc.width, cc.height, str(cc.format.name if cc.format else ""),
+                str(vs.time_base), vs.start_time)
+        h.update(repr(head).encode())
+        if cc.extradata:
+            h.update(bytes(cc.extradata))
+        try:
+            for pkt in c.demux(vs):
+                if pkt.size == 0:
+                    continue
+                h.update(f"{pkt.pts},{pkt.dts},{int(pkt.is_keyframe)},{pkt.size};".encode())
+                h.update(memoryview(pkt))
+        except av.FFmpegError as exc:
+            raise BadInput(f"{path}: video packets cannot be read ({exc}); the file is damaged") from None
+    return h.hexdigest()
+
+
 #: Encoder delay of AAC-LC in samples (ISO/IEC 14496-3; FFmpeg's and most encoders'
 #: priming). MP4 files normally hide it with an edit list or skip-samples side data.
 AAC_PRIMING = 1024
