@@ -894,39 +894,42 @@ def check_sync(
     if faces != "auto" and (not isinstance(faces, int) or faces < 1):
         raise BadInput(f"faces must be 'auto' or at least 1, not {faces!r}")
     meta = video_meta(vpath)  # NoVideo early, before any heavy work
-    audio = decode_audio(apath, rate=16000, mono=True, audio_stream=audio_stream)
-    # PocketSphinx holds the GIL, so every timeline runs in its own worker process beside
-    # tracking (one allphone pass in a thread slowed tracking: --transcript none took
-    # 9.6 s on the 60 s 720p clip, the same pass in a process 7.3-7.9 s).
-    sources = ensemble_modes(transcript)
-    cascade = decides_early(transcript)
-    # Long clean audio will probably settle at the first step (batch allphone alone): the
-    # other sources then start only if it does not. (Started early at nice 19 instead, they
-    # still took CPU, and runs of the 60 s clip now and then stalled for 4-9 s.)
-    # Otherwise everything starts at once and the transcript, the longest single job,
-    # leads (core.priority).
-    probably_settles = cascade and audio.samples.size / audio.rate >= LONG_AUDIO_S and not _noisy(audio)
-    futures: dict[int, Future[Any]] = {}
+    # One face is the common case: its tracking worker starts first, so that its start-up
+    # (~0.5 s of imports) overlaps decoding the audio and counting the faces; it is
+    # stopped if the audio fails or there turn out to be several faces.
+    pending = start_track_face(vpath, use_cache=use_cache, worker_nice=BACKGROUND_NICE) if faces in ("auto", 1) else None
+    try:  # until the block that owns it below, an error here must stop the tracking worker
+        audio = decode_audio(apath, rate=16000, mono=True, audio_stream=audio_stream)
+        # PocketSphinx holds the GIL, so every timeline runs in its own worker process beside
+        # tracking (one allphone pass in a thread slowed tracking: --transcript none took
+        # 9.6 s on the 60 s 720p clip, the same pass in a process 7.3-7.9 s).
+        sources = ensemble_modes(transcript)
+        cascade = decides_early(transcript)
+        # Long clean audio will probably settle at the first step (batch allphone alone): the
+        # other sources then start only if it does not. (Started early at nice 19 instead, they
+        # still took CPU, and runs of the 60 s clip now and then stalled for 4-9 s.)
+        # Otherwise everything starts at once and the transcript, the longest single job,
+        # leads (core.priority).
+        probably_settles = cascade and audio.samples.size / audio.rate >= LONG_AUDIO_S and not _noisy(audio)
+        futures: dict[int, Future[Any]] = {}
 
-    def start(i: int, nice: int) -> None:
-        if i not in futures:
-            t, fe = sources[i]
-            futures[i] = speech_timeline_in_process(audio, transcript=t, front_end=fe, use_cache=use_cache, nice=nice)
+        def start(i: int, nice: int) -> None:
+            if i not in futures:
+                t, fe = sources[i]
+                futures[i] = speech_timeline_in_process(audio, transcript=t, front_end=fe, use_cache=use_cache, nice=nice)
 
-    levels = cascade_levels(sources, cascade)
-    for i in levels[0] if probably_settles else range(len(sources)):
-        start(i, BACKGROUND_NICE if sources[i][0] is None else 0)
+        levels = cascade_levels(sources, cascade)
+        for i in levels[0] if probably_settles else range(len(sources)):
+            start(i, BACKGROUND_NICE if sources[i][0] is None else 0)
+    except BaseException:
+        if pending is not None:
+            pending.cancel()
+        raise
     no_face: str | None = None
     tracks: list[Any] = []
     try:
-        # One face is the common case: its tracking worker starts before the faces are
-        # counted, so that its start-up overlaps the count (stopped if there are several).
-        # The tracking worker process yields to the transcript too (core.priority).
-        with (
-            start_track_face(vpath, use_cache=use_cache, worker_nice=BACKGROUND_NICE)
-            if faces in ("auto", 1)
-            else contextlib.nullcontext()
-        ) as one:
+        # (the tracking worker process yields to the transcript too: core.priority)
+        with pending if pending is not None else contextlib.nullcontext() as one:
             if faces == "auto":
                 from mouthsync.face.count import faces_to_track
 
