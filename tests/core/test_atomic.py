@@ -32,3 +32,16 @@ def test_refuses_input_as_output(tmp_path: Path) -> None:
 def test_unwritable_folder(tmp_path: Path) -> None:
     with pytest.raises(BadOutput, match="does not exist"):
         check_output_path(tmp_path / "missing" / "out.mp4")
+
+
+def test_outputs_get_the_mode_a_plain_write_gives(tmp_path: Path) -> None:
+    """The temporary file is private (mkstemp); the output must not stay so: a new file gets
+    what a plain write gives (0666 less the umask), a replaced file keeps its mode."""
+    out = tmp_path / "new.txt"
+    write_text_atomic(out, "x")
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    assert out.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+    out.chmod(0o640)
+    write_text_atomic(out, "y")
+    assert out.stat().st_mode & 0o777 == 0o640

@@ -141,6 +141,8 @@ def _human(d: dict[str, Any]) -> list[str]:
             lines.append(f"  {f['severity']}: {f['message']}" + (f" -> {f['advice']}" if f.get("advice") else ""))
     if d.get("plot"):
         lines.append(f"  plot          : {d['plot']}")
+    if d.get("html"):
+        lines.append(f"  report        : {d['html']}")
     return lines
 
 
@@ -157,6 +159,7 @@ def register(app: typer.Typer) -> None:
         transcript: str = typer.Option("auto", "--transcript", help="What is said: 'auto' (phonetic recognition, plus the words recognised and aligned unless the phones alone settle the delay on a long clip), 'always' (the words too, always), the text itself (aligned), or 'none' (phonetic recognition only, fastest)."),
         faces: str = typer.Option("auto", "--faces", help="Faces to measure: 'auto' (count them on a few keyframes; when there are several, measure each and report the one whose mouth agrees with the speech), or a number (1: the first face found, fastest)."),
         plot: Path | None = typer.Option(None, "--plot", help="Write a PNG: delay over time and the agreement curve."),
+        html: Path | None = typer.Option(None, "--html", help="Write a self-contained HTML report: verdict, what to do, the plot, the mouth at lip closures (heard and seen), windows, shots and findings."),
         json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
         fail_on: str = typer.Option("error", "--fail-on", help=FAIL_ON_HELP),
     ) -> None:
@@ -179,18 +182,30 @@ def register(app: typer.Typer) -> None:
                 raise BadInput(f"--faces must be 'auto' or a number, not {faces!r}") from None
             if n_faces < 1:
                 raise BadInput("--faces must be at least 1")
-        if plot is not None:
-            from mouthsync.core.atomic import check_output_path
+        inputs = [file] + ([audio] if audio else [])
+        for out in (plot, html):
+            if out is not None:
+                from mouthsync.core.atomic import check_output_path
 
-            check_output_path(plot, [file] + ([audio] if audio else []))
+                check_output_path(out, inputs)
+        if plot is not None and html is not None and plot.resolve() == html.resolve():
+            raise BadInput("--plot and --html must be different files")
         report = check_sync(file, audio_path=audio, window_s=window, hop_s=hop, standard=standard,
                             max_delay_s=max_delay / 1000.0,
                             transcript=None if transcript.strip().lower() in {"none", ""} else transcript,
-                            faces=n_faces, audio_stream=audio_stream)
+                            faces=n_faces, audio_stream=audio_stream, keep_evidence=html is not None)
         result = report.to_dict()
         if plot is not None:
             from mouthsync.sync.plot import plot_report
 
-            result["plot"] = str(plot_report(report, plot, (str(file),)))
+            result["plot"] = str(plot_report(report, plot, tuple(map(str, inputs))))
+        if html is not None:
+            import shlex
+            import sys
+
+            from mouthsync.sync.html_report import write_html
+
+            command = "mouthsync " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+            result["html"] = str(write_html(report, html, tuple(map(str, inputs)), command=command))
         emit(result, json_out, _human)
         exit_for(report.findings, fail_on)

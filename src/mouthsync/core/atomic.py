@@ -40,6 +40,17 @@ def check_output_path(out: str | os.PathLike[str], inputs: Iterable[str | os.Pat
     return path
 
 
+def _new_file_mode() -> int:
+    """0666 less the process umask (read once: setting the umask to read it is not
+    thread-safe, so it is done at import)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_NEW_FILE_MODE = _new_file_mode()
+
+
 @contextlib.contextmanager
 def atomic_path(
     out: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]] = ()
@@ -57,6 +68,10 @@ def atomic_path(
     tmp = Path(tmp_name)
     try:
         yield tmp
+        # mkstemp makes the file private (0600); give the output the mode a plain write
+        # would: the old file's when one is replaced, else 0666 less the umask
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else _NEW_FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

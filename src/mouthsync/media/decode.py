@@ -128,6 +128,62 @@ def iter_frames(
             raise BadInput(f"{path}: video stream has no decodable frames")
 
 
+def frames_at(path: str | os.PathLike[str], times: list[float], *, max_side: int | None = None) -> list[Frame]:
+    """The frame shown at each of ``times`` (the last one whose time is <= it), in the order
+    asked; times before the first frame get the first frame.
+
+    For a handful of pictures (report thumbnails): the targets are visited in time order,
+    and the decoder seeks to the keyframe before a target only when it is more than
+    ``_SEEK_AHEAD_S`` ahead, so nearby targets share one run of decoding and far ones do not
+    decode the whole file.
+    """
+    if not times:
+        return []
+    order = sorted(range(len(times)), key=lambda i: times[i])
+    found: dict[int, Frame] = {}
+    with open_input(path) as c:
+        vs = require_video(c, path)
+        size = _scaled_size(vs.codec_context.width, vs.codec_context.height, max_side)
+        tb = float(vs.time_base)
+
+        def picture(frame: av.VideoFrame) -> np.ndarray:
+            if size:
+                return frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
+            return frame.to_ndarray(format="rgb24")
+
+        it: Iterator[av.VideoFrame] | None = None
+        held: av.VideoFrame | None = None  # the latest decoded frame not after the target
+        ahead: av.VideoFrame | None = None  # a frame decoded past an earlier target
+        index = 0
+        try:
+            for k in order:
+                target = times[k]
+                last = held.time if held is not None and held.time is not None else None
+                if it is None or last is None or target < last or target - last > _SEEK_AHEAD_S:
+                    c.seek(max(0, int(target / tb)), stream=vs, backward=True, any_frame=False)
+                    it, held, ahead = iter(c.decode(vs)), None, None
+                while True:
+                    frame = ahead if ahead is not None else next(it, None)
+                    ahead = None
+                    if frame is None:
+                        break
+                    if frame.time is not None and frame.time > target + 1e-6 and held is not None:
+                        ahead = frame
+                        break
+                    held = frame
+                if held is None:
+                    raise BadInput(f"{path}: no frame decodes near {target:.2f} s")
+                found[k] = Frame(index=index, time=float(held.time or 0.0), image=picture(held))
+                index += 1
+        except av.FFmpegError as exc:
+            raise BadInput(f"{path}: video stream cannot be decoded ({exc})") from None
+    return [found[i] for i in range(len(times))]
+
+
+# frames_at seeks rather than decodes through when the next target is this far ahead
+_SEEK_AHEAD_S = 3.0
+
+
 def check_frame_count(
     stream: av.stream.Stream, found: int, path: str | os.PathLike[str], found_s: float | None = None
 ) -> None:

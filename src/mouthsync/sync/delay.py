@@ -130,6 +130,16 @@ class WindowEstimate:
 
 
 @dataclass
+class Evidence:
+    """The inputs a :class:`SyncReport` was measured from: the speaker's face track, the
+    speech timelines (in the order the decision used them) and the decoded audio."""
+
+    track: Any
+    timelines: list[Any]
+    audio: Audio
+
+
+@dataclass
 class SyncReport:
     """What ``check`` found. ``audio_delay_ms > 0``: the sound comes after the picture."""
 
@@ -149,6 +159,9 @@ class SyncReport:
     source: str = ""
     # one estimate per shot between picture cuts (face.shots); empty for a single take
     shots: list[WindowEstimate] = field(default_factory=list)
+    # what the report was measured from, kept only when asked (check_sync(keep_evidence=True)):
+    # the report's pictures (sync.html_report) show the mouth at moments of the speech
+    evidence: Evidence | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``check --json`` (keys of issue 5 plus details)."""
@@ -865,6 +878,7 @@ def check_sync(
     transcript: str | None = DEFAULT_TRANSCRIPT,
     faces: int | str = "auto",
     audio_stream: int = 0,
+    keep_evidence: bool = False,
 ) -> SyncReport:
     """Measure the audio delay of ``video_path`` (or of ``audio_path`` against its picture).
 
@@ -873,6 +887,8 @@ def check_sync(
 
     ``transcript``: ``"auto"`` (default: machine transcript, then forced alignment), the
     spoken text if known (best), or ``None`` for phonetic recognition (fastest).
+    ``keep_evidence``: keep the face track, timelines and audio on ``report.evidence``
+    (for pictures of the measured moments; off by default: a 10-minute track is ~90 MB).
     ``faces``: with more than 1, up to that many faces are tracked and measured, and the
     one whose mouth agrees best with the speech is reported (two-shots, interviews: the
     face tracked first is not always the speaker); ``details["faces"]`` lists every face.
@@ -1000,6 +1016,8 @@ def check_sync(
         rep.details["noise_snr_db"] = noisy[0].get("snr_db")
     if n_faces > 1:
         _add_speaker(rep, usable, reports, best)
+    if keep_evidence:
+        rep.evidence = Evidence(track=usable[best], timelines=list(timelines), audio=audio)
     return rep
 
 

@@ -36,6 +36,17 @@ def drift_legend(drift: object) -> tuple[bool, str | None]:
 
 def plot_report(report: object, out: str | os.PathLike[str], inputs: tuple[str, ...] = ()) -> Path:
     """Write the two-panel PNG for a :class:`~mouthsync.sync.delay.SyncReport` atomically."""
+    png = render_plot(report)
+    out = Path(out)
+    with atomic_path(out, inputs) as tmp:
+        tmp.write_bytes(png)
+    return out
+
+
+def render_plot(report: object) -> bytes:
+    """The two-panel PNG (delay over time, agreement over candidate delays) as bytes."""
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -88,8 +99,7 @@ def plot_report(report: object, out: str | os.PathLike[str], inputs: tuple[str, 
     ax2.set_xlabel("candidate audio delay (ms)")
     ax2.set_ylabel("agreement")
     ax2.set_title(f"agreement over candidate delays (confidence {rep.confidence:.2f})")  # type: ignore[attr-defined]
-    out = Path(out)
-    with atomic_path(out, inputs) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=110, format="png")
     plt.close(fig)
-    return out
+    return buf.getvalue()

@@ -1,0 +1,86 @@
+"""``check --html``: the self-contained page, and the lip-closure moments it shows.
+
+On a real clip made 240 ms late, the closures heard must show an open mouth and the frames
+the delay points to a shut one, and the page must hold its pictures inline, escape what it
+prints and refuse paths it cannot write."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mouthsync.cli import main
+from mouthsync.face.mouth import CLOSURE_THRESHOLD
+from mouthsync.sync.delay import check_sync
+from mouthsync.sync.html_report import render_html
+from mouthsync.sync.moments import closure_moments
+from tests.conftest import CLIPS
+from tests.sync.builders import write_shifted_clip
+
+LATE_S = 0.24
+
+
+@pytest.fixture(scope="module")
+def late_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = next(p for p in CLIPS if p.name == "retalking_face4.mp4")  # the most closures
+    # a name that must be escaped in HTML
+    return write_shifted_clip(src, tmp_path_factory.mktemp("late") / "late <a&b>.mkv", LATE_S)
+
+
+def test_closures_show_the_shift(late_clip: Path) -> None:
+    base = check_sync(next(p for p in CLIPS if p.name == "retalking_face4.mp4"))
+    rep = check_sync(late_clip, keep_evidence=True)
+    assert rep.evidence is not None and rep.evidence.track.valid.any()
+    ms = closure_moments(rep)
+    assert len(ms) >= 3
+    want = (rep.audio_delay_ms or 0.0)
+    assert want - (base.audio_delay_ms or 0.0) == pytest.approx(LATE_S * 1000, abs=40)
+    # each moment's own offset follows the file's delay to within two frames of phone timing
+    offsets = np.array([m.offset_ms for m in ms])
+    assert abs(float(np.median(offsets)) - want) <= 80
+    # heard: open (the lips shut 240 ms earlier); where the delay points: shut
+    assert np.median([m.aperture_closed for m in ms]) < CLOSURE_THRESHOLD
+    assert np.median([m.aperture_heard for m in ms]) > 2 * CLOSURE_THRESHOLD
+    assert np.mean([m.aperture_closed < CLOSURE_THRESHOLD for m in ms]) >= 0.6
+    # without the evidence there is nothing to show, and nothing is invented
+    assert closure_moments(check_sync(late_clip)) == []
+
+
+def test_html_page_is_self_contained_and_escaped(late_clip: Path) -> None:
+    rep = check_sync(late_clip, keep_evidence=True)
+    page = render_html(rep, command="mouthsync check 'late <a&b>.mkv' --html r.html")
+    assert "<script" not in page and "http://" not in page and "https://" not in page  # nothing fetched
+    assert "late &lt;a&amp;b&gt;.mkv" in page and "late <a&b>" not in page
+    assert "Out of sync" in page or "Noticeable" in page
+    plots = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(plots) == 1 and base64.b64decode(plots[0])[:8] == b"\x89PNG\r\n\x1a\n"
+    thumbs = re.findall(r'src="data:image/jpeg;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(thumbs) >= 6 and all(base64.b64decode(t)[:2] == b"\xff\xd8" for t in thumbs)
+    assert page.count("<tr") >= 1 + len(rep.windows)
+
+
+def test_check_html_cli(late_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report.html"
+    assert main(["check", str(late_clip), "--html", str(out), "--json", "--fail-on", "never"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["html"] == str(out)
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert out.stat().st_mode & 0o044  # readable like any other file written under umask 022
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary left behind
+    # the readable summary says where the page went
+    copy = shutil.copy(late_clip, tmp_path / "copy.mkv")
+    assert main(["check", str(copy), "--html", str(tmp_path / "r2.html"), "--fail-on", "never"]) == 0
+    assert "report" in capsys.readouterr().out
+    # bad outputs: one line, exit 2, nothing measured
+    assert main(["check", str(late_clip), "--html", str(tmp_path / "no" / "r.html")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["check", str(late_clip), "--html", str(late_clip)]) == 2
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert main(["check", str(late_clip), "--html", str(out), "--plot", str(out)]) == 2
+    assert "different files" in capsys.readouterr().err
