@@ -26,8 +26,9 @@ def test_demo_runs_and_says_where_outputs_went(tmp_path: Path, capsys: pytest.Ca
     for p in (shifted, fixed, tmp_path / "fixed.mp4.fix.json"):
         assert p.exists() and str(p.resolve()) in text
     if _available("check"):
-        for p in (tmp_path / "check.png", tmp_path / "check_fixed.png"):
+        for p in (tmp_path / "check.png", tmp_path / "check_fixed.png", tmp_path / "check_shifted.html"):
             assert p.exists() and p.stat().st_size > 1000 and str(p.resolve()) in text
+        assert "data:image/jpeg" in (tmp_path / "check_shifted.html").read_text(encoding="utf-8")
     # the picture was never touched, and the fix put the sound back near where it was
     assert packets(fixed) == packets(FACE2)
     rate = native_rate(FACE2)

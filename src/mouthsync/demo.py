@@ -1,7 +1,8 @@
 """``make demo``: run the main job on a sample clip and say where the outputs went.
 
 The steps are the workflow a user would follow: ``probe`` the clip, ``check`` its sync
-(with the plot), make a copy whose sound is a few frames late, ``fix`` that copy with
+(with the plot), make a copy whose sound is a few frames late and ``check`` it with the
+HTML report, ``fix`` that copy with
 ``--delay auto``, and ``check`` the result again. Every step drives the real command line
 (``mouthsync.cli.main``), so the demo shows exactly what a user would type and see. A
 command that is not built yet is skipped with a note instead of failing the demo.
@@ -70,6 +71,9 @@ def run_demo(video: Path, out: Path) -> int:
     retime_audio(video, shifted, shift_s=DEMO_SHIFT_FRAMES / fps)
     print(f"  {shifted}", flush=True)
     outputs.append((f"copy with the sound {DEMO_SHIFT_FRAMES} frames late", shifted))
+    page = out / "check_shifted.html"
+    if step("check", ["check", str(shifted), "--html", str(page)]):
+        outputs.append(("report on the late copy (open in a browser: the lips at each P/B/M, heard and seen)", page))
 
     fixed = out / f"fixed{video.suffix}"
     if _available("check"):
