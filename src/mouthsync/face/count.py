@@ -68,7 +68,10 @@ def count_faces(path: str | os.PathLike[str], max_samples: int = MAX_SAMPLES, *,
     """
     settings = {"kind": "keyframes", "max_samples": max_samples, "max_side": _MAX_SIDE,
                 "min_confidence": MIN_CONFIDENCE, "model": "mediapipe-0.10.21/full-range"}
-    cpath = cache_path(cache_key("facecount", path, settings), ".json") if use_cache else None
+    from mouthsync.media.decode import video_digest  # (PyAV: imported when counting)
+
+    # keyed by the picture alone, as the face track is: fix's output shares the count
+    cpath = cache_path(cache_key("facecount", path, settings, digest=video_digest(path)), ".json") if use_cache else None
     if cpath is not None and cpath.exists():
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             return [int(n) for n in json.loads(cpath.read_text())["counts"]]

@@ -881,7 +881,7 @@ def track_faces(
         if cpath is not None:
             with contextlib.suppress(OSError), atomic_path(cpath) as tmp, open(tmp, "wb") as fh:
                 np.savez(fh, times=times, valid=valid, landmarks=marks, picture_change=change,
-                                    settings_json=np.array(json.dumps(settings, sort_keys=True)))
+                         settings_json=np.array(json.dumps(settings, sort_keys=True)))
     if marks.shape[0] == 0:
         raise NoFace(f"{src}: no face found in any of {len(times)} frames (Face Mesh needs a visible, roughly frontal human-like face)")
     full = {**settings, "video_sha256": digest}

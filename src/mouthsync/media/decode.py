@@ -235,7 +235,9 @@ def frame_times(path: str | os.PathLike[str]) -> np.ndarray:
 
 def video_digest(path: str | os.PathLike[str]) -> str:
     """SHA-256 (hex) of the picture alone: the video stream's codec setup and every packet's
-    bytes, timestamps and keyframe flag, in file order.
+    bytes, timestamps and keyframe flag, in file order. Remembered per file (path, size,
+    modification time) for the life of the process: a check asks for it twice (the track
+    and the face count), and it reads every video packet.
 
     Why not the file's hash: whatever is computed from the picture (the face track) holds
     for every file that carries the same picture. ``fix`` copies the video packets bit for
@@ -244,6 +246,23 @@ def video_digest(path: str | os.PathLike[str]) -> str:
     tracking the same frames again. A changed frame, timestamp or container timing gives
     another digest. Reads the packets without decoding them.
     """
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None
+    key = (os.path.abspath(path), st.st_size, st.st_mtime_ns) if st is not None else None
+    if key is not None and key in _VIDEO_DIGESTS:
+        return _VIDEO_DIGESTS[key]
+    digest = _video_digest(path)
+    if key is not None:
+        _VIDEO_DIGESTS[key] = digest
+    return digest
+
+
+_VIDEO_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def _video_digest(path: str | os.PathLike[str]) -> str:
     import hashlib
 
     h = hashlib.sha256()
