@@ -84,3 +84,12 @@ def test_check_html_cli(late_clip: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert "refusing to overwrite" in capsys.readouterr().err
     assert main(["check", str(late_clip), "--html", str(out), "--plot", str(out)]) == 2
     assert "different files" in capsys.readouterr().err
+
+
+def test_a_report_without_a_face_still_renders(tmp_path: Path) -> None:
+    """The page of a file check could not measure says so, and why, instead of failing."""
+    from mouthsync.sync.delay import _no_face_report
+
+    page = render_html(_no_face_report(str(tmp_path / "x.mp4"), "no face found in any of 50 frames", "r37", 25.0))
+    assert "Cannot measure" in page and "no face found in any of 50 frames" in page
+    assert "no delay was measured" in page and "data:image/jpeg" not in page
