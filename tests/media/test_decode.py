@@ -129,3 +129,32 @@ def test_video_digest_is_of_the_picture_alone(tmp_path) -> None:
     bad.write_bytes(b"not a video")
     with pytest.raises(BadInput):
         video_digest(bad)
+
+
+def test_frames_at_gives_the_shown_frame_and_the_phone_rotation(tmp_path) -> None:
+    """frames_at picks the frame on screen at each time (any order), and reports the
+    display rotation of phone footage (stored sideways, flagged to be turned)."""
+    import subprocess
+
+    from mouthsync.media.decode import frames_at
+
+    src = CLIPS[1]
+    every = list(iter_frames(src, threads=False))
+    want = [3.0, 0.0, 1.234, 4.9, 1.25]
+    got = frames_at(src, want)
+    for t, fr in zip(want, got, strict=True):
+        shown = max((f for f in every if f.time <= t + 1e-6), key=lambda f: f.time)
+        assert fr.time == pytest.approx(shown.time) and np.array_equal(fr.image, shown.image)
+        assert fr.rotation == 0
+    side = tmp_path / "side.mp4"  # the picture stored turned a quarter, as a phone's sensor does
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(src), "-vf", "transpose=2", "-c:v", "libx264",
+                    "-preset", "veryfast", "-crf", "18", "-an", str(side)], check=True)
+    phone = tmp_path / "phone.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(side), "-c", "copy",
+                    "-metadata:s:v:0", "rotate=270", str(phone)], check=True)
+    (fr,) = frames_at(phone, [2.0])
+    assert fr.rotation == 270
+    upright = np.rot90(fr.image, fr.rotation // 90).astype(int)
+    (orig,) = frames_at(src, [2.0])
+    assert upright.shape == orig.image.shape
+    assert np.abs(upright - orig.image.astype(int)).mean() < 8  # the same picture, re-encoded

@@ -162,3 +162,19 @@ def test_steady_noise_is_removed_and_said(face2, tmp_path: Path, capsys: pytest.
     assert d["audio_delay_ms"] - clean.audio_delay_ms == pytest.approx(160.0, abs=40.0)
     assert main(["check", str(p), "--audio", str(wav), "--fail-on", "never"]) == 0
     assert "background noise" in capsys.readouterr().out
+
+
+def test_phone_footage_stored_sideways_reads_like_the_original(face2, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Phone video stores the sensor's picture turned a quarter with a display-rotation flag:
+    the face is sideways in the decoded pixels. The delay must read as on the upright
+    original (Face Mesh finds the turned face; nothing is rotated before tracking)."""
+    p, tr, a = face2
+    side = tmp_path / "side.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(p), "-vf", "transpose=2", "-c:v", "libx264",
+                    "-preset", "veryfast", "-crf", "18", "-c:a", "copy", str(side)], check=True)
+    phone = tmp_path / "phone.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(side), "-c", "copy",
+                    "-metadata:s:v:0", "rotate=270", str(phone)], check=True)
+    base, turned = check_sync(p), check_sync(phone)
+    assert turned.confidence >= 0.3
+    assert abs(turned.audio_delay_ms - base.audio_delay_ms) <= 40.0

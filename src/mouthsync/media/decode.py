@@ -22,11 +22,18 @@ from mouthsync.media.container import open_input, require_audio, require_video
 
 @dataclass(frozen=True)
 class Frame:
-    """One decoded picture: its presentation time in seconds and its pixels (H x W x 3)."""
+    """One decoded picture: its presentation time in seconds and its pixels (H x W x 3).
+
+    ``rotation``: degrees counterclockwise a player turns the picture to show it (phone
+    footage stores the sensor's sideways picture with such a flag); the pixels are as
+    stored, so landmarks measured on them match. ``np.rot90(image, rotation // 90)`` shows
+    it upright. Only :func:`frames_at` fills it in.
+    """
 
     index: int
     time: float
     image: np.ndarray
+    rotation: int = 0
 
 
 @dataclass(frozen=True)
@@ -173,7 +180,8 @@ def frames_at(path: str | os.PathLike[str], times: list[float], *, max_side: int
                     held = frame
                 if held is None:
                     raise BadInput(f"{path}: no frame decodes near {target:.2f} s")
-                found[k] = Frame(index=index, time=float(held.time or 0.0), image=picture(held))
+                turn = int(round(float(getattr(held, "rotation", 0) or 0) / 90.0)) * 90 % 360
+                found[k] = Frame(index=index, time=float(held.time or 0.0), image=picture(held), rotation=turn)
                 index += 1
         except av.FFmpegError as exc:
             raise BadInput(f"{path}: video stream cannot be decoded ({exc})") from None

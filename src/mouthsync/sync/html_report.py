@@ -86,6 +86,8 @@ def _moment_rows(report: Any, moments: list[Moment]) -> list[dict[str, Any]]:
             i = int(np.argmin(np.abs(tt - fr.time)))
             scale = fr.image.shape[1] / float(track.width)
             crop = _mouth_crop(fr.image, track.landmarks[i], scale) if track.valid[i] else None
+            if crop is not None and fr.rotation:
+                crop = np.ascontiguousarray(np.rot90(crop, fr.rotation // 90))  # phone footage: upright
             pics.append({"url": _jpeg_data_url(crop) if crop is not None else "", "time": fr.time})
 
         def state(a: float) -> str:
