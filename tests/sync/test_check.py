@@ -178,3 +178,38 @@ def test_phone_footage_stored_sideways_reads_like_the_original(face2, tmp_path: 
     base, turned = check_sync(p), check_sync(phone)
     assert turned.confidence >= 0.3
     assert abs(turned.audio_delay_ms - base.audio_delay_ms) <= 40.0
+
+
+def test_cli_checks_several_files_and_sums_them_up(face2, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    """A delivery of several files: each is checked, a bad one is named and skipped (exit 2
+    at the end), and --plot / --html name folders with one file per input."""
+    p, tr, a = face2
+    other = _clip("retalking_face4.mp4")
+    twin = tmp_path / "b"
+    twin.mkdir()
+    same_name = write_shifted_clip(p, twin / p.name.replace(".mp4", ".mkv"), 0.2)  # same stem as p
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    plots, pages = tmp_path / "plots", tmp_path / "pages"
+    plots.mkdir()
+    pages.mkdir()
+    rc = main(["check", str(p), str(other), str(same_name), "--json", "--plot", str(plots), "--html", str(pages),
+               "--fail-on", "never"])
+    d = json.loads(capsys.readouterr().out)
+    assert rc == 0 and d["checked"] == 3 and d["failed"] == 0
+    assert [r["source"] for r in d["files"]] == [str(p), str(other), str(same_name)]
+    assert d["files"][2]["audio_delay_ms"] - d["files"][0]["audio_delay_ms"] == pytest.approx(200.0, abs=40.0)
+    stem = p.stem
+    assert sorted(x.name for x in plots.iterdir()) == sorted([f"{stem}.check.png", f"{stem}-2.check.png", f"{other.stem}.check.png"])
+    assert sorted(x.name for x in pages.iterdir()) == sorted([f"{stem}.check.html", f"{stem}-2.check.html", f"{other.stem}.check.html"])
+    assert d["files"][2]["html"] == str(pages / f"{stem}-2.check.html")
+    # a bad file among good ones: named on stderr and in the table, the rest still checked
+    rc = main(["check", str(p), str(bad), str(other)])
+    out, err = capsys.readouterr()
+    assert rc == 2 and "notes.mp4" in err and "Traceback" not in err
+    assert "3 files: 2 checked, 1 could not be" in out and str(other) in out
+    # options that only make sense for one file
+    assert main(["check", str(p), str(other), "--audio", str(p)]) == 2
+    assert "--audio goes with one FILE" in capsys.readouterr().err
+    assert main(["check", str(p), str(other), "--plot", str(tmp_path / "x.png")]) == 2
+    assert "names an existing folder" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from mouthsync.commands.output import (
     exit_for,
     prepare,
 )
+from mouthsync.core.atomic import check_output_path
 from mouthsync.core.errors import BadInput
 
 # Up to this many windows are listed one per line; a longer file (a 10-minute interview has
@@ -149,8 +150,8 @@ def _human(d: dict[str, Any]) -> list[str]:
 def register(app: typer.Typer) -> None:
     @app.command("check")
     def check(
-        file: Path = typer.Argument(..., help="Video with the speaker's face (and, unless --audio, the sound)."),
-        audio: Path | None = typer.Option(None, "--audio", help="Measure this audio file against FILE's picture."),
+        files: list[Path] = typer.Argument(..., help="Video with the speaker's face (and, unless --audio, the sound). Several: each is checked in turn and a table sums them up (--plot and --html then name folders)."),
+        audio: Path | None = typer.Option(None, "--audio", help="Measure this audio file against FILE's picture (one FILE)."),
         audio_stream: int = typer.Option(0, "--audio-stream", help="Which audio stream to measure, counted from 0 (a master with one stream per language)."),
         window: float = typer.Option(5.0, "--window", help="Window length in seconds for per-window delays."),
         hop: float = typer.Option(2.5, "--hop", help="Step between windows in seconds."),
@@ -165,7 +166,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Measure the audio delay (ms, frames), confidence, per-window delays, drift and verdict."""
         prepare(json_out)
-        from mouthsync.sync.delay import check_sync
         from mouthsync.sync.standards import get_standard
 
         try:
@@ -182,30 +182,114 @@ def register(app: typer.Typer) -> None:
                 raise BadInput(f"--faces must be 'auto' or a number, not {faces!r}") from None
             if n_faces < 1:
                 raise BadInput("--faces must be at least 1")
-        inputs = [file] + ([audio] if audio else [])
-        for out in (plot, html):
-            if out is not None:
-                from mouthsync.core.atomic import check_output_path
-
-                check_output_path(out, inputs)
         if plot is not None and html is not None and plot.resolve() == html.resolve():
             raise BadInput("--plot and --html must be different files")
-        report = check_sync(file, audio_path=audio, window_s=window, hop_s=hop, standard=standard,
-                            max_delay_s=max_delay / 1000.0,
-                            transcript=None if transcript.strip().lower() in {"none", ""} else transcript,
-                            faces=n_faces, audio_stream=audio_stream, keep_evidence=html is not None)
-        result = report.to_dict()
-        if plot is not None:
-            from mouthsync.sync.plot import plot_report
+        settings: dict[str, Any] = dict(
+            audio_stream=audio_stream, window_s=window, hop_s=hop, standard=standard, max_delay_s=max_delay / 1000.0,
+            transcript=None if transcript.strip().lower() in {"none", ""} else transcript, faces=n_faces)
+        if len(files) == 1:
+            inputs = [files[0]] + ([audio] if audio else [])
+            for out in (plot, html):
+                if out is not None:
+                    check_output_path(out, inputs)
+            report, result = _check_one(files[0], audio, plot, html, inputs, settings)
+            emit(result, json_out, _human)
+            exit_for(report.findings, fail_on)
+            return
+        _check_many(files, audio, plot, html, settings, json_out, fail_on)
 
-            result["plot"] = str(plot_report(report, plot, tuple(map(str, inputs))))
-        if html is not None:
-            import shlex
-            import sys
 
-            from mouthsync.sync.html_report import write_html
+def _check_one(
+    file: Path, audio: Path | None, plot: Path | None, html: Path | None, inputs: list[Path], settings: dict[str, Any]
+) -> tuple[Any, dict[str, Any]]:
+    """Check one file and write its picture and page; the report and its JSON document."""
+    from mouthsync.sync.delay import check_sync
 
-            command = "mouthsync " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-            result["html"] = str(write_html(report, html, tuple(map(str, inputs)), command=command))
-        emit(result, json_out, _human)
-        exit_for(report.findings, fail_on)
+    report = check_sync(file, audio_path=audio, keep_evidence=html is not None, **settings)
+    result = report.to_dict()
+    if plot is not None:
+        from mouthsync.sync.plot import plot_report
+
+        result["plot"] = str(plot_report(report, plot, tuple(map(str, inputs))))
+    if html is not None:
+        import shlex
+        import sys
+
+        from mouthsync.sync.html_report import write_html
+
+        command = "mouthsync " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        result["html"] = str(write_html(report, html, tuple(map(str, inputs)), command=command))
+    return report, result
+
+
+def _output_names(files: list[Path], folder: Path, suffix: str) -> list[Path]:
+    """``NAME.check.png`` / ``.html`` in ``folder`` for each input, numbered when two inputs
+    share a name (``a/take.mp4`` and ``b/take.mp4``)."""
+    out: list[Path] = []
+    used: set[str] = set()
+    for f in files:
+        name, k = f"{f.stem}.check{suffix}", 2
+        while name in used:
+            name, k = f"{f.stem}-{k}.check{suffix}", k + 1
+        used.add(name)
+        out.append(folder / name)
+    return out
+
+
+def _check_many(
+    files: list[Path], audio: Path | None, plot: Path | None, html: Path | None, settings: dict[str, Any],
+    json_out: bool, fail_on: str,
+) -> None:
+    """Quality control of a delivery: every file in turn, a bad one reported and skipped
+    (exit 2 at the end), the others judged as one (``--fail-on`` over all findings)."""
+    import sys
+
+    from mouthsync.core.errors import MouthsyncError
+    from mouthsync.core.findings import Finding
+
+    if audio is not None:
+        raise BadInput("--audio goes with one FILE (it is measured against that file's picture)")
+    for opt, folder in (("--plot", plot), ("--html", html)):
+        if folder is not None and not folder.is_dir():
+            raise BadInput(f"with several files, {opt} names an existing folder (one NAME.check file each), not {folder}")
+    plots = _output_names(files, plot, ".png") if plot is not None else [None] * len(files)
+    pages = _output_names(files, html, ".html") if html is not None else [None] * len(files)
+    for out in [p for p in plots + pages if p is not None]:
+        check_output_path(out, files)
+    results: list[dict[str, Any]] = []
+    findings: list[Finding] = []
+    failed = 0
+    for k, f in enumerate(files):
+        if not json_out:
+            print(f"[{k + 1}/{len(files)}] {f}", file=sys.stderr, flush=True)
+        try:
+            report, result = _check_one(f, None, plots[k], pages[k], [f], settings)
+        except MouthsyncError as exc:
+            print(f"mouthsync: error: {exc}", file=sys.stderr, flush=True)
+            results.append({"source": str(f), "error": str(exc)})
+            failed += 1
+            continue
+        results.append(result)
+        findings += report.findings
+    emit({"files": results, "checked": len(files) - failed, "failed": failed}, json_out, _human_many)
+    if failed:
+        raise typer.Exit(2)
+    exit_for(findings, fail_on)
+
+
+def _human_many(d: dict[str, Any]) -> list[str]:
+    """Each file's summary, then one line per file: delay, frames, confidence, verdict."""
+    lines: list[str] = []
+    for r in d["files"]:
+        if "error" not in r:
+            lines += _human(r) + [""]
+    lines.append(f"{len(d['files'])} files: {d['checked']} checked, {d['failed']} could not be")
+    for r in d["files"]:
+        if "error" in r:
+            said = r["error"] if r["source"] in r["error"] else f"{r['source']}: {r['error']}"
+            lines.append(f"  {'error':>9s}  {'':>7s}  {'':>9s}  {said}")
+            continue
+        dl = "n/a" if r["audio_delay_ms"] is None else f"{r['audio_delay_ms']:+.1f} ms"
+        fr = "" if r["audio_delay_frames"] is None else f"{r['audio_delay_frames']:+.2f} f"
+        lines.append(f"  {dl:>9s}  {fr:>7s}  conf {r['confidence']:.2f}  {r['verdict']['status'].replace('_', ' '):12s}  {r['source']}")
+    return lines
