@@ -150,7 +150,7 @@ def _human(d: dict[str, Any]) -> list[str]:
 def register(app: typer.Typer) -> None:
     @app.command("check")
     def check(
-        files: list[Path] = typer.Argument(..., help="Video with the speaker's face (and, unless --audio, the sound). Several: each is checked in turn and a table sums them up (--plot and --html then name folders)."),
+        files: list[Path] = typer.Argument(..., metavar="FILE", help="Video with the speaker's face (and, unless --audio, the sound). Several: each is checked in turn and a table sums them up (--plot and --html then name folders)."),
         audio: Path | None = typer.Option(None, "--audio", help="Measure this audio file against FILE's picture (one FILE)."),
         audio_stream: int = typer.Option(0, "--audio-stream", help="Which audio stream to measure, counted from 0 (a master with one stream per language)."),
         window: float = typer.Option(5.0, "--window", help="Window length in seconds for per-window delays."),
