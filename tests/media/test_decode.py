@@ -158,3 +158,32 @@ def test_frames_at_gives_the_shown_frame_and_the_phone_rotation(tmp_path) -> Non
     (orig,) = frames_at(src, [2.0])
     assert upright.shape == orig.image.shape
     assert np.abs(upright - orig.image.astype(int)).mean() < 8  # the same picture, re-encoded
+
+
+def test_dialogue_is_the_centre_channel_of_a_surround_master(tmp_path) -> None:
+    """With ``dialogue``, a 5.0 stream gives its centre channel alone (the voice, without the
+    1 kHz tone in the four other channels); stereo is mixed as before."""
+    import subprocess
+
+    from mouthsync.media.decode import decode_audio
+
+    src = CLIPS[1]
+    five = tmp_path / "five.wav"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(src), "-f", "lavfi", "-i",
+                    "sine=frequency=1000:sample_rate=48000:duration=5", "-filter_complex",
+                    "[0:a]aresample=48000,pan=mono|c0=c0[v];[1:a]volume=0.3,asplit=4[a][b][c][d];"
+                    "[a][b][v][c][d]join=inputs=5:channel_layout=5.0:map=0.0-FL|1.0-FR|2.0-FC|3.0-BL|4.0-BR[o]",
+                    "-map", "[o]", "-t", "4", "-c:a", "pcm_s16le", str(five)], check=True)
+    centre = decode_audio(five, rate=16000, dialogue=True)
+    mixed = decode_audio(five, rate=16000)
+    assert centre.channel == "FC" and mixed.channel == ""
+    assert centre.samples.ndim == 1 and centre.samples.shape == mixed.samples.shape
+
+    def tone_share(x: np.ndarray) -> float:
+        spec = np.abs(np.fft.rfft(x)) ** 2
+        f = np.fft.rfftfreq(x.size, 1 / 16000)
+        return float(spec[np.abs(f - 1000) < 5].sum() / spec.sum())
+
+    assert tone_share(mixed.samples) > 0.3 and tone_share(centre.samples) < 0.01
+    stereo = decode_audio(src, rate=16000, dialogue=True)
+    assert stereo.channel == "" and np.array_equal(stereo.samples, decode_audio(src, rate=16000).samples)

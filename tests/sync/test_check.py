@@ -213,3 +213,25 @@ def test_cli_checks_several_files_and_sums_them_up(face2, tmp_path: Path, capsys
     assert "--audio goes with one FILE" in capsys.readouterr().err
     assert main(["check", str(p), str(other), "--plot", str(tmp_path / "x.png")]) == 2
     assert "names an existing folder" in capsys.readouterr().err
+
+
+def test_surround_master_is_measured_on_its_centre_channel(face2, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A 5.0 master: the voice in the centre, a loud noise bed in the four other channels.
+    check measures the centre alone and reads the clean clip's delay; mixed to mono, the
+    bed buries the voice."""
+    p, tr, a = face2
+    five = tmp_path / "five.mkv"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(p), "-f", "lavfi", "-i",
+                    "anoisesrc=color=pink:amplitude=0.1:sample_rate=48000:seed=3", "-filter_complex",
+                    "[0:a]aresample=48000,pan=mono|c0=c0[v];[1:a]asplit=4[a][b][c][d];"
+                    "[a][b][v][c][d]join=inputs=5:channel_layout=5.0:map=0.0-FL|1.0-FR|2.0-FC|3.0-BL|4.0-BR[o]",
+                    "-map", "0:v", "-map", "[o]", "-c:v", "copy", "-c:a", "flac", "-shortest", str(five)],
+                   check=True)
+    base = check_sync(p)
+    rep = check_sync(five)
+    assert rep.details.get("audio_channel") == "FC"
+    assert rep.confidence >= 0.3
+    assert abs(rep.audio_delay_ms - base.audio_delay_ms) <= 40.0
+    mixed = decode_audio(five, rate=RATE)
+    raw, conf = _raw(tr, mixed)
+    assert conf < 0.3 or abs(raw - base.raw_delay_ms) > 40.0  # why the centre is taken

@@ -73,11 +73,13 @@ def _language_note(language: str | None) -> str:
 
 
 def load_audio(source: str | os.PathLike[str] | Audio) -> Audio:
-    """16 kHz mono audio from a file (any container FFmpeg reads) or an :class:`Audio`."""
+    """16 kHz mono audio from a file (any container FFmpeg reads; the centre channel alone
+    where the layout has one, see :func:`~mouthsync.media.decode.dialogue_channel`) or an
+    :class:`Audio`."""
     if isinstance(source, Audio):
         x = resample(source.mono.astype(np.float32, copy=False), source.rate, RATE)
-        return Audio(samples=x, rate=RATE, start=source.start)
-    return decode_audio(source, rate=RATE, mono=True)
+        return Audio(samples=x, rate=RATE, start=source.start, channel=source.channel)
+    return decode_audio(source, rate=RATE, mono=True, dialogue=True)
 
 
 def _silence_outside_speech(phones: list[Phone], speech: list[tuple[float, float]]) -> list[Phone]:
@@ -189,7 +191,8 @@ def _cache_file(source: str | os.PathLike[str] | Audio, settings: dict[str, obje
         blob = json.dumps({"audio": h.hexdigest(), "settings": settings}, sort_keys=True)
         key = "speech-" + hashlib.sha256(blob.encode()).hexdigest()[:32]
     else:
-        key = cache_key("speech", source, settings)
+        # a file is read with its dialogue channel alone where it has one (load_audio)
+        key = cache_key("speech", source, {**settings, "channel": "dialogue"})
     return cache_path(key, ".json")
 
 

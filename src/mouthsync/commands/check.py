@@ -113,6 +113,8 @@ def _human(d: dict[str, Any]) -> list[str]:
     lines.append(f"  confidence    : {d['confidence']:.2f}")
     if d["details"].get("transcript") == "skipped":
         lines.append("  speech        : phonetic recognition settled the delay; words not transcribed (--transcript always adds them)")
+    if d["details"].get("audio_channel"):
+        lines.append(f"  audio         : speech measured on the {d['details']['audio_channel']} (centre) channel alone, where a master carries its dialogue")
     if d["details"].get("denoised"):
         lines.append(f"  audio         : {denoised_line(d['details'].get('noise_snr_db'))}")
     for f in d["details"].get("faces", []):

@@ -108,7 +108,7 @@ def register(app: typer.Typer) -> None:
             from mouthsync.audio.timeline import RATE
             from mouthsync.media.decode import decode_audio
 
-            source = decode_audio(file, rate=RATE, mono=True, audio_stream=audio_stream)
+            source = decode_audio(file, rate=RATE, mono=True, audio_stream=audio_stream, dialogue=True)
         tl = speech_timeline(
             source, transcript=_read_transcript(transcript), use_cache=not no_cache, language=language
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import av
 import numpy as np
@@ -47,6 +48,9 @@ class Audio:
     samples: np.ndarray
     rate: int
     start: float
+    # which channel the samples are, when one was picked from several (``decode_audio``'s
+    # ``dialogue``: "FC", the centre of a 3.0 / 5.1 / 7.1 layout); "" for a mix or the source as is
+    channel: str = ""
 
     @property
     def duration(self) -> float:
@@ -359,10 +363,27 @@ _NUMPY_OF_FORMAT = {
 }
 
 
+def dialogue_channel(layout: Any) -> str | None:
+    """The channel that carries the dialogue by convention, when the layout has one: the
+    front centre (``FC``) of a layout with at least three channels (3.0, 5.1, 7.1...).
+
+    Why: in a broadcast or cinema master the speech sits in the centre and music and
+    effects around it. Mixed down to mono, a loud bed buries the speech: a 5.0 copy of a
+    shared clip with its voice in the centre and pink noise in the other four channels
+    read +678 ms at confidence 0 mixed, the clean clip's delay from the centre alone.
+    """
+    names = [ch.name for ch in getattr(layout, "channels", ())]
+    return "FC" if len(names) >= 3 and "FC" in names else None
+
+
 def decode_audio(
-    path: str | os.PathLike[str], *, rate: int = 16000, mono: bool = True, audio_stream: int = 0
+    path: str | os.PathLike[str], *, rate: int = 16000, mono: bool = True, audio_stream: int = 0,
+    dialogue: bool = False,
 ) -> Audio:
     """Decode audio stream ``audio_stream`` (0: the first) to float32 at ``rate`` Hz.
+
+    ``dialogue`` (with ``mono``): take the dialogue channel alone where the layout has one
+    (:func:`dialogue_channel`; ``Audio.channel`` says so), else mix to mono as usual.
 
     Resampling happens in FFmpeg's resampler (``swr``), which keeps sample timing exact.
     AAC encoder priming that the container failed to hide is removed and ``start`` moved
@@ -375,6 +396,11 @@ def decode_audio(
         stream.thread_type = "AUTO"
         src_rate = stream.codec_context.sample_rate or rate
         layout = "mono" if mono else ("stereo" if stream.codec_context.channels >= 2 else "mono")
+        pick = dialogue_channel(stream.codec_context.layout) if (mono and dialogue) else None
+        pick_row = 0
+        if pick is not None:  # every channel as it is, then the dialogue's row alone
+            layout = stream.codec_context.layout.name
+            pick_row = [ch.name for ch in stream.codec_context.layout.channels].index(pick)
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
         chunks: list[np.ndarray] = []
         start: float | None = None
@@ -430,5 +456,5 @@ def decode_audio(
         if 0 < excess <= 2 * AAC_PRIMING / src_rate:
             samples = samples[:, : samples.shape[1] - int(round(excess * rate))]
     if mono:
-        samples = samples[0]
-    return Audio(samples=samples, rate=rate, start=start)
+        samples = np.ascontiguousarray(samples[pick_row])
+    return Audio(samples=samples, rate=rate, start=start, channel=pick or "")

@@ -915,7 +915,8 @@ def check_sync(
     # stopped if the audio fails or there turn out to be several faces.
     pending = start_track_face(vpath, use_cache=use_cache, worker_nice=BACKGROUND_NICE) if faces in ("auto", 1) else None
     try:  # until the block that owns it below, an error here must stop the tracking worker
-        audio = decode_audio(apath, rate=16000, mono=True, audio_stream=audio_stream)
+        # the centre channel alone where the layout has one: the dialogue of a 5.1 master
+        audio = decode_audio(apath, rate=16000, mono=True, audio_stream=audio_stream, dialogue=True)
         # PocketSphinx holds the GIL, so every timeline runs in its own worker process beside
         # tracking (one allphone pass in a thread slowed tracking: --transcript none took
         # 9.6 s on the 60 s 720p clip, the same pass in a process 7.3-7.9 s).
@@ -1008,6 +1009,8 @@ def check_sync(
     if cascade:
         rep.details["transcript"] = "skipped" if len(used) < len(sources) else "needed"
     rep.details["audio_stream"] = audio_stream
+    if audio.channel:
+        rep.details["audio_channel"] = audio.channel
     # a flat noise bed was removed before recognition (audio.denoise): say so, with its measure
     noisy = [tl.settings for tl in timelines if tl.settings.get("denoised")]
     rep.details["denoised"] = bool(noisy)
