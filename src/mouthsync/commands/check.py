@@ -113,7 +113,13 @@ def _human(d: dict[str, Any]) -> list[str]:
     lines.append(f"  confidence    : {d['confidence']:.2f}")
     if d["details"].get("transcript") == "skipped":
         lines.append("  speech        : phonetic recognition settled the delay; words not transcribed (--transcript always adds them)")
-    if d["details"].get("audio_channel"):
+    chans = d["details"].get("channels")
+    if chans:
+        for c in chans:
+            dl = "  n/a" if c["audio_delay_ms"] is None else f"{c['audio_delay_ms']:+.1f} ms"
+            mark = "measured" if c["name"] == d["details"].get("audio_channel") else ""
+            lines.append(f"  channel {c['name']:5s}: {dl}  conf {c['confidence']:.2f}  {mark}".rstrip())
+    elif d["details"].get("audio_channel"):
         lines.append(f"  audio         : speech measured on the {d['details']['audio_channel']} (centre) channel alone, where a master carries its dialogue")
     if d["details"].get("denoised"):
         lines.append(f"  audio         : {denoised_line(d['details'].get('noise_snr_db'))}")

@@ -363,6 +363,42 @@ _NUMPY_OF_FORMAT = {
 }
 
 
+def channel_envelopes(
+    path: str | os.PathLike[str], *, audio_stream: int = 0, seconds: float = 30.0, rate: int = 8000
+) -> np.ndarray | None:
+    """Per-channel loudness (dB, 20 ms frames) of the first ``seconds`` of a two-channel
+    stream, shape (2, frames); None for any other channel count or nothing decodable.
+
+    Cheap (a fraction of a full decode): it is what tells split microphones (one voice
+    per channel) from ordinary stereo before the speech is analysed.
+    """
+    with open_input(path) as c:
+        stream = require_audio(c, path, audio_stream)
+        if stream.codec_context.channels != 2:
+            return None
+        resampler = av.AudioResampler(format="fltp", layout=stream.codec_context.layout.name, rate=rate)
+        chunks: list[np.ndarray] = []
+        got = 0
+        try:
+            for frame in c.decode(stream):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray())
+                    got += out.samples
+                if got >= seconds * rate:
+                    break
+        except av.FFmpegError:
+            pass
+    if not chunks:
+        return None
+    x = np.concatenate(chunks, axis=1).astype(np.float64)
+    hop = rate // 50
+    n = x.shape[1] // hop
+    if n < 10:
+        return None
+    energy = (x[:, : n * hop].reshape(2, n, hop) ** 2).mean(axis=2)
+    return 10.0 * np.log10(energy + 1e-10)
+
+
 def dialogue_channel(layout: Any) -> str | None:
     """The channel that carries the dialogue by convention, when the layout has one: the
     front centre (``FC``) of a layout with at least three channels (3.0, 5.1, 7.1...).
@@ -378,12 +414,14 @@ def dialogue_channel(layout: Any) -> str | None:
 
 def decode_audio(
     path: str | os.PathLike[str], *, rate: int = 16000, mono: bool = True, audio_stream: int = 0,
-    dialogue: bool = False,
+    dialogue: bool = False, channel: int | None = None,
 ) -> Audio:
     """Decode audio stream ``audio_stream`` (0: the first) to float32 at ``rate`` Hz.
 
     ``dialogue`` (with ``mono``): take the dialogue channel alone where the layout has one
     (:func:`dialogue_channel`; ``Audio.channel`` says so), else mix to mono as usual.
+    ``channel`` (with ``mono``): take that channel alone (counted from 0), whatever the
+    layout (split microphones: one voice per channel).
 
     Resampling happens in FFmpeg's resampler (``swr``), which keeps sample timing exact.
     AAC encoder priming that the container failed to hide is removed and ``start`` moved
@@ -396,11 +434,18 @@ def decode_audio(
         stream.thread_type = "AUTO"
         src_rate = stream.codec_context.sample_rate or rate
         layout = "mono" if mono else ("stereo" if stream.codec_context.channels >= 2 else "mono")
+        names = [ch.name for ch in stream.codec_context.layout.channels]
         pick = dialogue_channel(stream.codec_context.layout) if (mono and dialogue) else None
         pick_row = 0
-        if pick is not None:  # every channel as it is, then the dialogue's row alone
+        if mono and channel is not None:
+            if not 0 <= channel < len(names):
+                raise BadInput(f"{path}: audio stream {audio_stream} has {len(names)} channel(s), not a channel {channel}")
+            pick_row = channel
+            pick = names[channel] if names[channel] not in ("", "NONE") else f"channel {channel}"
+        elif pick is not None:
+            pick_row = names.index(pick)
+        if pick is not None:  # every channel as it is, then the chosen row alone
             layout = stream.codec_context.layout.name
-            pick_row = [ch.name for ch in stream.codec_context.layout.channels].index(pick)
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
         chunks: list[np.ndarray] = []
         start: float | None = None

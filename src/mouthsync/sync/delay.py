@@ -879,6 +879,7 @@ def check_sync(
     faces: int | str = "auto",
     audio_stream: int = 0,
     keep_evidence: bool = False,
+    channel: int | None = None,
 ) -> SyncReport:
     """Measure the audio delay of ``video_path`` (or of ``audio_path`` against its picture).
 
@@ -887,6 +888,10 @@ def check_sync(
 
     ``transcript``: ``"auto"`` (default: machine transcript, then forced alignment), the
     spoken text if known (best), or ``None`` for phonetic recognition (fastest).
+    ``channel``: measure that audio channel alone (counted from 0). None (default): the
+    centre channel of a surround layout, else the mix; a stereo stream whose two channels
+    carry different voices (split microphones, :mod:`mouthsync.sync.channels`) is measured
+    channel by channel and the channel whose voice the face speaks is reported.
     ``keep_evidence``: keep the face track, timelines and audio on ``report.evidence``
     (for pictures of the measured moments; off by default: a 10-minute track is ~90 MB).
     ``faces``: with more than 1, up to that many faces are tracked and measured, and the
@@ -902,7 +907,8 @@ def check_sync(
     from mouthsync.audio.timeline import speech_timeline_in_process
     from mouthsync.face.track import start_track_face, track_faces
     from mouthsync.media.container import check_input_path
-    from mouthsync.media.decode import video_meta
+    from mouthsync.media.decode import channel_envelopes, video_meta
+    from mouthsync.sync.channels import split_voices
 
     vpath = str(check_input_path(video_path))
     apath = str(check_input_path(audio_path)) if audio_path is not None else vpath
@@ -915,8 +921,16 @@ def check_sync(
     # stopped if the audio fails or there turn out to be several faces.
     pending = start_track_face(vpath, use_cache=use_cache, worker_nice=BACKGROUND_NICE) if faces in ("auto", 1) else None
     try:  # until the block that owns it below, an error here must stop the tracking worker
+        if channel is None and split_voices(channel_envelopes(apath, audio_stream=audio_stream)):
+            if pending is not None:
+                pending.cancel()
+            return _check_channels(
+                vpath, audio_path=audio_path, window_s=window_s, hop_s=hop_s, standard=standard,
+                max_delay_s=max_delay_s, use_cache=use_cache, transcript=transcript, faces=faces,
+                audio_stream=audio_stream, keep_evidence=keep_evidence)
         # the centre channel alone where the layout has one: the dialogue of a 5.1 master
-        audio = decode_audio(apath, rate=16000, mono=True, audio_stream=audio_stream, dialogue=True)
+        audio = decode_audio(apath, rate=16000, mono=True, audio_stream=audio_stream, dialogue=True,
+                             channel=channel)
         # PocketSphinx holds the GIL, so every timeline runs in its own worker process beside
         # tracking (one allphone pass in a thread slowed tracking: --transcript none took
         # 9.6 s on the 60 s 720p clip, the same pass in a process 7.3-7.9 s).
@@ -1021,6 +1035,35 @@ def check_sync(
         _add_speaker(rep, usable, reports, best)
     if keep_evidence:
         rep.evidence = Evidence(track=usable[best], timelines=list(timelines), audio=audio)
+    return rep
+
+
+def _check_channels(vpath: str, **kw: Any) -> SyncReport:
+    """Split microphones: each channel measured alone (the face track is computed once and
+    reused from the cache), and the one whose voice agrees best with the face reported,
+    with every channel's reading in ``details["channels"]`` and a finding saying so."""
+    reports = [check_sync(vpath, channel=k, **kw) for k in (0, 1)]
+    best = max(range(2), key=lambda k: reports[k].confidence)
+    rep = reports[best]
+    rows = [{"channel": k, "name": r.details.get("audio_channel", f"channel {k}"),
+             "audio_delay_ms": None if r.audio_delay_ms is None else round(r.audio_delay_ms, 1),
+             "confidence": round(r.confidence, 3)} for k, r in enumerate(reports)]
+    rep.details["channels"] = rows
+    other = reports[1 - best]
+    name, other_name = rows[best]["name"], rows[1 - best]["name"]
+    said = "n/a" if other.audio_delay_ms is None else f"{other.audio_delay_ms:+.0f} ms"
+    if other.confidence >= LOW_CONFIDENCE and other.confidence > rep.confidence - SPEAKER_MARGIN:
+        rep.findings.insert(0, Finding(
+            "sync.channels", Severity.WARNING,
+            f"the two audio channels carry different sound, and both agree with the face about equally: "
+            f"measured {name} (confidence {rep.confidence:.2f}), {other_name} reads {said} ({other.confidence:.2f})",
+            advice="check each channel's delay in details.channels; --json shows both"))
+    else:
+        rep.findings.insert(0, Finding(
+            "sync.channels", Severity.INFO,
+            f"the two audio channels carry different voices (split microphones?): measured {name}, whose voice "
+            f"the face speaks (confidence {rep.confidence:.2f}); {other_name} reads {said} ({other.confidence:.2f})",
+            value=rep.confidence))
     return rep
 
 
