@@ -106,3 +106,35 @@ def test_check_cli_faces_json(two_shots: dict[str, Path], capsys: pytest.Capture
     assert out["details"]["speaker_face"] in (0, 1) and len(out["details"]["faces"]) == 2
     assert main(["check", str(two_shots["left"]), "--faces", "0"]) == 2
     assert main(["check", str(two_shots["left"]), "--faces", "two"]) == 2
+
+
+@pytest.mark.slow
+def test_podcast_two_faces_two_microphones(two_shots: dict[str, Path], tmp_path: Path) -> None:
+    """A two-shot whose two people each have their own microphone channel: every channel
+    is matched to the face that speaks it, with that person's own delay."""
+    import subprocess
+
+    from mouthsync.media.decode import decode_audio
+
+    def loud_db(p: Path) -> float:
+        x = decode_audio(p).samples
+        e = (x[: x.size // 320 * 320].reshape(-1, 320).astype(np.float64) ** 2).mean(axis=1)
+        return float(10 * np.log10(np.percentile(e, 90) + 1e-12))
+
+    gain = loud_db(FACE3) - loud_db(FACE2)
+    pod = tmp_path / "podcast.mkv"  # left face's voice on the left channel, right face's on the right
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(two_shots["left"]), "-i", str(FACE3),
+                    "-i", str(FACE2), "-filter_complex",
+                    "[1:a]aresample=48000,pan=mono|c0=c0[l];"
+                    f"[2:a]aresample=48000,pan=mono|c0=c0,volume={gain:.2f}dB[r];"
+                    "[l][r]join=inputs=2:channel_layout=stereo:map=0.0-FL|1.0-FR[a]",
+                    "-map", "0:v", "-map", "[a]", "-c:v", "copy", "-c:a", "flac", "-shortest", str(pod)], check=True)
+    rep = check_sync(pod)
+    rows = {c["name"]: c for c in rep.details["channels"]}
+    assert set(rows) == {"FL", "FR"}
+    for name, own, left in (("FL", FACE3, True), ("FR", FACE2, False)):
+        row = rows[name]
+        cx = (row["box"][0] + row["box"][2]) / 2
+        assert (cx < 480) == left, f"{name} matched to the wrong face"
+        alone = check_sync(own).audio_delay_ms
+        assert row["confidence"] >= 0.3 and abs(row["audio_delay_ms"] - alone) <= 40.0

@@ -118,7 +118,8 @@ def _human(d: dict[str, Any]) -> list[str]:
         for c in chans:
             dl = "  n/a" if c["audio_delay_ms"] is None else f"{c['audio_delay_ms']:+.1f} ms"
             mark = "measured" if c["name"] == d["details"].get("audio_channel") else ""
-            lines.append(f"  channel {c['name']:5s}: {dl}  conf {c['confidence']:.2f}  {mark}".rstrip())
+            face = f"  face at {c['box']}" if c.get("box") else ""
+            lines.append(f"  channel {c['name']:5s}: {dl}  conf {c['confidence']:.2f}{face}  {mark}".rstrip())
     elif d["details"].get("audio_channel"):
         lines.append(f"  audio         : speech measured on the {d['details']['audio_channel']} (centre) channel alone, where a master carries its dialogue")
     if d["details"].get("denoised"):

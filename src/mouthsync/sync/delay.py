@@ -1048,6 +1048,10 @@ def _check_channels(vpath: str, **kw: Any) -> SyncReport:
     rows = [{"channel": k, "name": r.details.get("audio_channel", f"channel {k}"),
              "audio_delay_ms": None if r.audio_delay_ms is None else round(r.audio_delay_ms, 1),
              "confidence": round(r.confidence, 3)} for k, r in enumerate(reports)]
+    for row, r in zip(rows, reports, strict=True):
+        if "speaker_face" in r.details:  # a two-shot: whose voice each channel is (a podcast)
+            row["face"] = r.details["speaker_face"]
+            row["box"] = r.details["faces"][r.details["speaker_face"]]["box"]
     rep.details["channels"] = rows
     other = reports[1 - best]
     name, other_name = rows[best]["name"], rows[1 - best]["name"]
