@@ -130,6 +130,7 @@ def test_podcast_two_faces_two_microphones(two_shots: dict[str, Path], tmp_path:
                     "[l][r]join=inputs=2:channel_layout=stereo:map=0.0-FL|1.0-FR[a]",
                     "-map", "0:v", "-map", "[a]", "-c:v", "copy", "-c:a", "flac", "-shortest", str(pod)], check=True)
     rep = check_sync(pod)
+    assert not any(f.check == "sync.channels" and f.severity == Severity.WARNING for f in rep.findings)
     rows = {c["name"]: c for c in rep.details["channels"]}
     assert set(rows) == {"FL", "FR"}
     for name, own, left in (("FL", FACE3, True), ("FR", FACE2, False)):
@@ -138,3 +139,14 @@ def test_podcast_two_faces_two_microphones(two_shots: dict[str, Path], tmp_path:
         assert (cx < 480) == left, f"{name} matched to the wrong face"
         alone = check_sync(own).audio_delay_ms
         assert row["confidence"] >= 0.3 and abs(row["audio_delay_ms"] - alone) <= 40.0
+    # the right microphone 200 ms late (a radio link's latency): said, with the amount
+    late = tmp_path / "late_right.mkv"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(pod), "-filter_complex",
+                    "[0:a]channelsplit=channel_layout=stereo[l][r];[r]adelay=200,atrim=end=5[rl];"
+                    "[l][rl]join=inputs=2:channel_layout=stereo:map=0.0-FL|1.0-FR[a]",
+                    "-map", "0:v", "-map", "[a]", "-c:v", "copy", "-c:a", "flac", str(late)], check=True)
+    rep = check_sync(late)
+    warn = [f for f in rep.findings if f.check == "sync.channels" and f.severity == Severity.WARNING]
+    assert len(warn) == 1 and "not in time with each other" in warn[0].message
+    rows = {c["name"]: c for c in rep.details["channels"]}
+    assert rows["FR"]["audio_delay_ms"] - rows["FL"]["audio_delay_ms"] == pytest.approx(200.0, abs=40.0)

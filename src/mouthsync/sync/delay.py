@@ -1056,7 +1056,22 @@ def _check_channels(vpath: str, **kw: Any) -> SyncReport:
     other = reports[1 - best]
     name, other_name = rows[best]["name"], rows[1 - best]["name"]
     said = "n/a" if other.audio_delay_ms is None else f"{other.audio_delay_ms:+.0f} ms"
-    if other.confidence >= LOW_CONFIDENCE and other.confidence > rep.confidence - SPEAKER_MARGIN:
+    frame_ms = 1000.0 / rep.fps if rep.fps else 40.0
+    both = other.confidence >= LOW_CONFIDENCE and rep.confidence >= LOW_CONFIDENCE
+    if both and "face" in rows[0] and rows[0]["face"] != rows[1]["face"]:
+        # a podcast: one person per microphone, each channel agreeing with its own face
+        rep.findings.insert(0, Finding(
+            "sync.channels", Severity.INFO,
+            "one voice per audio channel: " + ", ".join(
+                f"{r['name']} is the face at {r['box']} ({r['audio_delay_ms']:+.0f} ms)" for r in rows)))
+        if abs(rep.audio_delay_ms - other.audio_delay_ms) > frame_ms:  # type: ignore[operator]
+            rep.findings.insert(0, Finding(
+                "sync.channels", Severity.WARNING,
+                f"the two microphones are not in time with each other: {name} {rep.audio_delay_ms:+.0f} ms, "
+                f"{other_name} {said}",
+                value=float(other.audio_delay_ms - rep.audio_delay_ms), unit="ms",  # type: ignore[operator]
+                advice="move the late channel on its own in an editor, then check again"))
+    elif both and other.confidence > rep.confidence - SPEAKER_MARGIN:
         rep.findings.insert(0, Finding(
             "sync.channels", Severity.WARNING,
             f"the two audio channels carry different sound, and both agree with the face about equally: "
