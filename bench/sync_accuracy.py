@@ -5,7 +5,7 @@
 Whether a shared clip is itself in sync is unknown to the frame, so the benchmark measures
 how well the estimate *follows a known change*: the audio of every clip (clips/ and wild/)
 is moved by k whole frames (k = -15..15) and by sub-frame amounts (+-20, 60, 130, 300 ms),
-with and without pink noise / another speaker mixed under it at 10 dB SNR or an AAC
+with and without pink noise / another speaker / synthetic music mixed under it at 10 dB SNR or an AAC
 re-encode at 64 kbit/s after the shift (what a delivered file carries), and
 ``estimate(shift) - estimate(0) - shift`` is the error. The picture never changes, so the
 face track is computed once per clip (cached); the speech timeline is recomputed for every
@@ -37,6 +37,7 @@ DATA = Path(os.environ.get("MOUTHSYNC_DATA", REPO.parent / "shared" / "data"))
 from tests.sync.builders import (  # noqa: E402
     aac_roundtrip,
     build_concatenation,
+    music_bed,
     noisy_audio,
     shifted_audio,
 )
@@ -114,7 +115,8 @@ def build_cases(quick: bool = False):  # type: ignore[no-untyped-def]
     base = {c: decode_audio(c, rate=RATE) for c in CLIPS}
     other_for = {c: SPEECH[i % len(SPEECH)] for i, c in enumerate(CLIPS)}
     cases: dict[str, list[tuple[str, float, Audio]]] = {
-        "frames": [], "ms": [], "pink": [], **{g: [] for g in PINK_MORE}, "voice": [], "aac": [], "wrong": []}
+        "frames": [], "ms": [], "pink": [], **{g: [] for g in PINK_MORE}, "voice": [], "music": [], "aac": [],
+        "wrong": []}
     for c in CLIPS:
         fd = frame_s(tracks[c])
         a = base[c]
@@ -129,6 +131,9 @@ def build_cases(quick: bool = False):  # type: ignore[no-untyped-def]
             cases[g] += [(str(c), 0.0, other_pink)] + [
                 (str(c), k * fd, shifted_audio(other_pink, k * fd)) for k in noise_ks if k]
         cases["voice"] += [(str(c), 0.0, voice)] + [(str(c), k * fd, shifted_audio(voice, k * fd)) for k in noise_ks if k]
+        # synthetic music 10 dB under the speech (no target: what a soundtrack does)
+        music = noisy_audio(a, 10.0, noise=music_bed(a.samples.size, RATE, seed=5))
+        cases["music"] += [(str(c), 0.0, music)] + [(str(c), k * fd, shifted_audio(music, k * fd)) for k in noise_ks if k]
         cases["aac"] += [(str(c), k * fd, aac_roundtrip(shifted_audio(a, k * fd))) for k in noise_ks]
         # the second field is only a key here (the recording's index), not a shift
         cases["wrong"] += [(str(c), float(i), replace_audio(a, s)) for i, s in enumerate(SPEECH)]
@@ -322,14 +327,15 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
     rows = []
     frames_err, sub_err, pink_err, pink_more_err, voice_err, aac_err, aac_ms = [], [], [], [], [], [], []
     frames_conf: list[float] = []
-    noise_conf: dict[str, list[float]] = {"pink": [], **{g: [] for g in PINK_MORE}, "voice": [], "aac": []}
+    noise_conf: dict[str, list[float]] = {"pink": [], **{g: [] for g in PINK_MORE}, "voice": [], "music": [], "aac": []}
+    music_err: list[float] = []
     for c in CLIPS:
         fd = frame_s(tracks[c])
         e0 = zero[c][0]
         fe = [((e if e is not None else np.nan) - e0 - s) / fd for (cc, s), (e, _) in est["frames"].items() if cc == str(c)]
         se = [abs((e if e is not None else np.nan) - e0 - s) * 1000 for (cc, s), (e, _) in est["ms"].items() if cc == str(c)]
         out = {}
-        for g in ("pink", *PINK_MORE, "voice", "aac"):
+        for g in ("pink", *PINK_MORE, "voice", "music", "aac"):
             # relative to the *clean* estimate: noise or the codec must not move it either
             out[g] = [((e if e is not None else np.nan) - e0 - s) / fd for (cc, s), (e, _) in est[g].items() if cc == str(c)]
             noise_conf[g] += [conf for (cc, _), (_, conf) in est[g].items() if cc == str(c)]
@@ -343,6 +349,7 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
         pink_err += out["pink"]
         pink_more_err += [e for g in PINK_MORE for e in out[g]]
         voice_err += out["voice"]
+        music_err += out["music"]
         rows.append((c, e0, zero[c][1], fd, np.mean(np.abs(fe) <= 1), np.nanmedian(se), np.nanmax(se),
                      np.mean(np.abs(out["pink"]) <= 1), np.mean(np.abs(out["voice"]) <= 1), max(wrong)))
     wild_raw = np.array([zero[c][0] * 1000 for c in WILD])
@@ -358,6 +365,7 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
         "pink_more_pass": float(np.mean(np.abs(pink_more_err) <= 1)),
         "voice_pass": float(np.mean(np.abs(voice_err) <= 1)),
         "aac_pass": float(np.mean(np.abs(aac_err) <= 1)),
+        "music_pass": float(np.mean(np.abs(music_err) <= 1)),
         "aac_med": float(np.nanmedian(aac_ms)),
         "aac_p95": float(np.nanpercentile(aac_ms, 95)),
         "wild_ok": f"{sum(wild_ok)}/{len(wild_ok)}",
@@ -380,7 +388,8 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
         both = np.abs(np.array(pink_err + pink_more_err)) <= 1
         print(f"    pink noise, seeds {tuple(PINK_MORE.values())} (not used for any choice): {res['pink_more_pass'] * 100:.1f} % (n={len(pink_more_err)}); all three realisations {both.mean() * 100:.1f} % (n={both.size})")
         print(f"  AAC 64 kbit/s re-encode after the shift: {res['aac_pass'] * 100:.1f} % within 1 frame; |error| median {res['aac_med']:.1f} ms, p95 {res['aac_p95']:.1f} ms (no target; a delivered file)")
-        for g, errs in (("pink", pink_err), ("voice", voice_err)):
+        print(f"  synthetic music 10 dB under the speech: {res['music_pass'] * 100:.1f} % within 1 frame, n={len(music_err)} (no target)")
+        for g, errs in (("pink", pink_err), ("voice", voice_err), ("music", music_err)):
             ea = np.abs(np.array(errs))
             ok = np.array(noise_conf[g]) >= sd.LOW_CONFIDENCE
             miss = ~(ea <= 1)

@@ -59,6 +59,41 @@ def pink_noise(n: int, seed: int = 0) -> np.ndarray:
     return (x / (np.sqrt(np.mean(x**2)) + 1e-12)).astype(np.float32)
 
 
+def music_bed(n: int, rate: int, seed: int = 0) -> np.ndarray:
+    """Unit-RMS synthetic music, ``n`` samples at ``rate``: chords of plucked harmonic tones
+    (a new chord every 2 beats at 104 bpm), a bass line, a kick on every beat and a hi-hat
+    on the off-beats, seeded. Music under speech is a different difficulty from noise: it
+    is loud where speech is (100 Hz-4 kHz), it has onsets of its own on a steady beat, and
+    its tones are voiced like vowels."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / rate
+    beat = 60.0 / 104.0
+    out = np.zeros(n)
+    roots = [220.0, 174.6, 261.6, 196.0]  # A, F, C, G
+    k = 0
+    while k * 2 * beat < n / rate:
+        t0 = k * 2 * beat
+        root = roots[int(rng.integers(len(roots)))]
+        seg = (t >= t0) & (t < t0 + 2 * beat)
+        tt = t[seg] - t0
+        env = np.exp(-tt / 0.6)
+        for ratio in (1.0, 1.26, 1.5):  # a major triad, three harmonics each
+            f = root * ratio
+            out[seg] += sum(env * np.sin(2 * np.pi * f * h * tt) / h for h in (1, 2, 3))
+        out[seg] += 1.5 * env * np.sin(2 * np.pi * root / 2 * tt)  # bass
+        k += 1
+    for b in np.arange(0, n / rate, beat):
+        i0 = int(b * rate)
+        m = min(n - i0, int(0.15 * rate))
+        tt = np.arange(m) / rate
+        out[i0 : i0 + m] += 2.0 * np.exp(-tt / 0.04) * np.sin(2 * np.pi * (60 + 80 * np.exp(-tt / 0.02)) * tt)  # kick
+        j0 = int((b + beat / 2) * rate)
+        if j0 < n:
+            mh = min(n - j0, int(0.05 * rate))
+            out[j0 : j0 + mh] += 0.6 * rng.standard_normal(mh) * np.exp(-np.arange(mh) / (0.01 * rate))  # hi-hat
+    return (out / (np.sqrt(np.mean(out**2)) + 1e-12)).astype(np.float32)
+
+
 def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
     """Mix ``noise`` under ``speech`` so that speech power / noise power = ``snr_db``.
 
