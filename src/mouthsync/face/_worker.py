@@ -42,6 +42,7 @@ def main(argv: list[str]) -> int:
     part = _primary_face(_mesh_frames(
         args["path"], args["start"], args["end"], args["max_side"], args["max_faces"],
         args["width"], args["height"], report=report,
+        crop=tuple(args["crop"]) if args.get("crop") else None,
     ))
     with open(out, "wb") as fh:
         np.savez(fh, **part)

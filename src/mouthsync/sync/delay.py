@@ -905,7 +905,7 @@ def check_sync(
     video without a usable face gives a report with confidence 0 and a verdict saying so.
     """
     from mouthsync.audio.timeline import speech_timeline_in_process
-    from mouthsync.face.track import start_track_face, track_faces
+    from mouthsync.face.track import auto_crop, start_track_face, track_faces
     from mouthsync.media.container import check_input_path
     from mouthsync.media.decode import channel_envelopes, video_meta
     from mouthsync.sync.channels import split_voices
@@ -967,8 +967,22 @@ def check_sync(
                 n_faces = faces_to_track(vpath, use_cache=use_cache)
             else:
                 n_faces = int(faces)
-            if n_faces == 1 and one is not None:
-                tracks = [one.result()]
+            crop = auto_crop(vpath, use_cache=use_cache) if n_faces == 1 and faces == "auto" else None
+            if crop is not None and one is not None:
+                # a small face (a medium or wide shot): Face Mesh on the whole picture would
+                # not find it, so tracking starts again on a crop around it (face.region)
+                one.cancel()
+                with start_track_face(vpath, use_cache=use_cache, worker_nice=BACKGROUND_NICE, crop=crop) as cropped:
+                    tracks = [cropped.result()]
+            elif n_faces == 1 and one is not None:
+                try:
+                    tracks = [one.result()]
+                except NoFace:  # --faces 1 skipped the count: a small face is looked for now
+                    crop = auto_crop(vpath, use_cache=use_cache) if faces != "auto" else None
+                    if crop is None:
+                        raise
+                    with start_track_face(vpath, use_cache=use_cache, crop=crop) as cropped:
+                        tracks = [cropped.result()]
             else:
                 if one is not None:
                     one.cancel()

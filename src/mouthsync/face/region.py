@@ -1,0 +1,56 @@
+"""Where to look for a small face: a crop of the picture for Face Mesh.
+
+Face Mesh runs on the picture shrunk to 640 px (``track.DEFAULT_MAX_SIDE``), and in
+tracking mode it finds the face with MediaPipe's short-range detector, made for faces that
+fill much of the picture. In a medium or wide shot the face is small: a 1080p frame with a
+head-and-shoulders tile 320 px wide (a face box of 40 px at 640) gave "no face in any of 125
+frames", while the full-range detector of :mod:`mouthsync.face.count` finds that face on
+the keyframes. Tracking a crop around where those keyframes put it, decoded at the source's
+resolution, gives Face Mesh a face as large as in a close-up.
+
+Measured (face box width of the full-range detector at the tracker's 640 px scale): 64 px
+tracked, 40 and 35 px found nothing; the shared clips are 133-254 px. Below
+:data:`MIN_FACE_PX` the crop is used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MIN_FACE_PX = 80.0
+# Margins around the union of the face boxes, in face widths: room for the head to move
+# and for the chin (Face Mesh's own crop reaches below the detector's box).
+MARGIN_SIDE = 1.0
+MARGIN_ABOVE = 0.8
+MARGIN_BELOW = 1.3
+
+
+def track_region(
+    boxes: list[list[list[float]]], width: int, height: int, max_side: int | None
+) -> tuple[int, int, int, int] | None:
+    """The crop ``(x0, y0, w, h)`` in source pixels (even numbers, inside the picture) to
+    track a single small face in, or None when the whole picture is fine (a face large
+    enough, several faces, or none found on the keyframes).
+
+    ``boxes``: per sampled keyframe, the face boxes as fractions of the picture
+    (:func:`mouthsync.face.count.face_boxes`).
+    """
+    one = [frame[0] for frame in boxes if len(frame) == 1]
+    if not one or len(one) < 0.5 * len(boxes) or width < 2 or height < 2:
+        return None
+    b = np.asarray(one, dtype=np.float64) * np.array([width, height, width, height])
+    face_w = float(np.median(b[:, 2] - b[:, 0]))
+    scale = min(1.0, (max_side or max(width, height)) / max(width, height))
+    if face_w * scale >= MIN_FACE_PX or face_w <= 0:
+        return None
+    x0 = b[:, 0].min() - MARGIN_SIDE * face_w
+    x1 = b[:, 2].max() + MARGIN_SIDE * face_w
+    y0 = b[:, 1].min() - MARGIN_ABOVE * face_w
+    y1 = b[:, 3].max() + MARGIN_BELOW * face_w
+    x0, y0 = max(0, int(np.floor(x0 / 2)) * 2), max(0, int(np.floor(y0 / 2)) * 2)
+    x1, y1 = min(width // 2 * 2, int(np.ceil(x1 / 2)) * 2), min(height // 2 * 2, int(np.ceil(y1 / 2)) * 2)
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return None
+    if (x1 - x0) * (y1 - y0) >= 0.6 * width * height:
+        return None  # the crop would be most of the picture: no gain
+    return x0, y0, x1 - x0, y1 - y0
