@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mouthsync.core.errors import NoFace
-from mouthsync.face.region import MIN_FACE_PX, track_region
+from mouthsync.face.region import MIN_FACE_PX, face_regions, track_region
 from mouthsync.face.track import track_face
 from mouthsync.sync.delay import check_sync
 from tests.conftest import CLIPS
@@ -48,6 +48,30 @@ def test_region_only_for_one_small_face() -> None:
     assert track_region(two, w, h, 640) is None
     assert track_region([[]] * 6, w, h, 640) is None
     assert track_region([], w, h, 640) is None
+    # two small faces far apart: one crop each, left to right whatever the detection order
+    crops = face_regions([[[0.72, 0.4, 0.78, 0.5], [0.19, 0.41, 0.27, 0.55]]] * 6, w, h, 640, 2)
+    assert crops is not None and len(crops) == 2 and crops[0][0] < crops[1][0]
+    assert crops[0][0] + crops[0][2] < crops[1][0]  # apart
+    assert face_regions([[[0.40, 0.4, 0.45, 0.5], [0.46, 0.4, 0.51, 0.5]]] * 6, w, h, 640, 2) is None  # side by side
+
+
+def test_check_measures_a_wide_two_shot(tmp_path: Path) -> None:
+    """Two people, small, far apart in a 1080p frame: each tracked in a crop of their own,
+    and the one whose voice it is found with their own delay."""
+    left, right = next(p for p in CLIPS if p.name == "retalking_face3.mp4"), FACE
+    two = tmp_path / "two.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(left), "-i", str(right), "-filter_complex",
+                    "[0:v]scale=320:-2,fps=25[a];[1:v]scale=320:-2,fps=25[b];color=c=0x556677:s=1920x1080:r=25:d=5[bg];"
+                    "[bg][a]overlay=x=300:y=350:shortest=1[t];[t][b]overlay=x=1300:y=350:shortest=1[v]",
+                    "-map", "[v]", "-map", "0:a", "-t", "5", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
+                    "-c:a", "aac", str(two)], check=True)
+    rep = check_sync(two)
+    faces = rep.details["faces"]
+    assert len(faces) == 2
+    chosen = faces[rep.details["speaker_face"]]
+    assert (chosen["box"][0] + chosen["box"][2]) / 2 < 960  # the left person speaks
+    assert rep.confidence >= 0.3
+    assert abs(rep.audio_delay_ms - check_sync(left).audio_delay_ms) <= 40.0
 
 
 def test_a_small_face_is_tracked_in_a_crop(wide_shot: Path) -> None:

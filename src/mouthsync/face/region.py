@@ -25,20 +25,11 @@ MARGIN_ABOVE = 0.8
 MARGIN_BELOW = 1.3
 
 
-def track_region(
-    boxes: list[list[list[float]]], width: int, height: int, max_side: int | None
+def _crop_for(
+    b: np.ndarray, width: int, height: int, max_side: int | None
 ) -> tuple[int, int, int, int] | None:
-    """The crop ``(x0, y0, w, h)`` in source pixels (even numbers, inside the picture) to
-    track a single small face in, or None when the whole picture is fine (a face large
-    enough, several faces, or none found on the keyframes).
-
-    ``boxes``: per sampled keyframe, the face boxes as fractions of the picture
-    (:func:`mouthsync.face.count.face_boxes`).
-    """
-    one = [frame[0] for frame in boxes if len(frame) == 1]
-    if not one or len(one) < 0.5 * len(boxes) or width < 2 or height < 2:
-        return None
-    b = np.asarray(one, dtype=np.float64) * np.array([width, height, width, height])
+    """The crop around one face's keyframe boxes ``b`` (n, 4; source px), or None when the
+    face is large enough for the whole picture."""
     face_w = float(np.median(b[:, 2] - b[:, 0]))
     scale = min(1.0, (max_side or max(width, height)) / max(width, height))
     if face_w * scale >= MIN_FACE_PX or face_w <= 0:
@@ -54,3 +45,47 @@ def track_region(
     if (x1 - x0) * (y1 - y0) >= 0.6 * width * height:
         return None  # the crop would be most of the picture: no gain
     return x0, y0, x1 - x0, y1 - y0
+
+
+def track_region(
+    boxes: list[list[list[float]]], width: int, height: int, max_side: int | None
+) -> tuple[int, int, int, int] | None:
+    """The crop ``(x0, y0, w, h)`` in source pixels (even numbers, inside the picture) to
+    track a single small face in, or None when the whole picture is fine (a face large
+    enough, several faces, or none found on the keyframes).
+
+    ``boxes``: per sampled keyframe, the face boxes as fractions of the picture
+    (:func:`mouthsync.face.count.face_boxes`).
+    """
+    crops = face_regions(boxes, width, height, max_side, 1)
+    return crops[0] if crops else None
+
+
+def face_regions(
+    boxes: list[list[list[float]]], width: int, height: int, max_side: int | None, n: int
+) -> list[tuple[int, int, int, int]] | None:
+    """One crop per face for ``n`` faces that are all small (a wide two-shot: each person
+    tracked in a crop of their own), or None when the whole picture should be tracked.
+
+    The faces are told apart by their left-to-right order on the keyframes that show all
+    ``n`` (people in an interview keep their side); crops that overlap much are refused.
+    """
+    if n < 1 or width < 2 or height < 2:
+        return None
+    frames = [sorted(f, key=lambda r: r[0]) for f in boxes if len(f) == n]
+    if not frames or len(frames) < 0.5 * len(boxes):
+        return None
+    crops = []
+    for k in range(n):
+        b = np.asarray([f[k] for f in frames], dtype=np.float64) * np.array([width, height, width, height])
+        crop = _crop_for(b, width, height, max_side)
+        if crop is None:
+            return None
+        crops.append(crop)
+    for i in range(n):
+        for j in range(i + 1, n):
+            (ax, ay, aw, ah), (bx, by, bw, bh) = crops[i], crops[j]
+            inter = max(0, min(ax + aw, bx + bw) - max(ax, bx)) * max(0, min(ay + ah, by + bh) - max(ay, by))
+            if inter > 0.5 * min(aw * ah, bw * bh):
+                return None  # the faces are close together: one picture holds them both
+    return crops

@@ -905,7 +905,7 @@ def check_sync(
     video without a usable face gives a report with confidence 0 and a verdict saying so.
     """
     from mouthsync.audio.timeline import speech_timeline_in_process
-    from mouthsync.face.track import auto_crop, start_track_face, track_faces
+    from mouthsync.face.track import auto_crop, auto_crops, start_track_face, track_faces
     from mouthsync.media.container import check_input_path
     from mouthsync.media.decode import channel_envelopes, video_meta
     from mouthsync.sync.channels import split_voices
@@ -986,7 +986,17 @@ def check_sync(
             else:
                 if one is not None:
                     one.cancel()
-                tracks = track_faces(vpath, max_faces=n_faces, use_cache=use_cache)
+                crops = auto_crops(vpath, n_faces, use_cache=use_cache)
+                if crops:  # a wide shot of several small faces: each tracked in its own crop
+                    tracks = []
+                    for c in crops:
+                        with (start_track_face(vpath, use_cache=use_cache, worker_nice=BACKGROUND_NICE, crop=c) as job,
+                              contextlib.suppress(NoFace)):  # one person lost: measure the others
+                            tracks.append(job.result())
+                    if not tracks:
+                        raise NoFace(f"{vpath}: none of the {len(crops)} small faces could be tracked")
+                else:
+                    tracks = track_faces(vpath, max_faces=n_faces, use_cache=use_cache)
     except NoFace as exc:
         no_face = str(exc)
     got: dict[int, Any] = {}
