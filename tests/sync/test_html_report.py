@@ -93,3 +93,18 @@ def test_a_report_without_a_face_still_renders(tmp_path: Path) -> None:
     page = render_html(_no_face_report(str(tmp_path / "x.mp4"), "no face found in any of 50 frames", "r37", 25.0))
     assert "Cannot measure" in page and "no face found in any of 50 frames" in page
     assert "no delay was measured" in page and "data:image/jpeg" not in page
+
+
+def test_the_page_lists_faces_and_channels(late_clip: Path) -> None:
+    """A two-shot's faces and split microphones' channels get a table each."""
+    rep = check_sync(late_clip)
+    rep.details["faces"] = [{"face": 0, "box": [1, 2, 3, 4], "audio_delay_ms": 12.5, "confidence": 0.8},
+                            {"face": 1, "box": [5, 6, 7, 8], "audio_delay_ms": None, "confidence": 0.0}]
+    rep.details["speaker_face"] = 0
+    rep.details["channels"] = [{"channel": 0, "name": "FL", "audio_delay_ms": 12.5, "confidence": 0.8},
+                               {"channel": 1, "name": "FR", "audio_delay_ms": 540.0, "confidence": 0.01}]
+    rep.details["audio_channel"] = "FL"
+    page = render_html(rep)
+    assert "<h2>Faces</h2>" in page and "<h2>Audio channels</h2>" in page
+    assert "+540.0" in page and "[5, 6, 7, 8]" in page
+    assert "<h2>Faces</h2>" not in render_html(check_sync(late_clip))
