@@ -152,3 +152,45 @@ def test_no_temp_folder_left_when_the_caller_exits_at_once(tmp_path) -> None:
                          env={**__import__("os").environ, "TMPDIR": str(scratch)})
     assert run.returncode == 0, run.stderr[-500:]
     assert not list(scratch.iterdir())
+
+
+def _speech_workers() -> list[int]:
+    """Pids of this process's speech workers (Linux /proc)."""
+    import os
+
+    me, found = os.getpid(), []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{d}/cmdline") as fh:
+                cmd = fh.read()
+        except OSError:
+            continue
+        if ppid == me and "mouthsync.audio._worker" in cmd:
+            found.append(int(d))
+    return found
+
+
+def test_the_thread_that_starts_a_worker_outlives_it(tmp_path, monkeypatch) -> None:
+    """The cached, denoising path starts the speech worker from a thread; that thread must
+    live as long as the worker, or the worker dies with it (``core.children``): a check
+    failed in CI with "speech timeline worker failed (no message)"."""
+    import threading
+
+    monkeypatch.setenv("MOUTHSYNC_CACHE", str(tmp_path / "cache"))
+    audio = decode_audio(SPEECH[1], rate=16000)
+    audio = type(audio)(samples=audio.samples[: 16000 * 3], rate=audio.rate, start=audio.start)
+    fut = speech_timeline_in_process(audio, use_cache=True)
+    checks = 0
+    while not fut.done():
+        workers = _speech_workers()
+        starter = any(t.name == "mouthsync-speech-start" for t in threading.enumerate())
+        if workers:
+            checks += 1
+            assert starter, "the worker's starter thread ended while the worker runs"
+        threading.Event().wait(0.01)
+    assert fut.result(timeout=120).phones
+    assert checks > 0  # the worker was seen running

@@ -404,7 +404,13 @@ def speech_timeline_in_process(
                 prepare(load_audio(source).samples, RATE)
                 if done.cancelled():  # no longer wanted (``check`` decided without it)
                     return
-                _start_worker(source, transcript, use_cache, language, front_end, done, nice, denoise)
+                # the worker is started from this thread, so this thread must outlive it: the
+                # worker asks the kernel to end it when its parent *thread* ends
+                # (``core.children.die_with_parent``), and a starter thread that returned at
+                # once now and then killed its worker ("speech timeline worker failed (no
+                # message)", seen in CI)
+                _start_worker(source, transcript, use_cache, language, front_end, done, nice, denoise,
+                              wait_here=True)
             except Exception as exc:
                 done.set_exception(exc)
 
@@ -426,8 +432,10 @@ def _start_worker(
     done: Future[SpeechTimeline],
     nice: int = 0,
     denoise: bool = True,
+    wait_here: bool = False,
 ) -> None:
-    """Start ``mouthsync.audio._worker`` now; a thread delivers its result into ``done``."""
+    """Start ``mouthsync.audio._worker`` now; a thread delivers its result into ``done``
+    (``wait_here``: this thread, which then returns only when the worker has ended)."""
     import subprocess
     import sys
     import tempfile
@@ -493,4 +501,7 @@ def _start_worker(
             elif result is not None:
                 done.set_result(result)
 
-    threading.Thread(target=wait, daemon=True).start()
+    if wait_here:
+        wait()
+    else:
+        threading.Thread(target=wait, daemon=True).start()

@@ -61,7 +61,11 @@ atexit.register(_at_exit)
 def die_with_parent() -> None:
     """Called first in a worker process: on Linux, have the kernel terminate it when its
     parent dies. ``reap`` cannot run when the parent is killed outright (SIGKILL, the OOM
-    killer), and a worker left behind would compute for nobody. Elsewhere nothing happens."""
+    killer), and a worker left behind would compute for nobody. Elsewhere nothing happens.
+
+    The kernel follows the parent *thread*, not the process: a worker must be started from
+    a thread that outlives it (the main thread, or a thread that waits for it), or it is
+    terminated when that thread returns (tests/core/test_children.py shows it)."""
     import ctypes
     import signal
 
