@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mouthsync.core.errors import NoFace
-from mouthsync.face.region import MIN_FACE_PX, face_regions, track_region
+from mouthsync.face.region import MIN_FACE_PX, face_regions
 from mouthsync.face.track import track_face
 from mouthsync.sync.delay import check_sync
 from tests.conftest import CLIPS
@@ -34,20 +34,21 @@ def wide_shot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_region_only_for_one_small_face() -> None:
     w, h = 1920, 1080
     small = [[[0.62, 0.37, 0.68, 0.48]]] * 6  # a face 115 px wide: 38 px at 640
-    crop = track_region(small, w, h, 640)
-    assert crop is not None
+    crops = face_regions(small, w, h, 640, 1)
+    assert crops is not None and len(crops) == 1
+    crop = crops[0]
     x0, y0, cw, ch = crop
     assert all(v % 2 == 0 for v in crop) and x0 >= 0 and y0 >= 0 and x0 + cw <= w and y0 + ch <= h
     face = np.array(small[0][0]) * [w, h, w, h]
     assert x0 < face[0] - 100 and x0 + cw > face[2] + 100 and y0 < face[1] and y0 + ch > face[3] + 100
     large = [[[0.3, 0.2, 0.7, 0.8]]] * 6
-    assert track_region(large, w, h, 640) is None
+    assert face_regions(large, w, h, 640, 1) is None
     at_limit = MIN_FACE_PX * 3 / w  # 80 px at 640 from a 1920 px frame
-    assert track_region([[[0.5, 0.4, 0.5 + at_limit, 0.6]]] * 6, w, h, 640) is None
+    assert face_regions([[[0.5, 0.4, 0.5 + at_limit, 0.6]]] * 6, w, h, 640, 1) is None
     two = [[[0.1, 0.4, 0.15, 0.5], [0.8, 0.4, 0.85, 0.5]]] * 6
-    assert track_region(two, w, h, 640) is None
-    assert track_region([[]] * 6, w, h, 640) is None
-    assert track_region([], w, h, 640) is None
+    assert face_regions(two, w, h, 640, 1) is None  # two faces are not one
+    assert face_regions([[]] * 6, w, h, 640, 1) is None
+    assert face_regions([], w, h, 640, 1) is None
     # two small faces far apart: one crop each, left to right whatever the detection order
     crops = face_regions([[[0.72, 0.4, 0.78, 0.5], [0.19, 0.41, 0.27, 0.55]]] * 6, w, h, 640, 2)
     assert crops is not None and len(crops) == 2 and crops[0][0] < crops[1][0]

@@ -104,9 +104,15 @@ def count_faces(path: str | os.PathLike[str], max_samples: int = MAX_SAMPLES, *,
 
 
 def faces_to_track(path: str | os.PathLike[str], max_faces: int = 3, *, use_cache: bool = True) -> int:
-    """How many faces ``check --faces auto`` should measure: the number seen on at least a
-    third of the sampled keyframes (at least 1, at most ``max_faces``)."""
-    counts = count_faces(path, use_cache=use_cache)
+    """How many faces ``check --faces auto`` should measure (:func:`faces_in` of the
+    keyframes' boxes)."""
+    return faces_in(face_boxes(path, use_cache=use_cache), max_faces)
+
+
+def faces_in(boxes: list[list[list[float]]], max_faces: int = 3) -> int:
+    """The number of faces seen on at least a third of the sampled keyframes (at least 1,
+    at most ``max_faces``), from :func:`face_boxes`."""
+    counts = [len(b) for b in boxes]
     if not counts:
         return 1
     need = max(1, int(np.ceil(len(counts) / 3)))

@@ -47,25 +47,16 @@ def _crop_for(
     return x0, y0, x1 - x0, y1 - y0
 
 
-def track_region(
-    boxes: list[list[list[float]]], width: int, height: int, max_side: int | None
-) -> tuple[int, int, int, int] | None:
-    """The crop ``(x0, y0, w, h)`` in source pixels (even numbers, inside the picture) to
-    track a single small face in, or None when the whole picture is fine (a face large
-    enough, several faces, or none found on the keyframes).
-
-    ``boxes``: per sampled keyframe, the face boxes as fractions of the picture
-    (:func:`mouthsync.face.count.face_boxes`).
-    """
-    crops = face_regions(boxes, width, height, max_side, 1)
-    return crops[0] if crops else None
-
-
 def face_regions(
     boxes: list[list[list[float]]], width: int, height: int, max_side: int | None, n: int
 ) -> list[tuple[int, int, int, int]] | None:
-    """One crop per face for ``n`` faces that are all small (a wide two-shot: each person
-    tracked in a crop of their own), or None when the whole picture should be tracked.
+    """One crop ``(x0, y0, w, h)`` per face (source pixels, even numbers, inside the
+    picture) for ``n`` faces that are all small (one face in a medium shot; a wide two-shot,
+    each person tracked in a crop of their own), or None when the whole picture should be
+    tracked (a face large enough, another number of faces, none found).
+
+    ``boxes``: per sampled keyframe, the face boxes as fractions of the picture
+    (:func:`mouthsync.face.count.face_boxes`).
 
     The faces are told apart by their left-to-right order on the keyframes that show all
     ``n`` (people in an interview keep their side); crops that overlap much are refused.

@@ -683,7 +683,7 @@ def track_face(
     """Track the primary face in every frame of ``path``.
 
     ``crop``: ``"auto"`` tracks a small single face in a crop around it (found on keyframes
-    by :func:`mouthsync.face.count.face_boxes`, decided by :func:`mouthsync.face.region.track_region`),
+    by :func:`mouthsync.face.count.face_boxes`, decided by :func:`mouthsync.face.region.face_regions`),
     a box ``(x0, y0, w, h)`` tracks that part, None the whole picture.
 
     ``smooth``: One-Euro stabilisation strength (see :mod:`mouthsync.face.smooth`; ``None``
@@ -712,20 +712,14 @@ def track_face(
 
 def auto_crop(path: str | os.PathLike[str], max_side: int | None = DEFAULT_MAX_SIDE, *,
               use_cache: bool = True) -> tuple[int, int, int, int] | None:
-    """The crop to track a small single face in (``face.region``), or None."""
-    crops = auto_crops(path, 1, max_side, use_cache=use_cache)
-    return crops[0] if crops else None
-
-
-def auto_crops(path: str | os.PathLike[str], n: int, max_side: int | None = DEFAULT_MAX_SIDE, *,
-               use_cache: bool = True) -> list[tuple[int, int, int, int]] | None:
-    """One crop per face when all ``n`` faces are small (``face.region.face_regions``), or None."""
+    """The crop to track a small single face in (``face.region.face_regions``), or None."""
     from mouthsync.face.count import face_boxes
     from mouthsync.face.region import face_regions
     from mouthsync.media.decode import video_meta
 
     meta = video_meta(path)
-    return face_regions(face_boxes(path, use_cache=use_cache), meta.width, meta.height, max_side, n)
+    crops = face_regions(face_boxes(path, use_cache=use_cache), meta.width, meta.height, max_side, 1)
+    return crops[0] if crops else None
 
 
 def start_track_face(

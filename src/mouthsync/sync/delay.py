@@ -898,14 +898,17 @@ def check_sync(
     one whose mouth agrees best with the speech is reported (two-shots, interviews: the
     face tracked first is not always the speaker); ``details["faces"]`` lists every face.
     ``"auto"`` (default) counts the faces on a few keyframes first
-    (:func:`mouthsync.face.count.faces_to_track`) and measures several only when there are.
+    (:func:`mouthsync.face.count.face_boxes`) and measures several only when there are;
+    faces too small for Face Mesh on the whole picture are tracked in crops (``face.region``).
     Face tracking and the speech timeline run at the same time (tracking is mostly native
     code that releases the GIL, or worker processes); both are cached by content.
     Raises :class:`~mouthsync.core.errors.NoAudio` / ``BadInput`` for unusable input; a
     video without a usable face gives a report with confidence 0 and a verdict saying so.
     """
     from mouthsync.audio.timeline import speech_timeline_in_process
-    from mouthsync.face.track import auto_crop, auto_crops, start_track_face, track_faces
+    from mouthsync.face.count import face_boxes, faces_in
+    from mouthsync.face.region import face_regions
+    from mouthsync.face.track import DEFAULT_MAX_SIDE, start_track_face, track_faces
     from mouthsync.media.container import check_input_path
     from mouthsync.media.decode import channel_envelopes, video_meta
     from mouthsync.sync.channels import split_voices
@@ -961,33 +964,17 @@ def check_sync(
     try:
         # (the tracking worker process yields to the transcript too: core.priority)
         with pending if pending is not None else contextlib.nullcontext() as one:
-            if faces == "auto":
-                from mouthsync.face.count import faces_to_track
-
-                n_faces = faces_to_track(vpath, use_cache=use_cache)
-            else:
-                n_faces = int(faces)
-            crop = auto_crop(vpath, use_cache=use_cache) if n_faces == 1 and faces == "auto" else None
-            if crop is not None and one is not None:
-                # a small face (a medium or wide shot): Face Mesh on the whole picture would
-                # not find it, so tracking starts again on a crop around it (face.region)
-                one.cancel()
-                with start_track_face(vpath, use_cache=use_cache, worker_nice=BACKGROUND_NICE, crop=crop) as cropped:
-                    tracks = [cropped.result()]
-            elif n_faces == 1 and one is not None:
-                try:
-                    tracks = [one.result()]
-                except NoFace:  # --faces 1 skipped the count: a small face is looked for now
-                    crop = auto_crop(vpath, use_cache=use_cache) if faces != "auto" else None
-                    if crop is None:
-                        raise
-                    with start_track_face(vpath, use_cache=use_cache, crop=crop) as cropped:
-                        tracks = [cropped.result()]
+            # The keyframes' faces (one detector pass, cached) say how many faces to measure
+            # and whether they are too small for Face Mesh on the whole picture (face.region).
+            boxes = face_boxes(vpath, use_cache=use_cache)
+            n_faces = faces_in(boxes) if faces == "auto" else int(faces)
+            crops = face_regions(boxes, meta.width, meta.height, DEFAULT_MAX_SIDE, n_faces)
+            if n_faces == 1 and one is not None and not crops:
+                tracks = [one.result()]
             else:
                 if one is not None:
                     one.cancel()
-                crops = auto_crops(vpath, n_faces, use_cache=use_cache)
-                if crops:  # a wide shot of several small faces: each tracked in its own crop
+                if crops:  # small faces (a medium or wide shot): each tracked in its own crop
                     tracks = []
                     for c in crops:
                         with (start_track_face(vpath, use_cache=use_cache, worker_nice=BACKGROUND_NICE, crop=c) as job,
