@@ -232,24 +232,12 @@ def frame_times(path: str | os.PathLike[str]) -> np.ndarray:
     Packets arrive in decode order, so times are sorted; packets without pts are skipped.
     Raises :class:`BadInput` for a truncated file (see :func:`check_frame_count`).
     """
-    with open_input(path) as c:
-        vs = require_video(c, path)
-        tb = float(vs.time_base)
-        try:
-            pts = [p.pts for p in c.demux(vs) if p.pts is not None and p.size > 0]
-        except av.FFmpegError as exc:
-            raise BadInput(f"{path}: video packets cannot be read ({exc}); the file is damaged") from None
-        check_frame_count(vs, len(pts), path)
-    if not pts:
-        raise BadInput(f"{path}: video stream has no frames")
-    return np.sort(np.asarray(pts, dtype=np.float64) * tb)
+    return _scan_video(path)[1].copy()
 
 
 def video_digest(path: str | os.PathLike[str]) -> str:
     """SHA-256 (hex) of the picture alone: the video stream's codec setup and every packet's
-    bytes, timestamps and keyframe flag, in file order. Remembered per file (path, size,
-    modification time) for the life of the process: a check asks for it twice (the track
-    and the face count), and it reads every video packet.
+    bytes, timestamps and keyframe flag, in file order.
 
     Why not the file's hash: whatever is computed from the picture (the face track) holds
     for every file that carries the same picture. ``fix`` copies the video packets bit for
@@ -258,26 +246,26 @@ def video_digest(path: str | os.PathLike[str]) -> str:
     tracking the same frames again. A changed frame, timestamp or container timing gives
     another digest. Reads the packets without decoding them.
     """
-    try:
-        st = os.stat(path)
-    except OSError:
-        st = None
-    key = (os.path.abspath(path), st.st_size, st.st_mtime_ns) if st is not None else None
-    if key is not None and key in _VIDEO_DIGESTS:
-        return _VIDEO_DIGESTS[key]
-    digest = _video_digest(path)
-    if key is not None:
-        _VIDEO_DIGESTS[key] = digest
-    return digest
+    return _scan_video(path)[0]
 
 
-_VIDEO_DIGESTS: dict[tuple[str, int, int], str] = {}
+# (path, size, modification time) -> (digest, frame times): one pass over the packets serves
+# both, and a check asks for each more than once (the track, the face count, fix's plan)
+_SCANS: dict[tuple[str, int, int], tuple[str, np.ndarray]] = {}
 
 
-def _video_digest(path: str | os.PathLike[str]) -> str:
+def _scan_video(path: str | os.PathLike[str]) -> tuple[str, np.ndarray]:
     import hashlib
 
+    try:
+        st = os.stat(path)
+        key: tuple[str, int, int] | None = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    except OSError:
+        key = None
+    if key is not None and key in _SCANS:
+        return _SCANS[key]
     h = hashlib.sha256()
+    pts: list[int] = []
     with open_input(path) as c:
         vs = require_video(c, path)
         cc = vs.codec_context
@@ -286,15 +274,24 @@ def _video_digest(path: str | os.PathLike[str]) -> str:
         h.update(repr(head).encode())
         if cc.extradata:
             h.update(bytes(cc.extradata))
+        tb = float(vs.time_base)
         try:
             for pkt in c.demux(vs):
                 if pkt.size == 0:
                     continue
                 h.update(f"{pkt.pts},{pkt.dts},{int(pkt.is_keyframe)},{pkt.size};".encode())
                 h.update(memoryview(pkt))
+                if pkt.pts is not None:
+                    pts.append(pkt.pts)
         except av.FFmpegError as exc:
             raise BadInput(f"{path}: video packets cannot be read ({exc}); the file is damaged") from None
-    return h.hexdigest()
+        check_frame_count(vs, len(pts), path)
+    if not pts:
+        raise BadInput(f"{path}: video stream has no frames")
+    result = (h.hexdigest(), np.sort(np.asarray(pts, dtype=np.float64) * tb))
+    if key is not None:
+        _SCANS[key] = result
+    return result
 
 
 #: Encoder delay of AAC-LC in samples (ISO/IEC 14496-3; FFmpeg's and most encoders'
