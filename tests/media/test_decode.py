@@ -16,6 +16,23 @@ def test_vfr_frame_times_are_real_timestamps() -> None:
     assert 21.5 < 1 / gaps.mean() < 22.7
 
 
+def test_avi_header_counting_ticks_is_not_truncation(tmp_path) -> None:
+    """H.264 copied into AVI gets a 1/50 time base at 25 fps, and the header counts 250
+    "frames" (ticks) for 125 pictures; its PCM header counts samples, not packets. Both
+    read as truncated files before the time they cover was compared instead."""
+    import subprocess
+
+    src = tmp_path / "h264.avi"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(CLIPS[1]), "-c:v", "copy",
+                    "-c:a", "pcm_s16le", str(src)], check=True)
+    assert len(frame_times(src)) == 125
+    assert decode_audio(src, rate=16000).duration == pytest.approx(5.0, abs=0.05)
+    cut = tmp_path / "cut.avi"  # a real truncation is still one
+    cut.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
+    with pytest.raises(BadInput, match="truncated"):
+        frame_times(cut)
+
+
 def test_frames_carry_times_and_scale() -> None:
     frames = list(iter_frames(CLIPS[1], max_side=200))
     assert len(frames) == 125

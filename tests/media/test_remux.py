@@ -369,3 +369,94 @@ def test_pieces_reencode_the_audio_and_copy_the_picture(tmp_path: Path, pcm_mkv:
     with pytest.raises(BadOutput, match="own amount"):
         retime_audio(pcm_mkv, tmp_path / "copy.mkv", pieces=[(0.0, 0.0), (2.0, -0.1)], mode="copy")
     assert not (tmp_path / "copy.mkv").exists()
+
+
+# ----------------------------------------------------------------- editors' formats
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True)
+
+
+def stream_facts(path: Path) -> list[tuple[str, str, str | None]]:
+    """(type, codec tag, timecode tag) of every stream, as ffprobe reports them."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_tag_string:stream_tags=timecode",
+         "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True).stdout
+    rows = []
+    for line in out.strip().splitlines():
+        f = line.split(",")
+        rows.append((f[0], f[1], f[2] if len(f) > 2 and f[2] else None))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def prores_mov(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An editor's master: ProRes 422 (fourcc apcn), 24-bit PCM, a timecode track."""
+    out = tmp_path_factory.mktemp("prores") / "master.mov"
+    ffmpeg("-i", str(FACE2), "-t", "2", "-vf", "scale=320:320", "-c:v", "prores_ks", "-profile:v", "2",
+           "-c:a", "pcm_s24le", "-timecode", "01:00:00:00", str(out))
+    return out
+
+
+@pytest.mark.parametrize("shift_s", [-0.040, 0.040])
+def test_prores_master_keeps_its_fourcc_and_timecode(tmp_path: Path, prores_mov: Path, shift_s: float) -> None:
+    """PyAV clears codec tags when copying a stream (the muxer then wrote apch, 422 HQ's
+    fourcc, for this 422 file), and a copied timecode track failed the whole file at the
+    trailer ("returned 22"): the fourcc is kept and the timecode track written again."""
+    out = tmp_path / "fixed.mov"
+    r = retime_audio(prores_mov, out, shift_s=shift_s)
+    assert stream_facts(out) == stream_facts(prores_mov) == [
+        ("video", "apcn", "01:00:00:00"), ("audio", "in24", None), ("data", "tmcd", "01:00:00:00")]
+    assert [s.action for s in r.streams] == ["copied", "audio-retimed", "rebuilt"]
+    assert stream_packets(out, 0) == stream_packets(prores_mov, 0)
+    x, y = decode_stream(prores_mov, 1), decode_stream(out, 1)
+    assert audio_lag_samples(x, y, 4000) == int(round(shift_s * x.rate))
+
+
+def test_hevc_style_tag_is_kept(tmp_path: Path) -> None:
+    """The sample-entry tag is the input's (avc3 here; for phone HEVC it is hvc1, whose
+    default replacement hev1 QuickTime and iOS refuse to play)."""
+    src = tmp_path / "avc3.mp4"
+    ffmpeg("-i", str(FACE2), "-c", "copy", "-tag:v", "avc3", str(src))
+    for shift_s in (-0.04, 0.04):  # copy, encode
+        out = tmp_path / f"o{shift_s}.mp4"
+        retime_audio(src, out, shift_s=shift_s)
+        assert stream_facts(out)[0][:2] == ("video", "avc3")
+    out = tmp_path / "o.mkv"  # Matroska has no such tags: nothing is forced on it
+    retime_audio(src, out, shift_s=0.04)
+    assert stream_packets(out, 0) != [] and stream_facts(out)[0][0] == "video"
+
+
+def test_a_picture_the_container_cannot_hold_is_refused(tmp_path: Path, prores_mov: Path) -> None:
+    out = tmp_path / "o.mp4"
+    with pytest.raises(BadOutput, match=r"o\.mp4: the mp4 container cannot hold this prores picture"):
+        retime_audio(prores_mov, out, shift_s=0.04)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("suffix", [".mxf", ".avi"])
+@pytest.mark.parametrize("shift_s", [-0.040, 0.080])
+def test_positional_containers_move_the_samples(tmp_path: Path, suffix: str, shift_s: float) -> None:
+    """MXF and AVI muxers place audio by position, not by timestamp: a copied stream with
+    moved timestamps played exactly where it was before. The samples move instead."""
+    src = tmp_path / f"in{suffix}"
+    ffmpeg("-i", str(FACE2), "-t", "3", "-vf", "scale=320:320", "-c:v", "mpeg2video", "-q:v", "5",
+           "-ar", "48000", "-c:a", "pcm_s16le", str(src))
+    out = tmp_path / f"out{suffix}"
+    r = retime_audio(src, out, shift_s=shift_s)
+    assert r.audio_mode == "encode" and r.audio_codec == "pcm_s16le"
+    assert [p[2] for p in packets(out)] == [p[2] for p in packets(src)]
+    x, y = decode_stream(src, 1), decode_stream(out, 1)
+    assert audio_lag_samples(x, y, 8000) == int(round(shift_s * x.rate))
+
+
+def test_reencoded_audio_keeps_its_codec_by_name(tmp_path: Path) -> None:
+    """The decoder is called mp3float, the encoder libmp3lame: the codec (mp3) is kept,
+    and reported by its own name, where PCM used to be written and "mp3float" reported."""
+    src = tmp_path / "in.avi"
+    ffmpeg("-i", str(FACE2), "-t", "3", "-c:v", "mpeg4", "-c:a", "libmp3lame", str(src))
+    r = retime_audio(src, tmp_path / "out.avi", shift_s=0.04)
+    assert r.audio_codec == "mp3" and [s.codec for s in r.streams] == ["mpeg4", "mp3"]
+    with av.open(str(tmp_path / "out.avi")) as c:
+        assert c.streams.audio[0].codec_context.codec.canonical_name == "mp3"

@@ -68,6 +68,27 @@ def test_frames_use_the_measured_rate_even_on_vfr() -> None:
     assert plan.speed == 1.0
 
 
+def test_a_frame_nudge_counts_whole_frames_of_a_constant_rate_file_with_a_gap(tmp_path: Path) -> None:
+    """One frame missing (a dropped frame) must not stretch every frame of the nudge: the
+    average over the span read 24.8 fps for this 25 fps clip, and 2f became 80.6 ms."""
+    src = tmp_path / "gap.mp4"
+    with av.open(str(FACE2)) as ic, av.open(str(src), "w") as oc:
+        vin = ic.streams.video[0]
+        vout = oc.add_stream_from_template(vin)
+        packets = [p for p in ic.demux(vin) if p.size]
+        # one picture from the middle (frame times are read from packets alone)
+        mid = sorted(p.pts for p in packets)[60]
+        drop = next(p for p in packets if p.pts == mid)
+        for p in packets:
+            if p is not drop:
+                p.stream = vout
+                oc.mux(p)
+    t = frame_times(src)
+    assert t.size == 124 and np.diff(t).max() == pytest.approx(0.08)
+    assert measured_fps(src) == pytest.approx(25.0, abs=1e-6)
+    assert measured_fps(FACE1) == pytest.approx((frame_times(FACE1).size - 1) / np.ptp(frame_times(FACE1)))
+
+
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One minute of real footage: FACE2 looped 12 times, streams copied."""

@@ -33,7 +33,7 @@ from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.progress import progress
 from mouthsync.media.audio_quality import AudioQuality, measure
 from mouthsync.media.container import check_input_path, open_input
-from mouthsync.media.decode import check_frame_count, decode_audio
+from mouthsync.media.decode import check_frame_count, decode_audio, frame_span
 
 PROBE_VERSION = "probe-2"
 
@@ -191,7 +191,7 @@ def _scan_video(c: av.container.InputContainer, path: Path, *, pictures: bool) -
         raise BadInput(f"{path}: video packets cannot be read ({exc}); the file is damaged") from None
     if not pts:
         raise BadInput(f"{path}: video stream has no frames")
-    check_frame_count(vs, len(pts), path)
+    check_frame_count(vs, len(pts), path, span_s=frame_span(pts, tb))
     t = np.sort(np.asarray(pts, dtype=np.float64)) * tb
     gaps = np.diff(t)
     n = len(t)

@@ -36,7 +36,7 @@ import numpy as np
 from mouthsync.core.errors import BadInput, BadOutput
 from mouthsync.media.container import open_input, require_audio
 from mouthsync.media.decode import decode_audio
-from mouthsync.media.write import open_output
+from mouthsync.media.write import copy_stream, keeps_codec_tags, open_output
 
 # Muxers that accept negative timestamps and express them with an edit list, so a copied
 # audio stream may start before zero without shifting the other streams.
@@ -52,7 +52,12 @@ _FORMAT_BY_SUFFIX = {
     ".ts": "mpegts",
     ".avi": "avi",
     ".nut": "nut",
+    ".mxf": "mxf",
 }
+# Muxers that write audio packets one after another and ignore their timestamps (AVI's
+# interleaved chunks, MXF's edit units): a copied stream with moved timestamps plays
+# exactly where it was (measured: the shift vanished), so the samples themselves move.
+_POSITIONAL_AUDIO = {"avi", "mxf"}
 _PCM_CODECS = {"pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_s16be", "pcm_s24be"}
 
 
@@ -76,7 +81,7 @@ class RemuxResult:
     shift_s: float  # the audio moved by this much (> 0: later), as applied (sample-rounded)
     shift_samples: int
     speed: float  # input seconds of sound per output second (1.0: no drift correction)
-    audio_codec: str
+    audio_codec: str  # of the written audio (the input's own when the packets were copied)
     sample_rate: int
     streams: list[StreamAction] = field(default_factory=list)
     video_packets: int = 0
@@ -108,6 +113,8 @@ def plan_mode(
     if abs(speed - 1.0) > 1e-12:
         return "encode", "clock-drift correction needs resampling"
     fmt = _format_for(Path(out))
+    if fmt in _POSITIONAL_AUDIO:
+        return "encode", f"the {fmt} muxer lays audio out by position and ignores moved timestamps"
     with open_input(src) as c:
         a = require_audio(c, src, audio_stream or 0)
         rate = a.codec_context.sample_rate
@@ -192,6 +199,8 @@ def retime_audio(
                 result = _remux_copy(src, ic, oc, shift_s, audio_stream)
             else:
                 result = _remux_encode(src, ic, oc, fmt, shift_s, speed, bit_rate, audio_stream, pieces)
+        except BadOutput as exc:
+            raise BadOutput(f"cannot write {out}: {exc}") from None
         except av.FFmpegError as exc:
             raise BadInput(f"{src}: cannot remux ({exc})") from None
     result.out = out
@@ -204,37 +213,58 @@ def _copy_meta(ist: Any, ost: Any) -> None:
         ost.disposition = ist.disposition
 
 
+def _is_timecode_track(s: Any) -> bool:
+    """A QuickTime/MP4 timecode track (``tmcd``): a data stream whose metadata holds its
+    start timecode (FFmpeg's MOV demuxer sets it)."""
+    return s.type == "data" and "timecode" in s.metadata
+
+
 def _template_streams(
     ic: av.container.InputContainer,
     oc: av.container.OutputContainer,
     audio_factory: Callable[[Any], tuple[Any, StreamAction]] | None = None,
     made: set[int] | None = None,
 ) -> tuple[dict[int, Any], list[StreamAction]]:
-    """Output streams in the input's order: copied from templates, the audio streams whose
-    index is in ``made`` (default: every one) made by the factory.
+    """Output streams in the input's order: copied (:func:`~mouthsync.media.write.copy_stream`),
+    the audio streams whose index is in ``made`` (default: every one) made by the factory.
 
     Keeping the order matters: players and editors pick "the first audio stream" and
     language tracks are identified by position as often as by tag.
+
+    A picture that the output container cannot hold is refused (:class:`BadOutput`), never
+    dropped. A timecode track is not copied into MOV/MP4 but written again by the muxer
+    from the picture's ``timecode`` tag: a copied one fails the whole file at the trailer
+    (the muxer needs its frame rate, which PyAV cannot set on a data stream).
     """
+    out_fmt = oc.format.name
+    keep_tag = keeps_codec_tags(ic.format.name.split(","), out_fmt)
+    timecode = next((s.metadata["timecode"] for s in ic.streams if _is_timecode_track(s)), None)
+    rebuild_timecode = timecode is not None and out_fmt in _NEGATIVE_TS_OK and bool(ic.streams.video)
     mapping: dict[int, Any] = {}
     actions: list[StreamAction] = []
     for s in ic.streams:
-        codec = s.codec_context.name if s.codec_context is not None else "?"
+        codec = _codec_name(s) if s.codec_context is not None else "?"
         if audio_factory is not None and s.type == "audio" and (made is None or s.index in made):
             ost, act = audio_factory(s)
             mapping[s.index] = ost
             actions.append(act)
             continue
+        if rebuild_timecode and _is_timecode_track(s):
+            actions.append(StreamAction(s.index, s.type, "tmcd", "rebuilt",
+                                        f"timecode track {s.metadata['timecode']} written again by the muxer"))
+            continue
         try:
-            ost = oc.add_stream_from_template(s)
+            ost = copy_stream(oc, s, keep_tag=keep_tag)
         except (ValueError, av.FFmpegError, TypeError) as exc:
+            if s.type == "video":
+                raise BadOutput(f"the {out_fmt} container cannot hold this {codec} picture ({exc}); "
+                                f"write to the input's own container instead") from None
             actions.append(
                 StreamAction(s.index, s.type, codec, "dropped", f"cannot be copied: {exc}")
             )
             continue
-        if s.time_base is not None:
-            ost.time_base = s.time_base
-        _copy_meta(s, ost)
+        if rebuild_timecode and s.type == "video" and s.index == ic.streams.video[0].index:
+            ost.metadata.setdefault("timecode", timecode)
         mapping[s.index] = ost
         actions.append(StreamAction(s.index, s.type, codec, "copied"))
     return mapping, actions
@@ -244,6 +274,14 @@ def _moved(ic: Any, src: Path, audio_stream: int | None) -> tuple[Any, set[int]]
     """The audio stream that sets the shift in samples, and the indices of those to move."""
     a0 = require_audio(ic, src, audio_stream or 0)
     return a0, ({s.index for s in ic.streams.audio} if audio_stream is None else {a0.index})
+
+
+def _codec_name(s: Any) -> str:
+    """The codec's own name (``mp3``), not its decoder's (``mp3float``)."""
+    try:
+        return str(s.codec_context.codec.canonical_name)
+    except AttributeError:
+        return str(s.codec_context.name)
 
 
 def _remux_copy(src: Path, ic: Any, oc: Any, shift_s: float, audio_stream: int | None = None) -> RemuxResult:
@@ -286,7 +324,7 @@ def _remux_copy(src: Path, ic: Any, oc: Any, shift_s: float, audio_stream: int |
         shift_s=shift_samples / rate,
         shift_samples=shift_samples,
         speed=1.0,
-        audio_codec=a0.codec_context.name,
+        audio_codec=_codec_name(a0),
         sample_rate=rate,
         streams=actions,
         video_packets=n_video,
@@ -458,21 +496,24 @@ def _remux_encode(
     """Copy every packet but those of the moved audio streams; decode, re-time and
     re-encode those."""
     a0, moved = _moved(ic, src, audio_stream)
-    main_codec = a0.codec_context.name
 
     def make_audio(s: Any) -> tuple[Any, StreamAction]:
         cc = s.codec_context
-        codec = _output_codec(cc.name, fmt)
-        try:
-            ost = oc.add_stream(codec, rate=cc.sample_rate, layout=cc.layout.name)
-        except (ValueError, av.FFmpegError) as exc:
-            raise BadOutput(f"cannot encode {codec} audio into {fmt}: {exc}") from None
+        failure: Exception | None = None
+        for codec in _output_codecs(cc, fmt):
+            try:
+                ost = oc.add_stream(codec, rate=cc.sample_rate, layout=cc.layout.name)
+                break
+            except (ValueError, av.FFmpegError) as exc:
+                failure = exc
+        else:
+            raise BadOutput(f"cannot encode {cc.name} audio into {fmt}: {failure}")
         if codec not in _PCM_CODECS:
             # never below the source's rate, and at least 64 kb/s per channel
             ost.bit_rate = bit_rate or max(int(s.bit_rate or 0), 64000 * max(1, cc.channels), 96000)
         ost.time_base = Fraction(1, cc.sample_rate)
         _copy_meta(s, ost)
-        return ost, StreamAction(s.index, "audio", codec, "audio-reencoded")
+        return ost, StreamAction(s.index, "audio", _codec_name(ost), "audio-reencoded")
 
     mapping, actions = _template_streams(ic, oc, audio_factory=make_audio, made=moved)
     by_index = {a.index: a for a in actions}
@@ -525,22 +566,26 @@ def _remux_encode(
         shift_s=shift_samples / rate0,
         shift_samples=shift_samples,
         speed=speed,
-        audio_codec=main_codec,
+        audio_codec=by_index[a0.index].codec,
         sample_rate=rate0,
         streams=actions,
         video_packets=n_video,
     )
 
 
-def _output_codec(codec: str, fmt: str) -> str:
-    """The codec to re-encode with: the input's own when this build can encode it."""
-    if codec in av.codecs_available and codec in av.codecs_available:
-        try:
-            av.codec.Codec(codec, "w")
-            return codec
-        except (ValueError, av.FFmpegError):
-            pass
-    return "aac" if fmt in _NEGATIVE_TS_OK else "pcm_s16le"
+def _output_codecs(cc: Any, fmt: str) -> list[str]:
+    """Encoders to try for a re-encoded audio stream, best first: the input's own codec
+    when this build has a stable encoder for it (found by the codec's name, not the
+    decoder's: ``mp3float`` decodes what ``libmp3lame`` encodes), then the container's usual
+    codec, then 16-bit PCM."""
+    names: list[str] = []
+    with contextlib.suppress(ValueError, av.FFmpegError, AttributeError):
+        enc = av.codec.Codec(cc.codec.canonical_name, "w")
+        if not enc.experimental:
+            names.append(enc.name)
+    names.append("libopus" if fmt == "webm" else "aac")
+    names.append("pcm_s16le")
+    return list(dict.fromkeys(names))
 
 
 def _encode(

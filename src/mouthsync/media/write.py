@@ -156,6 +156,52 @@ def write_audio(
     return Path(out)
 
 
+# The ISO base media family: one table of sample-entry codes (avc1/avc3, hvc1/hev1, the
+# ProRes flavours apco..ap4x) shared by the MOV and MP4 muxers.
+_ISO_FORMATS = frozenset({"mov", "mp4", "m4a", "3gp", "3g2", "mj2", "ipod", "psp", "ismv", "f4v"})
+
+
+def keeps_codec_tags(in_formats: Iterable[str], out_format: str) -> bool:
+    """Whether a stream copied from ``in_formats`` into ``out_format`` keeps its codec tag.
+
+    PyAV's ``add_stream_from_template`` clears the tag, and the muxer then writes its own
+    default for the codec. That default is not the same thing: HEVC becomes ``hev1``, which
+    QuickTime, iOS and Final Cut refuse to play (phone footage is ``hvc1``), and a ProRes
+    422 file becomes ``apch``, the fourcc of 422 HQ, in every editor's bin. A tag is kept
+    when it comes from the same family of containers, as ``ffmpeg -c copy`` does.
+    """
+    fmts = set(in_formats)
+    return out_format in fmts or (out_format in _ISO_FORMATS and bool(fmts & _ISO_FORMATS))
+
+
+def copy_stream(
+    oc: av.container.OutputContainer, ist: av.stream.Stream, *, keep_tag: bool
+) -> av.stream.Stream:
+    """A stream of ``oc`` that takes ``ist``'s packets unchanged: codec parameters, time base,
+    metadata, disposition, codec tag (``keep_tag``, see :func:`keeps_codec_tags`) and, for
+    video, the frame rate (muxers read it for timecode tracks and the header's rate).
+
+    Raises ``ValueError`` when the container cannot hold the codec.
+    """
+    ost = oc.add_stream_from_template(ist)
+    if ist.time_base is not None:
+        ost.time_base = ist.time_base
+    cc, occ = ist.codec_context, ost.codec_context
+    if cc is not None and occ is not None:
+        if keep_tag and cc.codec_tag and cc.codec_tag.strip("\x00"):
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                occ.codec_tag = cc.codec_tag
+        if ist.type == "video":
+            rate = ist.average_rate or ist.base_rate
+            if rate:
+                with contextlib.suppress(ValueError, TypeError, AttributeError, ZeroDivisionError):
+                    occ.framerate = rate
+    ost.metadata.update(dict(ist.metadata))
+    with contextlib.suppress(AttributeError, TypeError, ValueError):
+        ost.disposition = ist.disposition
+    return ost
+
+
 @dataclass(frozen=True)
 class RemuxResult:
     """What :func:`remux` wrote: packet counts and the audio it encoded (if any)."""
@@ -195,13 +241,17 @@ def remux(
         if vin is None and ain is None and audio is None:
             raise BadInput(f"{src}: nothing to copy (no video and no audio selected)")
         with open_output(out, extra) as oc:
+            keep_tag = keeps_codec_tags(ic.format.name.split(","), oc.format.name)
             mapping: dict[int, tuple[av.stream.Stream, int]] = {}
-            if vin is not None:
-                vout = oc.add_stream_from_template(vin)
-                mapping[vin.index] = (vout, int(round(video_offset / vin.time_base)))
-            if ain is not None:
-                aout = oc.add_stream_from_template(ain)
-                mapping[ain.index] = (aout, int(round(audio_offset / ain.time_base)))
+            try:
+                if vin is not None:
+                    vout = copy_stream(oc, vin, keep_tag=keep_tag)
+                    mapping[vin.index] = (vout, int(round(video_offset / vin.time_base)))
+                if ain is not None:
+                    aout = copy_stream(oc, ain, keep_tag=keep_tag)
+                    mapping[ain.index] = (aout, int(round(audio_offset / ain.time_base)))
+            except ValueError as exc:
+                raise BadOutput(f"cannot write {out}: {exc}") from None
             enc_stream = None
             if audio is not None:
                 channels = 1 if audio.samples.ndim == 1 else audio.samples.shape[0]

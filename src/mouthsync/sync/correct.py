@@ -136,10 +136,20 @@ def snap_drift(ms_per_min: float) -> tuple[float, str]:
 
 
 def measured_fps(path: str | os.PathLike[str]) -> float:
-    """Average frame rate from real timestamps: (frames - 1) / span (VFR-safe)."""
+    """The frame rate a frame nudge (``--delay 2f``) counts in, from real timestamps.
+
+    Constant-rate footage (nearly every interval equal) gets the rate of that interval, so
+    a file with one frame missing (a dropped frame, an AVI's empty placeholder packet)
+    still counts 40 ms frames at 25 fps, not 40.3. Variable-rate footage gets its average,
+    (frames - 1) / span.
+    """
     t = frame_times(path)
     if t.size < 2 or t[-1] <= t[0]:
         raise BadInput(f"{path}: too few video frames to measure a frame rate")
+    d = np.diff(t)
+    step = float(np.median(d))
+    if step > 0 and np.mean(np.abs(d - step) <= 0.01 * step) >= 0.95:
+        return 1.0 / step
     return float((t.size - 1) / (t[-1] - t[0]))
 
 
