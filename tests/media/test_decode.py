@@ -204,3 +204,19 @@ def test_dialogue_is_the_centre_channel_of_a_surround_master(tmp_path) -> None:
     assert tone_share(mixed.samples) > 0.3 and tone_share(centre.samples) < 0.01
     stereo = decode_audio(src, rate=16000, dialogue=True)
     assert stereo.channel == "" and np.array_equal(stereo.samples, decode_audio(src, rate=16000).samples)
+
+
+def test_audio_with_cover_art_has_no_picture(tmp_path) -> None:
+    """A podcast or song file with artwork holds a one-frame video stream: it is not a
+    picture to check, and the error says so."""
+    import subprocess
+
+    from mouthsync.core.errors import NoVideo
+
+    art, src = tmp_path / "art.jpg", tmp_path / "episode.m4a"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(CLIPS[1]), "-frames:v", "1", str(art)], check=True)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(CLIPS[1]), "-i", str(art), "-map", "0:a", "-map", "1",
+                    "-c", "copy", "-disposition:v", "attached_pic", str(src)], check=True)
+    with pytest.raises(NoVideo, match="only cover art"):
+        frame_times(src)
+    assert decode_audio(src, rate=16000).duration == pytest.approx(5.0, abs=0.05)

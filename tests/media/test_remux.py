@@ -460,3 +460,45 @@ def test_reencoded_audio_keeps_its_codec_by_name(tmp_path: Path) -> None:
     assert r.audio_codec == "mp3" and [s.codec for s in r.streams] == ["mpeg4", "mp3"]
     with av.open(str(tmp_path / "out.avi")) as c:
         assert c.streams.audio[0].codec_context.codec.canonical_name == "mp3"
+
+
+def chapters_of(path: Path) -> list[tuple[float, float, str]]:
+    with av.open(str(path)) as c:
+        return [(float(ch["start"] * ch["time_base"]), float(ch["end"] * ch["time_base"]), ch["metadata"].get("title"))
+                for ch in c.chapters()]
+
+
+def cover_of(path: Path) -> bytes | None:
+    with av.open(str(path)) as c:
+        art = [s for s in c.streams.video if s.disposition & av.stream.Disposition.attached_pic]
+        if not art:
+            return None
+        return next(bytes(p) for p in c.demux(art[0]) if p.size)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+@pytest.mark.parametrize("shift_s", [-0.040, 0.040])
+def test_chapters_and_cover_art_survive(tmp_path: Path, suffix: str, shift_s: float) -> None:
+    """Stream copying alone lost a film's or a podcast's chapters; the cover art packet has
+    no timestamps and was skipped, so the muxer left the cover out; MP4's own chapter track
+    failed the whole file ("Invalid data found")."""
+    meta = tmp_path / "chapters.txt"
+    meta.write_text(";FFMETADATA1\ntitle=Chaptered\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=2000\ntitle=Intro\n"
+                    "[CHAPTER]\nTIMEBASE=1/1000\nSTART=2000\nEND=5000\ntitle=Main\n")
+    art = tmp_path / "art.jpg"
+    ffmpeg("-i", str(FACE2), "-frames:v", "1", "-vf", "scale=160:160", str(art))
+    src = tmp_path / f"in{suffix}"
+    if suffix == ".mp4":
+        ffmpeg("-i", str(FACE2), "-i", str(meta), "-i", str(art), "-map", "0:v", "-map", "0:a", "-map", "2",
+               "-map_metadata", "1", "-map_chapters", "1", "-c", "copy", "-disposition:v:1", "attached_pic", str(src))
+    else:
+        ffmpeg("-i", str(FACE2), "-i", str(meta), "-map", "0", "-map_metadata", "1", "-map_chapters", "1",
+               "-c", "copy", str(src))
+    out = tmp_path / f"out{suffix}"
+    r = retime_audio(src, out, shift_s=shift_s)
+    assert chapters_of(out) == chapters_of(src) == [(0.0, 2.0, "Intro"), (2.0, 5.0, "Main")]
+    assert cover_of(out) == cover_of(src)
+    if suffix == ".mp4":
+        assert cover_of(src) is not None
+        assert r.video_packets == 125  # the picture's packets, not the cover
+    assert stream_packets(out, 0) == stream_packets(src, 0)

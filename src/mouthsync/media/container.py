@@ -52,11 +52,25 @@ def _reason(exc: Exception) -> str:
     return text.split(":")[0].strip().lower() or type(exc).__name__
 
 
+def picture_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+    """The first video stream that is a picture (not cover art), or None."""
+    for s in container.streams.video:
+        if not s.disposition & av.stream.Disposition.attached_pic:
+            return s
+    return None
+
+
 def require_video(container: av.container.InputContainer, path: str | os.PathLike[str]) -> av.video.stream.VideoStream:
-    """The first video stream, or :class:`NoVideo` with a one-line reason."""
-    if not container.streams.video:
-        raise NoVideo(f"{path}: has no video stream (audio only); this command needs a picture")
-    return container.streams.video[0]
+    """The first video stream that is a picture, or :class:`NoVideo` with a one-line reason.
+
+    Cover art (an attached picture: a podcast's or a song's artwork) is a video stream of
+    one still and is passed over: an audio file with artwork has no picture to check.
+    """
+    s = picture_stream(container)
+    if s is not None:
+        return s
+    art = " (only cover art)" if container.streams.video else " (audio only)"
+    raise NoVideo(f"{path}: has no video stream{art}; this command needs a picture")
 
 
 def require_audio(

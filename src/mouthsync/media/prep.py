@@ -325,7 +325,7 @@ def _write_video(
     Returns the index of the source frame used for each output frame.
     """
     with open_input(src) as ic:
-        vin = ic.streams.video[0]
+        vin = require_video(ic, src)
         vin.thread_type = "AUTO"
         w, h = vs.width, vs.height
         instants = origin + np.arange(n_frames) / float(rate)

@@ -32,7 +32,7 @@ from mouthsync.core.errors import BadInput, BadOutput
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.progress import progress
 from mouthsync.media.audio_quality import AudioQuality, measure
-from mouthsync.media.container import check_input_path, open_input
+from mouthsync.media.container import check_input_path, open_input, picture_stream, require_video
 from mouthsync.media.decode import check_frame_count, decode_audio, frame_span
 
 PROBE_VERSION = "probe-2"
@@ -174,7 +174,8 @@ def _rate(value: Any) -> float | None:
 
 
 def _scan_video(c: av.container.InputContainer, path: Path, *, pictures: bool) -> VideoInfo:
-    vs = c.streams.video[0]
+    vs = picture_stream(c)
+    assert vs is not None
     tb = float(vs.time_base)
     pts: list[int] = []
     last_duration = 0  # duration of the packet shown last (highest pts)
@@ -268,7 +269,7 @@ def _repeated_pictures(path: Path) -> int | None:
     prev: np.ndarray | None = None
     try:
         with open_input(path) as c:
-            vs = c.streams.video[0]
+            vs = require_video(c, path)
             vs.thread_type = "AUTO"
             with progress("Probing pictures", vs.frames or None) as advance:
                 for frame in c.decode(vs):
@@ -561,7 +562,7 @@ def _measure(p: Path, *, audio_quality: bool, pictures: bool) -> MediaInfo:
     with open_input(p) as c:
         fmt = c.format.name
         duration = c.duration / 1e6 if c.duration else None
-        video = _scan_video(c, p, pictures=pictures) if c.streams.video else None
+        video = _scan_video(c, p, pictures=pictures) if picture_stream(c) is not None else None
     audio = None
     others: list[dict[str, Any]] = []
     with open_input(p) as c:

@@ -34,9 +34,9 @@ import av
 import numpy as np
 
 from mouthsync.core.errors import BadInput, BadOutput
-from mouthsync.media.container import open_input, require_audio
+from mouthsync.media.container import open_input, picture_stream, require_audio
 from mouthsync.media.decode import decode_audio
-from mouthsync.media.write import copy_stream, keeps_codec_tags, open_output
+from mouthsync.media.write import copy_chapters, copy_stream, keeps_codec_tags, open_output
 
 # Muxers that accept negative timestamps and express them with an edit list, so a copied
 # audio stream may start before zero without shifting the other streams.
@@ -194,6 +194,7 @@ def retime_audio(
         raise ValueError(f"unknown mode {mode!r}")
     with open_input(src) as ic, open_output(out, [src], format=fmt) as oc:
         oc.metadata.update(dict(ic.metadata))
+        copy_chapters(ic, oc)
         try:
             if mode == "copy":
                 result = _remux_copy(src, ic, oc, shift_s, audio_stream)
@@ -219,6 +220,19 @@ def _is_timecode_track(s: Any) -> bool:
     return s.type == "data" and "timecode" in s.metadata
 
 
+def _is_cover(s: Any) -> bool:
+    """Cover art (an attached picture): one packet without timestamps, not the picture."""
+    return bool(s.disposition & av.stream.Disposition.attached_pic)
+
+
+def _copyable(p: Any, mapping: dict[int, Any]) -> bool:
+    """A packet to copy: it has data, a stream in the output, and a time (cover art has
+    none; skipping it used to leave its stream empty, and the muxer left the cover out)."""
+    if p.size == 0 or p.stream.index not in mapping:
+        return False
+    return p.dts is not None or p.pts is not None or _is_cover(p.stream)
+
+
 def _template_streams(
     ic: av.container.InputContainer,
     oc: av.container.OutputContainer,
@@ -239,7 +253,9 @@ def _template_streams(
     out_fmt = oc.format.name
     keep_tag = keeps_codec_tags(ic.format.name.split(","), out_fmt)
     timecode = next((s.metadata["timecode"] for s in ic.streams if _is_timecode_track(s)), None)
-    rebuild_timecode = timecode is not None and out_fmt in _NEGATIVE_TS_OK and bool(ic.streams.video)
+    picture = picture_stream(ic)
+    picture_index = picture.index if picture is not None else -1
+    rebuild_timecode = timecode is not None and out_fmt in _NEGATIVE_TS_OK and picture is not None
     mapping: dict[int, Any] = {}
     actions: list[StreamAction] = []
     for s in ic.streams:
@@ -248,6 +264,12 @@ def _template_streams(
             ost, act = audio_factory(s)
             mapping[s.index] = ost
             actions.append(act)
+            continue
+        if s.discard == av.stream.Discard.all:
+            # a track the demuxer itself hides: MP4's chapter text track (the chapters are
+            # copied as chapters, and the muxer writes its own track for them)
+            note = "chapter track, written again from the chapters" if ic.chapters() else "hidden by the demuxer"
+            actions.append(StreamAction(s.index, s.type, codec, "rebuilt" if ic.chapters() else "dropped", note))
             continue
         if rebuild_timecode and _is_timecode_track(s):
             actions.append(StreamAction(s.index, s.type, "tmcd", "rebuilt",
@@ -263,7 +285,7 @@ def _template_streams(
                 StreamAction(s.index, s.type, codec, "dropped", f"cannot be copied: {exc}")
             )
             continue
-        if rebuild_timecode and s.type == "video" and s.index == ic.streams.video[0].index:
+        if rebuild_timecode and s.index == picture_index:
             ost.metadata.setdefault("timecode", timecode)
         mapping[s.index] = ost
         actions.append(StreamAction(s.index, s.type, codec, "copied"))
@@ -303,7 +325,7 @@ def _remux_copy(src: Path, ic: Any, oc: Any, shift_s: float, audio_stream: int |
             act.note = f"timestamps moved by {shift_samples} samples"
     n_video = 0
     for p in ic.demux():
-        if p.size == 0 or (p.dts is None and p.pts is None) or p.stream.index not in mapping:
+        if not _copyable(p, mapping):
             continue
         off = offsets.get(p.stream.index)
         if off:
@@ -314,7 +336,7 @@ def _remux_copy(src: Path, ic: Any, oc: Any, shift_s: float, audio_stream: int |
             dur = p.duration or 0
             if off < 0 and dur and p.pts is not None and p.pts + 2 * dur <= 0:
                 continue
-        if p.stream.type == "video":
+        if p.stream.type == "video" and not _is_cover(p.stream):
             n_video += 1
         p.stream = mapping[p.stream.index]
         oc.mux(p)
@@ -542,18 +564,14 @@ def _remux_encode(
     ei = 0
     n_video = 0
     for p in ic.demux():
-        if (
-            p.size == 0
-            or (p.dts is None and p.pts is None)
-            or p.stream.index in moved
-            or p.stream.index not in mapping
-        ):
+        if p.stream.index in moved or not _copyable(p, mapping):
             continue
-        t = float((p.dts if p.dts is not None else p.pts) * p.time_base)
+        stamp = p.dts if p.dts is not None else p.pts
+        t = float(stamp * p.time_base) if stamp is not None else 0.0
         while ei < len(encoded) and encoded[ei][0] <= t:
             oc.mux(encoded[ei][1])
             ei += 1
-        if p.stream.type == "video":
+        if p.stream.type == "video" and not _is_cover(p.stream):
             n_video += 1
         p.stream = mapping[p.stream.index]
         oc.mux(p)

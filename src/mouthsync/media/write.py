@@ -24,7 +24,7 @@ import numpy as np
 
 from mouthsync.core.atomic import atomic_path
 from mouthsync.core.errors import BadInput, BadOutput
-from mouthsync.media.container import open_input
+from mouthsync.media.container import open_input, picture_stream
 from mouthsync.media.decode import Audio
 
 #: Containers that hold uncompressed PCM comfortably; everything else gets AAC.
@@ -174,6 +174,17 @@ def keeps_codec_tags(in_formats: Iterable[str], out_format: str) -> bool:
     return out_format in fmts or (out_format in _ISO_FORMATS and bool(fmts & _ISO_FORMATS))
 
 
+def copy_chapters(ic: av.container.InputContainer, oc: av.container.OutputContainer) -> int:
+    """Give ``oc`` the chapters of ``ic`` (a film's or a podcast's navigation, which
+    stream copying alone loses); return how many. The picture's timeline is unchanged, so
+    their times are too. Containers without chapters (MPEG-TS) simply do not write them."""
+    chapters = ic.chapters()
+    if chapters:
+        with contextlib.suppress(ValueError, TypeError, av.FFmpegError):
+            oc.set_chapters(chapters)
+    return len(chapters)
+
+
 def copy_stream(
     oc: av.container.OutputContainer, ist: av.stream.Stream, *, keep_tag: bool
 ) -> av.stream.Stream:
@@ -236,11 +247,12 @@ def remux(
     """
     extra = [src, *extra_inputs]
     with open_input(src) as ic:
-        vin = ic.streams.video[0] if (keep_video and ic.streams.video) else None
+        vin = picture_stream(ic) if keep_video else None
         ain = ic.streams.audio[0] if (keep_audio and audio is None and ic.streams.audio) else None
         if vin is None and ain is None and audio is None:
             raise BadInput(f"{src}: nothing to copy (no video and no audio selected)")
         with open_output(out, extra) as oc:
+            copy_chapters(ic, oc)
             keep_tag = keeps_codec_tags(ic.format.name.split(","), oc.format.name)
             mapping: dict[int, tuple[av.stream.Stream, int]] = {}
             try:
