@@ -122,6 +122,16 @@ def _human(d: dict[str, Any]) -> list[str]:
             lines.append(f"  channel {c['name']:5s}: {dl}  conf {c['confidence']:.2f}{face}  {mark}".rstrip())
     elif d["details"].get("audio_channel"):
         lines.append(f"  audio         : speech measured on the {d['details']['audio_channel']} (centre) channel alone, where a master carries its dialogue")
+    if "lineup" in d["details"]:
+        lu = d["details"]["lineup"]
+        if lu is None:
+            said = "laid on the first frame (the video has no sound of its own to line it up with)"
+        elif lu["matched"]:
+            said = (f"lined up with the camera's sound: starts at {lu['start_s']:+.4f} s "
+                    f"(match {lu['match']:.2f} over {lu['overlap_s']:.1f} s)")
+        else:
+            said = f"does not match the camera's sound (match {lu['match']:.2f}): laid on the first frame"
+        lines.append(f"  sound file    : {said}")
     if d["details"].get("denoised"):
         lines.append(f"  audio         : {denoised_line(d['details'].get('noise_snr_db'))}")
     for f in d["details"].get("faces", []):
@@ -160,7 +170,7 @@ def register(app: typer.Typer) -> None:
     @app.command("check")
     def check(
         files: list[Path] = typer.Argument(..., metavar="FILE", help="Video with the speaker's face (and, unless --audio, the sound). Several: each is checked in turn and a table sums them up (--plot and --html then name folders)."),
-        audio: Path | None = typer.Option(None, "--audio", help="Measure this audio file against FILE's picture (one FILE)."),
+        audio: Path | None = typer.Option(None, "--audio", help="Measure this audio file against FILE's picture (one FILE). A recorder's sound (dual-system) is first lined up with the camera's own sound, wherever it started; a dub or another take is laid on the first frame."),
         audio_stream: int = typer.Option(0, "--audio-stream", help="Which audio stream to measure, counted from 0 (a master with one stream per language)."),
         window: float = typer.Option(5.0, "--window", help="Window length in seconds for per-window delays."),
         hop: float = typer.Option(2.5, "--hop", help="Step between windows in seconds."),

@@ -1,0 +1,75 @@
+"""Lining up a recorder's sound with the camera's (dual-system sound), on real speech."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from scipy.signal import butter, sosfilt
+
+from mouthsync.media.decode import Audio, decode_audio
+from mouthsync.sync.lineup import line_up
+
+from ..conftest import CLIPS
+
+FACE2 = next(p for p in CLIPS if p.name == "retalking_face2.mp4")
+SPEECH = sorted((CLIPS[0].parent.parent / "speech").glob("*.wav"))
+RATE = 16000
+
+
+def recorder(camera: Audio, lead_s: float, rate: int, *, tail_s: float = 2.0) -> np.ndarray:
+    """The camera's speech as a recorder heard it: another voice (talk before and after
+    the take) around it, low-passed at 6 kHz (another microphone), quieter, with a noise floor."""
+    room = decode_audio(SPEECH[2], rate=rate).samples
+    lead, tail = int(round(lead_s * rate)), int(round(tail_s * rate))
+    sos = butter(4, 6000, "low", fs=rate, output="sos")
+    x = np.concatenate([0.2 * room[:lead], 0.6 * sosfilt(sos, camera.samples), 0.2 * room[lead : lead + tail]])
+    return (x + 0.0003 * np.random.default_rng(0).standard_normal(x.size)).astype(np.float32)
+
+
+@pytest.mark.parametrize("clip", CLIPS, ids=lambda p: p.stem)
+def test_a_recorder_is_found_to_the_sample(clip: Path) -> None:
+    cam = decode_audio(clip, rate=RATE)
+    lu = line_up(cam, Audio(recorder(cam, 3.217, RATE), RATE, 0.0))
+    # the 6 kHz low-pass itself delays the sound by ~0.07 ms
+    assert lu.matched and lu.start_s == pytest.approx(cam.start - 3.217, abs=0.0005)
+    late = Audio(cam.samples[2 * RATE :].copy(), RATE, 0.0)  # started 2 s after the camera
+    lu = line_up(cam, late)
+    assert lu.matched and lu.start_s == pytest.approx(cam.start + 2.0, abs=1 / RATE)
+
+
+def test_different_recordings_are_not_lined_up() -> None:
+    for clip in CLIPS:
+        cam = decode_audio(clip, rate=RATE)
+        for s in SPEECH:
+            assert not line_up(cam, decode_audio(s, rate=RATE)).matched, (clip.name, s.name)
+
+
+def test_check_lines_up_a_recorder_and_measures_lip_sync_there(tmp_path: Path) -> None:
+    from mouthsync.sync.delay import check_sync
+
+    rec = tmp_path / "recorder.wav"
+    sf.write(rec, recorder(decode_audio(FACE2, rate=48000), 3.217, 48000), 48000, subtype="PCM_24")
+    own = check_sync(FACE2)
+    rep = check_sync(FACE2, audio_path=rec)
+    lu = rep.details["lineup"]
+    assert lu["matched"] and lu["start_s"] == pytest.approx(-3.217, abs=0.0005)
+    assert rep.confidence >= 0.3 and abs(rep.audio_delay_ms - own.audio_delay_ms) <= 40.0
+    assert any(f.check == "sync.lineup" and "lined up" in f.message for f in rep.findings)
+    # another recording is not lined up, and says so
+    other = check_sync(FACE2, audio_path=SPEECH[4])
+    assert other.details["lineup"]["matched"] is False
+    assert any(f.check == "sync.lineup" and "does not match" in f.message for f in other.findings)
+
+
+def test_a_picture_without_sound_lays_the_file_on_the_first_frame(tmp_path: Path) -> None:
+    import subprocess
+
+    from mouthsync.sync.delay import check_sync
+
+    mute = tmp_path / "mute.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(FACE2), "-an", "-c", "copy", str(mute)], check=True)
+    rep = check_sync(mute, audio_path=FACE2)
+    assert rep.details["lineup"] is None and abs(rep.audio_delay_ms - check_sync(FACE2).audio_delay_ms) < 1.0
