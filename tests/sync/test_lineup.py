@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -73,3 +74,59 @@ def test_a_picture_without_sound_lays_the_file_on_the_first_frame(tmp_path: Path
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(FACE2), "-an", "-c", "copy", str(mute)], check=True)
     rep = check_sync(mute, audio_path=FACE2)
     assert rep.details["lineup"] is None and abs(rep.audio_delay_ms - check_sync(FACE2).audio_delay_ms) < 1.0
+
+
+@pytest.mark.parametrize(("suffix", "codec"), [(".mov", "pcm_s24le"), (".mp4", "aac")])
+def test_fix_replaces_the_sound_with_the_recorder_lined_up(tmp_path: Path, suffix: str, codec: str) -> None:
+    """The conform step of a dual-system shoot: the picture keeps its packets, the camera's
+    sound is replaced by the recorder's, placed where it lines up and then moved by the
+    delay to remove (here given: 40 ms late, so 40 ms earlier)."""
+    import av
+
+    from mouthsync.sync.correct import fix_sync
+
+    from ..media.test_remux import audio_lag_samples, stream_packets
+
+    rec = tmp_path / "recorder.wav"
+    sf.write(rec, recorder(decode_audio(FACE2, rate=48000), 3.217, 48000), 48000, subtype="PCM_24")
+    out = tmp_path / f"conformed{suffix}"
+    r = fix_sync(FACE2, out, delay="40ms", sound=rec)
+    assert r.plan.lineup is not None and r.plan.lineup["matched"]
+    assert r.plan.sound_start_s == pytest.approx(-3.217, abs=0.0005)
+    assert stream_packets(out, 0) == stream_packets(FACE2, 0)
+    with av.open(str(out)) as c:
+        assert [s.type for s in c.streams] == ["video", "audio"]
+        a = c.streams.audio[0].codec_context
+        assert (a.codec.canonical_name, a.sample_rate, a.channels) == (codec, 48000, 1)
+    cam, got = decode_audio(FACE2, rate=16000), decode_audio(out, rate=16000)
+    assert got.duration == pytest.approx(5.0, abs=0.03)  # spans the picture
+    assert audio_lag_samples(cam, got, 4000) == pytest.approx(-0.040 * 16000, abs=2)
+    side = json.loads(r.sidecar.read_text())
+    assert side["sound"]["lineup"]["matched"] and side["sound"]["placed_at_s"] == pytest.approx(-3.217, abs=0.0005)
+
+
+def test_fix_lays_a_dub_at_its_own_start(tmp_path: Path) -> None:
+    from mouthsync.sync.correct import fix_sync
+
+    r = fix_sync(FACE2, tmp_path / "dub.mkv", delay="0ms", sound=SPEECH[4])
+    assert r.plan.lineup is not None and not r.plan.lineup["matched"] and r.plan.sound_start_s == 0.0
+    dub = decode_audio(SPEECH[4], rate=16000)
+    got = decode_audio(tmp_path / "dub.mkv", rate=16000)
+    n = got.samples.size
+    assert got.duration == pytest.approx(5.0, abs=0.03)
+    assert np.corrcoef(got.samples[: n - 200], dub.samples[: n - 200])[0, 1] > 0.99
+
+
+def test_cli_check_and_fix_with_a_recorder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mouthsync.cli import main
+
+    rec = tmp_path / "recorder.wav"
+    sf.write(rec, recorder(decode_audio(FACE2, rate=48000), 1.5, 48000), 48000, subtype="PCM_24")
+    assert main(["check", str(FACE2), "--audio", str(rec)]) == 0
+    said = capsys.readouterr().out
+    assert "sound file    : lined up with the camera's sound: starts at -1.50" in said
+    out = tmp_path / "conformed.mov"
+    assert main(["fix", str(FACE2), "--audio", str(rec), "-o", str(out), "--delay", "0ms", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["sound"]["lineup"]["matched"] and doc["sound"]["placed_at_s"] == pytest.approx(-1.5, abs=0.0005)
+    assert [s["action"] for s in doc["streams"]] == ["copied", "dropped", "audio-reencoded"]

@@ -63,6 +63,14 @@ def _human(r: dict[str, Any]) -> list[str]:
         f"Audio: moved {abs(shift):.2f} ms {where} at t=0 "
         f"({abs(r['audio_shift_samples'])} samples at {r['sample_rate']} Hz); {how}"
     )
+    snd = r.get("sound")
+    if snd:
+        lu = snd.get("lineup")
+        how = (f"lined up with the camera's sound (match {lu['match']:.2f})" if lu and lu.get("matched")
+               else "not matching the camera's sound: laid at its own start" if lu
+               else "laid at its own start (the video had no sound)")
+        lines.append(f"Sound: replaced by {snd['path']}, {how}: first sample at {snd['placed_at_s']:+.4f} s, "
+                     "then the delay above removed")
     lines.append(f"Video: {r['video_packets_copied']} packets copied bit for bit")
     if r.get("audio_stream", "all") != "all":
         audio = [s for s in r["streams"] if s["kind"] == "audio"]
@@ -122,6 +130,12 @@ def register(app: typer.Typer) -> None:
             "while the others are right); the other audio streams are copied untouched. "
             "Default: measure the first, move them all.",
         ),
+        sound: Path | None = typer.Option(
+            None, "--audio",
+            help="Replace FILE's sound with this file's (a recorder's, a dub): lined up with FILE's own "
+            "sound when they match, then its delay removed (--delay auto measures it there); "
+            "--audio-stream then names its stream.",
+        ),
         json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
         fail_on: str = typer.Option("never", "--fail-on", help=FAIL_ON_HELP),
     ) -> None:
@@ -144,6 +158,7 @@ def register(app: typer.Typer) -> None:
             min_confidence=min_confidence,
             verify=verify,
             audio_stream=audio_stream,
+            sound=sound,
         )
         emit(result.to_dict(), json_out, _human)
         exit_for(result.findings, fail_on)

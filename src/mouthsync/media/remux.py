@@ -262,7 +262,8 @@ def _template_streams(
         codec = _codec_name(s) if s.codec_context is not None else "?"
         if audio_factory is not None and s.type == "audio" and (made is None or s.index in made):
             ost, act = audio_factory(s)
-            mapping[s.index] = ost
+            if ost is not None:  # None: the factory drops that stream
+                mapping[s.index] = ost
             actions.append(act)
             continue
         if s.discard == av.stream.Discard.all:
@@ -374,13 +375,26 @@ def _decode_stream(path: Path, index: int, number: int) -> tuple[np.ndarray, int
     return x, rate, start, layout
 
 
+def _named_layout(name: str, channels: int) -> str:
+    """A channel layout an encoder accepts: WAV and some MOV/MKV files declare only a
+    count ("2 channels"), which AAC refuses (``avcodec_open2`` returned 22); one and two
+    channels are mono and stereo, more keep FFmpeg's default order for that count."""
+    if not name.endswith("channels"):
+        return name
+    if channels <= 2:
+        return "mono" if channels == 1 else "stereo"
+    with contextlib.suppress(ValueError, TypeError, av.FFmpegError):
+        return str(av.AudioLayout(channels).name)
+    return name
+
+
 def _decode_raw(path: Path, index: int, number: int) -> tuple[np.ndarray, int, float, str]:
     """Decode one audio stream at its own rate and layout (see :func:`_decode_stream`)."""
     with open_input(path) as c:
         s = c.streams[index]
         channels = s.codec_context.channels
         native = s.codec_context.sample_rate
-        name = s.codec_context.layout.name
+        name = _named_layout(s.codec_context.layout.name, channels)
     if channels <= 2:
         a = decode_audio(path, rate=native, mono=channels == 1, audio_stream=number)
         x = a.samples[None, :] if a.samples.ndim == 1 else a.samples
@@ -406,7 +420,7 @@ def _decode_raw(path: Path, index: int, number: int) -> tuple[np.ndarray, int, f
     if not chunks:
         raise BadInput(f"{path}: audio stream has no decodable samples")
     x = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
-    return x, rate, start or 0.0, layout
+    return x, rate, start or 0.0, _named_layout(layout, x.shape[0])
 
 
 def shift_exact(x: np.ndarray, k: int) -> np.ndarray:
@@ -524,7 +538,7 @@ def _remux_encode(
         failure: Exception | None = None
         for codec in _output_codecs(cc, fmt):
             try:
-                ost = oc.add_stream(codec, rate=cc.sample_rate, layout=cc.layout.name)
+                ost = oc.add_stream(codec, rate=cc.sample_rate, layout=_named_layout(cc.layout.name, cc.channels))
                 break
             except (ValueError, av.FFmpegError) as exc:
                 failure = exc
@@ -559,12 +573,29 @@ def _remux_encode(
         if s.index == a0.index:
             shift_samples = k
         encoded.extend(_encode(mapping[s.index], y, rate, start, layout))
-    # Interleave: copied packets in file order, encoded audio merged in by time.
+    n_video = _interleave(ic, oc, mapping, encoded, skip=moved)
+    rate0 = a0.codec_context.sample_rate
+    return RemuxResult(
+        out=Path(),
+        audio_mode="encode",
+        shift_s=shift_samples / rate0,
+        shift_samples=shift_samples,
+        speed=speed,
+        audio_codec=by_index[a0.index].codec,
+        sample_rate=rate0,
+        streams=actions,
+        video_packets=n_video,
+    )
+
+
+def _interleave(ic: Any, oc: Any, mapping: dict[int, Any], encoded: list[tuple[float, Any]], skip: set[int]) -> int:
+    """Mux the copied packets in file order with ``encoded`` (time, packet) merged in by
+    time; return how many picture packets were copied."""
     encoded.sort(key=lambda e: e[0])
     ei = 0
     n_video = 0
     for p in ic.demux():
-        if p.stream.index in moved or not _copyable(p, mapping):
+        if p.stream.index in skip or not _copyable(p, mapping):
             continue
         stamp = p.dts if p.dts is not None else p.pts
         t = float(stamp * p.time_base) if stamp is not None else 0.0
@@ -577,17 +608,102 @@ def _remux_encode(
         oc.mux(p)
     for _, pk in encoded[ei:]:
         oc.mux(pk)
-    rate0 = a0.codec_context.sample_rate
+    return n_video
+
+
+def place_sound(x: np.ndarray, rate: int, n_out: int, start_s: float, speed: float = 1.0) -> tuple[np.ndarray, int]:
+    """``n_out`` samples from time 0 of a sound ``x`` (channels, n) whose first sample plays
+    at ``start_s``, played at ``speed`` (input seconds per output second, about that first
+    sample): silence where it has nothing. Returns the samples and the whole-sample start."""
+    k = int(round(start_s * rate))
+    if abs(speed - 1.0) <= 1e-12:
+        y = np.zeros((x.shape[0], n_out), np.float32)
+        lo, hi = max(0, k), min(n_out, k + x.shape[-1])
+        if hi > lo:
+            y[:, lo:hi] = x[:, lo - k : hi - k]
+        return y, k
+    pos = (np.arange(n_out, dtype=np.float64) / rate - start_s) * rate * speed
+    return resample_at(x, pos).astype(np.float32, copy=False), k
+
+
+def replace_audio(
+    src: str | os.PathLike[str],
+    sound: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    start_s: float,
+    speed: float = 1.0,
+    sound_stream: int = 0,
+    bit_rate: int | None = None,
+) -> RemuxResult:
+    """Write ``out``: ``src`` with its sound replaced by audio stream ``sound_stream`` of
+    ``sound`` (a recorder's file, a dub), whose first sample plays at ``start_s`` on the
+    picture's timeline, at ``speed`` (clock drift).
+
+    Every non-audio stream of ``src`` is copied as :func:`retime_audio` copies it (picture
+    bit for bit, subtitles, timecode, chapters, cover art); its own audio streams are
+    dropped. The new sound keeps its rate and channels and spans the picture (from 0 to
+    its last frame's end), silent where the recording has nothing; it is encoded with its
+    own codec when the container holds it (24-bit PCM stays 24-bit in MOV or MKV), AAC in
+    MP4. Written atomically; neither input is overwritten.
+    """
+    from mouthsync.media.decode import frame_times
+
+    src, sound, out = Path(src), Path(sound), Path(out)
+    fmt = _format_for(out)
+    if fmt is None:
+        raise BadOutput(
+            f"cannot write {out}: unknown container suffix {out.suffix!r} "
+            f"(use one of {', '.join(sorted(_FORMAT_BY_SUFFIX))})"
+        )
+    if not (0.5 < speed < 2.0):
+        raise BadInput(f"audio speed {speed:g} is not a clock-drift correction (allowed 0.5..2)")
+    with open_input(sound) as c:
+        a = require_audio(c, sound, sound_stream)
+        index, cc_name = a.index, _codec_name(a)
+        cc = a.codec_context
+        layout = cc.layout.name
+    x, rate, _, layout = _decode_raw(sound, index, sound_stream)
+    t = frame_times(src)
+    step = float(np.median(np.diff(t))) if t.size > 1 else 0.04
+    n_out = int(np.ceil((float(t[-1]) + step) * rate))
+    y, k = place_sound(x, rate, n_out, start_s, speed)
+    with open_input(src) as ic, open_output(out, [src, sound], format=fmt) as oc:
+        oc.metadata.update(dict(ic.metadata))
+        copy_chapters(ic, oc)
+        dropped = {s.index for s in ic.streams.audio}
+
+        def drop(s: Any) -> tuple[Any, StreamAction]:
+            return None, StreamAction(s.index, "audio", _codec_name(s), "dropped", f"replaced by {sound.name}")
+
+        try:
+            mapping, actions = _template_streams(ic, oc, audio_factory=drop, made=dropped)
+        except BadOutput as exc:
+            raise BadOutput(f"cannot write {out}: {exc}") from None
+        ost = None
+        failure: Exception | None = None
+        prefer = ["aac"] if fmt in ("mp4", "ipod", "3gp") and cc_name.startswith("pcm_") else []
+        for codec in dict.fromkeys([*prefer, *_output_codecs(cc, fmt)]):
+            try:
+                ost = oc.add_stream(codec, rate=rate, layout=layout)
+                break
+            except (ValueError, av.FFmpegError) as exc:
+                failure = exc
+        if ost is None:
+            raise BadOutput(f"cannot encode {cc_name} audio into {fmt}: {failure}")
+        if not _codec_name(ost).startswith("pcm_"):
+            ost.bit_rate = bit_rate or max(64000 * max(1, y.shape[0]), 96000)
+        ost.time_base = Fraction(1, rate)
+        actions.append(StreamAction(-1, "audio", _codec_name(ost), "audio-reencoded",
+                                    f"from {sound.name}, first sample at {k} samples"))
+        try:
+            encoded = _encode(ost, y, rate, 0.0, layout)
+            n_video = _interleave(ic, oc, mapping, encoded, skip=dropped)
+        except av.FFmpegError as exc:
+            raise BadInput(f"{src}: cannot remux ({exc})") from None
     return RemuxResult(
-        out=Path(),
-        audio_mode="encode",
-        shift_s=shift_samples / rate0,
-        shift_samples=shift_samples,
-        speed=speed,
-        audio_codec=by_index[a0.index].codec,
-        sample_rate=rate0,
-        streams=actions,
-        video_packets=n_video,
+        out=out, audio_mode="encode", shift_s=k / rate, shift_samples=k, speed=speed,
+        audio_codec=_codec_name(ost), sample_rate=rate, streams=actions, video_packets=n_video,
     )
 
 

@@ -46,7 +46,7 @@ from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.jsonsafe import dumps
 from mouthsync.media.container import check_input_path, open_input, require_audio, require_video
 from mouthsync.media.decode import frame_times
-from mouthsync.media.remux import RemuxResult, retime_audio
+from mouthsync.media.remux import RemuxResult, replace_audio, retime_audio
 from mouthsync.sync.verdict import LOW_CONFIDENCE
 
 ALGORITHM = "fix-1"  # bump when the meaning of a correction changes
@@ -173,6 +173,11 @@ class FixPlan:
     # --delay shots: [{start_s, end_s, delay_ms, from}] in time order, one per run of shots
     # moved by the same amount ("shot": its own reading, "file": the whole file's)
     pieces: list[dict[str, Any]] | None = None
+    # --audio: the sound file that replaces the video's, where its first sample goes before
+    # the correction (lined up with the camera's sound, else its own start), and the line-up
+    sound: str | None = None
+    sound_start_s: float = 0.0
+    lineup: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -221,6 +226,9 @@ class FixResult:
             "audio_codec": self.remux.audio_codec,
             "video_packets_copied": self.remux.video_packets,
             "streams": [asdict(s) for s in self.remux.streams],
+            "sound": None if self.plan.sound is None else {
+                "path": self.plan.sound, "sha256": file_digest(self.plan.sound),
+                "placed_at_s": self.plan.sound_start_s, "lineup": self.plan.lineup},
             "measured": self.plan.measured,
             "verified": self.after,
             "findings": [f.to_dict() for f in self.findings],
@@ -281,8 +289,14 @@ def plan_fix(
     report: Any = None,
     min_confidence: float = LOW_CONFIDENCE,
     audio_stream: int | None = None,
+    sound: str | os.PathLike[str] | None = None,
 ) -> FixPlan:
     """Work out the correction for ``path`` (measuring with ``check_sync`` when asked).
+
+    ``sound``: a separate sound file (a recorder's, a dub) that will replace the video's
+    sound: it is lined up with the camera's own sound when they match
+    (:mod:`mouthsync.sync.lineup`), and the delay is measured and removed from there;
+    ``audio_stream`` then names its stream.
 
     ``report`` may be passed to reuse a check that was already run (a ``SyncReport`` or
     its ``to_dict()``). ``audio_stream``: the audio stream measured (and the only one the
@@ -293,7 +307,16 @@ def plan_fix(
     path = check_input_path(path)
     with open_input(path) as c:
         require_video(c, path)
-        require_audio(c, path, audio_stream or 0)
+        if sound is None:
+            require_audio(c, path, audio_stream or 0)
+    sound_start, lineup = 0.0, None
+    if sound is not None:
+        from mouthsync.sync.lineup import line_up_files
+
+        sound = check_input_path(sound)
+        lu, own_start = line_up_files(path, sound, audio_stream=audio_stream or 0)
+        lineup = lu.to_dict() if lu is not None else None
+        sound_start = lu.start_s if lu is not None and lu.matched else own_start
     times = frame_times(path)
     fps = measured_fps(path)
     t_mid = 0.5 * (float(times[0]) + float(times[-1]))
@@ -312,7 +335,7 @@ def plan_fix(
             raise BadInput(
                 "automatic measurement (check) is not available in this build; give --delay and --drift explicitly"
             ) from None
-        report = check_sync(path, audio_stream=audio_stream or 0)
+        report = check_sync(path, audio_path=sound, audio_stream=audio_stream or 0)
     measured = _report_summary(report) if report is not None else None
 
     if need_check:
@@ -415,6 +438,9 @@ def plan_fix(
         findings=findings,
         audio_stream=audio_stream,
         pieces=pieces,
+        sound=None if sound is None else str(sound),
+        sound_start_s=sound_start,
+        lineup=lineup,
     )
 
 
@@ -477,6 +503,7 @@ def fix_sync(
     min_confidence: float = LOW_CONFIDENCE,
     verify: bool = False,
     audio_stream: int | None = None,
+    sound: str | os.PathLike[str] | None = None,
 ) -> FixResult:
     """Write ``out``: ``path`` with its audio delay (and optionally drift) removed.
 
@@ -490,14 +517,22 @@ def fix_sync(
     (default) measures the first and moves them all (one clock in a normal master).
     """
     src = check_input_path(path)
-    check_output_path(out, [src])
+    inputs = [src] if sound is None else [src, check_input_path(sound)]
+    check_output_path(out, inputs)
     side = sidecar_path(out)
-    check_output_path(side, [src])
+    check_output_path(side, inputs)
+    if sound is not None and isinstance(delay, str) and delay.strip().lower() == "shots":
+        raise BadInput("--delay shots moves the shots of the video's own sound: it does not combine with --audio")
     plan = plan_fix(src, delay=delay, drift=drift, report=report, min_confidence=min_confidence,
-                    audio_stream=audio_stream)
+                    audio_stream=audio_stream, sound=sound)
     pieces = None if plan.pieces is None else [(p["start_s"], -p["delay_ms"] / 1000.0) for p in plan.pieces]
-    remux = retime_audio(src, out, shift_s=plan.shift_s, speed=plan.speed, mode=mode, audio_stream=audio_stream,
-                         pieces=pieces)
+    if sound is not None:
+        # out(t) = placed(speed * t - shift_s), placed(t) = sound(t - sound_start)
+        remux = replace_audio(src, inputs[1], out, start_s=(plan.shift_s + plan.sound_start_s) / plan.speed,
+                              speed=plan.speed, sound_stream=audio_stream or 0)
+    else:
+        remux = retime_audio(src, out, shift_s=plan.shift_s, speed=plan.speed, mode=mode, audio_stream=audio_stream,
+                             pieces=pieces)
     findings = list(plan.findings)
     if abs(plan.delay_ms) < 1e-9 and plan.speed == 1.0:
         findings.append(

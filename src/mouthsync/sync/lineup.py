@@ -34,6 +34,7 @@ A different take, a dub or unrelated sound is therefore not lined up.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -183,3 +184,18 @@ def line_up(reference: Audio, other: Audio, *, max_offset_s: float | None = None
         strength=strength,
         matched=bool(strength >= MIN_STRENGTH and overlap_s >= MIN_OVERLAP_S),
     )
+
+
+def line_up_files(video: str | Path, sound: str | Path, *, audio_stream: int = 0) -> tuple[Lineup | None, float]:
+    """:func:`line_up` of ``sound``'s audio stream against ``video``'s own sound (both at
+    16 kHz, the dialogue channel of a surround master), and ``sound``'s own start time.
+    The line-up is None when the video has no sound."""
+    from mouthsync.core.errors import NoAudio
+    from mouthsync.media.decode import decode_audio
+
+    other = decode_audio(sound, rate=16000, mono=True, audio_stream=audio_stream, dialogue=True)
+    try:
+        camera = decode_audio(video, rate=16000, mono=True, dialogue=True)
+    except NoAudio:
+        return None, other.start
+    return line_up(camera, other), other.start
