@@ -130,3 +130,61 @@ def test_cli_check_and_fix_with_a_recorder(tmp_path: Path, capsys: pytest.Captur
     doc = json.loads(capsys.readouterr().out)
     assert doc["sound"]["lineup"]["matched"] and doc["sound"]["placed_at_s"] == pytest.approx(-1.5, abs=0.0005)
     assert [s["action"] for s in doc["streams"]] == ["copied", "dropped", "audio-reencoded"]
+
+
+@pytest.fixture(scope="module")
+def long_speech() -> np.ndarray:
+    """Every shared clip's and recording's speech, twice over: 165 s at 16 kHz."""
+    files = [*CLIPS, *sorted((CLIPS[0].parent.parent / "wild").glob("*.mp4")), *SPEECH]
+    return np.concatenate([decode_audio(f, rate=RATE).samples for f in files] * 2)
+
+
+def drifting(x: np.ndarray, lead_s: float, ppm: float, rate: int) -> np.ndarray:
+    """A recorder whose clock runs ``ppm`` fast: its sample i holds ``x`` at
+    (i / rate - lead_s) / (1 + ppm 1e-6) seconds; low-passed, with a noise floor."""
+    from mouthsync.media.remux import resample_at
+
+    speed = 1 + ppm * 1e-6
+    n = int((x.size / rate * speed + lead_s + 1) * rate)
+    y = resample_at(x[None, :].astype(np.float64), ((np.arange(n) / rate - lead_s) / speed) * rate)[0]
+    y = 0.5 * sosfilt(butter(4, 3000, "low", fs=rate, output="sos"), y)
+    return (y + 0.001 * np.random.default_rng(0).standard_normal(n)).astype(np.float32)
+
+
+@pytest.mark.parametrize("ppm", [0.0, 100.0, 1000.0, -300.0])
+def test_a_recorder_clock_is_measured(long_speech: np.ndarray, ppm: float) -> None:
+    """1000 ppm is NTSC's 1000/1001 against a recorder at the nominal rate: over the whole
+    165 s the coarse peak landed 83 s away before it was taken from 30 s only."""
+    lu = line_up(Audio(long_speech, RATE, 0.0), Audio(drifting(long_speech, 2.5, ppm, RATE), RATE, 0.0))
+    assert lu.matched
+    assert (lu.speed - 1) * 1e6 == pytest.approx(ppm, abs=max(1.0, 0.005 * abs(ppm)))
+    assert lu.start_s == pytest.approx(-2.5 / (1 + ppm * 1e-6), abs=0.0005)
+
+
+def test_fix_resamples_a_drifting_recorder_to_the_picture(tmp_path: Path, long_speech: np.ndarray) -> None:
+    """A minute of footage and a recorder 1000 ppm fast: after the conform, the recorder's
+    sound sits on the camera's at the start and at the end alike."""
+    import subprocess
+
+    from mouthsync.sync.correct import fix_sync
+
+    from ..media.test_remux import audio_lag_samples
+
+    # a minute of picture (FACE2 looped) under a minute of varied speech: a looped sound
+    # would line up equally well at every repeat
+    speech = tmp_path / "speech.wav"
+    sf.write(speech, long_speech[: 61 * RATE], RATE)
+    video = tmp_path / "minute.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-stream_loop", "11", "-i", str(FACE2), "-i", str(speech),
+                    "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-t", "60", str(video)], check=True)
+    cam = decode_audio(video, rate=48000)
+    rec = tmp_path / "recorder.wav"
+    sf.write(rec, drifting(cam.samples, 1.2, 1000.0, 48000), 48000, subtype="PCM_24")
+    out = tmp_path / "conformed.mkv"
+    r = fix_sync(video, out, delay="0ms", sound=rec)
+    assert (r.plan.sound_speed - 1) * 1e6 == pytest.approx(1000.0, abs=5.0)
+    a, b = decode_audio(video, rate=16000), decode_audio(out, rate=16000)
+    for lo in (2.0, 50.0):  # a 5 s stretch near each end
+        x = Audio(a.samples[int(lo * 16000): int((lo + 5) * 16000)], 16000, a.start + lo)
+        y = Audio(b.samples[int(lo * 16000): int((lo + 5) * 16000)], 16000, b.start + lo)
+        assert abs(audio_lag_samples(x, y, 2000)) <= 3  # within 0.2 ms (the low-pass's own delay)

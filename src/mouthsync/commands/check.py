@@ -129,6 +129,8 @@ def _human(d: dict[str, Any]) -> list[str]:
         elif lu["matched"]:
             said = (f"lined up with the camera's sound: starts at {lu['start_s']:+.4f} s "
                     f"(match {lu['match']:.2f} over {lu['overlap_s']:.1f} s)")
+            if lu.get("clock_ppm"):
+                said += f"; its clock runs {lu['clock_ppm']:+.1f} ppm against the camera's, resampled to it"
         else:
             said = f"does not match the camera's sound (match {lu['match']:.2f}): laid on the first frame"
         lines.append(f"  sound file    : {said}")

@@ -66,7 +66,8 @@ def _human(r: dict[str, Any]) -> list[str]:
     snd = r.get("sound")
     if snd:
         lu = snd.get("lineup")
-        how = (f"lined up with the camera's sound (match {lu['match']:.2f})" if lu and lu.get("matched")
+        clock = f", clock {lu['clock_ppm']:+.1f} ppm resampled" if lu and lu.get("matched") and lu.get("clock_ppm") else ""
+        how = (f"lined up with the camera's sound (match {lu['match']:.2f}{clock})" if lu and lu.get("matched")
                else "not matching the camera's sound: laid at its own start" if lu
                else "laid at its own start (the video had no sound)")
         lines.append(f"Sound: replaced by {snd['path']}, {how}: first sample at {snd['placed_at_s']:+.4f} s, "

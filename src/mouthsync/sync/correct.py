@@ -177,6 +177,7 @@ class FixPlan:
     # the correction (lined up with the camera's sound, else its own start), and the line-up
     sound: str | None = None
     sound_start_s: float = 0.0
+    sound_speed: float = 1.0  # its clock against the camera's (seconds of it per picture second)
     lineup: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -228,7 +229,8 @@ class FixResult:
             "streams": [asdict(s) for s in self.remux.streams],
             "sound": None if self.plan.sound is None else {
                 "path": self.plan.sound, "sha256": file_digest(self.plan.sound),
-                "placed_at_s": self.plan.sound_start_s, "lineup": self.plan.lineup},
+                "placed_at_s": self.plan.sound_start_s, "clock_speed": self.plan.sound_speed,
+                "lineup": self.plan.lineup},
             "measured": self.plan.measured,
             "verified": self.after,
             "findings": [f.to_dict() for f in self.findings],
@@ -309,7 +311,7 @@ def plan_fix(
         require_video(c, path)
         if sound is None:
             require_audio(c, path, audio_stream or 0)
-    sound_start, lineup = 0.0, None
+    sound_start, sound_speed, lineup = 0.0, 1.0, None
     if sound is not None:
         from mouthsync.sync.lineup import line_up_files
 
@@ -317,6 +319,7 @@ def plan_fix(
         lu, own_start = line_up_files(path, sound, audio_stream=audio_stream or 0)
         lineup = lu.to_dict() if lu is not None else None
         sound_start = lu.start_s if lu is not None and lu.matched else own_start
+        sound_speed = lu.speed if lu is not None and lu.matched else 1.0
     times = frame_times(path)
     fps = measured_fps(path)
     t_mid = 0.5 * (float(times[0]) + float(times[-1]))
@@ -440,6 +443,7 @@ def plan_fix(
         pieces=pieces,
         sound=None if sound is None else str(sound),
         sound_start_s=sound_start,
+        sound_speed=sound_speed,
         lineup=lineup,
     )
 
@@ -527,9 +531,9 @@ def fix_sync(
                     audio_stream=audio_stream, sound=sound)
     pieces = None if plan.pieces is None else [(p["start_s"], -p["delay_ms"] / 1000.0) for p in plan.pieces]
     if sound is not None:
-        # out(t) = placed(speed * t - shift_s), placed(t) = sound(t - sound_start)
+        # out(t) = placed(speed * t - shift_s), placed(t) = sound((t - sound_start) * sound_speed)
         remux = replace_audio(src, inputs[1], out, start_s=(plan.shift_s + plan.sound_start_s) / plan.speed,
-                              speed=plan.speed, sound_stream=audio_stream or 0)
+                              speed=plan.speed * plan.sound_speed, sound_stream=audio_stream or 0)
     else:
         remux = retime_audio(src, out, shift_s=plan.shift_s, speed=plan.speed, mode=mode, audio_stream=audio_stream,
                              pieces=pieces)

@@ -996,8 +996,7 @@ def check_sync(
         if audio_path is not None:
             lineup = _line_up_with_camera(vpath, audio)
             if lineup is not None and lineup.matched:
-                audio = _within_picture(
-                    Audio(samples=audio.samples, rate=audio.rate, start=lineup.start_s, channel=audio.channel), vpath)
+                audio = _within_picture(lineup.placed(audio), vpath)
         # PocketSphinx holds the GIL, so every timeline runs in its own worker process beside
         # tracking (one allphone pass in a thread slowed tracking: --transcript none took
         # 9.6 s on the 60 s 720p clip, the same pass in a process 7.3-7.9 s).
