@@ -188,3 +188,26 @@ def test_fix_resamples_a_drifting_recorder_to_the_picture(tmp_path: Path, long_s
         x = Audio(a.samples[int(lo * 16000): int((lo + 5) * 16000)], 16000, a.start + lo)
         y = Audio(b.samples[int(lo * 16000): int((lo + 5) * 16000)], 16000, b.start + lo)
         assert abs(audio_lag_samples(x, y, 2000)) <= 3  # within 0.2 ms (the low-pass's own delay)
+
+
+def test_a_stem_a_few_frames_off_is_measured_where_it_starts(tmp_path: Path) -> None:
+    """The same recording 160 ms late is as often a delivered mix to check as a recorder:
+    by default it is measured as laid (and reads 160 ms late); --line-up always places it
+    by the camera's sound instead (and reads what the camera's own sound reads)."""
+    from mouthsync.sync.delay import check_sync
+
+    from .builders import shifted_audio
+
+    stem = tmp_path / "stem.wav"
+    a = shifted_audio(decode_audio(FACE2, rate=48000), 0.16)
+    sf.write(stem, a.samples, 48000, subtype="PCM_24")
+    own = check_sync(FACE2).audio_delay_ms
+    laid = check_sync(FACE2, audio_path=stem)
+    assert laid.details["lineup"]["matched"] and not laid.details["lineup"]["applied"]
+    assert laid.details["lineup"]["offset_s"] == pytest.approx(-0.16, abs=0.0005)  # 160 ms later than the camera's
+    assert laid.audio_delay_ms - own == pytest.approx(160.0, abs=40.0)
+    assert any("measured where it starts" in f.message for f in laid.findings)
+    placed = check_sync(FACE2, audio_path=stem, line_up="always")
+    assert placed.details["lineup"]["applied"] and abs(placed.audio_delay_ms - own) <= 40.0
+    with pytest.raises(Exception, match="line-up mode"):
+        check_sync(FACE2, audio_path=stem, line_up="sometimes")

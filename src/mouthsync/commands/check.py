@@ -126,6 +126,9 @@ def _human(d: dict[str, Any]) -> list[str]:
         lu = d["details"]["lineup"]
         if lu is None:
             said = "laid on the first frame (the video has no sound of its own to line it up with)"
+        elif lu["matched"] and not lu.get("applied", True):
+            said = (f"holds the camera's own sound, {-lu['offset_s'] * 1000:+.1f} ms against it: "
+                    "measured where it starts (--line-up always to place it by that sound)")
         elif lu["matched"]:
             said = (f"lined up with the camera's sound: starts at {lu['start_s']:+.4f} s "
                     f"(match {lu['match']:.2f} over {lu['overlap_s']:.1f} s)")
@@ -182,6 +185,7 @@ def register(app: typer.Typer) -> None:
         faces: str = typer.Option("auto", "--faces", help="Faces to measure: 'auto' (count them on a few keyframes; when there are several, measure each and report the one whose mouth agrees with the speech), or a number (1: the first face found, fastest)."),
         plot: Path | None = typer.Option(None, "--plot", help="Write a PNG: delay over time and the agreement curve."),
         html: Path | None = typer.Option(None, "--html", help="Write a self-contained HTML report: verdict, what to do, the plot, the mouth at lip closures (heard and seen), windows, shots and findings."),
+        line_up: str = typer.Option("auto", "--line-up", help="With --audio: place the file by the camera's own sound when they hold the same speech. auto (default): only when it starts farther away than the lip-sync search reaches (a recorder; a mix or stem a few frames off is measured where it starts), always, never."),
         json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
         fail_on: str = typer.Option("error", "--fail-on", help=FAIL_ON_HELP),
     ) -> None:
@@ -207,7 +211,8 @@ def register(app: typer.Typer) -> None:
             raise BadInput("--plot and --html must be different files")
         settings: dict[str, Any] = dict(
             audio_stream=audio_stream, window_s=window, hop_s=hop, standard=standard, max_delay_s=max_delay / 1000.0,
-            transcript=None if transcript.strip().lower() in {"none", ""} else transcript, faces=n_faces)
+            transcript=None if transcript.strip().lower() in {"none", ""} else transcript, faces=n_faces,
+            line_up=line_up)
         if len(files) == 1:
             inputs = [files[0]] + ([audio] if audio else [])
             for out in (plot, html):

@@ -67,7 +67,9 @@ def _human(r: dict[str, Any]) -> list[str]:
     if snd:
         lu = snd.get("lineup")
         clock = f", clock {lu['clock_ppm']:+.1f} ppm resampled" if lu and lu.get("matched") and lu.get("clock_ppm") else ""
-        how = (f"lined up with the camera's sound (match {lu['match']:.2f}{clock})" if lu and lu.get("matched")
+        how = (f"lined up with the camera's sound (match {lu['match']:.2f}{clock})" if lu and lu.get("applied")
+               else f"the camera's sound, {-lu['offset_s'] * 1000:+.1f} ms against it (within the lip-sync search): "
+                    "laid at its own start" if lu and lu.get("matched")
                else "not matching the camera's sound: laid at its own start" if lu
                else "laid at its own start (the video had no sound)")
         lines.append(f"Sound: replaced by {snd['path']}, {how}: first sample at {snd['placed_at_s']:+.4f} s, "
@@ -137,6 +139,7 @@ def register(app: typer.Typer) -> None:
             "sound when they match, then its delay removed (--delay auto measures it there); "
             "--audio-stream then names its stream.",
         ),
+        line_up: str = typer.Option("auto", "--line-up", help="With --audio: place the file by the camera's own sound when they hold the same speech. auto (default): only when it starts farther away than the lip-sync search reaches (a recorder; a mix or stem a few frames off is measured where it starts), always, never."),
         json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
         fail_on: str = typer.Option("never", "--fail-on", help=FAIL_ON_HELP),
     ) -> None:
@@ -160,6 +163,7 @@ def register(app: typer.Typer) -> None:
             verify=verify,
             audio_stream=audio_stream,
             sound=sound,
+            line_up=line_up,
         )
         emit(result.to_dict(), json_out, _human)
         exit_for(result.findings, fail_on)

@@ -292,13 +292,15 @@ def plan_fix(
     min_confidence: float = LOW_CONFIDENCE,
     audio_stream: int | None = None,
     sound: str | os.PathLike[str] | None = None,
+    line_up: str = "auto",
 ) -> FixPlan:
     """Work out the correction for ``path`` (measuring with ``check_sync`` when asked).
 
     ``sound``: a separate sound file (a recorder's, a dub) that will replace the video's
     sound: it is lined up with the camera's own sound when they match
     (:mod:`mouthsync.sync.lineup`), and the delay is measured and removed from there;
-    ``audio_stream`` then names its stream.
+    ``audio_stream`` then names its stream. ``line_up``: as in ``check_sync`` (auto: by
+    the camera's sound only beyond the lip-sync search).
 
     ``report`` may be passed to reuse a check that was already run (a ``SyncReport`` or
     its ``to_dict()``). ``audio_stream``: the audio stream measured (and the only one the
@@ -313,13 +315,16 @@ def plan_fix(
             require_audio(c, path, audio_stream or 0)
     sound_start, sound_speed, lineup = 0.0, 1.0, None
     if sound is not None:
-        from mouthsync.sync.lineup import line_up_files
+        from mouthsync.sync.delay import DEFAULT_MAX_DELAY_S
+        from mouthsync.sync.lineup import applies, line_up_files
 
         sound = check_input_path(sound)
+        applies(None, line_up, 0.0)  # a bad mode fails before any work
         lu, own_start = line_up_files(path, sound, audio_stream=audio_stream or 0)
-        lineup = lu.to_dict() if lu is not None else None
-        sound_start = lu.start_s if lu is not None and lu.matched else own_start
-        sound_speed = lu.speed if lu is not None and lu.matched else 1.0
+        placed = applies(lu, line_up, DEFAULT_MAX_DELAY_S)
+        lineup = None if lu is None else {**lu.to_dict(), "applied": placed}
+        sound_start = lu.start_s if placed and lu is not None else own_start
+        sound_speed = lu.speed if placed and lu is not None else 1.0
     times = frame_times(path)
     fps = measured_fps(path)
     t_mid = 0.5 * (float(times[0]) + float(times[-1]))
@@ -338,7 +343,7 @@ def plan_fix(
             raise BadInput(
                 "automatic measurement (check) is not available in this build; give --delay and --drift explicitly"
             ) from None
-        report = check_sync(path, audio_path=sound, audio_stream=audio_stream or 0)
+        report = check_sync(path, audio_path=sound, audio_stream=audio_stream or 0, line_up=line_up)
     measured = _report_summary(report) if report is not None else None
 
     if need_check:
@@ -508,6 +513,7 @@ def fix_sync(
     verify: bool = False,
     audio_stream: int | None = None,
     sound: str | os.PathLike[str] | None = None,
+    line_up: str = "auto",
 ) -> FixResult:
     """Write ``out``: ``path`` with its audio delay (and optionally drift) removed.
 
@@ -528,7 +534,7 @@ def fix_sync(
     if sound is not None and isinstance(delay, str) and delay.strip().lower() == "shots":
         raise BadInput("--delay shots moves the shots of the video's own sound: it does not combine with --audio")
     plan = plan_fix(src, delay=delay, drift=drift, report=report, min_confidence=min_confidence,
-                    audio_stream=audio_stream, sound=sound)
+                    audio_stream=audio_stream, sound=sound, line_up=line_up)
     pieces = None if plan.pieces is None else [(p["start_s"], -p["delay_ms"] / 1000.0) for p in plan.pieces]
     if sound is not None:
         # out(t) = placed(speed * t - shift_s), placed(t) = sound((t - sound_start) * sound_speed)

@@ -899,7 +899,7 @@ def _within_picture(audio: Audio, vpath: str) -> Audio:
                  channel=audio.channel)
 
 
-def _report_lineup(rep: SyncReport, lineup: Lineup | None) -> None:
+def _report_lineup(rep: SyncReport, lineup: Lineup | None, placed: bool, search_s: float) -> None:
     """``details["lineup"]`` and a finding: where the sound file was placed, and why."""
     if lineup is None:
         rep.details["lineup"] = None
@@ -908,8 +908,16 @@ def _report_lineup(rep: SyncReport, lineup: Lineup | None) -> None:
             "the video has no sound of its own to line the sound file up with: its first sample "
             "was laid on the picture's first frame"))
         return
-    rep.details["lineup"] = lineup.to_dict()
-    if lineup.matched:
+    rep.details["lineup"] = {**lineup.to_dict(), "applied": placed}
+    if lineup.matched and not placed:
+        rep.findings.append(Finding(
+            "sync.lineup", Severity.INFO,
+            f"the sound file holds the camera's own sound, {-lineup.offset_s * 1000:+.1f} ms against it "
+            f"(positive: later): within the lip-sync search (+-{search_s * 1000:.0f} ms), so it is measured "
+            "where it starts (a delivered mix or stem is checked so)",
+            advice="--line-up always places a recorder's file by the camera's sound instead",
+            value=round(lineup.offset_s * 1000.0, 2), unit="ms"))
+    elif lineup.matched:
         rep.findings.append(Finding(
             "sync.lineup", Severity.INFO,
             f"sound file lined up with the camera's own sound: its first sample at {lineup.start_s:+.4f} s "
@@ -938,8 +946,14 @@ def check_sync(
     audio_stream: int = 0,
     keep_evidence: bool = False,
     channel: int | None = None,
+    line_up: str = "auto",
 ) -> SyncReport:
     """Measure the audio delay of ``video_path`` (or of ``audio_path`` against its picture).
+
+    ``line_up`` (with ``audio_path``): ``auto`` places a separate recording by the
+    camera's own sound when it holds the same speech and starts farther away than the
+    lip-sync search reaches (a recorder, :func:`mouthsync.sync.lineup.applies`),
+    ``always`` whenever they match, ``never`` lays it where it starts.
 
     ``audio_stream``: which audio stream of the sound file to measure, counted from 0
     (a master with one stream per language: check the dub, not the original).
@@ -974,6 +988,9 @@ def check_sync(
     vpath = str(check_input_path(video_path))
     apath = str(check_input_path(audio_path)) if audio_path is not None else vpath
     get_standard(standard)
+    from mouthsync.sync.lineup import applies
+
+    applies(None, line_up, 0.0)  # fail early on a bad mode
     if faces != "auto" and (not isinstance(faces, int) or faces < 1):
         raise BadInput(f"faces must be 'auto' or at least 1, not {faces!r}")
     meta = video_meta(vpath)  # NoVideo early, before any heavy work
@@ -988,14 +1005,16 @@ def check_sync(
             return _check_channels(
                 vpath, audio_path=audio_path, window_s=window_s, hop_s=hop_s, standard=standard,
                 max_delay_s=max_delay_s, use_cache=use_cache, transcript=transcript, faces=faces,
-                audio_stream=audio_stream, keep_evidence=keep_evidence)
+                audio_stream=audio_stream, keep_evidence=keep_evidence, line_up=line_up)
         # the centre channel alone where the layout has one: the dialogue of a 5.1 master
         audio = decode_audio(apath, rate=16000, mono=True, audio_stream=audio_stream, dialogue=True,
                              channel=channel)
         lineup: Lineup | None = None
-        if audio_path is not None:
+        placed = False
+        if audio_path is not None and line_up != "never":
             lineup = _line_up_with_camera(vpath, audio)
-            if lineup is not None and lineup.matched:
+            placed = applies(lineup, line_up, max_delay_s)
+            if placed and lineup is not None:
                 audio = _within_picture(lineup.placed(audio), vpath)
         # PocketSphinx holds the GIL, so every timeline runs in its own worker process beside
         # tracking (one allphone pass in a thread slowed tracking: --transcript none took
@@ -1097,8 +1116,8 @@ def check_sync(
     if cascade:
         rep.details["transcript"] = "skipped" if len(used) < len(sources) else "needed"
     rep.details["audio_stream"] = audio_stream
-    if audio_path is not None:
-        _report_lineup(rep, lineup)
+    if audio_path is not None and line_up != "never":
+        _report_lineup(rep, lineup, placed, max_delay_s)
     if audio.channel:
         rep.details["audio_channel"] = audio.channel
     # a flat noise bed was removed before recognition (audio.denoise): say so, with its measure

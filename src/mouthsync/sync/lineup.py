@@ -291,6 +291,28 @@ def line_up(reference: Audio, other: Audio, *, max_offset_s: float | None = None
     )
 
 
+LINE_UP_MODES = ("auto", "always", "never")
+
+
+def applies(lineup: Lineup | None, mode: str, search_s: float) -> bool:
+    """Whether a sound file is placed by its line-up (``mode``: auto, always, never).
+
+    ``auto`` places it so only when it starts farther from where it lies than the
+    lip-sync search reaches (``search_s``). Why not always: the same recording offset by a
+    few frames is as often a delivered mix or stem to be checked against the picture as it
+    is a recorder; lined up with the camera's scratch sound, a stem 160 ms late would read
+    "in sync". Within the search the lips measure it either way (a recorder 0.3 s early
+    reads -300 ms, and ``fix`` removes it); beyond it nothing else can.
+    """
+    if mode not in LINE_UP_MODES:
+        from mouthsync.core.errors import BadInput
+
+        raise BadInput(f"line-up mode must be one of {', '.join(LINE_UP_MODES)}, not {mode!r}")
+    if lineup is None or not lineup.matched or mode == "never":
+        return False
+    return mode == "always" or abs(lineup.offset_s) > search_s
+
+
 def line_up_files(video: str | Path, sound: str | Path, *, audio_stream: int = 0) -> tuple[Lineup | None, float]:
     """:func:`line_up` of ``sound``'s audio stream against ``video``'s own sound (both at
     16 kHz, the dialogue channel of a surround master), and ``sound``'s own start time.
