@@ -58,7 +58,6 @@ _FORMAT_BY_SUFFIX = {
 # interleaved chunks, MXF's edit units): a copied stream with moved timestamps plays
 # exactly where it was (measured: the shift vanished), so the samples themselves move.
 _POSITIONAL_AUDIO = {"avi", "mxf"}
-_PCM_CODECS = {"pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_s16be", "pcm_s24be"}
 
 
 @dataclass
@@ -535,19 +534,8 @@ def _remux_encode(
 
     def make_audio(s: Any) -> tuple[Any, StreamAction]:
         cc = s.codec_context
-        failure: Exception | None = None
-        for codec in _output_codecs(cc, fmt):
-            try:
-                ost = oc.add_stream(codec, rate=cc.sample_rate, layout=_named_layout(cc.layout.name, cc.channels))
-                break
-            except (ValueError, av.FFmpegError) as exc:
-                failure = exc
-        else:
-            raise BadOutput(f"cannot encode {cc.name} audio into {fmt}: {failure}")
-        if codec not in _PCM_CODECS:
-            # never below the source's rate, and at least 64 kb/s per channel
-            ost.bit_rate = bit_rate or max(int(s.bit_rate or 0), 64000 * max(1, cc.channels), 96000)
-        ost.time_base = Fraction(1, cc.sample_rate)
+        ost = _add_encoder(oc, cc, fmt, cc.sample_rate, _named_layout(cc.layout.name, cc.channels),
+                           bit_rate or max(int(s.bit_rate or 0), 64000 * max(1, cc.channels), 96000))
         _copy_meta(s, ost)
         return ost, StreamAction(s.index, "audio", _codec_name(ost), "audio-reencoded")
 
@@ -680,20 +668,9 @@ def replace_audio(
             mapping, actions = _template_streams(ic, oc, audio_factory=drop, made=dropped)
         except BadOutput as exc:
             raise BadOutput(f"cannot write {out}: {exc}") from None
-        ost = None
-        failure: Exception | None = None
-        prefer = ["aac"] if fmt in ("mp4", "ipod", "3gp") and cc_name.startswith("pcm_") else []
-        for codec in dict.fromkeys([*prefer, *_output_codecs(cc, fmt)]):
-            try:
-                ost = oc.add_stream(codec, rate=rate, layout=layout)
-                break
-            except (ValueError, av.FFmpegError) as exc:
-                failure = exc
-        if ost is None:
-            raise BadOutput(f"cannot encode {cc_name} audio into {fmt}: {failure}")
-        if not _codec_name(ost).startswith("pcm_"):
-            ost.bit_rate = bit_rate or max(64000 * max(1, y.shape[0]), 96000)
-        ost.time_base = Fraction(1, rate)
+        # PCM in MP4 plays in few players: AAC there
+        prefer = ("aac",) if fmt in ("mp4", "ipod", "3gp") and cc_name.startswith("pcm_") else ()
+        ost = _add_encoder(oc, cc, fmt, rate, layout, bit_rate or max(64000 * max(1, y.shape[0]), 96000), prefer)
         actions.append(StreamAction(-1, "audio", _codec_name(ost), "audio-reencoded",
                                     f"from {sound.name}, first sample at {k} samples"))
         try:
@@ -705,6 +682,24 @@ def replace_audio(
         out=out, audio_mode="encode", shift_s=k / rate, shift_samples=k, speed=speed,
         audio_codec=_codec_name(ost), sample_rate=rate, streams=actions, video_packets=n_video,
     )
+
+
+def _add_encoder(oc: Any, cc: Any, fmt: str, rate: int, layout: str, bit_rate: int, prefer: tuple[str, ...] = ()) -> Any:
+    """An audio stream of ``oc`` to encode what ``cc`` decodes: the first of ``prefer`` and
+    :func:`_output_codecs` that the container takes, at ``bit_rate`` unless it is PCM (never
+    below the source's rate, and at least 64 kb/s per channel, is the callers' rule)."""
+    failure: Exception | None = None
+    for codec in dict.fromkeys([*prefer, *_output_codecs(cc, fmt)]):
+        try:
+            ost = oc.add_stream(codec, rate=rate, layout=layout)
+        except (ValueError, av.FFmpegError) as exc:
+            failure = exc
+            continue
+        if not _codec_name(ost).startswith("pcm_"):
+            ost.bit_rate = bit_rate
+        ost.time_base = Fraction(1, rate)
+        return ost
+    raise BadOutput(f"cannot encode {cc.name} audio into {fmt}: {failure}")
 
 
 def _output_codecs(cc: Any, fmt: str) -> list[str]:
