@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from mouthsync.cli import main
+from mouthsync.core.errors import BadInput
 from mouthsync.core.findings import Severity
 from mouthsync.face.track import follow_identities, track_faces
 from mouthsync.sync.delay import check_sync
@@ -150,3 +151,15 @@ def test_podcast_two_faces_two_microphones(two_shots: dict[str, Path], tmp_path:
     assert len(warn) == 1 and "not in time with each other" in warn[0].message
     rows = {c["name"]: c for c in rep.details["channels"]}
     assert rows["FR"]["audio_delay_ms"] - rows["FL"]["audio_delay_ms"] == pytest.approx(200.0, abs=40.0)
+    # fix --delay channels moves each microphone by its own reading
+    from mouthsync.sync.correct import fix_sync
+
+    fixed = tmp_path / "fixed.mkv"
+    r = fix_sync(late, fixed, delay="channels", report=rep)
+    assert [c["from"] for c in r.plan.channels] == ["channel", "channel"]
+    after = check_sync(fixed)
+    assert not any(f.check == "sync.channels" and f.severity == Severity.WARNING for f in after.findings)
+    rows = {c["name"]: c for c in after.details["channels"]}
+    assert abs(rows["FR"]["audio_delay_ms"]) <= 40.0 and abs(rows["FL"]["audio_delay_ms"]) <= 40.0
+    with pytest.raises(BadInput, match="one voice per channel"):
+        fix_sync(two_shots["left"], tmp_path / "x.mkv", delay="channels")

@@ -16,7 +16,8 @@ DELAY_HELP = (
     "moves it two frames later. Paste check's audio_delay_ms as '<value>ms'. 'shots' "
     "(an edit): each shot between picture cuts that check reads confidently more than a "
     "frame off is moved by its own reading, the others by the whole file's; the audio is "
-    "re-encoded."
+    "re-encoded. 'channels' (split microphones, one voice per channel): each channel moves "
+    "by its own reading when check reads it confidently, else by the file's."
 )
 DRIFT_HELP = (
     "Clock drift to remove, in ms per minute with check's sign (positive: the sound falls "
@@ -28,7 +29,8 @@ DRIFT_HELP = (
 
 def _human(r: dict[str, Any]) -> list[str]:
     lines = []
-    src = {"auto": "measured by check", "shots": "the whole file's, measured by check"}.get(
+    src = {"auto": "measured by check", "shots": "the whole file's, measured by check",
+           "channels": "the measured channel's, by check"}.get(
         r["delay_source"], f"given as {r['delay_source']}")
     lines.append(
         f"Removed audio delay {r['audio_delay_removed_ms']:+.1f} ms "
@@ -39,6 +41,11 @@ def _human(r: dict[str, Any]) -> list[str]:
         for p in r["pieces"]:
             whose = "its own reading" if p["from"] == "shot" else "the whole file's"
             lines.append(f"    {p['start_s']:7.2f}-{p['end_s']:7.2f} s  {p['delay_ms']:+7.1f} ms removed ({whose})")
+    if r.get("channels"):
+        lines.append("Channels moved on their own:")
+        for c in r["channels"]:
+            whose = "its own reading" if c["from"] == "channel" else "the file's"
+            lines.append(f"    {c['name']:8s} {c['delay_ms']:+7.1f} ms removed ({whose})")
     m = r.get("measured")
     if m and r["delay_source"] in ("auto", "shots") and m.get("confidence") is not None:
         v = m.get("verdict") or {}

@@ -149,8 +149,13 @@ def retime_audio(
     bit_rate: int | None = None,
     audio_stream: int | None = None,
     pieces: list[tuple[float, float]] | None = None,
+    channel_shifts: list[float] | None = None,
 ) -> RemuxResult:
     """Write ``out``: ``src`` with its audio moved by ``shift_s`` and played at ``speed``.
+
+    ``channel_shifts``: one shift per channel (split microphones, each out of time by its
+    own amount): every moved stream with that many channels moves each channel by its own
+    whole samples; ``shift_s`` moves the others; re-encoded, at ``speed`` 1 only.
 
     ``pieces``: ``[(from_s, shift_s), ...]`` moves each stretch of the output by its own
     amount (an edit whose shots are off by different amounts), each from its time until the
@@ -177,12 +182,16 @@ def retime_audio(
             f"cannot write {out}: unknown container suffix {out.suffix!r} "
             f"(use one of {', '.join(sorted(_FORMAT_BY_SUFFIX))})"
         )
+    if channel_shifts is not None and (pieces is not None or abs(speed - 1.0) > 1e-12):
+        raise ValueError("channel_shifts go alone: no pieces, no speed change")
     if pieces is not None:
         if not pieces:
             raise ValueError("pieces must not be empty")
         pieces = sorted((float(a), float(b)) for a, b in pieces)
         shift_s, speed = pieces[0][1], 1.0
         auto_mode, reason = "encode", "each piece moves by its own amount"
+    elif channel_shifts is not None:
+        auto_mode, reason = "encode", "each channel moves by its own amount"
     else:
         auto_mode, reason = plan_mode(src, out, shift_s=shift_s, speed=speed, audio_stream=audio_stream)
     if mode == "auto":
@@ -198,7 +207,8 @@ def retime_audio(
             if mode == "copy":
                 result = _remux_copy(src, ic, oc, shift_s, audio_stream)
             else:
-                result = _remux_encode(src, ic, oc, fmt, shift_s, speed, bit_rate, audio_stream, pieces)
+                result = _remux_encode(src, ic, oc, fmt, shift_s, speed, bit_rate, audio_stream, pieces,
+                                       channel_shifts)
         except BadOutput as exc:
             raise BadOutput(f"cannot write {out}: {exc}") from None
         except av.FFmpegError as exc:
@@ -527,6 +537,7 @@ def map_pieces(
 def _remux_encode(
     src: Path, ic: Any, oc: Any, fmt: str, shift_s: float, speed: float, bit_rate: int | None,
     audio_stream: int | None = None, pieces: list[tuple[float, float]] | None = None,
+    channel_shifts: list[float] | None = None,
 ) -> RemuxResult:
     """Copy every packet but those of the moved audio streams; decode, re-time and
     re-encode those."""
@@ -553,6 +564,11 @@ def _remux_encode(
             k = ks[0]
             by_index[s.index].note = "shift " + ", ".join(
                 f"{kk} samples from {a:.3f} s" for (a, _), kk in zip(pieces, ks, strict=True))
+        elif channel_shifts is not None and len(channel_shifts) == x.shape[0]:
+            ks = [int(round(sh * rate)) for sh in channel_shifts]
+            y = np.stack([shift_exact(x[c], kc) for c, kc in enumerate(ks)])
+            k = int(round(shift_s * rate))
+            by_index[s.index].note = "shift " + ", ".join(f"channel {c}: {kc} samples" for c, kc in enumerate(ks))
         else:
             y, k = map_samples(x, rate, start, shift_s, speed)
             by_index[s.index].note = f"shift {k} samples" + (

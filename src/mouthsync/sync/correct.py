@@ -179,6 +179,9 @@ class FixPlan:
     sound_start_s: float = 0.0
     sound_speed: float = 1.0  # its clock against the camera's (seconds of it per picture second)
     lineup: dict[str, Any] | None = None
+    # --delay channels: [{channel, name, delay_ms, from}] per channel ("channel": its own
+    # reading, "file": the file's, for a channel whose reading is not confident)
+    channels: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -220,6 +223,7 @@ class FixResult:
             "fps": self.plan.fps,
             "audio_stream": "all" if self.plan.audio_stream is None else self.plan.audio_stream,
             "pieces": self.plan.pieces,
+            "channels": self.plan.channels,
             "audio_mode": self.remux.audio_mode,
             "audio_shift_applied_ms": self.remux.shift_s * 1000.0,
             "audio_shift_samples": self.remux.shift_samples,
@@ -331,7 +335,10 @@ def plan_fix(
     span = float(times[-1] - times[0])
     findings: list[Finding] = []
     by_shot = isinstance(delay, str) and delay.strip().lower() == "shots"
-    delay_s = None if by_shot else parse_delay(delay, fps)
+    by_channel = isinstance(delay, str) and delay.strip().lower() == "channels"
+    if by_channel and (drift is not None and str(drift).strip().lower() not in ("", "none")):
+        raise BadInput("--delay channels moves each channel by its own amount: it does not combine with --drift")
+    delay_s = None if (by_shot or by_channel) else parse_delay(delay, fps)
     drift_v = parse_drift(drift)
     if by_shot and drift_v is not None:
         raise BadInput("--delay shots moves each shot by its own amount: it does not combine with --drift")
@@ -425,6 +432,9 @@ def plan_fix(
         delay_source = str(delay)
     shift_s = k * t_ref - d_ref
     pieces = _shot_pieces(path, report, d_ref, fps, min_confidence, findings) if by_shot else None
+    channels = _channel_delays(path, report, d_ref, min_confidence, findings) if by_channel else None
+    if by_channel:
+        delay_source = "channels"
     if abs(d_ref) > 10.0:
         raise BadInput(
             f"--delay {d_ref * 1000:+.0f} ms is more than 10 s: that is an edit, not a sync error"
@@ -450,7 +460,32 @@ def plan_fix(
         sound_start_s=sound_start,
         sound_speed=sound_speed,
         lineup=lineup,
+        channels=channels,
     )
+
+
+def _channel_delays(
+    path: Path, report: Any, file_delay_s: float, min_confidence: float, findings: list[Finding]
+) -> list[dict[str, Any]]:
+    """Each channel's delay to remove, for ``--delay channels`` (split microphones): its own
+    reading when confident, else the file's (the measured channel's)."""
+    rows = (_get(report, "details") or {}).get("channels")
+    if not rows:
+        raise BadInput(
+            f"{path}: --delay channels needs one voice per channel (split microphones); check found "
+            "the channels carry one mix: use --delay auto")
+    out = []
+    for r in rows:
+        own = r.get("audio_delay_ms")
+        mine = own is not None and (r.get("confidence") or 0.0) >= min_confidence
+        out.append({"channel": r["channel"], "name": r.get("name", f"channel {r['channel']}"),
+                    "delay_ms": float(own) if mine else file_delay_s * 1000.0, "from": "channel" if mine else "file"})
+        if not mine:
+            findings.append(Finding(
+                "fix.channels", Severity.INFO,
+                f"{out[-1]['name']}: its own reading is not confident ({r.get('confidence') or 0:.2f}); "
+                "it moves by the file's delay"))
+    return out
 
 
 def _shot_pieces(
@@ -531,8 +566,8 @@ def fix_sync(
     check_output_path(out, inputs)
     side = sidecar_path(out)
     check_output_path(side, inputs)
-    if sound is not None and isinstance(delay, str) and delay.strip().lower() == "shots":
-        raise BadInput("--delay shots moves the shots of the video's own sound: it does not combine with --audio")
+    if sound is not None and isinstance(delay, str) and delay.strip().lower() in ("shots", "channels"):
+        raise BadInput(f"--delay {delay.strip().lower()} moves the video's own sound: it does not combine with --audio")
     plan = plan_fix(src, delay=delay, drift=drift, report=report, min_confidence=min_confidence,
                     audio_stream=audio_stream, sound=sound, line_up=line_up)
     pieces = None if plan.pieces is None else [(p["start_s"], -p["delay_ms"] / 1000.0) for p in plan.pieces]
@@ -541,8 +576,9 @@ def fix_sync(
         remux = replace_audio(src, inputs[1], out, start_s=(plan.shift_s + plan.sound_start_s) / plan.speed,
                               speed=plan.speed * plan.sound_speed, sound_stream=audio_stream or 0)
     else:
+        shifts = None if plan.channels is None else [-c["delay_ms"] / 1000.0 for c in plan.channels]
         remux = retime_audio(src, out, shift_s=plan.shift_s, speed=plan.speed, mode=mode, audio_stream=audio_stream,
-                             pieces=pieces)
+                             pieces=pieces, channel_shifts=shifts)
     findings = list(plan.findings)
     if abs(plan.delay_ms) < 1e-9 and plan.speed == 1.0:
         findings.append(
