@@ -1165,7 +1165,7 @@ def _check_channels(vpath: str, **kw: Any) -> SyncReport:
                 f"the two microphones are not in time with each other: {name} {rep.audio_delay_ms:+.0f} ms, "
                 f"{other_name} {said}",
                 value=float(other.audio_delay_ms - rep.audio_delay_ms), unit="ms",  # type: ignore[operator]
-                advice="move the late channel on its own in an editor, then check again"))
+                advice="mouthsync fix FILE -o OUT --delay channels moves each channel by its own reading"))
     elif both and other.confidence > rep.confidence - SPEAKER_MARGIN:
         rep.findings.insert(0, Finding(
             "sync.channels", Severity.WARNING,
