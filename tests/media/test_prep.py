@@ -157,3 +157,49 @@ def test_every_audio_stream_is_kept_in_sync(tmp_path: Path) -> None:
     a0 = decode_audio(out, rate=48000, audio_stream=0)
     a1 = decode_audio(out, rate=48000, audio_stream=1)
     assert abs(audio_lag_samples(a0, a1, 20000) - 9600) <= 48  # 200 ms at 48 kHz, within 1 ms
+
+
+def test_interlaced_source_becomes_progressive_at_its_first_fields(tmp_path: Path) -> None:
+    """PAL interlaced footage (50 fields/s of real motion): prep deinterlaces it, and the
+    mouth in the intermediate moves with the progressive copy made from the same 50 fps
+    pictures (encoded progressive as it was, the fields stay blended for good)."""
+    import subprocess
+
+    from mouthsync.face.track import track_face
+
+    inter, prog = tmp_path / "i.mp4", tmp_path / "p.mp4"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(FACE4), "-filter_complex",
+         "[0:v]framerate=fps=50,scale=720:576,split[a][b];[a]tinterlace=mode=interleave_top,setfield=tff[i];"
+         "[b]fps=25[p]", "-map", "[i]", "-map", "0:a", "-c:v", "libx264", "-flags", "+ildct+ilme", "-x264-params",
+         "tff=1", "-crf", "18", str(inter), "-map", "[p]", "-c:v", "libx264", "-crf", "18", str(prog)], check=True)
+    out = tmp_path / "prepped.mkv"
+    prep(inter, out, fps="25")
+    with av.open(str(out)) as c:
+        assert not next(c.decode(video=0)).interlaced_frame
+    a = track_face(prog, use_cache=False).mouth["aperture"]
+    b = track_face(out, use_cache=False).mouth["aperture"]
+    n = min(a.size, b.size)
+    a, b = a[:n], b[:n]
+    slope = np.gradient(a)
+    assert n >= 160 and np.corrcoef(a, b)[0, 1] > 0.985
+    assert abs(np.sum((b - a) * slope) / np.sum(slope * slope)) < 0.15
+
+
+def test_chapters_follow_the_output_timeline(tmp_path: Path) -> None:
+    import subprocess
+
+    meta = tmp_path / "chapters.txt"
+    meta.write_text(";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=2000\ntitle=Intro\n"
+                    "[CHAPTER]\nTIMEBASE=1/1000\nSTART=2000\nEND=6000\ntitle=Main\n")
+    src = tmp_path / "chaptered.mkv"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(FACE4), "-i", str(meta), "-map", "0",
+                    "-map_chapters", "1", "-c", "copy", str(src)], check=True)
+    out = tmp_path / "prepped.mkv"
+    r = prep(src, out)
+    with av.open(str(out)) as c:
+        got = [(float(ch["start"] * ch["time_base"]), float(ch["end"] * ch["time_base"]), ch["metadata"]["title"])
+               for ch in c.chapters()]
+    o = r.source_time_at_output_zero
+    assert [g[2] for g in got] == ["Intro", "Main"]
+    assert got[0][0] == 0.0 and got[1][0] == pytest.approx(2.0 - o, abs=0.002)

@@ -194,6 +194,9 @@ def prep(
                         "note": "every audio stream placed on the same timeline and resampled alike"})
     codec = default_audio_codec(out)
     with open_output(out, [src]) as oc:
+        chapters = _chapters_moved(src, origin, duration)
+        if chapters:
+            oc.set_chapters(chapters)
         # Every stream must exist before the first packet is muxed (that writes the header).
         vs = _add_video_stream(oc, v.width, v.height, rate, crf)
         astreams = []
@@ -235,6 +238,24 @@ def prep(
               **result.to_dict()}
     write_text_atomic(side, dumps(record), [src])
     return result
+
+
+def _chapters_moved(src: Path, origin: float, duration: float) -> list[dict[str, Any]]:
+    """The source's chapters on the output's timeline (source time - ``origin``), cut to
+    its ``duration``; chapters wholly outside it are left out."""
+    from fractions import Fraction as F
+
+    with open_input(src) as c:
+        chapters = c.chapters()
+    out = []
+    for ch in chapters:
+        tb = F(ch["time_base"])
+        start = max(0.0, float(ch["start"] * tb) - origin)
+        end = min(duration, float(ch["end"] * tb) - origin)
+        if end > start:
+            out.append({**ch, "id": len(out), "start": round(start * 1000), "end": round(end * 1000),
+                        "time_base": F(1, 1000)})
+    return out
 
 
 def _place(samples: np.ndarray, start: float, origin: float, n_out: int) -> tuple[np.ndarray, int]:
@@ -336,7 +357,7 @@ def _write_video(
         current: np.ndarray | None = None
         with progress("Prep", n_frames) as advance:
             try:
-                for idx, frame in enumerate(ic.decode(vin)):
+                for idx, frame in enumerate(_progressive(ic.decode(vin), vin)):
                     if k >= n_frames:
                         break
                     if pick[k] != idx:
@@ -357,6 +378,39 @@ def _write_video(
         for packet in vs.encode(None):
             oc.mux(packet)
     return [int(i) for i in pick]
+
+
+def _progressive(frames: Any, vin: Any) -> Any:
+    """``frames`` in order, interlaced ones deinterlaced (yadif, one frame per frame, each
+    at its first field's instant): the clean intermediate is encoded progressive, and an
+    interlaced picture stored as progressive blends two instants 20 ms apart for good (the
+    tracker reads the mouth 8-15 ms early on such blends, docs/face.md)."""
+    graph = None
+    for frame in frames:
+        if graph is None and not frame.interlaced_frame:
+            yield frame
+            continue
+        if graph is None:
+            graph = av.filter.Graph()
+            buf = graph.add_buffer(template=vin)
+            yadif = graph.add("yadif", "mode=send_frame:parity=auto:deint=interlaced")
+            sink = graph.add("buffersink")
+            buf.link_to(yadif)
+            yadif.link_to(sink)
+            graph.configure()
+        graph.push(frame)
+        yield from _drain(graph)
+    if graph is not None:
+        graph.push(None)
+        yield from _drain(graph)
+
+
+def _drain(graph: Any) -> Any:
+    while True:
+        try:
+            yield graph.pull()
+        except (av.BlockingIOError, av.EOFError):
+            return
 
 
 def _encode(oc: av.container.OutputContainer, vs: Any, yuv: np.ndarray, k: int) -> None:
