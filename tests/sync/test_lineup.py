@@ -211,3 +211,15 @@ def test_a_stem_a_few_frames_off_is_measured_where_it_starts(tmp_path: Path) -> 
     assert placed.details["lineup"]["applied"] and abs(placed.audio_delay_ms - own) <= 40.0
     with pytest.raises(Exception, match="line-up mode"):
         check_sync(FACE2, audio_path=stem, line_up="sometimes")
+
+
+def test_fix_audio_refusals(tmp_path: Path) -> None:
+    from mouthsync.core.errors import BadInput
+    from mouthsync.sync.correct import fix_sync
+
+    for kw in ({"mode": "copy", "delay": "0ms"}, {"delay": "shots"}, {"delay": "channels"}):
+        with pytest.raises(BadInput):
+            fix_sync(FACE2, tmp_path / "o.mkv", sound=SPEECH[0], **kw)
+    with pytest.raises(BadInput, match="line-up mode"):
+        fix_sync(FACE2, tmp_path / "o.mkv", sound=SPEECH[0], delay="0ms", line_up="maybe")
+    assert not list(tmp_path.iterdir())

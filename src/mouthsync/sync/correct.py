@@ -566,6 +566,8 @@ def fix_sync(
     check_output_path(out, inputs)
     side = sidecar_path(out)
     check_output_path(side, inputs)
+    if sound is not None and mode == "copy":
+        raise BadInput("--audio writes the new sound afresh (placed and cut to the picture): --audio-mode copy does not apply")
     if sound is not None and isinstance(delay, str) and delay.strip().lower() in ("shots", "channels"):
         raise BadInput(f"--delay {delay.strip().lower()} moves the video's own sound: it does not combine with --audio")
     plan = plan_fix(src, delay=delay, drift=drift, report=report, min_confidence=min_confidence,
