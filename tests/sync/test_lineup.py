@@ -223,3 +223,58 @@ def test_fix_audio_refusals(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="line-up mode"):
         fix_sync(FACE2, tmp_path / "o.mkv", sound=SPEECH[0], delay="0ms", line_up="maybe")
     assert not list(tmp_path.iterdir())
+
+
+def _bwf(path: Path, samples: np.ndarray, rate: int, start_of_day_s: float) -> Path:
+    """A broadcast WAV whose first sample is stamped ``start_of_day_s`` after midnight."""
+    import subprocess
+
+    plain = path.with_suffix(".plain.wav")
+    sf.write(plain, samples, rate, subtype="PCM_24")
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(plain), "-c", "copy", "-write_bext", "1",
+                    "-metadata", f"time_reference={int(round(start_of_day_s * rate))}", str(path)], check=True)
+    return path
+
+
+def test_a_camera_without_sound_places_the_recorder_by_timecode(tmp_path: Path) -> None:
+    """No scratch sound to listen to: the camera's timecode and the recorder's bext time
+    reference place it; check measures the lips there, fix puts it in."""
+    import subprocess
+
+    from mouthsync.sync.correct import fix_sync
+    from mouthsync.sync.delay import check_sync
+
+    from ..media.test_remux import audio_lag_samples
+
+    mos = tmp_path / "mos.mov"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(FACE2), "-an", "-c", "copy", "-timecode",
+                    "10:00:00:00", str(mos)], check=True)
+    rec = _bwf(tmp_path / "rec.wav", recorder(decode_audio(FACE2, rate=48000), 3.217, 48000), 48000, 36000 - 3.217)
+    rep = check_sync(mos, audio_path=rec)
+    assert rep.details["placed_by"] == "timecode" and rep.details["lineup"] is None
+    assert rep.details["timecode_start_s"] == pytest.approx(-3.217, abs=1e-4)
+    assert rep.confidence >= 0.3 and abs(rep.audio_delay_ms - check_sync(FACE2).audio_delay_ms) <= 40.0
+    out = tmp_path / "conformed.mov"
+    r = fix_sync(mos, out, delay="0ms", sound=rec)
+    assert r.plan.placed_by == "timecode"
+    assert audio_lag_samples(decode_audio(FACE2, rate=16000), decode_audio(out, rate=16000), 4000) == pytest.approx(
+        0, abs=2)
+
+
+def test_timecode_that_disagrees_with_the_sound_is_reported(tmp_path: Path) -> None:
+    """With scratch sound and timecode both, the sound places the file (exact to the
+    sample) and the timecodes' disagreement is said: here the recorder's stamp is two
+    frames late, as an unsynced recorder's would be."""
+    import subprocess
+
+    from mouthsync.sync.delay import check_sync
+
+    cam = tmp_path / "cam.mov"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(FACE2), "-c", "copy", "-timecode", "10:00:00:00",
+                    str(cam)], check=True)
+    rec = _bwf(tmp_path / "rec.wav", recorder(decode_audio(FACE2, rate=48000), 3.217, 48000), 48000,
+               36000 - 3.217 + 0.080)
+    rep = check_sync(cam, audio_path=rec)
+    assert rep.details["placed_by"] == "sound"
+    said = [f for f in rep.findings if f.check == "sync.timecode"]
+    assert len(said) == 1 and said[0].value == pytest.approx(80.0, abs=1.0)

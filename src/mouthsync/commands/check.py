@@ -122,7 +122,9 @@ def _human(d: dict[str, Any]) -> list[str]:
             lines.append(f"  channel {c['name']:5s}: {dl}  conf {c['confidence']:.2f}{face}  {mark}".rstrip())
     elif d["details"].get("audio_channel"):
         lines.append(f"  audio         : speech measured on the {d['details']['audio_channel']} (centre) channel alone, where a master carries its dialogue")
-    if "lineup" in d["details"]:
+    if d["details"].get("placed_by") == "timecode":
+        lines.append(f"  sound file    : placed by timecode: starts at {d['details']['timecode_start_s']:+.4f} s")
+    elif "lineup" in d["details"]:
         lu = d["details"]["lineup"]
         if lu is None:
             said = "laid on the first frame (the video has no sound of its own to line it up with)"

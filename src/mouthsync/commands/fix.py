@@ -74,7 +74,8 @@ def _human(r: dict[str, Any]) -> list[str]:
     if snd:
         lu = snd.get("lineup")
         clock = f", clock {lu['clock_ppm']:+.1f} ppm resampled" if lu and lu.get("matched") and lu.get("clock_ppm") else ""
-        how = (f"lined up with the camera's sound (match {lu['match']:.2f}{clock})" if lu and lu.get("applied")
+        how = ("placed by timecode" if snd.get("placed_by") == "timecode"
+               else f"lined up with the camera's sound (match {lu['match']:.2f}{clock})" if lu and lu.get("applied")
                else f"the camera's sound, {-lu['offset_s'] * 1000:+.1f} ms against it (within the lip-sync search): "
                     "laid at its own start" if lu and lu.get("matched")
                else "not matching the camera's sound: laid at its own start" if lu

@@ -179,6 +179,7 @@ class FixPlan:
     sound_start_s: float = 0.0
     sound_speed: float = 1.0  # its clock against the camera's (seconds of it per picture second)
     lineup: dict[str, Any] | None = None
+    placed_by: str = ""  # "sound", "timecode" or "" (at its own start)
     # --delay channels: [{channel, name, delay_ms, from}] per channel ("channel": its own
     # reading, "file": the file's, for a channel whose reading is not confident)
     channels: list[dict[str, Any]] | None = None
@@ -234,6 +235,7 @@ class FixResult:
             "sound": None if self.plan.sound is None else {
                 "path": self.plan.sound, "sha256": file_digest(self.plan.sound),
                 "placed_at_s": self.plan.sound_start_s, "clock_speed": self.plan.sound_speed,
+                "placed_by": self.plan.placed_by or "its own start",
                 "lineup": self.plan.lineup},
             "measured": self.plan.measured,
             "verified": self.after,
@@ -317,19 +319,20 @@ def plan_fix(
         require_video(c, path)
         if sound is None:
             require_audio(c, path, audio_stream or 0)
-    sound_start, sound_speed, lineup = 0.0, 1.0, None
+    times = frame_times(path)
+    sound_start, sound_speed, lineup, placed_by = 0.0, 1.0, None, ""
     if sound is not None:
+        from mouthsync.media.timecode import start_on_picture
         from mouthsync.sync.delay import DEFAULT_MAX_DELAY_S
-        from mouthsync.sync.lineup import applies, line_up_files
+        from mouthsync.sync.lineup import applies, line_up_files, place
 
         sound = check_input_path(sound)
         applies(None, line_up, 0.0)  # a bad mode fails before any work
         lu, own_start = line_up_files(path, sound, audio_stream=audio_stream or 0)
-        placed = applies(lu, line_up, DEFAULT_MAX_DELAY_S)
-        lineup = None if lu is None else {**lu.to_dict(), "applied": placed}
-        sound_start = lu.start_s if placed and lu is not None else own_start
-        sound_speed = lu.speed if placed and lu is not None else 1.0
-    times = frame_times(path)
+        where = place(lu, start_on_picture(path, sound, float(times[0])), own_start, line_up, DEFAULT_MAX_DELAY_S)
+        lineup = None if lu is None else {**lu.to_dict(), "applied": where.by == "sound"}
+        placed_by = where.by
+        sound_start, sound_speed = where.start_s, where.speed
     fps = measured_fps(path)
     t_mid = 0.5 * (float(times[0]) + float(times[-1]))
     span = float(times[-1] - times[0])
@@ -460,6 +463,7 @@ def plan_fix(
         sound_start_s=sound_start,
         sound_speed=sound_speed,
         lineup=lineup,
+        placed_by=placed_by,
         channels=channels,
     )
 

@@ -56,7 +56,7 @@ from mouthsync.sync.standards import get_standard
 from mouthsync.sync.verdict import LOW_CONFIDENCE, judge_report
 
 if TYPE_CHECKING:
-    from mouthsync.sync.lineup import Lineup
+    from mouthsync.sync.lineup import Lineup, Placement
 
 ALGORITHM = "sync-delay-7"
 # Natural speech: the mouth starts moving slightly before the sound is heard, so a
@@ -899,15 +899,39 @@ def _within_picture(audio: Audio, vpath: str) -> Audio:
                  channel=audio.channel)
 
 
-def _report_lineup(rep: SyncReport, lineup: Lineup | None, placed: bool, search_s: float) -> None:
-    """``details["lineup"]`` and a finding: where the sound file was placed, and why."""
-    if lineup is None:
-        rep.details["lineup"] = None
+def _report_lineup(rep: SyncReport, lineup: Lineup | None, placement: Placement | None, search_s: float,
+                   tc_start: float | None = None) -> None:
+    """``details["lineup"]``, ``details["placed_by"]`` and findings: where the sound file
+    was placed, and why."""
+    by = placement.by if placement is not None else ""
+    rep.details["placed_by"] = by
+    if tc_start is not None:
+        rep.details["timecode_start_s"] = round(tc_start, 6)
+    if by == "sound" and tc_start is not None and lineup is not None:
+        off = (tc_start - lineup.start_s) * 1000.0
+        rep.findings.append(Finding(
+            "sync.timecode", Severity.INFO,
+            f"the timecodes put the sound file {off:+.1f} ms from where its sound lines up "
+            "(timecode that was not jam-synced, or a recorder's clock, drifts)",
+            value=round(off, 2), unit="ms"))
+    if by == "timecode" and placement is not None:
+        why = ("the video has no sound of its own" if lineup is None
+               else "it does not match the camera's sound" if not lineup.matched
+               else "by --line-up")
         rep.findings.append(Finding(
             "sync.lineup", Severity.INFO,
-            "the video has no sound of its own to line the sound file up with: its first sample "
-            "was laid on the picture's first frame"))
+            f"sound file placed by timecode ({why}): its first sample at {placement.start_s:+.4f} s on the "
+            "picture's timeline; the delay is measured there",
+            value=round(placement.start_s * 1000.0, 2), unit="ms"))
+    if lineup is None:
+        rep.details["lineup"] = None
+        if by != "timecode":
+            rep.findings.append(Finding(
+                "sync.lineup", Severity.INFO,
+                "the video has no sound of its own to line the sound file up with (nor a timecode "
+                "pair): its first sample was laid on the picture's first frame"))
         return
+    placed = by == "sound"
     rep.details["lineup"] = {**lineup.to_dict(), "applied": placed}
     if lineup.matched and not placed:
         rep.findings.append(Finding(
@@ -924,7 +948,7 @@ def _report_lineup(rep: SyncReport, lineup: Lineup | None, placed: bool, search_
             f"on the picture's timeline (match {lineup.match:.2f} over {lineup.overlap_s:.1f} s); "
             "the delay is measured there",
             value=round(lineup.start_s * 1000.0, 2), unit="ms"))
-    else:
+    elif by != "timecode":
         rep.findings.append(Finding(
             "sync.lineup", Severity.INFO,
             "the sound file does not match the camera's own sound (a different take, a dub or "
@@ -1010,12 +1034,21 @@ def check_sync(
         audio = decode_audio(apath, rate=16000, mono=True, audio_stream=audio_stream, dialogue=True,
                              channel=channel)
         lineup: Lineup | None = None
-        placed = False
+        placement = None
+        tc_start: float | None = None
         if audio_path is not None and line_up != "never":
+            from mouthsync.media.decode import frame_times
+            from mouthsync.media.timecode import start_on_picture
+            from mouthsync.sync.lineup import place
+
             lineup = _line_up_with_camera(vpath, audio)
-            placed = applies(lineup, line_up, max_delay_s)
-            if placed and lineup is not None:
+            tc_start = start_on_picture(vpath, apath, float(frame_times(vpath)[0]))
+            placement = place(lineup, tc_start, audio.start, line_up, max_delay_s)
+            if placement.by == "sound" and lineup is not None:
                 audio = _within_picture(lineup.placed(audio), vpath)
+            elif placement.by == "timecode":
+                audio = _within_picture(Audio(samples=audio.samples, rate=audio.rate, start=placement.start_s,
+                                              channel=audio.channel), vpath)
         # PocketSphinx holds the GIL, so every timeline runs in its own worker process beside
         # tracking (one allphone pass in a thread slowed tracking: --transcript none took
         # 9.6 s on the 60 s 720p clip, the same pass in a process 7.3-7.9 s).
@@ -1117,7 +1150,7 @@ def check_sync(
         rep.details["transcript"] = "skipped" if len(used) < len(sources) else "needed"
     rep.details["audio_stream"] = audio_stream
     if audio_path is not None and line_up != "never":
-        _report_lineup(rep, lineup, placed, max_delay_s)
+        _report_lineup(rep, lineup, placement, max_delay_s, tc_start)
     if audio.channel:
         rep.details["audio_channel"] = audio.channel
     # a flat noise bed was removed before recognition (audio.denoise): say so, with its measure

@@ -313,6 +313,32 @@ def applies(lineup: Lineup | None, mode: str, search_s: float) -> bool:
     return mode == "always" or abs(lineup.offset_s) > search_s
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a sound file's first sample goes on the picture's timeline, at what clock
+    speed, and by what: ``sound`` (lined up with the camera's), ``timecode``, or ``""``
+    (where it starts)."""
+
+    start_s: float
+    speed: float
+    by: str
+
+
+def place(lineup: Lineup | None, timecode_start_s: float | None, own_start_s: float, mode: str,
+          search_s: float) -> Placement:
+    """The placement of a sound file: by its line-up with the camera's sound when that
+    applies (:func:`applies`), else by timecode under the same rule (``auto``: only beyond
+    the lip-sync search), else where it starts. Sound wins over timecode: it is exact to
+    the sample and sees a drifting clock; timecode is what is left when the camera
+    recorded no sound (or the recording does not match it)."""
+    if applies(lineup, mode, search_s) and lineup is not None:
+        return Placement(lineup.start_s, lineup.speed, "sound")
+    if timecode_start_s is not None and mode != "never" and (
+            mode == "always" or abs(timecode_start_s - own_start_s) > search_s):
+        return Placement(timecode_start_s, 1.0, "timecode")
+    return Placement(own_start_s, 1.0, "")
+
+
 def line_up_files(video: str | Path, sound: str | Path, *, audio_stream: int = 0) -> tuple[Lineup | None, float]:
     """:func:`line_up` of ``sound``'s audio stream against ``video``'s own sound (both at
     16 kHz, the dialogue channel of a surround master), and ``sound``'s own start time.

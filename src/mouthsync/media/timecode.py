@@ -1,0 +1,88 @@
+"""Timecode: where a picture's first frame and a recorder's first sample sit in the day.
+
+Why: on a shoot with jam-synced timecode, the camera labels its first frame (a QuickTime
+``tmcd`` track or a ``timecode`` tag: ``01:00:00:00``) and a broadcast WAV recorder stamps
+its first sample (the ``bext`` chunk's time reference: samples since midnight). The
+difference places the recorder's file on the picture's timeline without listening to
+anything, which is the only way when the camera recorded no sound of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from fractions import Fraction
+
+from mouthsync.core.errors import BadInput
+from mouthsync.media.container import open_input, picture_stream
+
+_TC = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})([:;.,])(\d{2,3})$")
+DAY_S = 86400.0
+
+
+def timecode_seconds(tc: str, rate: Fraction | float) -> float:
+    """Seconds since midnight of the frame labelled ``tc`` in a picture at ``rate`` fps.
+
+    Non-drop timecode counts ``round(rate)`` labels per second, so at 29.97 fps its
+    labels run 0.1 % slower than the clock: frame number / rate. Drop-frame timecode
+    (``;`` before the frames, 29.97 or 59.94) skips the first 2 (4) labels of every
+    minute but each tenth, and so stays on the clock.
+    """
+    m = _TC.match(tc.strip())
+    if not m:
+        raise BadInput(f"not a timecode: {tc!r} (HH:MM:SS:FF)")
+    h, mi, s, sep, f = int(m[1]), int(m[2]), int(m[3]), m[4], int(m[5])
+    rate = Fraction(rate).limit_denominator(1001)
+    if rate <= 0:
+        raise BadInput(f"timecode {tc!r}: no frame rate to count it in")
+    nominal = round(float(rate))
+    if mi > 59 or s > 59 or f >= nominal:
+        raise BadInput(f"not a timecode at {float(rate):.3f} fps: {tc!r}")
+    frames = ((h * 60 + mi) * 60 + s) * nominal + f
+    if sep in ";,":  # drop-frame
+        drop = round(nominal / 15)  # 2 at 29.97, 4 at 59.94
+        minutes = h * 60 + mi
+        frames -= drop * (minutes - minutes // 10)
+    return float(frames / rate)
+
+
+def picture_start_of_day(path: str | os.PathLike[str]) -> float | None:
+    """Seconds since midnight of the picture's first frame, from its timecode; None when
+    the file carries none."""
+    with open_input(path) as c:
+        vs = picture_stream(c)
+        if vs is None:
+            return None
+        tags = [dict(vs.metadata)] + [dict(s.metadata) for s in c.streams if s.type == "data"] + [dict(c.metadata)]
+        tc = next((t["timecode"] for t in tags if t.get("timecode")), None)
+        rate = vs.average_rate or vs.base_rate
+    if tc is None or not rate:
+        return None
+    return timecode_seconds(tc, rate)
+
+
+def sound_start_of_day(path: str | os.PathLike[str]) -> float | None:
+    """Seconds since midnight of a broadcast WAV's first sample (its ``bext`` time
+    reference, in samples); None when it has none."""
+    with open_input(path) as c:
+        ref = c.metadata.get("time_reference")
+        if not ref or not c.streams.audio:
+            return None
+        rate = c.streams.audio[0].codec_context.sample_rate
+    try:
+        samples = int(ref)
+    except ValueError:
+        return None
+    return samples / rate if rate else None
+
+
+def start_on_picture(video: str | os.PathLike[str], sound: str | os.PathLike[str], first_frame_s: float) -> float | None:
+    """Where ``sound``'s first sample goes on ``video``'s timeline by their timecodes
+    (``first_frame_s``: the picture's first frame time); None unless both carry one."""
+    pic = picture_start_of_day(video)
+    snd = sound_start_of_day(sound)
+    if pic is None or snd is None:
+        return None
+    d = snd - pic
+    d -= DAY_S * round(d / DAY_S)  # across midnight
+    return first_frame_s + d

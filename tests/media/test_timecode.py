@@ -1,0 +1,51 @@
+"""Timecode arithmetic and reading it from real files."""
+
+from __future__ import annotations
+
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from mouthsync.core.errors import BadInput
+from mouthsync.media.timecode import (
+    picture_start_of_day,
+    sound_start_of_day,
+    start_on_picture,
+    timecode_seconds,
+)
+
+from ..conftest import CLIPS
+
+FACE2 = next(p for p in CLIPS if p.name == "retalking_face2.mp4")
+NTSC = Fraction(30000, 1001)
+
+
+def test_timecode_arithmetic() -> None:
+    assert timecode_seconds("01:00:00:00", 25) == 3600.0
+    assert timecode_seconds("10:00:01:12", 25) == 36001.48
+    # non-drop at 29.97 counts 30 labels a second: an hour of labels is 3603.6 s
+    assert timecode_seconds("01:00:00:00", NTSC) == pytest.approx(3603.6)
+    # drop-frame stays on the clock: labels ;00 and ;01 skipped in minutes not divisible by 10
+    assert timecode_seconds("01:00:00;00", NTSC) == pytest.approx(3600.0, abs=0.004)
+    assert timecode_seconds("00:01:00;02", NTSC) == pytest.approx(1800 / NTSC)
+    assert timecode_seconds("00:10:00;00", NTSC) == pytest.approx(17982 / NTSC)
+    for bad in ("1:00:00", "01:00:00:25", "01:61:00:00", "noon"):
+        with pytest.raises(BadInput):
+            timecode_seconds(bad, 25)
+
+
+def test_timecodes_read_from_a_camera_and_a_recorder(tmp_path: Path) -> None:
+    cam = tmp_path / "cam.mov"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(FACE2), "-c", "copy", "-timecode", "10:00:00:00",
+                    str(cam)], check=True)
+    rec = tmp_path / "rec.wav"
+    at = int(round((36000 - 2.5) * 48000))
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(FACE2), "-vn", "-ar", "48000", "-c:a", "pcm_s24le",
+                    "-write_bext", "1", "-metadata", f"time_reference={at}", str(rec)], check=True)
+    assert picture_start_of_day(cam) == 36000.0
+    assert sound_start_of_day(rec) == pytest.approx(36000 - 2.5)
+    assert start_on_picture(cam, rec, 0.0) == pytest.approx(-2.5)
+    assert picture_start_of_day(FACE2) is None and sound_start_of_day(FACE2) is None
+    assert start_on_picture(FACE2, rec, 0.0) is None
