@@ -49,3 +49,10 @@ def test_timecodes_read_from_a_camera_and_a_recorder(tmp_path: Path) -> None:
     assert start_on_picture(cam, rec, 0.0) == pytest.approx(-2.5)
     assert picture_start_of_day(FACE2) is None and sound_start_of_day(FACE2) is None
     assert start_on_picture(FACE2, rec, 0.0) is None
+    from mouthsync.media.probe import probe
+
+    assert probe(cam, audio_quality=False, pictures=False).timecode == {
+        "picture_start_of_day_s": 36000.0, "picture_start_of_day_clock": "10:00:00.000"}
+    assert probe(rec, audio_quality=False, pictures=False).timecode == {
+        "sound_start_of_day_s": 35997.5, "sound_start_of_day_clock": "09:59:57.500"}
+    assert probe(FACE2, audio_quality=False, pictures=False).timecode is None

@@ -53,6 +53,11 @@ def _human(r: dict[str, Any]) -> list[str]:
                 f"       silence: {q['leading_silence_s']:.2f} s lead, {q['trailing_silence_s']:.2f} s tail, "
                 f"{len(q['long_pauses'])} long pause(s)"
             )
+    tc = r.get("timecode") or {}
+    if tc.get("picture_start_of_day_clock"):
+        lines.append(f"timecode  first frame at {tc['picture_start_of_day_clock']} of the day")
+    if tc.get("sound_start_of_day_clock"):
+        lines.append(f"timecode  first sample at {tc['sound_start_of_day_clock']} of the day (broadcast WAV time reference)")
     for o in r.get("other_audio", []):
         span = (f"  {o['start']:.3f}-{o['start'] + o['duration']:.3f} s"
                 if o.get("start") is not None and o.get("duration") else "")

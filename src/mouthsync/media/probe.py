@@ -35,7 +35,7 @@ from mouthsync.media.audio_quality import AudioQuality, measure
 from mouthsync.media.container import check_input_path, open_input, picture_stream, require_video
 from mouthsync.media.decode import check_frame_count, decode_audio, frame_span
 
-PROBE_VERSION = "probe-2"
+PROBE_VERSION = "probe-3"
 
 #: Frame rates a camera or editor produces; used to name the rate nearest a measurement.
 STANDARD_RATES: tuple[float, ...] = (
@@ -126,6 +126,9 @@ class MediaInfo:
     # audio streams after the first (a master with one per language): what
     # ``--audio-stream N`` of check and fix can pick; facts only, not measured
     other_audio: list[dict[str, Any]] = field(default_factory=list)
+    # where the file sits in the day (media.timecode): the picture's first-frame timecode
+    # and a broadcast WAV's time reference, as written and in seconds since midnight
+    timecode: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -558,6 +561,23 @@ def probe(
     return info
 
 
+def _timecode(p: Path) -> dict[str, Any] | None:
+    from mouthsync.media.timecode import picture_start_of_day, sound_start_of_day
+
+    out: dict[str, Any] = {}
+    with contextlib.suppress(BadInput):
+        pic = picture_start_of_day(p)
+        if pic is not None:
+            out["picture_start_of_day_s"] = round(pic, 6)
+    snd = sound_start_of_day(p)
+    if snd is not None:
+        out["sound_start_of_day_s"] = round(snd, 6)
+    for key in list(out):
+        t = out[key]
+        out[key[:-2] + "_clock"] = f"{int(t // 3600):02d}:{int(t % 3600 // 60):02d}:{t % 60:06.3f}"
+    return out or None
+
+
 def _measure(p: Path, *, audio_quality: bool, pictures: bool) -> MediaInfo:
     with open_input(p) as c:
         fmt = c.format.name
@@ -586,6 +606,7 @@ def _measure(p: Path, *, audio_quality: bool, pictures: bool) -> MediaInfo:
         audio=audio,
         timing=_timing(video, audio),
         other_audio=others,
+        timecode=_timecode(p),
     )
     info.findings = _findings(info)
     return info
