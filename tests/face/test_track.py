@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +125,11 @@ def test_started_track_runs_its_worker_at_once_and_cancel_stops_it(tmp_path, mon
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     clip = next(p for p in CLIPS if p.name == "retalking_face4.mp4")
     with start_track_face(clip, use_cache=False, workers=2) as job:
+        # started by the time start_track_face returns; its command line shows once the
+        # child has exec'd (until then /proc shows the parent's: seen on a loaded machine)
+        deadline = time.monotonic() + 10.0
+        while not _live_track_workers() and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert len(_live_track_workers()) == 1
     assert _live_track_workers() == []
     assert list(tmp_path.iterdir()) == []
