@@ -47,7 +47,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.signal import fftconvolve
 
 from mouthsync.media.decode import Audio
 
@@ -224,6 +223,8 @@ def line_up(reference: Audio, other: Audio, *, max_offset_s: float | None = None
 
     ``max_offset_s`` bounds the search (None: any offset with at least 2 s of overlap).
     """
+    from scipy.signal import fftconvolve  # here: every check imports this module, few use it
+
     if reference.rate != other.rate:
         raise ValueError("line_up needs both recordings at one rate")
     rate = reference.rate
