@@ -278,3 +278,16 @@ def test_timecode_that_disagrees_with_the_sound_is_reported(tmp_path: Path) -> N
     assert rep.details["placed_by"] == "sound"
     said = [f for f in rep.findings if f.check == "sync.timecode"]
     assert len(said) == 1 and said[0].value == pytest.approx(80.0, abs=1.0)
+
+
+def test_the_html_report_says_where_the_sound_file_went(tmp_path: Path) -> None:
+    from mouthsync.sync.delay import check_sync
+    from mouthsync.sync.html_report import render_html
+
+    rec = tmp_path / "recorder.wav"
+    sf.write(rec, recorder(decode_audio(FACE2, rate=48000), 3.217, 48000), 48000, subtype="PCM_24")
+    page = render_html(check_sync(FACE2, audio_path=rec))
+    assert "<h2>Sound file</h2>" in page and "by the camera's own sound" in page and "-3.2171 s" in page
+    page = render_html(check_sync(FACE2, audio_path=SPEECH[4]))
+    assert "where it starts" in page and "another recording" in page
+    assert "<h2>Sound file</h2>" not in render_html(check_sync(FACE2))
