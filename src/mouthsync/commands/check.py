@@ -14,6 +14,7 @@ from mouthsync.commands.output import (
     emit,
     exit_for,
     prepare,
+    sound_file_said,
 )
 from mouthsync.core.atomic import check_output_path
 from mouthsync.core.errors import BadInput
@@ -122,22 +123,9 @@ def _human(d: dict[str, Any]) -> list[str]:
             lines.append(f"  channel {c['name']:5s}: {dl}  conf {c['confidence']:.2f}{face}  {mark}".rstrip())
     elif d["details"].get("audio_channel"):
         lines.append(f"  audio         : speech measured on the {d['details']['audio_channel']} (centre) channel alone, where a master carries its dialogue")
-    if d["details"].get("placed_by") == "timecode":
-        lines.append(f"  sound file    : placed by timecode: starts at {d['details']['timecode_start_s']:+.4f} s")
-    elif "lineup" in d["details"]:
-        lu = d["details"]["lineup"]
-        if lu is None:
-            said = "laid on the first frame (the video has no sound of its own to line it up with)"
-        elif lu["matched"] and not lu.get("applied", True):
-            said = (f"holds the camera's own sound, {-lu['offset_s'] * 1000:+.1f} ms against it: "
-                    "measured where it starts (--line-up always to place it by that sound)")
-        elif lu["matched"]:
-            said = (f"lined up with the camera's sound: starts at {lu['start_s']:+.4f} s "
-                    f"(match {lu['match']:.2f} over {lu['overlap_s']:.1f} s)")
-            if lu.get("clock_ppm"):
-                said += f"; its clock runs {lu['clock_ppm']:+.1f} ppm against the camera's, resampled to it"
-        else:
-            said = f"does not match the camera's sound (match {lu['match']:.2f}): laid on the first frame"
+    if "placement" in d["details"]:
+        pl = d["details"]["placement"]
+        said = sound_file_said(pl["by"], d["details"].get("lineup"), pl["start_s"])
         lines.append(f"  sound file    : {said}")
     if d["details"].get("denoised"):
         lines.append(f"  audio         : {denoised_line(d['details'].get('noise_snr_db'))}")

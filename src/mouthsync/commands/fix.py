@@ -7,7 +7,14 @@ from typing import Any
 
 import typer
 
-from mouthsync.commands.output import FAIL_ON_HELP, JSON_HELP, emit, exit_for, prepare
+from mouthsync.commands.output import (
+    FAIL_ON_HELP,
+    JSON_HELP,
+    emit,
+    exit_for,
+    prepare,
+    sound_file_said,
+)
 
 DELAY_HELP = (
     "The audio delay to REMOVE, with check's sign (positive: sound after picture). "
@@ -72,16 +79,8 @@ def _human(r: dict[str, Any]) -> list[str]:
     )
     snd = r.get("sound")
     if snd:
-        lu = snd.get("lineup")
-        clock = f", clock {lu['clock_ppm']:+.1f} ppm resampled" if lu and lu.get("matched") and lu.get("clock_ppm") else ""
-        how = ("placed by timecode" if snd.get("placed_by") == "timecode"
-               else f"lined up with the camera's sound (match {lu['match']:.2f}{clock})" if lu and lu.get("applied")
-               else f"the camera's sound, {-lu['offset_s'] * 1000:+.1f} ms against it (within the lip-sync search): "
-                    "laid at its own start" if lu and lu.get("matched")
-               else "not matching the camera's sound: laid at its own start" if lu
-               else "laid at its own start (the video had no sound)")
-        lines.append(f"Sound: replaced by {snd['path']}, {how}: first sample at {snd['placed_at_s']:+.4f} s, "
-                     "then the delay above removed")
+        how = sound_file_said(snd.get("placed_by", ""), snd.get("lineup"), snd["placed_at_s"])
+        lines.append(f"Sound: replaced by {snd['path']}, {how}; then the delay above removed")
     lines.append(f"Video: {r['video_packets_copied']} packets copied bit for bit")
     if r.get("audio_stream", "all") != "all":
         audio = [s for s in r["streams"] if s["kind"] == "audio"]

@@ -54,3 +54,23 @@ def denoised_line(snr_db: float | None) -> str:
     ``phones`` say it the same way)."""
     above = f" (speech {snr_db:.0f} dB above it)" if snr_db is not None else ""
     return f"steady background noise{above} removed before recognising the phones (RNNoise)"
+
+
+def sound_file_said(placed_by: str, lineup: dict[str, Any] | None, start_s: float | None) -> str:
+    """One line on where a sound file given with ``--audio`` went (``check`` and ``fix``
+    say it alike): by the camera's sound, by timecode, or where it starts, and why."""
+    at = f": first sample at {start_s:+.4f} s" if start_s is not None else ""
+    if placed_by == "timecode":
+        return f"placed by timecode{at}"
+    if lineup is None:
+        return f"laid where it starts (the video has no sound of its own to line it up with){at}"
+    if placed_by == "sound":
+        said = (f"lined up with the camera's sound (match {lineup['match']:.2f} over "
+                f"{lineup['overlap_s']:.1f} s){at}")
+        if lineup.get("clock_ppm"):
+            said += f"; its clock runs {lineup['clock_ppm']:+.1f} ppm against the camera's, resampled to it"
+        return said
+    if lineup["matched"]:
+        return (f"holds the camera's own sound, {-lineup['offset_s'] * 1000:+.1f} ms against it (within the "
+                f"lip-sync search): laid where it starts{at} (--line-up always places it by that sound)")
+    return f"does not match the camera's sound (match {lineup['match']:.2f}): laid where it starts{at}"

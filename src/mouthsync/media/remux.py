@@ -36,7 +36,13 @@ import numpy as np
 from mouthsync.core.errors import BadInput, BadOutput
 from mouthsync.media.container import open_input, picture_stream, require_audio
 from mouthsync.media.decode import decode_audio
-from mouthsync.media.write import copy_chapters, copy_stream, keeps_codec_tags, open_output
+from mouthsync.media.write import (
+    copy_chapters,
+    copy_meta,
+    copy_stream,
+    keeps_codec_tags,
+    open_output,
+)
 
 # Muxers that accept negative timestamps and express them with an edit list, so a copied
 # audio stream may start before zero without shifting the other streams.
@@ -93,6 +99,17 @@ class RemuxResult:
 
 def _format_for(out: Path) -> str | None:
     return _FORMAT_BY_SUFFIX.get(out.suffix.lower())
+
+
+def _output_format(out: Path) -> str:
+    """The muxer for ``out``'s suffix, or :class:`BadOutput` naming the ones there are."""
+    fmt = _format_for(out)
+    if fmt is None:
+        raise BadOutput(
+            f"cannot write {out}: unknown container suffix {out.suffix!r} "
+            f"(use one of {', '.join(sorted(_FORMAT_BY_SUFFIX))})"
+        )
+    return fmt
 
 
 def _first_audio_pts(path: str | os.PathLike[str], index: int) -> int | None:
@@ -176,12 +193,7 @@ def retime_audio(
         raise BadInput(f"audio speed {speed:g} is not a clock-drift correction (allowed 0.5..2)")
     src = Path(src)
     out = Path(out)
-    fmt = _format_for(out)
-    if fmt is None:
-        raise BadOutput(
-            f"cannot write {out}: unknown container suffix {out.suffix!r} "
-            f"(use one of {', '.join(sorted(_FORMAT_BY_SUFFIX))})"
-        )
+    fmt = _output_format(out)
     if channel_shifts is not None and (pieces is not None or abs(speed - 1.0) > 1e-12):
         raise ValueError("channel_shifts go alone: no pieces, no speed change")
     if pieces is not None:
@@ -215,12 +227,6 @@ def retime_audio(
             raise BadInput(f"{src}: cannot remux ({exc})") from None
     result.out = out
     return result
-
-
-def _copy_meta(ist: Any, ost: Any) -> None:
-    ost.metadata.update(dict(ist.metadata))
-    with contextlib.suppress(AttributeError, TypeError, ValueError):
-        ost.disposition = ist.disposition
 
 
 def _is_timecode_track(s: Any) -> bool:
@@ -547,7 +553,7 @@ def _remux_encode(
         cc = s.codec_context
         ost = _add_encoder(oc, cc, fmt, cc.sample_rate, _named_layout(cc.layout.name, cc.channels),
                            bit_rate or max(int(s.bit_rate or 0), 64000 * max(1, cc.channels), 96000))
-        _copy_meta(s, ost)
+        copy_meta(s, ost)
         return ost, StreamAction(s.index, "audio", _codec_name(ost), "audio-reencoded")
 
     mapping, actions = _template_streams(ic, oc, audio_factory=make_audio, made=moved)
@@ -654,12 +660,7 @@ def replace_audio(
     from mouthsync.media.decode import frame_times
 
     src, sound, out = Path(src), Path(sound), Path(out)
-    fmt = _format_for(out)
-    if fmt is None:
-        raise BadOutput(
-            f"cannot write {out}: unknown container suffix {out.suffix!r} "
-            f"(use one of {', '.join(sorted(_FORMAT_BY_SUFFIX))})"
-        )
+    fmt = _output_format(out)
     if not (0.5 < speed < 2.0):
         raise BadInput(f"audio speed {speed:g} is not a clock-drift correction (allowed 0.5..2)")
     with open_input(sound) as c:

@@ -207,10 +207,16 @@ def copy_stream(
             if rate:
                 with contextlib.suppress(ValueError, TypeError, AttributeError, ZeroDivisionError):
                     occ.framerate = rate
+    copy_meta(ist, ost)
+    return ost
+
+
+def copy_meta(ist: av.stream.Stream, ost: av.stream.Stream) -> None:
+    """``ist``'s stream tags (language, title, handler) and disposition (default,
+    forced, ...) onto ``ost``: players pick tracks by them."""
     ost.metadata.update(dict(ist.metadata))
     with contextlib.suppress(AttributeError, TypeError, ValueError):
         ost.disposition = ist.disposition
-    return ost
 
 
 @dataclass(frozen=True)

@@ -320,19 +320,11 @@ def plan_fix(
         if sound is None:
             require_audio(c, path, audio_stream or 0)
     times = frame_times(path)
-    sound_start, sound_speed, lineup, placed_by = 0.0, 1.0, None, ""
     if sound is not None:
-        from mouthsync.media.timecode import start_on_picture
-        from mouthsync.sync.delay import DEFAULT_MAX_DELAY_S
-        from mouthsync.sync.lineup import applies, line_up_files, place
+        from mouthsync.sync.lineup import applies
 
         sound = check_input_path(sound)
         applies(None, line_up, 0.0)  # a bad mode fails before any work
-        lu, own_start = line_up_files(path, sound, audio_stream=audio_stream or 0)
-        where = place(lu, start_on_picture(path, sound, float(times[0])), own_start, line_up, DEFAULT_MAX_DELAY_S)
-        lineup = None if lu is None else {**lu.to_dict(), "applied": where.by == "sound"}
-        placed_by = where.by
-        sound_start, sound_speed = where.start_s, where.speed
     fps = measured_fps(path)
     t_mid = 0.5 * (float(times[0]) + float(times[-1]))
     span = float(times[-1] - times[0])
@@ -355,6 +347,9 @@ def plan_fix(
             ) from None
         report = check_sync(path, audio_path=sound, audio_stream=audio_stream or 0, line_up=line_up)
     measured = _report_summary(report) if report is not None else None
+    sound_start, sound_speed, lineup, placed_by = 0.0, 1.0, None, ""
+    if sound is not None:
+        sound_start, sound_speed, lineup, placed_by = _sound_placement(path, sound, report, audio_stream, line_up)
 
     if need_check:
         est = _get(report, "audio_delay_ms")
@@ -466,6 +461,25 @@ def plan_fix(
         placed_by=placed_by,
         channels=channels,
     )
+
+
+def _sound_placement(
+    path: Path, sound: str | os.PathLike[str], report: Any, audio_stream: int | None, mode: str
+) -> tuple[float, float, dict[str, Any] | None, str]:
+    """Start, clock speed, line-up and "by" of the sound file that replaces the video's:
+    the placement check measured the delay at (its report says), else decided here alone."""
+    details = _get(report, "details") or {}
+    done = details.get("placement")
+    if done is not None:
+        return float(done["start_s"]), float(done["speed"]), details.get("lineup"), str(done["by"])
+    from mouthsync.media.decode import decode_audio
+    from mouthsync.sync.delay import DEFAULT_MAX_DELAY_S
+    from mouthsync.sync.lineup import placement_for
+
+    audio = decode_audio(sound, rate=16000, mono=True, audio_stream=audio_stream or 0, dialogue=True)
+    where, lu, _ = placement_for(path, audio, sound, mode, DEFAULT_MAX_DELAY_S)
+    lineup = None if lu is None else {**lu.to_dict(), "applied": where.by == "sound"}
+    return where.start_s, where.speed, lineup, where.by
 
 
 def _channel_delays(

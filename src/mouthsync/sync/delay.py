@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mouthsync.core.errors import BadInput, NoAudio, NoFace
+from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.priority import BACKGROUND_NICE
 from mouthsync.face.shots import shot_spans
@@ -56,7 +56,7 @@ from mouthsync.sync.standards import get_standard
 from mouthsync.sync.verdict import LOW_CONFIDENCE, judge_report
 
 if TYPE_CHECKING:
-    from mouthsync.sync.lineup import Lineup, Placement
+    from mouthsync.sync.lineup import Lineup
 
 ALGORITHM = "sync-delay-7"
 # Natural speech: the mouth starts moving slightly before the sound is heard, so a
@@ -869,18 +869,6 @@ def _no_face_report(video_path: str, reason: str, standard: str, fps: float) -> 
     )
 
 
-def _line_up_with_camera(vpath: str, audio: Audio) -> Lineup | None:
-    """Where a separately recorded sound belongs against the camera's own sound
-    (:mod:`mouthsync.sync.lineup`); None when the video has no sound of its own."""
-    from mouthsync.sync.lineup import line_up
-
-    try:
-        camera = decode_audio(vpath, rate=audio.rate, mono=True, dialogue=True)
-    except NoAudio:
-        return None
-    return line_up(camera, audio)
-
-
 def _within_picture(audio: Audio, vpath: str) -> Audio:
     """``audio`` cut to the picture's span, as the camera's own sound is: a recorder that
     ran longer than the camera holds speech (other takes, the slate, talk between takes)
@@ -899,7 +887,7 @@ def _within_picture(audio: Audio, vpath: str) -> Audio:
                  channel=audio.channel)
 
 
-def _report_lineup(rep: SyncReport, lineup: Lineup | None, placement: Placement | None, search_s: float,
+def _report_lineup(rep: SyncReport, lineup: Lineup | None, placement: Any, search_s: float,
                    tc_start: float | None = None) -> None:
     """``details["lineup"]``, ``details["placed_by"]`` and findings: where the sound file
     was placed, and why."""
@@ -1012,7 +1000,7 @@ def check_sync(
     vpath = str(check_input_path(video_path))
     apath = str(check_input_path(audio_path)) if audio_path is not None else vpath
     get_standard(standard)
-    from mouthsync.sync.lineup import applies
+    from mouthsync.sync.lineup import Placement, applies, placement_for
 
     applies(None, line_up, 0.0)  # fail early on a bad mode
     if faces != "auto" and (not isinstance(faces, int) or faces < 1):
@@ -1036,14 +1024,9 @@ def check_sync(
         lineup: Lineup | None = None
         placement = None
         tc_start: float | None = None
+        sound_start = audio.start
         if audio_path is not None and line_up != "never":
-            from mouthsync.media.decode import frame_times
-            from mouthsync.media.timecode import start_on_picture
-            from mouthsync.sync.lineup import place
-
-            lineup = _line_up_with_camera(vpath, audio)
-            tc_start = start_on_picture(vpath, apath, float(frame_times(vpath)[0]))
-            placement = place(lineup, tc_start, audio.start, line_up, max_delay_s)
+            placement, lineup, tc_start = placement_for(vpath, audio, apath, line_up, max_delay_s)
             if placement.by == "sound" and lineup is not None:
                 audio = _within_picture(lineup.placed(audio), vpath)
             elif placement.by == "timecode":
@@ -1149,8 +1132,13 @@ def check_sync(
     if cascade:
         rep.details["transcript"] = "skipped" if len(used) < len(sources) else "needed"
     rep.details["audio_stream"] = audio_stream
-    if audio_path is not None and line_up != "never":
-        _report_lineup(rep, lineup, placement, max_delay_s, tc_start)
+    if audio_path is not None:
+        if line_up != "never":
+            _report_lineup(rep, lineup, placement, max_delay_s, tc_start)
+        # where the sound file's first sample went (before the cut to the picture): what
+        # ``fix --audio`` applies, so that it need not decode and line up again
+        at = placement if placement is not None else Placement(sound_start, 1.0, "")
+        rep.details["placement"] = {"by": at.by, "start_s": at.start_s, "speed": at.speed}
     if audio.channel:
         rep.details["audio_channel"] = audio.channel
     # a flat noise bed was removed before recognition (audio.denoise): say so, with its measure

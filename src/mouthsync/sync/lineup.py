@@ -340,16 +340,27 @@ def place(lineup: Lineup | None, timecode_start_s: float | None, own_start_s: fl
     return Placement(own_start_s, 1.0, "")
 
 
-def line_up_files(video: str | Path, sound: str | Path, *, audio_stream: int = 0) -> tuple[Lineup | None, float]:
-    """:func:`line_up` of ``sound``'s audio stream against ``video``'s own sound (both at
-    16 kHz, the dialogue channel of a surround master), and ``sound``'s own start time.
-    The line-up is None when the video has no sound."""
+def line_up_with_camera(video: str | Path, audio: Audio) -> Lineup | None:
+    """:func:`line_up` of decoded ``audio`` against ``video``'s own sound (its dialogue
+    channel, at ``audio``'s rate); None when the video has no sound."""
     from mouthsync.core.errors import NoAudio
     from mouthsync.media.decode import decode_audio
 
-    other = decode_audio(sound, rate=16000, mono=True, audio_stream=audio_stream, dialogue=True)
     try:
-        camera = decode_audio(video, rate=16000, mono=True, dialogue=True)
+        camera = decode_audio(video, rate=audio.rate, mono=True, dialogue=True)
     except NoAudio:
-        return None, other.start
-    return line_up(camera, other), other.start
+        return None
+    return line_up(camera, audio)
+
+
+def placement_for(video: str | Path, audio: Audio, sound: str | Path, mode: str,
+                  search_s: float) -> tuple[Placement, Lineup | None, float | None]:
+    """Where the sound file ``sound`` (decoded as ``audio``) goes on ``video``'s timeline
+    (:func:`place`), with the line-up and the timecode placement it was chosen from.
+    The one place ``check`` and ``fix`` decide it."""
+    from mouthsync.media.decode import frame_times
+    from mouthsync.media.timecode import start_on_picture
+
+    lineup = line_up_with_camera(video, audio) if mode != "never" else None
+    tc = start_on_picture(video, sound, float(frame_times(video)[0])) if mode != "never" else None
+    return place(lineup, tc, audio.start, mode, search_s), lineup, tc
