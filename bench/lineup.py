@@ -1,6 +1,6 @@
 """Lining up a recorder with the camera (dual-system sound): accuracy and cost on long takes.
 
-    .venv/bin/python bench/lineup.py [--minutes 10]
+    .venv/bin/python bench/lineup.py [--minutes 10]     # --minutes 60: an hour's take
 
 A "camera" sound is built from the shared speech (every clip and recording, in a shuffled
 order, repeated to length), and "recorders" from it: started 7.3 s before the camera,

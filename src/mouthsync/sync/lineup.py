@@ -107,8 +107,11 @@ def envelope(x: np.ndarray, rate: int, hop_s: float = ENVELOPE_HOP_S) -> np.ndar
     n = x.size // hop
     if n < 4:
         return np.zeros(max(n, 0))
-    frames = np.asarray(x[: n * hop], dtype=np.float64).reshape(n, hop)
-    e = np.log(np.sqrt(np.mean(frames * frames, axis=1)) + 1e-5)
+    # in float32 and without a squared copy: on an hour of sound a float64 copy of the
+    # whole recording was the line-up's peak memory (0.9 GB)
+    frames = np.asarray(x[: n * hop], dtype=np.float32).reshape(n, hop)
+    power = np.einsum("ij,ij->i", frames, frames).astype(np.float64) / hop
+    e = np.log(np.sqrt(power) + 1e-5)
     w = max(1, int(round(_DETREND_S / hop_s)))
     kernel = np.ones(w) / w
     e = e - np.convolve(np.pad(e, (w // 2, w - 1 - w // 2), mode="edge"), kernel, mode="valid")
@@ -139,7 +142,7 @@ def _gcc_phat(ref: np.ndarray, other: np.ndarray, centre: int, span: int) -> tup
     whitened correlation (a sharp, lone peak is tens; noise, a few)."""
     lo = max(0, span - centre)
     hi = min(other.size, ref.size - centre - span)
-    if hi - lo < 2 * span + 16:
+    if hi - lo < 256:  # too little to correlate
         return float(centre), 0.0
     o = np.asarray(other[lo:hi], dtype=np.float64)
     r = np.asarray(ref[lo + centre - span : hi + centre + span], dtype=np.float64)
@@ -198,14 +201,22 @@ def _clock_fit(ref: np.ndarray, oth: np.ndarray, rate: int, lag: float) -> tuple
             if warp:
                 # w[m] = oth at c + (m - h) / (1 + slope): in step with ref, at ref index
                 # (1 + slope) c + intercept + (m - h)
-                w = resample_at(oth[None, :].astype(np.float64), c + (np.arange(n_chunk) - h) / (1.0 + slope))[0]
+                pos = c + (np.arange(n_chunk) - h) / (1.0 + slope)
+                # only the stretch it reads (with the spline's margin) goes to float64: the
+                # whole recording was copied for every chunk, 0.46 GB each for an hour
+                lo_s = max(0, int(pos[0]) - 256)
+                piece = oth[lo_s : int(pos[-1]) + 256].astype(np.float64)
+                w = resample_at(piece[None, :], pos - lo_s)[0]
                 guess = (1.0 + slope) * c + intercept - h
                 r0 = max(0, int(guess) - span)
                 got, height = _gcc_phat(ref[r0:], w, int(round(guess)) - r0, int(_FINE_SPAN_S * rate))
                 at = got + r0 + h  # ref index of oth[c]
             else:
-                got, height = _gcc_phat(ref[a:], oth[a : a + n_chunk], int(round(lag)), span)
-                at = got + c  # ref index of oth[c] (lag at the chunk, taken at its centre)
+                # ref from where the widest lag can reach: cut at the chunk itself, the search
+                # lost the chunk's first ``span - lag`` samples, all of them on an hour's take
+                r0 = max(0, a + int(round(lag)) - span)
+                got, height = _gcc_phat(ref[r0:], oth[a : a + n_chunk], a + int(round(lag)) - r0, span)
+                at = got + r0 + h  # ref index of oth[c] (the lag at the chunk, taken at its centre)
             if height >= _MIN_PEAK:
                 pts.append((float(c), at - float(c)))
         if len(pts) < 3:
