@@ -291,3 +291,15 @@ def test_the_html_report_says_where_the_sound_file_went(tmp_path: Path) -> None:
     page = render_html(check_sync(FACE2, audio_path=SPEECH[4]))
     assert "where it starts" in page and "another recording" in page
     assert "<h2>Sound file</h2>" not in render_html(check_sync(FACE2))
+
+
+@pytest.mark.slow
+def test_an_hour_long_take_is_lined_up_with_its_clock(long_speech: np.ndarray) -> None:
+    """On an hour the clock search reaches +-7.2 s: the chunks once searched a reference
+    cut at the chunk itself, nothing was left to correlate, and the clock read 0 ppm."""
+    rng = np.random.default_rng(4)
+    pieces = np.array_split(long_speech, 33)
+    hour = np.concatenate([pieces[i] for _ in range(22) for i in rng.permutation(33)])[: 3600 * RATE]
+    lu = line_up(Audio(hour, RATE, 0.0), Audio(drifting(hour, 7.3, 1000.0, RATE), RATE, 0.0))
+    assert lu.matched and (lu.speed - 1) * 1e6 == pytest.approx(1000.0, abs=2.0)
+    assert lu.start_s == pytest.approx(-7.3 / 1.001, abs=0.0005)
