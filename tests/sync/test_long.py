@@ -184,3 +184,43 @@ def test_a_late_middle_section_is_found_and_fails_the_file(own: dict[str, float]
         if not s["uncertain"] and any(p["start_s"] <= s["start_s"] < p["end_s"] for p in moved):
             assert abs(s["audio_delay_ms"]) <= 40.0, (s, moved)
     assert not [f for f in res.findings if f.check == "fix.verify"], res.findings
+
+
+def test_a_step_inside_a_shot_is_located_and_fix_moves_each_part(own: dict[str, float], tmp_path: Path) -> None:
+    """A recorder that inserted 200 ms of silence at 9.0 s (inside the second shot, not at
+    a cut): everything after is 200 ms late. check places the step to within half a second
+    and reads each part; fix --delay steps moves each part by its own reading, and check
+    on the output reads one delay throughout, within a frame of the clean take's."""
+    import numpy as np
+
+    from mouthsync.sync.correct import fix_sync
+    from tests.media.test_remux import packets
+    from tests.sync.builders import _ffmpeg, write_wav
+
+    order = (SOURCES * 3)[:9]
+    take, wav, segs = build_concatenation(order, [-own[str(p)] for p in order], tmp_path, name="take")
+    assert all(abs(g.start_s - 9.0) > 1.0 for g in segs)  # the step is not at a picture cut
+    a = decode_audio(wav, rate=16000).samples
+    i = 9 * 16000
+    late = np.concatenate([a[:i], np.zeros(3200, np.float32), a[i:]])[: a.size]
+    video = tmp_path / "step.mkv"
+    _ffmpeg("-i", str(take), "-i", str(write_wav(tmp_path / "step.wav", late, 16000)), "-map", "0:v:0",
+            "-map", "1:a:0", "-c:v", "copy", "-c:a", "pcm_s16le", str(video))
+    rep = check_sync(video)
+    [st] = rep.steps
+    assert abs(st.at_s - 9.0) <= 0.5 and st.lo_s - 0.3 <= 9.0 <= st.hi_s + 0.3, st
+    assert abs(st.before_ms - (-rep.calibration_ms)) <= 40.0 and abs(st.after_ms - st.before_ms - 200.0) <= 20.0, st
+    assert rep.drift.kind == "steps"
+    assert [f for f in rep.findings if f.check == "sync.step" and "--delay steps" in f.advice]
+    assert [f.advice for f in rep.findings if f.check == "sync.delay"] == ["mouthsync fix FILE -o OUT --delay steps"]
+    from mouthsync.sync.plot import plot_report
+
+    assert plot_report(rep, tmp_path / "step.png").read_bytes()[:4] == b"\x89PNG"
+    out = tmp_path / "fixed.mkv"
+    res = fix_sync(video, out, delay="steps", report=rep, verify=True)
+    assert [p["from"] for p in res.plan.pieces or []] == ["step", "step"]
+    assert packets(out) == packets(video)
+    after = check_sync(out)
+    assert not after.steps and after.drift.kind != "steps", after.drift
+    good = [w for w in after.windows if not w.uncertain]
+    assert len(good) >= 10 and all(abs(w.audio_delay_ms) <= 40.0 for w in good), after.windows

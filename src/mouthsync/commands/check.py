@@ -142,6 +142,15 @@ def _human(d: dict[str, Any]) -> list[str]:
         lines.append(f"  drift         : {dr['ms_per_min']:+.1f} ms/min{interp}")
     elif dr["kind"] == "steps":
         lines.append(f"  drift         : windows disagree without a line (spread {dr['residual_ms']:.0f} ms): edit or cut?")
+        steps = d.get("steps") or []
+        for sp in [x for x in steps if not x.get("at_cut")]:
+            a, b = sp["between_s"]
+            where = "in a pause" if sp["in_pause"] else "inside speech"
+            lines.append(f"  step          : {sp['before_ms']:+.0f} -> {sp['after_ms']:+.0f} ms at {sp['at_s']:.1f} s "
+                         f"(between {a:.1f} and {b:.1f} s); fix switches at {sp['cut_s']:.2f} s, {where}")
+        at_cuts = sum(1 for x in steps if x.get("at_cut"))
+        if at_cuts:
+            lines.append(f"  steps         : {at_cuts} more at picture cuts (see the shots)")
     elif dr["kind"] == "none":
         lines.append(f"  drift         : none ({dr['ms_per_min']:+.1f} ms/min)")
     if len(d["windows"]) > MAX_LISTED_WINDOWS:

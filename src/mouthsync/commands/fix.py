@@ -23,7 +23,9 @@ DELAY_HELP = (
     "moves it two frames later. Paste check's audio_delay_ms as '<value>ms'. 'shots' "
     "(an edit): each shot between picture cuts that check reads confidently more than a "
     "frame off is moved by its own reading, the others by the whole file's; the audio is "
-    "re-encoded. 'channels' (split microphones, one voice per channel): each channel moves "
+    "re-encoded. 'steps' (one take whose delay changes where sound was dropped, inserted or "
+    "edited): each part between the steps check finds is moved by its own reading, switching "
+    "in the nearest pause. 'channels' (split microphones, one voice per channel): each channel moves "
     "by its own reading when check reads it confidently, else by the file's."
 )
 DRIFT_HELP = (
@@ -39,22 +41,28 @@ def _human(r: dict[str, Any]) -> list[str]:
     src = {"auto": "measured by check", "shots": "the whole file's, measured by check",
            "channels": "the measured channel's, by check"}.get(
         r["delay_source"], f"given as {r['delay_source']}")
-    lines.append(
-        f"Removed audio delay {r['audio_delay_removed_ms']:+.1f} ms "
-        f"({r['audio_delay_removed_frames']:+.2f} frames at {r['fps']:.3f} fps), {src}"
-    )
-    if r.get("pieces"):
+    if r["delay_source"] == "steps":
+        lines.append(f"Removed the audio delay part by part, as check read each part "
+                     f"(the whole file reads {r['audio_delay_removed_ms']:+.1f} ms at {r['fps']:.3f} fps)")
+    else:
+        lines.append(
+            f"Removed audio delay {r['audio_delay_removed_ms']:+.1f} ms "
+            f"({r['audio_delay_removed_frames']:+.2f} frames at {r['fps']:.3f} fps), {src}"
+        )
+    if r.get("pieces") and r["delay_source"] == "steps":
+        lines.append(f"Parts moved on their own ({len(r['pieces'])}, switched at the steps check found):")
+    elif r.get("pieces"):
         lines.append(f"Shots moved on their own ({len(r['pieces'])} stretches, cross-faded at the cuts):")
-        for p in r["pieces"]:
-            whose = "its own reading" if p["from"] == "shot" else "the whole file's"
-            lines.append(f"    {p['start_s']:7.2f}-{p['end_s']:7.2f} s  {p['delay_ms']:+7.1f} ms removed ({whose})")
+    for p in r.get("pieces") or []:
+        whose = "its own reading" if p["from"] in ("shot", "step") else "the whole file's"
+        lines.append(f"    {p['start_s']:7.2f}-{p['end_s']:7.2f} s  {p['delay_ms']:+7.1f} ms removed ({whose})")
     if r.get("channels"):
         lines.append("Channels moved on their own:")
         for c in r["channels"]:
             whose = "its own reading" if c["from"] == "channel" else "the file's"
             lines.append(f"    {c['name']:8s} {c['delay_ms']:+7.1f} ms removed ({whose})")
     m = r.get("measured")
-    if m and r["delay_source"] in ("auto", "shots") and m.get("confidence") is not None:
+    if m and r["delay_source"] in ("auto", "shots", "steps") and m.get("confidence") is not None:
         v = m.get("verdict") or {}
         status = v.get("status", v) if isinstance(v, dict) else v
         lines.append(f"  check before the fix: confidence {m['confidence']:.2f}, verdict: {status}")

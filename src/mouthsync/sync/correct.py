@@ -17,6 +17,10 @@ Semantics, chosen so that ``check``'s figure can be pasted straight into ``fix``
   whole file is moved by its own reading, every other shot by the whole file's, with a
   short cross-fade at the cuts (:func:`mouthsync.media.remux.map_pieces`); the audio is
   re-encoded. It does not combine with drift.
+* ``delay="steps"`` (a take whose delay changes at a point, with no picture cut there: a
+  recorder or stream that dropped or inserted sound, an audio edit): each part between
+  the steps check located (:mod:`mouthsync.sync.steps`) is moved by its own reading,
+  switching in the pause nearest each step when there is one; re-encoded, no drift.
 * With drift, the delay line is ``d(t) = d_ref + k (t - t_ref)``; an explicit delay is the
   delay at the middle of the picture (what a whole-file measurement sees), an automatic one
   comes from a robust fit through check's windows. The output sound at picture time ``t``
@@ -331,12 +335,14 @@ def plan_fix(
     findings: list[Finding] = []
     by_shot = isinstance(delay, str) and delay.strip().lower() == "shots"
     by_channel = isinstance(delay, str) and delay.strip().lower() == "channels"
+    by_step = isinstance(delay, str) and delay.strip().lower() == "steps"
     if by_channel and (drift is not None and str(drift).strip().lower() not in ("", "none")):
         raise BadInput("--delay channels moves each channel by its own amount: it does not combine with --drift")
-    delay_s = None if (by_shot or by_channel) else parse_delay(delay, fps)
+    delay_s = None if (by_shot or by_channel or by_step) else parse_delay(delay, fps)
     drift_v = parse_drift(drift)
-    if by_shot and drift_v is not None:
-        raise BadInput("--delay shots moves each shot by its own amount: it does not combine with --drift")
+    if (by_shot or by_step) and drift_v is not None:
+        what = "shot" if by_shot else "part"
+        raise BadInput(f"--delay {what}s moves each {what} by its own amount: it does not combine with --drift")
     need_check = delay_s is None or drift_v == "auto"
     if need_check and report is None:
         try:
@@ -367,13 +373,15 @@ def plan_fix(
         # an edit whose parts read differently: one shift for the file leaves them off
         verdict = _get(report, "verdict")
         secs = (verdict.get("sections") or []) if isinstance(verdict, dict) else []
-        if secs and not by_shot and _get(_get(report, "drift"), "kind") != "drift":
+        if secs and not (by_shot or by_step) and _get(_get(report, "drift"), "kind") != "drift":
             where = ", ".join(f"{x['start_s']:.1f}-{x['end_s']:.1f} s ({x['audio_delay_ms']:+.0f} ms)" for x in secs[:4])
             findings.append(Finding(
                 "fix.sections", Severity.WARNING,
                 f"{len(secs)} section(s) read differently from the whole file and stay off after one shift: {where}",
                 advice="--delay shots moves each shot between picture cuts by its own reading"
                 if len(_get(report, "shots") or []) > 1
+                else "--delay steps moves each part between the steps check found by its own reading"
+                if _get(report, "steps")
                 else "no picture cut was found: cut at the edits and fix each part (--delay auto)"))
 
     # drift
@@ -424,12 +432,13 @@ def plan_fix(
             d_ref = float(np.median(d - k * (c - t_ref)))
         else:
             t_ref, d_ref = t_mid, float(_get(report, "audio_delay_ms")) / 1000.0
-        delay_source = "shots" if by_shot else "auto"
+        delay_source = "shots" if by_shot else "steps" if by_step else "auto"
     else:
         t_ref, d_ref = t_mid, delay_s
         delay_source = str(delay)
     shift_s = k * t_ref - d_ref
-    pieces = _shot_pieces(path, report, d_ref, fps, min_confidence, findings) if by_shot else None
+    pieces = (_shot_pieces(path, report, d_ref, fps, min_confidence, findings) if by_shot
+              else _step_pieces(path, report, times, findings) if by_step else None)
     channels = _channel_delays(path, report, d_ref, min_confidence, findings) if by_channel else None
     if by_channel:
         delay_source = "channels"
@@ -548,6 +557,28 @@ def _shot_pieces(
     return runs
 
 
+def _step_pieces(path: Path, report: Any, times: np.ndarray, findings: list[Finding]) -> list[dict[str, Any]]:
+    """The parts between the steps check located, each with its own delay, for
+    ``--delay steps`` (:mod:`mouthsync.sync.steps`); the switch is each step's cut."""
+    steps = _get(report, "steps") or []
+    if not steps:
+        kind = _get(_get(report, "drift"), "kind")
+        why = "its windows read one delay" if kind in ("none", "drift") else "no two runs of confident windows differ"
+        raise BadInput(f"{path}: check found no step in the delay ({why}): use --delay auto")
+    edges = [float(times[0]), *[float(_get(sp, "cut_s")) for sp in steps], float(times[-1])]
+    delays = [float(_get(steps[0], "before_ms")), *[float(_get(sp, "after_ms")) for sp in steps]]
+    pieces = [{"start_s": round(a, 3), "end_s": round(b, 3), "delay_ms": round(d, 3), "from": "step"}
+              for a, b, d in zip(edges[:-1], edges[1:], delays, strict=True)]
+    inside = [sp for sp in steps if not _get(sp, "in_pause")]
+    if inside:
+        findings.append(Finding(
+            "fix.steps", Severity.INFO,
+            f"{len(inside)} switch(es) fall inside speech, with no pause near the step: "
+            + ", ".join(f"{float(_get(sp, 'cut_s')):.2f} s" for sp in inside)
+            + " (cross-faded; listen there)"))
+    return pieces
+
+
 def sidecar_path(out: str | os.PathLike[str]) -> Path:
     """Where the record of a fix goes: ``OUT.fix.json`` beside the output."""
     out = Path(out)
@@ -586,7 +617,7 @@ def fix_sync(
     check_output_path(side, inputs)
     if sound is not None and mode == "copy":
         raise BadInput("--audio writes the new sound afresh (placed and cut to the picture): --audio-mode copy does not apply")
-    if sound is not None and isinstance(delay, str) and delay.strip().lower() in ("shots", "channels"):
+    if sound is not None and isinstance(delay, str) and delay.strip().lower() in ("shots", "steps", "channels"):
         raise BadInput(f"--delay {delay.strip().lower()} moves the video's own sound: it does not combine with --audio")
     plan = plan_fix(src, delay=delay, drift=drift, report=report, min_confidence=min_confidence,
                     audio_stream=audio_stream, sound=sound, line_up=line_up)

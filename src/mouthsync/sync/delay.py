@@ -53,6 +53,7 @@ from mouthsync.sync.features import (
     trimmed_corr_rows,
 )
 from mouthsync.sync.standards import get_standard
+from mouthsync.sync.steps import DelayStep, find_steps
 from mouthsync.sync.verdict import LOW_CONFIDENCE, judge_report
 
 if TYPE_CHECKING:
@@ -162,6 +163,8 @@ class SyncReport:
     source: str = ""
     # one estimate per shot between picture cuts (face.shots); empty for a single take
     shots: list[WindowEstimate] = field(default_factory=list)
+    # where the delay changes inside a take (sync.steps): an audio edit or dropout
+    steps: list[DelayStep] = field(default_factory=list)
     # what the report was measured from, kept only when asked (check_sync(keep_evidence=True)):
     # the report's pictures (sync.html_report) show the mouth at moments of the speech
     evidence: Evidence | None = field(default=None, repr=False, compare=False)
@@ -178,6 +181,7 @@ class SyncReport:
             "drift": self.drift.to_dict(),
             "windows": [w.to_dict() for w in self.windows],
             "shots": [w.to_dict() for w in self.shots],
+            "steps": [x.to_dict() for x in self.steps],
             "verdict": self.verdict,
             "raw_delay_ms": None if self.raw_delay_ms is None else round(self.raw_delay_ms, 1),
             "calibration_ms": self.calibration_ms,
@@ -302,6 +306,35 @@ class Signals:
             return self._curves_block(sel, delays, weights, warp, robust)
         parts = [self._curves_block(sel, delays[i : i + step], weights, warp, robust) for i in range(0, delays.size, step)]
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+    def split_fit(
+        self, sel: np.ndarray, before_s: float, after_s: float, splits: np.ndarray, weights: dict[str, float]
+    ) -> np.ndarray:
+        """Agreement (weighted mean correlation of the components) over frames ``sel`` when
+        the sound is ``before_s`` late up to each time of ``splits`` and ``after_s`` from
+        there: where a delay that changes inside a take (``sync.steps``) changes.
+
+        One row per split over the same frames, so the rows compare like the delay
+        search's candidates (fixed support)."""
+        t = self.times[sel]
+        v = self.valid[sel]
+        tv = t[v]
+        splits = np.asarray(splits, dtype=np.float64)
+        measured = {"opening": self.opening, "velocity": self.velocity, "width": self.width}
+        tables = {"opening": self.grid_e, "velocity": self.grid_de, "width": self.grid_spread}
+        num = np.zeros(splits.size)
+        den = 0.0
+        late = tv[None, :] >= splits[:, None]
+        for k in ("opening", "velocity", "width"):
+            wk = float(weights.get(k, 0.0))
+            if wk <= 0 or measured[k] is None or tv.size < 8:
+                continue
+            pa = np.interp(tv + before_s, self.grid_t, tables[k])
+            pb = np.interp(tv + after_s, self.grid_t, tables[k])
+            r = corr_rows(measured[k][sel][v], np.where(late, pb[None, :], pa[None, :]))  # type: ignore[index]
+            num += wk * np.nan_to_num(r, nan=0.0)
+            den += wk
+        return num / den if den > 0 else num
 
     def _curves_block(
         self, sel: np.ndarray, delays: np.ndarray, weights: dict[str, float], warp: float, robust: bool = True
@@ -783,6 +816,18 @@ def analyse(
     wd = np.array([np.nan if x.audio_delay_ms is None else x.audio_delay_ms for x in windows])
     wc = np.array([x.confidence for x in windows])
     drift = fit_drift(centers, wd, wc, frame_ms=frame_ms, min_confidence=LOW_CONFIDENCE)
+    steps = []
+    if len(windows) >= 4 and drift.kind in ("steps", "none"):
+        # a late stretch of two or three windows is too short to bend the robust drift line
+        # (it reads "none"), but it is a step all the same
+        def part_delay(sel: np.ndarray) -> float | None:
+            e = estimate_window(sig, sel, delays, w, conf_sig)
+            return None if e.delay_s is None or e.uncertain else e.delay_s
+
+        steps = find_steps(sig, windows, w, frame_ms, calibration_ms, part_delay,
+                           cuts=[a for a, _ in shots[1:]])
+        if steps:
+            drift.kind, drift.interpretation = "steps", None
     span = float(sig.times[-1] - sig.times[0])
     delay_at_s: float | None = None
     if drift.kind in ("drift", "none") and glob.delay_s is not None and span >= 20.0:
@@ -819,7 +864,7 @@ def analyse(
             agree = np.mean([abs(x.audio_delay_ms - delay_ms) <= frame_ms for x in good])  # type: ignore[operator]
             conf = float(np.clip(max(conf, float(np.median([x.confidence for x in good]))) * (0.5 + 0.5 * agree), 0, 1))
     findings, verdict = judge_report(delay_ms, conf, glob.note, drift, windows, standard, frame_ms,
-                                     shots=shot_estimates, snap_s=hop_s)
+                                     shots=shot_estimates, snap_s=hop_s, steps=steps)
     curve = Curve(delays * 1000.0 - calibration_ms, glob.combined, glob.components)
     details = {
         "algorithm": ALGORITHM,
@@ -851,6 +896,7 @@ def analyse(
         details=details,
         source=source,
         shots=shot_estimates,
+        steps=steps,
     )
 
 

@@ -75,6 +75,15 @@ def render_plot(report: object) -> bytes:
             ax1.plot([sh.start_s, sh.end_s], [sh.audio_delay_ms] * 2, color="black", lw=3.5,
                      alpha=0.3 if sh.uncertain else 0.85, solid_capstyle="butt",
                      label="delay per shot (faint: uncertain)" if i == 0 else None)
+    inside = [x for x in getattr(rep, "steps", None) or [] if not x.at_cut]
+    for i, sp in enumerate(inside):
+        # a step inside a shot: the span it lies in, and each part's delay up to and from it
+        ax1.axvspan(sp.lo_s, sp.hi_s, color="tab:orange", alpha=0.25, label="delay steps here" if i == 0 else None)
+        a = inside[i - 1].cut_s if i else (wins[0].start_s if wins else sp.cut_s)
+        b = inside[i + 1].cut_s if i + 1 < len(inside) else (wins[-1].end_s if wins else sp.cut_s)
+        ax1.plot([a, sp.cut_s], [sp.before_ms] * 2, color="tab:orange", lw=2.5,
+                 label="delay per part (fix --delay steps)" if i == 0 else None)
+        ax1.plot([sp.cut_s, b], [sp.after_ms] * 2, color="tab:orange", lw=2.5)
     drift = rep.drift  # type: ignore[attr-defined]
     line, label = drift_legend(drift)
     if line and wins:

@@ -33,6 +33,7 @@ def judge_report(
     frame_ms: float,
     shots: list[WindowEstimate] | None = None,
     snap_s: float = 2.5,
+    steps: list[Any] | None = None,
 ) -> tuple[list[Finding], dict[str, Any]]:
     """Findings and verdict for the whole file's delay ``delay_ms`` at confidence ``conf``
     (``note``: why the whole-file estimate is uncertain, if it is), its drift and windows.
@@ -42,6 +43,8 @@ def judge_report(
     change only to within a window, the cut to the frame; a confident shot judged worse
     than the whole file is a section of its own where no window section covers it (a
     single 5 s shot holds too few windows); the advice points to ``fix --delay shots``.
+    ``steps``: where the delay changes inside a take (:mod:`mouthsync.sync.steps`), each a
+    finding; without picture cuts the advice points to ``fix --delay steps``.
     """
     cuts = [sh.start_s for sh in (shots or [])[1:]]
     findings: list[Finding] = []
@@ -68,14 +71,15 @@ def judge_report(
         status = verdict["status"]
         direction = verdict["direction"]
         msg = f"audio delay {delay_ms:+.0f} ms ({delay_ms / frame_ms:+.1f} frames, {direction}) against {st.name}"
+        # one shift would put the parts before a step off by the step: move each part
+        how = ("mouthsync fix FILE -o OUT --delay steps" if any(not x.at_cut for x in steps or [])
+               else "mouthsync fix FILE -o OUT --delay auto")
         if status == "out_of_sync":
             findings.append(Finding("sync.delay", Severity.ERROR, msg + ": out of tolerance",
-                                    value=delay_ms, threshold=verdict["limit_ms"], unit="ms",
-                                    advice="mouthsync fix FILE -o OUT --delay auto"))
+                                    value=delay_ms, threshold=verdict["limit_ms"], unit="ms", advice=how))
         elif status == "detectable":
             findings.append(Finding("sync.delay", Severity.WARNING, msg + ": detectable, still acceptable",
-                                    value=delay_ms, threshold=verdict["limit_ms"], unit="ms",
-                                    advice="mouthsync fix FILE -o OUT --delay auto"))
+                                    value=delay_ms, threshold=verdict["limit_ms"], unit="ms", advice=how))
         else:
             findings.append(Finding("sync.delay", Severity.INFO, msg + ": within tolerance",
                                     value=delay_ms, threshold=verdict["limit_ms"], unit="ms"))
@@ -90,7 +94,19 @@ def judge_report(
                                 f"window delays disagree without a straight line (spread {drift.residual_ms:.0f} ms): an edit or cut with different sync on each side?",
                                 value=drift.residual_ms, unit="ms",
                                 advice="see the delay of each shot (--plot), then mouthsync fix FILE -o OUT --delay shots"
+                                if cuts and all(x.at_cut for x in steps or [])
+                                else "mouthsync fix FILE -o OUT --delay steps (each part by its own delay)"
+                                if steps else "see the delay of each shot (--plot), then mouthsync fix FILE -o OUT --delay shots"
                                 if cuts else "look at the per-window delays (--plot) and fix each part separately"))
+    for sp in [x for x in steps or [] if not x.at_cut]:  # steps at cuts: the shots say it
+        where = "in a pause" if sp.in_pause else "inside speech: no pause near the step"
+        findings.append(Finding(
+            "sync.step", Severity.WARNING,
+            f"the delay steps from {sp.before_ms:+.0f} to {sp.after_ms:+.0f} ms at {sp.at_s:.2f} s "
+            f"({(sp.after_ms - sp.before_ms) / frame_ms:+.1f} frames): sound dropped or inserted there, or an audio edit?",
+            start_s=sp.at_s, value=sp.after_ms - sp.before_ms, unit="ms",
+            advice=f"mouthsync fix FILE -o OUT --delay steps (switches at {sp.cut_s:.2f} s, {where})",
+            extra=sp.to_dict()))
     sections = out_of_tolerance_sections(windows, st, verdict.get("status", "unknown"))
     if cuts:
         for sec in sections:
@@ -118,6 +134,9 @@ def judge_report(
             f"{st.name}: " + ("out of tolerance" if bad else "detectable"),
             start_s=sec["start_s"], end_s=sec["end_s"], value=d, unit="ms",
             advice="mouthsync fix FILE -o OUT --drift auto" if drift.kind == "drift"
+            else "mouthsync fix FILE -o OUT --delay shots (each shot by its own delay)"
+            if cuts and all(x.at_cut for x in steps or [])
+            else "mouthsync fix FILE -o OUT --delay steps (each part by its own delay)" if steps
             else "mouthsync fix FILE -o OUT --delay shots (each shot by its own delay)" if cuts
             else "fix that part on its own (cut there; mouthsync fix PART -o OUT --delay auto)"))
     for w in windows:

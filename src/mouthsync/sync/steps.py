@@ -1,0 +1,216 @@
+"""Where the delay changes inside a take, and where a correction can cut without being heard.
+
+Why: a recorder or streaming encoder that drops or inserts a block of sound, or an audio
+edit slipped against an unbroken picture, leaves a take whose first part is in sync and
+whose rest is a few frames off. The windows of ``check`` show two levels (``drift.kind``
+``"steps"``), but only to the hop of the windows (2.5 s), and there is no picture cut to
+move the sound at (``fix --delay shots``). This module finds each step:
+
+1. **Runs**: consecutive confident windows that read within a frame of each other; a
+   lone window that disagrees with both neighbours is not a run (one bad window is not an
+   edit).
+2. **The step**: between two runs, the time where the mouth agrees best with the sound
+   taken at the first run's delay before it and the second run's after it
+   (:meth:`~mouthsync.sync.delay.Signals.split_fit`, 40 ms steps over the span the two
+   runs' windows leave open).
+3. **The cut**: a move inside a pause is silent. The pause in the sound that covers both
+   delays nearest to the step (within :data:`MAX_CUT_MOVE_S`) takes the cut; without one,
+   the cut goes at the step itself (with the short cross-fade of ``media.remux``). A
+   picture cut near the step is an edit: the step is the cut (``fix --delay shots`` moves
+   whole shots; ``--delay steps`` switches there too).
+4. **The parts' delays**: each stretch between cuts is measured again on its own frames,
+   to better than a frame; a stretch that cannot be measured keeps its run's median.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+# Split candidates every 40 ms: one frame at 25 fps (the step cannot be placed finer
+# than the picture shows it).
+SPLIT_STEP_S = 0.04
+# Frames either side of the bracket that take part in the split fit, so that a bracket of a
+# second or two still has several seconds of speech to correlate.
+CONTEXT_S = 2.5
+# Splits whose fit is within this share of the gain, or PLATEAU_MIN, of the best one are
+# as good as the best: the step lies somewhere in that plateau. PLATEAU_MIN is the split
+# fit's own jitter from one 40 ms split to the next on the shared clips (0.005-0.015).
+PLATEAU_SHARE = 0.01
+PLATEAU_MIN = 0.012
+# Frames this long before and after a picture cut stay out of the split fit.
+CUT_GUARD_S = (0.2, 0.4)
+# A picture cut this close to the plateau of a step is where the step is.
+CUT_SNAP_S = 0.3
+# A step must fit the mouth better than either delay alone by this much (correlation):
+# measured 0.17-0.30 for steps of 120-320 ms made in the shared clips.
+MIN_GAIN = 0.03
+# A pause this far from the step still takes the cut (the speech between them moves by
+# the wrong part's delay; a pause cut is silent, a cut in a word is not).
+MAX_CUT_MOVE_S = 1.0
+# Shortest pause, beyond the difference of the two delays, that hides a cut and its fade
+# (5 ms, media.remux.PIECE_FADE_S) with room for where speech activity ends.
+MIN_PAUSE_MARGIN_S = 0.02
+
+
+@dataclass
+class DelayStep:
+    """One change of the delay inside the file (check's sign, ms; times on the picture's
+    clock). ``cut_s`` is where ``fix --delay steps`` switches from one delay to the next:
+    the middle of a pause when one is near (``in_pause``), else ``at_s``."""
+
+    at_s: float
+    cut_s: float
+    before_ms: float
+    after_ms: float
+    lo_s: float  # the step lies between lo_s and hi_s (the plateau of the split fit)
+    hi_s: float
+    gain: float  # split fit at the step minus the better single delay (correlation units)
+    in_pause: bool
+    at_cut: bool = False  # at a picture cut (an edit): the switch is the cut itself
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at_s": round(self.at_s, 3),
+            "cut_s": round(self.cut_s, 3),
+            "before_ms": round(self.before_ms, 1),
+            "after_ms": round(self.after_ms, 1),
+            "step_ms": round(self.after_ms - self.before_ms, 1),
+            "between_s": [round(self.lo_s, 3), round(self.hi_s, 3)],
+            "gain": round(self.gain, 4),
+            "in_pause": self.in_pause,
+            "at_cut": self.at_cut,
+        }
+
+
+def delay_runs(windows: list[Any], frame_ms: float) -> list[list[Any]]:
+    """Runs of consecutive confident windows whose delays stay within a frame of the
+    run's median; runs of one window are dropped, then neighbours that agree are joined."""
+    runs: list[list[Any]] = []
+    for w in windows:
+        if w.uncertain or w.audio_delay_ms is None:
+            continue
+        if runs and abs(w.audio_delay_ms - _median(runs[-1])) <= frame_ms:
+            runs[-1].append(w)
+        else:
+            runs.append([w])
+    joined: list[list[Any]] = []
+    for r in runs:
+        if len(r) < 2:
+            continue
+        if joined and abs(_median(r) - _median(joined[-1])) <= frame_ms:
+            joined[-1].extend(r)
+        else:
+            joined.append(r)
+    return joined
+
+
+def _median(run: list[Any]) -> float:
+    return float(np.median([w.audio_delay_ms for w in run]))
+
+
+def pauses_in(speech: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Gaps between the speech segments (times of the sound file)."""
+    segs = sorted(speech)
+    return [(a_end, b_start) for (_, a_end), (b_start, _) in zip(segs, segs[1:], strict=False) if b_start > a_end]
+
+
+def cut_for(at_s: float, before_s: float, after_s: float, pauses: list[tuple[float, float]],
+            lo: float, hi: float) -> tuple[float, bool]:
+    """Where to switch delays near ``at_s`` (picture time), and whether it is in a pause.
+
+    The output sound at picture time ``t`` is the input's at ``t + delay``: a cut at ``c``
+    is silent when the input is silent over ``[c + min(delays), c + max(delays)]`` plus a
+    margin for the fade, so the pause must be longer than the step."""
+    need = abs(after_s - before_s) + MIN_PAUSE_MARGIN_S
+    best: tuple[float, float] | None = None
+    for p0, p1 in pauses:
+        if p1 - p0 < need:
+            continue
+        c = 0.5 * (p0 + p1) - 0.5 * (before_s + after_s)
+        if not (lo <= c <= hi) or abs(c - at_s) > MAX_CUT_MOVE_S:
+            continue
+        if best is None or abs(c - at_s) < best[0]:
+            best = (abs(c - at_s), c)
+    return (best[1], True) if best is not None else (at_s, False)
+
+
+def find_steps(
+    sig: Any,
+    windows: list[Any],
+    weights: dict[str, float],
+    frame_ms: float,
+    calibration_ms: float,
+    measure: Callable[[np.ndarray], float | None],
+    cuts: list[float] | None = None,
+) -> list[DelayStep]:
+    """Every step between runs of window delays (see the module docstring); [] when the
+    windows form one run.
+
+    ``sig``: the delay search's :class:`~mouthsync.sync.delay.Signals`; ``measure(sel)``:
+    the delay (raw s) of the frames ``sel`` measured alone, or None when that is not
+    confident (the parts' own readings). ``cuts``: picture cuts (s); the frames around
+    each are left out of the split fit (the tracker restarts there and an edit's sound
+    jumps with the picture, so those frames favour whichever delay by accident)."""
+    runs = delay_runs(windows, frame_ms)
+    if len(runs) < 2:
+        return []
+    times = sig.times
+    usable = np.ones(times.size, dtype=bool)
+    for c in cuts or []:
+        usable &= ~((times >= c - CUT_GUARD_S[0]) & (times < c + CUT_GUARD_S[1]))
+    pauses = pauses_in(sig.speech)
+    raw = [(_median(r) + calibration_ms) / 1000.0 for r in runs]
+    found: list[tuple[float, float, float, float, float, bool, bool]] = []  # at, cut, lo, hi, gain, pause, at cut
+    for i in range(len(runs) - 1):
+        a_run, b_run = runs[i], runs[i + 1]
+        lo = a_run[-1].start_s
+        hi = b_run[0].end_s
+        if found:
+            lo = max(lo, found[-1][1] + SPLIT_STEP_S)
+        ctx = usable & (times >= max(a_run[0].start_s, lo - CONTEXT_S)) & (times <= min(b_run[-1].end_s, hi + CONTEXT_S))
+        splits = np.arange(lo, hi + 1e-9, SPLIT_STEP_S)
+        if splits.size == 0 or ctx.sum() < 16:
+            return []  # the parts would no longer match the runs: say nothing rather
+        fit = sig.split_fit(ctx, raw[i], raw[i + 1], splits, weights)
+        t_ctx = times[ctx]
+        ends = sig.split_fit(ctx, raw[i], raw[i + 1], np.array([t_ctx[0] - 1.0, t_ctx[-1] + 1.0]), weights)
+        if fit.size >= 3:  # one split's noise must not break a plateau in two
+            fit = np.median(np.stack([np.r_[fit[0], fit[:-1]], fit, np.r_[fit[1:], fit[-1]]]), axis=0)
+        k = int(np.argmax(fit))
+        gain = float(fit[k] - np.max(ends))
+        # Where the mouth says little (a pause, a weak stretch) every split there fits
+        # alike: the step is the middle of the plateau around the best split, not its edge.
+        near = fit >= fit[k] - max(PLATEAU_MIN, PLATEAU_SHARE * gain)
+        a_k, b_k = k, k
+        while a_k > 0 and near[a_k - 1]:
+            a_k -= 1
+        while b_k < splits.size - 1 and near[b_k + 1]:
+            b_k += 1
+        at = 0.5 * float(splits[a_k] + splits[b_k])
+        near_cuts = [c for c in cuts or [] if splits[a_k] - CUT_SNAP_S <= c <= splits[b_k] + CUT_SNAP_S]
+        if near_cuts:
+            # an edit: the sound changes with the picture, and the cut is exact to the frame
+            at = min(near_cuts, key=lambda c: abs(c - at))
+            found.append((at, at, float(splits[a_k]), float(splits[b_k]), gain, False, True))
+            continue
+        cut, in_pause = cut_for(at, raw[i], raw[i + 1], pauses, lo, hi)
+        found.append((at, cut, float(splits[a_k]), float(splits[b_k]), gain, in_pause, False))
+    if not found or min(f[4] for f in found) < MIN_GAIN:
+        return []  # a split no better than one delay: two runs of windows, not a step
+    # each part between cuts measured on its own frames; the run's median when it cannot be
+    cuts = [f[1] for f in found]
+    edges = [float(times[0]) - 1e-6, *cuts, float(times[-1]) + 1e-6]
+    part_ms = []
+    for j in range(len(edges) - 1):
+        sel = (times >= edges[j]) & (times < edges[j + 1])
+        d = measure(sel) if sel.sum() >= 16 else None
+        run_ms = _median(runs[j]) if j < len(runs) else _median(runs[-1])
+        ms = run_ms if d is None else d * 1000.0 - calibration_ms
+        part_ms.append(ms if abs(ms - run_ms) <= frame_ms else run_ms)
+    return [DelayStep(at_s=at, cut_s=cut, before_ms=part_ms[j], after_ms=part_ms[j + 1], lo_s=lo, hi_s=hi,
+                      gain=gain, in_pause=pause, at_cut=at_cut)
+            for j, (at, cut, lo, hi, gain, pause, at_cut) in enumerate(found)]

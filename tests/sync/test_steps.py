@@ -1,0 +1,111 @@
+"""Steps of the delay inside a take (``sync.steps``): runs of window delays, the pause a
+correction switches in, and the parts ``fix --delay steps`` moves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mouthsync.sync.delay import WindowEstimate
+from mouthsync.sync.steps import DelayStep, cut_for, delay_runs, find_steps, pauses_in
+
+
+def _w(i: int, d: float | None, unc: bool = False) -> WindowEstimate:
+    return WindowEstimate(2.5 * i, 2.5 * i + 5.0, d, 0.1 if unc else 0.9, unc)
+
+
+def test_runs_are_confident_windows_within_a_frame_and_a_lone_window_is_not_one() -> None:
+    delays = [0, 10, -5, 5, 400, 200, 210, 190, None, 205, 30, 20]
+    wins = [_w(i, d, unc=(i == 8)) for i, d in enumerate(delays)]
+    runs = delay_runs(wins, 40.0)
+    assert [[w.audio_delay_ms for w in r] for r in runs] == [[0, 10, -5, 5], [200, 210, 190, 205], [30, 20]]
+    # runs of one window between two that agree do not split them
+    assert len(delay_runs([_w(i, d) for i, d in enumerate([0, 5, 300, 10, 0])], 40.0)) == 1
+    assert delay_runs([_w(0, 0), _w(1, 200)], 40.0) == []
+
+
+def test_pauses_are_the_gaps_between_speech() -> None:
+    assert pauses_in([(3.0, 4.0), (0.5, 2.0), (4.0, 6.0), (6.5, 9.0)]) == [(2.0, 3.0), (6.0, 6.5)]
+
+
+def test_the_cut_goes_in_a_pause_long_enough_for_both_delays_else_at_the_step() -> None:
+    # the sound is 0 s late before and 0.2 s after: a cut at c plays the input at c and
+    # c + 0.2, so the pause must cover both, plus the fade
+    pauses = [(9.0, 9.1), (10.4, 10.9), (14.0, 15.0)]
+    cut, in_pause = cut_for(10.2, 0.0, 0.2, pauses, 8.0, 12.0)
+    assert in_pause and cut == pytest.approx(0.5 * (10.4 + 10.9) - 0.1)
+    # the only long pause is too far from the step, or outside the span searched
+    assert cut_for(12.5, 0.0, 0.2, pauses, 8.0, 16.0) == (12.5, False)
+    assert cut_for(13.8, 0.0, 0.2, pauses, 8.0, 13.9) == (13.8, False)
+    # a short pause does not hide a step larger than itself
+    assert cut_for(9.0, 0.0, 0.2, [(8.95, 9.15)], 8.0, 12.0) == (9.0, False)
+    assert cut_for(9.0, 0.0, 0.2, [(8.9, 9.15)], 8.0, 12.0)[1]
+
+
+class _FakeSignals:
+    """A measured mouth that follows a prediction made of the sound 0 s late before 20.3 s
+    and 0.2 s late after: the split fit peaks where the step is."""
+
+    def __init__(self) -> None:
+        self.times = np.arange(0.0, 40.0, 0.04)
+        rng = np.random.default_rng(3)
+        self.grid = np.arange(-2.0, 42.0, 0.001)
+        self.expected = np.convolve(rng.standard_normal(self.grid.size), np.ones(120) / 120, "same")
+        d = np.where(self.times < 20.3, 0.0, 0.2)
+        self.mouth = np.interp(self.times + d, self.grid, self.expected)
+        self.speech = [(0.0, 25.0), (25.5, 40.0)]
+
+    def split_fit(self, sel, before_s, after_s, splits, weights):  # type: ignore[no-untyped-def]
+        t = self.times[sel]
+        pa, pb = np.interp(t + before_s, self.grid, self.expected), np.interp(t + after_s, self.grid, self.expected)
+        x = self.mouth[sel]
+        return np.array([np.corrcoef(x, np.where(t < s, pa, pb))[0, 1] for s in splits])
+
+
+def test_a_step_is_placed_where_the_split_fits_best_and_its_parts_measured_again() -> None:
+    sig = _FakeSignals()
+    wins = [_w(i, 0.0 if 2.5 * i + 5.0 <= 20.3 else 200.0 if 2.5 * i >= 20.3 else None, unc=not (
+        2.5 * i + 5.0 <= 20.3 or 2.5 * i >= 20.3)) for i in range(15)]
+    seen = []
+
+    def measure(sel: np.ndarray) -> float | None:
+        t = sig.times[sel]
+        seen.append((float(t[0]), float(t[-1])))
+        return 0.004 if t[0] < 1.0 else 0.203
+
+    [st] = find_steps(sig, wins, {"opening": 1.0}, 40.0, 0.0, measure)
+    assert isinstance(st, DelayStep)
+    assert abs(st.at_s - 20.3) <= 0.25 and st.lo_s <= 20.3 <= st.hi_s and st.gain > 0
+    # the nearest pause in the sound (25.0-25.5 s) is 4.6 s away: the switch is at the step
+    assert st.cut_s == st.at_s and not st.in_pause
+    assert (st.before_ms, st.after_ms) == (pytest.approx(4.0), pytest.approx(203.0))
+    assert seen[0][0] == 0.0 and seen[1][1] == pytest.approx(39.96)
+    d = st.to_dict()
+    assert d["step_ms"] == pytest.approx(199.0) and d["between_s"][0] <= d["at_s"] <= d["between_s"][1]
+    # a part measured more than a frame from its run keeps the run's median
+    [st2] = find_steps(sig, wins, {"opening": 1.0}, 40.0, 0.0, lambda sel: 0.5)
+    assert (st2.before_ms, st2.after_ms) == (0.0, 200.0)
+
+
+def test_step_pieces_move_each_part_by_its_own_reading() -> None:
+    from mouthsync.core.errors import BadInput
+    from mouthsync.sync.correct import plan_fix
+    from tests.conftest import CLIPS
+
+    face2 = next(p for p in CLIPS if p.name == "retalking_face2.mp4")
+    step = DelayStep(at_s=2.41, cut_s=2.3, before_ms=5.0, after_ms=125.0, lo_s=2.2, hi_s=2.6, gain=0.1,
+                     in_pause=True)
+    report = {"audio_delay_ms": 60.0, "confidence": 0.9, "windows": [], "drift": {"kind": "steps"},
+              "verdict": {"status": "detectable"}, "steps": [step.to_dict()]}
+    plan = plan_fix(face2, delay="steps", report=report)
+    assert plan.delay_source == "steps"
+    assert [(p["start_s"], p["end_s"], p["delay_ms"], p["from"]) for p in plan.pieces or []] == [
+        (0.0, 2.3, 5.0, "step"), (2.3, 4.96, 125.0, "step")]
+    assert not [f for f in plan.findings if f.check == "fix.steps"]
+    inside = {**report, "steps": [{**step.to_dict(), "in_pause": False}]}
+    assert [f.check for f in plan_fix(face2, delay="steps", report=inside).findings] == ["fix.steps"]
+    with pytest.raises(BadInput, match="no step in the delay"):
+        plan_fix(face2, delay="steps", report={**report, "steps": [], "drift": {"kind": "none"}})
+    with pytest.raises(BadInput, match="does not combine with --drift"):
+        plan_fix(face2, delay="steps", drift="auto", report=report)
+
