@@ -22,6 +22,11 @@ def test_runs_are_confident_windows_within_a_frame_and_a_lone_window_is_not_one(
     # runs of one window between two that agree do not split them
     assert len(delay_runs([_w(i, d) for i, d in enumerate([0, 5, 300, 10, 0])], 40.0)) == 1
     assert delay_runs([_w(0, 0), _w(1, 200)], 40.0) == []
+    # at the end of the file one confident window backed by the uncertain one before it
+    tail = [_w(i, d, unc=(i in (4, 5))) for i, d in enumerate([0, 5, -3, 2, 148, 188, 180])]
+    assert [[w.audio_delay_ms for w in r] for r in delay_runs(tail, 40.0)] == [[0, 5, -3, 2], [180]]
+    unbacked = [_w(i, d, unc=(i == 4)) for i, d in enumerate([0, 5, -3, 2, 20, 180])]
+    assert len(delay_runs(unbacked, 40.0)) == 1
 
 
 def test_pauses_are_the_gaps_between_speech() -> None:
@@ -109,3 +114,25 @@ def test_step_pieces_move_each_part_by_its_own_reading() -> None:
     with pytest.raises(BadInput, match="does not combine with --drift"):
         plan_fix(face2, delay="steps", drift="auto", report=report)
 
+
+
+def test_a_late_step_that_the_drift_line_reads_as_pull_down_is_told_as_steps() -> None:
+    """Windows of a real take (50 s of shared clips) whose sound is 320 ms late from 36 s:
+    the robust line reads +53 ms/min, "NTSC pull-down"; the runs fit every confident window
+    within a frame and the line misses the late ones by far. A clock drift follows its line."""
+    from mouthsync.sync.drift import fit_drift
+    from mouthsync.sync.steps import steps_beat_line
+
+    rows = [(20, 0.61), (-1, 1.0), (-1, 1.0), (10, 1.0), (11, 1.0), (-22, 0.35), (23, 0.51), (30, 0.2), (28, 0.0),
+            (20, 0.58), (-2, 1.0), (-1, 1.0), (11, 1.0), (12, 0.21), (322, 0.51), (323, 0.63), (348, 0.19),
+            (348, 0.0), (340, 0.0)]
+
+    def fit(delays: list[float], confs: list[float]) -> tuple[str, bool]:
+        wins = [WindowEstimate(2.5 * i, 2.5 * i + 5.0, d, c, c < 0.3) for i, (d, c) in enumerate(zip(delays, confs, strict=True))]
+        c = np.array([w.start_s + 2.5 for w in wins])
+        f = fit_drift(c, np.array(delays, dtype=float), np.array(confs), frame_ms=40.0)
+        return f.kind, steps_beat_line(wins, f, 40.0)
+
+    assert fit([r[0] for r in rows], [r[1] for r in rows]) == ("drift", True)
+    ramp = [2.5 * i + (3.0 if i % 3 == 0 else -2.0) for i in range(20)]  # 60 ms per minute
+    assert fit(ramp, [0.9] * 20) == ("drift", False)

@@ -260,6 +260,7 @@ def _report_summary(report: Any) -> dict[str, Any]:
     out = {k: d.get(k) for k in keep}
     out["windows"] = d.get("windows", [])
     out["shots"] = d.get("shots", [])
+    out["steps"] = d.get("steps", [])
     return out
 
 
@@ -660,6 +661,14 @@ def _verify(
     from mouthsync.sync.delay import check_sync
 
     summary = _report_summary(check_sync(out, audio_stream=audio_stream))
+    for sp in summary.get("steps") or []:
+        if not sp.get("at_cut"):
+            findings.append(Finding(
+                "fix.verify", Severity.WARNING,
+                f"the output still steps from {sp['before_ms']:+.0f} to {sp['after_ms']:+.0f} ms at {sp['at_s']:.2f} s",
+                advice="look there (--plot): the step may lie elsewhere in its span "
+                       f"({sp['between_s'][0]:.1f}-{sp['between_s'][1]:.1f} s); run fix --delay steps on the output",
+                value=sp["after_ms"] - sp["before_ms"], unit="ms", start_s=sp["at_s"]))
     moved = [p for p in pieces or [] if p["from"] == "shot"]
     for sh in summary.get("shots") or []:
         d = sh.get("audio_delay_ms")

@@ -88,7 +88,12 @@ class DelayStep:
 
 def delay_runs(windows: list[Any], frame_ms: float) -> list[list[Any]]:
     """Runs of consecutive confident windows whose delays stay within a frame of the
-    run's median; runs of one window are dropped, then neighbours that agree are joined."""
+    run's median; runs of one window are dropped, then neighbours that agree are joined.
+
+    At either end of the file one confident window makes a run when the uncertain window
+    next to it reads within a frame of it: a step in the last few seconds leaves room for
+    only one confident window after it (a +160 ms step at 41 s of 50: 148 and 188 ms
+    uncertain, then 180 ms at 0.60)."""
     runs: list[list[Any]] = []
     for w in windows:
         if w.uncertain or w.audio_delay_ms is None:
@@ -98,14 +103,42 @@ def delay_runs(windows: list[Any], frame_ms: float) -> list[list[Any]]:
         else:
             runs.append([w])
     joined: list[list[Any]] = []
-    for r in runs:
-        if len(r) < 2:
+    for n, r in enumerate(runs):
+        if len(r) < 2 and not (n in (0, len(runs) - 1) and _backed_at_end(r[0], windows, frame_ms, n == 0)):
             continue
         if joined and abs(_median(r) - _median(joined[-1])) <= frame_ms:
             joined[-1].extend(r)
         else:
             joined.append(r)
     return joined
+
+
+def steps_beat_line(windows: list[Any], drift: Any, frame_ms: float) -> bool:
+    """Whether window delays that the robust line reads as a drift are better told as
+    steps: every confident window within a frame of its run's median, while the line misses
+    some by more than two frames. A step late in a file bends the line into a slope (a
+    +320 ms step at 36 s of 50 read as "+53 ms/min, NTSC pull-down"); a clock drift follows
+    its line."""
+    if drift.kind != "drift" or drift.ms_per_min is None or drift.intercept_ms is None:
+        return False
+    runs = delay_runs(windows, frame_ms)
+    if len(runs) < 2:
+        return False
+    line_miss = max(abs(w.audio_delay_ms - (drift.intercept_ms + drift.ms_per_min / 60.0 * 0.5 * (w.start_s + w.end_s)))
+                    for r in runs for w in r)
+    run_miss = max(abs(w.audio_delay_ms - _median(r)) for r in runs for w in r)
+    return line_miss > 2.0 * frame_ms and run_miss <= frame_ms
+
+
+def _backed_at_end(w: Any, windows: list[Any], frame_ms: float, first: bool) -> bool:
+    """Whether ``w``, the first (``first``) or last confident window, has an uncertain
+    window on its inner side that reads within a frame of it."""
+    i = windows.index(w)
+    j = i + 1 if first else i - 1
+    if not 0 <= j < len(windows):
+        return False
+    v = windows[j]
+    return bool(v.uncertain and v.audio_delay_ms is not None and abs(v.audio_delay_ms - w.audio_delay_ms) <= frame_ms)
 
 
 def _median(run: list[Any]) -> float:
