@@ -203,3 +203,27 @@ def test_chapters_follow_the_output_timeline(tmp_path: Path) -> None:
     o = r.source_time_at_output_zero
     assert [g[2] for g in got] == ["Intro", "Main"]
     assert got[0][0] == 0.0 and got[1][0] == pytest.approx(2.0 - o, abs=0.002)
+
+
+@pytest.mark.parametrize(("ext", "tc"), [(".mov", "10:00:00:00"), (".mp4", "10:00:00:00"), (".mkv", "01:02:03:04")])
+def test_timecode_follows_the_output_timeline(tmp_path: Path, ext: str, tc: str) -> None:
+    """A camera original with timecode: prep's copy starts at the label of the first frame
+    it keeps (moved on by what --trim-silence cut), so it conforms back to the original."""
+    import subprocess
+
+    from mouthsync.media.timecode import picture_start_of_day, picture_timecode
+
+    quiet = delay_audio(CLIPS[1], tmp_path / "quiet_head.mp4", 1.2)  # 1.2 s of no sound first
+    src = tmp_path / f"camera{ext}"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(quiet), "-c", "copy", "-timecode", tc, str(src)],
+                   check=True)
+    kept = prep(src, tmp_path / f"kept{ext}")
+    assert picture_timecode(kept.path) == (tc, kept.fps)
+    r = prep(src, tmp_path / f"trimmed{ext}", trim_silence=True)
+    moved = next(c for c in r.changes if c["kind"] == "timecode")
+    assert moved["from"] == tc and moved["to"] != tc
+    skipped = r.source_time_at_output_zero - probe(src, pictures=False).video.start
+    assert skipped > 0.5
+    got = picture_start_of_day(r.path)
+    assert got is not None and got - picture_start_of_day(src) == pytest.approx(skipped, abs=0.5 / r.fps)
+    assert json.loads(r.sidecar.read_text())["changes"][-2]["kind"] in ("timecode", "encode")

@@ -192,6 +192,9 @@ def prep(
     if len(tracks) > 1:
         changes.append({"kind": "audio_streams", "count": len(tracks),
                         "note": "every audio stream placed on the same timeline and resampled alike"})
+    timecode = _timecode_moved(src, origin - t0, rate)
+    if timecode is not None:
+        changes.append(timecode)
     codec = default_audio_codec(out)
     with open_output(out, [src]) as oc:
         chapters = _chapters_moved(src, origin, duration)
@@ -199,6 +202,11 @@ def prep(
             oc.set_chapters(chapters)
         # Every stream must exist before the first packet is muxed (that writes the header).
         vs = _add_video_stream(oc, v.width, v.height, rate, crf)
+        if timecode is not None:
+            # MOV/MP4 muxers write their timecode track from the picture's tag; Matroska
+            # keeps the container's
+            vs.metadata["timecode"] = timecode["to"]
+            oc.metadata["timecode"] = timecode["to"]
         astreams = []
         for pl, lang in zip(tracks, languages, strict=True):
             st = add_audio_stream(oc, rate=AUDIO_RATE, channels=pl.shape[0], codec=codec)
@@ -238,6 +246,27 @@ def prep(
               **result.to_dict()}
     write_text_atomic(side, dumps(record), [src])
     return result
+
+
+def _timecode_moved(src: Path, skipped_s: float, rate: Fraction) -> dict[str, Any] | None:
+    """The output's first-frame timecode: the source's, moved on by the ``skipped_s`` prep
+    cut from its start and counted at the output's ``rate`` (drop-frame kept). Why: an
+    editor conforms prep's copy back to the camera original by its timecode; without it
+    every intermediate started at 00:00:00:00."""
+    from mouthsync.media.timecode import picture_timecode, timecode_label, timecode_seconds
+
+    got = picture_timecode(src)
+    if got is None:
+        return None
+    label, src_rate = got
+    try:
+        day = timecode_seconds(label, src_rate) + skipped_s
+    except BadInput:
+        return None  # a label the source's own rate cannot count: not ours to carry
+    to = timecode_label(day, rate, drop=any(sep in label for sep in ";,"))
+    return {"kind": "timecode", "from": label, "to": to,
+            "note": f"first frame's timecode moved by the {skipped_s:.3f} s cut from the start" if skipped_s > 0
+            else "first frame's timecode kept"}
 
 
 def _chapters_moved(src: Path, origin: float, duration: float) -> list[dict[str, Any]]:

@@ -46,19 +46,48 @@ def timecode_seconds(tc: str, rate: Fraction | float) -> float:
     return float(frames / rate)
 
 
-def picture_start_of_day(path: str | os.PathLike[str]) -> float | None:
-    """Seconds since midnight of the picture's first frame, from its timecode; None when
-    the file carries none."""
+def timecode_label(seconds: float, rate: Fraction | float, drop: bool = False) -> str:
+    """The label of the frame at ``seconds`` since midnight in a picture at ``rate`` fps:
+    the inverse of :func:`timecode_seconds` (``drop``: drop-frame, ``;`` before the frames;
+    only at 29.97 and 59.94). Wraps at midnight."""
+    rate = Fraction(rate).limit_denominator(1001)
+    nominal = round(float(rate))
+    frames = int(round(seconds * rate)) % int(round(DAY_S * rate))
+    drop = drop and rate.denominator == 1001 and nominal in (30, 60)
+    if drop:
+        k = round(nominal / 15)  # labels skipped per minute but each tenth
+        per_10min = 600 * nominal - 9 * k
+        tens, rest = divmod(frames, per_10min)
+        # the first minute of ten keeps every label; each later one starts k labels on
+        extra = 0 if rest < k else k * ((rest - k) // (60 * nominal - k))
+        frames += 9 * k * tens + extra
+    f = frames % nominal
+    total_s = frames // nominal
+    h, m, sec = total_s // 3600 % 24, total_s // 60 % 60, total_s % 60
+    return f"{h:02d}:{m:02d}:{sec:02d}{';' if drop else ':'}{f:02d}"
+
+
+def picture_timecode(path: str | os.PathLike[str]) -> tuple[str, Fraction] | None:
+    """The picture's first-frame timecode label and the rate it counts in; None when the
+    file carries none."""
     with open_input(path) as c:
         vs = picture_stream(c)
         if vs is None:
             return None
+        # (Matroska keeps it as a container tag spelled TIMECODE)
         tags = [dict(vs.metadata)] + [dict(s.metadata) for s in c.streams if s.type == "data"] + [dict(c.metadata)]
-        tc = next((t["timecode"] for t in tags if t.get("timecode")), None)
+        tc = next((v for t in tags for k, v in t.items() if k.lower() == "timecode" and v), None)
         rate = vs.average_rate or vs.base_rate
     if tc is None or not rate:
         return None
-    return timecode_seconds(tc, rate)
+    return str(tc), Fraction(rate)
+
+
+def picture_start_of_day(path: str | os.PathLike[str]) -> float | None:
+    """Seconds since midnight of the picture's first frame, from its timecode; None when
+    the file carries none."""
+    got = picture_timecode(path)
+    return None if got is None else timecode_seconds(*got)
 
 
 def sound_start_of_day(path: str | os.PathLike[str]) -> float | None:
