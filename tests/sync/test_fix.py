@@ -187,3 +187,48 @@ def test_drift_auto_brings_every_window_within_one_frame(tmp_path: Path) -> None
         assert abs((w.audio_delay_ms - offset) - b.audio_delay_ms) <= frame_ms, (w, b)
     assert compared >= 0.6 * len(got.windows)
     assert got.drift.kind != "drift" or abs(got.drift_ms_per_min or 0.0) < 10.0
+
+
+def test_fix_applies_a_saved_check_report_and_refuses_it_for_another_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """check --json > REPORT, then fix --report REPORT applies what was reviewed without
+    measuring again; the report of another file, of a file changed since (a fixed output
+    has the same picture), or of another audio stream is refused in one line."""
+    import os
+    import shutil
+
+    take = tmp_path / "take.mp4"
+    shutil.copy(FACE2, take)
+    assert main(["check", str(take), "--json"]) in (0, 1)
+    report = tmp_path / "take.check.json"
+    report.write_text(capsys.readouterr().out)
+    measured = json.loads(report.read_text())
+    assert measured["inputs"]["file"]["path"] == str(take.resolve()) and measured["inputs"]["audio"] is None
+
+    import mouthsync.sync.delay as sd
+
+    def no_second_check(*a: object, **k: object) -> None:
+        raise AssertionError("fix measured again")
+
+    monkeypatch.setattr(sd, "check_sync", no_second_check)
+    out = tmp_path / "fixed.mp4"
+    assert main(["fix", str(take), "-o", str(out), "--report", str(report), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["audio_delay_removed_ms"] == pytest.approx(measured["audio_delay_ms"], abs=0.05)
+    assert doc["measured"]["confidence"] == pytest.approx(measured["confidence"], abs=1e-3)
+
+    def refused(args: list[str], message: str) -> None:
+        assert main(["fix", *args, "-o", str(tmp_path / "again.mp4"), "--report", str(report)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+        assert not (tmp_path / "again.mp4").exists()
+
+    refused([str(out)], "holds no check of")  # the corrected output: applying it again would double it
+    refused([str(take), "--audio-stream", "1"], "measured audio stream 0")
+    refused([str(take), "--audio", str(FACE2)], "with the file's own sound")
+    st = take.stat()
+    os.utime(take, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    refused([str(take)], "changed")
+    report.write_text("not json")
+    refused([str(take)], "cannot read a check report")

@@ -15,6 +15,7 @@ from mouthsync.commands.output import (
     prepare,
     sound_file_said,
 )
+from mouthsync.core.errors import BadInput
 
 DELAY_HELP = (
     "The audio delay to REMOVE, with check's sign (positive: sound after picture). "
@@ -118,6 +119,45 @@ def _human(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def load_check_report(path: Path, file: Path, sound: Path | None, audio_stream: int | None) -> dict[str, Any]:
+    """The check of ``file`` inside a saved ``check --json`` document (one file's, or one of
+    several files'), refused unless it measured this very file (and sound file, and audio
+    stream) as it is now (:mod:`mouthsync.core.stamp`)."""
+    import json
+
+    from mouthsync.core.stamp import stamp_mismatch
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise BadInput(f"{path}: cannot read a check report ({exc})") from None
+    found = doc.get("files") if isinstance(doc, dict) and isinstance(doc.get("files"), list) else [doc]
+    checks = [c for c in found if isinstance(c, dict) and "audio_delay_ms" in c and "verdict" in c]
+    if not checks:
+        raise BadInput(f"{path}: not a check report (write one with: mouthsync check FILE --json > REPORT)")
+    target = str(file.resolve())
+    mine = [c for c in checks if ((c.get("inputs") or {}).get("file") or {}).get("path") == target]
+    if not mine:
+        raise BadInput(f"{path} holds no check of {file}: run mouthsync check {file} --json > {path.name} again")
+    rep = mine[0]
+    why = stamp_mismatch(file, rep["inputs"]["file"])
+    if why:
+        raise BadInput(f"{path} was made before {file} changed ({why}): check it again")
+    measured_sound = rep["inputs"].get("audio")
+    if (sound is None) != (measured_sound is None):
+        said = "with --audio " + measured_sound["path"] if measured_sound else "with the file's own sound"
+        raise BadInput(f"{path} measured {file} {said}: give fix the same sound")
+    if sound is not None:
+        why = ("it is another file" if str(sound.resolve()) != measured_sound["path"]
+               else stamp_mismatch(sound, measured_sound))
+        if why:
+            raise BadInput(f"{path} measured another state of {sound} ({why}): check it again")
+    stream = int((rep.get("details") or {}).get("audio_stream") or 0)
+    if (audio_stream or 0) != stream:
+        raise BadInput(f"{path} measured audio stream {stream}: give --audio-stream {stream}, or check stream {audio_stream or 0}")
+    return rep
+
+
 def register(app: typer.Typer) -> None:
     @app.command("fix")
     def fix_cmd(
@@ -155,6 +195,12 @@ def register(app: typer.Typer) -> None:
             "--audio-stream then names its stream.",
         ),
         line_up: str = typer.Option("auto", "--line-up", help="With --audio: place the file by the camera's own sound when they hold the same speech. auto (default): only when it starts farther away than the lip-sync search reaches (a recorder; a mix or stem a few frames off is measured where it starts), always, never."),
+        report: Path | None = typer.Option(
+            None, "--report",
+            help="Apply what a saved check measured (mouthsync check FILE --json > REPORT) instead of "
+            "measuring again: the delay, drift, shots, steps and channels you reviewed. Refused when "
+            "REPORT is of another file, or FILE changed since.",
+        ),
         json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
         fail_on: str = typer.Option("never", "--fail-on", help=FAIL_ON_HELP),
     ) -> None:
@@ -179,6 +225,7 @@ def register(app: typer.Typer) -> None:
             audio_stream=audio_stream,
             sound=sound,
             line_up=line_up,
+            report=None if report is None else load_check_report(report, file, sound, audio_stream),
         )
         emit(result.to_dict(), json_out, _human)
         exit_for(result.findings, fail_on)
