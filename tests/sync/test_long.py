@@ -186,9 +186,13 @@ def test_a_late_middle_section_is_found_and_fails_the_file(own: dict[str, float]
     assert not [f for f in res.findings if f.check == "fix.verify"], res.findings
 
 
-def test_a_step_inside_a_shot_is_located_and_fix_moves_each_part(own: dict[str, float], tmp_path: Path) -> None:
-    """A recorder that inserted 200 ms of silence at 9.0 s (inside the second shot, not at
-    a cut): everything after is 200 ms late. check places the step to within half a second
+@pytest.mark.parametrize(("at_s", "step_s"), [(9.0, 0.2), (13.7, -0.16)])
+def test_a_step_inside_a_shot_is_located_and_fix_moves_each_part(
+    own: dict[str, float], tmp_path: Path, at_s: float, step_s: float
+) -> None:
+    """A recorder that inserted 200 ms of silence at 9.0 s, or dropped 160 ms at 13.7 s,
+    inside a shot (not at a cut): everything after is late, or early. check places the
+    step (an inserted block of zeros to the sample, a drop by the mouth to half a second)
     and reads each part; fix --delay steps moves each part by its own reading, and check
     on the output reads one delay throughout, within a frame of the clean take's."""
     import numpy as np
@@ -199,17 +203,22 @@ def test_a_step_inside_a_shot_is_located_and_fix_moves_each_part(own: dict[str, 
 
     order = (SOURCES * 3)[:9]
     take, wav, segs = build_concatenation(order, [-own[str(p)] for p in order], tmp_path, name="take")
-    assert all(abs(g.start_s - 9.0) > 1.0 for g in segs)  # the step is not at a picture cut
+    assert all(abs(g.start_s - at_s) > 1.0 for g in segs)  # the step is not at a picture cut
     a = decode_audio(wav, rate=16000).samples
-    i = 9 * 16000
-    late = np.concatenate([a[:i], np.zeros(3200, np.float32), a[i:]])[: a.size]
+    i, n = int(at_s * 16000), int(round(abs(step_s) * 16000))
+    late = (np.concatenate([a[:i], np.zeros(n, np.float32), a[i:]])[: a.size] if step_s > 0
+            else np.concatenate([a[:i], a[i + n:], np.zeros(n, np.float32)]))
     video = tmp_path / "step.mkv"
     _ffmpeg("-i", str(take), "-i", str(write_wav(tmp_path / "step.wav", late, 16000)), "-map", "0:v:0",
             "-map", "1:a:0", "-c:v", "copy", "-c:a", "pcm_s16le", str(video))
     rep = check_sync(video)
     [st] = rep.steps
-    assert abs(st.at_s - 9.0) <= 0.5 and st.lo_s - 0.3 <= 9.0 <= st.hi_s + 0.3, st
-    assert abs(st.before_ms - (-rep.calibration_ms)) <= 40.0 and abs(st.after_ms - st.before_ms - 200.0) <= 20.0, st
+    if step_s > 0:  # the inserted block of zeros places it to the sample (the mouth alone: to 0.08 s)
+        assert st.placed_by == "inserted silence" and abs(st.at_s - at_s) <= 0.002 and st.cut_s == st.at_s, st
+    else:
+        assert st.placed_by == "mouth" and abs(st.at_s - at_s) <= 0.5 and st.lo_s - 0.3 <= at_s <= st.hi_s + 0.3, st
+    assert abs(st.before_ms - (-rep.calibration_ms)) <= 40.0, st
+    assert abs(st.after_ms - st.before_ms - 1000.0 * step_s) <= 20.0, st
     assert rep.drift.kind == "steps"
     assert [f for f in rep.findings if f.check == "sync.step" and "--delay steps" in f.advice]
     assert [f.advice for f in rep.findings if f.check == "sync.delay"] == ["mouthsync fix FILE -o OUT --delay steps"]

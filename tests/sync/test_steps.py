@@ -59,6 +59,7 @@ class _FakeSignals:
         d = np.where(self.times < 20.3, 0.0, 0.2)
         self.mouth = np.interp(self.times + d, self.grid, self.expected)
         self.speech = [(0.0, 25.0), (25.5, 40.0)]
+        self.audio = None  # no sound: no digital silence to place the step by
 
     def split_fit(self, sel, before_s, after_s, splits, weights):  # type: ignore[no-untyped-def]
         t = self.times[sel]
@@ -136,3 +137,28 @@ def test_a_late_step_that_the_drift_line_reads_as_pull_down_is_told_as_steps() -
     assert fit([r[0] for r in rows], [r[1] for r in rows]) == ("drift", True)
     ramp = [2.5 * i + (3.0 if i % 3 == 0 else -2.0) for i in range(20)]  # 60 ms per minute
     assert fit(ramp, [0.9] * 20) == ("drift", False)
+
+
+def test_a_block_of_inserted_zeros_places_the_step_to_the_sample() -> None:
+    """A recorder that filled a 200 ms dropout with zeros at 12.345 s of its sound: the
+    step (0 before, 0.2 s after) is where the block starts; a natural pause that is not
+    digital silence, a block far shorter or longer than the step, or a step the other way
+    (sound dropped, not inserted) places nothing."""
+    from mouthsync.media.decode import Audio
+    from mouthsync.sync.steps import inserted_silence, silent_runs
+
+    rate = 16000
+    rng = np.random.default_rng(1)
+    x = (0.05 * rng.standard_normal(30 * rate)).astype(np.float32)
+    x[int(5.0 * rate): int(5.6 * rate)] *= 0.001  # a quiet pause, not digital silence
+    i = int(12.345 * rate)
+    x = np.concatenate([x[:i], np.zeros(int(0.2 * rate), np.float32), x[i:]])[: 30 * rate]
+    audio = Audio(samples=x, rate=rate, start=0.5)  # the sound starts 0.5 s into the picture
+    assert [(round(a, 3), round(b, 3)) for a, b in silent_runs(x, rate, 0.5, 0.1)] == [(12.845, 13.045)]
+    # picture time of the step: its sound time less the delay before it
+    assert inserted_silence(audio, 0.0, 0.2, 10.0, 15.0, 13.5) == pytest.approx(12.845, abs=1e-3)
+    assert inserted_silence(audio, 0.04, 0.24, 10.0, 15.0, 13.5) == pytest.approx(12.805, abs=1e-3)
+    assert inserted_silence(audio, 0.0, 0.5, 10.0, 15.0, 13.5) is None  # the block is too short
+    assert inserted_silence(audio, 0.0, 0.1, 10.0, 15.0, 13.5) is None  # ... or too long
+    assert inserted_silence(audio, 0.2, 0.0, 10.0, 15.0, 13.5) is None  # sound dropped
+    assert inserted_silence(audio, 0.0, 0.2, 14.0, 18.0, 15.0) is None  # outside the span

@@ -145,9 +145,11 @@ def _human(d: dict[str, Any]) -> list[str]:
         steps = d.get("steps") or []
         for sp in [x for x in steps if not x.get("at_cut")]:
             a, b = sp["between_s"]
-            where = "in a pause" if sp["in_pause"] else "inside speech"
-            lines.append(f"  step          : {sp['before_ms']:+.0f} -> {sp['after_ms']:+.0f} ms at {sp['at_s']:.1f} s "
-                         f"(between {a:.1f} and {b:.1f} s); fix switches at {sp['cut_s']:.2f} s, {where}")
+            where = ("where the inserted silence starts" if sp.get("placed_by") == "inserted silence"
+                     else "in a pause" if sp["in_pause"] else "inside speech")
+            span = f" (between {a:.1f} and {b:.1f} s)" if b - a > 0.05 else ""
+            lines.append(f"  step          : {sp['before_ms']:+.0f} -> {sp['after_ms']:+.0f} ms at {sp['at_s']:.2f} s"
+                         f"{span}; fix switches at {sp['cut_s']:.2f} s, {where}")
         at_cuts = sum(1 for x in steps if x.get("at_cut"))
         if at_cuts:
             lines.append(f"  steps         : {at_cuts} more at picture cuts (see the shots)")

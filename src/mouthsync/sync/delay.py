@@ -266,6 +266,11 @@ class Signals:
         self.grid_spread = sp
 
     @property
+    def audio(self) -> Audio:
+        """The sound the speech timelines were made from (its samples, on its own clock)."""
+        return self._audio
+
+    @property
     def n_sources(self) -> int:
         return len(self._per_source)
 

@@ -18,6 +18,9 @@ move the sound at (``fix --delay shots``). This module finds each step:
    the cut goes at the step itself (with the short cross-fade of ``media.remux``). A
    picture cut near the step is an edit: the step is the cut (``fix --delay shots`` moves
    whole shots; ``--delay steps`` switches there too).
+   When the sound comes later after the step and a block of digital silence about as
+   long as the step lies in the span (what a recorder or encoder writes into a dropout),
+   the step is where the block starts, to the sample, and the switch skips it whole.
 4. **The parts' delays**: each stretch between cuts is measured again on its own frames,
    to better than a frame; a stretch that cannot be measured keeps its run's median.
 """
@@ -45,6 +48,9 @@ PLATEAU_MIN = 0.012
 CUT_GUARD_S = (0.2, 0.4)
 # A picture cut this close to the plateau of a step is where the step is.
 CUT_SNAP_S = 0.3
+# Digital silence: samples within this of zero (about -80 dBFS; a resampled block of zeros
+# rings a little at its edges only).
+SILENCE_LEVEL = 1e-4
 # A step must fit the mouth better than either delay alone by this much (correlation):
 # measured 0.17-0.30 for steps of 120-320 ms made in the shared clips.
 MIN_GAIN = 0.03
@@ -71,6 +77,8 @@ class DelayStep:
     gain: float  # split fit at the step minus the better single delay (correlation units)
     in_pause: bool
     at_cut: bool = False  # at a picture cut (an edit): the switch is the cut itself
+    # what placed it: "mouth" (the split fit), "cut" (a picture cut), "inserted silence"
+    placed_by: str = "mouth"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +91,7 @@ class DelayStep:
             "gain": round(self.gain, 4),
             "in_pause": self.in_pause,
             "at_cut": self.at_cut,
+            "placed_by": self.placed_by,
         }
 
 
@@ -128,6 +137,44 @@ def steps_beat_line(windows: list[Any], drift: Any, frame_ms: float) -> bool:
                     for r in runs for w in r)
     run_miss = max(abs(w.audio_delay_ms - _median(r)) for r in runs for w in r)
     return line_miss > 2.0 * frame_ms and run_miss <= frame_ms
+
+
+def silent_runs(samples: np.ndarray, rate: int, start: float, min_s: float) -> list[tuple[float, float]]:
+    """Stretches of digital silence (every sample within :data:`SILENCE_LEVEL` of zero)
+    at least ``min_s`` long, in the sound's own times."""
+    x = np.asarray(samples)
+    if x.ndim > 1:
+        x = x.mean(axis=0)
+    quiet = np.abs(x) <= SILENCE_LEVEL
+    if not quiet.any():
+        return []
+    edges = np.flatnonzero(np.diff(np.r_[0, quiet.astype(np.int8), 0]))
+    runs = edges.reshape(-1, 2)
+    keep = (runs[:, 1] - runs[:, 0]) >= int(min_s * rate)
+    return [(start + a / rate, start + b / rate) for a, b in runs[keep]]
+
+
+def inserted_silence(audio: Any, before_s: float, after_s: float, lo: float, hi: float, at: float) -> float | None:
+    """Picture time where a block of digital silence as long as the step (0.8-1.5 times)
+    starts, when the sound comes later after the step and such a block lies in ``[lo, hi]``
+    (the one nearest ``at``); None otherwise.
+
+    Why: the commonest step is a recorder or streaming encoder that filled a dropout with
+    zeros. Its start places the step to the sample where the mouth places it to a few
+    tenths of a second (docs/sync.md, item 11). Natural pauses are rarely exact zeros, and
+    one that is must also be the step's length."""
+    step = after_s - before_s
+    if audio is None or step <= 0:
+        return None
+    x = audio.samples
+    rate = int(audio.rate)
+    a0 = max(0, int((lo + before_s - float(audio.start)) * rate))
+    a1 = min(x.shape[-1], int((hi + after_s - float(audio.start)) * rate) + 1)
+    if a1 - a0 < int(step * rate):
+        return None
+    runs = silent_runs(x[..., a0:a1], rate, float(audio.start) + a0 / rate, 0.8 * step)
+    starts = [z0 - before_s for z0, z1 in runs if z1 - z0 <= 1.5 * step and lo <= z0 - before_s <= hi]
+    return min(starts, key=lambda t: abs(t - at)) if starts else None
 
 
 def _backed_at_end(w: Any, windows: list[Any], frame_ms: float, first: bool) -> bool:
@@ -197,7 +244,7 @@ def find_steps(
         usable &= ~((times >= c - CUT_GUARD_S[0]) & (times < c + CUT_GUARD_S[1]))
     pauses = pauses_in(sig.speech)
     raw = [(_median(r) + calibration_ms) / 1000.0 for r in runs]
-    found: list[tuple[float, float, float, float, float, bool, bool]] = []  # at, cut, lo, hi, gain, pause, at cut
+    found: list[tuple[float, float, float, float, float, bool, str]] = []  # at, cut, lo, hi, gain, pause, by
     for i in range(len(runs) - 1):
         a_run, b_run = runs[i], runs[i + 1]
         lo = a_run[-1].start_s
@@ -228,10 +275,16 @@ def find_steps(
         if near_cuts:
             # an edit: the sound changes with the picture, and the cut is exact to the frame
             at = min(near_cuts, key=lambda c: abs(c - at))
-            found.append((at, at, float(splits[a_k]), float(splits[b_k]), gain, False, True))
+            found.append((at, at, float(splits[a_k]), float(splits[b_k]), gain, False, "cut"))
+            continue
+        gap = inserted_silence(sig.audio, raw[i], raw[i + 1], lo, hi, at)
+        if gap is not None:
+            # the block a recorder or encoder inserted: the step is where it starts, to the
+            # sample, and a switch there skips it whole
+            found.append((gap, gap, gap, gap, gain, True, "inserted silence"))
             continue
         cut, in_pause = cut_for(at, raw[i], raw[i + 1], pauses, lo, hi)
-        found.append((at, cut, float(splits[a_k]), float(splits[b_k]), gain, in_pause, False))
+        found.append((at, cut, float(splits[a_k]), float(splits[b_k]), gain, in_pause, "mouth"))
     if not found or min(f[4] for f in found) < MIN_GAIN:
         return []  # a split no better than one delay: two runs of windows, not a step
     # each part between cuts measured on its own frames; the run's median when it cannot be
@@ -245,5 +298,5 @@ def find_steps(
         ms = run_ms if d is None else d * 1000.0 - calibration_ms
         part_ms.append(ms if abs(ms - run_ms) <= frame_ms else run_ms)
     return [DelayStep(at_s=at, cut_s=cut, before_ms=part_ms[j], after_ms=part_ms[j + 1], lo_s=lo, hi_s=hi,
-                      gain=gain, in_pause=pause, at_cut=at_cut)
-            for j, (at, cut, lo, hi, gain, pause, at_cut) in enumerate(found)]
+                      gain=gain, in_pause=pause, at_cut=by == "cut", placed_by=by)
+            for j, (at, cut, lo, hi, gain, pause, by) in enumerate(found)]

@@ -99,7 +99,8 @@ def judge_report(
                                 if steps else "see the delay of each shot (--plot), then mouthsync fix FILE -o OUT --delay shots"
                                 if cuts else "look at the per-window delays (--plot) and fix each part separately"))
     for sp in [x for x in steps or [] if not x.at_cut]:  # steps at cuts: the shots say it
-        where = "in a pause" if sp.in_pause else "inside speech: no pause near the step"
+        where = ("where a block of digital silence starts: a dropout filled with zeros?" if sp.placed_by == "inserted silence"
+                 else "in a pause" if sp.in_pause else "inside speech: no pause near the step")
         findings.append(Finding(
             "sync.step", Severity.WARNING,
             f"the delay steps from {sp.before_ms:+.0f} to {sp.after_ms:+.0f} ms at {sp.at_s:.2f} s "
