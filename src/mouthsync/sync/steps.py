@@ -227,8 +227,9 @@ def find_steps(
     measure: Callable[[np.ndarray], float | None],
     cuts: list[float] | None = None,
 ) -> list[DelayStep]:
-    """Every step between runs of window delays (see the module docstring); [] when the
-    windows form one run.
+    """Every step between runs of window delays (see the module docstring), and a block of
+    inserted digital silence before the first run or after the last
+    (:func:`_dropouts_at_the_ends`); [] when there is none.
 
     ``sig``: the delay search's :class:`~mouthsync.sync.delay.Signals`; ``measure(sel)``:
     the delay (raw s) of the frames ``sel`` measured alone, or None when that is not
@@ -236,7 +237,7 @@ def find_steps(
     each are left out of the split fit (the tracker restarts there and an edit's sound
     jumps with the picture, so those frames favour whichever delay by accident)."""
     runs = delay_runs(windows, frame_ms)
-    if len(runs) < 2:
+    if not runs:
         return []
     times = sig.times
     usable = np.ones(times.size, dtype=bool)
@@ -244,7 +245,8 @@ def find_steps(
         usable &= ~((times >= c - CUT_GUARD_S[0]) & (times < c + CUT_GUARD_S[1]))
     pauses = pauses_in(sig.speech)
     raw = [(_median(r) + calibration_ms) / 1000.0 for r in runs]
-    found: list[tuple[float, float, float, float, float, bool, str]] = []  # at, cut, lo, hi, gain, pause, by
+    # at, cut, lo, hi, gain, in pause, placed by, raw delay before, raw delay after
+    found: list[tuple[float, float, float, float, float, bool, str, float, float]] = []
     for i in range(len(runs) - 1):
         a_run, b_run = runs[i], runs[i + 1]
         lo = a_run[-1].start_s
@@ -275,18 +277,22 @@ def find_steps(
         if near_cuts:
             # an edit: the sound changes with the picture, and the cut is exact to the frame
             at = min(near_cuts, key=lambda c: abs(c - at))
-            found.append((at, at, float(splits[a_k]), float(splits[b_k]), gain, False, "cut"))
+            found.append((at, at, float(splits[a_k]), float(splits[b_k]), gain, False, "cut", raw[i], raw[i + 1]))
             continue
         gap = inserted_silence(sig.audio, raw[i], raw[i + 1], lo, hi, at)
         if gap is not None:
             # the block a recorder or encoder inserted: the step is where it starts, to the
             # sample, and a switch there skips it whole
-            found.append((gap, gap, gap, gap, gain, True, "inserted silence"))
+            found.append((gap, gap, gap, gap, gain, True, "inserted silence", raw[i], raw[i + 1]))
             continue
         cut, in_pause = cut_for(at, raw[i], raw[i + 1], pauses, lo, hi)
-        found.append((at, cut, float(splits[a_k]), float(splits[b_k]), gain, in_pause, "mouth"))
-    if not found or min(f[4] for f in found) < MIN_GAIN:
+        found.append((at, cut, float(splits[a_k]), float(splits[b_k]), gain, in_pause, "mouth", raw[i], raw[i + 1]))
+    if found and min(f[4] for f in found) < MIN_GAIN:
         return []  # a split no better than one delay: two runs of windows, not a step
+    found = _dropouts_at_the_ends(sig, runs, raw, usable, weights, frame_ms) [:1] + found \
+        + _dropouts_at_the_ends(sig, runs, raw, usable, weights, frame_ms, tail=True)[:1]
+    if not found:
+        return []
     # each part between cuts measured on its own frames; the run's median when it cannot be
     cuts = [f[1] for f in found]
     edges = [float(times[0]) - 1e-6, *cuts, float(times[-1]) + 1e-6]
@@ -294,9 +300,54 @@ def find_steps(
     for j in range(len(edges) - 1):
         sel = (times >= edges[j]) & (times < edges[j + 1])
         d = measure(sel) if sel.sum() >= 16 else None
-        run_ms = _median(runs[j]) if j < len(runs) else _median(runs[-1])
+        # what the windows read there: the delay before the first step, else after the last
+        run_ms = (found[0][7] if j == 0 else found[j - 1][8]) * 1000.0 - calibration_ms
         ms = run_ms if d is None else d * 1000.0 - calibration_ms
         part_ms.append(ms if abs(ms - run_ms) <= frame_ms else run_ms)
     return [DelayStep(at_s=at, cut_s=cut, before_ms=part_ms[j], after_ms=part_ms[j + 1], lo_s=lo, hi_s=hi,
                       gain=gain, in_pause=pause, at_cut=by == "cut", placed_by=by)
-            for j, (at, cut, lo, hi, gain, pause, by) in enumerate(found)]
+            for j, (at, cut, lo, hi, gain, pause, by, _, _) in enumerate(found)]
+
+
+def _dropouts_at_the_ends(
+    sig: Any, runs: list[list[Any]], raw: list[float], usable: np.ndarray, weights: dict[str, float],
+    frame_ms: float, tail: bool = False,
+) -> list[tuple[float, float, float, float, float, bool, str, float, float]]:
+    """Steps made by a block of inserted digital silence before the first run of windows
+    (or after the last, ``tail``), where no run on the other side can show them: a dropout
+    in the first seconds leaves every window but the first at the later delay. A block of
+    two frames or more is taken when the mouth agrees: the sound at the run's delay on the
+    run's side of the block and that less (more) the block's length on the other side fits
+    better, by :data:`MIN_GAIN`, than either delay alone."""
+    audio = getattr(sig, "audio", None)
+    if audio is None or not runs:
+        return []
+    times = sig.times
+    edge_run = runs[-1] if tail else runs[0]
+    d_run = raw[-1] if tail else raw[0]
+    # picture span the run's windows do not cover on that side
+    lo, hi = ((0.5 * (edge_run[-1].start_s + edge_run[-1].end_s), float(times[-1])) if tail
+              else (float(times[0]), 0.5 * (edge_run[0].start_s + edge_run[0].end_s)))
+    if hi - lo < 0.5:
+        return []
+    x, rate, start = audio.samples, int(audio.rate), float(audio.start)
+    a0 = max(0, int((lo + d_run - 1.0 - start) * rate))
+    a1 = min(x.shape[-1], int((hi + d_run + 1.0 - start) * rate))
+    if a1 <= a0:
+        return []
+    out = []
+    for z0, z1 in silent_runs(x[..., a0:a1], rate, start + a0 / rate, 2.0 * frame_ms / 1000.0):
+        length = z1 - z0
+        before, after = (d_run, d_run + length) if tail else (d_run - length, d_run)
+        at = z0 - before
+        if not (lo <= at <= hi) or length > 1.0:
+            continue
+        ctx = usable & (times >= min(lo, at) - CONTEXT_S) & (times <= max(hi, at) + CONTEXT_S)
+        if ctx.sum() < 16:
+            continue
+        t_ctx = times[ctx]
+        fit = sig.split_fit(ctx, before, after, np.array([at, t_ctx[0] - 1.0, t_ctx[-1] + 1.0]), weights)
+        gain = float(fit[0] - max(fit[1], fit[2]))
+        if gain >= MIN_GAIN:
+            out.append((at, at, at, at, gain, True, "inserted silence", before, after))
+    return sorted(out, key=lambda f: -f[4])
