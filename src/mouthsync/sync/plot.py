@@ -78,7 +78,10 @@ def render_plot(report: object) -> bytes:
     inside = [x for x in getattr(rep, "steps", None) or [] if not x.at_cut]
     for i, sp in enumerate(inside):
         # a step inside a shot: the span it lies in, and each part's delay up to and from it
-        ax1.axvspan(sp.lo_s, sp.hi_s, color="tab:orange", alpha=0.25, label="delay steps here" if i == 0 else None)
+        if sp.hi_s - sp.lo_s > 0.05:
+            ax1.axvspan(sp.lo_s, sp.hi_s, color="tab:orange", alpha=0.25, label="delay steps here" if i == 0 else None)
+        else:  # placed to the sample (inserted silence)
+            ax1.axvline(sp.at_s, color="tab:orange", lw=1.5, label="delay steps here" if i == 0 else None)
         a = inside[i - 1].cut_s if i else (wins[0].start_s if wins else sp.cut_s)
         b = inside[i + 1].cut_s if i + 1 < len(inside) else (wins[-1].end_s if wins else sp.cut_s)
         ax1.plot([a, sp.cut_s], [sp.before_ms] * 2, color="tab:orange", lw=2.5,
