@@ -110,6 +110,9 @@ def test_step_pieces_move_each_part_by_its_own_reading() -> None:
     assert not [f for f in plan.findings if f.check == "fix.steps"]
     inside = {**report, "steps": [{**step.to_dict(), "in_pause": False}]}
     assert [f.check for f in plan_fix(face2, delay="steps", report=inside).findings] == ["fix.steps"]
+    # one shift for a take that steps: said, with the way to move each part
+    [warn] = [f for f in plan_fix(face2, delay="auto", report=report).findings if f.check == "fix.steps"]
+    assert "2.41 s (+5 -> +125 ms)" in warn.message and "--delay steps" in warn.advice
     with pytest.raises(BadInput, match="no step in the delay"):
         plan_fix(face2, delay="steps", report={**report, "steps": [], "drift": {"kind": "none"}})
     with pytest.raises(BadInput, match="does not combine with --drift"):

@@ -371,6 +371,16 @@ def plan_fix(
                 f"< {min_confidence:g} ({_verdict_text(report)}); nothing written, "
                 "give --delay explicitly if you trust it"
             )
+        # a take whose sound steps: one shift leaves the parts on the other side of a step off
+        inside = [sp for sp in (_get(report, "steps") or []) if not _get(sp, "at_cut")]
+        if inside and not by_step:
+            findings.append(Finding(
+                "fix.steps", Severity.WARNING,
+                "check found the delay stepping inside the take at "
+                + ", ".join(f"{float(_get(sp, 'at_s')):.2f} s ({float(_get(sp, 'before_ms')):+.0f} -> "
+                            f"{float(_get(sp, 'after_ms')):+.0f} ms)" for sp in inside[:4])
+                + ": one shift leaves the other side of each step off",
+                advice="--delay steps moves each part by its own reading"))
         # an edit whose parts read differently: one shift for the file leaves them off
         verdict = _get(report, "verdict")
         secs = (verdict.get("sections") or []) if isinstance(verdict, dict) else []
