@@ -8,7 +8,7 @@ move the sound at (``fix --delay shots``). This module finds each step:
 
 1. **Runs**: consecutive confident windows that read within a frame of each other; a
    lone window that disagrees with both neighbours is not a run (one bad window is not an
-   edit).
+   edit), except at either end of the file when the uncertain window beside it agrees.
 2. **The step**: between two runs, the time where the mouth agrees best with the sound
    taken at the first run's delay before it and the second run's after it
    (:meth:`~mouthsync.sync.delay.Signals.split_fit`, 40 ms steps over the span the two
@@ -21,7 +21,10 @@ move the sound at (``fix --delay shots``). This module finds each step:
    When the sound comes later after the step and a block of digital silence about as
    long as the step lies in the span (what a recorder or encoder writes into a dropout),
    the step is where the block starts, to the sample, and the switch skips it whole.
-4. **The parts' delays**: each stretch between cuts is measured again on its own frames,
+4. **The ends**: before the first run and after the last, no run on the other side can
+   show a step; there a block of inserted digital silence of two frames or more is a
+   step when the mouth agrees (:func:`_dropouts_at_the_ends`).
+5. **The parts' delays**: each stretch between cuts is measured again on its own frames,
    to better than a frame; a stretch that cannot be measured keeps its run's median.
 """
 
@@ -52,7 +55,7 @@ CUT_SNAP_S = 0.3
 # rings a little at its edges only).
 SILENCE_LEVEL = 1e-4
 # A step must fit the mouth better than either delay alone by this much (correlation):
-# measured 0.17-0.30 for steps of 120-320 ms made in the shared clips.
+# measured 0.10-0.30 for steps of 120-320 ms made in the shared clips.
 MIN_GAIN = 0.03
 # A pause this far from the step still takes the cut (the speech between them moves by
 # the wrong part's delay; a pause cut is silent, a cut in a word is not).
