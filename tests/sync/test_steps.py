@@ -138,6 +138,12 @@ def test_a_late_step_that_the_drift_line_reads_as_pull_down_is_told_as_steps() -
         return f.kind, steps_beat_line(wins, f, 40.0)
 
     assert fit([r[0] for r in rows], [r[1] for r in rows]) == ("drift", True)
+    # +120 ms at 30.2 s of 50 through AAC: the line misses both ends by ~1.5-2 frames and
+    # every window more than the two levels do
+    aac = [(-2, 0.68), (0, 1.0), (-1, 1.0), (10, 1.0), (-3, 1.0), (3, 0.73), (5, 0.73), (29, 0.31), (41, 0.0),
+           (20, 0.62), (0, 1.0), (118, 0.0), (119, 1.0), (115, 1.0), (120, 0.7), (141, 0.77), (148, 0.14),
+           (568, 0.05), (127, 0.68)]
+    assert fit([r[0] for r in aac], [r[1] for r in aac])[1]
     ramp = [2.5 * i + (3.0 if i % 3 == 0 else -2.0) for i in range(20)]  # 60 ms per minute
     assert fit(ramp, [0.9] * 20) == ("drift", False)
 

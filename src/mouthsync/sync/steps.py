@@ -128,7 +128,8 @@ def delay_runs(windows: list[Any], frame_ms: float) -> list[list[Any]]:
 def steps_beat_line(windows: list[Any], drift: Any, frame_ms: float) -> bool:
     """Whether window delays that the robust line reads as a drift are better told as
     steps: every confident window within a frame of its run's median, while the line misses
-    some by more than two frames. A step late in a file bends the line into a slope (a
+    some by more than two frames, or by more than one and a half with twice the levels'
+    spread. A step late in a file bends the line into a slope (a
     +320 ms step at 36 s of 50 read as "+53 ms/min, NTSC pull-down"); a clock drift follows
     its line."""
     if drift.kind != "drift" or drift.ms_per_min is None or drift.intercept_ms is None:
@@ -136,10 +137,16 @@ def steps_beat_line(windows: list[Any], drift: Any, frame_ms: float) -> bool:
     runs = delay_runs(windows, frame_ms)
     if len(runs) < 2:
         return False
-    line_miss = max(abs(w.audio_delay_ms - (drift.intercept_ms + drift.ms_per_min / 60.0 * 0.5 * (w.start_s + w.end_s)))
-                    for r in runs for w in r)
-    run_miss = max(abs(w.audio_delay_ms - _median(r)) for r in runs for w in r)
-    return line_miss > 2.0 * frame_ms and run_miss <= frame_ms
+    line = np.array([w.audio_delay_ms - (drift.intercept_ms + drift.ms_per_min / 60.0 * 0.5 * (w.start_s + w.end_s))
+                     for r in runs for w in r])
+    level = np.array([w.audio_delay_ms - _median(r) for r in runs for w in r])
+    if np.max(np.abs(level)) > frame_ms:
+        return False
+    # a far miss, or a line that misses every window more than the levels do (a 120 ms
+    # step in the middle of 50 s reads as a 144 ms/min slope missing both ends by ~60 ms)
+    rms_line, rms_level = float(np.sqrt(np.mean(line**2))), float(np.sqrt(np.mean(level**2)))
+    return bool(np.max(np.abs(line)) > 2.0 * frame_ms
+                or (np.max(np.abs(line)) > 1.5 * frame_ms and rms_line > 2.0 * rms_level))
 
 
 def silent_runs(samples: np.ndarray, rate: int, start: float, min_s: float) -> list[tuple[float, float]]:
