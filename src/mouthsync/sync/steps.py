@@ -346,12 +346,13 @@ def _dropouts_at_the_ends(
     if a1 <= a0:
         return []
     out = []
+    end = start + x.shape[-1] / rate
     for z0, z1 in silent_runs(x[..., a0:a1], rate, start + a0 / rate, 2.0 * frame_ms / 1000.0):
         length = z1 - z0
         before, after = (d_run, d_run + length) if tail else (d_run - length, d_run)
         at = z0 - before
-        if not (lo <= at <= hi) or length > 1.0:
-            continue
+        if not (lo <= at <= hi) or length > 1.0 or z0 <= start + 1e-3 or z1 >= end - 1e-3:
+            continue  # (silence the sound starts or ends with is padding, not a dropout)
         ctx = usable & (times >= min(lo, at) - CONTEXT_S) & (times <= max(hi, at) + CONTEXT_S)
         if ctx.sum() < 16:
             continue
