@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from mouthsync.audio.silence import DIGITAL_SILENCE
 from mouthsync.audio.types import Phone, Word
 from mouthsync.audio.visemes import normalize_label
 from mouthsync.core.errors import BadInput
@@ -148,8 +149,6 @@ def _dither(n: int) -> np.ndarray:
     return np.tile(block, reps)[:n]
 
 
-# Below 1.5 LSB of 16-bit audio: digital silence (the decoder's own dither is +-1 LSB).
-_SILENT = 1.5 / 32767.0
 # Shorter runs (a codec's first samples, a fade) are part of the recording: keep them.
 _MIN_RUN = int(0.02 * RATE)
 
@@ -162,7 +161,7 @@ def trim_digital_silence(samples: np.ndarray) -> tuple[np.ndarray, int]:
     All-silent input is returned whole.
     """
     x = np.asarray(samples)
-    loud = np.flatnonzero(np.abs(x) >= _SILENT)
+    loud = np.flatnonzero(np.abs(x) >= DIGITAL_SILENCE)
     if loud.size == 0:
         return x, 0
     head = int(loud[0]) if loud[0] >= _MIN_RUN else 0

@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from mouthsync.audio.silence import silent_runs
+
 # Split candidates every 40 ms: one frame at 25 fps (the step cannot be placed finer
 # than the picture shows it).
 SPLIT_STEP_S = 0.04
@@ -51,9 +53,6 @@ PLATEAU_MIN = 0.012
 CUT_GUARD_S = (0.2, 0.4)
 # A picture cut this close to the plateau of a step is where the step is.
 CUT_SNAP_S = 0.3
-# Digital silence: samples within this of zero (about -80 dBFS; a resampled block of zeros
-# rings a little at its edges only).
-SILENCE_LEVEL = 1e-4
 # A step must fit the mouth better than either delay alone by this much (correlation):
 # measured 0.10-0.30 for steps of 120-320 ms made in the shared clips.
 MIN_GAIN = 0.03
@@ -149,21 +148,6 @@ def steps_beat_line(windows: list[Any], drift: Any, frame_ms: float) -> bool:
                 or (np.max(np.abs(line)) > 1.5 * frame_ms and rms_line > 2.0 * rms_level))
 
 
-def silent_runs(samples: np.ndarray, rate: int, start: float, min_s: float) -> list[tuple[float, float]]:
-    """Stretches of digital silence (every sample within :data:`SILENCE_LEVEL` of zero)
-    at least ``min_s`` long, in the sound's own times."""
-    x = np.asarray(samples)
-    if x.ndim > 1:
-        x = x.mean(axis=0)
-    quiet = np.abs(x) <= SILENCE_LEVEL
-    if not quiet.any():
-        return []
-    edges = np.flatnonzero(np.diff(np.r_[0, quiet.astype(np.int8), 0]))
-    runs = edges.reshape(-1, 2)
-    keep = (runs[:, 1] - runs[:, 0]) >= int(min_s * rate)
-    return [(start + a / rate, start + b / rate) for a, b in runs[keep]]
-
-
 def inserted_silence(audio: Any, before_s: float, after_s: float, lo: float, hi: float, at: float) -> float | None:
     """Picture time where a block of digital silence as long as the step (0.8-1.5 times)
     starts, when the sound comes later after the step and such a block lies in ``[lo, hi]``
@@ -176,15 +160,18 @@ def inserted_silence(audio: Any, before_s: float, after_s: float, lo: float, hi:
     step = after_s - before_s
     if audio is None or step <= 0:
         return None
-    x = audio.samples
-    rate = int(audio.rate)
-    a0 = max(0, int((lo + before_s - float(audio.start)) * rate))
-    a1 = min(x.shape[-1], int((hi + after_s - float(audio.start)) * rate) + 1)
-    if a1 - a0 < int(step * rate):
-        return None
-    runs = silent_runs(x[..., a0:a1], rate, float(audio.start) + a0 / rate, 0.8 * step)
+    runs = _zero_blocks(audio, lo + before_s, hi + after_s, 0.8 * step)
     starts = [z0 - before_s for z0, z1 in runs if z1 - z0 <= 1.5 * step and lo <= z0 - before_s <= hi]
     return min(starts, key=lambda t: abs(t - at)) if starts else None
+
+
+def _zero_blocks(audio: Any, t0: float, t1: float, min_s: float) -> list[tuple[float, float]]:
+    """Blocks of digital silence at least ``min_s`` long within ``[t0, t1]`` of the sound's
+    own times."""
+    rate, start = int(audio.rate), float(audio.start)
+    a0 = max(0, int((t0 - start) * rate))
+    a1 = min(audio.samples.shape[-1], int((t1 - start) * rate) + 1)
+    return silent_runs(audio.samples[..., a0:a1], rate, start + a0 / rate, min_s) if a1 > a0 else []
 
 
 def _backed_at_end(w: Any, windows: list[Any], frame_ms: float, first: bool) -> bool:
@@ -340,14 +327,10 @@ def _dropouts_at_the_ends(
               else (float(times[0]), 0.5 * (edge_run[0].start_s + edge_run[0].end_s)))
     if hi - lo < 0.5:
         return []
-    x, rate, start = audio.samples, int(audio.rate), float(audio.start)
-    a0 = max(0, int((lo + d_run - 1.0 - start) * rate))
-    a1 = min(x.shape[-1], int((hi + d_run + 1.0 - start) * rate))
-    if a1 <= a0:
-        return []
+    start = float(audio.start)
+    end = start + audio.samples.shape[-1] / float(audio.rate)
     out = []
-    end = start + x.shape[-1] / rate
-    for z0, z1 in silent_runs(x[..., a0:a1], rate, start + a0 / rate, 2.0 * frame_ms / 1000.0):
+    for z0, z1 in _zero_blocks(audio, lo + d_run - 1.0, hi + d_run + 1.0, 2.0 * frame_ms / 1000.0):
         length = z1 - z0
         before, after = (d_run, d_run + length) if tail else (d_run - length, d_run)
         at = z0 - before

@@ -1,0 +1,29 @@
+"""Digital silence: stretches of sound that are exactly nothing (padding, a muted edge, a
+dropout a recorder or encoder filled with zeros), as opposed to a quiet pause.
+
+One definition for the whole project: recognition trims it from the ends
+(``audio.phones.trim_digital_silence``) and the steps of the delay are placed by the
+blocks of it inside a take (``sync.steps``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Below 1.5 LSB of 16-bit audio: digital silence (the decoder's own dither is +-1 LSB; a
+# block of zeros through AAC stays under it but for a few ms at its edges).
+DIGITAL_SILENCE = 1.5 / 32767.0
+
+
+def silent_runs(samples: np.ndarray, rate: int, start: float, min_s: float) -> list[tuple[float, float]]:
+    """Stretches of digital silence at least ``min_s`` long in ``samples`` (channels
+    averaged), as (start, end) times with the first sample at ``start``."""
+    x = np.asarray(samples)
+    if x.ndim > 1:
+        x = x.mean(axis=0)
+    quiet = np.abs(x) < DIGITAL_SILENCE
+    if not quiet.any():
+        return []
+    runs = np.flatnonzero(np.diff(np.r_[0, quiet.astype(np.int8), 0])).reshape(-1, 2)
+    keep = (runs[:, 1] - runs[:, 0]) >= int(min_s * rate)
+    return [(start + a / rate, start + b / rate) for a, b in runs[keep]]
