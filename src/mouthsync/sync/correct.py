@@ -109,6 +109,17 @@ def parse_delay(text: str | float, fps: float | None) -> float | None:
     return value
 
 
+# --delay shots / steps / channels: each part of the sound moves by its own reading
+PER_PART = {"shots": "shot", "steps": "part", "channels": "channel"}
+
+
+def per_part(delay: str | float) -> str | None:
+    """``"shots"``, ``"steps"`` or ``"channels"`` when ``delay`` asks for each part of the
+    sound to move by its own reading; None for one delay (``auto`` or a figure)."""
+    t = delay.strip().lower() if isinstance(delay, str) else ""
+    return t if t in PER_PART else None
+
+
 def parse_drift(text: str | float | None) -> float | str | None:
     """``"none"`` -> ``None``, ``"auto"`` -> ``"auto"``, ``"60"`` / ``"60ms/min"`` -> 60.0."""
     if text is None:
@@ -334,16 +345,12 @@ def plan_fix(
     t_mid = 0.5 * (float(times[0]) + float(times[-1]))
     span = float(times[-1] - times[0])
     findings: list[Finding] = []
-    by_shot = isinstance(delay, str) and delay.strip().lower() == "shots"
-    by_channel = isinstance(delay, str) and delay.strip().lower() == "channels"
-    by_step = isinstance(delay, str) and delay.strip().lower() == "steps"
-    if by_channel and (drift is not None and str(drift).strip().lower() not in ("", "none")):
-        raise BadInput("--delay channels moves each channel by its own amount: it does not combine with --drift")
-    delay_s = None if (by_shot or by_channel or by_step) else parse_delay(delay, fps)
+    by = per_part(delay)
+    by_shot, by_step, by_channel = by == "shots", by == "steps", by == "channels"
+    delay_s = None if by else parse_delay(delay, fps)
     drift_v = parse_drift(drift)
-    if (by_shot or by_step) and drift_v is not None:
-        what = "shot" if by_shot else "part"
-        raise BadInput(f"--delay {what}s moves each {what} by its own amount: it does not combine with --drift")
+    if by and drift_v is not None:
+        raise BadInput(f"--delay {by} moves each {PER_PART[by]} by its own amount: it does not combine with --drift")
     need_check = delay_s is None or drift_v == "auto"
     if need_check and report is None:
         try:
@@ -443,7 +450,7 @@ def plan_fix(
             d_ref = float(np.median(d - k * (c - t_ref)))
         else:
             t_ref, d_ref = t_mid, float(_get(report, "audio_delay_ms")) / 1000.0
-        delay_source = "shots" if by_shot else "steps" if by_step else "auto"
+        delay_source = by or "auto"
     else:
         t_ref, d_ref = t_mid, delay_s
         delay_source = str(delay)
@@ -451,8 +458,6 @@ def plan_fix(
     pieces = (_shot_pieces(path, report, d_ref, fps, min_confidence, findings) if by_shot
               else _step_pieces(path, report, times, findings) if by_step else None)
     channels = _channel_delays(path, report, d_ref, min_confidence, findings) if by_channel else None
-    if by_channel:
-        delay_source = "channels"
     if abs(d_ref) > 10.0:
         raise BadInput(
             f"--delay {d_ref * 1000:+.0f} ms is more than 10 s: that is an edit, not a sync error"
@@ -628,8 +633,8 @@ def fix_sync(
     check_output_path(side, inputs)
     if sound is not None and mode == "copy":
         raise BadInput("--audio writes the new sound afresh (placed and cut to the picture): --audio-mode copy does not apply")
-    if sound is not None and isinstance(delay, str) and delay.strip().lower() in ("shots", "steps", "channels"):
-        raise BadInput(f"--delay {delay.strip().lower()} moves the video's own sound: it does not combine with --audio")
+    if sound is not None and per_part(delay):
+        raise BadInput(f"--delay {per_part(delay)} moves the video's own sound: it does not combine with --audio")
     plan = plan_fix(src, delay=delay, drift=drift, report=report, min_confidence=min_confidence,
                     audio_stream=audio_stream, sound=sound, line_up=line_up)
     pieces = None if plan.pieces is None else [(p["start_s"], -p["delay_ms"] / 1000.0) for p in plan.pieces]
