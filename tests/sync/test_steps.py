@@ -79,7 +79,7 @@ def test_a_step_is_placed_where_the_split_fits_best_and_its_parts_measured_again
         seen.append((float(t[0]), float(t[-1])))
         return 0.004 if t[0] < 1.0 else 0.203
 
-    [st] = find_steps(sig, wins, {"opening": 1.0}, 40.0, 0.0, measure)
+    [st] = find_steps(sig, delay_runs(wins, 40.0), {"opening": 1.0}, 40.0, 0.0, measure)
     assert isinstance(st, DelayStep)
     assert abs(st.at_s - 20.3) <= 0.25 and st.lo_s <= 20.3 <= st.hi_s and st.gain > 0
     # the nearest pause in the sound (25.0-25.5 s) is 4.6 s away: the switch is at the step
@@ -89,7 +89,7 @@ def test_a_step_is_placed_where_the_split_fits_best_and_its_parts_measured_again
     d = st.to_dict()
     assert d["step_ms"] == pytest.approx(199.0) and d["between_s"][0] <= d["at_s"] <= d["between_s"][1]
     # a part measured more than a frame from its run keeps the run's median
-    [st2] = find_steps(sig, wins, {"opening": 1.0}, 40.0, 0.0, lambda sel: 0.5)
+    [st2] = find_steps(sig, delay_runs(wins, 40.0), {"opening": 1.0}, 40.0, 0.0, lambda sel: 0.5)
     assert (st2.before_ms, st2.after_ms) == (0.0, 200.0)
 
 
@@ -135,7 +135,7 @@ def test_a_late_step_that_the_drift_line_reads_as_pull_down_is_told_as_steps() -
         wins = [WindowEstimate(2.5 * i, 2.5 * i + 5.0, d, c, c < 0.3) for i, (d, c) in enumerate(zip(delays, confs, strict=True))]
         c = np.array([w.start_s + 2.5 for w in wins])
         f = fit_drift(c, np.array(delays, dtype=float), np.array(confs), frame_ms=40.0)
-        return f.kind, steps_beat_line(wins, f, 40.0)
+        return f.kind, steps_beat_line(delay_runs(wins, 40.0), f, 40.0)
 
     assert fit([r[0] for r in rows], [r[1] for r in rows]) == ("drift", True)
     # +120 ms at 30.2 s of 50 through AAC: the line misses both ends by ~1.5-2 frames and

@@ -53,7 +53,7 @@ from mouthsync.sync.features import (
     trimmed_corr_rows,
 )
 from mouthsync.sync.standards import get_standard
-from mouthsync.sync.steps import DelayStep, find_steps, steps_beat_line
+from mouthsync.sync.steps import DelayStep, delay_runs, find_steps, steps_beat_line
 from mouthsync.sync.verdict import LOW_CONFIDENCE, judge_report
 
 if TYPE_CHECKING:
@@ -822,14 +822,15 @@ def analyse(
     wc = np.array([x.confidence for x in windows])
     drift = fit_drift(centers, wd, wc, frame_ms=frame_ms, min_confidence=LOW_CONFIDENCE)
     steps = []
-    if len(windows) >= 4 and (drift.kind in ("steps", "none") or steps_beat_line(windows, drift, frame_ms)):
+    runs = delay_runs(windows, frame_ms) if len(windows) >= 4 else []
+    if runs and (drift.kind in ("steps", "none") or steps_beat_line(runs, drift, frame_ms)):
         # a late stretch of a few windows reads "none" to the robust drift line, or bends it
         # into a slope, but it is a step all the same
         def part_delay(sel: np.ndarray) -> float | None:
             e = estimate_window(sig, sel, delays, w, conf_sig)
             return None if e.delay_s is None or e.uncertain else e.delay_s
 
-        steps = find_steps(sig, windows, w, frame_ms, calibration_ms, part_delay,
+        steps = find_steps(sig, runs, w, frame_ms, calibration_ms, part_delay,
                            cuts=[a for a, _ in shots[1:]])
         if steps:
             drift.kind, drift.interpretation = "steps", None

@@ -124,16 +124,15 @@ def delay_runs(windows: list[Any], frame_ms: float) -> list[list[Any]]:
     return joined
 
 
-def steps_beat_line(windows: list[Any], drift: Any, frame_ms: float) -> bool:
+def steps_beat_line(runs: list[list[Any]], drift: Any, frame_ms: float) -> bool:
     """Whether window delays that the robust line reads as a drift are better told as
     steps: every confident window within a frame of its run's median, while the line misses
     some by more than two frames, or by more than one and a half with twice the levels'
     spread. A step late in a file bends the line into a slope (a
     +320 ms step at 36 s of 50 read as "+53 ms/min, NTSC pull-down"); a clock drift follows
-    its line."""
+    its line. ``runs``: :func:`delay_runs` of the windows."""
     if drift.kind != "drift" or drift.ms_per_min is None or drift.intercept_ms is None:
         return False
-    runs = delay_runs(windows, frame_ms)
     if len(runs) < 2:
         return False
     line = np.array([w.audio_delay_ms - (drift.intercept_ms + drift.ms_per_min / 60.0 * 0.5 * (w.start_s + w.end_s))
@@ -217,14 +216,15 @@ def cut_for(at_s: float, before_s: float, after_s: float, pauses: list[tuple[flo
 
 def find_steps(
     sig: Any,
-    windows: list[Any],
+    runs: list[list[Any]],
     weights: dict[str, float],
     frame_ms: float,
     calibration_ms: float,
     measure: Callable[[np.ndarray], float | None],
     cuts: list[float] | None = None,
 ) -> list[DelayStep]:
-    """Every step between runs of window delays (see the module docstring), and a block of
+    """Every step between ``runs`` of window delays (:func:`delay_runs`; see the module
+    docstring), and a block of
     inserted digital silence before the first run or after the last
     (:func:`_dropouts_at_the_ends`); [] when there is none.
 
@@ -233,7 +233,6 @@ def find_steps(
     confident (the parts' own readings). ``cuts``: picture cuts (s); the frames around
     each are left out of the split fit (the tracker restarts there and an edit's sound
     jumps with the picture, so those frames favour whichever delay by accident)."""
-    runs = delay_runs(windows, frame_ms)
     if not runs:
         return []
     times = sig.times
@@ -254,9 +253,10 @@ def find_steps(
         splits = np.arange(lo, hi + 1e-9, SPLIT_STEP_S)
         if splits.size == 0 or ctx.sum() < 16:
             return []  # the parts would no longer match the runs: say nothing rather
-        fit = sig.split_fit(ctx, raw[i], raw[i + 1], splits, weights)
         t_ctx = times[ctx]
-        ends = sig.split_fit(ctx, raw[i], raw[i + 1], np.array([t_ctx[0] - 1.0, t_ctx[-1] + 1.0]), weights)
+        # the last two splits fall outside the frames: one delay throughout, either one
+        both = sig.split_fit(ctx, raw[i], raw[i + 1], np.r_[splits, t_ctx[0] - 1.0, t_ctx[-1] + 1.0], weights)
+        fit, ends = both[:-2], both[-2:]
         if fit.size >= 3:  # one split's noise must not break a plateau in two
             fit = np.median(np.stack([np.r_[fit[0], fit[:-1]], fit, np.r_[fit[1:], fit[-1]]]), axis=0)
         k = int(np.argmax(fit))
