@@ -6,6 +6,7 @@ import subprocess
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mouthsync.core.errors import BadInput
@@ -13,6 +14,7 @@ from mouthsync.media.timecode import (
     picture_start_of_day,
     sound_start_of_day,
     start_on_picture,
+    timecode_label,
     timecode_seconds,
 )
 
@@ -56,3 +58,22 @@ def test_timecodes_read_from_a_camera_and_a_recorder(tmp_path: Path) -> None:
     assert probe(rec, audio_quality=False, pictures=False).timecode == {
         "sound_start_of_day_s": 35997.5, "sound_start_of_day_clock": "09:59:57.500"}
     assert probe(FACE2, audio_quality=False, pictures=False).timecode is None
+
+
+@pytest.mark.parametrize(("rate", "drop"), [(Fraction(24), False), (Fraction(25), False), (NTSC, False), (NTSC, True),
+                                            (Fraction(60000, 1001), True)])
+def test_a_label_is_the_inverse_of_its_seconds(rate: Fraction, drop: bool) -> None:
+    """prep writes the label of its first frame from seconds since midnight: every frame
+    of a day (a fixed sample of 2000, plus the minute and ten-minute edges drop-frame
+    skips) comes back to the same frame."""
+    rng = np.random.default_rng(5)
+    per_day = round(rate) * 86400 - (round(rate) // 15 * 1296 if drop else 0)  # labels in a day
+    frames = list(rng.integers(0, per_day, 2000)) + [0, 1798, 1799, 1800, 17981, 17982, per_day - 1]
+    assert timecode_label(float(per_day / rate), rate, drop)[:11] == "00:00:00" + (";00" if drop else ":00")
+    for f in frames:
+        t = float(f / rate)
+        label = timecode_label(t, rate, drop)
+        assert (";" in label) == drop
+        assert timecode_seconds(label, rate) == pytest.approx(t, abs=1e-6), (f, label)
+    assert timecode_label(3600.0, Fraction(25)) == "01:00:00:00"
+    assert timecode_label(timecode_seconds("00:01:00;02", NTSC), NTSC, drop=True) == "00:01:00;02"

@@ -49,13 +49,15 @@ def timecode_seconds(tc: str, rate: Fraction | float) -> float:
 def timecode_label(seconds: float, rate: Fraction | float, drop: bool = False) -> str:
     """The label of the frame at ``seconds`` since midnight in a picture at ``rate`` fps:
     the inverse of :func:`timecode_seconds` (``drop``: drop-frame, ``;`` before the frames;
-    only at 29.97 and 59.94). Wraps at midnight."""
+    only at 29.97 and 59.94). Wraps where the labels do, after 23:59:59 and the last frame
+    (non-drop 29.97 labels a day of 86486.4 s, drop-frame one of 86399.91 s)."""
     rate = Fraction(rate).limit_denominator(1001)
     nominal = round(float(rate))
-    frames = int(round(seconds * rate)) % int(round(DAY_S * rate))
     drop = drop and rate.denominator == 1001 and nominal in (30, 60)
+    k = round(nominal / 15)  # labels drop-frame skips per minute but each tenth
+    labels_per_day = nominal * 86400 - (k * (1440 - 144) if drop else 0)
+    frames = int(round(seconds * rate)) % labels_per_day
     if drop:
-        k = round(nominal / 15)  # labels skipped per minute but each tenth
         per_10min = 600 * nominal - 9 * k
         tens, rest = divmod(frames, per_10min)
         # the first minute of ten keeps every label; each later one starts k labels on
