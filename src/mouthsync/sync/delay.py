@@ -312,6 +312,12 @@ class Signals:
         parts = [self._curves_block(sel, delays[i : i + step], weights, warp, robust) for i in range(0, delays.size, step)]
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
+    def _components(self) -> dict[str, tuple[np.ndarray | None, np.ndarray]]:
+        """Each component's measured mouth signal (None: the track lacks it) and the table
+        of what the sound predicts for it on the 1 ms grid."""
+        return {"opening": (self.opening, self.grid_e), "velocity": (self.velocity, self.grid_de),
+                "width": (self.width, self.grid_spread)}
+
     def split_fit(
         self, sel: np.ndarray, before_s: float, after_s: float, splits: np.ndarray, weights: dict[str, float]
     ) -> np.ndarray:
@@ -325,18 +331,16 @@ class Signals:
         v = self.valid[sel]
         tv = t[v]
         splits = np.asarray(splits, dtype=np.float64)
-        measured = {"opening": self.opening, "velocity": self.velocity, "width": self.width}
-        tables = {"opening": self.grid_e, "velocity": self.grid_de, "width": self.grid_spread}
         num = np.zeros(splits.size)
         den = 0.0
         late = tv[None, :] >= splits[:, None]
-        for k in ("opening", "velocity", "width"):
+        for k, (measured, table) in self._components().items():
             wk = float(weights.get(k, 0.0))
-            if wk <= 0 or measured[k] is None or tv.size < 8:
+            if wk <= 0 or measured is None or tv.size < 8:
                 continue
-            pa = np.interp(tv + before_s, self.grid_t, tables[k])
-            pb = np.interp(tv + after_s, self.grid_t, tables[k])
-            r = corr_rows(measured[k][sel][v], np.where(late, pb[None, :], pa[None, :]))  # type: ignore[index]
+            pa = np.interp(tv + before_s, self.grid_t, table)
+            pb = np.interp(tv + after_s, self.grid_t, table)
+            r = corr_rows(measured[sel][v], np.where(late, pb[None, :], pa[None, :]))
             num += wk * np.nan_to_num(r, nan=0.0)
             den += wk
         return num / den if den > 0 else num
@@ -370,13 +374,12 @@ class Signals:
             idx = np.minimum(pos.astype(np.intp), last - 1)
             frac = pos - idx
             del pos
-            measured = {"opening": self.opening, "velocity": self.velocity, "width": self.width}
-            tables = {"opening": self.grid_e, "velocity": self.grid_de, "width": self.grid_spread}
+            comps = self._components()
             for k in wanted:
-                g = tables[k]
+                measured, g = comps[k]
                 lo = g[idx]
                 pred = lo + frac * (g[idx + 1] - lo)
-                xk = measured[k][sel][v]  # type: ignore[index]
+                xk = measured[sel][v]  # type: ignore[index]
                 out[k] = trimmed_corr_rows(xk, pred, TRIM_BLOCK, TRIM_DROP) if robust else corr_rows(xk, pred)
         if weights.get("envelope", 0) > 0 and v.sum() >= 16:
             feat_t, feats = self.bands()

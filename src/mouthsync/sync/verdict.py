@@ -47,6 +47,10 @@ def judge_report(
     finding; without picture cuts the advice points to ``fix --delay steps``.
     """
     cuts = [sh.start_s for sh in (shots or [])[1:]]
+    # steps inside shots (those at cuts, the shots say) want each part moved on its own
+    inside = [x for x in steps or [] if not x.at_cut]
+    part_fix = ("mouthsync fix FILE -o OUT --delay steps (each part by its own delay)" if inside
+                else "mouthsync fix FILE -o OUT --delay shots (each shot by its own delay)" if cuts else "")
     findings: list[Finding] = []
     st = get_standard(standard)
     if delay_ms is None:
@@ -72,8 +76,7 @@ def judge_report(
         direction = verdict["direction"]
         msg = f"audio delay {delay_ms:+.0f} ms ({delay_ms / frame_ms:+.1f} frames, {direction}) against {st.name}"
         # one shift would put the parts before a step off by the step: move each part
-        how = ("mouthsync fix FILE -o OUT --delay steps" if any(not x.at_cut for x in steps or [])
-               else "mouthsync fix FILE -o OUT --delay auto")
+        how = "mouthsync fix FILE -o OUT --delay steps" if inside else "mouthsync fix FILE -o OUT --delay auto"
         if status == "out_of_sync":
             findings.append(Finding("sync.delay", Severity.ERROR, msg + ": out of tolerance",
                                     value=delay_ms, threshold=verdict["limit_ms"], unit="ms", advice=how))
@@ -93,12 +96,8 @@ def judge_report(
         findings.append(Finding("sync.steps", Severity.WARNING,
                                 f"window delays disagree without a straight line (spread {drift.residual_ms:.0f} ms): an edit or cut with different sync on each side?",
                                 value=drift.residual_ms, unit="ms",
-                                advice="see the delay of each shot (--plot), then mouthsync fix FILE -o OUT --delay shots"
-                                if cuts and all(x.at_cut for x in steps or [])
-                                else "mouthsync fix FILE -o OUT --delay steps (each part by its own delay)"
-                                if steps else "see the delay of each shot (--plot), then mouthsync fix FILE -o OUT --delay shots"
-                                if cuts else "look at the per-window delays (--plot) and fix each part separately"))
-    for sp in [x for x in steps or [] if not x.at_cut]:  # steps at cuts: the shots say it
+                                advice=part_fix or "look at the per-window delays (--plot) and fix each part separately"))
+    for sp in inside:
         where = ("where a block of digital silence starts: a dropout filled with zeros?" if sp.placed_by == "inserted silence"
                  else "in a pause" if sp.in_pause else "inside speech: no pause near the step")
         findings.append(Finding(
@@ -135,11 +134,7 @@ def judge_report(
             f"{st.name}: " + ("out of tolerance" if bad else "detectable"),
             start_s=sec["start_s"], end_s=sec["end_s"], value=d, unit="ms",
             advice="mouthsync fix FILE -o OUT --drift auto" if drift.kind == "drift"
-            else "mouthsync fix FILE -o OUT --delay shots (each shot by its own delay)"
-            if cuts and all(x.at_cut for x in steps or [])
-            else "mouthsync fix FILE -o OUT --delay steps (each part by its own delay)" if steps
-            else "mouthsync fix FILE -o OUT --delay shots (each shot by its own delay)" if cuts
-            else "fix that part on its own (cut there; mouthsync fix PART -o OUT --delay auto)"))
+            else part_fix or "fix that part on its own (cut there; mouthsync fix PART -o OUT --delay auto)"))
     for w in windows:
         if w.uncertain and len(windows) > 1 and w.note:
             findings.append(Finding("sync.window", Severity.INFO, w.note, start_s=w.start_s, end_s=w.end_s,
