@@ -54,6 +54,7 @@ from mouthsync.sync.features import (
 )
 from mouthsync.sync.standards import get_standard
 from mouthsync.sync.steps import DelayStep, delay_runs, find_steps, steps_beat_line
+from mouthsync.sync.still import StillSpan, still_findings, still_mask, still_spans
 from mouthsync.sync.verdict import LOW_CONFIDENCE, judge_report
 
 if TYPE_CHECKING:
@@ -94,6 +95,8 @@ _GRID_PAD_S = 2.0  # expected curves tabulated this far beyond the audio (>= max
 DEFAULT_MAX_DELAY_S = 0.8
 _RIVAL_EXCLUDE_S = 0.12  # a rival peak must be this far from the winner
 AMBIGUOUS_PROMINENCE = 0.15  # winner minus rival (z units) below this: ambiguous
+# Why a window (or the file) could not be judged where speech runs over a still mouth.
+STILL_NOTE = "speech over a still mouth (voice-over, off-screen speaker or held picture)"
 
 
 @dataclass
@@ -165,6 +168,8 @@ class SyncReport:
     shots: list[WindowEstimate] = field(default_factory=list)
     # where the delay changes inside a take (sync.steps): an audio edit or dropout
     steps: list[DelayStep] = field(default_factory=list)
+    # where speech is heard over a still mouth (sync.still): left out of the measurement
+    still: list[StillSpan] = field(default_factory=list)
     # what the report was measured from, kept only when asked (check_sync(keep_evidence=True)):
     # the report's pictures (sync.html_report) show the mouth at moments of the speech
     evidence: Evidence | None = field(default=None, repr=False, compare=False)
@@ -182,6 +187,7 @@ class SyncReport:
             "windows": [w.to_dict() for w in self.windows],
             "shots": [w.to_dict() for w in self.shots],
             "steps": [x.to_dict() for x in self.steps],
+            "still_mouth": [x.to_dict() for x in self.still],
             "verdict": self.verdict,
             "raw_delay_ms": None if self.raw_delay_ms is None else round(self.raw_delay_ms, 1),
             "calibration_ms": self.calibration_ms,
@@ -202,14 +208,17 @@ class Signals:
     run per point.
     """
 
-    def __init__(self, track: Any, timeline: Any, audio: Audio) -> None:
+    def __init__(self, track: Any, timeline: Any, audio: Audio, still: np.ndarray | None = None) -> None:
+        """``still``: frames where speech is heard over a still mouth (:mod:`mouthsync.sync.still`),
+        left out of every search like frames without a face."""
         from mouthsync.audio.visemes import expected_opening, expected_spread
 
         timelines = list(timeline) if isinstance(timeline, (list, tuple)) else [timeline]
 
         self.times = np.asarray(track.times, dtype=np.float64)
         ap = np.asarray(track.mouth["aperture"], dtype=np.float64)
-        self.valid = np.asarray(track.valid, dtype=bool) & np.isfinite(ap)
+        self.still = np.zeros(self.times.size, dtype=bool) if still is None else np.asarray(still, dtype=bool)
+        self.valid = np.asarray(track.valid, dtype=bool) & np.isfinite(ap) & ~self.still
         self.fps = float(track.fps) if track.fps else _fps_of(self.times)
         if self.valid.sum() >= 2:
             self.opening = robust_scale(detrend(self.times, ap, self.valid), self.valid)
@@ -525,7 +534,7 @@ def estimate_window(
     speech_in = sig.speech_seconds(t0, t1)
     empty = _Estimate(None, 0.0, True, "", np.full(delays.size, np.nan), {}, {})
     if sig.valid[sel].sum() < 8:
-        empty.note = "no usable face"
+        empty.note = STILL_NOTE if sig.still[sel].sum() >= 8 else "no usable face"
         return empty
     if speech_in < 0.3 or not any(p.label != "SIL" for p in sig.phones):
         empty.note = "no speech"
@@ -556,6 +565,8 @@ def estimate_window(
     if uncertain:
         if prominence < AMBIGUOUS_PROMINENCE and conf >= LOW_CONFIDENCE:
             note = f"two delays fit about equally well ({prominence:.2f} z apart): a cut inside the window?"
+        elif sig.still[sel].mean() >= 0.3:
+            note = STILL_NOTE + ("" if sig.still[sel].mean() >= 0.7 else " in part of the window")
         elif face_fraction < 0.5:
             note = "face missing in much of the window"
         elif speech_in < 1.0:
@@ -791,7 +802,10 @@ def analyse(
     w = dict(DEFAULT_WEIGHTS if weights is None else weights)
     # ``equal`` mixes the phone sources equally (confidence, drift); ``sig`` is weighted by
     # how well each source alone fits the face (the delay search), see ``source_searches``
-    equal = Signals(track, timeline, audio)
+    first = timeline[0] if isinstance(timeline, (list, tuple)) else timeline
+    still = still_spans(track.times, track.mouth["aperture"], track.valid, list(first.speech),
+                        getattr(track, "picture_change", None))
+    equal = Signals(track, timeline, audio, still=still_mask(np.asarray(track.times), still))
     delays = np.arange(-max_delay_s, max_delay_s + GRID_STEP_S / 2, GRID_STEP_S)
     every = np.ones(equal.times.size, dtype=bool)
     source_fit, source_curves = source_searches(equal, every, delays, w)
@@ -874,6 +888,7 @@ def analyse(
             conf = float(np.clip(max(conf, float(np.median([x.confidence for x in good]))) * (0.5 + 0.5 * agree), 0, 1))
     findings, verdict = judge_report(delay_ms, conf, glob.note, drift, windows, standard, frame_ms,
                                      shots=shot_estimates, snap_s=hop_s, steps=steps)
+    findings += still_findings(still, sig.speech_seconds(float(sig.times[0]), float(sig.times[-1])))
     curve = Curve(delays * 1000.0 - calibration_ms, glob.combined, glob.components)
     details = {
         "algorithm": ALGORITHM,
@@ -906,6 +921,7 @@ def analyse(
         source=source,
         shots=shot_estimates,
         steps=steps,
+        still=still,
     )
 
 

@@ -60,6 +60,9 @@ def render_plot(report: object) -> bytes:
     for i, sec in enumerate(rep.verdict.get("sections", [])):  # type: ignore[attr-defined]
         ax1.axvspan(sec["start_s"], sec["end_s"], color="tab:red", alpha=0.10,
                     label="sections a viewer will notice" if i == 0 else None)
+    for i, st in enumerate(getattr(rep, "still", None) or []):
+        ax1.axvspan(st.start_s, st.end_s, color="0.5", alpha=0.15, hatch="//",
+                    label="speech over a still mouth (not measured)" if i == 0 else None)
     wins = rep.windows  # type: ignore[attr-defined]
     for w in wins:
         if w.audio_delay_ms is None:
