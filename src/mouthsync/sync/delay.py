@@ -97,6 +97,8 @@ _RIVAL_EXCLUDE_S = 0.12  # a rival peak must be this far from the winner
 AMBIGUOUS_PROMINENCE = 0.15  # winner minus rival (z units) below this: ambiguous
 # Why a window (or the file) could not be judged where speech runs over a still mouth.
 STILL_NOTE = "speech over a still mouth (voice-over, off-screen speaker or held picture)"
+# Seconds of face a span mostly over a still mouth must keep to be measured at all.
+STILL_MIN_LEFT_S = 2.0
 
 
 @dataclass
@@ -535,6 +537,11 @@ def estimate_window(
     empty = _Estimate(None, 0.0, True, "", np.full(delays.size, np.nan), {}, {})
     if sig.valid[sel].sum() < 8:
         empty.note = STILL_NOTE if sig.still[sel].sum() >= 8 else "no usable face"
+        return empty
+    if sig.still[sel].mean() >= 0.5 and sig.valid[sel].sum() < STILL_MIN_LEFT_S * sig.fps:
+        # a few frames at the edge of a held picture or a reaction shot: a delay read from
+        # them alone would be noise (a listener's window read +293 ms from 0.3 s)
+        empty.note = STILL_NOTE
         return empty
     if speech_in < 0.3 or not any(p.label != "SIL" for p in sig.phones):
         empty.note = "no speech"
