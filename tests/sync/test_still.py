@@ -157,3 +157,23 @@ def test_check_names_a_listener_under_someone_elses_speech(tmp_path: Path) -> No
     assert abs(s.start_s - 5.0) <= 0.3 and s.end_s >= 11.5, s
     assert any(f.check == "sync.still_mouth" and "listener" in f.message for f in rep.findings)
 
+
+
+def test_a_covered_mouth_is_left_out(tmp_path: Path) -> None:
+    """A patch over retalking_face2's mouth from 1.5 to 4.0 s: Face Mesh holds the mouth
+    shut under it, which is stillness under speech. Measured on the rest, the clip reads
+    its own delay (within a frame) with some confidence (0.06 when the held mouth was
+    scored)."""
+    face2 = next(p for p in CLIPS if p.name == "retalking_face2.mp4")
+    out = tmp_path / "covered.mp4"
+    _ffmpeg("-i", str(face2), "-vf",
+            "drawbox=x=270:y=430:w=300:h=140:color=0x8a6a55:t=fill:enable='between(t,1.5,4)'",
+            "-c:a", "copy", "-c:v", "libx264", "-crf", "18", str(out))
+    rep = check_sync(out)
+    assert len(rep.still) == 1, rep.still
+    s = rep.still[0]
+    assert abs(s.start_s - 1.5) <= 0.2 and abs(s.end_s - 4.0) <= 0.2 and s.still_picture is False, s
+    own = check_sync(face2)
+    assert rep.audio_delay_ms is not None and own.audio_delay_ms is not None
+    assert abs(rep.audio_delay_ms - own.audio_delay_ms) <= 40.0
+    assert rep.confidence >= 0.15
