@@ -14,7 +14,7 @@ from mouthsync.core.findings import Severity
 from mouthsync.face.track import follow_identities, track_faces
 from mouthsync.sync.delay import check_sync
 from tests.conftest import CLIPS
-from tests.sync.builders import side_by_side
+from tests.sync.builders import dialogue, side_by_side, write_shifted_clip
 
 FACE3 = next(p for p in CLIPS if p.name == "retalking_face3.mp4")
 FACE2 = next(p for p in CLIPS if p.name == "retalking_face2.mp4")
@@ -163,3 +163,22 @@ def test_podcast_two_faces_two_microphones(two_shots: dict[str, Path], tmp_path:
     assert abs(rows["FR"]["audio_delay_ms"]) <= 40.0 and abs(rows["FL"]["audio_delay_ms"]) <= 40.0
     with pytest.raises(BadInput, match="one voice per channel"):
         fix_sync(two_shots["left"], tmp_path / "x.mkv", delay="channels")
+
+
+@pytest.mark.slow
+def test_a_dialogue_is_measured_on_both_faces(tmp_path: Path) -> None:
+    """Two people speaking in turn (face2 left, then face3 right, each still while the
+    other talks): both faces speak at the file's delay, so they are measured together and
+    every window is read from whoever talks in it; a shifted copy follows the shift."""
+    clip = dialogue(FACE2, FACE3, tmp_path / "dialogue.mp4")
+    rep = check_sync(clip)
+    assert sorted(rep.details.get("speaking_faces") or []) == [0, 1], rep.details.get("faces")
+    own = [check_sync(c).audio_delay_ms for c in (FACE2, FACE3)]
+    assert rep.audio_delay_ms is not None and abs(rep.audio_delay_ms - float(np.mean(own))) <= 20.0, (rep.audio_delay_ms, own)
+    assert rep.confidence >= 0.5
+    assert rep.still == [] and all(w.audio_delay_ms is not None for w in rep.windows)
+    assert any(f.check == "sync.speaker" and "dialogue" in f.message and f.severity == Severity.INFO
+               for f in rep.findings)
+    late = write_shifted_clip(clip, tmp_path / "late.mp4", 0.12)
+    rep2 = check_sync(late)
+    assert rep2.audio_delay_ms is not None and abs(rep2.audio_delay_ms - rep.audio_delay_ms - 120.0) <= 40.0

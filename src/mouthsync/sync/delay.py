@@ -54,7 +54,7 @@ from mouthsync.sync.features import (
 )
 from mouthsync.sync.standards import get_standard
 from mouthsync.sync.steps import DelayStep, delay_runs, find_steps, steps_beat_line
-from mouthsync.sync.still import StillSpan, still_findings, still_mask, still_spans
+from mouthsync.sync.still import StillSpan, common_still, still_findings, still_mask, still_spans
 from mouthsync.sync.verdict import LOW_CONFIDENCE, judge_report
 
 if TYPE_CHECKING:
@@ -220,7 +220,10 @@ class Signals:
         self.times = np.asarray(track.times, dtype=np.float64)
         ap = np.asarray(track.mouth["aperture"], dtype=np.float64)
         self.still = np.zeros(self.times.size, dtype=bool) if still is None else np.asarray(still, dtype=bool)
-        self.valid = np.asarray(track.valid, dtype=bool) & np.isfinite(ap) & ~self.still
+        # a face is there (still or not): the confidence's face factor counts these
+        self.present = np.asarray(track.valid, dtype=bool) & np.isfinite(ap)
+        self.valid = self.present & ~self.still
+        self.n_faces = 1
         self.fps = float(track.fps) if track.fps else _fps_of(self.times)
         if self.valid.sum() >= 2:
             self.opening = robust_scale(detrend(self.times, ap, self.valid), self.valid)
@@ -284,6 +287,41 @@ class Signals:
     @property
     def n_sources(self) -> int:
         return len(self._per_source)
+
+    @staticmethod
+    def joined(parts: list[Signals], still_times: list[tuple[float, float]]) -> Signals:
+        """Several faces' mouths measured against the same speech as one (a dialogue: each
+        face speaks in turn, and is still while the other does).
+
+        The measured side of every part (each face's own baseline removal and scale, its
+        own still frames left out) is pooled and ordered by time; the expected side is the
+        first part's. ``still_times``: where every face is still under speech, the only
+        spans the pooled measurement cannot judge.
+        """
+        out = copy.copy(parts[0])
+        order = np.argsort(np.concatenate([p.times for p in parts]), kind="stable")
+
+        def pooled(name: str) -> np.ndarray:
+            return np.concatenate([getattr(p, name) for p in parts])[order]
+
+        out.times = pooled("times")
+        out.present = pooled("present")
+        out.valid = pooled("valid")
+        out.opening = pooled("opening")
+        out.velocity = pooled("velocity")
+        out.width = None if any(p.width is None for p in parts) else pooled("width")
+        out.still = np.zeros(out.times.size, dtype=bool)
+        for a, b in still_times:
+            out.still |= (out.times >= a) & (out.times < b)
+        out.n_faces = len(parts)
+        return out
+
+    def face_fraction(self, sel: np.ndarray) -> float:
+        """Share of the instants in ``sel`` that show a face (still or not; with pooled
+        faces, an instant counts when any face is there)."""
+        if not sel.any():
+            return 0.0
+        return float(min(1.0, self.present[sel].sum() * self.n_faces / sel.sum()))
 
     def mixed(self, weights: np.ndarray) -> Signals:
         """A copy whose expected mouth mixes the sources with ``weights``; the measured side
@@ -531,7 +569,7 @@ def estimate_window(
     """
     t = sig.times[sel]
     t0, t1 = (float(t[0]), float(t[-1])) if t.size else (0.0, 0.0)
-    face_fraction = float(sig.valid[sel].mean()) if sel.any() else 0.0
+    face_fraction = sig.face_fraction(sel)
     speech_s = sig.speech_seconds(t0 + float(delays.min()), t1 + float(delays.max()))
     speech_in = sig.speech_seconds(t0, t1)
     empty = _Estimate(None, 0.0, True, "", np.full(delays.size, np.nan), {}, {})
@@ -794,6 +832,7 @@ def analyse(
     weights: dict[str, float] | None = None,
     calibration_ms: float = CALIBRATION_MS,
     source: str = "",
+    others: tuple[Any, ...] | list[Any] = (),
 ) -> SyncReport:
     """Measure delay, confidence, windows and drift from a face track and a speech timeline.
 
@@ -801,6 +840,9 @@ def analyse(
     averaged; speech activity comes from the first). When the track holds picture cuts
     (:func:`mouthsync.face.shots.shot_spans`), every shot is measured alone as well
     (``SyncReport.shots``), like a window bounded by the edit instead of the clock.
+
+    ``others``: more faces' tracks (of the same picture) measured together with ``track``
+    (:meth:`Signals.joined`): the faces of a dialogue, who speak in turn.
 
     The library core of :func:`check_sync`, separate so the benchmark can feed shifted
     audio in memory without writing files.
@@ -810,9 +852,15 @@ def analyse(
     # ``equal`` mixes the phone sources equally (confidence, drift); ``sig`` is weighted by
     # how well each source alone fits the face (the delay search), see ``source_searches``
     first = timeline[0] if isinstance(timeline, (list, tuple)) else timeline
-    still = still_spans(track.times, track.mouth["aperture"], track.valid, list(first.speech),
-                        getattr(track, "picture_change", None))
-    equal = Signals(track, timeline, audio, still=still_mask(np.asarray(track.times), still))
+    parts: list[Signals] = []
+    still: list[StillSpan] = []
+    for i, face in enumerate([track, *others]):
+        own = still_spans(face.times, face.mouth["aperture"], face.valid, list(first.speech),
+                          getattr(face, "picture_change", None))
+        parts.append(Signals(face, timeline, audio, still=still_mask(np.asarray(face.times), own)))
+        # with several faces, only where every one of them is still is nothing measured
+        still = own if i == 0 else common_still(still, own, list(first.speech))
+    equal = parts[0] if len(parts) == 1 else Signals.joined(parts, [(x.start_s, x.end_s) for x in still])
     delays = np.arange(-max_delay_s, max_delay_s + GRID_STEP_S / 2, GRID_STEP_S)
     every = np.ones(equal.times.size, dtype=bool)
     source_fit, source_curves = source_searches(equal, every, delays, w)
@@ -902,7 +950,7 @@ def analyse(
         "weights": w,
         "search_ms": [-max_delay_s * 1000.0, max_delay_s * 1000.0],
         "frames": int(sig.times.size),
-        "face_fraction": float(sig.valid.mean()) if sig.valid.size else 0.0,
+        "face_fraction": sig.face_fraction(np.ones(sig.times.size, dtype=bool)),
         "speech_s": sig.speech_seconds(float(sig.times[0]), float(sig.times[-1])),
         **{k: round(v, 4) for k, v in glob.features.items()},
     }
@@ -1195,7 +1243,16 @@ def check_sync(
         timelines = timelines_of(level)
         reports = [analyse(t, timelines, audio, window_s=window_s, hop_s=hop_s, standard=standard,
                            max_delay_s=max_delay_s, source=vpath) for t in usable]
-        return reports[best_of(reports)]
+        b = best_of(reports)
+        talking = speaking_faces(reports, b)
+        if len(talking) > 1:
+            # a dialogue: every face that speaks is measured together (each where it talks)
+            both = analyse(usable[b], timelines, audio, window_s=window_s, hop_s=hop_s, standard=standard,
+                           max_delay_s=max_delay_s, source=vpath, others=[usable[i] for i in talking if i != b])
+            if both.confidence >= reports[b].confidence - SPEAKER_MARGIN:
+                both.details["speaking_faces"] = talking
+                return both
+        return reports[b]
 
     def start_the_rest() -> None:  # not settled: whatever may still be needed starts now
         for i in levels[-1]:
@@ -1293,6 +1350,19 @@ def _noisy(audio: Audio) -> bool:
 SPEAKER_MARGIN = 0.15
 
 
+def speaking_faces(reports: list[SyncReport], best: int) -> list[int]:
+    """The faces that speak: the best one, and every other whose own reading is confident
+    and within a frame of it (a face that does not speak reads the speech at confidence
+    0.00-0.25, and rarely at the speaker's delay)."""
+    top = reports[best]
+    if top.audio_delay_ms is None or top.confidence < LOW_CONFIDENCE:
+        return [best]
+    frame_ms = 1000.0 / top.fps if top.fps else 40.0
+    return [i for i, r in enumerate(reports)
+            if i == best or (r.audio_delay_ms is not None and r.confidence >= LOW_CONFIDENCE
+                             and abs(r.audio_delay_ms - top.audio_delay_ms) <= frame_ms)]
+
+
 def _add_speaker(rep: SyncReport, tracks: list[Any], reports: list[SyncReport], best: int) -> None:
     """Which of several faces is the speaker: ``details["faces"]`` and a finding saying so."""
     rows = []
@@ -1308,8 +1378,17 @@ def _add_speaker(rep: SyncReport, tracks: list[Any], reports: list[SyncReport], 
     rep.details["faces"] = rows
     rep.details["speaker_face"] = best
     where = rows[best]["box"]
-    rivals = [r for r in reports if r is not reports[best] and r.confidence >= LOW_CONFIDENCE]
-    if rivals and max(r.confidence for r in rivals) > rep.confidence - SPEAKER_MARGIN:
+    talking = rep.details.get("speaking_faces") or []
+    rivals = [r for i, r in enumerate(reports) if i != best and i not in talking and r.confidence >= LOW_CONFIDENCE]
+    if len(talking) > 1:
+        rep.findings.insert(0, Finding(
+            "sync.speaker", Severity.INFO,
+            f"faces {', '.join(str(i) for i in talking[:-1])} and {talking[-1]} "
+            f"{'both' if len(talking) == 2 else 'all'} speak, at the same delay (a dialogue): measured "
+            f"together, each where it talks (" + ", ".join(
+                f"face {i} alone {rows[i]['audio_delay_ms']:+.0f} ms" for i in talking) + ")",
+            value=rep.confidence))
+    elif rivals and max(r.confidence for r in rivals) > rep.confidence - SPEAKER_MARGIN:
         rep.findings.insert(0, Finding(
             "sync.speaker", Severity.WARNING,
             f"{len(tracks)} faces agree with the speech about equally: the speaker is uncertain (measured face {best}, box {where})",

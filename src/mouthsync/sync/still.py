@@ -181,6 +181,19 @@ def still_mask(times: np.ndarray, spans: list[StillSpan]) -> np.ndarray:
     return m
 
 
+def common_still(a: list[StillSpan], b: list[StillSpan], speech: list[tuple[float, float]]) -> list[StillSpan]:
+    """Where two faces are both still under speech (a dialogue is judged everywhere but
+    there); overlaps shorter than :data:`MIN_STILL_S` are dropped."""
+    out = []
+    for x in a:
+        for y in b:
+            t0, t1 = max(x.start_s, y.start_s), min(x.end_s, y.end_s)
+            if t1 - t0 >= MIN_STILL_S:
+                pic = None if x.still_picture is None or y.still_picture is None else x.still_picture and y.still_picture
+                out.append(StillSpan(t0, t1, _overlap(speech, t0, t1), pic))
+    return out
+
+
 # Above this share of the file's speech heard over a still mouth, the finding is a warning:
 # the voice may not be this face's at all.
 MOSTLY_STILL = 0.5
