@@ -115,3 +115,35 @@ def test_output_equal_to_input_is_refused(capsys, tmp_path: Path, cmd: str) -> N
 
 def test_bad_option_value_is_one_line(capsys, tmp_path: Path) -> None:
     _run_bad(capsys, tmp_path, ["prep", str(CLIPS[1]), "-o", str(tmp_path / "o.mp4"), "--fps", "fast"], "--fps")
+
+
+@pytest.mark.parametrize("cmd", [c for c in ("probe", "prep", "facecheck", "check", "fix") if c in REGISTERED])
+def test_bad_fail_on_is_refused_before_any_work(capsys, tmp_path: Path, cmd: str) -> None:
+    """Before, the command did its work, wrote its outputs, then died with a traceback."""
+    _run_bad(capsys, tmp_path, _args(cmd, CLIPS[1], tmp_path / "o") + ["--fail-on", "bogus"], "--fail-on")
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    (["--max-delay", "inf"], "--max-delay"),
+    (["--max-delay", "5000"], "--max-delay"),
+    (["--window", "nan"], "--window"),
+    (["--window", "0.5", "--hop", "0.1"], "--window"),
+])
+def test_check_refuses_numbers_it_cannot_search_with(capsys, tmp_path: Path, args: list[str], match: str) -> None:
+    _run_bad(capsys, tmp_path, ["check", str(CLIPS[1])] + args, match)
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    (["--delay", "10s"], "off the picture"),
+    (["--delay", "-5s"], "off the picture"),
+    (["--delay", "40ms", "--drift", "nan"], "--drift"),
+    (["--delay", "40ms", "--min-confidence", "nan"], "--min-confidence"),
+    (["--delay", "40ms", "--report", "{report}"], "--report"),
+])
+def test_fix_refuses_a_move_that_cannot_work(capsys, tmp_path: Path, args: list[str], match: str) -> None:
+    """A sound moved off the picture wrote a file with no audio stream and exit 0."""
+    report = tmp_path / "in" / "r.json"
+    report.parent.mkdir()
+    report.write_text("{}")
+    argv = ["fix", str(CLIPS[1]), "-o", str(tmp_path / "o.mp4")] + [a.format(report=report) for a in args]
+    _run_bad(capsys, tmp_path, argv, match)

@@ -149,8 +149,11 @@ def _dither(n: int) -> np.ndarray:
     return np.tile(block, reps)[:n]
 
 
-# Shorter runs (a codec's first samples, a fade) are part of the recording: keep them.
-_MIN_RUN = int(0.02 * RATE)
+# Any run counts, however short (session 11). Runs under 20 ms (a codec's first samples)
+# used to be kept: then a copy of the sound padded by 20 ms or more was trimmed to its first
+# audible sample while the original kept its few silent samples, the recogniser saw
+# the two 3 ms out of step, and a pure 20-240 ms delay read 12-16 ms too much.
+_MIN_RUN = 1
 
 
 def trim_digital_silence(samples: np.ndarray) -> tuple[np.ndarray, int]:

@@ -22,6 +22,8 @@ from mouthsync.core.errors import BadInput
 # Up to this many windows are listed one per line; a longer file (a 10-minute interview has
 # 239) gets a one-line strip over time and the list of the windows that stand out.
 MAX_LISTED_WINDOWS = 16
+# Shortest --window: a few words, so that a window's mouth and speech can agree at all.
+MIN_WINDOW_S = 2.0
 STRIP_WIDTH = 60
 MAX_OFF_LISTED = 12
 
@@ -63,7 +65,7 @@ def _window_summary(d: dict[str, Any]) -> list[str]:
     hop = ws[1]["start_s"] - ws[0]["start_s"]
     ref = "its drift line" if d["drift"]["kind"] == "drift" else "the whole file"
     lines = [
-        f"  windows       : {len(ws)} of {length:.0f} s every {hop:g} s: {len(ws) - n_unc} confident "
+        f"  windows       : {len(ws)} of {length:g} s every {hop:g} s: {len(ws) - n_unc} confident "
         f"({len(ws) - n_unc - len(off)} within a frame of {ref}, {len(off)} further), {n_unc} uncertain"
     ]
     cols = min(STRIP_WIDTH, len(ws))
@@ -198,15 +200,26 @@ def register(app: typer.Typer) -> None:
         fail_on: str = typer.Option("error", "--fail-on", help=FAIL_ON_HELP),
     ) -> None:
         """Measure the audio delay (ms, frames), confidence, per-window delays, drift and verdict."""
-        prepare(json_out)
+        prepare(json_out, fail_on)
         from mouthsync.sync.standards import get_standard
 
         try:
             get_standard(standard)
         except ValueError as exc:
             raise BadInput(str(exc)) from None
-        if window <= 0 or hop <= 0 or max_delay <= 0:
-            raise BadInput("--window, --hop and --max-delay must be positive")
+        import math
+
+        if not all(math.isfinite(v) and v > 0 for v in (window, hop, max_delay)):
+            raise BadInput("--window, --hop and --max-delay must be positive numbers")
+        if window < MIN_WINDOW_S:
+            # a window must hold several words for its mouth to agree with its speech; 0.5 s
+            # windows read an in-sync clip "out of sync" at the search's edge
+            raise BadInput(f"--window must be at least {MIN_WINDOW_S:g} s (a few words), not {window:g}")
+        from mouthsync.sync.delay import MAX_SEARCH_S
+
+        if max_delay > MAX_SEARCH_S * 1000.0:
+            raise BadInput(f"--max-delay can be at most {MAX_SEARCH_S * 1000.0:g} ms, not {max_delay:g} "
+                           "(a sound further off is a different take: line it up with --audio)")
         n_faces: int | str = faces.strip().lower()
         if n_faces != "auto":
             try:
@@ -215,7 +228,7 @@ def register(app: typer.Typer) -> None:
                 raise BadInput(f"--faces must be 'auto' or a number, not {faces!r}") from None
             if n_faces < 1:
                 raise BadInput("--faces must be at least 1")
-        if plot is not None and html is not None and plot.resolve() == html.resolve():
+        if len(files) == 1 and plot is not None and html is not None and plot.resolve() == html.resolve():
             raise BadInput("--plot and --html must be different files")
         settings: dict[str, Any] = dict(
             audio_stream=audio_stream, window_s=window, hop_s=hop, standard=standard, max_delay_s=max_delay / 1000.0,

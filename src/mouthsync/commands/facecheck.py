@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
         """Judge the footage for lip reading: occlusion, head turn, blur, shake, flicker, compression."""
-        prepare(json_out)
+        prepare(json_out, fail_on)
         from mouthsync.core.atomic import check_output_path
         from mouthsync.face.quality import check_footage, contact_sheet
         from mouthsync.face.track import FaceTrack

@@ -209,9 +209,13 @@ def register(app: typer.Typer) -> None:
         The sign follows check: --delay 40ms means the sound is 40 ms late and moves it
         40 ms earlier. A sidecar OUT.fix.json records what was done.
         """
-        prepare(json_out)
-        from mouthsync.sync.correct import fix_sync
+        prepare(json_out, fail_on)
+        from mouthsync.sync.correct import fix_sync, per_part
 
+        if (report is not None and per_part(delay) is None and delay.strip().lower() != "auto"
+                and str(drift).strip().lower() != "auto"):
+            raise BadInput(f"--report applies check's measurement, which --delay {delay} does not use: give --delay "
+                           "auto (or shots, steps, channels) or --drift auto with it, or leave --report out")
         if audio_mode not in ("auto", "copy", "encode"):
             raise typer.BadParameter("use auto, copy or encode", param_hint="--audio-mode")
         result = fix_sync(

@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from mouthsync.core import progress
+from mouthsync.core.errors import BadInput
 from mouthsync.core.findings import Finding, Severity, worst
 from mouthsync.core.jsonsafe import dumps
 
@@ -20,8 +21,14 @@ JSON_HELP = "Print a JSON document on stdout instead of the readable summary."
 FAIL_ON_HELP = "Exit with code 1 when a finding reaches this severity (info, warning, error, never)."
 
 
-def prepare(json_out: bool) -> None:
-    """Call first in every command: quiet progress when printing JSON."""
+def prepare(json_out: bool, fail_on: str | None = None) -> None:
+    """Call first in every command: quiet progress when printing JSON, and a bad
+    ``--fail-on`` refused before any work is done (not after it, with outputs written)."""
+    if fail_on is not None and fail_on.lower() != "never":
+        try:
+            Severity.parse(fail_on)
+        except ValueError:
+            raise BadInput(f"--fail-on must be info, warning, error or never, not {fail_on!r}") from None
     if json_out:
         progress.set_enabled(False)
 

@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
         fail_on: str = typer.Option("error", "--fail-on", help=FAIL_ON_HELP),
     ) -> None:
         """Write the clean intermediate: constant frame rate, both streams from 0, 48 kHz audio."""
-        prepare(json_out)
+        prepare(json_out, fail_on)
         from mouthsync.media.prep import prep
 
         result = prep(file, out, fps=fps, trim_silence=trim_silence, margin=margin)

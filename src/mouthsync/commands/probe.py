@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
         fail_on: str = typer.Option("error", "--fail-on", help=FAIL_ON_HELP),
     ) -> None:
         """Facts and findings about timing (frame rate, VFR, offsets, drift) and audio quality."""
-        prepare(json_out)
+        prepare(json_out, fail_on)
         from mouthsync.media.probe import probe
 
         info = probe(file, audio_quality=not fast, pictures=not fast)

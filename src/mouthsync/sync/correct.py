@@ -109,6 +109,11 @@ def parse_delay(text: str | float, fps: float | None) -> float | None:
     return value
 
 
+# A move must leave at least this much sound over the picture.
+MIN_OVERLAP_S = 0.1
+# A move that leaves more than this share of the picture without sound gets a warning.
+LOST_SHARE = 0.25
+
 # --delay shots / steps / channels: each part of the sound moves by its own reading
 PER_PART = {"shots": "shot", "steps": "part", "channels": "channel"}
 
@@ -133,11 +138,12 @@ def parse_drift(text: str | float | None) -> float | str | None:
         return "auto"
     t = t.replace("ms/min", "").replace("ms per min", "").strip()
     try:
-        return float(t)
+        value = float(t)
     except ValueError:
-        raise BadInput(
-            f"--drift {text!r}: use none, auto, or ms per minute such as 60 or -3.6"
-        ) from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise BadInput(f"--drift {text!r}: use none, auto, or ms per minute such as 60 or -3.6")
+    return value
 
 
 def snap_drift(ms_per_min: float) -> tuple[float, str]:
@@ -330,6 +336,8 @@ def plan_fix(
     trustworthy enough (confidence under ``min_confidence``): fixing by a wrong amount is
     worse than not fixing.
     """
+    if not (math.isfinite(min_confidence) and 0.0 <= min_confidence <= 1.0):
+        raise BadInput(f"--min-confidence must be between 0 and 1, not {min_confidence:g}")
     path = check_input_path(path)
     with open_input(path) as c:
         require_video(c, path)
@@ -352,6 +360,7 @@ def plan_fix(
     if by and drift_v is not None:
         raise BadInput(f"--delay {by} moves each {PER_PART[by]} by its own amount: it does not combine with --drift")
     need_check = delay_s is None or drift_v == "auto"
+    file_trusted = True  # the whole file's measured delay may move the shots not sure of their own
     if need_check and report is None:
         try:
             from mouthsync.sync.delay import check_sync
@@ -372,7 +381,12 @@ def plan_fix(
             raise BadInput(
                 f"{path}: check could not measure a delay ({_verdict_text(report)}); nothing written, give --delay explicitly"
             )
-        if conf is None or not math.isfinite(float(conf)) or float(conf) < min_confidence:
+        trusted = conf is not None and math.isfinite(float(conf)) and float(conf) >= min_confidence
+        if not trusted and by_shot and any(_confident_shot(sh, min_confidence) for sh in _get(report, "shots") or []):
+            # an edit whose shots disagree reads low as a whole: check then advises --delay
+            # shots, and the shots it is sure of are what this moves (the others stay put)
+            file_trusted = False
+        elif not trusted:
             raise BadInput(
                 f"{path}: the measured delay ({float(est):+.0f} ms) has confidence {float(conf or 0):.2f} "
                 f"< {min_confidence:g} ({_verdict_text(report)}); nothing written, "
@@ -454,14 +468,27 @@ def plan_fix(
     else:
         t_ref, d_ref = t_mid, delay_s
         delay_source = str(delay)
+    if not file_trusted:
+        d_ref = 0.0  # only the shots sure of their own reading move
     shift_s = k * t_ref - d_ref
-    pieces = (_shot_pieces(path, report, d_ref, fps, min_confidence, findings) if by_shot
+    pieces = (_shot_pieces(path, report, d_ref, fps, min_confidence, findings, file_trusted=file_trusted) if by_shot
               else _step_pieces(path, report, times, findings) if by_step else None)
     channels = _channel_delays(path, report, d_ref, min_confidence, findings) if by_channel else None
-    if abs(d_ref) > 10.0:
+    if not math.isfinite(d_ref) or abs(d_ref) > 10.0:
         raise BadInput(
             f"--delay {d_ref * 1000:+.0f} ms is more than 10 s: that is an edit, not a sync error"
         )
+    picture_s = span + 1.0 / fps
+    if abs(d_ref) >= picture_s - MIN_OVERLAP_S:
+        raise BadInput(
+            f"--delay {d_ref * 1000:+.0f} ms moves the sound off the picture ({picture_s:.2f} s long): "
+            "nothing would be heard with it; nothing written")
+    if abs(d_ref) > LOST_SHARE * picture_s:
+        findings.append(Finding(
+            "fix.delay", Severity.WARNING,
+            f"--delay {d_ref * 1000:+.0f} ms leaves {abs(d_ref):.2f} s of the {picture_s:.2f} s picture without "
+            f"sound ({'at its end' if d_ref > 0 else 'at its start'}) and cuts as much sound off the other end",
+            value=abs(d_ref), unit="s"))
     if abs(k) > 0.1:
         raise BadInput(f"drift {k * 60000:+.0f} ms/min is beyond a clock mismatch (10 %)")
     return FixPlan(
@@ -531,8 +558,16 @@ def _channel_delays(
     return out
 
 
+def _confident_shot(sh: Any, min_confidence: float) -> bool:
+    """A shot ``--delay shots`` may move by its own reading."""
+    d = _get(sh, "audio_delay_ms")
+    return (d is not None and math.isfinite(float(d)) and not _get(sh, "uncertain", False)
+            and float(_get(sh, "confidence") or 0.0) >= min_confidence)
+
+
 def _shot_pieces(
-    path: Path, report: Any, file_delay_s: float, fps: float, min_confidence: float, findings: list[Finding]
+    path: Path, report: Any, file_delay_s: float, fps: float, min_confidence: float, findings: list[Finding],
+    file_trusted: bool = True,
 ) -> list[dict[str, Any]] | None:
     """Runs of shots to move by one amount each, for ``--delay shots``; None when every
     shot takes the file's delay (one shift does it).
@@ -540,7 +575,9 @@ def _shot_pieces(
     A shot keeps its own reading only when it is confident and more than a frame away
     from the whole file: a shot within a frame gets the file's figure (moving every cut by
     its own +-1 frame reading would add a jump at each cut for nothing), and an uncertain
-    one too (said in a finding: a wrong move is worse than none).
+    one too (said in a finding: a wrong move is worse than none). When the whole file's
+    reading is not confident itself (``file_trusted`` False; ``file_delay_s`` is then 0),
+    the uncertain shots are left where they are.
     """
     shots = _get(report, "shots") or []
     if len(shots) < 2:
@@ -550,10 +587,9 @@ def _shot_pieces(
     runs: list[dict[str, Any]] = []
     unsure: list[str] = []
     for sh in shots:
-        d, conf = _get(sh, "audio_delay_ms"), float(_get(sh, "confidence") or 0.0)
+        d = _get(sh, "audio_delay_ms")
         a, b = float(_get(sh, "start_s")), float(_get(sh, "end_s"))
-        own = (d is not None and math.isfinite(float(d)) and not _get(sh, "uncertain", False)
-               and conf >= min_confidence)
+        own = _confident_shot(sh, min_confidence)
         if not own:
             unsure.append(f"{a:.1f}-{b:.1f} s")
         use, src = (float(d), "shot") if own and abs(float(d) - d_file) > frame_ms else (d_file, "file")
@@ -562,9 +598,11 @@ def _shot_pieces(
         else:  # ms to 3 decimals: the move stays exact to the sample
             runs.append({"start_s": round(a, 3), "end_s": round(b, 3), "delay_ms": round(use, 3), "from": src})
     if unsure:
+        given = ("given the whole file's delay" if file_trusted
+                 else "left as they are (the whole file's reading is not confident either)")
         findings.append(Finding(
-            "fix.shots", Severity.INFO,
-            f"{len(unsure)} shot(s) too uncertain to move on their own, given the whole file's delay: "
+            "fix.shots", Severity.INFO if file_trusted else Severity.WARNING,
+            f"{len(unsure)} shot(s) too uncertain to move on their own, {given}: "
             + ", ".join(unsure[:6]) + (" ..." if len(unsure) > 6 else "")))
     if all(r["from"] == "file" for r in runs):
         findings.append(Finding("fix.shots", Severity.INFO,

@@ -93,6 +93,9 @@ TRIM_BLOCK = 12
 TRIM_DROP = 0.2
 _GRID_PAD_S = 2.0  # expected curves tabulated this far beyond the audio (>= max delay + warp)
 DEFAULT_MAX_DELAY_S = 0.8
+# The widest search ``check --max-delay`` allows: the expected curves reach _GRID_PAD_S
+# beyond the sound, and a drift search warps up to ~0.5 s more at the ends of a long clip.
+MAX_SEARCH_S = 1.5
 _RIVAL_EXCLUDE_S = 0.12  # a rival peak must be this far from the winner
 AMBIGUOUS_PROMINENCE = 0.15  # winner minus rival (z units) below this: ambiguous
 # Why a window (or the file) could not be judged where speech runs over a still mouth.
