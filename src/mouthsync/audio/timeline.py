@@ -20,6 +20,7 @@ import numpy as np
 
 from mouthsync.audio import events as ev
 from mouthsync.audio.denoise import DENOISE_POLICY, for_recognition
+from mouthsync.audio.level import raise_quiet
 from mouthsync.audio.phones import (
     ALIGN_SETTINGS,
     ALLPHONE_SETTINGS,
@@ -237,8 +238,13 @@ def _compute(
     denoise: bool = True,
     use_cache: bool = True,
 ) -> SpeechTimeline:
+    # quiet sound is raised to a speech level first: the VAD and the recogniser judge
+    # loudness in absolute terms (audio.level)
+    x, gain_db = raise_quiet(x, RATE)
     # a stationary noise bed is removed first (RNNoise): every later step hears the voice
     x, noise = for_recognition(x, RATE, use_cache=use_cache) if denoise else (x, {"denoised": False})
+    if gain_db:
+        noise = {**noise, "gain_db": gain_db}
     breaths = ev.find_breaths(x, RATE, offset)
     speech = ev.remove_breaths(speech_segments(x, rate=RATE, offset=offset), breaths)
     advance()
