@@ -227,3 +227,25 @@ def test_timecode_follows_the_output_timeline(tmp_path: Path, ext: str, tc: str)
     got = picture_start_of_day(r.path)
     assert got is not None and got - picture_start_of_day(src) == pytest.approx(skipped, abs=0.5 / r.fps)
     assert json.loads(r.sidecar.read_text())["changes"][-2]["kind"] in ("timecode", "encode")
+
+
+def test_an_edit_list_start_keeps_the_picture_with_its_sound(tmp_path: Path) -> None:
+    """``ffmpeg -ss 0.3 -c copy`` keeps the frames before the cut point (back to a
+    keyframe) in the file, flagged discard, behind an edit list. Counted as shown, they
+    put every decoded frame 8 frames early, and prep's output read +377 ms where its
+    input read +48 ms."""
+    import subprocess
+
+    cut = tmp_path / "cut.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", "0.3", "-i", str(CLIPS[1]), "-c", "copy", str(cut)],
+                   check=True)
+    shown = _thumbs(cut)
+    t = frame_times(cut)
+    assert len(t) == len(shown) and t[0] == pytest.approx(0.0, abs=1e-6)
+    info = probe(cut, use_cache=False)
+    assert info.video.frame_count == len(shown) and not any(f.check == "timing.start_offset" for f in info.findings)
+    r = prep(cut, tmp_path / "prepped.mov")
+    assert r.frame_count == len(shown)
+    assert np.abs(_thumbs(r.path) - shown).mean(axis=(1, 2)).max() < 2.0
+    src, out = decode_audio(cut, rate=RATE), decode_audio(r.path, rate=RATE)
+    assert _lag(src.samples, src.start, out.samples, out.start) == pytest.approx(0.0, abs=0.001)

@@ -287,7 +287,8 @@ def _scan_video(path: str | os.PathLike[str]) -> tuple[str, np.ndarray]:
     if key is not None and key in _SCANS:
         return _SCANS[key]
     h = hashlib.sha256()
-    pts: list[int] = []
+    pts: list[int] = []  # frames that are shown
+    every: list[int] = []  # and those an edit list hides (decoded for reference, never shown)
     with open_input(path) as c:
         vs = require_video(c, path)
         cc = vs.codec_context
@@ -304,10 +305,15 @@ def _scan_video(path: str | os.PathLike[str]) -> tuple[str, np.ndarray]:
                 h.update(f"{pkt.pts},{pkt.dts},{int(pkt.is_keyframe)},{pkt.size};".encode())
                 h.update(memoryview(pkt))
                 if pkt.pts is not None:
-                    pts.append(pkt.pts)
+                    every.append(pkt.pts)
+                    # an MP4 edit list that starts the picture after a keyframe (ffmpeg -ss
+                    # with -c copy) keeps the frames before it, flagged discard: counted as
+                    # shown, they put every later frame 8 frames early (prep read +377 ms)
+                    if not getattr(pkt, "is_discard", False):
+                        pts.append(pkt.pts)
         except av.FFmpegError as exc:
             raise BadInput(f"{path}: video packets cannot be read ({exc}); the file is damaged") from None
-        check_frame_count(vs, len(pts), path, span_s=frame_span(pts, tb))
+        check_frame_count(vs, len(every), path, span_s=frame_span(every, tb))
     if not pts:
         raise BadInput(f"{path}: video stream has no frames")
     result = (h.hexdigest(), np.sort(np.asarray(pts, dtype=np.float64) * tb))

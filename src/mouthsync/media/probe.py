@@ -35,7 +35,7 @@ from mouthsync.media.audio_quality import AudioQuality, measure
 from mouthsync.media.container import check_input_path, open_input, picture_stream, require_video
 from mouthsync.media.decode import check_frame_count, decode_audio, frame_span
 
-PROBE_VERSION = "probe-3"
+PROBE_VERSION = "probe-4"
 
 #: Frame rates a camera or editor produces; used to name the rate nearest a measurement.
 STANDARD_RATES: tuple[float, ...] = (
@@ -181,12 +181,16 @@ def _scan_video(c: av.container.InputContainer, path: Path, *, pictures: bool) -
     assert vs is not None
     tb = float(vs.time_base)
     pts: list[int] = []
+    stored: list[int] = []  # packets in the file, shown or hidden by an edit list (the header counts them)
     last_duration = 0  # duration of the packet shown last (highest pts)
     keyframes = 0
     try:
         for p in c.demux(vs):
             if p.pts is None or p.size == 0:
                 continue
+            stored.append(p.pts)
+            if getattr(p, "is_discard", False):
+                continue  # decoded for reference only: the edit list starts the picture later
             if not pts or p.pts >= max(pts[-8:]):
                 last_duration = p.duration or 0
             pts.append(p.pts)
@@ -195,7 +199,7 @@ def _scan_video(c: av.container.InputContainer, path: Path, *, pictures: bool) -
         raise BadInput(f"{path}: video packets cannot be read ({exc}); the file is damaged") from None
     if not pts:
         raise BadInput(f"{path}: video stream has no frames")
-    check_frame_count(vs, len(pts), path, span_s=frame_span(pts, tb))
+    check_frame_count(vs, len(stored), path, span_s=frame_span(stored, tb))
     t = np.sort(np.asarray(pts, dtype=np.float64)) * tb
     gaps = np.diff(t)
     n = len(t)
