@@ -249,3 +249,34 @@ def test_an_edit_list_start_keeps_the_picture_with_its_sound(tmp_path: Path) -> 
     assert np.abs(_thumbs(r.path) - shown).mean(axis=(1, 2)).max() < 2.0
     src, out = decode_audio(cut, rate=RATE), decode_audio(r.path, rate=RATE)
     assert _lag(src.samples, src.start, out.samples, out.start) == pytest.approx(0.0, abs=0.001)
+
+
+def test_phone_rotation_and_wide_pixels_are_applied_to_the_picture(tmp_path: Path) -> None:
+    """A re-encoded stream carries no display rotation or pixel aspect: prep's output came
+    out sideways for phone footage and squeezed for 4:3 pixels. It is upright and square
+    now, as players showed the source, and the sidecar says so."""
+    import subprocess
+
+    def ff(*a: str) -> None:
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *a], check=True)
+
+    src = CLIPS[1]
+    turned = tmp_path / "turned.mp4"
+    ff("-i", str(src), "-vf", "transpose=2", "-c:a", "copy", str(turned))  # stored sideways
+    phone = tmp_path / "phone.mp4"
+    ff("-i", str(turned), "-c", "copy", "-metadata:s:v:0", "rotate=270", str(phone))
+    r = prep(phone, tmp_path / "phone_prep.mp4")
+    assert any(c["kind"] == "upright" and c["rotation_deg"] == 270 for c in r.changes)
+    upright = _thumbs(src)
+    assert np.abs(_thumbs(r.path) - upright).mean(axis=(1, 2)).mean() < 4.0
+    assert np.abs(_thumbs(turned) - upright).mean(axis=(1, 2)).mean() > 10.0  # the stored pixels differ
+
+    with av.open(str(src)) as c:
+        w, h = c.streams.video[0].width, c.streams.video[0].height
+    narrow = tmp_path / "narrow.mp4"
+    ff("-i", str(src), "-vf", f"scale={w * 3 // 4 // 2 * 2}:{h},setsar=4/3", "-c:a", "copy", str(narrow))
+    r = prep(narrow, tmp_path / "narrow_prep.mp4")
+    assert any(c["kind"] == "square_pixels" and c["sar"] == "4:3" for c in r.changes)
+    with av.open(str(r.path)) as c:
+        out = c.streams.video[0]
+        assert abs(out.width / out.height - w / h) < 0.02

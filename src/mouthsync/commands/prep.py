@@ -40,6 +40,12 @@ def _human(r: dict[str, Any]) -> list[str]:
             lines.append(f"  {c['count']} audio streams kept: {c['note']}")
         elif kind == "encode":
             lines.append(f"  encoded: video {c['video']}, audio {c['audio']}")
+        elif kind == "upright":
+            lines.append(f"  picture turned upright ({c['rotation_deg']} degrees, as players show it): {c['why']}")
+        elif kind == "square_pixels":
+            lines.append(f"  pixels squared: {c['from']} at aspect {c['sar']} -> {c['to']}")
+        elif kind == "timecode":
+            lines.append(f"  timecode: {c['from']} -> {c['to']} ({c['note']})")
     for f in r["findings"]:
         lines.append(f"  {f['severity']}: {f['message']} -> {f['advice']}")
     lines.append(f"Record {r['sidecar']}")

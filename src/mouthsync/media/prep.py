@@ -20,6 +20,7 @@ What comes out:
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -192,6 +193,8 @@ def prep(
     if len(tracks) > 1:
         changes.append({"kind": "audio_streams", "count": len(tracks),
                         "note": "every audio stream placed on the same timeline and resampled alike"})
+    geometry = _Geometry.of(src, v.width, v.height)
+    changes += geometry.changes()
     timecode = _timecode_moved(src, origin - t0, rate)
     if timecode is not None:
         changes.append(timecode)
@@ -201,7 +204,7 @@ def prep(
         if chapters:
             oc.set_chapters(chapters)
         # Every stream must exist before the first packet is muxed (that writes the header).
-        vs = _add_video_stream(oc, v.width, v.height, rate, crf)
+        vs = _add_video_stream(oc, *geometry.size, rate, crf)
         if timecode is not None:
             # MOV/MP4 muxers write their timecode track from the picture's tag; Matroska
             # keeps the container's
@@ -213,7 +216,7 @@ def prep(
             if lang:
                 st.metadata["language"] = lang
             astreams.append(st)
-        shown = _write_video(oc, vs, src, times, rate, origin, n_frames)
+        shown = _write_video(oc, vs, src, times, rate, origin, n_frames, geometry)
         for st, pl in zip(astreams, tracks, strict=True):
             encode_audio_array(oc, st, pl if pl.shape[0] > 1 else pl[0])
     used = len(set(shown))
@@ -361,6 +364,69 @@ def _add_video_stream(
     return vs
 
 
+@dataclass
+class _Geometry:
+    """How the source's pictures are shown: a player turns a phone's sideways picture by
+    ``rotation`` degrees (counterclockwise) and stretches non-square pixels by ``sar``.
+    A re-encoded stream carries neither flag (PyAV writes no display matrix), so prep
+    applies both to the pixels: the intermediate is upright with square pixels, as it was
+    shown (before, a phone clip came out sideways and a 4:3-pixel source squeezed)."""
+
+    width: int
+    height: int
+    rotation: int = 0
+    sar: Fraction = Fraction(1)
+
+    @classmethod
+    def of(cls, src: Path, width: int, height: int) -> _Geometry:
+        with open_input(src) as ic:
+            vin = require_video(ic, src)
+            sar = vin.sample_aspect_ratio or vin.codec_context.sample_aspect_ratio
+            rotation = 0
+            with contextlib.suppress(av.FFmpegError, StopIteration):
+                first = next(ic.decode(vin))
+                rotation = int(round(float(getattr(first, "rotation", 0) or 0) / 90.0)) * 90 % 360
+        sar = Fraction(sar).limit_denominator(1000) if sar and sar > 0 else Fraction(1)
+        return cls(width, height, rotation, sar)
+
+    @property
+    def scaled(self) -> tuple[int, int]:
+        """Decoded size with square pixels (before turning)."""
+        return _even(int(round(self.width * self.sar))), _even(self.height)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The output's width and height."""
+        w, h = self.scaled
+        return (h, w) if self.rotation in (90, 270) else (w, h)
+
+    def changes(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        if self.sar != 1:
+            w, h = self.scaled
+            out.append({"kind": "square_pixels", "sar": f"{self.sar.numerator}:{self.sar.denominator}",
+                        "from": f"{self.width}x{self.height}", "to": f"{w}x{h}",
+                        "why": "pixels scaled to square: the re-encoded stream carries no aspect flag"})
+        if self.rotation:
+            out.append({"kind": "upright", "rotation_deg": self.rotation,
+                        "why": "a re-encoded stream carries no rotation flag, and would play sideways"})
+        return out
+
+    def frame(self, frame: Any) -> np.ndarray:
+        """``frame`` as packed yuv420p at the output's size, upright."""
+        w, h = self.scaled
+        yuv = frame.to_ndarray(format="yuv420p", width=w, height=h)
+        k = self.rotation // 90
+        if not k:
+            return yuv
+        y = yuv[:h]
+        u = yuv[h : h + h // 4].reshape(h // 2, w // 2)
+        v = yuv[h + h // 4 :].reshape(h // 2, w // 2)
+        planes = [np.rot90(p, k) for p in (y, u, v)]
+        ow = planes[0].shape[1]
+        return np.concatenate([pl.reshape(-1) for pl in planes]).reshape(-1, ow)
+
+
 def _write_video(
     oc: av.container.OutputContainer,
     vs: Any,
@@ -369,6 +435,7 @@ def _write_video(
     rate: Fraction,
     origin: float,
     n_frames: int,
+    geometry: _Geometry | None = None,
 ) -> list[int]:
     """Encode ``n_frames`` at ``rate``; frame k shows the source frame on screen at origin + k/rate.
 
@@ -377,7 +444,7 @@ def _write_video(
     with open_input(src) as ic:
         vin = require_video(ic, src)
         vin.thread_type = "AUTO"
-        w, h = vs.width, vs.height
+        look = geometry or _Geometry(vs.width, vs.height)
         instants = origin + np.arange(n_frames) / float(rate)
         # Source frame on screen at each instant: last timestamp <= instant (+ eps).
         pick = np.searchsorted(times, instants + _PTS_EPS, side="right") - 1
@@ -391,7 +458,7 @@ def _write_video(
                         break
                     if pick[k] != idx:
                         continue
-                    current = frame.to_ndarray(format="yuv420p", width=w, height=h)
+                    current = look.frame(frame)
                     while k < n_frames and pick[k] == idx:
                         _encode(oc, vs, current, k)
                         k += 1
