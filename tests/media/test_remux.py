@@ -502,3 +502,21 @@ def test_chapters_and_cover_art_survive(tmp_path: Path, suffix: str, shift_s: fl
         assert cover_of(src) is not None
         assert r.video_packets == 125  # the picture's packets, not the cover
     assert stream_packets(out, 0) == stream_packets(src, 0)
+
+
+def test_mpegts_keeps_its_start_and_its_picture_times(tmp_path: Path) -> None:
+    """In MPEG-TS every stream starts ~1.4 s in. The re-encoded sound used to be padded
+    from zero: 1.48 s of silence before the picture, and every video timestamp moved by
+    the AAC priming (23 ms) while the summary said "copied bit for bit"."""
+    ts = tmp_path / "in.ts"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(FACE2), "-c", "copy", str(ts)], check=True)
+    out = tmp_path / "out.ts"
+    r = retime_audio(ts, out, shift_s=-0.080)  # earlier: the samples are re-encoded
+    assert r.audio_mode == "encode"
+    assert packets(out) == packets(ts)
+    rate = native_rate(ts)
+    a, b = decode_audio(ts, rate=rate), decode_audio(out, rate=rate)
+    assert audio_lag_samples(a, b, max_lag=rate // 5) == int(round(-0.080 * rate))
+    with av.open(str(out)) as c:
+        v0 = float(c.streams.video[0].start_time * c.streams.video[0].time_base)
+    assert b.start >= v0 - 0.03, (b.start, v0)  # no silent lead-in before the picture

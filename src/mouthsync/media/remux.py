@@ -369,25 +369,33 @@ def _remux_copy(src: Path, ic: Any, oc: Any, shift_s: float, audio_stream: int |
     )
 
 
-def _decode_stream(path: Path, index: int, number: int) -> tuple[np.ndarray, int, float, str]:
+def _decode_stream(path: Path, index: int, number: int, pad_to: float = 0.0) -> tuple[np.ndarray, int, float, str]:
     """All samples of audio stream ``index`` (``number`` among the audio streams) as
     float32 (channels, n), its rate, start, layout.
 
     Mono and stereo streams go through :func:`decode_audio`, so the re-timed sound sits on
     exactly the timeline every other stage measures (including its removal of AAC priming
-    that a container failed to hide). A sound that starts after
-    zero is padded with silence to start at zero: FFmpeg's MP4 muxer misplaces AAC
-    priming for streams whose first packet is not at zero.
+    that a container failed to hide). A sound that starts after ``pad_to`` is padded with
+    silence to start there: FFmpeg's MP4 muxer misplaces AAC priming for streams whose
+    first packet is not at zero (``pad_to`` 0). In MPEG-TS every stream starts ~1.4 s in
+    (the muxer's delay): padding that to zero put 1.48 s of silence before the picture, and
+    the muxer then moved every video timestamp by the priming (``pad_to`` is the picture's
+    start there).
     """
     x, rate, start, layout = _decode_raw(path, index, number)
-    lead = int(round(start * rate))
+    lead = int(round((start - pad_to) * rate))
     if lead > 0:
         x = np.concatenate([np.zeros((x.shape[0], lead), np.float32), x], axis=1)
-        start = 0.0
-    elif lead < 0:  # before zero nothing is heard; drop it
-        x = x[:, -lead:]
+        start = pad_to
+    elif start < 0:  # before zero nothing is heard; drop it
+        x = x[:, int(round(-start * rate)):]
         start = 0.0
     return x, rate, start, layout
+
+
+# Containers whose streams start together at zero (the MP4 family); the others keep the
+# picture's own start (MPEG-TS, ~1.4 s).
+_START_AT_ZERO = {"mp4", "mov", "ipod", "3gp"}
 
 
 def _named_layout(name: str, channels: int) -> str:
@@ -548,6 +556,11 @@ def _remux_encode(
     """Copy every packet but those of the moved audio streams; decode, re-time and
     re-encode those."""
     a0, moved = _moved(ic, src, audio_stream)
+    pad_to = 0.0
+    if fmt not in _START_AT_ZERO:
+        from mouthsync.media.decode import frame_times
+
+        pad_to = max(0.0, float(frame_times(src)[0]))
 
     def make_audio(s: Any) -> tuple[Any, StreamAction]:
         cc = s.codec_context
@@ -564,7 +577,7 @@ def _remux_encode(
     for s in ic.streams.audio:
         if s.index not in moved:
             continue
-        x, rate, start, layout = _decode_stream(src, s.index, number[s.index])
+        x, rate, start, layout = _decode_stream(src, s.index, number[s.index], pad_to)
         if pieces is not None:
             y, ks = map_pieces(x, rate, start, pieces)
             k = ks[0]
