@@ -63,7 +63,12 @@ def bad_files(tmp_path_factory) -> dict[str, Path]:
                     "-movflags", "+faststart", str(fast)], check=True)
     cut_fast = d / "truncated_faststart.mp4"
     cut_fast.write_bytes(fast.read_bytes()[: fast.stat().st_size // 2])
-    return {"zero": zero, "text": text, "truncated": cut, "truncated_faststart": cut_fast}
+    mkv = d / "whole.mkv"  # Matroska counts no frames: its streams' duration tags say it
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), "-c", "copy", str(mkv)], check=True)
+    cut_mkv = d / "truncated.mkv"
+    cut_mkv.write_bytes(mkv.read_bytes()[: mkv.stat().st_size // 2])
+    return {"zero": zero, "text": text, "truncated": cut, "truncated_faststart": cut_fast,
+            "truncated_mkv": cut_mkv}
 
 
 @pytest.mark.parametrize("case,match", [
@@ -71,6 +76,7 @@ def bad_files(tmp_path_factory) -> dict[str, Path]:
     ("text", "not a readable media file"),
     ("truncated", "not a readable media file"),
     ("truncated_faststart", "truncated"),
+    ("truncated_mkv", "truncated"),
 ])
 @pytest.mark.parametrize("cmd", [c for c in CALLS if c in REGISTERED])
 def test_unreadable_input(capsys, tmp_path: Path, bad_files, cmd: str, case: str, match: str) -> None:

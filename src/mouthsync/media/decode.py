@@ -198,7 +198,7 @@ _SEEK_AHEAD_S = 3.0
 
 def check_frame_count(
     stream: av.stream.Stream, found: int, path: str | os.PathLike[str], found_s: float | None = None,
-    *, span_s: float | None = None,
+    *, span_s: float | None = None, end_s: float | None = None,
 ) -> None:
     """Raise :class:`BadInput` when a file holds fewer packets than its index promises.
 
@@ -212,12 +212,16 @@ def check_frame_count(
     For video, ``span_s`` (the time the frames found cover) settles a short count when the
     header counts in time-base ticks rather than frames: an AVI of H.264 with a 1/50 time
     base promises 250 "frames" for 125 frames at 25 fps, which cover 250 ticks.
+    ``end_s``: where what was found ends on the stream's clock, against Matroska's
+    ``DURATION`` tag (the stream's end time; Matroska counts no frames).
     """
     if found_s is not None and stream.time_base:
         # the declared duration; without one, the frame count read as samples (an AVI's
         # PCM header counts samples, an MP4's packets: the latter then promises almost
         # nothing in seconds and is not judged)
         declared = float((stream.duration or stream.frames or 0) * stream.time_base)
+        if not declared:
+            _check_tagged_end(stream, end_s, path)
         if declared and found_s < 0.98 * declared - 0.05:
             raise BadInput(
                 f"{path}: file is truncated: the header promises {declared:.2f} s of {stream.type}, "
@@ -237,6 +241,42 @@ def check_frame_count(
             f"{path}: file is truncated: the header promises {promised} {kind} frames, "
             f"only {found} are present"
         )
+    if not promised:
+        _check_tagged_end(stream, end_s, path)
+
+
+def _check_tagged_end(stream: av.stream.Stream, end_s: float | None, path: str | os.PathLike[str]) -> None:
+    """Matroska counts no frames, but its muxer tags each stream's end time (``DURATION``):
+    a file cut short ends well before it (half an MKV read as a 2.2 s clip). The wide margin
+    leaves room for a last frame held long (a screen recording)."""
+    tagged = _tagged_duration(stream)
+    if tagged and end_s is not None and end_s < 0.9 * tagged - 0.5:
+        raise BadInput(
+            f"{path}: file is truncated: the header says its {stream.type} runs to {tagged:.2f} s, "
+            f"it ends at {end_s:.2f} s"
+        )
+
+
+def _tagged_duration(stream: av.stream.Stream) -> float | None:
+    """A stream's ``DURATION`` tag (Matroska, ``HH:MM:SS.nnnnnnnnn``) in seconds."""
+    tag = next((v for k, v in (stream.metadata or {}).items() if k.lower() == "duration"), None)
+    if not tag:
+        return None
+    try:
+        h, m, sec = str(tag).strip().split(":")
+        value = int(h) * 3600 + int(m) * 60 + float(sec)
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def frame_end(pts: list[int], tb: float) -> float:
+    """Where frames at these timestamps end: the last one plus one typical frame."""
+    if not pts:
+        return 0.0
+    t = np.sort(np.asarray(pts, dtype=np.float64)) * tb
+    step = float(np.median(np.diff(t))) if t.size > 1 else 0.0
+    return float(t[-1] + step)
 
 
 def frame_span(pts: list[int], tb: float) -> float:
@@ -313,7 +353,7 @@ def _scan_video(path: str | os.PathLike[str]) -> tuple[str, np.ndarray]:
                         pts.append(pkt.pts)
         except av.FFmpegError as exc:
             raise BadInput(f"{path}: video packets cannot be read ({exc}); the file is damaged") from None
-        check_frame_count(vs, len(every), path, span_s=frame_span(every, tb))
+        check_frame_count(vs, len(every), path, span_s=frame_span(every, tb), end_s=frame_end(every, tb))
     if not pts:
         raise BadInput(f"{path}: video stream has no frames")
     result = (h.hexdigest(), np.sort(np.asarray(pts, dtype=np.float64) * tb))
@@ -506,7 +546,8 @@ def decode_audio(
         except av.FFmpegError as exc:
             if not chunks:
                 raise BadInput(f"{path}: audio stream cannot be decoded ({exc})") from None
-        check_frame_count(stream, n_packets, path, found_s=n_samples / src_rate)
+        check_frame_count(stream, n_packets, path, found_s=n_samples / src_rate,
+                          end_s=(start or 0.0) + n_samples / src_rate)
         priming = _unhidden_priming(first_packet, first_frame_pts, stream)
         declared_end = None
         if stream.duration and stream.start_time is not None:
