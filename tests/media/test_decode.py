@@ -220,3 +220,14 @@ def test_audio_with_cover_art_has_no_picture(tmp_path) -> None:
     with pytest.raises(NoVideo, match="only cover art"):
         frame_times(src)
     assert decode_audio(src, rate=16000).duration == pytest.approx(5.0, abs=0.05)
+
+
+def test_rate_of_counts_a_constant_rate_with_a_frame_missing_at_its_own_rate() -> None:
+    from mouthsync.media.decode import rate_of
+
+    t = np.arange(125) / 25.0
+    assert rate_of(t) == pytest.approx(25.0)
+    assert rate_of(np.delete(t, 60)) == pytest.approx(25.0)  # (n - 1) / span read 24.8
+    vfr = np.cumsum(np.random.default_rng(0).uniform(0.03, 0.06, 100))
+    assert rate_of(vfr) == pytest.approx(99 / (vfr[-1] - vfr[0]))
+    assert rate_of(np.array([1.0])) == 0.0

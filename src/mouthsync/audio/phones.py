@@ -149,15 +149,19 @@ def _dither(n: int) -> np.ndarray:
     return np.tile(block, reps)[:n]
 
 
-# Any run counts, however short (session 11). Runs under 20 ms (a codec's first samples)
-# used to be kept: then a copy of the sound padded by 20 ms or more was trimmed to its first
-# audible sample while the original kept its few silent samples, the recogniser saw
-# the two 3 ms out of step, and a pure 20-240 ms delay read 12-16 ms too much.
-_MIN_RUN = 1
+# The head is cut in whole recogniser frames (10 ms): the recogniser's results depend on
+# where its frame grid falls on the sound, by up to 16 ms of estimated delay for a 3 ms
+# difference (session 11). Cut to the first audible sample, retalking_face2's sound (its
+# first 50 samples are digital silence) and a copy of it padded with 20 ms of zeros came out
+# on grids 3 ms apart; kept whole below 20 ms (before), the copy alone was cut and a pure
+# 20-240 ms delay read 12-16 ms too much. Cut in whole frames, a copy delayed by whole
+# frames of 10 ms, padded with zeros or with sound, sees the original's own grid.
+_HEAD_STEP = int(round(FRAME_S * RATE))
 
 
 def trim_digital_silence(samples: np.ndarray) -> tuple[np.ndarray, int]:
-    """``samples`` without runs of digital silence at either end, and the index cut at the head.
+    """``samples`` without runs of digital silence at either end, and the index cut at the
+    head (a whole number of recogniser frames: what is left of the run stays).
 
     Why: padding carries no speech, yet it enters the decoder's normalisation and search;
     cutting it makes the phones of a padded or muted-edge copy the same as the original's.
@@ -167,8 +171,8 @@ def trim_digital_silence(samples: np.ndarray) -> tuple[np.ndarray, int]:
     loud = np.flatnonzero(np.abs(x) >= DIGITAL_SILENCE)
     if loud.size == 0:
         return x, 0
-    head = int(loud[0]) if loud[0] >= _MIN_RUN else 0
-    tail = int(loud[-1]) + 1 if x.size - loud[-1] - 1 >= _MIN_RUN else x.size
+    head = int(loud[0]) // _HEAD_STEP * _HEAD_STEP
+    tail = int(loud[-1]) + 1
     return x[head:tail], head
 
 

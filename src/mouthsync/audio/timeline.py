@@ -49,7 +49,7 @@ __all__ = [
 AUTO = "auto"
 
 # Bump whenever phones, events or their timing change, so cached timelines are rebuilt.
-ALGO_VERSION = "speech-9"
+ALGO_VERSION = "speech-10"
 
 # Forced alignment in one pass costs about audio length x transcript length (a 10-minute
 # interview took minutes of CPU and ~600 MiB); a long machine transcript is aligned in
@@ -350,8 +350,13 @@ def speech_timeline(
     cached = _read_cached(cfile)
     if cached is not None:
         return cached
-    tl = compute_timeline(load_audio(source), transcript=transcript, language=language, front_end=front_end,
-                          denoise=denoise, use_cache=use_cache)
+    try:
+        tl = compute_timeline(load_audio(source), transcript=transcript, language=language, front_end=front_end,
+                              denoise=denoise, use_cache=use_cache)
+    except BadInput as exc:
+        if isinstance(source, Audio) or str(exc).startswith(str(source)):
+            raise
+        raise type(exc)(f"{source}: {exc}") from None  # the one line names the file
     if cfile is not None:
         with contextlib.suppress(OSError):  # a read-only cache must not break the analysis
             write_text_atomic(cfile, json.dumps(tl.to_dict()))

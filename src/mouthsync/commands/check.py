@@ -235,6 +235,10 @@ def register(app: typer.Typer) -> None:
             transcript=None if transcript.strip().lower() in {"none", ""} else transcript, faces=n_faces,
             line_up=line_up)
         if len(files) == 1:
+            if plot is not None:
+                from mouthsync.sync.plot import plot_format
+
+                plot_format(plot)  # a suffix we cannot write fails before the work
             inputs = [files[0]] + ([audio] if audio else [])
             for out in (plot, html):
                 if out is not None:

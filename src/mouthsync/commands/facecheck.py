@@ -15,8 +15,10 @@ def _human(r: dict[str, Any]) -> list[str]:
     for f in r["findings"]:
         if f["check"] == "facecheck.faces":
             lines.append(f"  warning: {f['message']} -> {f['advice']}")
-    if not r["segments"]:
+    if not r["segments"] and r["score"] >= 90:
         lines.append("no problems found: mouth visible, frontal, sharp, steady, even light, clean coding")
+    elif not r["segments"]:
+        lines.append("  problems too brief to list as segments lowered the score (--json has the per-frame measures)")
     for s in r["segments"]:
         lines.append(
             f"  {s['start_s']:6.2f}s-{s['end_s']:6.2f}s  {s['severity']:7s} {s['message']} "

@@ -103,6 +103,8 @@ def register(app: typer.Typer) -> None:
             raise BadInput(str(exc)) from None
         if output is not None and fmt is None:
             raise BadInput("--output needs --format (tsv, json, xml or dat)")
+        if json_out and fmt is not None and output is None:
+            raise BadInput("--json and --format both print on stdout: write the --format output with -o FILE")
         source: Any = file
         if audio_stream:
             from mouthsync.audio.timeline import RATE
@@ -123,13 +125,13 @@ def register(app: typer.Typer) -> None:
                 dat_frame_rate=dat_frame_rate,
                 preston_blair=dat_preston_blair,
             )
-            if output is not None:
-                write_text_atomic(output, text, inputs=[file])
-                if not json_out:
-                    typer.echo(f"wrote {len(cues)} mouth cues to {output}", err=True)
-            else:
+            if output is None:
                 typer.echo(text, nl=False)
-            return
+                return
+            write_text_atomic(output, text, inputs=[file])
+            if not json_out:
+                typer.echo(f"wrote {len(cues)} mouth cues to {output}", err=True)
+                return
         d = tl.to_dict()
         visemes: list[list[Any]] = []
         for ph in tl.phones:

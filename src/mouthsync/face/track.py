@@ -37,6 +37,7 @@ from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.progress import progress
 from mouthsync.core.quiet import native_stderr_silenced
 from mouthsync.face.mouth import head_pose, mouth_measures
+from mouthsync.media.decode import rate_of
 
 SCHEMA_VERSION = 1
 # Part of the cache key: bump when tracking or measures change so old tracks are not reused.
@@ -672,8 +673,9 @@ def build_track(
         pose[~valid] = np.nan
     with np.errstate(invalid="ignore"):
         mouth = mouth_measures(lm, times, valid)
-    span = float(times[-1] - times[0]) if n > 1 else 0.0
-    fps = (n - 1) / span if span > 0 else 0.0
+    # check reads delays in these frames: a constant-rate clip with a frame missing still
+    # counts at its own rate (it read 24.56 fps for 25)
+    fps = rate_of(times)
     return FaceTrack(
         times=times, valid=valid, boxes=boxes, landmarks=lm, pose=pose, mouth=mouth,
         width=width, height=height, fps=fps, source=source, settings=dict(settings or {}),

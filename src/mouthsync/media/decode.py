@@ -270,6 +270,24 @@ def _tagged_duration(stream: av.stream.Stream) -> float | None:
     return value if value > 0 else None
 
 
+def rate_of(times: np.ndarray) -> float:
+    """The frame rate frames at ``times`` (s, sorted) count in; 0.0 for fewer than two.
+
+    Constant-rate footage (nearly every interval equal) gets the rate of that interval, so
+    a file with one frame missing (a dropped frame, an AVI's empty placeholder packet)
+    still counts 40 ms frames at 25 fps, not 24.56. Variable-rate footage gets its
+    average, (frames - 1) / span.
+    """
+    t = np.asarray(times, dtype=np.float64)
+    if t.size < 2 or t[-1] <= t[0]:
+        return 0.0
+    d = np.diff(t)
+    step = float(np.median(d))
+    if step > 0 and np.mean(np.abs(d - step) <= 0.01 * step) >= 0.95:
+        return 1.0 / step
+    return float((t.size - 1) / (t[-1] - t[0]))
+
+
 def frame_end(pts: list[int], tb: float) -> float:
     """Where frames at these timestamps end: the last one plus one typical frame."""
     if not pts:

@@ -49,7 +49,7 @@ from mouthsync.core.errors import BadInput
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.jsonsafe import dumps
 from mouthsync.media.container import check_input_path, open_input, require_audio, require_video
-from mouthsync.media.decode import frame_times
+from mouthsync.media.decode import frame_times, rate_of
 from mouthsync.media.remux import RemuxResult, replace_audio, retime_audio
 from mouthsync.sync.verdict import LOW_CONFIDENCE
 
@@ -157,21 +157,13 @@ def snap_drift(ms_per_min: float) -> tuple[float, str]:
 
 
 def measured_fps(path: str | os.PathLike[str]) -> float:
-    """The frame rate a frame nudge (``--delay 2f``) counts in, from real timestamps.
-
-    Constant-rate footage (nearly every interval equal) gets the rate of that interval, so
-    a file with one frame missing (a dropped frame, an AVI's empty placeholder packet)
-    still counts 40 ms frames at 25 fps, not 40.3. Variable-rate footage gets its average,
-    (frames - 1) / span.
-    """
-    t = frame_times(path)
-    if t.size < 2 or t[-1] <= t[0]:
+    """The frame rate a frame nudge (``--delay 2f``) counts in, from real timestamps
+    (:func:`mouthsync.media.decode.rate_of`: a constant-rate file with a frame missing still
+    counts 40 ms frames)."""
+    fps = rate_of(frame_times(path))
+    if fps <= 0:
         raise BadInput(f"{path}: too few video frames to measure a frame rate")
-    d = np.diff(t)
-    step = float(np.median(d))
-    if step > 0 and np.mean(np.abs(d - step) <= 0.01 * step) >= 0.95:
-        return 1.0 / step
-    return float((t.size - 1) / (t[-1] - t[0]))
+    return fps
 
 
 @dataclass

@@ -1150,6 +1150,8 @@ def check_sync(
         # the centre channel alone where the layout has one: the dialogue of a 5.1 master
         audio = decode_audio(apath, rate=16000, mono=True, audio_stream=audio_stream, dialogue=True,
                              channel=channel)
+        if audio.samples.size < audio.rate // 10:
+            raise BadInput(f"{apath}: the audio is shorter than 0.1 s: nothing to measure")
         lineup: Lineup | None = None
         placement = None
         tc_start: float | None = None

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from mouthsync.core.atomic import atomic_path
+from mouthsync.core.errors import BadInput
 from mouthsync.sync.standards import get_standard
 
 
@@ -34,17 +35,30 @@ def drift_legend(drift: object) -> tuple[bool, str | None]:
     return False, None
 
 
+# Picture formats by file suffix (``--plot out.jpg`` used to get PNG bytes under that name).
+PLOT_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".svg": "svg", ".pdf": "pdf"}
+
+
+def plot_format(out: str | os.PathLike[str]) -> str:
+    """The picture format ``out``'s suffix asks for; :class:`BadInput` for one we cannot write."""
+    fmt = PLOT_FORMATS.get(Path(out).suffix.lower())
+    if fmt is None:
+        raise BadInput(f"--plot {out}: give a .png, .jpg, .svg or .pdf file name")
+    return fmt
+
+
 def plot_report(report: object, out: str | os.PathLike[str], inputs: tuple[str, ...] = ()) -> Path:
-    """Write the two-panel PNG for a :class:`~mouthsync.sync.delay.SyncReport` atomically."""
-    png = render_plot(report)
+    """Write the two-panel picture for a :class:`~mouthsync.sync.delay.SyncReport`
+    atomically, in the format its suffix names."""
+    data = render_plot(report, plot_format(out))
     out = Path(out)
     with atomic_path(out, inputs) as tmp:
-        tmp.write_bytes(png)
+        tmp.write_bytes(data)
     return out
 
 
-def render_plot(report: object) -> bytes:
-    """The two-panel PNG (delay over time, agreement over candidate delays) as bytes."""
+def render_plot(report: object, fmt: str = "png") -> bytes:
+    """The two-panel picture (delay over time, agreement over candidate delays) as bytes."""
     import io
 
     import matplotlib
@@ -115,6 +129,6 @@ def render_plot(report: object) -> bytes:
     ax2.set_ylabel("agreement")
     ax2.set_title(f"agreement over candidate delays (confidence {rep.confidence:.2f})")  # type: ignore[attr-defined]
     buf = io.BytesIO()
-    fig.savefig(buf, dpi=110, format="png")
+    fig.savefig(buf, dpi=110, format=fmt)
     plt.close(fig)
     return buf.getvalue()
