@@ -435,6 +435,15 @@ def test_a_picture_the_container_cannot_hold_is_refused(tmp_path: Path, prores_m
     assert not list(tmp_path.iterdir())
 
 
+def test_a_container_refusing_the_streams_is_said_in_one_plain_line(tmp_path: Path) -> None:
+    """FFmpeg's own words named the temp file and "Invalid data found when processing
+    input", as if the source were damaged."""
+    out = tmp_path / "o.avi"
+    with pytest.raises(BadOutput, match=r"o\.avi: avi does not take this file's streams \(video h264, audio aac"):
+        retime_audio(FACE2, out, shift_s=0.04)
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("suffix", [".mxf", ".avi"])
 @pytest.mark.parametrize("shift_s", [-0.040, 0.080])
 def test_positional_containers_move_the_samples(tmp_path: Path, suffix: str, shift_s: float) -> None:

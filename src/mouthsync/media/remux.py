@@ -112,6 +112,18 @@ def _output_format(out: Path) -> str:
     return fmt
 
 
+def _remux_failure(src: Path, out: Path, fmt: str, ic: Any, exc: av.FFmpegError) -> Exception:
+    """One line for an FFmpeg failure while writing: into another kind of container it is
+    that container refusing these streams (FFmpeg's own words named the temp file and
+    "Invalid data found when processing input"); into the source's own kind, a damaged source."""
+    said = getattr(exc, "strerror", None) or str(exc)
+    if _format_for(src) == fmt:
+        return BadInput(f"{src}: cannot remux ({said})")
+    streams = ", ".join(f"{s.type} {s.codec_context.name}" for s in ic.streams if s.type in ("video", "audio"))
+    return BadOutput(f"cannot write {out}: {fmt} does not take this file's streams ({streams}; FFmpeg: {said}); "
+                     f"write a {src.suffix} file, as the source is")
+
+
 def _first_audio_pts(path: str | os.PathLike[str], index: int) -> int | None:
     with open_input(path) as c:
         for p in c.demux(c.streams[index]):
@@ -224,7 +236,7 @@ def retime_audio(
         except BadOutput as exc:
             raise BadOutput(f"cannot write {out}: {exc}") from None
         except av.FFmpegError as exc:
-            raise BadInput(f"{src}: cannot remux ({exc})") from None
+            raise _remux_failure(src, out, fmt, ic, exc) from None
     result.out = out
     return result
 
@@ -707,7 +719,7 @@ def replace_audio(
             encoded = _encode(ost, y, rate, 0.0, layout)
             n_video = _interleave(ic, oc, mapping, encoded, skip=dropped)
         except av.FFmpegError as exc:
-            raise BadInput(f"{src}: cannot remux ({exc})") from None
+            raise _remux_failure(src, out, fmt, ic, exc) from None
     return RemuxResult(
         out=out, audio_mode="encode", shift_s=k / rate, shift_samples=k, speed=speed,
         audio_codec=_codec_name(ost), sample_rate=rate, streams=actions, video_packets=n_video,
