@@ -24,7 +24,6 @@ less than :data:`MIN_SPEECH_SHARE` of a span of :data:`MIN_STILL_S`.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,13 +91,23 @@ def aperture_spread(times: np.ndarray, aperture: np.ndarray, valid: np.ndarray,
     a = np.where(valid, aperture, np.nan).astype(np.float64)
     padded = np.concatenate([np.full(h, np.nan), a, np.full(h, np.nan)])
     w = sliding_window_view(padded, k)
-    enough = np.isfinite(w).sum(axis=1) >= 0.6 * k
+    count = np.isfinite(w).sum(axis=1)
+    enough = count >= 0.6 * k
     if not enough.any():
         return out
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        hi, lo = np.nanpercentile(w[enough], [90, 10], axis=1)
-    out[enough] = hi - lo
+    # each row sorted (NaN last) and its percentiles read among its finite values, as
+    # np.nanpercentile's linear method does, ~50x faster on 10 minutes (0.96 -> 0.02 s)
+    rows = np.sort(w[enough], axis=1)
+    c = count[enough]
+    idx = np.arange(rows.shape[0])
+
+    def pct(p: float) -> np.ndarray:
+        pos = (c - 1) * (p / 100.0)
+        lo = np.floor(pos).astype(np.intp)
+        hi = np.minimum(lo + 1, c - 1)
+        return rows[idx, lo] + (pos - lo) * (rows[idx, hi] - rows[idx, lo])
+
+    out[enough] = pct(90.0) - pct(10.0)
     return out
 
 
