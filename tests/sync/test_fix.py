@@ -94,9 +94,13 @@ def test_fix_round_trip_through_check(tmp_path: Path) -> None:
     from .builders import write_shifted_clip
 
     fps = 25.0
-    shifted = write_shifted_clip(FACE2, tmp_path / "shifted.mp4", 6 / fps)
+    # PCM in Matroska: the shifted sound is the clip's own, sample for sample. Through AAC
+    # this one copy read its delay exactly (+268 ms) but at confidence 0.00, which fix
+    # refuses by design: AAC changes what the recogniser hears on this 5 s clip (+5 and +7
+    # frames through AAC read 0.74 and 0.45; docs/sync.md, "What is weak").
+    shifted = write_shifted_clip(FACE2, tmp_path / "shifted.mkv", 6 / fps)
     base = check_sync(FACE2)
-    fixed = tmp_path / "fixed.mp4"
+    fixed = tmp_path / "fixed.mkv"
     assert main(["fix", str(shifted), "-o", str(fixed), "--delay", "auto", "--verify"]) == 0
     side = json.loads(Path(str(fixed) + ".fix.json").read_text())
     # check followed the injected shift, and fix removed what it measured
@@ -110,7 +114,8 @@ def test_fix_round_trip_through_check(tmp_path: Path) -> None:
     rate = 48000
     lag = audio_lag_samples(decode_audio(FACE2, rate=rate), decode_audio(fixed, rate=rate), rate)
     assert abs(lag / rate * 1000 + base.audio_delay_ms) <= 1000 / fps
-    assert packets(fixed) == packets(shifted) == packets(FACE2)
+    assert packets(fixed) == packets(shifted)  # the picture copied bit for bit
+    assert [p[2] for p in packets(shifted)] == [p[2] for p in packets(FACE2)]  # the clip's own frames
 
 
 @pytest.mark.slow

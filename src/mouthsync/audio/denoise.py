@@ -115,7 +115,7 @@ def noise_gate(samples: np.ndarray, rate: int) -> tuple[bool, dict[str, object]]
     """
     from mouthsync.audio.phones import trim_digital_silence
 
-    return _gate(trim_digital_silence(np.asarray(samples, dtype=np.float32))[0], rate)
+    return _gate(trim_digital_silence(np.asarray(samples, dtype=np.float32), step=1)[0], rate)
 
 
 def _gate(core: np.ndarray, rate: int) -> tuple[bool, dict[str, object]]:
@@ -142,7 +142,7 @@ def for_recognition(samples: np.ndarray, rate: int, *, use_cache: bool = True) -
     from mouthsync.audio.phones import trim_digital_silence
 
     x = np.asarray(samples, dtype=np.float32)
-    core, head = trim_digital_silence(x)
+    core, head = trim_digital_silence(x, step=1)  # the padding must stay exact silence
     noisy, info = _gate(core, rate)
     info["denoised"] = noisy
     if not noisy:

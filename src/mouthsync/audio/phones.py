@@ -159,9 +159,10 @@ def _dither(n: int) -> np.ndarray:
 _HEAD_STEP = int(round(FRAME_S * RATE))
 
 
-def trim_digital_silence(samples: np.ndarray) -> tuple[np.ndarray, int]:
+def trim_digital_silence(samples: np.ndarray, step: int = _HEAD_STEP) -> tuple[np.ndarray, int]:
     """``samples`` without runs of digital silence at either end, and the index cut at the
-    head (a whole number of recogniser frames: what is left of the run stays).
+    head (a whole number of ``step`` samples, by default recogniser frames: what is left of
+    the run stays; 1 cuts to the first audible sample).
 
     Why: padding carries no speech, yet it enters the decoder's normalisation and search;
     cutting it makes the phones of a padded or muted-edge copy the same as the original's.
@@ -171,7 +172,7 @@ def trim_digital_silence(samples: np.ndarray) -> tuple[np.ndarray, int]:
     loud = np.flatnonzero(np.abs(x) >= DIGITAL_SILENCE)
     if loud.size == 0:
         return x, 0
-    head = int(loud[0]) // _HEAD_STEP * _HEAD_STEP
+    head = int(loud[0]) // step * step
     tail = int(loud[-1]) + 1
     return x[head:tail], head
 
