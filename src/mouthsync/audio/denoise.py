@@ -142,7 +142,9 @@ def for_recognition(samples: np.ndarray, rate: int, *, use_cache: bool = True) -
     from mouthsync.audio.phones import trim_digital_silence
 
     x = np.asarray(samples, dtype=np.float32)
-    core, head = trim_digital_silence(x, step=1)  # the padding must stay exact silence
+    # cut on the recogniser's 10 ms grid, as recognition does: RNNoise's frames then fall
+    # alike on a copy delayed by whole frames
+    core, head = trim_digital_silence(x)
     noisy, info = _gate(core, rate)
     info["denoised"] = noisy
     if not noisy:
@@ -165,6 +167,10 @@ def for_recognition(samples: np.ndarray, rate: int, *, use_cache: bool = True) -
                 write_bytes_atomic(cfile, buf.getvalue())
     out = x.copy()
     out[head : head + core.size] = clean
+    # where the input was digital silence (padding) the output is too: RNNoise's output on
+    # the few silent samples left before the grid's cut is not sound
+    silent_head = trim_digital_silence(x, step=1)[1]
+    out[:silent_head] = 0.0
     return out, info
 
 
