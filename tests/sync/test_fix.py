@@ -10,6 +10,7 @@ import pytest
 
 from mouthsync.cli import main
 from mouthsync.media.decode import decode_audio
+from mouthsync.sync.correct import fix_sync
 
 from ..conftest import CLIPS, SILENT
 from ..media.test_remux import audio_lag_samples, native_rate, packets
@@ -237,3 +238,18 @@ def test_fix_applies_a_saved_check_report_and_refuses_it_for_another_state(
     refused([str(take)], "changed")
     report.write_text("not json")
     refused([str(take)], "cannot read a check report")
+
+
+def test_frames_an_edit_list_hid_are_said_when_the_output_cannot_hide_them(tmp_path: Path) -> None:
+    """``ffmpeg -ss 0.3 -c copy`` hides 8 frames behind an MP4 edit list; Matroska has none
+    to carry, so the copied packets show them. Before, fix said "the output is a copy"."""
+    import subprocess
+
+    cut = tmp_path / "cut.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", "0.3", "-i", str(FACE2), "-c", "copy", str(cut)],
+                   check=True)
+    same = fix_sync(cut, tmp_path / "same.mp4", delay="0ms")
+    assert [f.check for f in same.findings] == ["fix.noop"]
+    other = fix_sync(cut, tmp_path / "other.mkv", delay="0ms")
+    said = [f for f in other.findings if f.check == "fix.frames"]
+    assert said and "117" in said[0].message and not any(f.check == "fix.noop" for f in other.findings)

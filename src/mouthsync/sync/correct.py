@@ -677,7 +677,16 @@ def fix_sync(
         remux = retime_audio(src, out, shift_s=plan.shift_s, speed=plan.speed, mode=mode, audio_stream=audio_stream,
                              pieces=pieces, channel_shifts=shifts)
     findings = list(plan.findings)
-    if abs(plan.delay_ms) < 1e-9 and plan.speed == 1.0:
+    shown_in, shown_out = len(frame_times(src)), len(frame_times(out))
+    if shown_out != shown_in:
+        # an MP4 edit list that hides the frames before a cut point (ffmpeg -ss -c copy):
+        # a container without edit lists shows them (the packets are copied all the same)
+        findings.append(Finding(
+            "fix.frames", Severity.WARNING,
+            f"the output shows {shown_out} frames where the source shows {shown_in}: {Path(out).suffix} cannot "
+            "carry the source's edit list, which hides frames before its first",
+            advice=f"write a {src.suffix} file, as the source is"))
+    elif abs(plan.delay_ms) < 1e-9 and plan.speed == 1.0:
         findings.append(
             Finding("fix.noop", Severity.INFO, "nothing to correct: the output is a copy")
         )
