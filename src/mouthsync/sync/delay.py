@@ -220,28 +220,7 @@ class Signals:
 
         timelines = list(timeline) if isinstance(timeline, (list, tuple)) else [timeline]
 
-        self.times = np.asarray(track.times, dtype=np.float64)
-        ap = np.asarray(track.mouth["aperture"], dtype=np.float64)
-        self.still = np.zeros(self.times.size, dtype=bool) if still is None else np.asarray(still, dtype=bool)
-        # a face is there (still or not): the confidence's face factor counts these
-        self.present = np.asarray(track.valid, dtype=bool) & np.isfinite(ap)
-        self.valid = self.present & ~self.still
-        self.n_faces = 1
-        self.fps = float(track.fps) if track.fps else _fps_of(self.times)
-        if self.valid.sum() >= 2:
-            self.opening = robust_scale(detrend(self.times, ap, self.valid), self.valid)
-            filled = fill_invalid(self.times, ap, self.valid)
-            self.velocity = np.gradient(filled, self.times) if self.times.size > 1 else np.zeros_like(filled)
-        else:
-            self.opening = np.zeros_like(ap)
-            self.velocity = np.zeros_like(ap)
-        # mouth width (None when the track does not carry it: the width component is skipped)
-        self.width: np.ndarray | None = None
-        if "width" in track.mouth:
-            wd = np.asarray(track.mouth["width"], dtype=np.float64)
-            wvalid = self.valid & np.isfinite(wd)
-            if wvalid.sum() >= 2:
-                self.width = robust_scale(detrend(self.times, wd, wvalid), wvalid)
+        self._set_measured(track, still)
         self.audio_start = float(audio.start)
         self.audio_end = float(audio.start + audio.duration)
         self.phones = [p for tl in timelines for p in tl.phones]
@@ -267,6 +246,40 @@ class Signals:
         self._set_expected(np.ones(len(self._per_source)))
         self._audio = audio
         self._bands: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _set_measured(self, track: Any, still: np.ndarray | None) -> None:
+        """The mouth side: one face's aperture (baseline removed, scaled), its velocity and
+        width, on its own frame times; ``still`` frames are left out."""
+        self.times = np.asarray(track.times, dtype=np.float64)
+        ap = np.asarray(track.mouth["aperture"], dtype=np.float64)
+        self.still = np.zeros(self.times.size, dtype=bool) if still is None else np.asarray(still, dtype=bool)
+        # a face is there (still or not): the confidence's face factor counts these
+        self.present = np.asarray(track.valid, dtype=bool) & np.isfinite(ap)
+        self.valid = self.present & ~self.still
+        self.n_faces = 1
+        self.fps = float(track.fps) if track.fps else _fps_of(self.times)
+        if self.valid.sum() >= 2:
+            self.opening = robust_scale(detrend(self.times, ap, self.valid), self.valid)
+            filled = fill_invalid(self.times, ap, self.valid)
+            self.velocity = np.gradient(filled, self.times) if self.times.size > 1 else np.zeros_like(filled)
+        else:
+            self.opening = np.zeros_like(ap)
+            self.velocity = np.zeros_like(ap)
+        # mouth width (None when the track does not carry it: the width component is skipped)
+        self.width: np.ndarray | None = None
+        if "width" in track.mouth:
+            wd = np.asarray(track.mouth["width"], dtype=np.float64)
+            wvalid = self.valid & np.isfinite(wd)
+            if wvalid.sum() >= 2:
+                self.width = robust_scale(detrend(self.times, wd, wvalid), wvalid)
+
+    def for_face(self, track: Any, still: np.ndarray | None = None) -> Signals:
+        """The same expected mouth against another face's track (a two-shot's other face):
+        the expected curves (0.17 s for a minute of sound and three sources, measured) are
+        shared, not tabulated again."""
+        out = copy.copy(self)
+        out._set_measured(track, still)
+        return out
 
     def _set_expected(self, weights: np.ndarray) -> None:
         """Mix the sources' expected curves with ``weights`` (normalised to sum 1)."""
@@ -579,7 +592,8 @@ def estimate_window(
     if sig.valid[sel].sum() < 8:
         empty.note = STILL_NOTE if sig.still[sel].sum() >= 8 else "no usable face"
         return empty
-    if sig.still[sel].mean() >= 0.5 and sig.valid[sel].sum() < STILL_MIN_LEFT_S * sig.fps:
+    still_share = float(sig.still[sel].mean()) if sel.any() else 0.0
+    if still_share >= 0.5 and sig.valid[sel].sum() < STILL_MIN_LEFT_S * sig.fps:
         # a few frames at the edge of a held picture or a reaction shot: a delay read from
         # them alone would be noise (a listener's window read +293 ms from 0.3 s)
         empty.note = STILL_NOTE
@@ -613,8 +627,8 @@ def estimate_window(
     if uncertain:
         if prominence < AMBIGUOUS_PROMINENCE and conf >= LOW_CONFIDENCE:
             note = f"two delays fit about equally well ({prominence:.2f} z apart): a cut inside the window?"
-        elif sig.still[sel].mean() >= 0.3:
-            note = STILL_NOTE + ("" if sig.still[sel].mean() >= 0.7 else " in part of the window")
+        elif still_share >= 0.3:
+            note = STILL_NOTE + ("" if still_share >= 0.7 else " in part of the window")
         elif face_fraction < 0.5:
             note = "face missing in much of the window"
         elif speech_in < 1.0:
@@ -860,7 +874,8 @@ def analyse(
     for i, face in enumerate([track, *others]):
         own = still_spans(face.times, face.mouth["aperture"], face.valid, list(first.speech),
                           getattr(face, "picture_change", None))
-        parts.append(Signals(face, timeline, audio, still=still_mask(np.asarray(face.times), own)))
+        mask = still_mask(np.asarray(face.times), own)
+        parts.append(Signals(face, timeline, audio, still=mask) if i == 0 else parts[0].for_face(face, mask))
         # with several faces, only where every one of them is still is nothing measured
         still = own if i == 0 else common_still(still, own, list(first.speech))
     equal = parts[0] if len(parts) == 1 else Signals.joined(parts, [(x.start_s, x.end_s) for x in still])
