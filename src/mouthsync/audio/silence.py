@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mouthsync.core.runs import true_runs
+
 # Below 1.5 LSB of 16-bit audio: digital silence (the decoder's own dither is +-1 LSB; a
 # block of zeros through AAC stays under it but for a few ms at its edges).
 DIGITAL_SILENCE = 1.5 / 32767.0
@@ -24,6 +26,6 @@ def silent_runs(samples: np.ndarray, rate: int, start: float, min_s: float) -> l
     quiet = np.abs(x) < DIGITAL_SILENCE
     if not quiet.any():
         return []
-    runs = np.flatnonzero(np.diff(np.r_[0, quiet.astype(np.int8), 0])).reshape(-1, 2)
-    keep = (runs[:, 1] - runs[:, 0]) >= int(min_s * rate)
-    return [(start + a / rate, start + b / rate) for a, b in runs[keep]]
+    runs = true_runs(quiet)
+    runs = runs[(runs[:, 1] - runs[:, 0]) >= int(min_s * rate)]
+    return [(start + a / rate, start + b / rate) for a, b in runs.tolist()]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mouthsync.core.runs import true_runs
+
 VAD_RATE = 16000
 VAD_FRAME_S = 0.01
 
@@ -31,16 +33,6 @@ def speech_frames(samples: np.ndarray, *, rate: int = VAD_RATE, aggressiveness: 
     return out
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(start, end_exclusive) index runs where ``mask`` is True."""
-    if mask.size == 0:
-        return []
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    starts = np.flatnonzero(d == 1)
-    ends = np.flatnonzero(d == -1)
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
-
-
 def speech_segments(
     samples: np.ndarray,
     *,
@@ -57,10 +49,10 @@ def speech_segments(
     ``bridge_s`` of non-speech.
     """
     flags = speech_frames(samples, rate=rate, aggressiveness=aggressiveness)
-    runs = _runs(flags)
+    runs = true_runs(flags)
     merged: list[list[int]] = []
     bridge = int(round(bridge_s / VAD_FRAME_S))
-    for s, e in runs:
+    for s, e in runs.tolist():
         if merged and s - merged[-1][1] <= bridge:
             merged[-1][1] = e
         else:

@@ -31,6 +31,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from mouthsync.core.findings import Finding, Severity
+from mouthsync.core.runs import true_runs
 
 # Spread (10th-90th percentile) of the aperture, in face-scale units, over a second below
 # which the mouth is still. Speaking mouths measured 0.0098-0.26 over every second of
@@ -111,12 +112,6 @@ def aperture_spread(times: np.ndarray, aperture: np.ndarray, valid: np.ndarray,
     return out
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last + 1) index pairs of the True runs of ``mask``."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
-
-
 def _overlap(spans: list[tuple[float, float]], t0: float, t1: float) -> float:
     return float(sum(max(0.0, min(b, t1) - max(a, t0)) for a, b in spans))
 
@@ -136,7 +131,7 @@ def still_spans(
     still = np.isfinite(spread) & (spread < STILL_SPREAD)
     frame = float(np.median(np.diff(times)))
     merged: list[list[int]] = []
-    for a, b in _runs(still):
+    for a, b in true_runs(still).tolist():
         if merged and times[a] - times[merged[-1][1] - 1] <= MERGE_GAP_S + frame:
             merged[-1][1] = b
         else:

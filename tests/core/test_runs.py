@@ -1,0 +1,15 @@
+"""The one run finder (``core.runs``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mouthsync.core.runs import true_runs
+
+
+def test_runs_at_the_edges_inside_and_none() -> None:
+    m = np.array([1, 1, 0, 0, 1, 0, 1, 1, 1], dtype=bool)
+    assert true_runs(m).tolist() == [[0, 2], [4, 5], [6, 9]]
+    assert true_runs(np.zeros(5, bool)).shape == (0, 2)
+    assert true_runs(np.zeros(0, bool)).shape == (0, 2)
+    assert true_runs(np.ones(3, bool)).tolist() == [[0, 3]]
