@@ -19,3 +19,12 @@ def test_blocks_of_zeros_are_found_and_a_quiet_pause_is_not() -> None:
     # the trim at the ends uses the same threshold
     padded = np.r_[np.zeros(800, np.float32), x]
     assert trim_digital_silence(padded)[1] == 800
+
+
+def test_first_audible_sample() -> None:
+    from mouthsync.audio.silence import first_audible
+
+    x = np.zeros(100, np.float32)
+    assert first_audible(x) == 100
+    x[37] = 0.01
+    assert first_audible(x) == 37

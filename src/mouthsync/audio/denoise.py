@@ -115,7 +115,7 @@ def noise_gate(samples: np.ndarray, rate: int) -> tuple[bool, dict[str, object]]
     """
     from mouthsync.audio.phones import trim_digital_silence
 
-    return _gate(trim_digital_silence(np.asarray(samples, dtype=np.float32), step=1)[0], rate)
+    return _gate(trim_digital_silence(np.asarray(samples, dtype=np.float32))[0], rate)  # as for_recognition
 
 
 def _gate(core: np.ndarray, rate: int) -> tuple[bool, dict[str, object]]:
@@ -139,7 +139,8 @@ def for_recognition(samples: np.ndarray, rate: int, *, use_cache: bool = True) -
     audio is cached by content: RNNoise costs ~3.3 CPU-s per minute, and ``check`` needs
     the same denoised audio in each of its three speech workers (:func:`prepare`).
     """
-    from mouthsync.audio.phones import trim_digital_silence
+    from mouthsync.audio.phones import FRAME_SAMPLES, trim_digital_silence
+    from mouthsync.audio.silence import first_audible
 
     x = np.asarray(samples, dtype=np.float32)
     # cut on the recogniser's 10 ms grid, as recognition does: RNNoise's frames then fall
@@ -168,9 +169,8 @@ def for_recognition(samples: np.ndarray, rate: int, *, use_cache: bool = True) -
     out = x.copy()
     out[head : head + core.size] = clean
     # where the input was digital silence (padding) the output is too: RNNoise's output on
-    # the few silent samples left before the grid's cut is not sound
-    silent_head = trim_digital_silence(x, step=1)[1]
-    out[:silent_head] = 0.0
+    # the few silent samples left before the grid's cut (under one 10 ms step) is not sound
+    out[: head + first_audible(core[:FRAME_SAMPLES])] = 0.0
     return out, info
 
 

@@ -156,13 +156,13 @@ def _dither(n: int) -> np.ndarray:
 # on grids 3 ms apart; kept whole below 20 ms (before), the copy alone was cut and a pure
 # 20-240 ms delay read 12-16 ms too much. Cut in whole frames, a copy delayed by whole
 # frames of 10 ms, padded with zeros or with sound, sees the original's own grid.
-_HEAD_STEP = int(round(FRAME_S * RATE))
+FRAME_SAMPLES = int(round(FRAME_S * RATE))
 
 
-def trim_digital_silence(samples: np.ndarray, step: int = _HEAD_STEP) -> tuple[np.ndarray, int]:
+def trim_digital_silence(samples: np.ndarray) -> tuple[np.ndarray, int]:
     """``samples`` without runs of digital silence at either end, and the index cut at the
-    head (a whole number of ``step`` samples, by default recogniser frames: what is left of
-    the run stays; 1 cuts to the first audible sample).
+    head (a whole number of recogniser frames: what is left of the run, under one frame,
+    stays).
 
     Why: padding carries no speech, yet it enters the decoder's normalisation and search;
     cutting it makes the phones of a padded or muted-edge copy the same as the original's.
@@ -172,7 +172,7 @@ def trim_digital_silence(samples: np.ndarray, step: int = _HEAD_STEP) -> tuple[n
     loud = np.flatnonzero(np.abs(x) >= DIGITAL_SILENCE)
     if loud.size == 0:
         return x, 0
-    head = int(loud[0]) // step * step
+    head = int(loud[0]) // FRAME_SAMPLES * FRAME_SAMPLES
     tail = int(loud[-1]) + 1
     return x[head:tail], head
 

@@ -17,6 +17,12 @@ from mouthsync.core.runs import true_runs
 DIGITAL_SILENCE = 1.5 / 32767.0
 
 
+def first_audible(samples: np.ndarray) -> int:
+    """Index of the first sample that is not digital silence (``len(samples)`` when none is)."""
+    loud = np.abs(np.asarray(samples)) >= DIGITAL_SILENCE
+    return int(np.argmax(loud)) if loud.any() else int(loud.size)
+
+
 def silent_runs(samples: np.ndarray, rate: int, start: float, min_s: float) -> list[tuple[float, float]]:
     """Stretches of digital silence at least ``min_s`` long in ``samples`` (channels
     averaged), as (start, end) times with the first sample at ``start``."""
