@@ -288,22 +288,14 @@ def rate_of(times: np.ndarray) -> float:
     return float((t.size - 1) / (t[-1] - t[0]))
 
 
-def frame_end(pts: list[int], tb: float) -> float:
-    """Where frames at these timestamps end: the last one plus one typical frame."""
+def frame_bounds(pts: list[int], tb: float) -> tuple[float, float]:
+    """Where frames at these timestamps start and end: the first one, and the last one plus
+    one typical frame (what they cover is the difference)."""
     if not pts:
-        return 0.0
+        return 0.0, 0.0
     t = np.sort(np.asarray(pts, dtype=np.float64)) * tb
     step = float(np.median(np.diff(t))) if t.size > 1 else 0.0
-    return float(t[-1] + step)
-
-
-def frame_span(pts: list[int], tb: float) -> float:
-    """Seconds covered by frames at these timestamps: first to last plus one typical frame."""
-    if not pts:
-        return 0.0
-    t = np.sort(np.asarray(pts, dtype=np.float64)) * tb
-    step = float(np.median(np.diff(t))) if t.size > 1 else 0.0
-    return float(t[-1] - t[0] + step)
+    return float(t[0]), float(t[-1] + step)
 
 
 def frame_times(path: str | os.PathLike[str]) -> np.ndarray:
@@ -371,7 +363,8 @@ def _scan_video(path: str | os.PathLike[str]) -> tuple[str, np.ndarray]:
                         pts.append(pkt.pts)
         except av.FFmpegError as exc:
             raise BadInput(f"{path}: video packets cannot be read ({exc}); the file is damaged") from None
-        check_frame_count(vs, len(every), path, span_s=frame_span(every, tb), end_s=frame_end(every, tb))
+        first, end = frame_bounds(every, tb)
+        check_frame_count(vs, len(every), path, span_s=end - first, end_s=end)
     if not pts:
         raise BadInput(f"{path}: video stream has no frames")
     result = (h.hexdigest(), np.sort(np.asarray(pts, dtype=np.float64) * tb))

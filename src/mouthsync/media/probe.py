@@ -33,7 +33,7 @@ from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.progress import progress
 from mouthsync.media.audio_quality import AudioQuality, measure
 from mouthsync.media.container import check_input_path, open_input, picture_stream, require_video
-from mouthsync.media.decode import check_frame_count, decode_audio, frame_end, frame_span
+from mouthsync.media.decode import check_frame_count, decode_audio, frame_bounds
 
 PROBE_VERSION = "probe-4"
 
@@ -199,7 +199,8 @@ def _scan_video(c: av.container.InputContainer, path: Path, *, pictures: bool) -
         raise BadInput(f"{path}: video packets cannot be read ({exc}); the file is damaged") from None
     if not pts:
         raise BadInput(f"{path}: video stream has no frames")
-    check_frame_count(vs, len(stored), path, span_s=frame_span(stored, tb), end_s=frame_end(stored, tb))
+    first, end = frame_bounds(stored, tb)
+    check_frame_count(vs, len(stored), path, span_s=end - first, end_s=end)
     t = np.sort(np.asarray(pts, dtype=np.float64)) * tb
     gaps = np.diff(t)
     n = len(t)

@@ -373,12 +373,11 @@ def plan_fix(
             raise BadInput(
                 f"{path}: check could not measure a delay ({_verdict_text(report)}); nothing written, give --delay explicitly"
             )
-        trusted = conf is not None and math.isfinite(float(conf)) and float(conf) >= min_confidence
-        if not trusted and by_shot and any(_confident_shot(sh, min_confidence) for sh in _get(report, "shots") or []):
-            # an edit whose shots disagree reads low as a whole: check then advises --delay
-            # shots, and the shots it is sure of are what this moves (the others stay put)
-            file_trusted = False
-        elif not trusted:
+        file_trusted = conf is not None and math.isfinite(float(conf)) and float(conf) >= min_confidence
+        # an edit whose shots disagree reads low as a whole: check then advises --delay shots,
+        # and the shots it is sure of are what that moves (the others stay put)
+        sure_shots = by_shot and any(_confident_shot(sh, min_confidence) for sh in _get(report, "shots") or [])
+        if not file_trusted and not sure_shots:
             raise BadInput(
                 f"{path}: the measured delay ({float(est):+.0f} ms) has confidence {float(conf or 0):.2f} "
                 f"< {min_confidence:g} ({_verdict_text(report)}); nothing written, "
