@@ -258,10 +258,7 @@ def test_phone_rotation_and_wide_pixels_are_applied_to_the_picture(tmp_path: Pat
     """A re-encoded stream carries no display rotation or pixel aspect: prep's output came
     out sideways for phone footage and squeezed for 4:3 pixels. It is upright and square
     now, as players showed the source, and the sidecar says so."""
-    import subprocess
-
-    def ff(*a: str) -> None:
-        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *a], check=True)
+    from tests.sync.builders import ffmpeg as ff
 
     src = CLIPS[1]
     turned = tmp_path / "turned.mp4"

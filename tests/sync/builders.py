@@ -135,7 +135,7 @@ def aac_roundtrip(audio: Audio, bitrate: str = "64k") -> Audio:
     with tempfile.TemporaryDirectory() as tmp:
         wav = write_wav(Path(tmp) / "in.wav", audio)
         m4a = Path(tmp) / "out.m4a"
-        _ffmpeg("-i", str(wav), "-c:a", "aac", "-b:a", bitrate, str(m4a))
+        ffmpeg("-i", str(wav), "-c:a", "aac", "-b:a", bitrate, str(m4a))
         back = decode_audio(m4a, rate=audio.rate).mono
     n = audio.mono.size
     x = np.zeros(n, dtype=np.float32)
@@ -167,7 +167,7 @@ def write_wav(path: str | os.PathLike[str], audio: Audio | np.ndarray, rate: int
     return p
 
 
-def _ffmpeg(*args: str) -> None:
+def ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True)
 
 
@@ -182,7 +182,7 @@ def mux_with_audio(video_src: str | os.PathLike[str], audio: Audio, out: str | o
     write_wav(wav, audio)
     codec = ["-c:a", "pcm_s16le"] if out.suffix.lower() == ".mkv" else ["-c:a", "aac", "-b:a", "192k"]
     try:
-        _ffmpeg(
+        ffmpeg(
             "-i", str(video_src), "-itsoffset", f"{audio.start:.6f}", "-i", str(wav),
             "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", *codec, str(out),
         )
@@ -214,7 +214,7 @@ def side_by_side(left: str | os.PathLike[str], right: str | os.PathLike[str], au
     the sound of one of them (``audio_from`` = "left" or "right"). The left face is the
     larger, so "largest face" is wrong whenever the right one speaks."""
     src = 0 if audio_from == "left" else 1
-    _ffmpeg(
+    ffmpeg(
         "-i", str(left), "-i", str(right), "-filter_complex",
         "[0:v]scale=480:480,setsar=1,fps=25[l];[1:v]scale=360:360,setsar=1,fps=25,pad=360:480:0:60[r];"
         "[l][r]hstack=inputs=2[v]",
@@ -252,7 +252,7 @@ def build_concatenation(
     t = 0.0
     for i, (src, shift) in enumerate(zip(sources, shifts_s, strict=True)):
         seg = out_dir / f"{name}_seg{i:03d}.mp4"
-        _ffmpeg(
+        ffmpeg(
             "-i", str(src), "-an", "-vf", f"scale={side}:{side},fps={fps}", "-c:v", "libx264",
             "-preset", "ultrafast", "-crf", "20", "-pix_fmt", "yuv420p", str(seg),
         )
@@ -275,7 +275,7 @@ def build_concatenation(
     listing = out_dir / f"{name}_list.txt"
     listing.write_text("".join(f"file '{p.resolve()}'\n" for p in seg_files))
     video_only = out_dir / f"{name}_video.mp4"
-    _ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(video_only))
+    ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(video_only))
     audio = np.concatenate(pieces)
     total = audio.size
     if stretch is not None:
@@ -283,7 +283,7 @@ def build_concatenation(
         audio = audio[:total] if audio.size >= total else np.pad(audio, (0, total - audio.size))
     wav = write_wav(out_dir / f"{name}.wav", audio, audio_rate)
     out = out_dir / f"{name}.mkv"
-    _ffmpeg(
+    ffmpeg(
         "-i", str(video_only), "-i", str(wav), "-map", "0:v:0", "-map", "1:a:0",
         "-c:v", "copy", "-c:a", "pcm_s16le", str(out),
     )

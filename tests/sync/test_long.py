@@ -199,7 +199,7 @@ def test_a_step_inside_a_shot_is_located_and_fix_moves_each_part(
 
     from mouthsync.sync.correct import fix_sync
     from tests.media.test_remux import packets
-    from tests.sync.builders import _ffmpeg, write_wav
+    from tests.sync.builders import ffmpeg, write_wav
 
     order = (SOURCES * 3)[:9]
     take, wav, segs = build_concatenation(order, [-own[str(p)] for p in order], tmp_path, name="take")
@@ -209,7 +209,7 @@ def test_a_step_inside_a_shot_is_located_and_fix_moves_each_part(
     late = (np.concatenate([a[:i], np.zeros(n, np.float32), a[i:]])[: a.size] if step_s > 0
             else np.concatenate([a[:i], a[i + n:], np.zeros(n, np.float32)]))
     video = tmp_path / "step.mkv"
-    _ffmpeg("-i", str(take), "-i", str(write_wav(tmp_path / "step.wav", late, 16000)), "-map", "0:v:0",
+    ffmpeg("-i", str(take), "-i", str(write_wav(tmp_path / "step.wav", late, 16000)), "-map", "0:v:0",
             "-map", "1:a:0", "-c:v", "copy", "-c:a", "pcm_s16le", str(video))
     rep = check_sync(video)
     [st] = rep.steps

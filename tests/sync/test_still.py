@@ -4,7 +4,6 @@ measurement with the reason said."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from mouthsync.media.decode import decode_audio
 from mouthsync.sync.delay import check_sync, timelines_for
 from mouthsync.sync.still import MIN_STILL_S, STILL_SPREAD, aperture_spread, still_mask, still_spans
 from tests.conftest import CLIPS, SPEECH, WILD
+from tests.sync.builders import ffmpeg
 
 FPS = 25.0
 
@@ -93,10 +93,6 @@ def test_no_shared_clip_has_a_still_span(clip: Path) -> None:
     assert still_spans(tr.times, tr.mouth["aperture"], tr.valid, list(tl.speech), tr.picture_change) == []
 
 
-def _ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
-
-
 @pytest.fixture(scope="module")
 def held_frame_edit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """16 s: retalking_face2 speaking (0-5 s); retalking_face3's first frame held for 6 s
@@ -107,7 +103,7 @@ def held_frame_edit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     face3 = next(p for p in CLIPS if p.name == "retalking_face3.mp4")
     other = next(p for p in SPEECH if p.name == "RD_Radio31_000.wav")
     fmt = "aresample=44100,aformat=channel_layouts=mono"
-    _ffmpeg("-i", str(face2), "-i", str(other), "-i", str(face3), "-filter_complex",
+    ffmpeg("-i", str(face2), "-i", str(other), "-i", str(face3), "-filter_complex",
             "[0:v]scale=640:640,setsar=1,fps=25[v0];"
             "[2:v]scale=640:640,setsar=1,fps=25,split[x][y];"
             "[x]trim=0:0.04,loop=150:1:0,setpts=N/25/TB[v1];[y]setpts=PTS-STARTPTS[v2];"
@@ -142,7 +138,7 @@ def test_check_names_a_listener_under_someone_elses_speech(tmp_path: Path) -> No
     other = next(p for p in SPEECH if p.name == "RD_Radio34_002.wav")
     out = tmp_path / "listener.mp4"
     fmt = "aresample=44100,aformat=channel_layouts=mono"
-    _ffmpeg("-i", str(face1), "-i", str(other), "-filter_complex",
+    ffmpeg("-i", str(face1), "-i", str(other), "-filter_complex",
             "[0:v]fps=25,scale=640:640,setsar=1,split[s][r];"
             "[s]trim=0:5,setpts=PTS-STARTPTS[v0];"
             "[r]trim=start=5.1:end=6.0,setpts=PTS-STARTPTS,split[f][b];[b]reverse[bk];"
@@ -166,7 +162,7 @@ def test_a_covered_mouth_is_left_out(tmp_path: Path) -> None:
     scored)."""
     face2 = next(p for p in CLIPS if p.name == "retalking_face2.mp4")
     out = tmp_path / "covered.mp4"
-    _ffmpeg("-i", str(face2), "-vf",
+    ffmpeg("-i", str(face2), "-vf",
             "drawbox=x=270:y=430:w=300:h=140:color=0x8a6a55:t=fill:enable='between(t,1.5,4)'",
             "-c:a", "copy", "-c:v", "libx264", "-crf", "18", str(out))
     rep = check_sync(out)
