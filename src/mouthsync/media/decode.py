@@ -323,10 +323,16 @@ def video_digest(path: str | os.PathLike[str]) -> str:
 
 # (path, size, modification time) -> (digest, frame times): one pass over the packets serves
 # both, and a check asks for each more than once (the track, the face count, fix's plan)
-_SCANS: dict[tuple[str, int, int], tuple[str, np.ndarray]] = {}
+_SCANS: dict[tuple[str, int, int], tuple[str, np.ndarray, int]] = {}
 
 
-def _scan_video(path: str | os.PathLike[str]) -> tuple[str, np.ndarray]:
+def hidden_frames(path: str | os.PathLike[str]) -> int:
+    """How many stored frames an MP4 edit list hides (decoded for reference, never shown).
+    A container without edit lists shows them when the packets are copied into it."""
+    return _scan_video(path)[2]
+
+
+def _scan_video(path: str | os.PathLike[str]) -> tuple[str, np.ndarray, int]:
     import hashlib
 
     try:
@@ -367,7 +373,7 @@ def _scan_video(path: str | os.PathLike[str]) -> tuple[str, np.ndarray]:
         check_frame_count(vs, len(every), path, span_s=end - first, end_s=end)
     if not pts:
         raise BadInput(f"{path}: video stream has no frames")
-    result = (h.hexdigest(), np.sort(np.asarray(pts, dtype=np.float64) * tb))
+    result = (h.hexdigest(), np.sort(np.asarray(pts, dtype=np.float64) * tb), len(every) - len(pts))
     if key is not None:
         _SCANS[key] = result
     return result

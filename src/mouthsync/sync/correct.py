@@ -49,7 +49,7 @@ from mouthsync.core.errors import BadInput
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.jsonsafe import dumps
 from mouthsync.media.container import check_input_path, open_input, require_audio, require_video
-from mouthsync.media.decode import frame_times, rate_of
+from mouthsync.media.decode import frame_times, hidden_frames, rate_of
 from mouthsync.media.remux import RemuxResult, replace_audio, retime_audio
 from mouthsync.sync.verdict import LOW_CONFIDENCE
 
@@ -676,7 +676,9 @@ def fix_sync(
         remux = retime_audio(src, out, shift_s=plan.shift_s, speed=plan.speed, mode=mode, audio_stream=audio_stream,
                              pieces=pieces, channel_shifts=shifts)
     findings = list(plan.findings)
-    shown_in, shown_out = len(frame_times(src)), len(frame_times(out))
+    # (the output is read again only when the source hides frames: a master can be large)
+    shown_in = len(frame_times(src))
+    shown_out = len(frame_times(out)) if hidden_frames(src) else shown_in
     if shown_out != shown_in:
         # an MP4 edit list that hides the frames before a cut point (ffmpeg -ss -c copy):
         # a container without edit lists shows them (the packets are copied all the same)
