@@ -167,10 +167,8 @@ def _human(d: dict[str, Any]) -> list[str]:
             lines.append(_window_line(w))
     lines += _shot_lines(d)
     for sp in d.get("still_mouth") or []:
-        what = ("a held or still picture" if sp.get("still_picture")
-                else "voice-over, off-screen speaker, listener or covered mouth?")
         lines.append(f"  still mouth   : {sp['start_s']:.2f}-{sp['end_s']:.2f} s, speech heard for {sp['speech_s']:.1f} s "
-                     f"({what}): not measured there")
+                     f"({sp['what']}?): not measured there")
     for f in d["findings"]:
         if f["severity"] != "info":
             lines.append(f"  {f['severity']}: {f['message']}" + (f" -> {f['advice']}" if f.get("advice") else ""))

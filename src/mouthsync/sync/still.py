@@ -67,6 +67,7 @@ class StillSpan:
             "end_s": round(self.end_s, 3),
             "speech_s": round(self.speech_s, 2),
             "still_picture": self.still_picture,
+            "what": self.what,
         }
 
     @property
