@@ -1,5 +1,7 @@
 """Picture cuts and shots from the track's picture change: none in a single take, every
-cut of a real edit to the frame, and the spike rule (a fade or a pan is not a cut)."""
+cut of a real edit to the frame, and the spike rule (a fade or a pan is not a cut).
+Dissolves from the thumbnails: a blend of two pictures is one, a change of light, a pan
+or a cut is not."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mouthsync.face.shots import picture_cuts, shot_spans
+from mouthsync.face.shots import dissolve_mask, dissolves, picture_cuts, shot_spans
 from mouthsync.face.track import FaceTrack, track_face
 from tests.conftest import CLIPS, WILD
 
@@ -18,6 +20,8 @@ def test_a_single_take_has_no_cut(tracks: dict[str, FaceTrack], path) -> None:
     tr = tracks[path.name]
     assert tr.picture_change is not None and len(tr.picture_change) == len(tr)
     assert picture_cuts(tr) == []
+    assert tr.thumbs is not None and tr.thumbs.shape == (len(tr), 18, 32)
+    assert dissolves(tr) == []  # hand-held wild clips included
     assert shot_spans(tr) == [(float(tr.times[0]), pytest.approx(float(tr.times[-1]) + float(np.median(np.diff(tr.times)))))]
 
 
@@ -35,6 +39,7 @@ def test_every_cut_of_an_edit_is_found_to_the_frame(edit, tmp_path) -> None:  # 
     video, segs = edit
     tr = track_face(video, use_cache=False)
     cuts = picture_cuts(tr)
+    assert dissolves(tr) == []  # a cut is not a dissolve
     want = [s.start_s for s in segs[1:]]
     assert len(cuts) == len(want), (cuts, want)
     assert np.allclose(cuts, want, atol=0.5 / 25), (cuts, want)
@@ -51,6 +56,7 @@ def test_every_cut_of_an_edit_is_found_to_the_frame(edit, tmp_path) -> None:  # 
     # the track saved and loaded keeps the measure
     tr.save(tmp_path / "t.npz")
     assert np.array_equal(FaceTrack.load(tmp_path / "t.npz").picture_change, tr.picture_change, equal_nan=True)
+    assert np.array_equal(FaceTrack.load(tmp_path / "t.npz").thumbs, tr.thumbs)
 
 
 def _fake(change: list[float], fps: float = 25.0) -> SimpleNamespace:
@@ -95,3 +101,39 @@ def test_facecheck_judges_each_shot_against_itself(edit) -> None:  # type: ignor
     rep = check_footage(video)
     assert [(s.reason, round(s.start_s, 2)) for s in rep.segments] == [], rep.segments
     assert rep.score == 100.0
+
+
+def _pictures(fps: float = 25.0) -> SimpleNamespace:
+    """Synthetic thumbnails: two textured pictures, each steady for 2 s, with (from frame
+    50) a 15-frame linear dissolve from the first into the second, then a 1 s brightness
+    and contrast ramp, a 1 s pan and a hard cut back to the first."""
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:18, 0:32]
+    a = 128 + 40 * np.sin(xx / 3.0) * np.cos(yy / 4.0) + rng.normal(0, 3, (18, 32))
+    b = 128 + 40 * np.cos(xx / 5.0 + yy / 2.0) + rng.normal(0, 3, (18, 32))
+    frames = [a] * 50 + [(1 - w) * a + w * b for w in (np.arange(15) + 0.5) / 15] + [b] * 35
+    frames += [128 + (b - 128) * (1 + 0.6 * i / 25) + 30 * i / 25 for i in range(25)]  # light ramp
+    last = frames[-1]
+    frames += [np.roll(last, i // 2, axis=1) for i in range(25)]  # a pan, a column per two frames
+    frames += [a] * 40  # a cut
+    th = np.clip(np.round(frames), 0, 255).astype(np.uint8)
+    noise = rng.normal(0, 1.0, th.shape)  # a little sensor noise on every frame
+    th = np.clip(th + noise, 0, 255).astype(np.uint8)
+    return SimpleNamespace(thumbs=th, times=np.arange(len(th)) / fps)
+
+
+def test_a_dissolve_is_found_and_light_pan_or_cut_are_not() -> None:
+    tr = _pictures()
+    found = dissolves(tr)
+    assert len(found) == 1, found
+    start, middle, end = found[0]
+    assert abs(middle - 57.5 / 25) <= 1 / 25, found  # the even blend: 7.5 frames in
+    assert 50 / 25 <= start < middle < end <= 65 / 25
+    mask = dissolve_mask(tr, found)
+    assert mask.sum() >= 5 and not mask[:50].any() and not mask[65:].any()
+    # the dissolve begins a shot; the pan, the light and the cut (no change spike in this
+    # fake) do not
+    tr.picture_change = np.zeros(len(tr.times), np.float32)
+    assert [round(a, 2) for a, _ in shot_spans(tr)] == [0.0, round(middle, 2)]
+    # no thumbnails (an old track): no dissolves
+    assert dissolves(SimpleNamespace(thumbs=None, times=tr.times)) == []

@@ -233,3 +233,41 @@ def test_a_step_inside_a_shot_is_located_and_fix_moves_each_part(
     assert packets(out) == packets(video)
     good = [w for w in res.after["windows"] if not w["uncertain"]]
     assert len(good) >= 10 and all(abs(w["audio_delay_ms"]) <= 40.0 for w in good), res.after["windows"]
+
+
+def test_shots_that_dissolve_into_each_other_are_measured_and_fixed_apart(own: dict[str, float], tmp_path: Path) -> None:
+    """An edit whose shots cross-fade over 0.6 s (no cut for the change spike to find),
+    the second shot 200 ms late and the third 120 ms early: each dissolve begins a shot at
+    its middle, each shot reads its own shift, the steps are not taken for a drift,
+    facecheck finds nothing wrong, and ``fix --delay shots`` brings every shot back."""
+    from mouthsync.sync.correct import fix_sync
+    from tests.media.test_remux import packets
+    from tests.sync.builders import dissolved
+
+    order = [SOURCES[0], SOURCES[1], SOURCES[2]]
+    shifts = [0.0, 0.2, -0.12]
+    video, middles = dissolved(order, [s - own[str(p)] for s, p in zip(shifts, order, strict=True)],
+                               tmp_path / "dissolves.mkv")
+    rep = check_sync(video)
+    found = [d["middle_s"] for d in rep.details["dissolves"]]
+    assert len(found) == 2 and all(abs(f - m) <= 1 / 25 for f, m in zip(found, middles, strict=True)), found
+    assert [round(s.start_s, 2) for s in rep.shots] == [0.0, *[round(f, 2) for f in found]]
+    assert rep.drift.kind != "drift", rep.drift
+    confident = [(s, sh) for s, sh in zip(rep.shots, shifts, strict=True) if not s.uncertain]
+    assert len(confident) >= 2, rep.shots
+    for s, sh in confident:
+        assert abs(s.audio_delay_ms - (sh * 1000.0 - rep.calibration_ms)) <= 40.0, (s, sh)
+    assert any("--delay shots" in (f.advice or "") for f in rep.findings), [f.advice for f in rep.findings]
+    # facecheck judges each shot against itself across a dissolve too, and the mixed
+    # frames are no shake, motion or light change
+    from mouthsync.face.quality import check_footage
+
+    foot = check_footage(video)
+    assert [(x.reason, round(x.start_s, 2)) for x in foot.segments] == [], foot.segments
+    out = tmp_path / "fixed.mkv"
+    res = fix_sync(video, out, delay="shots", report=rep, verify=True)
+    assert packets(out) == packets(video)
+    assert res.after is not None
+    for s in res.after["shots"]:
+        if not s["uncertain"]:
+            assert abs(s["audio_delay_ms"] + rep.calibration_ms) <= 40.0, res.after["shots"]

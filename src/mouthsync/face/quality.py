@@ -284,12 +284,13 @@ def _note_faces(report: FootageReport, src: str, use_cache: bool = True) -> None
 
 
 def _cut_bounds(tr: FaceTrack) -> list[int]:
-    """0, the frame index of every picture cut, and the frame count: the pieces judged
-    apart. Every cut, even one a shot of under a second follows (``shot_spans`` merges
-    those for the sync measurement): no frame difference may span a cut."""
-    from mouthsync.face.shots import picture_cuts
+    """0, the frame index of every picture cut and dissolve middle, and the frame count:
+    the pieces judged apart. Every cut, even one a shot of under a second follows
+    (``shot_spans`` merges those for the sync measurement): no frame difference may span a
+    cut."""
+    from mouthsync.face.shots import shot_starts
 
-    cuts = [int(np.searchsorted(tr.times, c - 1e-6)) for c in picture_cuts(tr)]
+    cuts = [int(np.searchsorted(tr.times, c - 1e-6)) for c in shot_starts(tr)]
     return [0, *[i for i in cuts if 0 < i < len(tr)], len(tr)]
 
 
@@ -394,6 +395,10 @@ def analyse(
     fps = tr.fps if tr.fps > 0 else 25.0
     win = max(3, int(round(fps)) | 1)  # about one second, odd
     valid = tr.valid.copy()
+    from mouthsync.face.shots import dissolve_mask
+
+    # a dissolve's frames mix two shots: their light, motion and mouth are no defect
+    judged = valid & ~dissolve_mask(tr)
     bounds = _cut_bounds(tr)
     parts = [_shot_measures(tr, slice(a, b), lum, sharp, blk, patches, win)
              for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
@@ -407,7 +412,7 @@ def analyse(
     def flag(x: np.ndarray, thr: float, above: bool = True) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             f = x > thr if above else x < thr
-        return np.where(np.isfinite(x), f, False) & valid
+        return np.where(np.isfinite(x), f, False) & judged
 
     flags = {
         "no_face": ~valid,

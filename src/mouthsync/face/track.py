@@ -41,7 +41,7 @@ from mouthsync.media.decode import rate_of
 
 SCHEMA_VERSION = 1
 # Part of the cache key: bump when tracking or measures change so old tracks are not reused.
-ALGORITHM = "facemesh-0.10.21-refined/track-9"
+ALGORITHM = "facemesh-0.10.21-refined/track-10"
 N_LANDMARKS = 478
 DEFAULT_MAX_SIDE = 640
 # Below this duration one process is faster than paying two MediaPipe start-ups (~1.5 s).
@@ -74,6 +74,9 @@ class FaceTrack:
     # mean absolute change of the whole picture from the previous frame (8-bit grey levels
     # of a 32x18 thumbnail; NaN for the first frame): picture cuts, face.shots
     picture_change: np.ndarray | None = None
+    # each frame's grey 32x18 thumbnail (uint8, n x 18 x 32): gradual transitions
+    # (dissolves), which no change between two frames shows, face.shots
+    thumbs: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.times)
@@ -104,6 +107,8 @@ class FaceTrack:
             arrays[f"mouth_{k}"] = np.asarray(v, dtype=np.float32)
         if self.picture_change is not None:
             arrays["picture_change"] = np.asarray(self.picture_change, dtype=np.float32)
+        if self.thumbs is not None:
+            arrays["thumbs"] = np.asarray(self.thumbs, dtype=np.uint8)
         out = Path(path)
         # Not compressed: float landmarks hardly compress (7.9 against 8.6 MB for 60 s at
         # 25 fps) and deflating them took 0.35 s, spent at the end of every fresh check
@@ -141,6 +146,7 @@ class FaceTrack:
                 source=str(z["source"]),
                 settings=json.loads(str(z["settings_json"])),
                 picture_change=z["picture_change"] if "picture_change" in z.files else None,
+                thumbs=z["thumbs"] if "thumbs" in z.files else None,
             )
 
     def summary(self) -> dict[str, Any]:
@@ -480,12 +486,12 @@ RESET_MEDIAN_FRAMES = 250
 
 
 def _thumb(img: np.ndarray) -> np.ndarray:
+    """The frame's grey thumbnail (uint8, ``THUMB_SIZE``)."""
     import cv2
 
     small = cv2.resize(img, _THUMB_STEP, interpolation=cv2.INTER_LINEAR)
     grey = small[:, :, 1] if small.ndim == 3 else small  # green: most of the luma
-    th = cv2.resize(grey, THUMB_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
-    return th - th.mean()
+    return cv2.resize(grey, THUMB_SIZE, interpolation=cv2.INTER_AREA)
 
 
 def _mesh_frames(
@@ -498,9 +504,10 @@ def _mesh_frames(
     height: int,
     report: Any = None,
     crop: tuple[int, int, int, int] | None = None,
-) -> Iterator[tuple[float, list[np.ndarray], float]]:
-    """Every frame in ``[start, end)`` with the landmarks (source px) of each face found and
-    the picture change from the previous frame (NaN for the first frame of the file).
+) -> Iterator[tuple[float, list[np.ndarray], float, np.ndarray]]:
+    """Every frame in ``[start, end)`` with the landmarks (source px) of each face found,
+    the picture change from the previous frame (NaN for the first frame of the file) and
+    the frame's thumbnail (:func:`_thumb`).
     ``crop``: track only that part of the picture (``face.region``); landmarks are still
     in the source's pixels."""
     mp = import_mediapipe()
@@ -536,8 +543,10 @@ def _mesh_frames(
         faces_of = _MeshCall(mesh)
         for t, img in _prefetch(_decode_range(path, start, end, max_side, lead_in=True, crop=crop)):
             thumb = _thumb(img)
-            change = float(np.abs(thumb - prev).mean()) if prev is not None else float("nan")
-            prev = thumb
+            level = thumb.astype(np.float32)
+            level -= level.mean()
+            change = float(np.abs(level - prev).mean()) if prev is not None else float("nan")
+            prev = level
             before = changes[-1] if changes else 0.0
             if np.isfinite(change):
                 changes.append(change)
@@ -566,7 +575,7 @@ def _mesh_frames(
                     if offset is not None:
                         a += offset
                     cands.append(a)
-            yield t, cands, change
+            yield t, cands, change, thumb
             pending += 1
             if pending >= 16:
                 if report is not None:
@@ -584,17 +593,20 @@ def _area(box: np.ndarray) -> float:
     return float((box[2] - box[0]) * (box[3] - box[1]))
 
 
-def _primary_face(frames: Iterator[tuple[float, list[np.ndarray], float]]) -> dict[str, np.ndarray]:
+def _primary_face(frames: Iterator[tuple[float, list[np.ndarray], float, np.ndarray]]) -> dict[str, np.ndarray]:
     """One face per frame from ``_mesh_frames``: the one overlapping the previous frame's
-    face, else the largest; returns times, valid, landmarks (source px), picture change."""
+    face, else the largest; returns times, valid, landmarks (source px), picture change
+    and thumbnails."""
     times: list[float] = []
     change: list[float] = []
+    thumbs: list[np.ndarray] = []
     valid: list[bool] = []
     marks: list[np.ndarray] = []
     nan_frame = np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32)
     prev_box: np.ndarray | None = None
-    for t, cands, ch in frames:
+    for t, cands, ch, th in frames:
         change.append(ch)
+        thumbs.append(th)
         chosen: np.ndarray | None = None
         if cands:
             boxes = [_box_of(c) for c in cands]
@@ -614,7 +626,12 @@ def _primary_face(frames: Iterator[tuple[float, list[np.ndarray], float]]) -> di
         "valid": np.asarray(valid, dtype=bool),
         "landmarks": np.stack(marks).astype(np.float32) if marks else np.zeros((0, N_LANDMARKS, 3), np.float32),
         "change": np.asarray(change, dtype=np.float32),
+        "thumbs": _stack_thumbs(thumbs),
     }
+
+
+def _stack_thumbs(thumbs: list[np.ndarray]) -> np.ndarray:
+    return np.stack(thumbs).astype(np.uint8) if thumbs else np.zeros((0, THUMB_SIZE[1], THUMB_SIZE[0]), np.uint8)
 
 
 def _split_points(ft: np.ndarray, parts: int) -> list[tuple[float | None, float | None]]:
@@ -633,14 +650,15 @@ def _assemble(
     valid = np.concatenate([p["valid"] for p in parts])
     lm = np.concatenate([p["landmarks"] for p in parts])
     change = np.concatenate([p["change"] for p in parts])
+    thumbs = np.concatenate([p["thumbs"] for p in parts])
     if np.any(np.diff(times) < 0):  # copies of the mesh only when really needed
         order = np.argsort(times, kind="stable")
-        times, valid, lm, change = times[order], valid[order], lm[order], change[order]
+        times, valid, lm, change, thumbs = times[order], valid[order], lm[order], change[order], thumbs[order]
     keep = np.ones(len(times), bool)
     keep[1:] = np.diff(times) > 1e-9  # a frame seen by two ranges counts once
     if not keep.all():
-        times, valid, lm, change = times[keep], valid[keep], lm[keep], change[keep]
-    return build_track(times, valid, lm, width, height, source, settings, picture_change=change)
+        times, valid, lm, change, thumbs = times[keep], valid[keep], lm[keep], change[keep], thumbs[keep]
+    return build_track(times, valid, lm, width, height, source, settings, picture_change=change, thumbs=thumbs)
 
 
 def build_track(
@@ -652,11 +670,13 @@ def build_track(
     source: str = "",
     settings: dict[str, Any] | None = None,
     picture_change: np.ndarray | None = None,
+    thumbs: np.ndarray | None = None,
 ) -> FaceTrack:
     """Derive boxes, pose and mouth measures from raw landmarks (also used after smoothing).
 
-    ``picture_change``: per-frame change of the whole picture (see ``_mesh_frames``), kept
-    as it is; None when not measured (a track from elsewhere)."""
+    ``picture_change`` and ``thumbs``: per-frame change and thumbnail of the whole picture
+    (see ``_mesh_frames``), kept as they are; None when not measured (a track from
+    elsewhere)."""
     lm = landmarks.astype(np.float32, copy=True)
     lm[~valid] = np.nan
     n = len(times)
@@ -680,6 +700,7 @@ def build_track(
         times=times, valid=valid, boxes=boxes, landmarks=lm, pose=pose, mouth=mouth,
         width=width, height=height, fps=fps, source=source, settings=dict(settings or {}),
         picture_change=None if picture_change is None else np.asarray(picture_change, dtype=np.float32),
+        thumbs=None if thumbs is None else np.asarray(thumbs, dtype=np.uint8),
     )
 
 
@@ -784,7 +805,7 @@ def start_track_face(
             old = FaceTrack.load(cpath)
             # measures are cheap: recompute them so a change to them never needs re-tracking
             cached = build_track(old.times, old.valid, old.landmarks, old.width, old.height, src, old.settings,
-                                 picture_change=old.picture_change)
+                                 picture_change=old.picture_change, thumbs=old.thumbs)
     return PendingTrack(src, meta, digest, cpath, settings, cached, max_side, max_faces, workers, worker_nice, crop)
 
 
@@ -875,10 +896,10 @@ _SAME_FACE_IOU = 0.2
 
 
 def follow_identities(
-    frames: Iterator[tuple[float, list[np.ndarray], float]],
-) -> tuple[np.ndarray, list[dict[int, np.ndarray]], np.ndarray]:
-    """Frame times, per identity ``{frame index: landmarks}``, and the picture change, from
-    ``_mesh_frames``'s per-frame detections.
+    frames: Iterator[tuple[float, list[np.ndarray], float, np.ndarray]],
+) -> tuple[np.ndarray, list[dict[int, np.ndarray]], np.ndarray, np.ndarray]:
+    """Frame times, per identity ``{frame index: landmarks}``, the picture change and the
+    thumbnails, from ``_mesh_frames``'s per-frame detections.
 
     Face Mesh returns the faces of a frame in no stable order, so each detection is given
     to the identity whose last seen box it overlaps most (IoU > 0.2), largest face first;
@@ -888,11 +909,13 @@ def follow_identities(
     """
     times: list[float] = []
     change: list[float] = []
+    thumbs: list[np.ndarray] = []
     ids: list[dict[int, np.ndarray]] = []
     last_box: list[np.ndarray] = []
-    for i, (t, cands, ch) in enumerate(frames):
+    for i, (t, cands, ch, th) in enumerate(frames):
         times.append(float(t))
         change.append(ch)
+        thumbs.append(th)
         boxes = [_box_of(c) for c in cands]
         taken: set[int] = set()
         for j in sorted(range(len(cands)), key=lambda j: -_area(boxes[j])):
@@ -909,7 +932,7 @@ def follow_identities(
             ids[best][i] = cands[j]
             last_box[best] = boxes[j]
             taken.add(best)
-    return np.asarray(times, dtype=np.float64), ids, np.asarray(change, dtype=np.float32)
+    return np.asarray(times, dtype=np.float64), ids, np.asarray(change, dtype=np.float32), _stack_thumbs(thumbs)
 
 
 def track_faces(
@@ -940,15 +963,17 @@ def track_faces(
     marks: np.ndarray | None = None
     valid: np.ndarray | None = None
     change: np.ndarray | None = None
+    thumbs: np.ndarray | None = None
     if cpath is not None and cpath.exists():
         with contextlib.suppress(KeyError, ValueError, OSError), np.load(cpath, allow_pickle=False) as z:
-            times, valid, marks, change = z["times"], z["valid"], z["landmarks"], z["picture_change"]
-    if times is None or marks is None or valid is None or change is None:
+            times, valid, marks, change, thumbs = (z["times"], z["valid"], z["landmarks"], z["picture_change"],
+                                                   z["thumbs"])
+    if times is None or marks is None or valid is None or change is None or thumbs is None:
         from mouthsync.media.decode import frame_times
 
         total = len(frame_times(src))
         with progress("Tracking faces", total) as advance:
-            times, ids, change = follow_identities(
+            times, ids, change, thumbs = follow_identities(
                 _mesh_frames(src, None, None, max_side, max_faces, meta.width, meta.height, report=advance)
             )
         n = len(times)
@@ -962,13 +987,13 @@ def track_faces(
                 valid[k, i] = True
         if cpath is not None:
             with contextlib.suppress(OSError), atomic_path(cpath) as tmp, open(tmp, "wb") as fh:
-                np.savez(fh, times=times, valid=valid, landmarks=marks, picture_change=change,
+                np.savez(fh, times=times, valid=valid, landmarks=marks, picture_change=change, thumbs=thumbs,
                          settings_json=np.array(json.dumps(settings, sort_keys=True)))
     if marks.shape[0] == 0:
         raise NoFace(f"{src}: no face found in any of {len(times)} frames (Face Mesh needs a visible, roughly frontal human-like face)")
     full = {**settings, "video_sha256": digest}
     return [build_track(times, valid[k], marks[k], meta.width, meta.height, src, {**full, "face": k},
-                        picture_change=change)
+                        picture_change=change, thumbs=thumbs)
             for k in range(marks.shape[0])]
 
 

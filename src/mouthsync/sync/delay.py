@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import os
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -40,7 +41,7 @@ import numpy as np
 from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.priority import BACKGROUND_NICE
-from mouthsync.face.shots import shot_spans
+from mouthsync.face.shots import dissolve_mask, dissolves, shot_spans
 from mouthsync.media.decode import Audio, decode_audio
 from mouthsync.sync.drift import DriftFit, fit_drift, interpret
 from mouthsync.sync.features import (
@@ -53,7 +54,13 @@ from mouthsync.sync.features import (
     trimmed_corr_rows,
 )
 from mouthsync.sync.standards import get_standard
-from mouthsync.sync.steps import DelayStep, delay_runs, find_steps, steps_beat_line
+from mouthsync.sync.steps import (
+    DelayStep,
+    delay_runs,
+    find_steps,
+    shots_refute_line,
+    steps_beat_line,
+)
 from mouthsync.sync.still import StillSpan, common_still, still_findings, still_mask, still_spans
 from mouthsync.sync.verdict import LOW_CONFIDENCE, judge_report
 
@@ -871,6 +878,13 @@ def analyse(
     first = timeline[0] if isinstance(timeline, (list, tuple)) else timeline
     parts: list[Signals] = []
     still: list[StillSpan] = []
+    # frames inside a dissolve show two faces mixed: left out like frames without a face
+    # (their mouth read a 0.6 s dissolve's shot 23 ms off the shot's own take)
+    fades = dissolves(track)
+    mixed = dissolve_mask(track, fades)
+    if mixed.any():
+        track = dataclasses.replace(track, valid=track.valid & ~mixed)
+        others = [dataclasses.replace(o, valid=o.valid & ~mixed) for o in others]
     for i, face in enumerate([track, *others]):
         own = still_spans(face.times, face.mouth["aperture"], face.valid, list(first.speech),
                           getattr(face, "picture_change", None))
@@ -911,6 +925,8 @@ def analyse(
     wd = np.array([np.nan if x.audio_delay_ms is None else x.audio_delay_ms for x in windows])
     wc = np.array([x.confidence for x in windows])
     drift = fit_drift(centers, wd, wc, frame_ms=frame_ms, min_confidence=LOW_CONFIDENCE)
+    if shots_refute_line(shot_estimates, drift, frame_ms):
+        drift.kind, drift.interpretation = "steps", None
     steps = []
     runs = delay_runs(windows, frame_ms) if len(windows) >= 4 else []
     if runs and (drift.kind in ("steps", "none") or steps_beat_line(runs, drift, frame_ms)):
@@ -974,6 +990,10 @@ def analyse(
     }
     if delay_at_s is not None:
         details["delay_at_s"] = round(delay_at_s, 3)
+    if fades:
+        # where shots begin in the middle of a dissolve rather than at a cut
+        details["dissolves"] = [{"start_s": round(a, 3), "middle_s": round(m, 3), "end_s": round(b, 3)}
+                                for a, m, b in fades]
     if source_fit:
         details["source_fit"] = [round(r, 3) for r in source_fit]
         details["source_weights"] = [round(float(x), 3) for x in sig.source_weights]

@@ -147,6 +147,24 @@ def steps_beat_line(runs: list[list[Any]], drift: Any, frame_ms: float) -> bool:
                 or (np.max(np.abs(line)) > 1.5 * frame_ms and rms_line > 2.0 * rms_level))
 
 
+def shots_refute_line(shots: list[Any], drift: Any, frame_ms: float) -> bool:
+    """Whether the shots of an edit say that a drift line is the wrong reading: two or more
+    confident shots, and one of them more than two frames off the line at its middle.
+
+    Why: across cuts the windows that straddle a cut read in between the shots' delays,
+    so a few steps can line up as a slope (a 15 s edit with dissolves, shots +38, +247 and
+    +192 ms, read "+832 ms/min"). A take that really drifts, cut into shots, keeps every
+    shot on its line."""
+    if drift.kind != "drift" or drift.ms_per_min is None or drift.intercept_ms is None:
+        return False
+    good = [s for s in shots if s.audio_delay_ms is not None and not s.uncertain]
+    if len(good) < 2:
+        return False
+    off = [abs(s.audio_delay_ms - (drift.intercept_ms + drift.ms_per_min / 60.0 * 0.5 * (s.start_s + s.end_s)))
+           for s in good]
+    return bool(max(off) > 2.0 * frame_ms)
+
+
 def inserted_silence(audio: Any, before_s: float, after_s: float, lo: float, hi: float, at: float) -> float | None:
     """Picture time where a block of digital silence as long as the step (0.8-1.5 times)
     starts, when the sound comes later after the step and such a block lies in ``[lo, hi]``

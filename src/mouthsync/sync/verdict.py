@@ -75,8 +75,14 @@ def judge_report(
         status = verdict["status"]
         direction = verdict["direction"]
         msg = f"audio delay {delay_ms:+.0f} ms ({delay_ms / frame_ms:+.1f} frames, {direction}) against {st.name}"
-        # one shift would put the parts before a step off by the step: move each part
-        how = "mouthsync fix FILE -o OUT --delay steps" if inside else "mouthsync fix FILE -o OUT --delay auto"
+        # one shift would put the parts before a step off by the step, or the shots of an
+        # edit that disagree off by their difference: move each part
+        sure = [sh.audio_delay_ms for sh in shots or [] if not sh.uncertain and sh.audio_delay_ms is not None]
+        if len(sure) >= 2 and max(sure) - min(sure) > 2.0 * frame_ms:
+            msg += f" (the shots read {min(sure):+.0f} to {max(sure):+.0f} ms)"
+            how = part_fix.split(" (")[0]
+        else:
+            how = "mouthsync fix FILE -o OUT --delay steps" if inside else "mouthsync fix FILE -o OUT --delay auto"
         if status == "out_of_sync":
             findings.append(Finding("sync.delay", Severity.ERROR, msg + ": out of tolerance",
                                     value=delay_ms, threshold=verdict["limit_ms"], unit="ms", advice=how))
