@@ -258,6 +258,9 @@ def test_shots_that_dissolve_into_each_other_are_measured_and_fixed_apart(own: d
     for s, sh in confident:
         assert abs(s.audio_delay_ms - (sh * 1000.0 - rep.calibration_ms)) <= 40.0, (s, sh)
     assert any("--delay shots" in (f.advice or "") for f in rep.findings), [f.advice for f in rep.findings]
+    from mouthsync.commands.check import _human
+
+    assert any(ln.startswith("  shots         : 3 between 2 dissolves") for ln in _human(rep.to_dict()))
     # facecheck judges each shot against itself across a dissolve too, and the mixed
     # frames are no shake, motion or light change
     from mouthsync.face.quality import check_footage

@@ -92,7 +92,12 @@ def _shot_lines(d: dict[str, Any]) -> list[str]:
         return []
     marked = [(w, _window_mark(w, d) in "+-") for w in shots]
     away = [x for x in marked if x[1]]
-    lines = [f"  shots         : {len(shots)} between picture cuts, {len(away)} more than a frame away from the whole file"]
+    fades = len((d.get("details") or {}).get("dissolves") or [])
+    cuts = max(0, len(shots) - 1 - fades)
+    where = " and ".join(x for x in (
+        f"{cuts} picture cut{'s' if cuts > 1 else ''}" if cuts and fades else "picture cuts" if not fades else "",
+        f"{fades} dissolve{'s' if fades > 1 else ''}" if fades else "") if x)
+    lines = [f"  shots         : {len(shots)} between {where}, {len(away)} more than a frame away from the whole file"]
     listed = marked if len(shots) <= MAX_LISTED_WINDOWS else away[:MAX_OFF_LISTED]
     for w, off in listed:
         lines.append(_window_line(w) + ("  <- off" if off else ""))

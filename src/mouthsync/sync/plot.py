@@ -87,7 +87,7 @@ def render_plot(report: object, fmt: str = "png") -> bytes:
     for i, sh in enumerate(getattr(rep, "shots", None) or []):
         # the cuts, and each shot's own delay as a bar across it (hollow when uncertain)
         if i:  # the first shot starts with the file, not at a cut
-            ax1.axvline(sh.start_s, color="0.35", lw=0.6, ls="--", label="picture cuts" if i == 1 else None)
+            ax1.axvline(sh.start_s, color="0.35", lw=0.6, ls="--", label="shot changes (cuts, dissolves)" if i == 1 else None)
         if sh.audio_delay_ms is not None:
             ax1.plot([sh.start_s, sh.end_s], [sh.audio_delay_ms] * 2, color="black", lw=3.5,
                      alpha=0.3 if sh.uncertain else 0.85, solid_capstyle="butt",
