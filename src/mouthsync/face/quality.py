@@ -283,14 +283,14 @@ def _note_faces(report: FootageReport, src: str, use_cache: bool = True) -> None
         ))
 
 
-def _cut_bounds(tr: FaceTrack) -> list[int]:
+def _cut_bounds(tr: FaceTrack, fades: list[tuple[float, float, float]]) -> list[int]:
     """0, the frame index of every picture cut and dissolve middle, and the frame count:
     the pieces judged apart. Every cut, even one a shot of under a second follows
     (``shot_spans`` merges those for the sync measurement): no frame difference may span a
     cut."""
     from mouthsync.face.shots import shot_starts
 
-    cuts = [int(np.searchsorted(tr.times, c - 1e-6)) for c in shot_starts(tr)]
+    cuts = [int(np.searchsorted(tr.times, c - 1e-6)) for c in shot_starts(tr, fades)]
     return [0, *[i for i in cuts if 0 < i < len(tr)], len(tr)]
 
 
@@ -395,11 +395,12 @@ def analyse(
     fps = tr.fps if tr.fps > 0 else 25.0
     win = max(3, int(round(fps)) | 1)  # about one second, odd
     valid = tr.valid.copy()
-    from mouthsync.face.shots import dissolve_mask
+    from mouthsync.face.shots import dissolve_mask, dissolves
 
     # a dissolve's frames mix two shots: their light, motion and mouth are no defect
-    judged = valid & ~dissolve_mask(tr)
-    bounds = _cut_bounds(tr)
+    fades = dissolves(tr)
+    judged = valid & ~dissolve_mask(tr, fades)
+    bounds = _cut_bounds(tr, fades)
     parts = [_shot_measures(tr, slice(a, b), lum, sharp, blk, patches, win)
              for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
     m = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0) for k in

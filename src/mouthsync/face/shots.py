@@ -68,9 +68,10 @@ def picture_cuts(track: Any) -> list[float]:
     return [float(times[i]) for i in np.flatnonzero(cut)]
 
 
-def shot_starts(track: Any) -> list[float]:
-    """Where each new shot begins: every picture cut and the middle of every dissolve."""
-    return sorted([*picture_cuts(track), *(m for _, m, _ in dissolves(track))])
+def shot_starts(track: Any, fades: list[tuple[float, float, float]] | None = None) -> list[float]:
+    """Where each new shot begins: every picture cut and the middle of every dissolve
+    (``fades``: :func:`dissolves` of the track, found when None)."""
+    return sorted([*picture_cuts(track), *(m for _, m, _ in (dissolves(track) if fades is None else fades))])
 
 
 # Dissolves: half-widths (s) of the before/after frames around the middle one: a short
@@ -215,16 +216,19 @@ def dissolve_mask(track: Any, spans: list[tuple[float, float, float]] | None = N
     return mask
 
 
-def shot_spans(track: Any, *, min_s: float = MIN_SHOT_S) -> list[tuple[float, float]]:
+def shot_spans(
+    track: Any, *, min_s: float = MIN_SHOT_S, fades: list[tuple[float, float, float]] | None = None
+) -> list[tuple[float, float]]:
     """``(start_s, end_s)`` of each shot, end = the next shot's first frame (the last shot
-    ends one frame after the last frame). One span for a single take."""
+    ends one frame after the last frame). One span for a single take. ``fades``: as for
+    :func:`shot_starts`."""
     times = np.asarray(track.times, dtype=np.float64)
     if times.size == 0:
         return []
     step = float(np.median(np.diff(times))) if times.size > 1 else 0.04
     end = float(times[-1]) + step
     starts = [float(times[0])]
-    for c in shot_starts(track):
+    for c in shot_starts(track, fades):
         if c - starts[-1] >= min_s:
             starts.append(c)
     if len(starts) > 1 and end - starts[-1] < min_s:

@@ -915,7 +915,7 @@ def analyse(
         return WindowEstimate(a, b, ms, e.confidence, e.uncertain, e.note)
 
     windows = [span_estimate(a, b, e) for (a, b), e in est_list]
-    shots = shot_spans(track)
+    shots = shot_spans(track, fades=fades)
     shot_estimates = [
         span_estimate(a, b, estimate_window(sig, (sig.times >= a) & (sig.times < b), delays, w, conf_sig))
         for a, b in shots
