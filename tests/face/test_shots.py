@@ -1,7 +1,8 @@
 """Picture cuts and shots from the track's picture change: none in a single take, every
 cut of a real edit to the frame, and the spike rule (a fade or a pan is not a cut).
 Dissolves from the thumbnails: a blend of two pictures is one, a change of light, a pan
-or a cut is not."""
+or a cut is not. A dip to black between two pictures begins a shot; a fade in from black
+at the start does not."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mouthsync.face.shots import dissolve_mask, dissolves, picture_cuts, shot_spans
+from mouthsync.face.shots import (
+    blanks,
+    dissolve_mask,
+    dissolves,
+    picture_cuts,
+    shot_spans,
+    shot_starts,
+)
 from mouthsync.face.track import FaceTrack, track_face
 from tests.conftest import CLIPS, WILD
 
@@ -137,3 +145,31 @@ def test_a_dissolve_is_found_and_light_pan_or_cut_are_not() -> None:
     assert [round(a, 2) for a, _ in shot_spans(tr)] == [0.0, round(middle, 2)]
     # no thumbnails (an old track): no dissolves
     assert dissolves(SimpleNamespace(thumbs=None, times=tr.times)) == []
+
+
+def test_a_dip_to_black_begins_a_shot_and_a_fade_in_does_not() -> None:
+    rng = np.random.default_rng(5)
+    a = rng.integers(40, 215, (18, 32)).astype(np.float64)
+    b = rng.integers(40, 215, (18, 32)).astype(np.float64)
+    ramp = [(i + 0.5) / 6 for i in range(6)]
+    frames = [a * w for w in ramp] + [a] * 40  # fades in from black at the start
+    frames += [a * (1 - w) for w in ramp] + [a * 0] * 3 + [b * w for w in ramp] + [b] * 40
+    th = np.clip(np.round(frames), 0, 255).astype(np.uint8)
+    times = np.arange(len(th)) / 25.0
+    tr = SimpleNamespace(thumbs=th, times=times, picture_change=np.zeros(len(th), np.float32),
+                         valid=np.ones(len(th), bool))
+    dark = np.flatnonzero(th.reshape(len(th), -1).std(axis=1) < 4.0)
+    tr.valid[dark] = False  # no face in a black picture
+    found = blanks(tr)
+    assert len(found) == 1, found  # not the fade in at the start
+    assert abs(found[0][1] - (46 + 6 + 1) / 25) <= 1 / 25, found  # the middle black frame
+    assert [round(x, 2) for x, _ in shot_spans(tr)] == [0.0, round(found[0][1], 2)]
+    # a face found on a dark frame: not blank
+    tr.valid[:] = True
+    assert blanks(tr) == []
+    # a hard cut into black and one out of it already bound the run: no shot inside it
+    tr.valid[dark] = False
+    tr.picture_change = np.zeros(len(th), np.float32)
+    first, last = int(dark[dark > 10][0]), int(dark[-1]) + 1
+    tr.picture_change[[first, last]] = 60.0
+    assert shot_starts(tr) == [pytest.approx(first / 25), pytest.approx(last / 25)]

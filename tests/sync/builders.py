@@ -334,13 +334,14 @@ def dialogue(first: str | os.PathLike[str], second: str | os.PathLike[str], out:
 
 
 def dissolved(sources: list[str | os.PathLike[str]], shifts_s: list[float], out: str | os.PathLike[str], *,
-              fade_frames: int = 15, side: int = 480, fps: int = 25) -> tuple[Path, list[float]]:
+              fade_frames: int = 15, side: int = 480, fps: int = 25, black_frames: int = 0) -> tuple[Path, list[float]]:
     """An edit whose shots cross-fade (dissolve) over ``fade_frames``, frame-exact: each
     picture is mixed linearly into the next, and each clip's own sound, moved by its entry
-    in ``shifts_s``, cross-fades over the same frames. Returns the file (H.264 + PCM in
-    Matroska) and the middle of every dissolve (s), where the next shot begins. Built from
-    decoded frames, as :func:`dialogue` (ffmpeg's ``xfade`` offsets count from its own
-    frame timing)."""
+    in ``shifts_s``, cross-fades over the same frames. ``black_frames`` > 0 dips to black
+    instead: over the same frames each shot fades out, that many frames stay black, and the
+    next fades in. Returns the file (H.264 + PCM in Matroska) and the middle of every
+    transition (s), where the next shot begins. Built from decoded frames, as
+    :func:`dialogue` (ffmpeg's ``xfade`` offsets count from its own frame timing)."""
     import av
 
     rate = 48000
@@ -364,10 +365,18 @@ def dissolved(sources: list[str | os.PathLike[str]], shifts_s: list[float], out:
     for i, (pics, s0, src, shift, t0) in enumerate(zip(pictures, starts, sources, shifts_s, first_frame, strict=True)):
         n = len(pics)
         w = np.ones(n, dtype=np.float32)  # this shot's share of each of its frames
+        j = np.arange(fade_frames) + 0.5
+        if black_frames:  # out over the first part, black, in over the last
+            ramp = (fade_frames - black_frames) / 2.0
+            fade_in = np.clip((j - ramp - black_frames) / ramp, 0.0, 1.0)
+            fade_out = np.clip(1.0 - j / ramp, 0.0, 1.0)
+        else:
+            fade_in = j / fade_frames
+            fade_out = 1.0 - j / fade_frames
         if i > 0:
-            w[:fade_frames] = (np.arange(fade_frames) + 0.5) / fade_frames
+            w[:fade_frames] = fade_in
         if i < len(pictures) - 1:
-            w[n - fade_frames:] = np.minimum(w[n - fade_frames:], 1.0 - (np.arange(fade_frames) + 0.5) / fade_frames)
+            w[n - fade_frames:] = np.minimum(w[n - fade_frames:], fade_out)
         frames[s0 : s0 + n] += np.stack(pics).astype(np.float32) * w[:, None, None, None]
         a = decode_audio(src, rate=rate)
         x = a.mono[: int(round(n / fps * rate))]

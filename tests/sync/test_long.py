@@ -235,11 +235,15 @@ def test_a_step_inside_a_shot_is_located_and_fix_moves_each_part(
     assert len(good) >= 10 and all(abs(w["audio_delay_ms"]) <= 40.0 for w in good), res.after["windows"]
 
 
-def test_shots_that_dissolve_into_each_other_are_measured_and_fixed_apart(own: dict[str, float], tmp_path: Path) -> None:
-    """An edit whose shots cross-fade over 0.6 s (no cut for the change spike to find),
-    the second shot 200 ms late and the third 120 ms early: each dissolve begins a shot at
-    its middle, each shot reads its own shift, the steps are not taken for a drift,
-    facecheck finds nothing wrong, and ``fix --delay shots`` brings every shot back."""
+@pytest.mark.parametrize(("black", "key", "said"), [(0, "dissolves", "2 dissolves"), (3, "blanks", "2 dips to black")])
+def test_shots_that_dissolve_into_each_other_are_measured_and_fixed_apart(
+    own: dict[str, float], tmp_path: Path, black: int, key: str, said: str
+) -> None:
+    """An edit whose shots cross-fade over 0.6 s, or dip to black (no cut for the change
+    spike to find), the second shot 200 ms late and the third 120 ms early: each
+    transition begins a shot at its middle, each shot reads its own shift, the steps are
+    not taken for a drift, facecheck finds nothing wrong, and ``fix --delay shots`` brings
+    every shot back."""
     from mouthsync.sync.correct import fix_sync
     from tests.media.test_remux import packets
     from tests.sync.builders import dissolved
@@ -247,9 +251,9 @@ def test_shots_that_dissolve_into_each_other_are_measured_and_fixed_apart(own: d
     order = [SOURCES[0], SOURCES[1], SOURCES[2]]
     shifts = [0.0, 0.2, -0.12]
     video, middles = dissolved(order, [s - own[str(p)] for s, p in zip(shifts, order, strict=True)],
-                               tmp_path / "dissolves.mkv")
+                               tmp_path / "dissolves.mkv", black_frames=black)
     rep = check_sync(video)
-    found = [d["middle_s"] for d in rep.details["dissolves"]]
+    found = [d["middle_s"] for d in rep.details[key]]
     assert len(found) == 2 and all(abs(f - m) <= 1 / 25 for f, m in zip(found, middles, strict=True)), found
     assert [round(s.start_s, 2) for s in rep.shots] == [0.0, *[round(f, 2) for f in found]]
     assert rep.drift.kind != "drift", rep.drift
@@ -260,7 +264,7 @@ def test_shots_that_dissolve_into_each_other_are_measured_and_fixed_apart(own: d
     assert any("--delay shots" in (f.advice or "") for f in rep.findings), [f.advice for f in rep.findings]
     from mouthsync.commands.check import _human
 
-    assert any(ln.startswith("  shots         : 3 between 2 dissolves") for ln in _human(rep.to_dict()))
+    assert any(ln.startswith(f"  shots         : 3 between {said},") for ln in _human(rep.to_dict()))
     # facecheck judges each shot against itself across a dissolve too, and the mixed
     # frames are no shake, motion or light change
     from mouthsync.face.quality import check_footage

@@ -92,11 +92,16 @@ def _shot_lines(d: dict[str, Any]) -> list[str]:
         return []
     marked = [(w, _window_mark(w, d) in "+-") for w in shots]
     away = [x for x in marked if x[1]]
-    fades = len((d.get("details") or {}).get("dissolves") or [])
-    cuts = max(0, len(shots) - 1 - fades)
-    where = " and ".join(x for x in (
-        f"{cuts} picture cut{'s' if cuts > 1 else ''}" if cuts and fades else "picture cuts" if not fades else "",
-        f"{fades} dissolve{'s' if fades > 1 else ''}" if fades else "") if x)
+    details = d.get("details") or {}
+    fades, gaps = len(details.get("dissolves") or []), len(details.get("blanks") or [])
+    cuts = max(0, len(shots) - 1 - fades - gaps)
+    if fades or gaps:
+        named = [f"{k} {one if k == 1 else many}" for k, one, many in
+                 ((cuts, "picture cut", "picture cuts"), (fades, "dissolve", "dissolves"),
+                  (gaps, "dip to black", "dips to black")) if k]
+        where = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    else:
+        where = "picture cuts"
     lines = [f"  shots         : {len(shots)} between {where}, {len(away)} more than a frame away from the whole file"]
     listed = marked if len(shots) <= MAX_LISTED_WINDOWS else away[:MAX_OFF_LISTED]
     for w, off in listed:

@@ -68,10 +68,46 @@ def picture_cuts(track: Any) -> list[float]:
     return [float(times[i]) for i in np.flatnonzero(cut)]
 
 
-def shot_starts(track: Any, fades: list[tuple[float, float, float]] | None = None) -> list[float]:
-    """Where each new shot begins: every picture cut and the middle of every dissolve
-    (``fades``: :func:`dissolves` of the track, found when None)."""
-    return sorted([*picture_cuts(track), *(m for _, m, _ in (dissolves(track) if fades is None else fades))])
+# A blank picture (black, white, one flat colour) has almost no pattern: the spread of its
+# thumbnail is under this many grey levels. The shared clips' frames spread 25-79.
+BLANK_SPREAD = 4.0
+
+
+def blanks(track: Any) -> list[tuple[float, float, float]]:
+    """``(start_s, middle_s, end_s)`` of every run of blank frames between two pictures: a
+    dip to black (fade out, fade in) between two shots, which neither the change spike of
+    a cut nor the blend of a dissolve shows. Its middle begins the next shot. Runs at the
+    start or end of the file (a fade in from black, a fade out) begin nothing."""
+    th = getattr(track, "thumbs", None)
+    times = np.asarray(track.times, dtype=np.float64)
+    n = times.size
+    if th is None or len(th) != n or n < 3:
+        return []
+    from mouthsync.core.runs import true_runs
+
+    spread = np.asarray(th, dtype=np.float32).reshape(n, -1).std(axis=1)
+    blank = spread < BLANK_SPREAD
+    valid = getattr(track, "valid", None)
+    if valid is not None and len(valid) == n:
+        blank &= ~np.asarray(valid, dtype=bool)  # a face found is no blank picture
+    return [(float(times[a]), float(times[(a + b - 1) // 2]), float(times[b - 1]))
+            for a, b in true_runs(blank) if a > 0 and b < n]
+
+
+def shot_starts(
+    track: Any, fades: list[tuple[float, float, float]] | None = None,
+    gaps: list[tuple[float, float, float]] | None = None,
+) -> list[float]:
+    """Where each new shot begins: every picture cut, the middle of every dissolve
+    (``fades``: :func:`dissolves` of the track, found when None) and of every blank run
+    between pictures (``gaps``: :func:`blanks`, found when None)."""
+    fades = dissolves(track) if fades is None else fades
+    gaps = blanks(track) if gaps is None else gaps
+    cuts = picture_cuts(track)
+    step = float(np.median(np.diff(np.asarray(track.times, dtype=np.float64)))) if len(track.times) > 1 else 0.04
+    # a hard cut to black and back already bounds the blank run: no shot of its own inside
+    dips = [m for a, m, b in gaps if not any(a - 1e-6 <= c <= b + step + 1e-6 for c in cuts)]
+    return sorted([*cuts, *(m for _, m, _ in fades), *dips])
 
 
 # Dissolves: half-widths (s) of the before/after frames around the middle one: a short
@@ -206,29 +242,36 @@ def _moved(before: np.ndarray, after: np.ndarray) -> bool:
     return moved >= _PAN_MIN_CORR and moved >= corr(0, 0) + _PAN_GAIN
 
 
-def dissolve_mask(track: Any, spans: list[tuple[float, float, float]] | None = None) -> np.ndarray:
-    """Per frame: inside a dissolve (``spans`` from :func:`dissolves`, found when None).
-    Such a frame shows two faces mixed: the mouth measured there belongs to neither."""
+def span_mask(track: Any, spans: list[tuple[float, float, float]]) -> np.ndarray:
+    """Per frame: inside one of ``spans`` (``(start_s, middle_s, end_s)``, as from
+    :func:`dissolves` or :func:`blanks`)."""
     times = np.asarray(track.times, dtype=np.float64)
     mask = np.zeros(times.size, dtype=bool)
-    for a, _, b in dissolves(track) if spans is None else spans:
+    for a, _, b in spans:
         mask |= (times >= a - 1e-9) & (times <= b + 1e-9)
     return mask
 
 
+def dissolve_mask(track: Any, spans: list[tuple[float, float, float]] | None = None) -> np.ndarray:
+    """Per frame: inside a dissolve (``spans`` from :func:`dissolves`, found when None).
+    Such a frame shows two faces mixed: the mouth measured there belongs to neither."""
+    return span_mask(track, dissolves(track) if spans is None else spans)
+
+
 def shot_spans(
-    track: Any, *, min_s: float = MIN_SHOT_S, fades: list[tuple[float, float, float]] | None = None
+    track: Any, *, min_s: float = MIN_SHOT_S, fades: list[tuple[float, float, float]] | None = None,
+    gaps: list[tuple[float, float, float]] | None = None,
 ) -> list[tuple[float, float]]:
     """``(start_s, end_s)`` of each shot, end = the next shot's first frame (the last shot
-    ends one frame after the last frame). One span for a single take. ``fades``: as for
-    :func:`shot_starts`."""
+    ends one frame after the last frame). One span for a single take. ``fades`` and
+    ``gaps``: as for :func:`shot_starts`."""
     times = np.asarray(track.times, dtype=np.float64)
     if times.size == 0:
         return []
     step = float(np.median(np.diff(times))) if times.size > 1 else 0.04
     end = float(times[-1]) + step
     starts = [float(times[0])]
-    for c in shot_starts(track, fades):
+    for c in shot_starts(track, fades, gaps):
         if c - starts[-1] >= min_s:
             starts.append(c)
     if len(starts) > 1 and end - starts[-1] < min_s:

@@ -41,7 +41,7 @@ import numpy as np
 from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.priority import BACKGROUND_NICE
-from mouthsync.face.shots import dissolve_mask, dissolves, shot_spans
+from mouthsync.face.shots import blanks, dissolve_mask, dissolves, shot_spans
 from mouthsync.media.decode import Audio, decode_audio
 from mouthsync.sync.drift import DriftFit, fit_drift, interpret
 from mouthsync.sync.features import (
@@ -915,7 +915,8 @@ def analyse(
         return WindowEstimate(a, b, ms, e.confidence, e.uncertain, e.note)
 
     windows = [span_estimate(a, b, e) for (a, b), e in est_list]
-    shots = shot_spans(track, fades=fades)
+    gaps = blanks(track)
+    shots = shot_spans(track, fades=fades, gaps=gaps)
     shot_estimates = [
         span_estimate(a, b, estimate_window(sig, (sig.times >= a) & (sig.times < b), delays, w, conf_sig))
         for a, b in shots
@@ -990,10 +991,12 @@ def analyse(
     }
     if delay_at_s is not None:
         details["delay_at_s"] = round(delay_at_s, 3)
-    if fades:
-        # where shots begin in the middle of a dissolve rather than at a cut
-        details["dissolves"] = [{"start_s": round(a, 3), "middle_s": round(m, 3), "end_s": round(b, 3)}
-                                for a, m, b in fades]
+    # where shots begin in the middle of a dissolve or a blank (a dip to black) rather
+    # than at a cut
+    for key, found in (("dissolves", fades), ("blanks", gaps)):
+        if found:
+            details[key] = [{"start_s": round(a, 3), "middle_s": round(m, 3), "end_s": round(b, 3)}
+                            for a, m, b in found]
     if source_fit:
         details["source_fit"] = [round(r, 3) for r in source_fit]
         details["source_weights"] = [round(float(x), 3) for x in sig.source_weights]
