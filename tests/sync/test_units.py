@@ -8,7 +8,7 @@ import pytest
 from mouthsync.media.decode import Audio
 from mouthsync.sync.delay import combine, confidence_from, refine_peak, window_spans
 from mouthsync.sync.drift import fit_drift, interpret
-from mouthsync.sync.features import corr_rows, masked_corr_rows
+from mouthsync.sync.features import corr_rows, detrend, fill_invalid, masked_corr_rows
 from mouthsync.sync.standards import get_standard, judge
 from tests.sync.builders import mix_at_snr, pink_noise, shift_samples, shifted_audio
 
@@ -353,3 +353,17 @@ def test_the_plot_draws_a_line_only_for_a_drift() -> None:
     line, label = drift_legend(DriftFit(-157.0, 50.0, 39.0, 20, "steps"))
     assert not line and "edit or cut" in (label or "")
     assert drift_legend(DriftFit(0.2, 7.0, 2.0, 20, "none")) == (False, None)
+
+
+@pytest.mark.parametrize("uneven", [False, True])
+def test_detrend_is_each_frame_less_the_median_of_its_second(uneven: bool) -> None:
+    """The running median taken for many frames at once equals one median per frame, on a
+    constant rate and on uneven (VFR) frame times, with invalid frames filled."""
+    rng = np.random.default_rng(1)
+    n = 400
+    t = np.sort(rng.uniform(0.0, n / 22.0, n)) if uneven else np.arange(n) / 25.0
+    v = rng.normal(size=n) + np.sin(t)
+    ok = rng.random(n) > 0.1
+    x = fill_invalid(t, v, ok)
+    want = np.array([x[i] - np.median(x[(t >= t[i] - 0.5) & (t <= t[i] + 0.5)]) for i in range(n)])
+    np.testing.assert_array_equal(detrend(t, v, ok), want)

@@ -36,8 +36,14 @@ def detrend(times: np.ndarray, values: np.ndarray, valid: np.ndarray, span_s: fl
     out = np.empty(n)
     lo = np.searchsorted(times, times - span_s / 2, side="left")
     hi = np.searchsorted(times, times + span_s / 2, side="right")
-    for i in range(n):
-        out[i] = x[i] - np.median(x[lo[i] : hi[i]])
+    # the frames whose neighbourhoods hold the same number of frames (all but the ends
+    # at a constant rate) take their medians together: the same values as one median per
+    # frame (0.1 s on 60 s at 25 fps, ~1 s on 10 minutes), without the Python loop
+    size = hi - lo
+    for k in np.unique(size):
+        at = np.flatnonzero(size == k)
+        rows = x[lo[at][:, None] + np.arange(k)[None, :]]
+        out[at] = x[at] - np.median(rows, axis=1)
     return out
 
 
