@@ -147,7 +147,7 @@ def test_a_dissolve_is_found_and_light_pan_or_cut_are_not() -> None:
     assert dissolves(SimpleNamespace(thumbs=None, times=tr.times)) == []
 
 
-def test_a_dip_to_black_begins_a_shot_and_a_fade_in_does_not() -> None:
+def test_a_dip_to_black_begins_a_shot_and_a_fade_in_or_a_flash_does_not() -> None:
     rng = np.random.default_rng(5)
     a = rng.integers(40, 215, (18, 32)).astype(np.float64)
     b = rng.integers(40, 215, (18, 32)).astype(np.float64)
@@ -173,3 +173,7 @@ def test_a_dip_to_black_begins_a_shot_and_a_fade_in_does_not() -> None:
     first, last = int(dark[dark > 10][0]), int(dark[-1]) + 1
     tr.picture_change[[first, last]] = 60.0
     assert shot_starts(tr) == [pytest.approx(first / 25), pytest.approx(last / 25)]
+    # the same picture on both sides (a flash, a dropout to black inside a take): no shot
+    same = np.clip(np.round([a] * 30 + [a * 0] * 3 + [a] * 30), 0, 255).astype(np.uint8)
+    one = SimpleNamespace(thumbs=same, times=np.arange(63) / 25.0, valid=np.r_[[True] * 30, [False] * 3, [True] * 30])
+    assert blanks(one) == []

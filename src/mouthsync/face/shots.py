@@ -71,13 +71,16 @@ def picture_cuts(track: Any) -> list[float]:
 # A blank picture (black, white, one flat colour) has almost no pattern: the spread of its
 # thumbnail is under this many grey levels. The shared clips' frames spread 25-79.
 BLANK_SPREAD = 4.0
+# The pictures before and after a blank run correlate at least this much: the same shot.
+BLANK_SAME_PICTURE = 0.9
 
 
 def blanks(track: Any) -> list[tuple[float, float, float]]:
     """``(start_s, middle_s, end_s)`` of every run of blank frames between two pictures: a
     dip to black (fade out, fade in) between two shots, which neither the change spike of
     a cut nor the blend of a dissolve shows. Its middle begins the next shot. Runs at the
-    start or end of the file (a fade in from black, a fade out) begin nothing."""
+    start or end of the file (a fade in from black, a fade out) begin nothing, nor do runs
+    with the same picture on both sides (a flash, a dropout to black inside a take)."""
     th = getattr(track, "thumbs", None)
     times = np.asarray(track.times, dtype=np.float64)
     n = times.size
@@ -90,8 +93,22 @@ def blanks(track: Any) -> list[tuple[float, float, float]]:
     valid = getattr(track, "valid", None)
     if valid is not None and len(valid) == n:
         blank &= ~np.asarray(valid, dtype=bool)  # a face found is no blank picture
-    return [(float(times[a]), float(times[(a + b - 1) // 2]), float(times[b - 1]))
-            for a, b in true_runs(blank) if a > 0 and b < n]
+    out = []
+    for a, b in true_runs(blank):
+        if a == 0 or b == n:
+            continue
+        # the pictures either side (past the fade's darkest frames): the same picture
+        # again is a flash or a dropout inside a take, not a change of shot
+        before, after = int(a) - 1, int(b)
+        while before > 0 and spread[before] < 2 * BLANK_SPREAD and a - before < 25:
+            before -= 1
+        while after < n - 1 and spread[after] < 2 * BLANK_SPREAD and after - b < 25:
+            after += 1
+        pair = _unit_rows(th[[before, after]])
+        if float(pair[0] @ pair[1]) >= BLANK_SAME_PICTURE:
+            continue
+        out.append((float(times[a]), float(times[(a + b - 1) // 2]), float(times[b - 1])))
+    return out
 
 
 def shot_starts(
