@@ -108,3 +108,13 @@ def test_the_page_lists_faces_and_channels(late_clip: Path) -> None:
     assert "<h2>Faces</h2>" in page and "<h2>Audio channels</h2>" in page
     assert "+540.0" in page and "[5, 6, 7, 8]" in page
     assert "<h2>Faces</h2>" not in render_html(check_sync(late_clip))
+
+
+def test_the_shots_table_says_how_each_shot_begins() -> None:
+    from mouthsync.sync.html_report import _shot_openings
+
+    d = {"shots": [{"start_s": 0.0}, {"start_s": 4.68}, {"start_s": 9.0}, {"start_s": 12.2}],
+         "details": {"dissolves": [{"start_s": 4.44, "middle_s": 4.68, "end_s": 4.92}],
+                     "blanks": [{"start_s": 12.16, "middle_s": 12.2, "end_s": 12.24}]}}
+    assert _shot_openings(d) == ["start", "dissolve 4.44-4.92 s", "cut", "dip to black 12.16-12.24 s"]
+    assert _shot_openings({"shots": [], "details": {}}) == []

@@ -880,7 +880,7 @@ def analyse(
     still: list[StillSpan] = []
     # frames inside a dissolve show two faces mixed: left out like frames without a face
     # (their mouth read a 0.6 s dissolve's shot 23 ms off the shot's own take)
-    fades = dissolves(track)
+    fades, gaps = dissolves(track), blanks(track)
     mixed = dissolve_mask(track, fades)
     if mixed.any():
         track = dataclasses.replace(track, valid=track.valid & ~mixed)
@@ -915,7 +915,6 @@ def analyse(
         return WindowEstimate(a, b, ms, e.confidence, e.uncertain, e.note)
 
     windows = [span_estimate(a, b, e) for (a, b), e in est_list]
-    gaps = blanks(track)
     shots = shot_spans(track, fades=fades, gaps=gaps)
     shot_estimates = [
         span_estimate(a, b, estimate_window(sig, (sig.times >= a) & (sig.times < b), delays, w, conf_sig))

@@ -117,6 +117,25 @@ def _headline(d: dict[str, Any]) -> dict[str, Any]:
     return {"text": text, "tone": tone, "what": what}
 
 
+def _shot_openings(d: dict[str, Any]) -> list[str]:
+    """How each shot begins: the file's start, a cut, a dissolve (with its span) or a dip
+    to black, from the transitions ``check`` found (``details.dissolves`` / ``blanks``)."""
+    details = d.get("details") or {}
+    kinds = [(x, "dissolve") for x in details.get("dissolves") or []] + [(x, "dip to black") for x in details.get("blanks") or []]
+    out = []
+    for i, sh in enumerate(d.get("shots") or []):
+        if i == 0:
+            out.append("start")
+            continue
+        near = [(x, k) for x, k in kinds if abs(float(x["middle_s"]) - float(sh["start_s"])) < 1e-3]
+        if near:
+            x, k = near[0]
+            out.append(f"{k} {x['start_s']:.2f}-{x['end_s']:.2f} s")
+        else:
+            out.append("cut")
+    return out
+
+
 def render_html(report: Any, *, command: str = "", moments: int = 6) -> str:
     """The page for ``report`` (a :class:`~mouthsync.sync.delay.SyncReport`); thumbnails of
     the lip closures only when it kept its evidence."""
@@ -133,6 +152,7 @@ def render_html(report: Any, *, command: str = "", moments: int = 6) -> str:
         d=d,
         name=Path(report.source).name,
         headline=_headline(d),
+        openings=_shot_openings(d),
         plot=plot,
         moments=_moment_rows(report, closure_moments(report, moments)),
         evidence=getattr(report, "evidence", None) is not None,
