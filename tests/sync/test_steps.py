@@ -170,3 +170,19 @@ def test_a_block_of_inserted_zeros_places_the_step_to_the_sample() -> None:
     assert inserted_silence(audio, 0.0, 0.1, 10.0, 15.0, 13.5) is None  # ... or too long
     assert inserted_silence(audio, 0.2, 0.0, 10.0, 15.0, 13.5) is None  # sound dropped
     assert inserted_silence(audio, 0.0, 0.2, 14.0, 18.0, 15.0) is None  # outside the span
+
+
+def test_an_uncertain_window_across_disagreeing_shots_says_so() -> None:
+    from types import SimpleNamespace
+
+    from mouthsync.sync.steps import note_shot_changes
+
+    def est(a: float, b: float, ms: float | None, unsure: bool, note: str = "") -> SimpleNamespace:
+        return SimpleNamespace(start_s=a, end_s=b, audio_delay_ms=ms, uncertain=unsure, note=note)
+
+    shots = [est(0, 4.68, 20.0, False), est(4.68, 10.72, 199.0, False), est(10.72, 15.0, 190.0, False)]
+    wins = [est(0, 5, 20.0, True, "weak"), est(2.5, 7.5, 190.0, False), est(7.5, 12.5, 150.0, True, "weak")]
+    note_shot_changes(wins, shots, 40.0)
+    assert wins[0].note.startswith("spans the shot change at 4.68 s") and "+20 and +199 ms" in wins[0].note
+    assert wins[1].note == ""  # confident: left alone
+    assert wins[2].note == "weak"  # 199 and 190 agree within a frame: not the reason

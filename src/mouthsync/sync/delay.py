@@ -58,6 +58,7 @@ from mouthsync.sync.steps import (
     DelayStep,
     delay_runs,
     find_steps,
+    note_shot_changes,
     shots_refute_line,
     steps_beat_line,
 )
@@ -921,6 +922,7 @@ def analyse(
         for a, b in shots
     ] if len(shots) > 1 else []
     frame_ms = 1000.0 / sig.fps
+    note_shot_changes(windows, shot_estimates, frame_ms)
     centers = np.array([(x.start_s + x.end_s) / 2 for x in windows])
     wd = np.array([np.nan if x.audio_delay_ms is None else x.audio_delay_ms for x in windows])
     wc = np.array([x.confidence for x in windows])

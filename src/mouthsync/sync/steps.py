@@ -165,6 +165,22 @@ def shots_refute_line(shots: list[Any], drift: Any, frame_ms: float) -> bool:
     return bool(max(off) > 2.0 * frame_ms)
 
 
+def note_shot_changes(windows: list[Any], shots: list[Any], frame_ms: float) -> None:
+    """Say why an uncertain window reads badly when it spans a change between two confident
+    shots that disagree by more than a frame: each side has its own delay, so no single
+    delay fits the window ("several delays fit about equally well" said the same less
+    usefully). Changes ``windows``' notes in place."""
+    for left, right in zip(shots, shots[1:], strict=False):
+        if (left.uncertain or right.uncertain or left.audio_delay_ms is None or right.audio_delay_ms is None
+                or abs(left.audio_delay_ms - right.audio_delay_ms) <= frame_ms):
+            continue
+        at = right.start_s
+        for w in windows:
+            if w.uncertain and w.start_s < at < w.end_s:
+                w.note = (f"spans the shot change at {at:.2f} s: the shots either side read "
+                          f"{left.audio_delay_ms:+.0f} and {right.audio_delay_ms:+.0f} ms")
+
+
 def inserted_silence(audio: Any, before_s: float, after_s: float, lo: float, hi: float, at: float) -> float | None:
     """Picture time where a block of digital silence as long as the step (0.8-1.5 times)
     starts, when the sound comes later after the step and such a block lies in ``[lo, hi]``
