@@ -1,4 +1,5 @@
-"""Picture cuts and the shots between them, from the face track's per-frame picture change.
+"""Picture cuts, dissolves and dips to black, and the shots between them, from the face
+track's per-frame picture change and thumbnails.
 
 Why: in an edit every shot can carry its own audio offset (a slipped clip, a replaced
 take), and an editor corrects shot by shot. Fixed 5 s windows place such a change only to
@@ -25,8 +26,12 @@ every shared clip, the hand-held ones included, and the 60 s edit with 11 hard c
 frame whose neighbours differ (correlation < 0.7) is explained better than 0.10, and at a
 hard cut one weight is ~0. A pan over a smooth picture also blends nearly so; a candidate
 whose later frame is the earlier one moved a few pixels is taken for motion. Cuts between
-near-identical framings are missed, and so is a fade through black (each half blends
-with a blank picture), and a dissolve between two framings of the same picture.
+near-identical framings are missed, and so is a dissolve between two framings of the same
+picture.
+
+A dip to black (fade out, black, fade in) blends each picture with a blank one, so it is
+found apart (:func:`blanks`): a run of faceless frames with no pattern between two
+different pictures.
 """
 
 from __future__ import annotations
