@@ -37,6 +37,7 @@ DATA = Path(os.environ.get("MOUTHSYNC_DATA", REPO.parent / "shared" / "data"))
 from tests.sync.builders import (  # noqa: E402
     aac_roundtrip,
     build_concatenation,
+    dissolved,
     music_bed,
     noisy_audio,
     shifted_audio,
@@ -473,6 +474,36 @@ def long_cases() -> None:
               f"within 1 frame of their segment: {sh_ok}/{sh_conf} ({len(rep.shots) - sh_conf} uncertain)")
         print(f"  drift reported {rep.drift.kind} {rep.drift.ms_per_min} (check took {time.time() - t0:.0f} s incl. build; "
               f"phones from {rep.details.get('phones_from')})")
+        # the same shots joined by 0.6 s dissolves, then by dips to black (session 12)
+        for label, black, key in (("dissolves", 0, "dissolves"), ("dips to black", 3, "blanks")):
+            t0 = time.time()
+            video3, middles = dissolved(order, [s - o for s, o in zip(shifts, own, strict=True)],
+                                        Path(tmp) / f"joined{black}.mkv", black_frames=black)
+            rep3 = sd.check_sync(video3, transcript=check_mode())
+            found = [x["middle_s"] for x in rep3.details.get(key, [])]
+            hit = sum(any(abs(f - m) <= 1 / 25 for f in found) for m in middles)
+            bounds = [0.0, *middles]
+            sure = good = 0
+            for sh in rep3.shots:
+                if sh.uncertain or sh.audio_delay_ms is None:
+                    continue
+                k = int(np.argmin([abs(sh.start_s - b) for b in bounds]))
+                if abs(sh.start_s - bounds[k]) > 1 / 25:
+                    continue
+                sure += 1
+                # each clip's own offset was taken out before the shift: the shot reads the shift
+                want = shifts[k] * 1000 - rep.calibration_ms
+                good += abs(sh.audio_delay_ms - want) <= 40.0
+                if abs(sh.audio_delay_ms - want) > 40.0:
+                    print(f"    shot {sh.start_s:.2f}-{sh.end_s:.2f} s reads {sh.audio_delay_ms:+.1f} ms, segment wants "
+                          f"{want:+.1f} (confidence {sh.confidence:.2f})")
+            for m in middles:
+                if not any(abs(f - m) <= 1 / 25 for f in found):
+                    near = min(found, key=lambda f: abs(f - m)) if found else None
+                    print(f"    the transition at {m:.2f} s was found at {near}")
+            print(f"  the same shots joined by {label}: {hit}/{len(middles)} found within a frame of their middle "
+                  f"({len(found)} found), {len(rep3.shots)} shots; confident shots within 1 frame of their segment: "
+                  f"{good}/{sure}; drift reported {rep3.drift.kind} ({time.time() - t0:.0f} s incl. build)")
         print("  1001/1000 resampled audio (true drift +60.0 ms/min):")
         # (a) one clip repeated: every segment has the same (unknown) own offset, so the
         # only change over time is the stretch; (b) mixed clips: each segment's own offset

@@ -341,43 +341,46 @@ def dissolved(sources: list[str | os.PathLike[str]], shifts_s: list[float], out:
     instead: over the same frames each shot fades out, that many frames stay black, and the
     next fades in. Returns the file (H.264 + PCM in Matroska) and the middle of every
     transition (s), where the next shot begins. Built from decoded frames, as
-    :func:`dialogue` (ffmpeg's ``xfade`` offsets count from its own frame timing)."""
+    :func:`dialogue` (ffmpeg's ``xfade`` offsets count from its own frame timing); at most
+    two sources' pictures are held at once, so a minute of shots builds in little memory."""
     import av
 
     rate = 48000
-    pictures: list[list[np.ndarray]] = []
-    first_frame: list[float] = []
-    for p in sources:  # at ``fps``: each output frame shows the source frame nearest its time
-        with av.open(str(p)) as c:
-            decoded = [(float(f.time), f.to_ndarray(format="rgb24", width=side, height=side)) for f in c.decode(video=0)]
-        first_frame.append(decoded[0][0])
-        t = np.array([x for x, _ in decoded]) - decoded[0][0]
+
+    def picks(p: str | os.PathLike[str]) -> tuple[np.ndarray, float]:
+        """Which source frame each output frame shows (the nearest in time), and the time
+        of the source's first frame."""
+        t = np.asarray(frame_times(p), dtype=np.float64)
+        first = float(t[0])
+        t = t - first
         step = float(np.median(np.diff(t)))
         n = int(round((t[-1] + step) * fps))
-        pick = np.abs(t[None, :] - (np.arange(n) / fps)[:, None]).argmin(axis=1)
-        pictures.append([decoded[i][1] for i in pick])
+        return np.abs(t[None, :] - (np.arange(n) / fps)[:, None]).argmin(axis=1), first
+
+    chosen = [picks(p) for p in sources]
+    counts = [len(c) for c, _ in chosen]
     starts = [0]
-    for pics in pictures[:-1]:
-        starts.append(starts[-1] + len(pics) - fade_frames)
-    total = starts[-1] + len(pictures[-1])
-    frames = np.zeros((total, side, side, 3), dtype=np.float32)
-    sound = np.zeros(int(round(total / fps * rate)) + rate, dtype=np.float32)
-    for i, (pics, s0, src, shift, t0) in enumerate(zip(pictures, starts, sources, shifts_s, first_frame, strict=True)):
-        n = len(pics)
-        w = np.ones(n, dtype=np.float32)  # this shot's share of each of its frames
-        j = np.arange(fade_frames) + 0.5
-        if black_frames:  # out over the first part, black, in over the last
-            ramp = (fade_frames - black_frames) / 2.0
-            fade_in = np.clip((j - ramp - black_frames) / ramp, 0.0, 1.0)
-            fade_out = np.clip(1.0 - j / ramp, 0.0, 1.0)
-        else:
-            fade_in = j / fade_frames
-            fade_out = 1.0 - j / fade_frames
+    for n in counts[:-1]:
+        starts.append(starts[-1] + n - fade_frames)
+    total = starts[-1] + counts[-1]
+    j = np.arange(fade_frames) + 0.5
+    if black_frames:  # out over the first part, black, in over the last
+        ramp = (fade_frames - black_frames) / 2.0
+        fade_in = np.clip((j - ramp - black_frames) / ramp, 0.0, 1.0)
+        fade_out = np.clip(1.0 - j / ramp, 0.0, 1.0)
+    else:
+        fade_in = j / fade_frames
+        fade_out = 1.0 - j / fade_frames
+    weights = []  # each shot's share of each of its frames
+    for i, n in enumerate(counts):
+        w = np.ones(n, dtype=np.float32)
         if i > 0:
             w[:fade_frames] = fade_in
-        if i < len(pictures) - 1:
+        if i < len(counts) - 1:
             w[n - fade_frames:] = np.minimum(w[n - fade_frames:], fade_out)
-        frames[s0 : s0 + n] += np.stack(pics).astype(np.float32) * w[:, None, None, None]
+        weights.append(w)
+    sound = np.zeros(int(round(total / fps * rate)) + rate, dtype=np.float32)
+    for src, s0, n, w, shift, (_, t0) in zip(sources, starts, counts, weights, shifts_s, chosen, strict=True):
         a = decode_audio(src, rate=rate)
         x = a.mono[: int(round(n / fps * rate))]
         own = a.start - t0  # where the clip's sound starts against its first frame
@@ -387,6 +390,15 @@ def dissolved(sources: list[str | os.PathLike[str]], shifts_s: list[float], out:
         piece = (x * gain)[lo - at :][: sound.size - lo]
         sound[lo : lo + piece.size] += piece
     sound = sound[: int(round(total / fps * rate))]
+    held: dict[int, list[np.ndarray]] = {}
+
+    def pictures(i: int) -> list[np.ndarray]:
+        if i not in held:
+            with av.open(str(sources[i])) as c:
+                decoded = [f.to_ndarray(format="rgb24", width=side, height=side) for f in c.decode(video=0)]
+            held[i] = [decoded[min(k, len(decoded) - 1)] for k in chosen[i][0]]
+        return held[i]
+
     out = Path(out)
     wav = write_wav(out.with_suffix(".src.wav"), sound, rate)
     try:
@@ -396,8 +408,14 @@ def dissolved(sources: list[str | os.PathLike[str]], shifts_s: list[float], out:
              "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le", str(out)],
             stdin=subprocess.PIPE)
         assert proc.stdin is not None
-        for f in frames:
-            proc.stdin.write(np.clip(np.round(f), 0, 255).astype(np.uint8).tobytes())
+        for k in range(total):
+            frame = np.zeros((side, side, 3), dtype=np.float32)
+            for i, (s0, n) in enumerate(zip(starts, counts, strict=True)):
+                if s0 <= k < s0 + n:
+                    frame += pictures(i)[k - s0].astype(np.float32) * weights[i][k - s0]
+            for i in [i for i in held if starts[i] + counts[i] <= k]:
+                del held[i]  # past its last frame
+            proc.stdin.write(np.clip(np.round(frame), 0, 255).astype(np.uint8).tobytes())
         proc.stdin.close()
         assert proc.wait() == 0
     finally:
