@@ -952,7 +952,7 @@ def analyse(
             # (a clip drifting 280 ms/min read confidence 0 and a drift capped at the edge
             # of a search around zero)
             around = drift.ms_per_min
-            center = (drift.intercept_ms + drift.ms_per_min / 60.0 * mid + calibration_ms) / 1000.0
+            center = (drift.at(mid) + calibration_ms) / 1000.0
         # the equal mix: over a long clip every source has enough material, and their mean
         # measured the 1001/1000 stretch within 2-3 % where the fit-weighted mix read 8-10 %
         g = global_drift(equal, center, w, around_ms_per_min=around)

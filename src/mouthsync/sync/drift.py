@@ -48,6 +48,13 @@ class DriftFit:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def at(self, t_s: Any) -> Any:
+        """The line's delay (ms) at media time ``t_s`` (a number or an array); only for a fit
+        with a slope and an intercept."""
+        if self.ms_per_min is None or self.intercept_ms is None:
+            raise ValueError("this drift fit has no line")
+        return self.intercept_ms + self.ms_per_min / 60.0 * t_s
+
 
 def interpret(ms_per_min: float, tolerance: float = 0.15) -> str | None:
     """Name the known clock mismatch within ``tolerance`` (relative) of this slope."""

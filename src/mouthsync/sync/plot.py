@@ -108,7 +108,7 @@ def render_plot(report: object, fmt: str = "png") -> bytes:
     line, label = drift_legend(drift)
     if line and wins:
         x = np.array([wins[0].start_s, wins[-1].end_s])
-        ax1.plot(x, drift.intercept_ms + drift.ms_per_min / 60.0 * x, "--", color="tab:orange", label=label)
+        ax1.plot(x, drift.at(x), "--", color="tab:orange", label=label)
     elif label:
         ax1.plot([], [], " ", label=label)
     if rep.audio_delay_ms is not None:  # type: ignore[attr-defined]

@@ -135,8 +135,7 @@ def steps_beat_line(runs: list[list[Any]], drift: Any, frame_ms: float) -> bool:
         return False
     if len(runs) < 2:
         return False
-    line = np.array([w.audio_delay_ms - (drift.intercept_ms + drift.ms_per_min / 60.0 * 0.5 * (w.start_s + w.end_s))
-                     for r in runs for w in r])
+    line = np.array([w.audio_delay_ms - drift.at(0.5 * (w.start_s + w.end_s)) for r in runs for w in r])
     level = np.array([w.audio_delay_ms - _median(r) for r in runs for w in r])
     if np.max(np.abs(level)) > frame_ms:
         return False
@@ -160,8 +159,7 @@ def shots_refute_line(shots: list[Any], drift: Any, frame_ms: float) -> bool:
     good = [s for s in shots if s.audio_delay_ms is not None and not s.uncertain]
     if len(good) < 2:
         return False
-    off = [abs(s.audio_delay_ms - (drift.intercept_ms + drift.ms_per_min / 60.0 * 0.5 * (s.start_s + s.end_s)))
-           for s in good]
+    off = [abs(s.audio_delay_ms - drift.at(0.5 * (s.start_s + s.end_s))) for s in good]
     return bool(max(off) > 2.0 * frame_ms)
 
 

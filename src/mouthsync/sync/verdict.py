@@ -49,8 +49,9 @@ def judge_report(
     cuts = [sh.start_s for sh in (shots or [])[1:]]
     # steps inside shots (those at cuts, the shots say) want each part moved on its own
     inside = [x for x in steps or [] if not x.at_cut]
-    part_fix = ("mouthsync fix FILE -o OUT --delay steps (each part by its own delay)" if inside
-                else "mouthsync fix FILE -o OUT --delay shots (each shot by its own delay)" if cuts else "")
+    part_cmd = ("mouthsync fix FILE -o OUT --delay steps" if inside
+                else "mouthsync fix FILE -o OUT --delay shots" if cuts else "")
+    part_fix = part_cmd and part_cmd + (" (each part by its own delay)" if inside else " (each shot by its own delay)")
     findings: list[Finding] = []
     st = get_standard(standard)
     if delay_ms is None:
@@ -80,9 +81,9 @@ def judge_report(
         sure = [sh.audio_delay_ms for sh in shots or [] if not sh.uncertain and sh.audio_delay_ms is not None]
         if len(sure) >= 2 and max(sure) - min(sure) > 2.0 * frame_ms:
             msg += f" (the shots read {min(sure):+.0f} to {max(sure):+.0f} ms)"
-            how = part_fix.split(" (")[0]
+            how = part_cmd
         else:
-            how = "mouthsync fix FILE -o OUT --delay steps" if inside else "mouthsync fix FILE -o OUT --delay auto"
+            how = part_cmd if inside else "mouthsync fix FILE -o OUT --delay auto"
         if status == "out_of_sync":
             findings.append(Finding("sync.delay", Severity.ERROR, msg + ": out of tolerance",
                                     value=delay_ms, threshold=verdict["limit_ms"], unit="ms", advice=how))
