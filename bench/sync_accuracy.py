@@ -475,12 +475,12 @@ def long_cases() -> None:
         print(f"  drift reported {rep.drift.kind} {rep.drift.ms_per_min} (check took {time.time() - t0:.0f} s incl. build; "
               f"phones from {rep.details.get('phones_from')})")
         # the same shots joined by 0.6 s dissolves, then by dips to black (session 12)
-        for label, black, key in (("dissolves", 0, "dissolves"), ("dips to black", 3, "blanks")):
+        for label, black, kind in (("dissolves", 0, "dissolve"), ("dips to black", 3, "dip to black")):
             t0 = time.time()
             video3, middles = dissolved(order, [s - o for s, o in zip(shifts, own, strict=True)],
                                         Path(tmp) / f"joined{black}.mkv", black_frames=black)
             rep3 = sd.check_sync(video3, transcript=check_mode())
-            found = [x["middle_s"] for x in rep3.details.get(key, [])]
+            found = [x["at_s"] for x in rep3.details.get("shot_changes", []) if x["kind"] == kind]
             hit = sum(any(abs(f - m) <= 1 / 25 for f in found) for m in middles)
             bounds = [0.0, *middles]
             sure = good = 0

@@ -13,11 +13,11 @@ import pytest
 
 from mouthsync.face.shots import (
     blanks,
-    dissolve_mask,
     dissolves,
     picture_cuts,
     shot_spans,
-    shot_starts,
+    span_mask,
+    transitions,
 )
 from mouthsync.face.track import FaceTrack, track_face
 from tests.conftest import CLIPS, WILD
@@ -137,7 +137,7 @@ def test_a_dissolve_is_found_and_light_pan_or_cut_are_not() -> None:
     start, middle, end = found[0]
     assert abs(middle - 57.5 / 25) <= 1 / 25, found  # the even blend: 7.5 frames in
     assert 50 / 25 <= start < middle < end <= 65 / 25
-    mask = dissolve_mask(tr, found)
+    mask = span_mask(tr, found)
     assert mask.sum() >= 5 and not mask[:50].any() and not mask[65:].any()
     # the dissolve begins a shot; the pan, the light and the cut (no change spike in this
     # fake) do not
@@ -172,7 +172,8 @@ def test_a_dip_to_black_begins_a_shot_and_a_fade_in_or_a_flash_does_not() -> Non
     tr.picture_change = np.zeros(len(th), np.float32)
     first, last = int(dark[dark > 10][0]), int(dark[-1]) + 1
     tr.picture_change[[first, last]] = 60.0
-    assert shot_starts(tr) == [pytest.approx(first / 25), pytest.approx(last / 25)]
+    found = transitions(tr)
+    assert found.blanks == [] and [t for t, _ in found.starts()] == [pytest.approx(first / 25), pytest.approx(last / 25)]
     # the same picture on both sides (a flash, a dropout to black inside a take): no shot
     same = np.clip(np.round([a] * 30 + [a * 0] * 3 + [a] * 30), 0, 255).astype(np.uint8)
     one = SimpleNamespace(thumbs=same, times=np.arange(63) / 25.0, valid=np.r_[[True] * 30, [False] * 3, [True] * 30])

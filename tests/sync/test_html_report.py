@@ -114,7 +114,8 @@ def test_the_shots_table_says_how_each_shot_begins() -> None:
     from mouthsync.sync.html_report import _shot_openings
 
     d = {"shots": [{"start_s": 0.0}, {"start_s": 4.68}, {"start_s": 9.0}, {"start_s": 12.2}],
-         "details": {"dissolves": [{"start_s": 4.44, "middle_s": 4.68, "end_s": 4.92}],
-                     "blanks": [{"start_s": 12.16, "middle_s": 12.2, "end_s": 12.24}]}}
+         "details": {"shot_changes": [{"at_s": 4.68, "kind": "dissolve", "start_s": 4.44, "end_s": 4.92},
+                                      {"at_s": 9.0, "kind": "cut"},
+                                      {"at_s": 12.2, "kind": "dip to black", "start_s": 12.16, "end_s": 12.24}]}}
     assert _shot_openings(d) == ["start", "dissolve 4.44-4.92 s", "cut", "dip to black 12.16-12.24 s"]
     assert _shot_openings({"shots": [], "details": {}}) == []

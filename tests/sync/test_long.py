@@ -235,9 +235,9 @@ def test_a_step_inside_a_shot_is_located_and_fix_moves_each_part(
     assert len(good) >= 10 and all(abs(w["audio_delay_ms"]) <= 40.0 for w in good), res.after["windows"]
 
 
-@pytest.mark.parametrize(("black", "key", "said"), [(0, "dissolves", "2 dissolves"), (3, "blanks", "2 dips to black")])
+@pytest.mark.parametrize(("black", "kind", "said"), [(0, "dissolve", "2 dissolves"), (3, "dip to black", "2 dips to black")])
 def test_shots_that_dissolve_into_each_other_are_measured_and_fixed_apart(
-    own: dict[str, float], tmp_path: Path, black: int, key: str, said: str
+    own: dict[str, float], tmp_path: Path, black: int, kind: str, said: str
 ) -> None:
     """An edit whose shots cross-fade over 0.6 s, or dip to black (no cut for the change
     spike to find), the second shot 200 ms late and the third 120 ms early: each
@@ -253,7 +253,9 @@ def test_shots_that_dissolve_into_each_other_are_measured_and_fixed_apart(
     video, middles = dissolved(order, [s - own[str(p)] for s, p in zip(shifts, order, strict=True)],
                                tmp_path / "dissolves.mkv", black_frames=black)
     rep = check_sync(video)
-    found = [d["middle_s"] for d in rep.details[key]]
+    changes = rep.details["shot_changes"]
+    assert [c["kind"] for c in changes] == [kind, kind], changes
+    found = [c["at_s"] for c in changes]
     assert len(found) == 2 and all(abs(f - m) <= 1 / 25 for f, m in zip(found, middles, strict=True)), found
     assert [round(s.start_s, 2) for s in rep.shots] == [0.0, *[round(f, 2) for f in found]]
     assert rep.drift.kind != "drift", rep.drift

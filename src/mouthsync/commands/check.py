@@ -92,13 +92,11 @@ def _shot_lines(d: dict[str, Any]) -> list[str]:
         return []
     marked = [(w, _window_mark(w, d) in "+-") for w in shots]
     away = [x for x in marked if x[1]]
-    details = d.get("details") or {}
-    fades, gaps = len(details.get("dissolves") or []), len(details.get("blanks") or [])
-    cuts = max(0, len(shots) - 1 - fades - gaps)
-    if fades or gaps:
-        named = [f"{k} {one if k == 1 else many}" for k, one, many in
-                 ((cuts, "picture cut", "picture cuts"), (fades, "dissolve", "dissolves"),
-                  (gaps, "dip to black", "dips to black")) if k]
+    kinds = [c["kind"] for c in (d.get("details") or {}).get("shot_changes") or []]
+    if kinds and set(kinds) != {"cut"}:
+        plural = {"cut": "picture cuts", "dissolve": "dissolves", "dip to black": "dips to black"}
+        named = [f"{kinds.count(k)} {('picture cut' if k == 'cut' else k) if kinds.count(k) == 1 else plural[k]}"
+                 for k in plural if k in kinds]
         where = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
     else:
         where = "picture cuts"

@@ -39,6 +39,7 @@ import numpy as np
 
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.face.mouth import EYE_OUTER_L, EYE_OUTER_R, MOUTH_REGION, NOSE_TIP
+from mouthsync.face.shots import MIN_SHOT_S, Transitions, span_mask, transitions
 from mouthsync.face.track import FaceTrack, track_face
 
 ALGORITHM = "facecheck-1"
@@ -283,14 +284,12 @@ def _note_faces(report: FootageReport, src: str, use_cache: bool = True) -> None
         ))
 
 
-def _cut_bounds(tr: FaceTrack, fades: list[tuple[float, float, float]], gaps: list[tuple[float, float, float]]) -> list[int]:
-    """0, the frame index of every picture cut and dissolve middle, and the frame count:
-    the pieces judged apart. Every cut, even one a shot of under a second follows
-    (``shot_spans`` merges those for the sync measurement): no frame difference may span a
-    cut."""
-    from mouthsync.face.shots import shot_starts
-
-    cuts = [int(np.searchsorted(tr.times, c - 1e-6)) for c in shot_starts(tr, fades, gaps)]
+def _cut_bounds(tr: FaceTrack, found: Transitions) -> list[int]:
+    """0, the frame index of every shot change (a cut, the middle of a dissolve or of a dip
+    to black), and the frame count: the pieces judged apart. Every change, even one a shot
+    of under a second follows (``shot_spans`` merges those for the sync measurement): no
+    frame difference may span a cut."""
+    cuts = [int(np.searchsorted(tr.times, c - 1e-6)) for c, _ in found.starts()]
     return [0, *[i for i in cuts if 0 < i < len(tr)], len(tr)]
 
 
@@ -395,15 +394,13 @@ def analyse(
     fps = tr.fps if tr.fps > 0 else 25.0
     win = max(3, int(round(fps)) | 1)  # about one second, odd
     valid = tr.valid.copy()
-    from mouthsync.face.shots import MIN_SHOT_S, blanks, dissolves, span_mask
-
     # a dissolve's frames mix two shots (their light, motion and mouth are no defect) and
     # a dip to black between shots shows no face by design: neither is judged (a blank
     # second or more, a slug, still reads as no face)
-    fades, gaps = dissolves(tr), blanks(tr)
-    transition = span_mask(tr, fades + [g for g in gaps if g[2] - g[0] < MIN_SHOT_S])
-    judged = valid & ~span_mask(tr, fades + gaps)
-    bounds = _cut_bounds(tr, fades, gaps)
+    found = transitions(tr)
+    transition = span_mask(tr, found.dissolves + [g for g in found.blanks if g[2] - g[0] < MIN_SHOT_S])
+    judged = valid & ~span_mask(tr, found.dissolves + found.blanks)
+    bounds = _cut_bounds(tr, found)
     parts = [_shot_measures(tr, slice(a, b), lum, sharp, blk, patches, win)
              for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
     m = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0) for k in

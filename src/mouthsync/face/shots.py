@@ -31,11 +31,12 @@ picture.
 
 A dip to black (fade out, black, fade in) blends each picture with a blank one, so it is
 found apart (:func:`blanks`): a run of faceless frames with no pattern between two
-different pictures.
+different pictures. :func:`transitions` gathers all three kinds.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -114,22 +115,6 @@ def blanks(track: Any) -> list[tuple[float, float, float]]:
             continue
         out.append((float(times[a]), float(times[(a + b - 1) // 2]), float(times[b - 1])))
     return out
-
-
-def shot_starts(
-    track: Any, fades: list[tuple[float, float, float]] | None = None,
-    gaps: list[tuple[float, float, float]] | None = None,
-) -> list[float]:
-    """Where each new shot begins: every picture cut, the middle of every dissolve
-    (``fades``: :func:`dissolves` of the track, found when None) and of every blank run
-    between pictures (``gaps``: :func:`blanks`, found when None)."""
-    fades = dissolves(track) if fades is None else fades
-    gaps = blanks(track) if gaps is None else gaps
-    cuts = picture_cuts(track)
-    step = float(np.median(np.diff(np.asarray(track.times, dtype=np.float64)))) if len(track.times) > 1 else 0.04
-    # a hard cut to black and back already bounds the blank run: no shot of its own inside
-    dips = [m for a, m, b in gaps if not any(a - 1e-6 <= c <= b + step + 1e-6 for c in cuts)]
-    return sorted([*cuts, *(m for _, m, _ in fades), *dips])
 
 
 # Dissolves: half-widths (s) of the before/after frames around the middle one: a short
@@ -274,26 +259,55 @@ def span_mask(track: Any, spans: list[tuple[float, float, float]]) -> np.ndarray
     return mask
 
 
-def dissolve_mask(track: Any, spans: list[tuple[float, float, float]] | None = None) -> np.ndarray:
-    """Per frame: inside a dissolve (``spans`` from :func:`dissolves`, found when None).
-    Such a frame shows two faces mixed: the mouth measured there belongs to neither."""
-    return span_mask(track, dissolves(track) if spans is None else spans)
+# The kinds of shot change, as reports name them.
+CUT, DISSOLVE, DIP = "cut", "dissolve", "dip to black"
 
 
-def shot_spans(
-    track: Any, *, min_s: float = MIN_SHOT_S, fades: list[tuple[float, float, float]] | None = None,
-    gaps: list[tuple[float, float, float]] | None = None,
-) -> list[tuple[float, float]]:
+@dataclass
+class Transitions:
+    """Where a track's shots change: hard cuts (times, s), and dissolves and dips to black
+    (``(start_s, middle_s, end_s)``; the shot after them begins at the middle). Found once
+    per track (:func:`transitions`) and read by ``check`` and ``facecheck``."""
+
+    cuts: list[float] = field(default_factory=list)
+    dissolves: list[tuple[float, float, float]] = field(default_factory=list)
+    blanks: list[tuple[float, float, float]] = field(default_factory=list)
+
+    def starts(self) -> list[tuple[float, str]]:
+        """``(time_s, kind)`` of every shot change, in time order."""
+        return sorted([(c, CUT) for c in self.cuts] + [(m, DISSOLVE) for _, m, _ in self.dissolves]
+                      + [(m, DIP) for _, m, _ in self.blanks])
+
+    def describe(self, at_s: float) -> dict[str, Any]:
+        """The shot change at ``at_s`` for a report: its kind, and the span of a dissolve or
+        a dip to black."""
+        for kind, spans in ((DISSOLVE, self.dissolves), (DIP, self.blanks)):
+            for a, m, b in spans:
+                if abs(m - at_s) < 1e-9:
+                    return {"at_s": round(at_s, 3), "kind": kind, "start_s": round(a, 3), "end_s": round(b, 3)}
+        return {"at_s": round(at_s, 3), "kind": CUT}
+
+
+def transitions(track: Any) -> Transitions:
+    """Every cut, dissolve and dip to black of ``track``. A blank run that hard cuts into and
+    out of black already bound is no shot change of its own and is left out."""
+    cuts = picture_cuts(track)
+    step = float(np.median(np.diff(np.asarray(track.times, dtype=np.float64)))) if len(track.times) > 1 else 0.04
+    gaps = [g for g in blanks(track) if not any(g[0] - 1e-6 <= c <= g[2] + step + 1e-6 for c in cuts)]
+    return Transitions(cuts, dissolves(track), gaps)
+
+
+def shot_spans(track: Any, *, min_s: float = MIN_SHOT_S, found: Transitions | None = None) -> list[tuple[float, float]]:
     """``(start_s, end_s)`` of each shot, end = the next shot's first frame (the last shot
-    ends one frame after the last frame). One span for a single take. ``fades`` and
-    ``gaps``: as for :func:`shot_starts`."""
+    ends one frame after the last frame). One span for a single take. ``found``: the
+    track's :func:`transitions`, found when None."""
     times = np.asarray(track.times, dtype=np.float64)
     if times.size == 0:
         return []
     step = float(np.median(np.diff(times))) if times.size > 1 else 0.04
     end = float(times[-1]) + step
     starts = [float(times[0])]
-    for c in shot_starts(track, fades, gaps):
+    for c, _ in (transitions(track) if found is None else found).starts():
         if c - starts[-1] >= min_s:
             starts.append(c)
     if len(starts) > 1 and end - starts[-1] < min_s:

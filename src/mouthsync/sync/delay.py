@@ -41,7 +41,7 @@ import numpy as np
 from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.priority import BACKGROUND_NICE
-from mouthsync.face.shots import blanks, dissolve_mask, dissolves, shot_spans
+from mouthsync.face.shots import shot_spans, span_mask, transitions
 from mouthsync.media.decode import Audio, decode_audio
 from mouthsync.sync.drift import DriftFit, fit_drift, interpret
 from mouthsync.sync.features import (
@@ -881,8 +881,8 @@ def analyse(
     still: list[StillSpan] = []
     # frames inside a dissolve show two faces mixed: left out like frames without a face
     # (their mouth read a 0.6 s dissolve's shot 23 ms off the shot's own take)
-    fades, gaps = dissolves(track), blanks(track)
-    mixed = dissolve_mask(track, fades)
+    found = transitions(track)
+    mixed = span_mask(track, found.dissolves)
     if mixed.any():
         track = dataclasses.replace(track, valid=track.valid & ~mixed)
         others = [dataclasses.replace(o, valid=o.valid & ~mixed) for o in others]
@@ -916,7 +916,7 @@ def analyse(
         return WindowEstimate(a, b, ms, e.confidence, e.uncertain, e.note)
 
     windows = [span_estimate(a, b, e) for (a, b), e in est_list]
-    shots = shot_spans(track, fades=fades, gaps=gaps)
+    shots = shot_spans(track, found=found)
     shot_estimates = [
         span_estimate(a, b, estimate_window(sig, (sig.times >= a) & (sig.times < b), delays, w, conf_sig))
         for a, b in shots
@@ -992,12 +992,10 @@ def analyse(
     }
     if delay_at_s is not None:
         details["delay_at_s"] = round(delay_at_s, 3)
-    # where shots begin in the middle of a dissolve or a blank (a dip to black) rather
-    # than at a cut
-    for key, found in (("dissolves", fades), ("blanks", gaps)):
-        if found:
-            details[key] = [{"start_s": round(a, 3), "middle_s": round(m, 3), "end_s": round(b, 3)}
-                            for a, m, b in found]
+    if len(shots) > 1:
+        # how each shot after the first begins: a cut, or the middle of a dissolve or a dip
+        # to black (with its span)
+        details["shot_changes"] = [found.describe(a) for a, _ in shots[1:]]
     if source_fit:
         details["source_fit"] = [round(r, 3) for r in source_fit]
         details["source_weights"] = [round(float(x), 3) for x in sig.source_weights]

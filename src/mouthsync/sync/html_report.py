@@ -118,21 +118,13 @@ def _headline(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _shot_openings(d: dict[str, Any]) -> list[str]:
-    """How each shot begins: the file's start, a cut, a dissolve (with its span) or a dip
-    to black, from the transitions ``check`` found (``details.dissolves`` / ``blanks``)."""
-    details = d.get("details") or {}
-    kinds = [(x, "dissolve") for x in details.get("dissolves") or []] + [(x, "dip to black") for x in details.get("blanks") or []]
-    out = []
-    for i, sh in enumerate(d.get("shots") or []):
-        if i == 0:
-            out.append("start")
-            continue
-        near = [(x, k) for x, k in kinds if abs(float(x["middle_s"]) - float(sh["start_s"])) < 1e-3]
-        if near:
-            x, k = near[0]
-            out.append(f"{k} {x['start_s']:.2f}-{x['end_s']:.2f} s")
-        else:
-            out.append("cut")
+    """How each shot begins: the file's start, then each shot change ``check`` reports
+    (``details.shot_changes``: a cut, or a dissolve or dip to black with its span)."""
+    if not d.get("shots"):
+        return []
+    out = ["start"]
+    for c in (d.get("details") or {}).get("shot_changes") or []:
+        out.append(c["kind"] + (f" {c['start_s']:.2f}-{c['end_s']:.2f} s" if "start_s" in c else ""))
     return out
 
 
