@@ -288,6 +288,14 @@ def rate_of(times: np.ndarray) -> float:
     return float((t.size - 1) / (t[-1] - t[0]))
 
 
+def check_video_frames(stream: av.stream.Stream, pts: list[int], tb: float, path: str | os.PathLike[str]) -> None:
+    """:func:`check_frame_count` for the video packets stored at ``pts`` (every packet, the
+    ones an edit list hides too): what they cover and where they end settle a short count
+    (``span_s``, ``end_s``)."""
+    first, end = frame_bounds(pts, tb)
+    check_frame_count(stream, len(pts), path, span_s=end - first, end_s=end)
+
+
 def frame_bounds(pts: list[int], tb: float) -> tuple[float, float]:
     """Where frames at these timestamps start and end: the first one, and the last one plus
     one typical frame (what they cover is the difference)."""
@@ -369,8 +377,7 @@ def _scan_video(path: str | os.PathLike[str]) -> tuple[str, np.ndarray, int]:
                         pts.append(pkt.pts)
         except av.FFmpegError as exc:
             raise BadInput(f"{path}: video packets cannot be read ({exc}); the file is damaged") from None
-        first, end = frame_bounds(every, tb)
-        check_frame_count(vs, len(every), path, span_s=end - first, end_s=end)
+        check_video_frames(vs, every, tb, path)
     if not pts:
         raise BadInput(f"{path}: video stream has no frames")
     result = (h.hexdigest(), np.sort(np.asarray(pts, dtype=np.float64) * tb), len(every) - len(pts))

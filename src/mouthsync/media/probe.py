@@ -33,7 +33,7 @@ from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.progress import progress
 from mouthsync.media.audio_quality import AudioQuality, measure
 from mouthsync.media.container import check_input_path, open_input, picture_stream, require_video
-from mouthsync.media.decode import check_frame_count, decode_audio, frame_bounds
+from mouthsync.media.decode import check_video_frames, decode_audio
 
 PROBE_VERSION = "probe-4"
 
@@ -199,8 +199,7 @@ def _scan_video(c: av.container.InputContainer, path: Path, *, pictures: bool) -
         raise BadInput(f"{path}: video packets cannot be read ({exc}); the file is damaged") from None
     if not pts:
         raise BadInput(f"{path}: video stream has no frames")
-    first, end = frame_bounds(stored, tb)
-    check_frame_count(vs, len(stored), path, span_s=end - first, end_s=end)
+    check_video_frames(vs, stored, tb, path)
     t = np.sort(np.asarray(pts, dtype=np.float64)) * tb
     gaps = np.diff(t)
     n = len(t)
