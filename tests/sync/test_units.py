@@ -8,7 +8,7 @@ import pytest
 from mouthsync.media.decode import Audio
 from mouthsync.sync.delay import combine, confidence_from, refine_peak, window_spans
 from mouthsync.sync.drift import fit_drift, interpret
-from mouthsync.sync.features import corr_rows, detrend, fill_invalid, masked_corr_rows
+from mouthsync.sync.features import corr_rows, detrend, fill_invalid, grid_lags, masked_corr_rows, sample_lagged
 from mouthsync.sync.standards import get_standard, judge
 from tests.sync.builders import mix_at_snr, pink_noise, shift_samples, shifted_audio
 
@@ -367,3 +367,23 @@ def test_detrend_is_each_frame_less_the_median_of_its_second(uneven: bool) -> No
     x = fill_invalid(t, v, ok)
     want = np.array([x[i] - np.median(x[(t >= t[i] - 0.5) & (t <= t[i] + 0.5)]) for i in range(n)])
     np.testing.assert_array_equal(detrend(t, v, ok), want)
+
+
+def test_lagged_table_reads_what_interpolation_reads_at_every_frame_and_delay() -> None:
+    """The strided read of the expected-mouth table (``grid_lags``/``sample_lagged``) gives
+    ``np.interp`` at every frame + delay, off both ends of the table too (the edge value)."""
+    rng = np.random.default_rng(3)
+    dt = 0.001
+    grid = 2.0 + dt * np.arange(3000)
+    table = rng.normal(size=grid.size)
+    times = np.sort(rng.uniform(1.5, 5.5, 300))  # some frames before and after the table
+    delays = np.arange(-0.8, 0.8 + 1e-9, 0.002)
+    lags = grid_lags(times, delays, float(grid[0]), dt, grid.size)
+    assert lags is not None and lags.step == 2
+    got = sample_lagged(table, lags)
+    want = np.interp(times[None, :] + delays[:, None], grid, table)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    # delays off the grid's step cannot be read as strides: the caller interpolates
+    assert grid_lags(times, np.array([0.0, 0.0015, 0.003]), float(grid[0]), dt, grid.size) is None
+    assert grid_lags(times, np.array([0.0, 0.002, 0.006]), float(grid[0]), dt, grid.size) is None

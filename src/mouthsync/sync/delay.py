@@ -50,7 +50,9 @@ from mouthsync.sync.features import (
     detrend,
     envelope_curve,
     fill_invalid,
+    grid_lags,
     robust_scale,
+    sample_lagged,
     trimmed_corr_rows,
 )
 from mouthsync.sync.standards import get_standard
@@ -441,17 +443,22 @@ class Signals:
             # The expected curves sit on a uniform 1 ms grid, so the interpolation index is
             # arithmetic (no binary search as in np.interp, same values) and is shared by
             # every component: this halved the delay search (docs/sync.md, "Speed").
-            last = self.grid_t.size - 1
-            pos = (tv[None, :] + delays[:, None] - self.grid_t[0]) * (1.0 / _GRID_DT)
-            np.clip(pos, 0.0, float(last), out=pos)
-            idx = np.minimum(pos.astype(np.intp), last - 1)
-            frac = pos - idx
-            del pos
+            lags = grid_lags(tv, delays, float(self.grid_t[0]), _GRID_DT, self.grid_t.size)
+            if lags is None:
+                last = self.grid_t.size - 1
+                pos = (tv[None, :] + delays[:, None] - self.grid_t[0]) * (1.0 / _GRID_DT)
+                np.clip(pos, 0.0, float(last), out=pos)
+                idx = np.minimum(pos.astype(np.intp), last - 1)
+                frac = pos - idx
+                del pos
             comps = self._components()
             for k in wanted:
                 measured, g = comps[k]
-                lo = g[idx]
-                pred = lo + frac * (g[idx + 1] - lo)
+                if lags is not None:
+                    pred = sample_lagged(g, lags)
+                else:
+                    lo = g[idx]
+                    pred = lo + frac * (g[idx + 1] - lo)
                 xk = measured[sel][v]  # type: ignore[index]
                 out[k] = trimmed_corr_rows(xk, pred, TRIM_BLOCK, TRIM_DROP) if robust else corr_rows(xk, pred)
         if weights.get("envelope", 0) > 0 and v.sum() >= 16:
