@@ -2,6 +2,6 @@
 
 import sys
 
-from mouthsync.cli import main
+from mouthsync.entry import main
 
 sys.exit(main())

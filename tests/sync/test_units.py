@@ -8,7 +8,14 @@ import pytest
 from mouthsync.media.decode import Audio
 from mouthsync.sync.delay import combine, confidence_from, refine_peak, window_spans
 from mouthsync.sync.drift import fit_drift, interpret
-from mouthsync.sync.features import corr_rows, detrend, fill_invalid, grid_lags, masked_corr_rows, sample_lagged
+from mouthsync.sync.features import (
+    corr_rows,
+    detrend,
+    fill_invalid,
+    grid_lags,
+    masked_corr_rows,
+    sample_lagged,
+)
 from mouthsync.sync.standards import get_standard, judge
 from tests.sync.builders import mix_at_snr, pink_noise, shift_samples, shifted_audio
 

@@ -1,4 +1,5 @@
-"""Speech-timeline worker: ``python -m mouthsync.audio._worker ARGS_JSON OUT_JSON``.
+"""Speech-timeline worker: ``python -m mouthsync.audio._worker ARGS_JSON OUT_JSON`` (or
+``--spare``: the two arguments come later as one JSON line on stdin, ``core.spares``).
 
 A plain subprocess (not ``multiprocessing``) so that a script calling ``check_sync`` or
 ``speech_timeline_in_process`` needs no ``if __name__ == "__main__"`` guard (``spawn``
@@ -18,13 +19,21 @@ def main(argv: list[str]) -> int:
     from mouthsync.core.children import die_with_parent
 
     die_with_parent()
+    import pocketsphinx  # noqa: F401  (before the job: a spare's start-up overlaps its caller's)
+
+    from mouthsync.audio.timeline import speech_timeline
+    from mouthsync.core.spares import job_argv
+
+    got = job_argv(argv)
+    if got is None:
+        return 0
+    argv = got
     args = json.loads(argv[0])
     out = argv[1]
     if args.get("nice"):
         from mouthsync.core.priority import lower_this_thread
 
         lower_this_thread(int(args["nice"]))
-    from mouthsync.audio.timeline import speech_timeline
     from mouthsync.core.atomic import write_text_atomic
     from mouthsync.core.errors import MouthsyncError
     from mouthsync.media.decode import Audio

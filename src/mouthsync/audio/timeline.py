@@ -396,6 +396,9 @@ def speech_timeline_in_process(
                 check_input_path(source)
             cached = _read_cached(_cache_file(source, _settings(transcript, language, front_end, denoise)))
             if cached is not None:
+                from mouthsync.core import spares
+
+                spares.drop(spares.SPEECH_WORKER)  # nothing to recognise: free the core at once
                 done.set_result(cached)
                 return done
         except Exception as exc:  # same errors as the in-process call, delivered the same way
@@ -457,23 +460,35 @@ def _start_worker(
 
     if closing():  # started from a thread while the caller exits (interrupted)
         raise errors.Interrupted("exiting: no speech worker started")
-    tmp = tempfile.TemporaryDirectory(prefix="mouthsync-speech-")
+    from mouthsync.core import spares
+
+    spare = spares.take(spares.SPEECH_WORKER)  # started with the command, imports done
+    tmp = spare.tmp if spare is not None else tempfile.TemporaryDirectory(prefix="mouthsync-speech-")
     args: dict[str, object] = {"transcript": transcript, "use_cache": use_cache, "language": language,
                                "front_end": front_end, "source": None, "audio_npy": None, "nice": nice,
                                "denoise": denoise}
-    if isinstance(source, Audio):
-        npy = os.path.join(tmp.name, "audio.npy")
-        np.save(npy, np.ascontiguousarray(source.samples))
-        args.update(audio_npy=npy, rate=source.rate, start=source.start)
-    else:
-        check_input_path(source)
-        args["source"] = os.fspath(source)
+    try:
+        if isinstance(source, Audio):
+            npy = os.path.join(tmp.name, "audio.npy")
+            np.save(npy, np.ascontiguousarray(source.samples))
+            args.update(audio_npy=npy, rate=source.rate, start=source.start)
+        else:
+            check_input_path(source)
+            args["source"] = os.fspath(source)
+    except BaseException:
+        if spare is not None:
+            spare.stop()
+        raise
     out = os.path.join(tmp.name, "timeline.json")
     # TMPDIR inside the worker's own folder: a library's temp file left by a worker that is
     # stopped half-way (a cancel, an interrupt) goes when the folder does
-    env = dict(os.environ, MOUTHSYNC_NO_PROGRESS="1", TMPDIR=tmp.name)
-    proc = adopt(subprocess.Popen([sys.executable, "-m", "mouthsync.audio._worker", json.dumps(args), out],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env))
+    argv = [json.dumps(args), out]
+    if spare is not None:
+        proc = spare.send(argv)
+    else:
+        env = dict(os.environ, MOUTHSYNC_NO_PROGRESS="1", TMPDIR=tmp.name)
+        proc = adopt(subprocess.Popen([sys.executable, "-m", spares.SPEECH_WORKER, *argv],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env))
 
     def stop(future: Future[SpeechTimeline]) -> None:
         # ``future.cancel()`` by the caller: the result is no longer wanted, free the core

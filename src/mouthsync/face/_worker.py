@@ -1,4 +1,5 @@
-"""Worker process for parallel tracking: ``python -m mouthsync.face._worker ARGS_JSON OUT_NPZ``.
+"""Worker process for parallel tracking: ``python -m mouthsync.face._worker ARGS_JSON OUT_NPZ``
+(or ``--spare``: the two arguments come later as one JSON line on stdin, ``core.spares``).
 
 A plain subprocess (not ``multiprocessing``) so that callers need no ``if __name__ ==
 "__main__"`` guard and the parent's threads or loaded MediaPipe graph are never forked.
@@ -21,7 +22,14 @@ def main(argv: list[str]) -> int:
     import cv2
     import numpy as np
 
-    from mouthsync.face.track import _mesh_frames, _primary_face
+    from mouthsync.core.spares import job_argv
+    from mouthsync.face.track import _mesh_frames, _primary_face, import_mediapipe
+
+    import_mediapipe()  # before the job: a spare's start-up overlaps its caller's (core.spares)
+    got = job_argv(argv)
+    if got is None:
+        return 0
+    argv = got
 
     # This process only tracks, beside the parent's range on the other core: OpenCV's own
     # resize/colour threads would just compete for the same cores (0.62 vs 0.43 CPU-ms per

@@ -806,6 +806,10 @@ def start_track_face(
             # measures are cheap: recompute them so a change to them never needs re-tracking
             cached = build_track(old.times, old.valid, old.landmarks, old.width, old.height, src, old.settings,
                                  picture_change=old.picture_change, thumbs=old.thumbs)
+    if cached is not None:
+        from mouthsync.core import spares
+
+        spares.drop(spares.TRACK_WORKER)  # nothing to track: free the core at once
     return PendingTrack(src, meta, digest, cpath, settings, cached, max_side, max_faces, workers, worker_nice, crop)
 
 
@@ -1018,27 +1022,35 @@ class _Workers:
         import sys
         import tempfile
 
+        from mouthsync.core import spares
         from mouthsync.core.children import adopt
 
         self._src = src
         self._tmp = tempfile.TemporaryDirectory(prefix="mouthsync-track-")
         tmp = self._tmp.name
         self._procs: list[subprocess.Popen[str]] = []
+        self._spares: list[spares.Spare] = []
         self._outs: list[str] = []
         self._errs: list[str] = [""] * len(ranges)
         # TMPDIR inside our own temp folder: whatever a library leaves there when the
         # worker is stopped half-way goes when the folder does
-        env = dict(os.environ, GLOG_minloglevel="2", TF_CPP_MIN_LOG_LEVEL="3", TMPDIR=tmp)
+        env = spares.worker_env(tmp)
         try:
             for i, (a, b) in enumerate(ranges, start=1):
                 out = os.path.join(tmp, f"part{i}.npz")
                 args = {"path": src, "start": a, "end": b, "max_side": max_side,
                         "max_faces": max_faces, "width": width, "height": height, "nice": nice,
                         "crop": None if crop is None else list(crop)}
-                self._procs.append(adopt(subprocess.Popen(
-                    [sys.executable, "-m", "mouthsync.face._worker", json.dumps(args), out],
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                )))
+                argv = [json.dumps(args), out]
+                spare = spares.take(spares.TRACK_WORKER)  # started with the command, imports done
+                if spare is not None:
+                    self._spares.append(spare)
+                    self._procs.append(spare.send(argv))
+                else:
+                    self._procs.append(adopt(subprocess.Popen(
+                        [sys.executable, "-m", spares.TRACK_WORKER, *argv],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                    )))
                 self._outs.append(out)
         except BaseException:
             self.close()
@@ -1089,4 +1101,6 @@ class _Workers:
                 p.wait()
         for th in getattr(self, "_threads", []):
             th.join(timeout=5)
+        for spare in self._spares:
+            spare.stop()
         self._tmp.cleanup()

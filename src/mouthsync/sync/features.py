@@ -121,25 +121,34 @@ def trimmed_corr_rows(x: np.ndarray, ys: np.ndarray, block: int, drop: float, mi
     q = int(round(drop * nb))
     if n < min_n or nb < 4 or q <= 0:
         return corr_rows(x, ys, min_n)
-    k = ys.shape[0]
-    m = nb * block
-    xc = np.zeros(m)
-    xc[:n] = x - x.mean()
-    yc = np.zeros((k, m))
-    yc[:, :n] = ys - ys.mean(axis=1, keepdims=True)
-    xb = xc.reshape(nb, block)
-    yb = yc.reshape(k, nb, block)
-    cov = np.einsum("kbi,bi->kb", yb, xb)
-    syy = np.einsum("kbi,kbi->kb", yb, yb)
-    sxx = np.einsum("bi,bi->b", xb, xb)
+    # Each block's sums are taken from the raw rows (three passes over ys, no centred
+    # copy); centring on each row's own mean then follows from them per block. ``ys`` is
+    # read as (frames, delays), which the strided table read (``sample_lagged``) gives
+    # contiguous: blocks of frames are then plain slices.
+    cols = ys.T
+    xc = x - x.mean()
+    full = (n // block) * block
+    parts = [(xc[:full].reshape(-1, block), cols[:full].reshape(-1, block, cols.shape[1]))]
+    if full < n:
+        parts.append((xc[full:][None, :], cols[full:][None, :, :]))
+    sy = np.concatenate([c.sum(axis=1) for _, c in parts])  # (nb, k)
+    syy = np.concatenate([np.einsum("bik,bik->bk", c, c) for _, c in parts])
+    sxy = np.concatenate([np.einsum("bi,bik->bk", xb, c) for xb, c in parts])
+    sx = np.concatenate([xb.sum(axis=1) for xb, _ in parts])  # (nb,)
+    sxx = np.concatenate([np.einsum("bi,bi->b", xb, xb) for xb, _ in parts])
+    size = np.full(nb, float(block))
+    size[-1] = n - (nb - 1) * block
+    my = sy.sum(axis=0) / n  # (k,)
+    cov = (sxy - sx[:, None] * my[None, :]).T  # (k, nb)
+    vyy = np.maximum((syy - 2.0 * my[None, :] * sy + size[:, None] * (my * my)[None, :]).T, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        own = cov / np.sqrt(syy * sxx[None, :])
+        own = cov / np.sqrt(vyy * sxx[None, :])
     own = np.nan_to_num(own, nan=0.0)
     worst = np.argpartition(own, q - 1, axis=1)[:, :q]
-    keep = np.ones((k, nb), dtype=bool)
+    keep = np.ones((cov.shape[0], nb), dtype=bool)
     np.put_along_axis(keep, worst, False, axis=1)
     c = (cov * keep).sum(axis=1)
-    vy = (syy * keep).sum(axis=1)
+    vy = (vyy * keep).sum(axis=1)
     vx = (sxx[None, :] * keep).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         r = c / np.sqrt(vx * vy)

@@ -1,0 +1,134 @@
+"""Worker processes started before their job is known, so that their imports overlap the
+caller's own start-up.
+
+Why: a tracking worker spends ~0.4 s importing MediaPipe and a speech worker ~0.25 s
+importing PocketSphinx before either does any work, and ``check`` could start them only
+once it had imported its own modules and probed the file (0.45 and 0.7 s after the
+process started), while the second core sat idle. ``mouthsync check`` starts one spare of
+each as the process starts (:func:`start_for_command`); each imports what it needs, then
+waits on its stdin for a job. The code that would have started a worker takes the spare
+instead (:func:`take`) and sends it the job (:meth:`Spare.send`). A spare nobody takes
+(a cached track, several faces) is stopped when ``check`` is done (:func:`drop`), or at
+exit with every adopted worker.
+
+A worker module supports this by calling :func:`job_argv` after its imports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+
+SPARE_ARG = "--spare"
+TRACK_WORKER = "mouthsync.face._worker"
+SPEECH_WORKER = "mouthsync.audio._worker"
+
+_LOCK = threading.Lock()
+_SPARES: dict[str, Spare] = {}
+
+
+@dataclass
+class Spare:
+    """A started worker waiting for its job, and the temp folder it runs in (its TMPDIR:
+    whatever a library leaves there when the worker is stopped half-way goes with it)."""
+
+    proc: subprocess.Popen[str]
+    tmp: tempfile.TemporaryDirectory[str]
+
+    def send(self, argv: list[str]) -> subprocess.Popen[str]:
+        """Give the worker its command-line arguments; returns the running process."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(argv) + "\n")
+        self.proc.stdin.close()
+        self.proc.stdin = None  # (``communicate`` would flush it again)
+        return self.proc
+
+    def stop(self) -> None:
+        """Stop the worker if it still runs and remove its folder; idempotent."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(OSError):
+                self.proc.kill()
+        with contextlib.suppress(OSError):
+            self.proc.wait()
+        for fh in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if fh is not None:
+                with contextlib.suppress(OSError):
+                    fh.close()
+        self.tmp.cleanup()
+
+
+def worker_env(tmp: str, **extra: str) -> dict[str, str]:
+    """The environment a worker runs in: this one, quiet native logging, TMPDIR in ``tmp``."""
+    return dict(os.environ, GLOG_minloglevel="2", TF_CPP_MIN_LOG_LEVEL="3", TMPDIR=tmp, **extra)
+
+
+def start(module: str, *, progress_out: bool) -> None:
+    """Start a spare of ``module`` (``python -m module --spare``) unless one is waiting.
+
+    ``progress_out``: the worker writes progress lines on stdout (a pipe); otherwise its
+    stdout is discarded. Its stderr is always a pipe (the last line explains a failure)."""
+    from mouthsync.core.children import adopt, closing
+
+    with _LOCK:
+        if closing() or module in _SPARES:
+            return
+        tmp = tempfile.TemporaryDirectory(prefix="mouthsync-spare-")
+        try:
+            proc = adopt(subprocess.Popen(
+                [sys.executable, "-m", module, SPARE_ARG],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE if progress_out else subprocess.DEVNULL,
+                stderr=subprocess.PIPE, text=True, env=worker_env(tmp.name, MOUTHSYNC_NO_PROGRESS="1"),
+            ))
+        except OSError:
+            tmp.cleanup()
+            return
+        _SPARES[module] = Spare(proc, tmp)
+
+
+def take(module: str) -> Spare | None:
+    """The waiting spare of ``module``, now the caller's (None: none, or it has died)."""
+    with _LOCK:
+        spare = _SPARES.pop(module, None)
+    if spare is not None and spare.proc.poll() is not None:
+        spare.stop()
+        return None
+    return spare
+
+
+def drop(module: str | None = None) -> None:
+    """Stop the spare of ``module`` (every spare: None) that nobody took."""
+    with _LOCK:
+        gone = [_SPARES.pop(m) for m in list(_SPARES) if module is None or m == module]
+    for spare in gone:
+        spare.stop()
+
+
+def start_for_command(args: list[str]) -> None:
+    """Start the spares the command line ``args`` will need (``check`` on a file: one
+    tracking and one speech worker). ``MOUTHSYNC_SPARES=0`` turns this off."""
+    if os.environ.get("MOUTHSYNC_SPARES", "1") == "0" or not args or args[0] != "check":
+        return
+    if any(a in ("--help", "-h") for a in args) or len(args) < 2:
+        return
+    faces = args[args.index("--faces") + 1] if "--faces" in args[:-1] else "auto"
+    if faces in ("auto", "1"):  # several faces are tracked in one process
+        start(TRACK_WORKER, progress_out=True)
+    start(SPEECH_WORKER, progress_out=False)
+
+
+def job_argv(argv: list[str]) -> list[str] | None:
+    """In a worker: its arguments, read from stdin when it was started as a spare (after
+    its imports); None when the spare was dismissed (stdin closed without a job)."""
+    if argv != [SPARE_ARG]:
+        return argv
+    line = sys.stdin.readline()
+    if not line.strip():
+        return None
+    got = json.loads(line)
+    return [str(a) for a in got]

@@ -1,0 +1,102 @@
+"""Spare workers (``core.spares``): started before their job, taken by the code that would
+have started a worker, stopped when nobody takes them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mouthsync.core import spares
+from tests.conftest import CLIPS, SPEECH
+
+
+@pytest.fixture(autouse=True)
+def _no_spares_left() -> None:
+    yield
+    spares.drop()
+
+
+def test_a_dropped_spare_is_stopped_and_its_folder_removed() -> None:
+    spares.start(spares.SPEECH_WORKER, progress_out=False)
+    spare = spares.take(spares.SPEECH_WORKER)
+    assert spare is not None and spare.proc.poll() is None
+    folder = Path(spare.tmp.name)
+    assert folder.is_dir()
+    spare.stop()
+    assert spare.proc.poll() is not None
+    assert not folder.exists()
+    assert spares.take(spares.SPEECH_WORKER) is None  # taken once only
+
+
+def test_a_spare_dismissed_without_a_job_exits_cleanly() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", spares.TRACK_WORKER, spares.SPARE_ARG],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, err = proc.communicate("", timeout=120)
+    assert proc.returncode == 0, err
+
+
+def test_the_speech_timeline_runs_in_the_spare_with_the_same_result() -> None:
+    from mouthsync.audio.timeline import speech_timeline_in_process
+    from mouthsync.media.decode import decode_audio
+
+    audio = decode_audio(SPEECH[0], rate=16000)
+    audio = type(audio)(audio.samples[: 4 * audio.rate], audio.rate, audio.start)
+    plain = speech_timeline_in_process(audio, use_cache=False, denoise=False).result(timeout=300)
+    spares.start(spares.SPEECH_WORKER, progress_out=False)
+    with spares._LOCK:
+        spare = spares._SPARES[spares.SPEECH_WORKER]
+    got = speech_timeline_in_process(audio, use_cache=False, denoise=False).result(timeout=300)
+    assert spares.take(spares.SPEECH_WORKER) is None  # it was taken
+    assert spare.proc.wait(timeout=30) == 0
+    assert not Path(spare.tmp.name).exists()
+    assert [p.label for p in got.phones] == [p.label for p in plain.phones]
+
+
+def test_the_tracking_range_runs_in_the_spare(tmp_path: Path) -> None:
+    import numpy as np
+
+    from mouthsync.face.track import track_face
+
+    clip = CLIPS[0]
+    plain = track_face(clip, use_cache=False, workers=2)
+    spares.start(spares.TRACK_WORKER, progress_out=True)
+    with spares._LOCK:
+        spare = spares._SPARES[spares.TRACK_WORKER]
+    got = track_face(clip, use_cache=False, workers=2)
+    assert spare.proc.poll() == 0 and not Path(spare.tmp.name).exists()
+    np.testing.assert_array_equal(got.valid, plain.valid)
+    np.testing.assert_allclose(got.landmarks, plain.landmarks, atol=1e-6)
+
+
+def test_the_command_line_starts_spares_only_for_check_on_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[str] = []
+    monkeypatch.setattr(spares, "start", lambda module, progress_out: started.append(module))
+    for args, want in [
+        (["check", "a.mp4"], [spares.TRACK_WORKER, spares.SPEECH_WORKER]),
+        (["check", "a.mp4", "--faces", "2"], [spares.SPEECH_WORKER]),
+        (["check", "--help"], []),
+        (["check"], []),
+        (["probe", "a.mp4"], []),
+        ([], []),
+    ]:
+        started.clear()
+        spares.start_for_command(args)
+        assert started == want, args
+    monkeypatch.setenv("MOUTHSYNC_SPARES", "0")
+    started.clear()
+    spares.start_for_command(["check", "a.mp4"])
+    assert started == []
+
+
+def test_check_through_the_command_line_leaves_no_spare_behind(tmp_path: Path) -> None:
+    """A cached check takes no worker: both spares are stopped, their folders gone."""
+    env = dict(os.environ, TMPDIR=str(tmp_path), MOUTHSYNC_NO_PROGRESS="1")
+    for _ in range(2):  # the second run reads the cache
+        run = subprocess.run([sys.executable, "-m", "mouthsync", "check", str(CLIPS[0]), "--json"],
+                             capture_output=True, text=True, env=env, timeout=600)
+        assert run.returncode == 0, run.stderr
+        assert not [p.name for p in tmp_path.iterdir() if p.name.startswith("mouthsync-spare-")]
