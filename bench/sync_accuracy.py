@@ -46,6 +46,10 @@ from tests.sync.builders import (  # noqa: E402
 from mouthsync.face.track import track_face  # noqa: E402
 from mouthsync.media.decode import Audio, decode_audio  # noqa: E402
 from mouthsync.sync import delay as sd  # noqa: E402
+from mouthsync.sync import search as ssearch  # noqa: E402
+from mouthsync.sync import signals as ssignals  # noqa: E402
+from mouthsync.sync import sources as ssources  # noqa: E402
+from mouthsync.sync import verdict as sverdict  # noqa: E402
 
 CLIPS = sorted((DATA / "clips").glob("*.mp4")) + sorted((DATA / "wild").glob("*.mp4"))
 WILD = sorted((DATA / "wild").glob("*.mp4"))
@@ -57,7 +61,7 @@ RATE = 16000
 
 def _timeline(audio: Audio):  # type: ignore[no-untyped-def]
     """The same speech timelines ``check`` uses (auto transcript + allphone, averaged)."""
-    return sd.timelines_for(audio)
+    return ssources.timelines_for(audio)
 
 
 def warm(audios: list[Audio], jobs: int) -> None:
@@ -75,7 +79,7 @@ def frame_s(track) -> float:  # type: ignore[no-untyped-def]
 
 
 # ``check``'s default decides without the transcript when the phones alone settle it
-# (``sd.settled``); ``--always`` scores the three sources everywhere instead.
+# (``ssources.settled``); ``--always`` scores the three sources everywhere instead.
 ALWAYS = False
 LEVELS: list[int] = []  # per scored copy: how many phone sources decided it
 
@@ -88,10 +92,10 @@ def check_mode() -> str:
 def estimate(track, audio: Audio, weights=None, always: bool = False) -> tuple[float | None, float]:  # type: ignore[no-untyped-def]
     """Raw delay (s) and confidence of one clip/audio pair, whole clip as one window, as
     ``check`` decides it: batch allphone first, then both allphone front ends, then the
-    transcript too, stopping at the first report that is settled (``sd.cascade_levels``)."""
+    transcript too, stopping at the first report that is settled (``ssources.cascade_levels``)."""
     tls = _timeline(audio)  # transcript first, then the two allphone front ends
-    level, rep = sd.measure_in_steps(
-        sd.cascade_levels(sd.ensemble_modes("auto"), early=not (ALWAYS or always)),
+    level, rep = ssources.measure_in_steps(
+        ssources.cascade_levels(ssources.ensemble_modes("auto"), early=not (ALWAYS or always)),
         lambda lv: sd.analyse(track, [tls[i] for i in lv], audio, window_s=1e9, weights=weights, calibration_ms=0.0),
     )
     if not always:
@@ -149,7 +153,7 @@ def main() -> int:
     ap.add_argument("--trim-sweep", action="store_true",
                     help="also score the trimmed correlation's block size / share left out (docs/sync.md)")
     ap.add_argument("--levels", action="store_true",
-                    help="also score each step of check's cascade alone by confidence band (the evidence for sd.SETTLED_CONFIDENCE)")
+                    help="also score each step of check's cascade alone by confidence band (the evidence for ssources.SETTLED_CONFIDENCE)")
     ap.add_argument("--fusion-sweep", action="store_true",
                     help="also score other late-fusion settings (docs/sync.md, 'Late fusion'; transcript everywhere)")
     ap.add_argument("--always", action="store_true",
@@ -233,26 +237,26 @@ TRIM_SETTINGS = ((0, 0.0), (8, 0.2), (8, 0.3), (10, 0.25), (12, 0.3), (12, 0.2))
 
 def trim_sweep(cases, tracks) -> None:  # type: ignore[no-untyped-def]
     """The delay search's block-trimmed correlation at other settings (0 = plain)."""
-    kept = (sd.TRIM_BLOCK, sd.TRIM_DROP)
+    kept = (ssignals.TRIM_BLOCK, ssignals.TRIM_DROP)
     print("\nTrimmed correlation (block frames / share left out), same cases:")
     print(f"{'setting':>10s} {'frames<=1':>9s} {'sub med':>8s} {'sub p95':>8s} {'pink':>6s} {'pink 1-2':>8s} {'voice':>6s}")
     try:
         for block, drop in TRIM_SETTINGS:
-            sd.TRIM_BLOCK, sd.TRIM_DROP = block, drop
+            ssignals.TRIM_BLOCK, ssignals.TRIM_DROP = block, drop
             r = score(cases, tracks, None, verbose=False)
             mark = " (kept)" if (block, drop) == kept else ""
             print(f"{block:>4d} / {drop:.2f} {r['frames_pass']:9.3f} {r['sub_med']:8.1f} {r['sub_p95']:8.1f} "
                   f"{r['pink_pass']:6.3f} {r['pink_more_pass']:8.3f} {r['voice_pass']:6.3f}{mark}")
     finally:
-        sd.TRIM_BLOCK, sd.TRIM_DROP = kept
+        ssignals.TRIM_BLOCK, ssignals.TRIM_DROP = kept
 
 
 def level_evidence(cases, tracks) -> None:  # type: ignore[no-untyped-def]
     """Each step of ``check``'s cascade alone on every shifted copy, by confidence band: how
     often it is within a frame of the truth (the clip's clean unshifted estimate with every
     source, plus the shift) and of the every-source answer on the same copy. The evidence
-    for ``sd.SETTLED_CONFIDENCE`` (docs/sync.md, "Deciding without the words")."""
-    levels = sd.cascade_levels(sd.ensemble_modes("auto"), early=True)
+    for ``ssources.SETTLED_CONFIDENCE`` (docs/sync.md, "Deciding without the words")."""
+    levels = ssources.cascade_levels(ssources.ensemble_modes("auto"), early=True)
     names = {1: "batch allphone", 2: "both allphone", 3: "all three"}
     groups = ("frames", "pink", *PINK_MORE, "voice", "aac")
 
@@ -272,7 +276,7 @@ def level_evidence(cases, tracks) -> None:  # type: ignore[no-untyped-def]
     print(f"\nEach step of check's cascade alone ({', '.join(groups)}; n={len(got)} copies): "
           "share within a frame of the truth / of all three sources on the same copy")
     print(f"{'step':16s} {'confidence':>12s} {'n':>5s} {'truth':>7s} {'all three':>9s}")
-    bands = ((sd.SETTLED_CONFIDENCE, 1.01), (sd.LOW_CONFIDENCE, sd.SETTLED_CONFIDENCE), (0.0, sd.LOW_CONFIDENCE))
+    bands = ((ssources.SETTLED_CONFIDENCE, 1.01), (sverdict.LOW_CONFIDENCE, ssources.SETTLED_CONFIDENCE), (0.0, sverdict.LOW_CONFIDENCE))
     for k, lv in enumerate(levels):
         for lo, hi in bands:
             sel = [(c, s, fd, reps) for c, s, fd, reps in got if lo <= reps[k].confidence < hi]
@@ -292,20 +296,20 @@ def fusion_sweep(cases, tracks) -> None:  # type: ignore[no-untyped-def]
     curves / softmax temperature; share 0 = the mixed curve alone, temperature 1e9 = their
     plain mean), with the transcript everywhere as in docs/sync.md."""
     global ALWAYS
-    kept, was = (sd.LATE_SHARE, sd.LATE_TEMPERATURE), ALWAYS
+    kept, was = (ssearch.LATE_SHARE, ssearch.LATE_TEMPERATURE), ALWAYS
     print("\nLate fusion (share of the sources' own curves / temperature), transcript everywhere:")
     print(f"{'setting':>12s} {'frames<=1':>9s} {'sub med':>8s} {'sub p95':>8s} {'pink':>6s} {'pink 1-2':>8s} {'voice':>6s} {'aac':>6s}")
     try:
         ALWAYS = True
         for share, temp in FUSION_SETTINGS:
-            sd.LATE_SHARE, sd.LATE_TEMPERATURE = share, temp
+            ssearch.LATE_SHARE, ssearch.LATE_TEMPERATURE = share, temp
             r = score(cases, tracks, None, verbose=False)
             mark = " (kept)" if (share, temp) == kept else ""
             t = "mean" if temp >= 1e6 else f"{temp:.2f}"
             print(f"{share:5.1f} / {t:>5s} {r['frames_pass']:9.3f} {r['sub_med']:8.1f} {r['sub_p95']:8.1f} "
                   f"{r['pink_pass']:6.3f} {r['pink_more_pass']:8.3f} {r['voice_pass']:6.3f} {r['aac_pass']:6.3f}{mark}")
     finally:
-        (sd.LATE_SHARE, sd.LATE_TEMPERATURE), ALWAYS = kept, was
+        (ssearch.LATE_SHARE, ssearch.LATE_TEMPERATURE), ALWAYS = kept, was
 
 
 def calibration(raw_ms: np.ndarray, frame_ms: list[float]) -> float:
@@ -373,7 +377,7 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
     }
     if verbose:
         n_by = {k: LEVELS.count(k) for k in (1, 2, 3)}
-        print(f"\nDecided by (settled at confidence >= {sd.SETTLED_CONFIDENCE}): batch allphone alone {n_by[1]}, "
+        print(f"\nDecided by (settled at confidence >= {ssources.SETTLED_CONFIDENCE}): batch allphone alone {n_by[1]}, "
               f"both allphone front ends {n_by[2]}, with the transcript {n_by[3]} of {len(LEVELS)} copies"
               + (" (--always)" if ALWAYS else ""))
         print("\nPer clip (estimates raw, before calibration; errors relative to the unshifted estimate):")
@@ -382,8 +386,8 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
             print(f"{c.name:26s} {e0 * 1000:9.1f} {e0 * 1000 - cal:9.1f} {conf:5.2f} {fp:9.2f} {smed:7.1f} {smax:7.1f} {pp:7.2f} {vp:8.2f} {wmax:18.2f}")
         print("\nDone-when figures:")
         print(f"  whole frames k=-15..15: {res['frames_pass'] * 100:.1f} % within 1 frame (target >= 99 %), n={fa.size}")
-        confident = np.array(frames_conf) >= sd.LOW_CONFIDENCE
-        print(f"    of which confident (>= {sd.LOW_CONFIDENCE}): {confident.mean() * 100:.1f} % of estimates, {np.mean(fa[confident] <= 1) * 100:.1f} % of them within 1 frame; " + (f"of the {int((fa > 1).sum())} estimates off by more than a frame, {np.mean(~confident[fa > 1]) * 100:.0f} % are flagged low-confidence" if (fa > 1).any() else "none is off by more than a frame"))
+        confident = np.array(frames_conf) >= sverdict.LOW_CONFIDENCE
+        print(f"    of which confident (>= {sverdict.LOW_CONFIDENCE}): {confident.mean() * 100:.1f} % of estimates, {np.mean(fa[confident] <= 1) * 100:.1f} % of them within 1 frame; " + (f"of the {int((fa > 1).sum())} estimates off by more than a frame, {np.mean(~confident[fa > 1]) * 100:.0f} % are flagged low-confidence" if (fa > 1).any() else "none is off by more than a frame"))
         print(f"  sub-frame {MS_SHIFTS} ms: median {res['sub_med']:.1f} ms (target <= 10), p95 {res['sub_p95']:.1f} ms (target < 25), n={sa.size}")
         print(f"  pink noise 10 dB: {res['pink_pass'] * 100:.1f} % within 1 frame; other speaker 10 dB: {res['voice_pass'] * 100:.1f} % (target >= 90 %)")
         both = np.abs(np.array(pink_err + pink_more_err)) <= 1
@@ -392,7 +396,7 @@ def score(cases, tracks, weights, verbose: bool) -> dict:  # type: ignore[no-unt
         print(f"  synthetic music 10 dB under the speech: {res['music_pass'] * 100:.1f} % within 1 frame, n={len(music_err)} (no target)")
         for g, errs in (("pink", pink_err), ("voice", voice_err), ("music", music_err)):
             ea = np.abs(np.array(errs))
-            ok = np.array(noise_conf[g]) >= sd.LOW_CONFIDENCE
+            ok = np.array(noise_conf[g]) >= sverdict.LOW_CONFIDENCE
             miss = ~(ea <= 1)
             print(f"    {g}: confident {ok.mean() * 100:.0f} % of estimates, {np.mean(ea[ok] <= 1) * 100:.1f} % of them within 1 frame; " + (f"{np.mean(~ok[miss]) * 100:.0f} % of the misses flagged low-confidence" if miss.any() else "no miss"))
         # what a confidence figure means: the share of estimates within one frame, per band,

@@ -13,7 +13,8 @@ from mouthsync.audio.level import (
 )
 from mouthsync.face.track import track_face
 from mouthsync.media.decode import Audio, decode_audio
-from mouthsync.sync.delay import analyse, timelines_for
+from mouthsync.sync.delay import analyse
+from mouthsync.sync.sources import timelines_for
 from tests.conftest import CLIPS, SPEECH, WILD
 
 RATE = 16000

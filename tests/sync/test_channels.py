@@ -13,7 +13,8 @@ from mouthsync.core.errors import BadInput
 from mouthsync.face.track import track_face
 from mouthsync.media.decode import channel_envelopes, decode_audio
 from mouthsync.sync.channels import split_voices
-from mouthsync.sync.delay import analyse, check_sync, timelines_for
+from mouthsync.sync.delay import analyse, check_sync
+from mouthsync.sync.sources import timelines_for
 from tests.conftest import CLIPS, SPEECH
 
 FACE = next(p for p in CLIPS if p.name == "retalking_face2.mp4")

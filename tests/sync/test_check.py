@@ -13,7 +13,8 @@ import pytest
 from mouthsync.cli import main
 from mouthsync.face.track import track_face
 from mouthsync.media.decode import Audio, decode_audio
-from mouthsync.sync.delay import analyse, check_sync, timelines_for
+from mouthsync.sync.delay import analyse, check_sync
+from mouthsync.sync.sources import timelines_for
 from tests.conftest import CLIPS, SILENT, SPEECH, WILD
 from tests.sync.builders import noisy_audio, shifted_audio, write_shifted_clip, write_wav
 

@@ -9,7 +9,8 @@ import pytest
 
 from mouthsync.face.track import track_face
 from mouthsync.media.decode import decode_audio
-from mouthsync.sync.delay import analyse, check_sync, timelines_for
+from mouthsync.sync.delay import analyse, check_sync
+from mouthsync.sync.sources import timelines_for
 from tests.conftest import CLIPS, WILD
 from tests.sync.builders import build_concatenation
 

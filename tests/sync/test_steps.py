@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mouthsync.sync.delay import WindowEstimate
+from mouthsync.sync.report import WindowEstimate
 from mouthsync.sync.steps import DelayStep, cut_for, delay_runs, find_steps, pauses_in
 
 

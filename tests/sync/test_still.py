@@ -11,7 +11,8 @@ import pytest
 
 from mouthsync.face.track import track_face
 from mouthsync.media.decode import decode_audio
-from mouthsync.sync.delay import check_sync, timelines_for
+from mouthsync.sync.delay import check_sync
+from mouthsync.sync.sources import timelines_for
 from mouthsync.sync.still import MIN_STILL_S, STILL_SPREAD, aperture_spread, still_mask, still_spans
 from tests.conftest import CLIPS, SPEECH, WILD
 from tests.sync.builders import ffmpeg

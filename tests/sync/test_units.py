@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from mouthsync.media.decode import Audio
-from mouthsync.sync.delay import combine, confidence_from, refine_peak, window_spans
 from mouthsync.sync.drift import fit_drift, interpret
 from mouthsync.sync.features import (
     corr_rows,
@@ -16,6 +15,7 @@ from mouthsync.sync.features import (
     masked_corr_rows,
     sample_lagged,
 )
+from mouthsync.sync.search import combine, confidence_from, refine_peak, window_spans
 from mouthsync.sync.standards import get_standard, judge
 from tests.sync.builders import mix_at_snr, pink_noise, shift_samples, shifted_audio
 
@@ -132,7 +132,8 @@ def test_delay_curves_are_shift_equivariant_on_a_fixed_support() -> None:
 
     from mouthsync.audio.types import Phone
     from mouthsync.audio.visemes import expected_opening, expected_spread
-    from mouthsync.sync.delay import GRID_STEP_S, Signals
+    from mouthsync.sync.search import GRID_STEP_S
+    from mouthsync.sync.signals import Signals
 
     rng = np.random.default_rng(3)
     labels = ["AA", "M", "IY", "P", "S", "AE", "B", "OW", "F", "UW"]
@@ -176,7 +177,8 @@ def test_several_timelines_average_their_expected_openings() -> None:
 
     from mouthsync.audio.types import Phone
     from mouthsync.audio.visemes import expected_opening
-    from mouthsync.sync.delay import Signals, ensemble_modes
+    from mouthsync.sync.signals import Signals
+    from mouthsync.sync.sources import ensemble_modes
 
     times = np.arange(0.0, 3.0, 0.04)
     track = SimpleNamespace(times=times, mouth={"aperture": np.sin(times * 9)}, valid=np.ones(times.size, bool), fps=25.0)
@@ -201,14 +203,9 @@ def test_sources_are_weighed_by_how_well_each_alone_fits() -> None:
 
     from mouthsync.audio.types import Phone
     from mouthsync.audio.visemes import expected_opening, expected_spread
-    from mouthsync.sync.delay import (
-        DEFAULT_WEIGHTS,
-        GRID_STEP_S,
-        Signals,
-        analyse,
-        fit_weights,
-        source_searches,
-    )
+    from mouthsync.sync.delay import DEFAULT_WEIGHTS, analyse
+    from mouthsync.sync.search import GRID_STEP_S, fit_weights, source_searches
+    from mouthsync.sync.signals import Signals
 
     rng = np.random.default_rng(11)
     labels = ["AA", "M", "IY", "P", "S", "AE", "B", "OW", "F", "UW"]
@@ -281,14 +278,9 @@ def test_trimmed_correlation_ignores_a_stretch_that_disagrees_whatever_the_delay
 
 
 def test_phones_settle_only_a_confident_measured_delay_without_steps() -> None:
-    from mouthsync.sync.delay import (
-        SETTLED_CONFIDENCE,
-        SyncReport,
-        decides_early,
-        ensemble_modes,
-        settled,
-    )
     from mouthsync.sync.drift import DriftFit
+    from mouthsync.sync.report import SyncReport
+    from mouthsync.sync.sources import SETTLED_CONFIDENCE, decides_early, ensemble_modes, settled
 
     def report(delay: float | None, conf: float, kind: str) -> SyncReport:
         return SyncReport(delay, None, 25.0, conf, [], None, DriftFit(None, None, None, 0, kind), {}, [], None)
@@ -305,7 +297,7 @@ def test_phones_settle_only_a_confident_measured_delay_without_steps() -> None:
 
 
 def test_late_fusion_lets_two_agreeing_sources_outvote_a_third() -> None:
-    from mouthsync.sync.delay import late_fusion
+    from mouthsync.sync.search import late_fusion
 
     delays = np.arange(-0.8, 0.801, 0.002)
 
@@ -324,7 +316,7 @@ def test_late_fusion_lets_two_agreeing_sources_outvote_a_third() -> None:
 
 
 def test_cascade_levels_add_one_source_at_a_time_and_end_with_all() -> None:
-    from mouthsync.sync.delay import cascade_levels, ensemble_modes
+    from mouthsync.sync.sources import cascade_levels, ensemble_modes
 
     auto = ensemble_modes("auto")
     assert auto[0][0] is not None and auto[1] == (None, "batch") and auto[2] == (None, "live")
@@ -334,8 +326,9 @@ def test_cascade_levels_add_one_source_at_a_time_and_end_with_all() -> None:
 
 
 def test_measure_in_steps_stops_at_the_first_settled_level() -> None:
-    from mouthsync.sync.delay import SyncReport, measure_in_steps
     from mouthsync.sync.drift import DriftFit
+    from mouthsync.sync.report import SyncReport
+    from mouthsync.sync.sources import measure_in_steps
 
     def report(conf: float) -> SyncReport:
         return SyncReport(10.0, None, 25.0, conf, [], None, DriftFit(None, None, None, 0, "none"), {}, [], None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 def test_sections_out_of_tolerance_are_runs_of_confident_windows() -> None:
     """An edit whose middle is late: the run of confident windows that reads out of
     tolerance is a section (across an uncertain window), a lone bad window is not."""
-    from mouthsync.sync.delay import WindowEstimate
+    from mouthsync.sync.report import WindowEstimate
     from mouthsync.sync.standards import get_standard
     from mouthsync.sync.verdict import out_of_tolerance_sections
 
@@ -28,8 +28,8 @@ def test_sections_out_of_tolerance_are_runs_of_confident_windows() -> None:
 
 
 def test_a_late_section_sets_the_verdict_of_an_in_sync_file() -> None:
-    from mouthsync.sync.delay import WindowEstimate
     from mouthsync.sync.drift import DriftFit
+    from mouthsync.sync.report import WindowEstimate
     from mouthsync.sync.verdict import judge_report
 
     wins = [WindowEstimate(2.5 * i, 2.5 * i + 5.0, d, 0.9, False) for i, d in enumerate([10, 15, 210, 220, 12, 8])]
@@ -46,8 +46,8 @@ def test_a_late_section_sets_the_verdict_of_an_in_sync_file() -> None:
 def test_sections_of_an_edit_end_at_its_picture_cuts() -> None:
     """With picture cuts, a section's ends move to the nearest cut within the hop (windows
     place the change only to within a window) and the advice is the per-shot fix."""
-    from mouthsync.sync.delay import WindowEstimate
     from mouthsync.sync.drift import DriftFit
+    from mouthsync.sync.report import WindowEstimate
     from mouthsync.sync.verdict import judge_report
 
     wins = [WindowEstimate(2.5 * i, 2.5 * i + 5.0, d, 0.9, False) for i, d in enumerate([10, 15, 210, 220, 12, 8])]
@@ -70,8 +70,8 @@ def test_sections_of_an_edit_end_at_its_picture_cuts() -> None:
 def test_a_confident_shot_out_of_tolerance_is_a_section_of_its_own() -> None:
     """A single late 5 s shot holds too few windows for a window section: the shot itself
     is one, unless a window section already covers it; an uncertain shot never is."""
-    from mouthsync.sync.delay import WindowEstimate
     from mouthsync.sync.drift import DriftFit
+    from mouthsync.sync.report import WindowEstimate
     from mouthsync.sync.verdict import judge_report
 
     wins = [WindowEstimate(2.5 * i, 2.5 * i + 5.0, d, 0.9, False) for i, d in enumerate([10, 15, 12, 8, 14, 9])]

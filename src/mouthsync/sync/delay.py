@@ -23,17 +23,19 @@ Method (see ``docs/sync.md`` for the measurements behind every choice):
 
 The same search runs per window (default 5 s, hop 2.5 s); a Theil-Sen line through the
 confident window delays gives drift (:mod:`mouthsync.sync.drift`).
+
+This module puts the measurement together (:func:`analyse`) and runs it on a file
+(:func:`check_sync`): the signals compared are :mod:`mouthsync.sync.signals`, the search
+over a span of frames :mod:`mouthsync.sync.search`, which speech timelines are used
+:mod:`mouthsync.sync.sources`, and the report :mod:`mouthsync.sync.report`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import os
-from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,20 +46,28 @@ from mouthsync.core.priority import BACKGROUND_NICE
 from mouthsync.face.shots import shot_spans, span_mask, transitions
 from mouthsync.media.decode import Audio, decode_audio
 from mouthsync.sync.drift import DriftFit, fit_drift, interpret
-from mouthsync.sync.features import (
-    band_features,
-    corr_rows,
-    detrend,
-    envelope_curve,
-    fill_invalid,
-    grid_lags,
-    robust_scale,
-    sample_lagged,
-    trimmed_corr_rows,
+from mouthsync.sync.report import Curve, Evidence, SyncReport, WindowEstimate
+from mouthsync.sync.search import (
+    GRID_STEP_S,
+    Estimate,
+    estimate_window,
+    fit_weights,
+    global_drift,
+    late_fusion,
+    source_searches,
+    window_spans,
+)
+from mouthsync.sync.signals import Signals
+from mouthsync.sync.sources import (
+    DEFAULT_TRANSCRIPT,
+    LONG_AUDIO_S,
+    cascade_levels,
+    decides_early,
+    ensemble_modes,
+    measure_in_steps,
 )
 from mouthsync.sync.standards import get_standard
 from mouthsync.sync.steps import (
-    DelayStep,
     delay_runs,
     find_steps,
     note_shot_changes,
@@ -82,774 +92,10 @@ CALIBRATION_MS = 0.0
 # a second, independent view of the same phones: it fixes the wrong peaks of the hardest
 # clip at large shifts (whole frames 95.7 -> 97.8 %, docs/sync.md "Mouth width").
 DEFAULT_WEIGHTS: dict[str, float] = {"opening": 0.2, "velocity": 1.0, "width": 0.3, "envelope": 0.0}
-# Components whose raw correlation at the peak feeds the confidence. Width correlates lower
-# than the opening and velocity even at the right delay, and counting it let a wrong
-# speaker reach 0.36 and left every remaining miss looking confident (docs/sync.md).
-_CONFIDENCE_COMPONENTS = ("opening", "velocity", "envelope")
-# Phones from a machine transcript force-aligned ("auto") predict the mouth better than
-# phonetic recognition (docs/speech.md); None = allphone recognition (~4x cheaper). With
-# "auto" the allphone timeline is computed too and both are averaged (``timelines_for``).
-DEFAULT_TRANSCRIPT: str | None = "auto"
-GRID_STEP_S = 0.002
-_CURVE_BLOCK_ELEMENTS = 1_000_000  # delays x frames scored at once (~8 MB per float array)
-_GRID_DT = 0.001  # step of the tabulated expected curves (s)
-# The search scores each delay with a correlation that leaves out the worst-agreeing 20 %
-# of 12-frame blocks (``features.trimmed_corr_rows``): a stretch where the expected mouth
-# is wrong whatever the delay (another voice in the speaker's pause, a misrecognised
-# word) no longer drags the peak. Shift protocol (docs/sync.md, "Trimmed correlation"):
-# whole frames 97.8 -> 99.6 %, other voice 79.0 -> 84.0 %, pink over three realisations
-# 90.1 -> 91.4 % (89.5 on the two held out). The confidence still reads the plain one.
-TRIM_BLOCK = 12
-TRIM_DROP = 0.2
-_GRID_PAD_S = 2.0  # expected curves tabulated this far beyond the audio (>= max delay + warp)
 DEFAULT_MAX_DELAY_S = 0.8
 # The widest search ``check --max-delay`` allows: the expected curves reach _GRID_PAD_S
 # beyond the sound, and a drift search warps up to ~0.5 s more at the ends of a long clip.
 MAX_SEARCH_S = 1.5
-_RIVAL_EXCLUDE_S = 0.12  # a rival peak must be this far from the winner
-AMBIGUOUS_PROMINENCE = 0.15  # winner minus rival (z units) below this: ambiguous
-# Why a window (or the file) could not be judged where speech runs over a still mouth.
-STILL_NOTE = "speech over a still mouth (voice-over, off-screen speaker or held picture)"
-# Seconds of face a span mostly over a still mouth must keep to be measured at all.
-STILL_MIN_LEFT_S = 2.0
-
-
-@dataclass
-class Curve:
-    """The agreement over candidate delays: combined (z units) and each component (r)."""
-
-    delays_ms: np.ndarray
-    agreement: np.ndarray
-    components: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "delays_ms": [round(float(d), 3) for d in self.delays_ms],
-            "agreement": [None if not np.isfinite(a) else round(float(a), 4) for a in self.agreement],
-        }
-
-
-@dataclass
-class WindowEstimate:
-    """Delay and confidence over one window of the media timeline."""
-
-    start_s: float
-    end_s: float
-    audio_delay_ms: float | None
-    confidence: float
-    uncertain: bool
-    note: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "start_s": round(self.start_s, 3),
-            "end_s": round(self.end_s, 3),
-            "audio_delay_ms": None if self.audio_delay_ms is None else round(self.audio_delay_ms, 1),
-            "confidence": round(self.confidence, 3),
-            "uncertain": self.uncertain,
-            "note": self.note,
-        }
-
-
-@dataclass
-class Evidence:
-    """The inputs a :class:`SyncReport` was measured from: the speaker's face track, the
-    speech timelines (in the order the decision used them) and the decoded audio."""
-
-    track: Any
-    timelines: list[Any]
-    audio: Audio
-
-
-@dataclass
-class SyncReport:
-    """What ``check`` found. ``audio_delay_ms > 0``: the sound comes after the picture."""
-
-    audio_delay_ms: float | None
-    audio_delay_frames: float | None
-    fps: float
-    confidence: float
-    windows: list[WindowEstimate]
-    drift_ms_per_min: float | None
-    drift: DriftFit
-    verdict: dict[str, Any]
-    findings: list[Finding]
-    curve: Curve | None
-    raw_delay_ms: float | None = None
-    calibration_ms: float = CALIBRATION_MS
-    details: dict[str, Any] = field(default_factory=dict)
-    source: str = ""
-    # one estimate per shot between picture cuts (face.shots); empty for a single take
-    shots: list[WindowEstimate] = field(default_factory=list)
-    # where the delay changes inside a take (sync.steps): an audio edit or dropout
-    steps: list[DelayStep] = field(default_factory=list)
-    # where speech is heard over a still mouth (sync.still): left out of the measurement
-    still: list[StillSpan] = field(default_factory=list)
-    # what the report was measured from, kept only when asked (check_sync(keep_evidence=True)):
-    # the report's pictures (sync.html_report) show the mouth at moments of the speech
-    evidence: Evidence | None = field(default=None, repr=False, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document of ``check --json`` (keys of issue 5 plus details)."""
-        return {
-            "source": self.source,
-            "audio_delay_ms": None if self.audio_delay_ms is None else round(self.audio_delay_ms, 1),
-            "audio_delay_frames": None if self.audio_delay_frames is None else round(self.audio_delay_frames, 2),
-            "fps": round(self.fps, 3),
-            "confidence": round(self.confidence, 3),
-            "drift_ms_per_min": None if self.drift_ms_per_min is None else round(self.drift_ms_per_min, 2),
-            "drift": self.drift.to_dict(),
-            "windows": [w.to_dict() for w in self.windows],
-            "shots": [w.to_dict() for w in self.shots],
-            "steps": [x.to_dict() for x in self.steps],
-            "still_mouth": [x.to_dict() for x in self.still],
-            "verdict": self.verdict,
-            "raw_delay_ms": None if self.raw_delay_ms is None else round(self.raw_delay_ms, 1),
-            "calibration_ms": self.calibration_ms,
-            "details": self.details,
-            "findings": [f.to_dict() for f in self.findings],
-            "curve": None if self.curve is None else self.curve.to_dict(),
-        }
-
-
-# ----------------------------------------------------------------------------- signals
-
-
-class Signals:
-    """Everything the delay search compares, prepared once per (track, audio) pair.
-
-    Expected opening and its derivative are tabulated on a 1 ms grid so that evaluating
-    them at ``frames x delays`` points is one interpolation, not a coarticulation model
-    run per point.
-    """
-
-    def __init__(self, track: Any, timeline: Any, audio: Audio, still: np.ndarray | None = None) -> None:
-        """``still``: frames where speech is heard over a still mouth (:mod:`mouthsync.sync.still`),
-        left out of every search like frames without a face."""
-        from mouthsync.audio.visemes import expected_opening, expected_spread
-
-        timelines = list(timeline) if isinstance(timeline, (list, tuple)) else [timeline]
-
-        self._set_measured(track, still)
-        self.audio_start = float(audio.start)
-        self.audio_end = float(audio.start + audio.duration)
-        self.phones = [p for tl in timelines for p in tl.phones]
-        self.speech = [(float(a), float(b)) for a, b in timelines[0].speech]
-        # tabulated well beyond the audio (where it settles to the rest opening) so that every
-        # candidate delay is scored on the same frames; see ``curves``
-        self.grid_t = np.arange(self.audio_start - _GRID_PAD_S, self.audio_end + _GRID_PAD_S, _GRID_DT)
-        # Several timelines (aligned machine transcript + phonetic recognition) are
-        # averaged: their errors differ, and the mean predicts the mouth better than
-        # either (docs/sync.md, "Two phone sources"). Each source's curves are kept so that
-        # ``mixed`` can re-weight them by how well each source alone fits this face
-        # (``source_searches``). A timeline without phones contributes zeros, as before.
-        self._per_source: list[tuple[np.ndarray, np.ndarray]] = []
-        for tl in timelines:
-            if tl.phones:
-                self._per_source.append((
-                    np.asarray(expected_opening(list(tl.phones), self.grid_t), dtype=np.float64),
-                    np.asarray(expected_spread(list(tl.phones), self.grid_t), dtype=np.float64),
-                ))
-            else:
-                nothing = np.zeros_like(self.grid_t)
-                self._per_source.append((nothing, nothing))
-        self._set_expected(np.ones(len(self._per_source)))
-        self._audio = audio
-        self._bands: tuple[np.ndarray, np.ndarray] | None = None
-
-    def _set_measured(self, track: Any, still: np.ndarray | None) -> None:
-        """The mouth side: one face's aperture (baseline removed, scaled), its velocity and
-        width, on its own frame times; ``still`` frames are left out."""
-        self.times = np.asarray(track.times, dtype=np.float64)
-        ap = np.asarray(track.mouth["aperture"], dtype=np.float64)
-        self.still = np.zeros(self.times.size, dtype=bool) if still is None else np.asarray(still, dtype=bool)
-        # a face is there (still or not): the confidence's face factor counts these
-        self.present = np.asarray(track.valid, dtype=bool) & np.isfinite(ap)
-        self.valid = self.present & ~self.still
-        self.n_faces = 1
-        self.fps = float(track.fps) if track.fps else _fps_of(self.times)
-        if self.valid.sum() >= 2:
-            self.opening = robust_scale(detrend(self.times, ap, self.valid), self.valid)
-            filled = fill_invalid(self.times, ap, self.valid)
-            self.velocity = np.gradient(filled, self.times) if self.times.size > 1 else np.zeros_like(filled)
-        else:
-            self.opening = np.zeros_like(ap)
-            self.velocity = np.zeros_like(ap)
-        # mouth width (None when the track does not carry it: the width component is skipped)
-        self.width: np.ndarray | None = None
-        if "width" in track.mouth:
-            wd = np.asarray(track.mouth["width"], dtype=np.float64)
-            wvalid = self.valid & np.isfinite(wd)
-            if wvalid.sum() >= 2:
-                self.width = robust_scale(detrend(self.times, wd, wvalid), wvalid)
-
-    def for_face(self, track: Any, still: np.ndarray | None = None) -> Signals:
-        """The same expected mouth against another face's track (a two-shot's other face):
-        the expected curves (on 60 s and three sources: 0.199 s for a whole Signals, 0.065 s for another face) are
-        shared, not tabulated again."""
-        out = copy.copy(self)
-        out._set_measured(track, still)
-        return out
-
-    def _set_expected(self, weights: np.ndarray) -> None:
-        """Mix the sources' expected curves with ``weights`` (normalised to sum 1)."""
-        w = np.asarray(weights, dtype=np.float64)
-        self.source_weights = w / w.sum() if w.sum() > 0 else np.full(w.size, 1.0 / max(1, w.size))
-        weights = self.source_weights
-        e = np.zeros_like(self.grid_t)
-        sp = np.zeros_like(self.grid_t)
-        for wi, (ei, si) in zip(weights, self._per_source, strict=True):
-            e += wi * ei
-            sp += wi * si
-        self.grid_e = e
-        self.grid_de = np.gradient(e, _GRID_DT) if e.size > 1 else np.zeros_like(e)
-        self.grid_spread = sp
-
-    @property
-    def audio(self) -> Audio:
-        """The sound the speech timelines were made from (its samples, on its own clock)."""
-        return self._audio
-
-    @property
-    def n_sources(self) -> int:
-        return len(self._per_source)
-
-    @staticmethod
-    def joined(parts: list[Signals], still_times: list[tuple[float, float]]) -> Signals:
-        """Several faces' mouths measured against the same speech as one (a dialogue: each
-        face speaks in turn, and is still while the other does).
-
-        The measured side of every part (each face's own baseline removal and scale, its
-        own still frames left out) is pooled and ordered by time; the expected side is the
-        first part's. ``still_times``: where every face is still under speech, the only
-        spans the pooled measurement cannot judge.
-        """
-        out = copy.copy(parts[0])
-        order = np.argsort(np.concatenate([p.times for p in parts]), kind="stable")
-
-        def pooled(name: str) -> np.ndarray:
-            return np.concatenate([getattr(p, name) for p in parts])[order]
-
-        out.times = pooled("times")
-        out.present = pooled("present")
-        out.valid = pooled("valid")
-        out.opening = pooled("opening")
-        out.velocity = pooled("velocity")
-        out.width = None if any(p.width is None for p in parts) else pooled("width")
-        out.still = np.zeros(out.times.size, dtype=bool)
-        for a, b in still_times:
-            out.still |= (out.times >= a) & (out.times < b)
-        out.n_faces = len(parts)
-        return out
-
-    def face_fraction(self, sel: np.ndarray) -> float:
-        """Share of the instants in ``sel`` that show a face (still or not; with pooled
-        faces, an instant counts when any face is there)."""
-        if not sel.any():
-            return 0.0
-        return float(min(1.0, self.present[sel].sum() * self.n_faces / sel.sum()))
-
-    def mixed(self, weights: np.ndarray) -> Signals:
-        """A copy whose expected mouth mixes the sources with ``weights``; the measured side
-        and the per-source curves are shared, not copied."""
-        out = copy.copy(self)
-        out._set_expected(weights)
-        return out
-
-    def bands(self) -> tuple[np.ndarray, np.ndarray]:
-        """Band energies for the learned envelope mapping, computed on first use only:
-        they cost several hundred MiB transient on 10 minutes of audio and the default weights do not
-        use them."""
-        if self._bands is None:
-            self._bands = band_features(self._audio.mono, self._audio.rate, self._audio.start)
-        return self._bands
-
-    def speech_seconds(self, t0: float, t1: float) -> float:
-        """Seconds of detected speech inside [t0, t1]."""
-        return float(sum(max(0.0, min(b, t1) - max(a, t0)) for a, b in self.speech))
-
-    def curves(
-        self, sel: np.ndarray, delays: np.ndarray, weights: dict[str, float], warp: float = 0.0, robust: bool = True
-    ) -> dict[str, np.ndarray]:
-        """Raw correlation per component over candidate ``delays`` for frames ``sel``.
-
-        ``warp`` (s per s) adds a delay growing linearly from the middle of the frames:
-        the drift search evaluates whole-clip agreement under a clock mismatch. Delays are
-        scored in blocks so that memory stays bounded on long media (the whole-clip curve
-        of a 10-minute clip, 801 delays x 15000 frames at once, peaked at 1.3 GiB).
-        ``robust``: the block-trimmed correlation (:data:`TRIM_BLOCK`, the search); False:
-        the plain one (what the confidence mapping was fitted on).
-        """
-        n = max(1, int(sel.sum()))
-        step = max(1, _CURVE_BLOCK_ELEMENTS // n)
-        if delays.size <= step:
-            return self._curves_block(sel, delays, weights, warp, robust)
-        parts = [self._curves_block(sel, delays[i : i + step], weights, warp, robust) for i in range(0, delays.size, step)]
-        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-    def _components(self) -> dict[str, tuple[np.ndarray | None, np.ndarray]]:
-        """Each component's measured mouth signal (None: the track lacks it) and the table
-        of what the sound predicts for it on the 1 ms grid."""
-        return {"opening": (self.opening, self.grid_e), "velocity": (self.velocity, self.grid_de),
-                "width": (self.width, self.grid_spread)}
-
-    def split_fit(
-        self, sel: np.ndarray, before_s: float, after_s: float, splits: np.ndarray, weights: dict[str, float]
-    ) -> np.ndarray:
-        """Agreement (weighted mean correlation of the components) over frames ``sel`` when
-        the sound is ``before_s`` late up to each time of ``splits`` and ``after_s`` from
-        there: where a delay that changes inside a take (``sync.steps``) changes.
-
-        One row per split over the same frames, so the rows compare like the delay
-        search's candidates (fixed support)."""
-        t = self.times[sel]
-        v = self.valid[sel]
-        tv = t[v]
-        splits = np.asarray(splits, dtype=np.float64)
-        num = np.zeros(splits.size)
-        den = 0.0
-        late = tv[None, :] >= splits[:, None]
-        for k, (measured, table) in self._components().items():
-            wk = float(weights.get(k, 0.0))
-            if wk <= 0 or measured is None or tv.size < 8:
-                continue
-            pa = np.interp(tv + before_s, self.grid_t, table)
-            pb = np.interp(tv + after_s, self.grid_t, table)
-            r = corr_rows(measured[sel][v], np.where(late, pb[None, :], pa[None, :]))
-            num += wk * np.nan_to_num(r, nan=0.0)
-            den += wk
-        return num / den if den > 0 else num
-
-    def _curves_block(
-        self, sel: np.ndarray, delays: np.ndarray, weights: dict[str, float], warp: float, robust: bool = True
-    ) -> dict[str, np.ndarray]:
-        t = self.times[sel]
-        if warp:
-            t = t + warp * (t - 0.5 * (t[0] + t[-1]))
-        v = self.valid[sel]
-        # Fixed support: every delay is scored on the same valid frames; where ``t + d``
-        # falls outside the audio nothing is said, so the expected mouth is at rest there.
-        # Scoring each delay over its own overlap instead (the first version) let a
-        # shrinking overlap at large |d| produce spurious peaks, and made the curve of
-        # shifted audio differ from the shifted curve: with the phones of the unshifted
-        # audio moved by the shift (no recognition noise), whole-frame tracking was 89 %
-        # with per-overlap scoring and 100 % with fixed support (docs/sync.md).
-        tv = t[v]
-        wanted = [k for k in ("opening", "velocity", "width") if weights.get(k, 0) > 0]
-        if "width" in wanted and self.width is None:
-            wanted.remove("width")
-        out: dict[str, np.ndarray] = {}
-        if wanted:
-            # The expected curves sit on a uniform 1 ms grid, so the interpolation index is
-            # arithmetic (no binary search as in np.interp, same values) and is shared by
-            # every component: this halved the delay search (docs/sync.md, "Speed").
-            lags = grid_lags(tv, delays, float(self.grid_t[0]), _GRID_DT, self.grid_t.size)
-            if lags is None:
-                last = self.grid_t.size - 1
-                pos = (tv[None, :] + delays[:, None] - self.grid_t[0]) * (1.0 / _GRID_DT)
-                np.clip(pos, 0.0, float(last), out=pos)
-                idx = np.minimum(pos.astype(np.intp), last - 1)
-                frac = pos - idx
-                del pos
-            comps = self._components()
-            for k in wanted:
-                measured, g = comps[k]
-                if lags is not None:
-                    pred = sample_lagged(g, lags)
-                else:
-                    lo = g[idx]
-                    pred = lo + frac * (g[idx + 1] - lo)
-                xk = measured[sel][v]  # type: ignore[index]
-                out[k] = trimmed_corr_rows(xk, pred, TRIM_BLOCK, TRIM_DROP) if robust else corr_rows(xk, pred)
-        if weights.get("envelope", 0) > 0 and v.sum() >= 16:
-            feat_t, feats = self.bands()
-            if feat_t.size > 2:
-                out["envelope"] = envelope_curve(t, self.opening[sel], v, feat_t, feats, delays)
-        return out
-
-
-def global_drift(
-    sig: Signals, center_s: float, weights: dict[str, float], around_ms_per_min: float = 0.0, max_ms_per_min: float = 150.0
-) -> float | None:
-    """Drift (ms/min) that maximises the whole-clip agreement, searched jointly with delay.
-
-    A line through window delays inherits every window's error (a 60 ms/min drift moves
-    the delay by only 1.5 frames per minute, about the size of one window's scatter);
-    warping the expected mouth by a candidate clock ratio and scoring all frames at once
-    uses every frame for one number. The search spans ``max_ms_per_min`` either side of
-    ``around_ms_per_min`` (the window line's slope), and ``center_s`` is the delay at the
-    middle of the frames (the warp pivots there).
-    """
-    delays = np.arange(center_s - 0.12, center_s + 0.12 + 1e-9, GRID_STEP_S)
-    every = np.ones(sig.times.size, dtype=bool)
-    w = {k: v for k, v in weights.items() if k in ("opening", "velocity") and v > 0}
-    if not w:
-        return None
-
-    def score_of(slopes: np.ndarray) -> np.ndarray:
-        score = np.full(slopes.size, np.nan)
-        for i, sl in enumerate(slopes):
-            comps = sig.curves(every, delays, w, warp=sl / 60000.0)
-            tot = sum(w[k] * np.nan_to_num(comps[k], nan=-1.0) for k in comps) / sum(w.values())
-            score[i] = float(np.max(tot))
-        return score
-
-    # coarse (12 ms/min) over the whole span, then 3 ms/min around the best coarse slope
-    coarse = around_ms_per_min + np.arange(-max_ms_per_min, max_ms_per_min + 0.1, 12.0)
-    sc = score_of(coarse)
-    if not np.isfinite(sc).any():
-        return None
-    top = float(coarse[int(np.nanargmax(sc))])
-    slopes = top + np.arange(-12.0, 12.1, 3.0)
-    score = score_of(slopes)
-    if not np.isfinite(score).any():
-        return None
-    best, _ = refine_peak(slopes, score)
-    return best
-
-
-def _fps_of(times: np.ndarray) -> float:
-    if times.size < 2:
-        return 25.0
-    span = float(times[-1] - times[0])
-    return (times.size - 1) / span if span > 0 else 25.0
-
-
-def _z(r: np.ndarray) -> np.ndarray:
-    ok = np.isfinite(r)
-    if ok.sum() < 3:
-        return np.full_like(r, np.nan)
-    s = float(np.std(r[ok]))
-    return (r - float(np.median(r[ok]))) / (s if s > 1e-9 else 1.0)
-
-
-def combine(components: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
-    """Weighted mean of z-scored component curves (NaN where no component is defined)."""
-    acc: np.ndarray | None = None
-    wsum = 0.0
-    for name, r in components.items():
-        w = float(weights.get(name, 0.0))
-        if w <= 0:
-            continue
-        z = np.nan_to_num(_z(r), nan=-3.0)
-        acc = w * z if acc is None else acc + w * z
-        wsum += w
-    if acc is None:
-        return np.array([])
-    return acc / wsum
-
-
-def refine_peak(delays: np.ndarray, curve: np.ndarray) -> tuple[float, int]:
-    """Best delay: the grid maximum refined by a parabola through it and its neighbours."""
-    i = int(np.nanargmax(curve))
-    d = float(delays[i])
-    if 0 < i < len(curve) - 1:
-        a, b, c = curve[i - 1], curve[i], curve[i + 1]
-        den = a - 2 * b + c
-        if np.isfinite(den) and den < 0:
-            off = float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
-            d += off * float(delays[1] - delays[0])
-    return d, i
-
-
-@dataclass
-class _Estimate:
-    delay_s: float | None
-    confidence: float
-    uncertain: bool
-    note: str
-    combined: np.ndarray
-    components: dict[str, np.ndarray]
-    features: dict[str, float]
-
-
-def confidence_from(r_peak: float, face_fraction: float, speech_s: float) -> float:
-    """Map the evidence to [0, 1]; each factor is 0 when its evidence is absent.
-
-    ``r_peak``: weighted mean of the raw correlations at the winning delay of the
-    components in ``_CONFIDENCE_COMPONENTS`` (not the width).
-    Measured on the shared clips against the same clips with another speaker's audio
-    (bench/sync_accuracy.py, docs/sync.md): the right voice gives 0.29-0.63, another voice
-    0.16-0.43 (one clip's rival overlaps), so 0.28 maps to 0 and 0.48 to 1. Peak prominence
-    was measured too and separated worse; it only feeds the "uncertain" note. The face and
-    speech factors make silence or a missing face read low whatever the curve does.
-    """
-    r = float(np.clip((r_peak - 0.28) / 0.20, 0.0, 1.0))
-    f = float(np.clip((face_fraction - 0.3) / 0.4, 0.0, 1.0))
-    s = float(np.clip((speech_s - 0.4) / 1.1, 0.0, 1.0))
-    return float(np.clip(r * f * s, 0.0, 1.0))
-
-
-def estimate_window(
-    sig: Signals,
-    sel: np.ndarray,
-    delays: np.ndarray,
-    weights: dict[str, float],
-    conf_sig: Signals | None = None,
-    warp: float = 0.0,
-    second: np.ndarray | None = None,
-) -> _Estimate:
-    """Delay search and confidence over the frames ``sel`` (a window or the whole clip).
-
-    ``conf_sig``: signals whose correlation at the chosen delay makes the confidence (the
-    equal mix of the phone sources when ``sig`` is re-weighted: weighting by fit favours
-    whichever source happens to fit best, which would lift the confidence of a wrong voice).
-    ``warp``: clock mismatch (s per s) to undo first; the delay is then the one at the
-    middle of the frames. ``second``: another agreement curve over ``delays`` (z units,
-    the sources' own curves, ``late_fusion``) averaged with this one before the peak.
-    """
-    t = sig.times[sel]
-    t0, t1 = (float(t[0]), float(t[-1])) if t.size else (0.0, 0.0)
-    face_fraction = sig.face_fraction(sel)
-    speech_s = sig.speech_seconds(t0 + float(delays.min()), t1 + float(delays.max()))
-    speech_in = sig.speech_seconds(t0, t1)
-    empty = _Estimate(None, 0.0, True, "", np.full(delays.size, np.nan), {}, {})
-    if sig.valid[sel].sum() < 8:
-        empty.note = STILL_NOTE if sig.still[sel].sum() >= 8 else "no usable face"
-        return empty
-    still_share = float(sig.still[sel].mean()) if sel.any() else 0.0
-    if still_share >= 0.5 and sig.valid[sel].sum() < STILL_MIN_LEFT_S * sig.fps:
-        # a few frames at the edge of a held picture or a reaction shot: a delay read from
-        # them alone would be noise (a listener's window read +293 ms from 0.3 s)
-        empty.note = STILL_NOTE
-        return empty
-    if speech_in < 0.3 or not any(p.label != "SIL" for p in sig.phones):
-        empty.note = "no speech"
-        return empty
-    comps = sig.curves(sel, delays, weights, warp)
-    combined = combine(comps, weights)
-    if combined.size == 0 or not np.isfinite(combined).any():
-        empty.note = "too little overlap between face and speech"
-        return empty
-    if second is not None and second.shape == combined.shape:
-        combined = (1.0 - LATE_SHARE) * combined + LATE_SHARE * second
-    d, i = refine_peak(delays, combined)
-    far = np.abs(delays - delays[i]) > _RIVAL_EXCLUDE_S
-    rival = float(np.nanmax(combined[far])) if far.any() else float(np.nanmin(combined))
-    prominence = float(combined[i] - rival)
-    # the confidence reads the plain correlation at the chosen delay: its mapping was fitted
-    # on it, and the trimmed one is higher everywhere (it drops the worst blocks)
-    at = {k: float(r[0]) for k, r in (conf_sig or sig).curves(sel, delays[i : i + 1], weights, warp, robust=False).items()}
-    scored = {k: r for k, r in at.items() if k in _CONFIDENCE_COMPONENTS and np.isfinite(r)}
-    num = sum(weights.get(k, 0.0) * r for k, r in scored.items())
-    den = sum(weights.get(k, 0.0) for k in scored)
-    r_peak = num / den if den > 0 else 0.0
-    conf = confidence_from(r_peak, face_fraction, min(speech_s, speech_in + 0.5))
-    # two near-equal peaks (a window across a cut, a repeated phrase) make the pick a coin
-    # toss even when both correlate well
-    uncertain = conf < LOW_CONFIDENCE or prominence < AMBIGUOUS_PROMINENCE
-    note = ""
-    if uncertain:
-        if prominence < AMBIGUOUS_PROMINENCE and conf >= LOW_CONFIDENCE:
-            note = f"two delays fit about equally well ({prominence:.2f} z apart): a cut inside the window?"
-        elif still_share >= 0.3:
-            note = STILL_NOTE + ("" if still_share >= 0.7 else " in part of the window")
-        elif face_fraction < 0.5:
-            note = "face missing in much of the window"
-        elif speech_in < 1.0:
-            note = "little speech"
-        elif prominence < 0.5:
-            note = "several delays fit about equally well (cut, other speaker or off-screen voice?)"
-        else:
-            note = "mouth and speech agree weakly"
-    return _Estimate(
-        d, conf, uncertain, note, combined, comps,
-        {"prominence": prominence, "r_peak": r_peak, "face_fraction": face_fraction, "speech_s": speech_in},
-    )
-
-
-# Softmax temperature of the source weights (units of peak correlation): a source whose
-# best fit is 0.1 below the best source's counts e times less. Measured on the shift
-# protocol (docs/sync.md, "Weighing the phone sources"): 0.05-0.1 equally good.
-SOURCE_TEMPERATURE = 0.1
-
-
-def source_searches(
-    sig: Signals, sel: np.ndarray, delays: np.ndarray, weights: dict[str, float]
-) -> tuple[list[float], list[np.ndarray]]:
-    """How well each phone source alone fits the face, and its own agreement curve over
-    ``delays`` (z units); empty lists with fewer than 2 sources.
-
-    A source's fit is its peak correlation (the same figure the confidence is made from)
-    when it alone predicts the mouth. On some footage one recogniser output is poor (on
-    voxceleb_620900105 both allphone timelines alone read 0.4-0.7 s off), and under noise
-    the sources degrade unequally; the equal mean then carries the poor one's errors. The
-    fits weigh the early mix (``fit_weights``), the curves the late fusion
-    (``late_fusion``). Each source is scored once over ``sel`` (cheap next to the windows).
-    """
-    if sig.n_sources < 2:
-        return [], []
-    fits, curves = [], []
-    for i in range(sig.n_sources):
-        e = estimate_window(sig.mixed(np.eye(sig.n_sources)[i]), sel, delays, weights)
-        fits.append(float(e.features.get("r_peak", 0.0)) if e.delay_s is not None else 0.0)
-        curves.append(e.combined)
-    return fits, curves
-
-
-# Late fusion of the whole-clip search (see ``late_fusion``): the sources' own curves are
-# weighed by a softmax of their fits at this temperature, then averaged with the curve of
-# the mixed sources. Measured on the shift protocol (docs/sync.md, "Late fusion").
-LATE_TEMPERATURE = 0.2
-# Share of the sources' own curves in the whole-clip curve (0: the mixed curve alone).
-LATE_SHARE = 0.5
-
-
-def late_fusion(fits: list[float], curves: list[np.ndarray]) -> np.ndarray | None:
-    """The sources' own agreement curves, weighed by fit: a second opinion on the delay.
-
-    Why: mixing the sources' expected openings (early fusion) makes one new prediction of
-    the mouth; when one source is badly wrong under noise, the mix can peak where no
-    source does (pink noise, retalking_face2 at -6 frames: the sources alone read +0.9,
-    +9.0 and +0.1 frames off, the mix +16.7). Averaging the curves themselves lets two
-    sources that agree outvote the third.
-    """
-    ok = [(f, c) for f, c in zip(fits, curves, strict=True) if c.size and np.isfinite(c).any()]
-    if len(ok) < 2:
-        return None
-    f = np.array([x[0] for x in ok])
-    w = np.exp((f - f.max()) / LATE_TEMPERATURE)
-    z = np.array([np.nan_to_num(x[1], nan=-3.0) for x in ok])
-    return (w[:, None] * z).sum(axis=0) / w.sum()
-
-
-def fit_weights(fits: list[float]) -> np.ndarray:
-    """Softmax of the fits at ``SOURCE_TEMPERATURE``: the mix the delay is searched with."""
-    f = np.asarray(fits, dtype=np.float64)
-    return np.exp((f - f.max()) / SOURCE_TEMPERATURE)
-
-
-def window_spans(t_start: float, t_end: float, window_s: float, hop_s: float) -> list[tuple[float, float]]:
-    """Window (start, end) pairs covering [t_start, t_end]; short media get one window."""
-    span = t_end - t_start
-    if span <= window_s * 1.25 or hop_s <= 0:
-        return [(t_start, t_end)]
-    out = []
-    s = t_start
-    while s + window_s < t_end - 1e-9:
-        out.append((s, s + window_s))
-        s += hop_s
-    last = (max(t_start, t_end - window_s), t_end)
-    if not out or last[0] > out[-1][0] + 1e-6:
-        out.append(last)
-    return out
-
-
-# ``transcript=ALWAYS``: the three sources of ``"auto"`` even when the phones alone settle it.
-ALWAYS = "always"
-
-# One speech timeline ``check`` averages: (transcript setting, recogniser front end).
-Source = tuple[str | None, str]
-
-
-def ensemble_modes(transcript: str | None) -> list[Source]:
-    """The speech timelines ``check`` averages for a ``transcript`` setting.
-
-    ``"auto"``: the aligned machine transcript and phonetic recognition with two front
-    ends (batch and live cepstral normalisation). The three make different mistakes; on
-    the shift protocol their mean followed 95.7 % of whole-frame shifts (auto alone 92.5,
-    allphone alone 86.7), kept more of them under noise (pink 80 / other voice 77 %,
-    against 78 / 63 for auto alone) and is the only mix tried whose confidence separates
-    every clip from all five other speakers (docs/sync.md, "Several phone sources").
-    ``analyse`` then weighs them by how well each alone fits the face (``source_searches``).
-    A given transcript is aligned alone (it is the best phone source there is);
-    ``None``: allphone alone (the fast mode).
-    """
-    from mouthsync.audio.timeline import AUTO
-
-    if transcript is not None and transcript.strip().lower() in (AUTO, ALWAYS):
-        return [(AUTO, "batch"), (None, "batch"), (None, "live")]
-    return [(transcript, "batch")]
-
-
-def decides_early(transcript: str | None) -> bool:
-    """Whether ``check`` may decide without the aligned transcript (``"auto"``, see
-    :func:`settled`); ``"always"``, a given text or ``None`` fix the sources up front."""
-    from mouthsync.audio.timeline import AUTO
-
-    return transcript is not None and transcript.strip().lower() == AUTO
-
-
-# Phonetic recognition alone settles the delay at this confidence (see ``settled``). On
-# the shift protocol (801 copies of the 9 shared clips, clean, noisy, re-encoded) the two
-# allphone sources alone were within a frame in 100 % of the 124 copies where they read
-# >= 0.8, batch allphone alone in 73 of 73, and taking their answer there leaves every
-# figure of bench/sync_accuracy.py as it was with the transcript always used
-# (docs/sync.md, "Deciding without the words").
-SETTLED_CONFIDENCE = 0.8
-# Audio at least this long (and not noisy) starts only the first step's source: long clear
-# speech usually settles there, short audio rarely does (85 of the protocol's 801 copies).
-LONG_AUDIO_S = 20.0
-
-
-def settled(fast: SyncReport) -> bool:
-    """Whether a report from fewer phone sources (``cascade_levels``) is decisive, so that
-    more sources, above all the aligned machine transcript, a third of the CPU of a cold
-    ``check`` (~8-10 CPU-s per minute of speech, one thread), would not change the answer.
-
-    Why a cascade: the transcript earns its place where the evidence is scarce or poor (a
-    few seconds of speech, noise, a second voice); where the phones alone agree with the
-    face clearly it only costs time. A clip that drifts or whose windows disagree without
-    a line (an edit) always gets the transcript: the answer there is the delay over time,
-    which every source sharpens (a 1001/1000 stretch read 65 ms/min from the phones alone,
-    59-61 with the transcript; the true figure is 60). The decision depends on the
-    evidence only, never on which timelines happen to be cached, so the same input always
-    gives the same report.
-
-    Likewise an edit with a shot whose own reading is more than a frame away from the
-    whole file, however unsure: one phone source read a 5 s shot made 200 ms late as
-    +742 ms at confidence 0.10 in a file that settled at 0.97 on it, where every source
-    reads +220 at 0.40. Shots that agree with the file (confident or not) settle as before.
-    """
-    if fast.audio_delay_ms is None or fast.drift.kind in ("steps", "drift"):
-        return False
-    frame_ms = 1000.0 / fast.fps if fast.fps else 40.0
-    if any(s.audio_delay_ms is not None and abs(s.audio_delay_ms - fast.audio_delay_ms) > frame_ms
-           for s in fast.shots):
-        return False
-    return fast.confidence >= SETTLED_CONFIDENCE
-
-
-def cascade_levels(sources: list[Source], early: bool) -> list[list[int]]:
-    """Which of ``sources`` (``ensemble_modes`` order) to measure with, in turn, until one
-    report is ``settled``; the last level is always taken as it is.
-
-    With ``early`` (``"auto"``): batch allphone alone, then both allphone front ends, then
-    the transcript too. Each level is the cheaper one's evidence plus one more source, so
-    a clip pays for what its evidence needs: long clear speech settles at the first.
-    """
-    every = list(range(len(sources)))
-    if not early or len(sources) < 3:
-        return [every]
-    return [[1], [1, 2], every]
-
-
-def measure_in_steps(
-    levels: list[list[int]],
-    measure: Callable[[list[int]], SyncReport],
-    before_next: Callable[[], None] | None = None,
-) -> tuple[list[int], SyncReport]:
-    """Measure with each of ``levels`` in turn (``cascade_levels``) and stop at the first
-    report that is ``settled``, or at the last level. ``measure`` returns the report the
-    decision reads; ``before_next`` runs when a level did not settle (``check`` starts the
-    sources still missing there). The one place the policy lives, for ``check`` and for
-    the benchmark that scores it."""
-    for n, level in enumerate(levels):
-        rep = measure(level)
-        if n == len(levels) - 1 or settled(rep):
-            return level, rep
-        if before_next is not None:
-            before_next()
-    raise ValueError("no level to measure with")
-
-
-def timelines_for(audio: Audio, transcript: str | None = DEFAULT_TRANSCRIPT, *, use_cache: bool = True) -> list[Any]:
-    """The speech timelines ``check`` uses for ``audio``, computed one after the other."""
-    from mouthsync.audio.timeline import speech_timeline
-
-    return [
-        speech_timeline(audio, transcript=t, front_end=fe, use_cache=use_cache) for t, fe in ensemble_modes(transcript)
-    ]
 
 
 def analyse(
@@ -918,7 +164,7 @@ def analyse(
             # drift search, and a 1001/1000 stretch then read 70 ms/min instead of 59)
             est_list.append(((a, b), estimate_window(sig, sel, delays, w, conf_sig)))
 
-    def span_estimate(a: float, b: float, e: _Estimate) -> WindowEstimate:
+    def span_estimate(a: float, b: float, e: Estimate) -> WindowEstimate:
         ms = None if e.delay_s is None else e.delay_s * 1000.0 - calibration_ms
         return WindowEstimate(a, b, ms, e.confidence, e.uncertain, e.note)
 
@@ -1027,9 +273,6 @@ def analyse(
     )
 
 
-# ----------------------------------------------------------------------------- entry
-
-
 def _no_face_report(video_path: str, reason: str, standard: str, fps: float) -> SyncReport:
     st = get_standard(standard)
     finding = Finding("sync.face", Severity.WARNING, f"cannot measure sync: {reason}",
@@ -1038,7 +281,7 @@ def _no_face_report(video_path: str, reason: str, standard: str, fps: float) -> 
         audio_delay_ms=None, audio_delay_frames=None, fps=fps, confidence=0.0, windows=[],
         drift_ms_per_min=None, drift=DriftFit(None, None, None, 0, "insufficient"),
         verdict={"standard": st.key, "standard_name": st.name, "status": "no_face", "passes": None, "reason": reason},
-        findings=[finding], curve=None, source=video_path,
+        findings=[finding], curve=None, source=video_path, calibration_ms=CALIBRATION_MS,
     )
 
 
@@ -1447,3 +690,4 @@ def _add_speaker(rep: SyncReport, tracks: list[Any], reports: list[SyncReport], 
             "sync.speaker", Severity.INFO,
             f"speaker: face {best} of {len(tracks)} (box {where}, confidence {rep.confidence:.2f})",
             value=rep.confidence))
+

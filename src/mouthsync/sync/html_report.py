@@ -129,7 +129,7 @@ def _shot_openings(d: dict[str, Any]) -> list[str]:
 
 
 def render_html(report: Any, *, command: str = "", moments: int = 6) -> str:
-    """The page for ``report`` (a :class:`~mouthsync.sync.delay.SyncReport`); thumbnails of
+    """The page for ``report`` (a :class:`~mouthsync.sync.report.SyncReport`); thumbnails of
     the lip closures only when it kept its evidence."""
     import jinja2
 

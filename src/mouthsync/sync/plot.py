@@ -48,7 +48,7 @@ def plot_format(out: str | os.PathLike[str]) -> str:
 
 
 def plot_report(report: object, out: str | os.PathLike[str], inputs: tuple[str, ...] = ()) -> Path:
-    """Write the two-panel picture for a :class:`~mouthsync.sync.delay.SyncReport`
+    """Write the two-panel picture for a :class:`~mouthsync.sync.report.SyncReport`
     atomically, in the format its suffix names."""
     data = render_plot(report, plot_format(out))
     out = Path(out)

@@ -11,7 +11,7 @@ move the sound at (``fix --delay shots``). This module finds each step:
    edit), except at either end of the file when the uncertain window beside it agrees.
 2. **The step**: between two runs, the time where the mouth agrees best with the sound
    taken at the first run's delay before it and the second run's after it
-   (:meth:`~mouthsync.sync.delay.Signals.split_fit`, 40 ms steps over the span the two
+   (:meth:`~mouthsync.sync.signals.Signals.split_fit`, 40 ms steps over the span the two
    runs' windows leave open).
 3. **The cut**: a move inside a pause is silent. The pause in the sound that covers both
    delays nearest to the step (within :data:`MAX_CUT_MOVE_S`) takes the cut; without one,
@@ -260,7 +260,7 @@ def find_steps(
     inserted digital silence before the first run or after the last
     (:func:`_dropouts_at_the_ends`); [] when there is none.
 
-    ``sig``: the delay search's :class:`~mouthsync.sync.delay.Signals`; ``measure(sel)``:
+    ``sig``: the delay search's :class:`~mouthsync.sync.signals.Signals`; ``measure(sel)``:
     the delay (raw s) of the frames ``sel`` measured alone, or None when that is not
     confident (the parts' own readings). ``cuts``: picture cuts (s); the frames around
     each are left out of the split fit (the tracker restarts there and an edit's sound

@@ -16,7 +16,7 @@ from mouthsync.sync.drift import DriftFit
 from mouthsync.sync.standards import get_standard, judge
 
 if TYPE_CHECKING:
-    from mouthsync.sync.delay import WindowEstimate
+    from mouthsync.sync.report import WindowEstimate
 
 # Below this confidence a delay is a guess: the verdict is "uncertain" and ``fix --delay
 # auto`` refuses (the reliability table of docs/sync.md).

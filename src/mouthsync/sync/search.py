@@ -1,0 +1,288 @@
+"""The delay search over one span of frames (a window, a shot, the whole clip): agreement
+curves combined, the peak refined, a confidence that means something, the phone sources
+weighed by how well each fits the face, and the joint drift search of a long clip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mouthsync.sync.signals import Signals
+from mouthsync.sync.verdict import LOW_CONFIDENCE
+
+# Components whose raw correlation at the peak feeds the confidence. Width correlates lower
+# than the opening and velocity even at the right delay, and counting it let a wrong
+# speaker reach 0.36 and left every remaining miss looking confident (docs/sync.md).
+_CONFIDENCE_COMPONENTS = ("opening", "velocity", "envelope")
+GRID_STEP_S = 0.002  # candidate delays are scored every 2 ms (refined between by a parabola)
+_RIVAL_EXCLUDE_S = 0.12  # a rival peak must be this far from the winner
+AMBIGUOUS_PROMINENCE = 0.15  # winner minus rival (z units) below this: ambiguous
+# Why a window (or the file) could not be judged where speech runs over a still mouth.
+STILL_NOTE = "speech over a still mouth (voice-over, off-screen speaker or held picture)"
+# Seconds of face a span mostly over a still mouth must keep to be measured at all.
+STILL_MIN_LEFT_S = 2.0
+
+
+def global_drift(
+    sig: Signals, center_s: float, weights: dict[str, float], around_ms_per_min: float = 0.0, max_ms_per_min: float = 150.0
+) -> float | None:
+    """Drift (ms/min) that maximises the whole-clip agreement, searched jointly with delay.
+
+    A line through window delays inherits every window's error (a 60 ms/min drift moves
+    the delay by only 1.5 frames per minute, about the size of one window's scatter);
+    warping the expected mouth by a candidate clock ratio and scoring all frames at once
+    uses every frame for one number. The search spans ``max_ms_per_min`` either side of
+    ``around_ms_per_min`` (the window line's slope), and ``center_s`` is the delay at the
+    middle of the frames (the warp pivots there).
+    """
+    delays = np.arange(center_s - 0.12, center_s + 0.12 + 1e-9, GRID_STEP_S)
+    every = np.ones(sig.times.size, dtype=bool)
+    w = {k: v for k, v in weights.items() if k in ("opening", "velocity") and v > 0}
+    if not w:
+        return None
+
+    def score_of(slopes: np.ndarray) -> np.ndarray:
+        score = np.full(slopes.size, np.nan)
+        for i, sl in enumerate(slopes):
+            comps = sig.curves(every, delays, w, warp=sl / 60000.0)
+            tot = sum(w[k] * np.nan_to_num(comps[k], nan=-1.0) for k in comps) / sum(w.values())
+            score[i] = float(np.max(tot))
+        return score
+
+    # coarse (12 ms/min) over the whole span, then 3 ms/min around the best coarse slope
+    coarse = around_ms_per_min + np.arange(-max_ms_per_min, max_ms_per_min + 0.1, 12.0)
+    sc = score_of(coarse)
+    if not np.isfinite(sc).any():
+        return None
+    top = float(coarse[int(np.nanargmax(sc))])
+    slopes = top + np.arange(-12.0, 12.1, 3.0)
+    score = score_of(slopes)
+    if not np.isfinite(score).any():
+        return None
+    best, _ = refine_peak(slopes, score)
+    return best
+
+
+def _z(r: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(r)
+    if ok.sum() < 3:
+        return np.full_like(r, np.nan)
+    s = float(np.std(r[ok]))
+    return (r - float(np.median(r[ok]))) / (s if s > 1e-9 else 1.0)
+
+
+def combine(components: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """Weighted mean of z-scored component curves (NaN where no component is defined)."""
+    acc: np.ndarray | None = None
+    wsum = 0.0
+    for name, r in components.items():
+        w = float(weights.get(name, 0.0))
+        if w <= 0:
+            continue
+        z = np.nan_to_num(_z(r), nan=-3.0)
+        acc = w * z if acc is None else acc + w * z
+        wsum += w
+    if acc is None:
+        return np.array([])
+    return acc / wsum
+
+
+def refine_peak(delays: np.ndarray, curve: np.ndarray) -> tuple[float, int]:
+    """Best delay: the grid maximum refined by a parabola through it and its neighbours."""
+    i = int(np.nanargmax(curve))
+    d = float(delays[i])
+    if 0 < i < len(curve) - 1:
+        a, b, c = curve[i - 1], curve[i], curve[i + 1]
+        den = a - 2 * b + c
+        if np.isfinite(den) and den < 0:
+            off = float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
+            d += off * float(delays[1] - delays[0])
+    return d, i
+
+
+@dataclass
+class Estimate:
+    """One span's delay search: the delay (raw s; None: nothing to measure), its confidence
+    and why it is uncertain, and the curves it was read from."""
+
+    delay_s: float | None
+    confidence: float
+    uncertain: bool
+    note: str
+    combined: np.ndarray
+    components: dict[str, np.ndarray]
+    features: dict[str, float]
+
+
+def confidence_from(r_peak: float, face_fraction: float, speech_s: float) -> float:
+    """Map the evidence to [0, 1]; each factor is 0 when its evidence is absent.
+
+    ``r_peak``: weighted mean of the raw correlations at the winning delay of the
+    components in ``_CONFIDENCE_COMPONENTS`` (not the width).
+    Measured on the shared clips against the same clips with another speaker's audio
+    (bench/sync_accuracy.py, docs/sync.md): the right voice gives 0.29-0.63, another voice
+    0.16-0.43 (one clip's rival overlaps), so 0.28 maps to 0 and 0.48 to 1. Peak prominence
+    was measured too and separated worse; it only feeds the "uncertain" note. The face and
+    speech factors make silence or a missing face read low whatever the curve does.
+    """
+    r = float(np.clip((r_peak - 0.28) / 0.20, 0.0, 1.0))
+    f = float(np.clip((face_fraction - 0.3) / 0.4, 0.0, 1.0))
+    s = float(np.clip((speech_s - 0.4) / 1.1, 0.0, 1.0))
+    return float(np.clip(r * f * s, 0.0, 1.0))
+
+
+def estimate_window(
+    sig: Signals,
+    sel: np.ndarray,
+    delays: np.ndarray,
+    weights: dict[str, float],
+    conf_sig: Signals | None = None,
+    warp: float = 0.0,
+    second: np.ndarray | None = None,
+) -> Estimate:
+    """Delay search and confidence over the frames ``sel`` (a window or the whole clip).
+
+    ``conf_sig``: signals whose correlation at the chosen delay makes the confidence (the
+    equal mix of the phone sources when ``sig`` is re-weighted: weighting by fit favours
+    whichever source happens to fit best, which would lift the confidence of a wrong voice).
+    ``warp``: clock mismatch (s per s) to undo first; the delay is then the one at the
+    middle of the frames. ``second``: another agreement curve over ``delays`` (z units,
+    the sources' own curves, ``late_fusion``) averaged with this one before the peak.
+    """
+    t = sig.times[sel]
+    t0, t1 = (float(t[0]), float(t[-1])) if t.size else (0.0, 0.0)
+    face_fraction = sig.face_fraction(sel)
+    speech_s = sig.speech_seconds(t0 + float(delays.min()), t1 + float(delays.max()))
+    speech_in = sig.speech_seconds(t0, t1)
+    empty = Estimate(None, 0.0, True, "", np.full(delays.size, np.nan), {}, {})
+    if sig.valid[sel].sum() < 8:
+        empty.note = STILL_NOTE if sig.still[sel].sum() >= 8 else "no usable face"
+        return empty
+    still_share = float(sig.still[sel].mean()) if sel.any() else 0.0
+    if still_share >= 0.5 and sig.valid[sel].sum() < STILL_MIN_LEFT_S * sig.fps:
+        # a few frames at the edge of a held picture or a reaction shot: a delay read from
+        # them alone would be noise (a listener's window read +293 ms from 0.3 s)
+        empty.note = STILL_NOTE
+        return empty
+    if speech_in < 0.3 or not any(p.label != "SIL" for p in sig.phones):
+        empty.note = "no speech"
+        return empty
+    comps = sig.curves(sel, delays, weights, warp)
+    combined = combine(comps, weights)
+    if combined.size == 0 or not np.isfinite(combined).any():
+        empty.note = "too little overlap between face and speech"
+        return empty
+    if second is not None and second.shape == combined.shape:
+        combined = (1.0 - LATE_SHARE) * combined + LATE_SHARE * second
+    d, i = refine_peak(delays, combined)
+    far = np.abs(delays - delays[i]) > _RIVAL_EXCLUDE_S
+    rival = float(np.nanmax(combined[far])) if far.any() else float(np.nanmin(combined))
+    prominence = float(combined[i] - rival)
+    # the confidence reads the plain correlation at the chosen delay: its mapping was fitted
+    # on it, and the trimmed one is higher everywhere (it drops the worst blocks)
+    at = {k: float(r[0]) for k, r in (conf_sig or sig).curves(sel, delays[i : i + 1], weights, warp, robust=False).items()}
+    scored = {k: r for k, r in at.items() if k in _CONFIDENCE_COMPONENTS and np.isfinite(r)}
+    num = sum(weights.get(k, 0.0) * r for k, r in scored.items())
+    den = sum(weights.get(k, 0.0) for k in scored)
+    r_peak = num / den if den > 0 else 0.0
+    conf = confidence_from(r_peak, face_fraction, min(speech_s, speech_in + 0.5))
+    # two near-equal peaks (a window across a cut, a repeated phrase) make the pick a coin
+    # toss even when both correlate well
+    uncertain = conf < LOW_CONFIDENCE or prominence < AMBIGUOUS_PROMINENCE
+    note = ""
+    if uncertain:
+        if prominence < AMBIGUOUS_PROMINENCE and conf >= LOW_CONFIDENCE:
+            note = f"two delays fit about equally well ({prominence:.2f} z apart): a cut inside the window?"
+        elif still_share >= 0.3:
+            note = STILL_NOTE + ("" if still_share >= 0.7 else " in part of the window")
+        elif face_fraction < 0.5:
+            note = "face missing in much of the window"
+        elif speech_in < 1.0:
+            note = "little speech"
+        elif prominence < 0.5:
+            note = "several delays fit about equally well (cut, other speaker or off-screen voice?)"
+        else:
+            note = "mouth and speech agree weakly"
+    return Estimate(
+        d, conf, uncertain, note, combined, comps,
+        {"prominence": prominence, "r_peak": r_peak, "face_fraction": face_fraction, "speech_s": speech_in},
+    )
+
+
+# Softmax temperature of the source weights (units of peak correlation): a source whose
+# best fit is 0.1 below the best source's counts e times less. Measured on the shift
+# protocol (docs/sync.md, "Weighing the phone sources"): 0.05-0.1 equally good.
+SOURCE_TEMPERATURE = 0.1
+
+
+def source_searches(
+    sig: Signals, sel: np.ndarray, delays: np.ndarray, weights: dict[str, float]
+) -> tuple[list[float], list[np.ndarray]]:
+    """How well each phone source alone fits the face, and its own agreement curve over
+    ``delays`` (z units); empty lists with fewer than 2 sources.
+
+    A source's fit is its peak correlation (the same figure the confidence is made from)
+    when it alone predicts the mouth. On some footage one recogniser output is poor (on
+    voxceleb_620900105 both allphone timelines alone read 0.4-0.7 s off), and under noise
+    the sources degrade unequally; the equal mean then carries the poor one's errors. The
+    fits weigh the early mix (``fit_weights``), the curves the late fusion
+    (``late_fusion``). Each source is scored once over ``sel`` (cheap next to the windows).
+    """
+    if sig.n_sources < 2:
+        return [], []
+    fits, curves = [], []
+    for i in range(sig.n_sources):
+        e = estimate_window(sig.mixed(np.eye(sig.n_sources)[i]), sel, delays, weights)
+        fits.append(float(e.features.get("r_peak", 0.0)) if e.delay_s is not None else 0.0)
+        curves.append(e.combined)
+    return fits, curves
+
+
+# Late fusion of the whole-clip search (see ``late_fusion``): the sources' own curves are
+# weighed by a softmax of their fits at this temperature, then averaged with the curve of
+# the mixed sources. Measured on the shift protocol (docs/sync.md, "Late fusion").
+LATE_TEMPERATURE = 0.2
+# Share of the sources' own curves in the whole-clip curve (0: the mixed curve alone).
+LATE_SHARE = 0.5
+
+
+def late_fusion(fits: list[float], curves: list[np.ndarray]) -> np.ndarray | None:
+    """The sources' own agreement curves, weighed by fit: a second opinion on the delay.
+
+    Why: mixing the sources' expected openings (early fusion) makes one new prediction of
+    the mouth; when one source is badly wrong under noise, the mix can peak where no
+    source does (pink noise, retalking_face2 at -6 frames: the sources alone read +0.9,
+    +9.0 and +0.1 frames off, the mix +16.7). Averaging the curves themselves lets two
+    sources that agree outvote the third.
+    """
+    ok = [(f, c) for f, c in zip(fits, curves, strict=True) if c.size and np.isfinite(c).any()]
+    if len(ok) < 2:
+        return None
+    f = np.array([x[0] for x in ok])
+    w = np.exp((f - f.max()) / LATE_TEMPERATURE)
+    z = np.array([np.nan_to_num(x[1], nan=-3.0) for x in ok])
+    return (w[:, None] * z).sum(axis=0) / w.sum()
+
+
+def fit_weights(fits: list[float]) -> np.ndarray:
+    """Softmax of the fits at ``SOURCE_TEMPERATURE``: the mix the delay is searched with."""
+    f = np.asarray(fits, dtype=np.float64)
+    return np.exp((f - f.max()) / SOURCE_TEMPERATURE)
+
+
+def window_spans(t_start: float, t_end: float, window_s: float, hop_s: float) -> list[tuple[float, float]]:
+    """Window (start, end) pairs covering [t_start, t_end]; short media get one window."""
+    span = t_end - t_start
+    if span <= window_s * 1.25 or hop_s <= 0:
+        return [(t_start, t_end)]
+    out = []
+    s = t_start
+    while s + window_s < t_end - 1e-9:
+        out.append((s, s + window_s))
+        s += hop_s
+    last = (max(t_start, t_end - window_s), t_end)
+    if not out or last[0] > out[-1][0] + 1e-6:
+        out.append(last)
+    return out
+

@@ -1,0 +1,131 @@
+"""Which speech timelines ``check`` measures with, and when fewer of them settle it: the
+aligned machine transcript is a third of a cold check's CPU, and long clear speech is
+decided by phonetic recognition alone (:func:`settled`, :func:`cascade_levels`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mouthsync.media.decode import Audio
+from mouthsync.sync.report import SyncReport
+
+# Phones from a machine transcript force-aligned ("auto") predict the mouth better than
+# phonetic recognition (docs/speech.md); None = allphone recognition (~4x cheaper). With
+# "auto" the allphone timeline is computed too and both are averaged (``timelines_for``).
+DEFAULT_TRANSCRIPT: str | None = "auto"
+# ``transcript=ALWAYS``: the three sources of ``"auto"`` even when the phones alone settle it.
+ALWAYS = "always"
+# One speech timeline ``check`` averages: (transcript setting, recogniser front end).
+Source = tuple[str | None, str]
+
+
+def ensemble_modes(transcript: str | None) -> list[Source]:
+    """The speech timelines ``check`` averages for a ``transcript`` setting.
+
+    ``"auto"``: the aligned machine transcript and phonetic recognition with two front
+    ends (batch and live cepstral normalisation). The three make different mistakes; on
+    the shift protocol their mean followed 95.7 % of whole-frame shifts (auto alone 92.5,
+    allphone alone 86.7), kept more of them under noise (pink 80 / other voice 77 %,
+    against 78 / 63 for auto alone) and is the only mix tried whose confidence separates
+    every clip from all five other speakers (docs/sync.md, "Several phone sources").
+    ``analyse`` then weighs them by how well each alone fits the face (``source_searches``).
+    A given transcript is aligned alone (it is the best phone source there is);
+    ``None``: allphone alone (the fast mode).
+    """
+    from mouthsync.audio.timeline import AUTO
+
+    if transcript is not None and transcript.strip().lower() in (AUTO, ALWAYS):
+        return [(AUTO, "batch"), (None, "batch"), (None, "live")]
+    return [(transcript, "batch")]
+
+
+def decides_early(transcript: str | None) -> bool:
+    """Whether ``check`` may decide without the aligned transcript (``"auto"``, see
+    :func:`settled`); ``"always"``, a given text or ``None`` fix the sources up front."""
+    from mouthsync.audio.timeline import AUTO
+
+    return transcript is not None and transcript.strip().lower() == AUTO
+
+
+# Phonetic recognition alone settles the delay at this confidence (see ``settled``). On
+# the shift protocol (801 copies of the 9 shared clips, clean, noisy, re-encoded) the two
+# allphone sources alone were within a frame in 100 % of the 124 copies where they read
+# >= 0.8, batch allphone alone in 73 of 73, and taking their answer there leaves every
+# figure of bench/sync_accuracy.py as it was with the transcript always used
+# (docs/sync.md, "Deciding without the words").
+SETTLED_CONFIDENCE = 0.8
+# Audio at least this long (and not noisy) starts only the first step's source: long clear
+# speech usually settles there, short audio rarely does (85 of the protocol's 801 copies).
+LONG_AUDIO_S = 20.0
+
+
+def settled(fast: SyncReport) -> bool:
+    """Whether a report from fewer phone sources (``cascade_levels``) is decisive, so that
+    more sources, above all the aligned machine transcript, a third of the CPU of a cold
+    ``check`` (~8-10 CPU-s per minute of speech, one thread), would not change the answer.
+
+    Why a cascade: the transcript earns its place where the evidence is scarce or poor (a
+    few seconds of speech, noise, a second voice); where the phones alone agree with the
+    face clearly it only costs time. A clip that drifts or whose windows disagree without
+    a line (an edit) always gets the transcript: the answer there is the delay over time,
+    which every source sharpens (a 1001/1000 stretch read 65 ms/min from the phones alone,
+    59-61 with the transcript; the true figure is 60). The decision depends on the
+    evidence only, never on which timelines happen to be cached, so the same input always
+    gives the same report.
+
+    Likewise an edit with a shot whose own reading is more than a frame away from the
+    whole file, however unsure: one phone source read a 5 s shot made 200 ms late as
+    +742 ms at confidence 0.10 in a file that settled at 0.97 on it, where every source
+    reads +220 at 0.40. Shots that agree with the file (confident or not) settle as before.
+    """
+    if fast.audio_delay_ms is None or fast.drift.kind in ("steps", "drift"):
+        return False
+    frame_ms = 1000.0 / fast.fps if fast.fps else 40.0
+    if any(s.audio_delay_ms is not None and abs(s.audio_delay_ms - fast.audio_delay_ms) > frame_ms
+           for s in fast.shots):
+        return False
+    return fast.confidence >= SETTLED_CONFIDENCE
+
+
+def cascade_levels(sources: list[Source], early: bool) -> list[list[int]]:
+    """Which of ``sources`` (``ensemble_modes`` order) to measure with, in turn, until one
+    report is ``settled``; the last level is always taken as it is.
+
+    With ``early`` (``"auto"``): batch allphone alone, then both allphone front ends, then
+    the transcript too. Each level is the cheaper one's evidence plus one more source, so
+    a clip pays for what its evidence needs: long clear speech settles at the first.
+    """
+    every = list(range(len(sources)))
+    if not early or len(sources) < 3:
+        return [every]
+    return [[1], [1, 2], every]
+
+
+def measure_in_steps(
+    levels: list[list[int]],
+    measure: Callable[[list[int]], SyncReport],
+    before_next: Callable[[], None] | None = None,
+) -> tuple[list[int], SyncReport]:
+    """Measure with each of ``levels`` in turn (``cascade_levels``) and stop at the first
+    report that is ``settled``, or at the last level. ``measure`` returns the report the
+    decision reads; ``before_next`` runs when a level did not settle (``check`` starts the
+    sources still missing there). The one place the policy lives, for ``check`` and for
+    the benchmark that scores it."""
+    for n, level in enumerate(levels):
+        rep = measure(level)
+        if n == len(levels) - 1 or settled(rep):
+            return level, rep
+        if before_next is not None:
+            before_next()
+    raise ValueError("no level to measure with")
+
+
+def timelines_for(audio: Audio, transcript: str | None = DEFAULT_TRANSCRIPT, *, use_cache: bool = True) -> list[Any]:
+    """The speech timelines ``check`` uses for ``audio``, computed one after the other."""
+    from mouthsync.audio.timeline import speech_timeline
+
+    return [
+        speech_timeline(audio, transcript=t, front_end=fe, use_cache=use_cache) for t, fe in ensemble_modes(transcript)
+    ]
+
