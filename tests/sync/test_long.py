@@ -223,6 +223,12 @@ def test_a_step_inside_a_shot_is_located_and_fix_moves_each_part(
     assert rep.drift.kind == "steps"
     assert [f for f in rep.findings if f.check == "sync.step" and "--delay steps" in f.advice]
     assert [f.advice for f in rep.findings if f.check == "sync.delay"] == ["mouthsync fix FILE -o OUT --delay steps"]
+    # the step explains why the windows disagree: no second, vaguer warning that they do
+    assert not [f for f in rep.findings if f.check == "sync.steps"]
+    from mouthsync.commands.check import _human
+
+    text = _human(rep.to_dict())
+    assert "it steps: see below" in text[1] and "  drift         : none; the delay steps instead" in text
     from mouthsync.sync.plot import plot_report
 
     assert plot_report(rep, tmp_path / "step.png").read_bytes()[:4] == b"\x89PNG"

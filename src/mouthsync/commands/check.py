@@ -118,6 +118,8 @@ def _human(d: dict[str, Any]) -> list[str]:
         lead = "sound after picture" if d["audio_delay_ms"] >= 0 else "sound before picture"
         at = d["details"].get("delay_at_s")
         where = f"; at {at:.1f} s, the middle: it drifts" if at is not None else ""
+        if any(not x.get("at_cut") for x in d.get("steps") or []):
+            where += "; over the whole file, but it steps: see below"
         lines.append(
             f"  audio delay   : {d['audio_delay_ms']:+.1f} ms = {d['audio_delay_frames']:+.2f} frames at {d['fps']:.3f} fps ({lead}{where})"
         )
@@ -153,8 +155,11 @@ def _human(d: dict[str, Any]) -> list[str]:
         interp = f" - {dr['interpretation']}" if dr.get("interpretation") else ""
         lines.append(f"  drift         : {dr['ms_per_min']:+.1f} ms/min{interp}")
     elif dr["kind"] == "steps":
-        lines.append(f"  drift         : windows disagree without a line (spread {dr['residual_ms']:.0f} ms): edit or cut?")
         steps = d.get("steps") or []
+        if any(not x.get("at_cut") for x in steps):
+            lines.append("  drift         : none; the delay steps instead")
+        else:
+            lines.append(f"  drift         : windows disagree without a line (spread {dr['residual_ms']:.0f} ms): edit or cut?")
         for sp in [x for x in steps if not x.get("at_cut")]:
             a, b = sp["between_s"]
             where = ("where the inserted silence starts" if sp.get("placed_by") == "inserted silence"

@@ -99,7 +99,8 @@ def judge_report(
                                 f"delay drifts {drift.ms_per_min:+.1f} ms per minute{what}",
                                 value=drift.ms_per_min, unit="ms/min",
                                 advice="mouthsync fix FILE -o OUT --drift auto"))
-    elif drift.kind == "steps":
+    elif drift.kind == "steps" and not inside:
+        # (steps found inside the take are each a finding below, with where and how much)
         findings.append(Finding("sync.steps", Severity.WARNING,
                                 f"window delays disagree without a straight line (spread {drift.residual_ms:.0f} ms): an edit or cut with different sync on each side?",
                                 value=drift.residual_ms, unit="ms",
