@@ -1,0 +1,109 @@
+"""One span's delay search (``sync.search``): windows, the peak, the confidence, weighing the phone sources."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mouthsync.media.decode import Audio
+from mouthsync.sync.features import (
+    masked_corr_rows,
+)
+from mouthsync.sync.search import combine, confidence_from, refine_peak, window_spans
+
+
+def test_window_spans_cover_and_short_media_get_one() -> None:
+    assert window_spans(0.0, 5.0, 5.0, 2.5) == [(0.0, 5.0)]
+    spans = window_spans(0.0, 60.0, 5.0, 2.5)
+    assert spans[0] == (0.0, 5.0) and spans[-1][1] == 60.0
+    assert all(b - a == pytest.approx(5.0) for a, b in spans)
+
+
+def test_masked_corr_and_peak_refinement() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(200)
+    delays = np.arange(-10, 11)
+    rows = np.stack([np.roll(x, int(d)) for d in delays]).astype(float)
+    mask = np.ones_like(rows, dtype=bool)
+    r = masked_corr_rows(x, rows, mask)
+    assert delays[int(np.argmax(r))] == 0 and r.max() == pytest.approx(1.0)
+    # a sampled parabola peaking between grid points is recovered exactly
+    g = np.arange(-0.02, 0.0201, 0.002)
+    d, _ = refine_peak(g, -((g - 0.0033) ** 2))
+    assert d == pytest.approx(0.0033, abs=1e-6)
+    z = combine({"a": r, "b": r}, {"a": 1.0, "b": 1.0})
+    assert int(np.argmax(z)) == int(np.argmax(r))
+
+
+def test_confidence_is_zero_without_face_or_speech() -> None:
+    assert confidence_from(0.55, 1.0, 4.0) > 0.9
+    assert confidence_from(0.55, 0.0, 4.0) == 0.0
+    assert confidence_from(0.55, 1.0, 0.0) == 0.0
+    assert confidence_from(0.1, 1.0, 4.0) == 0.0
+
+
+def test_sources_are_weighed_by_how_well_each_alone_fits() -> None:
+    """A phone source that does not fit the face (here: random phones) is weighed down, so
+    the mix follows the source that does; the confidence still comes from the equal mix."""
+    from types import SimpleNamespace
+
+    from mouthsync.audio.types import Phone
+    from mouthsync.audio.visemes import expected_opening, expected_spread
+    from mouthsync.sync.delay import DEFAULT_WEIGHTS, analyse
+    from mouthsync.sync.search import GRID_STEP_S, fit_weights, source_searches
+    from mouthsync.sync.signals import Signals
+
+    rng = np.random.default_rng(11)
+    labels = ["AA", "M", "IY", "P", "S", "AE", "B", "OW", "F", "UW"]
+
+    def random_phones(seed: int) -> list[Phone]:
+        r = np.random.default_rng(seed)
+        out, t = [], 0.3
+        while t < 5.6:
+            d = float(r.uniform(0.06, 0.2))
+            out.append(Phone(t, t + d, str(r.choice(labels))))
+            t += d
+        return out
+
+    good, junk = random_phones(1), random_phones(2)
+    times = np.arange(0.0, 6.0, 0.04)
+    true_delay = 0.08  # the sound comes 80 ms after the picture
+    ap = expected_opening(good, times + true_delay) + 0.05 * rng.standard_normal(times.size)
+    wd = expected_spread(good, times + true_delay) + 0.05 * rng.standard_normal(times.size)
+    track = SimpleNamespace(times=times, mouth={"aperture": ap, "width": wd}, valid=np.ones(times.size, bool), fps=25.0)
+    audio = Audio(samples=np.zeros(96000, np.float32), rate=16000, start=0.0)
+    tl_good = SimpleNamespace(phones=good, speech=[(good[0].start, good[-1].end)], mode="align")
+    tl_junk = SimpleNamespace(phones=junk, speech=[(junk[0].start, junk[-1].end)], mode="allphone")
+    sig = Signals(track, [tl_junk, tl_good], audio)
+    np.testing.assert_allclose(sig.source_weights, [0.5, 0.5])
+    delays = np.arange(-0.8, 0.8 + 1e-9, GRID_STEP_S)
+    fits, curves = source_searches(sig, np.ones(times.size, bool), delays, DEFAULT_WEIGHTS)
+    assert [c.shape for c in curves] == [delays.shape] * 2
+    assert fits[1] > fits[0] + 0.3
+    mixed = sig.mixed(fit_weights(fits))
+    assert mixed.source_weights[1] > 0.95
+    np.testing.assert_allclose(sig.source_weights, [0.5, 0.5])  # the equal mix is left as it was
+    rep = analyse(track, [tl_junk, tl_good], audio, window_s=1e9, calibration_ms=0.0)
+    assert rep.raw_delay_ms is not None and abs(rep.raw_delay_ms - 80.0) < 10.0
+    assert rep.details["source_weights"][1] > 0.95
+    # one source: nothing to weigh
+    assert source_searches(Signals(track, tl_good, audio), np.ones(times.size, bool), delays, DEFAULT_WEIGHTS) == ([], [])
+
+
+def test_late_fusion_lets_two_agreeing_sources_outvote_a_third() -> None:
+    from mouthsync.sync.search import late_fusion
+
+    delays = np.arange(-0.8, 0.801, 0.002)
+
+    def bump(at: float, height: float = 3.0) -> np.ndarray:
+        return height * np.exp(-0.5 * ((delays - at) / 0.03) ** 2)
+
+    curves = [bump(0.04), bump(0.05), bump(-0.4, 4.0)]
+    fused = late_fusion([0.40, 0.40, 0.40], curves)
+    assert fused is not None
+    assert abs(delays[int(np.argmax(fused))] - 0.045) <= 0.012
+    # a source that fits the face far worse counts for little, however sharp its peak
+    fused = late_fusion([0.45, 0.10, 0.10], [bump(0.2), bump(-0.4, 6.0), bump(-0.4, 6.0)])
+    assert abs(delays[int(np.argmax(fused))] - 0.2) <= 0.004
+    # one usable source is no second opinion
+    assert late_fusion([0.4, 0.0], [bump(0.0), np.full(delays.size, np.nan)]) is None

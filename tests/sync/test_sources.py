@@ -1,0 +1,52 @@
+"""Which speech timelines ``check`` measures with (``sync.sources``): when fewer settle it."""
+
+from __future__ import annotations
+
+
+def test_phones_settle_only_a_confident_measured_delay_without_steps() -> None:
+    from mouthsync.sync.drift import DriftFit
+    from mouthsync.sync.report import SyncReport
+    from mouthsync.sync.sources import SETTLED_CONFIDENCE, decides_early, ensemble_modes, settled
+
+    def report(delay: float | None, conf: float, kind: str) -> SyncReport:
+        return SyncReport(delay, None, 25.0, conf, [], None, DriftFit(None, None, None, 0, kind), {}, [], None)
+
+    assert settled(report(40.0, SETTLED_CONFIDENCE, "none"))
+    assert not settled(report(40.0, 1.0, "drift")), "a drift is measured best with every source"
+    assert not settled(report(40.0, SETTLED_CONFIDENCE - 0.01, "none"))
+    assert not settled(report(None, 1.0, "insufficient"))
+    assert not settled(report(40.0, 1.0, "steps")), "an edited clip's windows need every source"
+    # only the default may decide early; 'always' asks for the same three sources up front
+    assert decides_early("auto") and not decides_early("always") and not decides_early(None)
+    assert not decides_early("the words that were said")
+    assert ensemble_modes("always") == ensemble_modes("auto")
+
+
+def test_cascade_levels_add_one_source_at_a_time_and_end_with_all() -> None:
+    from mouthsync.sync.sources import cascade_levels, ensemble_modes
+
+    auto = ensemble_modes("auto")
+    assert auto[0][0] is not None and auto[1] == (None, "batch") and auto[2] == (None, "live")
+    assert cascade_levels(auto, early=True) == [[1], [1, 2], [0, 1, 2]]
+    assert cascade_levels(auto, early=False) == [[0, 1, 2]]
+    assert cascade_levels(ensemble_modes(None), early=True) == [[0]]
+
+
+def test_measure_in_steps_stops_at_the_first_settled_level() -> None:
+    from mouthsync.sync.drift import DriftFit
+    from mouthsync.sync.report import SyncReport
+    from mouthsync.sync.sources import measure_in_steps
+
+    def report(conf: float) -> SyncReport:
+        return SyncReport(10.0, None, 25.0, conf, [], None, DriftFit(None, None, None, 0, "none"), {}, [], None)
+
+    levels = [[1], [1, 2], [0, 1, 2]]
+    seen: list[list[int]] = []
+    escalations: list[int] = []
+    conf = {1: 0.5, 2: 0.85, 3: 0.95}
+    level, rep = measure_in_steps(levels, lambda lv: seen.append(lv) or report(conf[len(lv)]),
+                                  lambda: escalations.append(1))
+    assert level == [1, 2] and rep.confidence == 0.85 and seen == levels[:2] and len(escalations) == 1
+    # nothing settles: the last level is taken as it is
+    level, rep = measure_in_steps(levels, lambda lv: report(0.1))
+    assert level == [0, 1, 2] and rep.confidence == 0.1
