@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 
 from mouthsync.media.decode import Audio
-from mouthsync.sync.features import (
-    masked_corr_rows,
-)
+from mouthsync.sync.features import masked_corr_rows
 from mouthsync.sync.search import combine, confidence_from, refine_peak, window_spans
 
 
