@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mouthsync.face.track import FaceTrack, track_face
+from mouthsync.face.facetrack import FaceTrack
+from mouthsync.face.track import track_face
 from tests.conftest import CLIPS, WILD
 
 

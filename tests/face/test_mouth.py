@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mouthsync.face.facetrack import FaceTrack
 from mouthsync.face.mouth import CLOSURE_THRESHOLD, head_pose, mouth_measures
-from mouthsync.face.track import FaceTrack
 from mouthsync.media.decode import decode_audio
 from tests.conftest import CLIPS, WILD
 

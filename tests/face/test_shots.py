@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from mouthsync.face.facetrack import FaceTrack
 from mouthsync.face.shots import (
     blanks,
     dissolves,
@@ -19,7 +20,7 @@ from mouthsync.face.shots import (
     span_mask,
     transitions,
 )
-from mouthsync.face.track import FaceTrack, track_face
+from mouthsync.face.track import track_face
 from tests.conftest import CLIPS, WILD
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mouthsync.face.facetrack import FaceTrack
 from mouthsync.face.smooth import RIGID_POINTS, band_energy, one_euro, smooth_track
-from mouthsync.face.track import FaceTrack
 from tests.conftest import CLIPS, WILD
 
 

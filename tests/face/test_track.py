@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from mouthsync.core.errors import BadInput, NoFace
-from mouthsync.face.track import SCHEMA_VERSION, FaceTrack, track_face
+from mouthsync.face.facetrack import SCHEMA_VERSION, FaceTrack
+from mouthsync.face.track import track_face
 from mouthsync.media.decode import frame_times, video_meta
 from tests.conftest import CLIPS, SILENT, WILD
 
@@ -142,16 +143,16 @@ def test_started_track_runs_its_worker_at_once_and_cancel_stops_it(tmp_path, mon
 def test_fast_landmark_parse_matches_protobuf_fields() -> None:
     from mediapipe.framework.formats import landmark_pb2
 
-    from mouthsync.face.track import _landmark_array
+    from mouthsync.face.mesh import landmark_array
 
     rng = np.random.default_rng(0)
     pts = rng.normal(size=(478, 3)).astype(np.float32)
     msg = landmark_pb2.NormalizedLandmarkList()
     for x, y, z in pts:
         msg.landmark.add(x=float(x), y=float(y), z=float(z))
-    np.testing.assert_array_equal(_landmark_array(msg), pts)
+    np.testing.assert_array_equal(landmark_array(msg), pts)
     msg.landmark[5].visibility = 0.5  # another layout: the slow path must take over
-    np.testing.assert_array_equal(_landmark_array(msg), pts)
+    np.testing.assert_array_equal(landmark_array(msg), pts)
 
 
 def test_primary_face_is_the_speaker_when_two_faces_show(tmp_path) -> None:
@@ -187,7 +188,7 @@ def test_a_file_with_only_its_audio_changed_shares_the_cached_track(tmp_path: Pa
     def no_tracking(*a, **k):
         raise AssertionError("tracked again")
 
-    monkeypatch.setattr(trk, "_mesh_frames", no_tracking)
+    monkeypatch.setattr(trk, "mesh_frames", no_tracking)
     again = trk.track_face(other)
     np.testing.assert_array_equal(again.landmarks, first.landmarks)
     assert again.source == str(other)
@@ -206,7 +207,7 @@ def test_interlaced_pictures_are_tracked_on_their_first_field(
     """PAL interlaced footage (720x576, 50 fields/s of real motion) against the progressive
     copy made from the same 50 fps pictures: with both fields blended the mouth read 0.37
     frames (15 ms) early; the field shown first is the frame's own instant."""
-    import mouthsync.face.track as ft
+    import mouthsync.face.frames as ft
 
     clip = next(p for p in CLIPS if p.name == "retalking_face4.mp4")
     inter, prog = tmp_path / "i.mp4", tmp_path / "p.mp4"
@@ -227,7 +228,7 @@ def test_interlaced_pictures_are_tracked_on_their_first_field(
 def test_first_field_follows_the_field_order() -> None:
     from types import SimpleNamespace
 
-    from mouthsync.face.track import first_field
+    from mouthsync.face.frames import first_field
 
     inter, prog = SimpleNamespace(interlaced_frame=True), SimpleNamespace(interlaced_frame=False)
     assert first_field(prog, 2) is None

@@ -9,13 +9,17 @@ from pathlib import Path
 
 import numpy as np
 
+from mouthsync.face import frames, mesh
 from mouthsync.face import track as trk
+from mouthsync.face.facetrack import build_track
+from mouthsync.face.identities import primary_face
+from mouthsync.face.mesh import import_mediapipe
 from mouthsync.media.decode import video_meta
 from tests.conftest import CLIPS
 
 _PROG = """
 import sys
-from mouthsync.face.track import import_mediapipe
+from mouthsync.face.mesh import import_mediapipe
 mp = import_mediapipe()
 assert "matplotlib" not in sys.modules and "matplotlib.pyplot" not in sys.modules, "stand-ins left behind"
 assert callable(mp.solutions.face_mesh.FaceMesh)
@@ -40,15 +44,15 @@ def test_skipped_deblocking_keeps_aperture_on_720p(tmp_path: Path, monkeypatch) 
         check=True,
     )
     meta = video_meta(clip)
-    assert max(meta.width, meta.height) >= trk.SKIP_DEBLOCK_FACTOR * trk.DEFAULT_MAX_SIDE  # the fast path is taken
+    assert max(meta.width, meta.height) >= frames.SKIP_DEBLOCK_FACTOR * trk.DEFAULT_MAX_SIDE  # the fast path is taken
 
     def aperture() -> np.ndarray:
-        p = trk._primary_face(trk._mesh_frames(str(clip), None, None, trk.DEFAULT_MAX_SIDE, 1, meta.width, meta.height))
+        p = primary_face(mesh.mesh_frames(str(clip), None, None, trk.DEFAULT_MAX_SIDE, 1, meta.width, meta.height))
         assert p["valid"].all()
-        return trk.build_track(p["times"], p["valid"], p["landmarks"], meta.width, meta.height).mouth["aperture"]
+        return build_track(p["times"], p["valid"], p["landmarks"], meta.width, meta.height).mouth["aperture"]
 
     fast = aperture()
-    monkeypatch.setattr(trk, "SKIP_DEBLOCK_FACTOR", 1e9)  # deblocked, as before
+    monkeypatch.setattr(frames, "SKIP_DEBLOCK_FACTOR", 1e9)  # deblocked, as before
     exact = aperture()
     assert len(fast) == len(exact) >= 90
     ok = np.isfinite(fast) & np.isfinite(exact)
@@ -58,19 +62,19 @@ def test_skipped_deblocking_keeps_aperture_on_720p(tmp_path: Path, monkeypatch) 
 
 
 def test_direct_mesh_call_gives_process_landmarks() -> None:
-    """Feeding the solution's graph directly (``_MeshCall``) is taken on the pinned
+    """Feeding the solution's graph directly (``face.mesh.MeshCall``) is taken on the pinned
     MediaPipe and returns exactly what ``FaceMesh.process`` returns, frame for frame,
     faces and no faces alike."""
-    mp = trk.import_mediapipe()
-    pictures = [img for _, img in trk._decode_range(str(CLIPS[1]), None, 1.2, trk.DEFAULT_MAX_SIDE)]
+    mp = import_mediapipe()
+    pictures = [img for _, img in frames.decode_range(str(CLIPS[1]), None, 1.2, trk.DEFAULT_MAX_SIDE)]
     pictures.append(np.zeros_like(pictures[0]))  # no face
     kw = dict(static_image_mode=False, max_num_faces=1, refine_landmarks=True)
     with mp.solutions.face_mesh.FaceMesh(**kw) as a, mp.solutions.face_mesh.FaceMesh(**kw) as b:
-        call = trk._MeshCall(b)
+        call = mesh.MeshCall(b)
         assert call._direct, "the direct path must be taken on the pinned MediaPipe"
         for img in pictures:
-            want = [trk._landmark_array(f) for f in a.process(img).multi_face_landmarks or []]
-            got = [trk._landmark_array(f) for f in call(img)]
+            want = [mesh.landmark_array(f) for f in a.process(img).multi_face_landmarks or []]
+            got = [mesh.landmark_array(f) for f in call(img)]
             assert len(got) == len(want)
             for g, w in zip(got, want, strict=True):
                 assert g.shape == (trk.N_LANDMARKS, 3)

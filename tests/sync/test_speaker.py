@@ -11,7 +11,8 @@ import pytest
 from mouthsync.cli import main
 from mouthsync.core.errors import BadInput
 from mouthsync.core.findings import Severity
-from mouthsync.face.track import follow_identities, track_faces
+from mouthsync.face.identities import follow_identities
+from mouthsync.face.track import track_faces
 from mouthsync.sync.delay import check_sync
 from tests.conftest import CLIPS
 from tests.sync.builders import dialogue, side_by_side, write_shifted_clip

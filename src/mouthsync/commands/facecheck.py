@@ -41,8 +41,8 @@ def register(app: typer.Typer) -> None:
         """Judge the footage for lip reading: occlusion, head turn, blur, shake, flicker, compression."""
         prepare(json_out, fail_on)
         from mouthsync.core.atomic import check_output_path
+        from mouthsync.face.facetrack import FaceTrack
         from mouthsync.face.quality import check_footage, contact_sheet
-        from mouthsync.face.track import FaceTrack
 
         if sheet is not None:
             check_output_path(sheet, [file])

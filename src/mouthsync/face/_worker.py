@@ -23,7 +23,8 @@ def main(argv: list[str]) -> int:
     import numpy as np
 
     from mouthsync.core.spares import job_argv
-    from mouthsync.face.track import _mesh_frames, _primary_face, import_mediapipe
+    from mouthsync.face.identities import primary_face
+    from mouthsync.face.mesh import import_mediapipe, mesh_frames
 
     import_mediapipe()  # before the job: a spare's start-up overlaps its caller's (core.spares)
     got = job_argv(argv)
@@ -47,7 +48,7 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(f"{n}\n")
         sys.stdout.flush()
 
-    part = _primary_face(_mesh_frames(
+    part = primary_face(mesh_frames(
         args["path"], args["start"], args["end"], args["max_side"], args["max_faces"],
         args["width"], args["height"], report=report,
         crop=tuple(args["crop"]) if args.get("crop") else None,

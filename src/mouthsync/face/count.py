@@ -77,7 +77,7 @@ def face_boxes(path: str | os.PathLike[str], max_samples: int = MAX_SAMPLES, *, 
     if cpath is not None and cpath.exists():
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             return [[[float(v) for v in b] for b in frame] for frame in json.loads(cpath.read_text())["boxes"]]
-    from mouthsync.face.track import import_mediapipe
+    from mouthsync.face.mesh import import_mediapipe
 
     pictures = _keyframes(str(path), max_samples)
     boxes: list[list[list[float]]] = []

@@ -38,9 +38,10 @@ from typing import Any
 import numpy as np
 
 from mouthsync.core.findings import Finding, Severity
+from mouthsync.face.facetrack import FaceTrack
 from mouthsync.face.mouth import EYE_OUTER_L, EYE_OUTER_R, MOUTH_REGION, NOSE_TIP
 from mouthsync.face.shots import MIN_SHOT_S, Transitions, span_mask, transitions
-from mouthsync.face.track import FaceTrack, track_face
+from mouthsync.face.track import track_face
 
 ALGORITHM = "facecheck-1"
 RIGID = (33, 133, 263, 362, 168, 6, 1)

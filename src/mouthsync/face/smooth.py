@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from mouthsync.face.track import FaceTrack
+    from mouthsync.face.facetrack import FaceTrack
 
 SPEECH_BAND_HZ = (1.5, 6.0)
 MIN_ENERGY_KEPT = 0.8
@@ -129,7 +129,7 @@ def jitter(landmarks: np.ndarray, scale: np.ndarray, points: tuple[int, ...] = R
 
 def smooth_track(track: FaceTrack, *, strength: float = 1.0) -> FaceTrack:
     """Return a new track with One-Euro-filtered landmarks and recomputed measures + report."""
-    from mouthsync.face.track import build_track
+    from mouthsync.face.facetrack import build_track
 
     p = params_for(strength)
     lm = track.landmarks.astype(np.float64)

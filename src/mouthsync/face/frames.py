@@ -1,0 +1,215 @@
+"""Frames for the tracker: decoded at their true times, shrunk to the size Face Mesh needs
+(deblocking skipped when the shrink hides it), interlaced pictures on their first field,
+read ahead in a thread, and each frame's grey thumbnail for the picture-change measures."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from mouthsync.core.errors import BadInput
+
+# Decode without the deblocking filter when the picture is shrunk at least this much.
+SKIP_DEBLOCK_FACTOR = 2.0
+
+
+def decode_range(
+    path: str, start: float | None, end: float | None, max_side: int | None, *, lead_in: bool = False,
+    crop: tuple[int, int, int, int] | None = None,
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Frames with ``start <= time < end`` (None: open ended), downscaled in the decoder.
+
+    ``lead_in``: the frame just before ``start`` (when there is one) comes first, with its
+    own time (< start): the picture change of the range's first frame needs it.
+    ``crop``: ``(x0, y0, w, h)`` in source pixels (even): only that part of each picture,
+    at the source's resolution (shrunk to ``max_side`` if larger); see ``face.region``.
+    """
+    import av
+
+    from mouthsync.media.container import open_input, require_video
+
+    with open_input(path) as c:
+        vs = require_video(c, path)
+        # No codec frame threads: decoding already runs beside inference (prefetch thread)
+        # and beside the other range's process; frame threads only add ~10 % CPU
+        # (2.21 vs 1.98 CPU-ms per 720p frame; FRAME threads 2.34 vs 2.07 measured again,
+        # SLICE threads no change: x264 writes one slice per picture).
+        w, h = vs.codec_context.width, vs.codec_context.height
+        if crop is not None:
+            w, h = crop[2], crop[3]
+        size = None
+        if max_side and max(w, h) > max_side:
+            s = max_side / max(w, h)
+            size = (max(2, int(round(w * s / 2)) * 2), max(2, int(round(h * s / 2)) * 2))
+        if max_side and max(w, h) >= SKIP_DEBLOCK_FACTOR * max_side:
+            # Skipping the deblocking filter saves ~0.4 CPU-ms per 720p frame (1.85 -> 1.47,
+            # ~5 % of tracking). At native size it moved the aperture by up to 0.02 on the
+            # 224 px wild clips (correlation 0.94), but when the picture is area-averaged
+            # down by >= 2x the block edges average out: correlation 0.998 with the
+            # deblocked decode on 720p talking heads, same frames tracked.
+            vs.codec_context.options = {"skip_loop_filter": "all"}
+        if start is not None and start > 0:
+            # with lead_in, land before a keyframe that starts the range (an edit's cut often
+            # is one), so that the frame before it is decoded too
+            target = start - 1e-3 if lead_in else start
+            c.seek(int(target / float(vs.time_base)), stream=vs, backward=True, any_frame=False)
+        last_t: float | None = None
+        step = 0.04
+        got = 0
+        held: tuple[float, Any] | None = None
+        field_order = getattr(vs.codec_context, "field_order", None)
+        try:
+            for frame in c.decode(vs):
+                t = frame.time
+                if t is None:
+                    t = (last_t + step) if last_t is not None else (start or 0.0)
+                elif last_t is not None and t > last_t:
+                    step = t - last_t
+                last_t = t
+                if start is not None and t < start - 1e-9:
+                    if lead_in:
+                        held = (float(t), frame)  # converted only if it is the last one
+                    continue
+                if held is not None:
+                    yield held[0], to_rgb(held[1], size, crop, first_field(held[1], field_order))
+                    held = None
+                if end is not None and t >= end - 1e-9:
+                    break
+                img = to_rgb(frame, size, crop, first_field(frame, field_order))
+                got += 1
+                yield float(t), img
+        except av.FFmpegError as exc:
+            if got == 0 and not start:
+                raise BadInput(f"{path}: video stream cannot be decoded ({exc})") from None
+
+
+def first_field(frame: Any, field_order: int | None) -> int | None:
+    """Which field of an interlaced picture is shown first (0 top, 1 bottom); None for a
+    progressive one.
+
+    Why: an interlaced frame holds two instants 20 ms apart (at 50 fields/s), and the
+    mouth moves between them. Scaled as one picture the two fields blend, and on real
+    footage made interlaced (``retalking_face2``/``face4``, 50p motion in 25i) check read
+    +8 and +14 ms away from the progressive copy. The field shown first is the one at the
+    frame's timestamp; taking it alone costs nothing (half the rows to scale).
+    """
+    if not getattr(frame, "interlaced_frame", False):
+        return None
+    # FFmpeg's AVFieldOrder: 3 BB and 4 TB show the bottom field first; TT, BT, unknown: top
+    return 1 if field_order in (3, 4) else 0
+
+
+def to_rgb(frame: Any, size: tuple[int, int] | None, crop: tuple[int, int, int, int] | None = None,
+            field: int | None = None) -> np.ndarray:
+    """RGB pixels at ``size`` (of ``crop`` when given): 4:2:0 planes are cropped and resized
+    by OpenCV before colour conversion.
+
+    Resizing the Y, U and V planes first and converting the small picture is about twice as
+    fast as FFmpeg's swscale rgb24 path through PyAV (measured 376 vs 183 fps at 720p), and
+    decoding stays the only per-pixel cost at full resolution.
+
+    ``field`` (0 top, 1 bottom; see :func:`first_field`): only that field's rows are used,
+    scaled back to the picture's shape.
+    """
+    w, h = frame.width, frame.height
+    x0, y0, cw, ch = crop if crop is not None else (0, 0, w, h)
+    f = 1 if field is None else 2
+    if frame.format.name in ("yuv420p", "yuvj420p") and w % 2 == 0 and h % 2 == 0 and x0 % 2 == 0 and y0 % 2 == 0:
+        import cv2
+
+        tw, th = size or (cw, ch)
+        planes = []
+        for i, (pw, ph, ow, oh) in enumerate(((w, h, tw, th), (w // 2, h // 2, tw // 2, th // 2),
+                                               (w // 2, h // 2, tw // 2, th // 2))):
+            pl = frame.planes[i]
+            a = np.frombuffer(pl, np.uint8).reshape(ph, pl.line_size)[:, :pw]
+            if field is not None:
+                a = a[field::2]
+            if crop is not None or field is not None:
+                d = (1 if i == 0 else 2) * f
+                a = a[y0 // d : (y0 + ch) // d, x0 // (d // f) : (x0 + cw) // (d // f)]
+            resize = size is not None or a.shape != (oh, ow)
+            planes.append(cv2.resize(a, (ow, oh), interpolation=cv2.INTER_AREA) if resize else np.ascontiguousarray(a))
+        i420 = np.concatenate([planes[0].reshape(-1), planes[1].reshape(-1), planes[2].reshape(-1)])
+        code = cv2.COLOR_YUV2RGB_I420
+        return cv2.cvtColor(i420.reshape(th * 3 // 2, tw), code)
+    if crop is not None or field is not None:
+        import cv2
+
+        img = frame.to_ndarray(format="rgb24")
+        if field is not None:
+            img = img[field::2]
+        img = img[y0 // f : (y0 + ch) // f, x0 : x0 + cw]
+        out = size or (cw, ch)
+        return cv2.resize(img, out, interpolation=cv2.INTER_AREA) if img.shape[:2] != out[::-1] else np.ascontiguousarray(img)
+    if size:
+        return frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
+    return frame.to_ndarray(format="rgb24")
+
+
+def prefetch(it: Iterator[Any], depth: int = 6) -> Iterator[Any]:
+    """Run ``it`` in a thread, ``depth`` items ahead: decoding overlaps inference."""
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+    err: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            for item in it:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # handed to the consumer
+            err.append(exc)
+        finally:
+            with contextlib.suppress(queue.Full):
+                q.put(done, timeout=1.0)
+
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                break
+            yield item
+        if err:
+            raise err[0]
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                q.get_nowait()
+        th.join(timeout=5.0)
+
+
+# Picture change between frames (for cuts, ``face.shots``): mean absolute difference of
+# 32x18 grey thumbnails, each less its own mean, in 8-bit levels. Less the mean, a change
+# of exposure is not a change of picture: a +0.25 brightness step read 73 levels (a cut,
+# which then hid the exposure change from facecheck), 3.6 without; cuts between the
+# shared clips read 32-77 either way. ~0.08 ms per 640x360 frame: a bilinear step to
+# 160x90 first, because OpenCV's area averaging straight from 640x360 took 0.3 ms (the
+# change it measures differed by < 0.2 levels on every shared clip and edit).
+THUMB_SIZE = (32, 18)
+_THUMB_STEP = (160, 90)
+
+
+def thumbnail(img: np.ndarray) -> np.ndarray:
+    """The frame's grey thumbnail (uint8, ``THUMB_SIZE``)."""
+    import cv2
+
+    small = cv2.resize(img, _THUMB_STEP, interpolation=cv2.INTER_LINEAR)
+    grey = small[:, :, 1] if small.ndim == 3 else small  # green: most of the luma
+    return cv2.resize(grey, THUMB_SIZE, interpolation=cv2.INTER_AREA)
+

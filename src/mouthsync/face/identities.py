@@ -1,0 +1,115 @@
+"""Which detected face is which from frame to frame: the primary face of a one-face track
+(the one overlapping the last, else the largest) and the identities of several faces."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from mouthsync.face.facetrack import N_LANDMARKS
+from mouthsync.face.frames import THUMB_SIZE
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / ua) if ua > 0 else 0.0
+
+
+def box_of(marks: np.ndarray) -> np.ndarray:
+    return np.array([marks[:, 0].min(), marks[:, 1].min(), marks[:, 0].max(), marks[:, 1].max()])
+
+
+def box_area(box: np.ndarray) -> float:
+    return float((box[2] - box[0]) * (box[3] - box[1]))
+
+
+def primary_face(frames: Iterator[tuple[float, list[np.ndarray], float, np.ndarray]]) -> dict[str, np.ndarray]:
+    """One face per frame from ``mesh_frames``: the one overlapping the previous frame's
+    face, else the largest; returns times, valid, landmarks (source px), picture change
+    and thumbnails."""
+    times: list[float] = []
+    change: list[float] = []
+    thumbs: list[np.ndarray] = []
+    valid: list[bool] = []
+    marks: list[np.ndarray] = []
+    nan_frame = np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32)
+    prev_box: np.ndarray | None = None
+    for t, cands, ch, th in frames:
+        change.append(ch)
+        thumbs.append(th)
+        chosen: np.ndarray | None = None
+        if cands:
+            boxes = [box_of(c) for c in cands]
+            if len(cands) == 1:
+                k = 0
+            elif prev_box is not None and max(box_iou(prev_box, b) for b in boxes) > 0.2:
+                k = int(np.argmax([box_iou(prev_box, b) for b in boxes]))
+            else:  # the speaker: the largest face
+                k = int(np.argmax([box_area(b) for b in boxes]))
+            chosen = cands[k]
+            prev_box = boxes[k]
+        times.append(t)
+        valid.append(chosen is not None)
+        marks.append(chosen if chosen is not None else nan_frame)
+    return {
+        "times": np.asarray(times, dtype=np.float64),
+        "valid": np.asarray(valid, dtype=bool),
+        "landmarks": np.stack(marks).astype(np.float32) if marks else np.zeros((0, N_LANDMARKS, 3), np.float32),
+        "change": np.asarray(change, dtype=np.float32),
+        "thumbs": stack_thumbs(thumbs),
+    }
+
+
+def stack_thumbs(thumbs: list[np.ndarray]) -> np.ndarray:
+    return np.stack(thumbs).astype(np.uint8) if thumbs else np.zeros((0, THUMB_SIZE[1], THUMB_SIZE[0]), np.uint8)
+
+
+# An identity seen in fewer frames than this is dropped (a passer-by, a false detection).
+MIN_FACE_FRACTION = 0.1
+# A detection continues the identity whose last box it overlaps at least this much.
+_SAME_FACE_IOU = 0.2
+
+
+def follow_identities(
+    frames: Iterator[tuple[float, list[np.ndarray], float, np.ndarray]],
+) -> tuple[np.ndarray, list[dict[int, np.ndarray]], np.ndarray, np.ndarray]:
+    """Frame times, per identity ``{frame index: landmarks}``, the picture change and the
+    thumbnails, from ``mesh_frames``'s per-frame detections.
+
+    Face Mesh returns the faces of a frame in no stable order, so each detection is given
+    to the identity whose last seen box it overlaps most (IoU > 0.2), largest face first;
+    a detection overlapping none starts a new identity. Matching against the *last seen*
+    box (not the previous frame) lets a face that was lost for a while (turned away,
+    occluded) come back as itself when it returns near where it was.
+    """
+    times: list[float] = []
+    change: list[float] = []
+    thumbs: list[np.ndarray] = []
+    ids: list[dict[int, np.ndarray]] = []
+    last_box: list[np.ndarray] = []
+    for i, (t, cands, ch, th) in enumerate(frames):
+        times.append(float(t))
+        change.append(ch)
+        thumbs.append(th)
+        boxes = [box_of(c) for c in cands]
+        taken: set[int] = set()
+        for j in sorted(range(len(cands)), key=lambda j: -box_area(boxes[j])):
+            best, best_iou = -1, _SAME_FACE_IOU
+            for k, b in enumerate(last_box):
+                if k not in taken:
+                    iou = box_iou(b, boxes[j])
+                    if iou > best_iou:
+                        best, best_iou = k, iou
+            if best < 0:
+                best = len(ids)
+                ids.append({})
+                last_box.append(boxes[j])
+            ids[best][i] = cands[j]
+            last_box[best] = boxes[j]
+            taken.add(best)
+    return np.asarray(times, dtype=np.float64), ids, np.asarray(change, dtype=np.float32), stack_thumbs(thumbs)
+
