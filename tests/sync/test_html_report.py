@@ -119,3 +119,31 @@ def test_the_shots_table_says_how_each_shot_begins() -> None:
                                       {"at_s": 12.2, "kind": "dip to black", "start_s": 12.16, "end_s": 12.24}]}}
     assert _shot_openings(d) == ["start", "dissolve 4.44-4.92 s", "cut", "dip to black 12.16-12.24 s"]
     assert _shot_openings({"shots": [], "details": {}}) == []
+
+
+def test_a_closure_is_placed_by_the_delay_where_it_is_heard() -> None:
+    """Where the report found the delay to change, a closure is placed by the local delay:
+    the part between steps, the drift line, a confident shot; else a confident window,
+    else the file's (a take that jumps by 200 ms read every early closure 200 ms off)."""
+    from types import SimpleNamespace as NS
+
+    from mouthsync.sync.drift import DriftFit
+    from mouthsync.sync.moments import _delay_near
+    from mouthsync.sync.report import WindowEstimate
+
+    flat = DriftFit(None, None, None, 0, "none")
+    win = WindowEstimate(10.0, 15.0, 40.0, 0.9, False)
+    plain = NS(steps=[], drift=flat, shots=[], windows=[win, WindowEstimate(12.5, 17.5, 45.0, 0.4, False)],
+               audio_delay_ms=210.0)
+    assert _delay_near(plain, 11.0) == (40.0, "window")
+    assert _delay_near(plain, 30.0) == (210.0, "file")
+    step = NS(at_s=29.8, at_cut=False, before_ms=6.0, after_ms=210.0)
+    stepped = NS(**{**vars(plain), "steps": [step]})
+    assert _delay_near(stepped, 26.3) == (6.0, "step part")
+    assert _delay_near(stepped, 35.3) == (210.0, "step part")
+    drifting = NS(**{**vars(plain), "drift": DriftFit(60.0, 0.0, 3.0, 20, "drift")})
+    assert _delay_near(drifting, 30.0) == (pytest.approx(30.0), "drift line")
+    shots = [WindowEstimate(0.0, 20.0, -80.0, 0.8, False), WindowEstimate(20.0, 40.0, 300.0, 0.1, True)]
+    edited = NS(**{**vars(plain), "shots": shots})
+    assert _delay_near(edited, 11.0) == (-80.0, "shot")
+    assert _delay_near(edited, 30.0) == (210.0, "file")  # an uncertain shot says nothing

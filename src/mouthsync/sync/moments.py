@@ -35,15 +35,15 @@ SEARCH_S = 0.1
 class Moment:
     """One closure: heard at ``heard_s`` (audio time); ``closed_s`` is the frame where the
     lips are most nearly shut within :data:`SEARCH_S` of where the measured delay puts the
-    closure (``heard_s`` less ``delay_ms``, the delay of the window around it when that
-    window is confident, else the file's). The apertures are the track's at the two times
+    closure (``heard_s`` less ``delay_ms``, the local delay where it changes, see
+    :func:`_delay_near`). The apertures are the track's at the two times
     (NaN without a face there)."""
 
     heard_s: float
     closed_s: float
     phone: str
     delay_ms: float
-    delay_from: str  # "window" or "file"
+    delay_from: str  # "step part", "drift line", "shot", "window" or "file"
     aperture_heard: float
     aperture_closed: float
 
@@ -73,8 +73,24 @@ def _aperture_at(track: Any, t: float) -> float:
 
 
 def _delay_near(report: Any, t: float) -> tuple[float | None, str]:
-    """The delay to place a closure heard at ``t``: the most confident confident window
-    holding it, else the whole file's."""
+    """The delay to place a closure heard at ``t``: where the report found the delay to
+    change, the local one (the part between steps, the drift line at ``t``, a confident
+    shot holding it); else the most confident confident window holding it; else the whole
+    file's.
+
+    Why: a take whose sound jumps by 200 ms at 30 s reads the later delay for the whole
+    file, and no window near the jump is confident; placed by the file's delay, every
+    closure before the jump was shown "shut 200 ms before" it is heard."""
+    inside = [s for s in getattr(report, "steps", []) if not s.at_cut]
+    if inside:
+        j = sum(1 for s in inside if s.at_s <= t)
+        return (inside[0].before_ms if j == 0 else inside[j - 1].after_ms), "step part"
+    drift = getattr(report, "drift", None)
+    if drift is not None and drift.kind == "drift" and drift.ms_per_min is not None and drift.intercept_ms is not None:
+        return float(drift.at(t)), "drift line"
+    for sh in getattr(report, "shots", []):
+        if sh.start_s <= t < sh.end_s and not sh.uncertain and sh.audio_delay_ms is not None:
+            return float(sh.audio_delay_ms), "shot"
     best = None
     for w in report.windows:
         usable = w.start_s <= t <= w.end_s and not w.uncertain and w.audio_delay_ms is not None
