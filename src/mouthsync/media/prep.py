@@ -40,7 +40,7 @@ from mouthsync.core.progress import progress
 from mouthsync.media.audio_quality import VAD_RATE, speech_segments, vad_flags
 from mouthsync.media.container import open_input, require_audio, require_video
 from mouthsync.media.decode import decode_audio, frame_times
-from mouthsync.media.probe import STANDARD_RATES, _nearest_standard, probe
+from mouthsync.media.probe import STANDARD_RATES, nearest_standard, probe
 from mouthsync.media.resample import resample
 from mouthsync.media.write import (
     add_audio_stream,
@@ -137,7 +137,7 @@ def prep(
     info = probe(src, audio_quality=False, pictures=False)
     v = info.video
     assert v is not None
-    rate = parse_fps(fps) if fps is not None else parse_fps(_nearest_standard(v.measured_fps))
+    rate = parse_fps(fps) if fps is not None else parse_fps(nearest_standard(v.measured_fps))
     assert rate is not None
     changes: list[dict[str, Any]] = []
     findings: list[Finding] = []

@@ -164,7 +164,9 @@ class MediaInfo:
 # --------------------------------------------------------------------------- video
 
 
-def _nearest_standard(fps: float) -> float:
+def nearest_standard(fps: float) -> float:
+    """The standard frame rate closest to ``fps`` on a log scale (29.97 for 29.95, 25 for
+    24.9): what a variable-rate or slightly-off clip was meant to be (``prep`` conforms to it)."""
     return min(STANDARD_RATES, key=lambda r: abs(math.log(r / fps))) if fps > 0 else 0.0
 
 
@@ -245,7 +247,7 @@ def _scan_video(c: av.container.InputContainer, path: Path, *, pictures: bool) -
         bitstream_fps=_rate(cc.framerate),
         measured_fps=measured,
         timestamp_fps=timestamp_fps,
-        nearest_standard_fps=_nearest_standard(1 / step if step > 0 else measured),
+        nearest_standard_fps=nearest_standard(1 / step if step > 0 else measured),
         frame_count=n,
         start=start,
         end=end,
