@@ -72,7 +72,7 @@ def test_the_tracking_range_runs_in_the_spare(tmp_path: Path) -> None:
     np.testing.assert_allclose(got.landmarks, plain.landmarks, atol=1e-6)
 
 
-def test_the_command_line_starts_spares_only_for_check_on_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_command_line_starts_spares_only_for_commands_that_measure(monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[str] = []
     monkeypatch.setattr(spares, "start", lambda module, progress_out: started.append(module))
     for args, want in [
@@ -81,6 +81,11 @@ def test_the_command_line_starts_spares_only_for_check_on_a_file(monkeypatch: py
         (["check", "--help"], []),
         (["check"], []),
         (["probe", "a.mp4"], []),
+        (["fix", "a.mp4", "-o", "b.mp4"], [spares.TRACK_WORKER, spares.SPEECH_WORKER]),  # --delay auto
+        (["fix", "a.mp4", "-o", "b.mp4", "--delay=steps"], [spares.TRACK_WORKER, spares.SPEECH_WORKER]),
+        (["fix", "a.mp4", "-o", "b.mp4", "--delay", "-2f"], []),  # a nudge: nothing measured
+        (["fix", "a.mp4", "-o", "b.mp4", "--delay", "40ms", "--drift", "auto"], [spares.TRACK_WORKER, spares.SPEECH_WORKER]),
+        (["fix", "a.mp4", "-o", "b.mp4", "--report", "a.json"], []),  # the measurement is read
         ([], []),
     ]:
         started.clear()

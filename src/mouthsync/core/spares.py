@@ -5,7 +5,7 @@ Why: a tracking worker spends ~0.4 s importing MediaPipe and a speech worker ~0.
 importing PocketSphinx before either does any work, and ``check`` could start them only
 once it had imported its own modules and probed the file (0.45 and 0.7 s after the
 process started), while the second core sat idle. ``mouthsync check`` starts one spare of
-each as the process starts (:func:`start_for_command`); each imports what it needs, then
+each as the process starts (:func:`start_for_command`; ``fix`` too when it measures); each imports what it needs, then
 waits on its stdin for a job. The code that would have started a worker takes the spare
 instead (:func:`take`) and sends it the job (:meth:`Spare.send`). A spare nobody takes
 (a cached track, several faces) is stopped when ``check`` is done (:func:`drop`), or at
@@ -109,15 +109,31 @@ def drop(module: str | None = None) -> None:
         spare.stop()
 
 
+def _option(args: list[str], name: str, default: str) -> str:
+    """The value given to option ``name`` in ``args`` (``--name V`` or ``--name=V``)."""
+    for i, a in enumerate(args):
+        if a == name and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith(name + "="):
+            return a.split("=", 1)[1]
+    return default
+
+
 def start_for_command(args: list[str]) -> None:
-    """Start the spares the command line ``args`` will need (``check`` on a file: one
-    tracking and one speech worker). ``MOUTHSYNC_SPARES=0`` turns this off."""
-    if os.environ.get("MOUTHSYNC_SPARES", "1") == "0" or not args or args[0] != "check":
+    """Start the spares the command line ``args`` will need: ``check`` on a file, and
+    ``fix`` when it measures first (``--delay auto``, its default, or a delay by parts or
+    ``--drift auto``, without ``--report``): one tracking and one speech worker.
+    ``MOUTHSYNC_SPARES=0`` turns this off."""
+    if os.environ.get("MOUTHSYNC_SPARES", "1") == "0" or len(args) < 2 or args[0] not in ("check", "fix"):
         return
-    if any(a in ("--help", "-h") for a in args) or len(args) < 2:
+    if any(a in ("--help", "-h") for a in args):
         return
-    faces = args[args.index("--faces") + 1] if "--faces" in args[:-1] else "auto"
-    if faces in ("auto", "1"):  # several faces are tracked in one process
+    if args[0] == "fix":
+        measures = (_option(args, "--delay", "auto") in ("auto", "steps", "shots", "channels")
+                    or _option(args, "--drift", "none") == "auto")
+        if not measures or _option(args, "--report", "") or any(a.startswith("--report") for a in args):
+            return
+    if _option(args, "--faces", "auto") in ("auto", "1"):  # several faces are tracked in one process
         start(TRACK_WORKER, progress_out=True)
     start(SPEECH_WORKER, progress_out=False)
 
