@@ -105,3 +105,22 @@ def test_check_through_the_command_line_leaves_no_spare_behind(tmp_path: Path) -
                              capture_output=True, text=True, env=env, timeout=600)
         assert run.returncode == 0, run.stderr
         assert not [p.name for p in tmp_path.iterdir() if p.name.startswith("mouthsync-spare-")]
+
+
+def test_a_spare_that_died_before_its_job_is_replaced_by_a_fresh_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spare can die between being taken and being given its job (killed, out of
+    memory): the job goes to a fresh worker instead, in the spare's folder."""
+    from mouthsync.audio.timeline import speech_timeline_in_process
+    from mouthsync.media.decode import decode_audio
+
+    spares.start(spares.SPEECH_WORKER, progress_out=False)
+    spare = spares.take(spares.SPEECH_WORKER)
+    assert spare is not None
+    spare.proc.kill()
+    spare.proc.wait()
+    monkeypatch.setattr(spares, "take", lambda module: spare)  # taken while still alive
+    audio = decode_audio(SPEECH[0], rate=16000)
+    audio = type(audio)(audio.samples[: 3 * audio.rate], audio.rate, audio.start)
+    got = speech_timeline_in_process(audio, use_cache=False, denoise=False).result(timeout=300)
+    assert got.phones
+    assert not Path(spare.tmp.name).exists()  # the fresh worker's folder, removed after it

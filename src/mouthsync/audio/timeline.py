@@ -483,9 +483,8 @@ def _start_worker(
     # TMPDIR inside the worker's own folder: a library's temp file left by a worker that is
     # stopped half-way (a cancel, an interrupt) goes when the folder does
     argv = [json.dumps(args), out]
-    if spare is not None:
-        proc = spare.send(argv)
-    else:
+    proc = spare.send(argv) if spare is not None else None
+    if proc is None:  # no spare, or it could not take the job (the folder is kept for this one)
         env = dict(os.environ, MOUTHSYNC_NO_PROGRESS="1", TMPDIR=tmp.name)
         proc = adopt(subprocess.Popen([sys.executable, "-m", spares.SPEECH_WORKER, *argv],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env))

@@ -41,12 +41,21 @@ class Spare:
     proc: subprocess.Popen[str]
     tmp: tempfile.TemporaryDirectory[str]
 
-    def send(self, argv: list[str]) -> subprocess.Popen[str]:
-        """Give the worker its command-line arguments; returns the running process."""
+    def send(self, argv: list[str]) -> subprocess.Popen[str] | None:
+        """Give the worker its command-line arguments; returns the running process, or None
+        when it could not take them (it died meanwhile: start a fresh worker instead; the
+        folder stays for it)."""
         assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(argv) + "\n")
-        self.proc.stdin.close()
-        self.proc.stdin = None  # (``communicate`` would flush it again)
+        try:
+            self.proc.stdin.write(json.dumps(argv) + "\n")
+            self.proc.stdin.close()
+        except OSError:  # a broken pipe: the spare is gone
+            with contextlib.suppress(OSError):
+                self.proc.kill()
+                self.proc.wait()
+            return None
+        finally:
+            self.proc.stdin = None  # (``communicate`` would flush it again)
         return self.proc
 
     def stop(self) -> None:

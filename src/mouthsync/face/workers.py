@@ -64,14 +64,16 @@ class TrackWorkers:
                         "crop": None if crop is None else list(crop)}
                 argv = [json.dumps(args), out]
                 spare = spares.take(spares.TRACK_WORKER)  # started with the command, imports done
+                proc = None
                 if spare is not None:
                     self._spares.append(spare)
-                    self._procs.append(spare.send(argv))
-                else:
-                    self._procs.append(adopt(subprocess.Popen(
+                    proc = spare.send(argv)
+                if proc is None:
+                    proc = adopt(subprocess.Popen(
                         [sys.executable, "-m", spares.TRACK_WORKER, *argv],
                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                    )))
+                    ))
+                self._procs.append(proc)
                 self._outs.append(out)
         except BaseException:
             self.close()
