@@ -485,7 +485,7 @@ def _start_worker(
     argv = [json.dumps(args), out]
     proc = spare.send(argv) if spare is not None else None
     if proc is None:  # no spare, or it could not take the job (the folder is kept for this one)
-        env = dict(os.environ, MOUTHSYNC_NO_PROGRESS="1", TMPDIR=tmp.name)
+        env = spares.worker_env(tmp.name, MOUTHSYNC_NO_PROGRESS="1")
         proc = adopt(subprocess.Popen([sys.executable, "-m", spares.SPEECH_WORKER, *argv],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env))
 
