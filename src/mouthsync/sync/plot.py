@@ -106,6 +106,8 @@ def render_plot(report: object, fmt: str = "png") -> bytes:
         ax1.plot([sp.cut_s, b], [sp.after_ms] * 2, color="tab:orange", lw=2.5)
     drift = rep.drift  # type: ignore[attr-defined]
     line, label = drift_legend(drift)
+    if inside:  # the steps found are drawn above: no vaguer "without a line" entry
+        label = None if not line else label
     if line and wins:
         x = np.array([wins[0].start_s, wins[-1].end_s])
         ax1.plot(x, drift.at(x), "--", color="tab:orange", label=label)
