@@ -91,18 +91,38 @@ def repeat_cli(clip: Path, dur: float, n: int) -> None:
     """``mouthsync check`` cold ``n`` times through the command line, one fresh process each
     (Python start-up and imports included, no cache), and the spread of the wall times:
     one run on a shared 2-core machine says little (the same setting read 7.7-9.5 s)."""
+    import resource
     import statistics
 
     env = dict(os.environ, MOUTHSYNC_CACHE="off", MOUTHSYNC_NO_PROGRESS="1")
-    walls = []
+    walls, cpus, idles = [], [], []
     for _ in range(n):
+        r0, i0 = resource.getrusage(resource.RUSAGE_CHILDREN), idle_core_seconds()
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "mouthsync", "check", str(clip), "--json"], env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         walls.append(time.perf_counter() - t)
+        r1, i1 = resource.getrusage(resource.RUSAGE_CHILDREN), idle_core_seconds()
+        cpus.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+        if i0 is not None and i1 is not None:
+            idles.append(i1 - i0)
     med = statistics.median(walls)
     print(f"check cold through the CLI, {n} runs: min {min(walls):.2f} s, median {med:.2f} s, max {max(walls):.2f} s "
           f"= {dur / max(walls):.1f}x / {dur / med:.1f}x / {dur / min(walls):.1f}x real time (target >= 8x)")
+    # the wall time of one run on a shared VM moves with the host; the CPU work and the
+    # time a core sat idle say which part moved (idle: scheduling; CPU: the work or the host)
+    idle = f", idle core time median {statistics.median(idles):.2f} core-s" if idles else ""
+    print(f"  CPU (all processes) median {statistics.median(cpus):.2f} s, min {min(cpus):.2f}, max {max(cpus):.2f}{idle}")
+
+
+def idle_core_seconds() -> float | None:
+    """Seconds all cores together have been idle since boot (Linux ``/proc/stat``), or None."""
+    try:
+        with open("/proc/stat") as fh:
+            f = fh.readline().split()
+    except OSError:
+        return None
+    return (int(f[4]) + int(f[5])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:
