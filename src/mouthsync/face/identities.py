@@ -12,6 +12,7 @@ from mouthsync.face.frames import THUMB_SIZE
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes: 0 apart, 1 the same."""
     x0, y0 = max(a[0], b[0]), max(a[1], b[1])
     x1, y1 = min(a[2], b[2]), min(a[3], b[3])
     inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
@@ -20,10 +21,12 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def box_of(marks: np.ndarray) -> np.ndarray:
+    """The (x0, y0, x1, y1) box around one face's landmarks."""
     return np.array([marks[:, 0].min(), marks[:, 1].min(), marks[:, 0].max(), marks[:, 1].max()])
 
 
 def box_area(box: np.ndarray) -> float:
+    """Area of an (x0, y0, x1, y1) box: the largest face is taken for the speaker."""
     return float((box[2] - box[0]) * (box[3] - box[1]))
 
 
@@ -65,6 +68,7 @@ def primary_face(frames: Iterator[tuple[float, list[np.ndarray], float, np.ndarr
 
 
 def stack_thumbs(thumbs: list[np.ndarray]) -> np.ndarray:
+    """The frames' thumbnails as one (n, height, width) uint8 array (empty with none)."""
     return np.stack(thumbs).astype(np.uint8) if thumbs else np.zeros((0, THUMB_SIZE[1], THUMB_SIZE[0]), np.uint8)
 
 
