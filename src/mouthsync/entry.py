@@ -12,9 +12,12 @@ import sys
 
 def main() -> int:
     """Start the spare workers ``sys.argv`` asks for, then run the command line."""
-    from mouthsync.core.spares import start_for_command
+    from mouthsync.core import spares
 
-    start_for_command(sys.argv[1:])
-    from mouthsync.cli import main as cli_main
+    spares.start_for_command(sys.argv[1:])
+    try:
+        from mouthsync.cli import main as cli_main
 
-    return cli_main()
+        return cli_main()
+    finally:
+        spares.drop()  # any the command did not take (a short clip, a cached track)

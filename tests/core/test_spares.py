@@ -81,6 +81,9 @@ def test_the_command_line_starts_spares_only_for_commands_that_measure(monkeypat
         (["check", "--help"], []),
         (["check"], []),
         (["probe", "a.mp4"], []),
+        (["track", "a.mp4"], [spares.TRACK_WORKER]),
+        (["facecheck", "a.mp4"], [spares.TRACK_WORKER]),
+        (["facecheck", "a.mp4", "--track", "a.npz"], []),
         (["fix", "a.mp4", "-o", "b.mp4"], [spares.TRACK_WORKER, spares.SPEECH_WORKER]),  # --delay auto
         (["fix", "a.mp4", "-o", "b.mp4", "--delay=steps"], [spares.TRACK_WORKER, spares.SPEECH_WORKER]),
         (["fix", "a.mp4", "-o", "b.mp4", "--delay", "-2f"], []),  # a nudge: nothing measured

@@ -5,7 +5,8 @@ Why: a tracking worker spends ~0.4 s importing MediaPipe and a speech worker ~0.
 importing PocketSphinx before either does any work, and ``check`` could start them only
 once it had imported its own modules and probed the file (0.45 and 0.7 s after the
 process started), while the second core sat idle. ``mouthsync check`` starts one spare of
-each as the process starts (:func:`start_for_command`; ``fix`` too when it measures); each imports what it needs, then
+each as the process starts (:func:`start_for_command`; ``fix`` too when it measures, and
+``track`` and ``facecheck`` a tracking worker); each imports what it needs, then
 waits on its stdin for a job. The code that would have started a worker takes the spare
 instead (:func:`take`) and sends it the job (:meth:`Spare.send`). A spare nobody takes
 (a cached track, several faces) is stopped when ``check`` is done (:func:`drop`), or at
@@ -131,11 +132,15 @@ def _option(args: list[str], name: str, default: str) -> str:
 def start_for_command(args: list[str]) -> None:
     """Start the spares the command line ``args`` will need: ``check`` on a file, and
     ``fix`` when it measures first (``--delay auto``, its default, or a delay by parts or
-    ``--drift auto``, without ``--report``): one tracking and one speech worker.
-    ``MOUTHSYNC_SPARES=0`` turns this off."""
-    if os.environ.get("MOUTHSYNC_SPARES", "1") == "0" or len(args) < 2 or args[0] not in ("check", "fix"):
+    ``--drift auto``, without ``--report``): one tracking and one speech worker; ``track``
+    and ``facecheck``: one tracking worker. ``MOUTHSYNC_SPARES=0`` turns this off."""
+    if os.environ.get("MOUTHSYNC_SPARES", "1") == "0" or len(args) < 2:
         return
-    if any(a in ("--help", "-h") for a in args):
+    if args[0] not in ("check", "fix", "track", "facecheck") or any(a in ("--help", "-h") for a in args):
+        return
+    if args[0] in ("track", "facecheck"):  # tracking only (facecheck --track reads a saved one)
+        if not (args[0] == "facecheck" and _option(args, "--track", "")):
+            start(TRACK_WORKER, progress_out=True)
         return
     if args[0] == "fix":
         measures = (_option(args, "--delay", "auto") in ("auto", "steps", "shots", "channels")
