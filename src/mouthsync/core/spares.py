@@ -9,8 +9,8 @@ each as the process starts (:func:`start_for_command`; ``fix`` too when it measu
 ``track`` and ``facecheck`` a tracking worker); each imports what it needs, then
 waits on its stdin for a job. The code that would have started a worker takes the spare
 instead (:func:`take`) and sends it the job (:meth:`Spare.send`). A spare nobody takes
-(a cached track, several faces) is stopped when ``check`` is done (:func:`drop`), or at
-exit with every adopted worker.
+(a cached track, several faces, a short clip) is stopped as soon as that is known or when
+the command is done (:func:`drop`), or at exit with every adopted worker.
 
 A worker module supports this by calling :func:`job_argv` after its imports.
 """
@@ -53,6 +53,7 @@ class Spare:
         except OSError:  # a broken pipe: the spare is gone
             with contextlib.suppress(OSError):
                 self.proc.kill()
+            with contextlib.suppress(OSError):
                 self.proc.wait()
             return None
         finally:
@@ -145,7 +146,7 @@ def start_for_command(args: list[str]) -> None:
     if args[0] == "fix":
         measures = (_option(args, "--delay", "auto") in ("auto", "steps", "shots", "channels")
                     or _option(args, "--drift", "none") == "auto")
-        if not measures or _option(args, "--report", "") or any(a.startswith("--report") for a in args):
+        if not measures or any(a == "--report" or a.startswith("--report=") for a in args):
             return
     if _option(args, "--faces", "auto") in ("auto", "1"):  # several faces are tracked in one process
         start(TRACK_WORKER, progress_out=True)
