@@ -450,13 +450,11 @@ def _start_worker(
 ) -> None:
     """Start ``mouthsync.audio._worker`` now; a thread delivers its result into ``done``
     (``wait_here``: this thread, which then returns only when the worker has ended)."""
-    import subprocess
-    import sys
     import tempfile
     import threading
 
     from mouthsync.core import errors
-    from mouthsync.core.children import adopt, closing
+    from mouthsync.core.children import closing
 
     if closing():  # started from a thread while the caller exits (interrupted)
         raise errors.Interrupted("exiting: no speech worker started")
@@ -482,12 +480,8 @@ def _start_worker(
     out = os.path.join(tmp.name, "timeline.json")
     # TMPDIR inside the worker's own folder: a library's temp file left by a worker that is
     # stopped half-way (a cancel, an interrupt) goes when the folder does
-    argv = [json.dumps(args), out]
-    proc = spare.send(argv) if spare is not None else None
-    if proc is None:  # no spare, or it could not take the job (the folder is kept for this one)
-        env = spares.worker_env(tmp.name, MOUTHSYNC_NO_PROGRESS="1")
-        proc = adopt(subprocess.Popen([sys.executable, "-m", spares.SPEECH_WORKER, *argv],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env))
+    proc = spares.launch(spares.SPEECH_WORKER, [json.dumps(args), out], tmp.name, spare=spare, progress_out=False,
+                         MOUTHSYNC_NO_PROGRESS="1")
 
     def stop(future: Future[SpeechTimeline]) -> None:
         # ``future.cancel()`` by the caller: the result is no longer wanted, free the core

@@ -265,14 +265,10 @@ def _check_one(
     file: Path, audio: Path | None, plot: Path | None, html: Path | None, inputs: list[Path], settings: dict[str, Any]
 ) -> tuple[Any, dict[str, Any]]:
     """Check one file and write its picture and page; the report and its JSON document."""
-    from mouthsync.core import spares
     from mouthsync.core.stamp import file_stamp
     from mouthsync.sync.delay import check_sync
 
-    try:
-        report = check_sync(file, audio_path=audio, keep_evidence=html is not None, **settings)
-    finally:
-        spares.drop()  # whatever the measurement did not take (core.spares): free its core
+    report = check_sync(file, audio_path=audio, keep_evidence=html is not None, **settings)
     result = report.to_dict()
     # which files were measured, for fix --report (it refuses another or a changed file)
     result["inputs"] = {"file": file_stamp(file), "audio": None if audio is None else file_stamp(audio)}

@@ -218,23 +218,18 @@ def register(app: typer.Typer) -> None:
                            "auto (or shots, steps, channels) or --drift auto with it, or leave --report out")
         if audio_mode not in ("auto", "copy", "encode"):
             raise typer.BadParameter("use auto, copy or encode", param_hint="--audio-mode")
-        from mouthsync.core import spares
-
-        try:
-            result = fix_sync(
-                file,
-                out,
-                delay=delay,
-                drift=drift,
-                mode=audio_mode,
-                min_confidence=min_confidence,
-                verify=verify,
-                audio_stream=audio_stream,
-                sound=sound,
-                line_up=line_up,
-                report=None if report is None else load_check_report(report, file, sound, audio_stream),
-            )
-        finally:
-            spares.drop()  # whatever the measurement did not take (core.spares)
+        result = fix_sync(
+            file,
+            out,
+            delay=delay,
+            drift=drift,
+            mode=audio_mode,
+            min_confidence=min_confidence,
+            verify=verify,
+            audio_stream=audio_stream,
+            sound=sound,
+            line_up=line_up,
+            report=None if report is None else load_check_report(report, file, sound, audio_stream),
+        )
         emit(result.to_dict(), json_out, _human)
         exit_for(result.findings, fail_on)

@@ -9,8 +9,10 @@ each as the process starts (:func:`start_for_command`; ``fix`` too when it measu
 ``track`` and ``facecheck`` a tracking worker); each imports what it needs, then
 waits on its stdin for a job. The code that would have started a worker takes the spare
 instead (:func:`take`) and sends it the job (:meth:`Spare.send`). A spare nobody takes
-(a cached track, several faces, a short clip) is stopped as soon as that is known or when
-the command is done (:func:`drop`), or at exit with every adopted worker.
+(a cached track or timeline: stopped as soon as that is known, since it may still be
+importing on the core a warm check could use; several faces, a short clip) is stopped when
+the command is done (:func:`drop`, in ``mouthsync.entry``); a waiting spare costs no CPU,
+and a later file of the same ``check`` can still take it.
 
 A worker module supports this by calling :func:`job_argv` after its imports.
 """
@@ -79,27 +81,43 @@ def worker_env(tmp: str, **extra: str) -> dict[str, str]:
     return dict(os.environ, GLOG_minloglevel="2", TF_CPP_MIN_LOG_LEVEL="3", TMPDIR=tmp, **extra)
 
 
-def start(module: str, *, progress_out: bool) -> None:
-    """Start a spare of ``module`` (``python -m module --spare``) unless one is waiting.
+def _popen(module: str, argv: list[str], tmp: str, progress_out: bool, stdin: int | None = None,
+           **env: str) -> subprocess.Popen[str]:
+    """``python -m module *argv``, adopted (stopped at exit): stdout a pipe for progress lines
+    (``progress_out``) or discarded, stderr a pipe (its last line explains a failure)."""
+    from mouthsync.core.children import adopt
 
-    ``progress_out``: the worker writes progress lines on stdout (a pipe); otherwise its
-    stdout is discarded. Its stderr is always a pipe (the last line explains a failure)."""
-    from mouthsync.core.children import adopt, closing
+    return adopt(subprocess.Popen(
+        [sys.executable, "-m", module, *argv], stdin=stdin,
+        stdout=subprocess.PIPE if progress_out else subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=worker_env(tmp, **env),
+    ))
+
+
+def start(module: str, *, progress_out: bool) -> None:
+    """Start a spare of ``module`` (``python -m module --spare``) unless one is waiting;
+    ``progress_out`` as for :func:`launch`."""
+    from mouthsync.core.children import closing
 
     with _LOCK:
         if closing() or module in _SPARES:
             return
         tmp = tempfile.TemporaryDirectory(prefix="mouthsync-spare-")
         try:
-            proc = adopt(subprocess.Popen(
-                [sys.executable, "-m", module, SPARE_ARG],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE if progress_out else subprocess.DEVNULL,
-                stderr=subprocess.PIPE, text=True, env=worker_env(tmp.name, MOUTHSYNC_NO_PROGRESS="1"),
-            ))
+            proc = _popen(module, [SPARE_ARG], tmp.name, progress_out, subprocess.PIPE, MOUTHSYNC_NO_PROGRESS="1")
         except OSError:
             tmp.cleanup()
             return
         _SPARES[module] = Spare(proc, tmp)
+
+
+def launch(module: str, argv: list[str], tmp: str, *, spare: Spare | None, progress_out: bool,
+           **env: str) -> subprocess.Popen[str]:
+    """Run worker ``module`` on ``argv``: in ``spare`` (from :func:`take`) when it takes the
+    job, else in a fresh process whose TMPDIR is ``tmp`` and whose environment adds ``env``.
+    ``progress_out``: its stdout is a pipe for progress lines, else discarded."""
+    proc = spare.send(argv) if spare is not None else None
+    return proc if proc is not None else _popen(module, argv, tmp, progress_out, **env)
 
 
 def take(module: str) -> Spare | None:

@@ -40,11 +40,9 @@ class TrackWorkers:
     ) -> None:
         import json
         import subprocess
-        import sys
         import tempfile
 
         from mouthsync.core import spares
-        from mouthsync.core.children import adopt
 
         self._src = src
         self._tmp = tempfile.TemporaryDirectory(prefix="mouthsync-track-")
@@ -53,9 +51,8 @@ class TrackWorkers:
         self._spares: list[spares.Spare] = []
         self._outs: list[str] = []
         self._errs: list[str] = [""] * len(ranges)
-        # TMPDIR inside our own temp folder: whatever a library leaves there when the
-        # worker is stopped half-way goes when the folder does
-        env = spares.worker_env(tmp)
+        # (TMPDIR inside our own temp folder: whatever a library leaves there when the
+        # worker is stopped half-way goes when the folder does)
         try:
             for i, (a, b) in enumerate(ranges, start=1):
                 out = os.path.join(tmp, f"part{i}.npz")
@@ -64,16 +61,9 @@ class TrackWorkers:
                         "crop": None if crop is None else list(crop)}
                 argv = [json.dumps(args), out]
                 spare = spares.take(spares.TRACK_WORKER)  # started with the command, imports done
-                proc = None
                 if spare is not None:
                     self._spares.append(spare)
-                    proc = spare.send(argv)
-                if proc is None:
-                    proc = adopt(subprocess.Popen(
-                        [sys.executable, "-m", spares.TRACK_WORKER, *argv],
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                    ))
-                self._procs.append(proc)
+                self._procs.append(spares.launch(spares.TRACK_WORKER, argv, tmp, spare=spare, progress_out=True))
                 self._outs.append(out)
         except BaseException:
             self.close()
