@@ -110,6 +110,8 @@ def _shot_lines(d: dict[str, Any]) -> list[str]:
 
 
 def _human(d: dict[str, Any]) -> list[str]:
+    from mouthsync.sync.steps import inside_takes
+
     v = d["verdict"]
     lines = [f"{d['source']}"]
     if d["audio_delay_ms"] is None:
@@ -118,7 +120,7 @@ def _human(d: dict[str, Any]) -> list[str]:
         lead = "sound after picture" if d["audio_delay_ms"] >= 0 else "sound before picture"
         at = d["details"].get("delay_at_s")
         where = f"; at {at:.1f} s, the middle: it drifts" if at is not None else ""
-        if any(not x.get("at_cut") for x in d.get("steps") or []):
+        if inside_takes(d.get("steps")):
             where += "; over the whole file, but it steps: see below"
         lines.append(
             f"  audio delay   : {d['audio_delay_ms']:+.1f} ms = {d['audio_delay_frames']:+.2f} frames at {d['fps']:.3f} fps ({lead}{where})"
@@ -156,18 +158,19 @@ def _human(d: dict[str, Any]) -> list[str]:
         lines.append(f"  drift         : {dr['ms_per_min']:+.1f} ms/min{interp}")
     elif dr["kind"] == "steps":
         steps = d.get("steps") or []
-        if any(not x.get("at_cut") for x in steps):
+        inside = inside_takes(steps)
+        if inside:
             lines.append("  drift         : none; the delay steps instead")
         else:
             lines.append(f"  drift         : windows disagree without a line (spread {dr['residual_ms']:.0f} ms): edit or cut?")
-        for sp in [x for x in steps if not x.get("at_cut")]:
+        for sp in inside:
             a, b = sp["between_s"]
             where = ("where the inserted silence starts" if sp.get("placed_by") == "inserted silence"
                      else "in a pause" if sp["in_pause"] else "inside speech")
             span = f" (between {a:.1f} and {b:.1f} s)" if b - a > 0.05 else ""
             lines.append(f"  step          : {sp['before_ms']:+.0f} -> {sp['after_ms']:+.0f} ms at {sp['at_s']:.2f} s"
                          f"{span}; fix switches at {sp['cut_s']:.2f} s, {where}")
-        at_cuts = sum(1 for x in steps if x.get("at_cut"))
+        at_cuts = len(steps) - len(inside)
         if at_cuts:
             lines.append(f"  steps         : {at_cuts} more at picture cuts (see the shots)")
     elif dr["kind"] == "none":

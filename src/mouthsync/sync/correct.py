@@ -51,6 +51,7 @@ from mouthsync.core.jsonsafe import dumps
 from mouthsync.media.container import check_input_path, open_input, require_audio, require_video
 from mouthsync.media.decode import frame_times, hidden_frames, rate_of
 from mouthsync.media.remux import RemuxResult, replace_audio, retime_audio
+from mouthsync.sync.steps import inside_takes
 from mouthsync.sync.verdict import LOW_CONFIDENCE
 
 ALGORITHM = "fix-1"  # bump when the meaning of a correction changes
@@ -384,7 +385,7 @@ def plan_fix(
                 "give --delay explicitly if you trust it"
             )
         # a take whose sound steps: one shift leaves the parts on the other side of a step off
-        inside = [sp for sp in (_get(report, "steps") or []) if not _get(sp, "at_cut")]
+        inside = inside_takes(_get(report, "steps"))
         if inside and not by_step:
             findings.append(Finding(
                 "fix.steps", Severity.WARNING,
@@ -716,14 +717,13 @@ def _verify(
     from mouthsync.sync.delay import check_sync
 
     summary = _report_summary(check_sync(out, audio_stream=audio_stream))
-    for sp in summary.get("steps") or []:
-        if not sp.get("at_cut"):
-            findings.append(Finding(
-                "fix.verify", Severity.WARNING,
-                f"the output still steps from {sp['before_ms']:+.0f} to {sp['after_ms']:+.0f} ms at {sp['at_s']:.2f} s",
-                advice="look there (--plot): the step may lie elsewhere in its span "
-                       f"({sp['between_s'][0]:.1f}-{sp['between_s'][1]:.1f} s); run fix --delay steps on the output",
-                value=sp["after_ms"] - sp["before_ms"], unit="ms", start_s=sp["at_s"]))
+    for sp in inside_takes(summary.get("steps")):
+        findings.append(Finding(
+            "fix.verify", Severity.WARNING,
+            f"the output still steps from {sp['before_ms']:+.0f} to {sp['after_ms']:+.0f} ms at {sp['at_s']:.2f} s",
+            advice="look there (--plot): the step may lie elsewhere in its span "
+                   f"({sp['between_s'][0]:.1f}-{sp['between_s'][1]:.1f} s); run fix --delay steps on the output",
+            value=sp["after_ms"] - sp["before_ms"], unit="ms", start_s=sp["at_s"]))
     moved = [p for p in pieces or [] if p["from"] == "shot"]
     for sh in summary.get("shots") or []:
         d = sh.get("audio_delay_ms")

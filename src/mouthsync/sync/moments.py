@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from mouthsync.sync.steps import inside_takes
+
 # A closure shorter than this is too brief to trust from the phones (3 of the
 # recogniser's 10 ms frames, the shortest phone forced alignment gives).
 MIN_CLOSURE_S = 0.03
@@ -81,7 +83,7 @@ def _delay_near(report: Any, t: float) -> tuple[float | None, str]:
     Why: a take whose sound jumps by 200 ms at 30 s reads the later delay for the whole
     file, and no window near the jump is confident; placed by the file's delay, every
     closure before the jump was shown "shut 200 ms before" it is heard."""
-    inside = [s for s in getattr(report, "steps", []) if not s.at_cut]
+    inside = inside_takes(report.steps)
     if inside:
         j = sum(1 for s in inside if s.at_s <= t)
         return (inside[0].before_ms if j == 0 else inside[j - 1].after_ms), "step part"

@@ -17,6 +17,7 @@ import numpy as np
 from mouthsync.core.atomic import atomic_path
 from mouthsync.core.errors import BadInput
 from mouthsync.sync.standards import get_standard
+from mouthsync.sync.steps import inside_takes
 
 
 def drift_legend(drift: object) -> tuple[bool, str | None]:
@@ -92,7 +93,7 @@ def render_plot(report: object, fmt: str = "png") -> bytes:
             ax1.plot([sh.start_s, sh.end_s], [sh.audio_delay_ms] * 2, color="black", lw=3.5,
                      alpha=0.3 if sh.uncertain else 0.85, solid_capstyle="butt",
                      label="delay per shot (faint: uncertain)" if i == 0 else None)
-    inside = [x for x in getattr(rep, "steps", None) or [] if not x.at_cut]
+    inside = inside_takes(rep.steps)  # type: ignore[attr-defined]
     for i, sp in enumerate(inside):
         # a step inside a shot: the span it lies in, and each part's delay up to and from it
         if sp.hi_s - sp.lo_s > 0.05:

@@ -97,6 +97,13 @@ class DelayStep:
         }
 
 
+def inside_takes(steps: list[Any] | None) -> list[Any]:
+    """The steps that lie inside a take (a dropout, an audio edit), not at a picture cut,
+    where the shots already say the delay changes. ``steps``: :class:`DelayStep` objects or
+    their dicts (``check --json``)."""
+    return [s for s in steps or [] if not (s.get("at_cut") if isinstance(s, dict) else s.at_cut)]
+
+
 def delay_runs(windows: list[Any], frame_ms: float) -> list[list[Any]]:
     """Runs of consecutive confident windows whose delays stay within a frame of the
     run's median; runs of one window are dropped, then neighbours that agree are joined.

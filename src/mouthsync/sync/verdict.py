@@ -14,6 +14,7 @@ import numpy as np
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.sync.drift import DriftFit
 from mouthsync.sync.standards import get_standard, judge
+from mouthsync.sync.steps import inside_takes
 
 if TYPE_CHECKING:
     from mouthsync.sync.report import WindowEstimate
@@ -48,7 +49,7 @@ def judge_report(
     """
     cuts = [sh.start_s for sh in (shots or [])[1:]]
     # steps inside shots (those at cuts, the shots say) want each part moved on its own
-    inside = [x for x in steps or [] if not x.at_cut]
+    inside = inside_takes(steps)
     part_cmd = ("mouthsync fix FILE -o OUT --delay steps" if inside
                 else "mouthsync fix FILE -o OUT --delay shots" if cuts else "")
     part_fix = part_cmd and part_cmd + (" (each part by its own delay)" if inside else " (each shot by its own delay)")
