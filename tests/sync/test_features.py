@@ -77,6 +77,6 @@ def test_lagged_table_reads_what_interpolation_reads_at_every_frame_and_delay() 
     want = np.interp(times[None, :] + delays[:, None], grid, table)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
-    # delays off the grid's step cannot be read as strides: the caller interpolates
+    # delays off the grid's step cannot be read as strides (the delay search refuses them)
     assert grid_lags(times, np.array([0.0, 0.0015, 0.003]), float(grid[0]), dt, grid.size) is None
     assert grid_lags(times, np.array([0.0, 0.002, 0.006]), float(grid[0]), dt, grid.size) is None

@@ -180,7 +180,7 @@ class GridLags:
 
 def grid_lags(times: np.ndarray, delays: np.ndarray, grid_start: float, grid_dt: float, grid_size: int) -> GridLags | None:
     """:class:`GridLags` of ``times`` over ``delays``, or None when the delays are not evenly
-    spaced by a whole number of grid steps (then interpolate point by point)."""
+    spaced by a whole number of grid steps, or there are no times or delays."""
     k = int(delays.size)
     if k == 0 or times.size == 0 or grid_size < 2:
         return None

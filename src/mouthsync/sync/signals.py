@@ -261,25 +261,16 @@ class Signals:
             wanted.remove("width")
         out: dict[str, np.ndarray] = {}
         if wanted:
-            # The expected curves sit on a uniform 1 ms grid, so the interpolation index is
-            # arithmetic (no binary search as in np.interp, same values) and is shared by
-            # every component: this halved the delay search (docs/sync.md, "Speed").
+            # The expected curves sit on a uniform 1 ms grid and the candidate delays step by
+            # whole grid steps, so each frame's values over the delays are a strided slice of
+            # the table (features.grid_lags), shared by every component.
             lags = grid_lags(tv, delays, float(self.grid_t[0]), _GRID_DT, self.grid_t.size)
-            if lags is None:
-                last = self.grid_t.size - 1
-                pos = (tv[None, :] + delays[:, None] - self.grid_t[0]) * (1.0 / _GRID_DT)
-                np.clip(pos, 0.0, float(last), out=pos)
-                idx = np.minimum(pos.astype(np.intp), last - 1)
-                frac = pos - idx
-                del pos
+            if lags is None and tv.size and delays.size:
+                raise ValueError("candidate delays must step evenly by whole 1 ms grid steps")
             comps = self._components()
             for k in wanted:
                 measured, g = comps[k]
-                if lags is not None:
-                    pred = sample_lagged(g, lags)
-                else:
-                    lo = g[idx]
-                    pred = lo + frac * (g[idx + 1] - lo)
+                pred = np.zeros((delays.size, 0)) if lags is None else sample_lagged(g, lags)
                 xk = measured[sel][v]  # type: ignore[index]
                 out[k] = trimmed_corr_rows(xk, pred, TRIM_BLOCK, TRIM_DROP) if robust else corr_rows(xk, pred)
         if weights.get("envelope", 0) > 0 and v.sum() >= 16:
