@@ -42,6 +42,7 @@ from mouthsync.face.facetrack import FaceTrack
 from mouthsync.face.mouth import EYE_OUTER_L, EYE_OUTER_R, MOUTH_REGION, NOSE_TIP
 from mouthsync.face.shots import MIN_SHOT_S, Transitions, span_mask, transitions
 from mouthsync.face.track import track_face
+from mouthsync.media.decode import frame_step
 
 ALGORITHM = "facecheck-1"
 RIGID = (33, 133, 263, 362, 168, 6, 1)
@@ -483,7 +484,7 @@ def _runs(f: np.ndarray, t: np.ndarray, *, gap_s: float, min_s: float) -> list[t
             runs[-1][1] = int(i)
         else:
             runs.append([int(i), int(i)])
-    step = float(np.median(np.diff(t))) if len(t) > 1 else 0.04
+    step = frame_step(t)
     return [(a, b) for a, b in runs if (t[b] - t[a] + step) >= min_s]
 
 

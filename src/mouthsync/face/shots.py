@@ -41,6 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from mouthsync.media.decode import frame_step
+
 CUT_LEVEL = 20.0
 CUT_OVER_MEDIAN = 8.0
 CUT_OVER_NEIGHBOURS = 3.0
@@ -183,7 +185,7 @@ def dissolves(track: Any) -> list[tuple[float, float, float]]:
     n = times.size
     if th is None or len(th) != n or n < 5:
         return []
-    fps = 1.0 / float(np.median(np.diff(times)))
+    fps = 1.0 / frame_step(times)
     hit = np.zeros(n, dtype=bool)
     for half in DISSOLVE_HALF_S:
         k = max(2, int(round(half * fps)))
@@ -292,7 +294,7 @@ def transitions(track: Any) -> Transitions:
     """Every cut, dissolve and dip to black of ``track``. A blank run that hard cuts into and
     out of black already bound is no shot change of its own and is left out."""
     cuts = picture_cuts(track)
-    step = float(np.median(np.diff(np.asarray(track.times, dtype=np.float64)))) if len(track.times) > 1 else 0.04
+    step = frame_step(track.times)
     gaps = [g for g in blanks(track) if not any(g[0] - 1e-6 <= c <= g[2] + step + 1e-6 for c in cuts)]
     return Transitions(cuts, dissolves(track), gaps)
 
@@ -304,7 +306,7 @@ def shot_spans(track: Any, *, min_s: float = MIN_SHOT_S, found: Transitions | No
     times = np.asarray(track.times, dtype=np.float64)
     if times.size == 0:
         return []
-    step = float(np.median(np.diff(times))) if times.size > 1 else 0.04
+    step = frame_step(times)
     end = float(times[-1]) + step
     starts = [float(times[0])]
     for c, _ in (transitions(track) if found is None else found).starts():

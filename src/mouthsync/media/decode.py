@@ -270,6 +270,14 @@ def _tagged_duration(stream: av.stream.Stream) -> float | None:
     return value if value > 0 else None
 
 
+def frame_step(times: np.ndarray, default: float = 0.04) -> float:
+    """The usual interval between frames at ``times`` (s, sorted): the median one, so a
+    dropped frame or a VFR hiccup does not move it; ``default`` with fewer than two frames.
+    What spans that end "one frame after the last frame" add."""
+    t = np.asarray(times, dtype=np.float64)
+    return float(np.median(np.diff(t))) if t.size > 1 else default
+
+
 def rate_of(times: np.ndarray) -> float:
     """The frame rate frames at ``times`` (s, sorted) count in; 0.0 for fewer than two.
 

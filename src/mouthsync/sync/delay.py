@@ -44,7 +44,7 @@ from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.priority import BACKGROUND_NICE
 from mouthsync.face.shots import shot_spans, span_mask, transitions
-from mouthsync.media.decode import Audio, decode_audio
+from mouthsync.media.decode import Audio, decode_audio, frame_step
 from mouthsync.sync.drift import DriftFit, fit_drift, interpret
 from mouthsync.sync.report import Curve, Evidence, SyncReport, WindowEstimate
 from mouthsync.sync.search import (
@@ -294,7 +294,7 @@ def _within_picture(audio: Audio, vpath: str) -> Audio:
     from mouthsync.media.decode import frame_times
 
     t = frame_times(vpath)
-    step = float(np.median(np.diff(t))) if t.size > 1 else 0.04
+    step = frame_step(t)
     lo = max(0, int(np.floor((t[0] - audio.start) * audio.rate)))
     hi = min(audio.samples.shape[-1], int(np.ceil((t[-1] + step - audio.start) * audio.rate)))
     if lo == 0 and hi == audio.samples.shape[-1]:

@@ -32,6 +32,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.runs import true_runs
+from mouthsync.media.decode import frame_step
 
 # Spread (10th-90th percentile) of the aperture, in face-scale units, over a second below
 # which the mouth is still. Speaking mouths measured 0.0098-0.26 over every second of
@@ -130,7 +131,7 @@ def still_spans(
         return []
     spread = aperture_spread(times, np.asarray(aperture, dtype=np.float64), np.asarray(valid, dtype=bool))
     still = np.isfinite(spread) & (spread < STILL_SPREAD)
-    frame = float(np.median(np.diff(times)))
+    frame = frame_step(times)
     merged: list[list[int]] = []
     for a, b in true_runs(still).tolist():
         if merged and times[a] - times[merged[-1][1] - 1] <= MERGE_GAP_S + frame:
