@@ -82,3 +82,57 @@ def test_skipped_deblocking_keeps_aperture_on_720p(tmp_path: Path, monkeypatch) 
     assert ok.mean() > 0.95
     assert np.corrcoef(fast[ok], exact[ok])[0, 1] >= 0.99
     assert not np.array_equal(fast, exact)  # the option really changed the decode
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+def test_points_on_an_upright_picture_map_back_to_the_stored_one(turns: int) -> None:
+    """``upright`` turns a picture, ``stored_fractions`` and ``upright_points`` carry points
+    between the two: a marked pixel lands where the turned picture shows it."""
+    h, w = 6, 10
+    img = np.zeros((h, w, 3), np.uint8)
+    x, y = 7, 2
+    img[y, x] = 255
+    up = frames.upright(img, turns)
+    assert up.shape == ((h, w, 3) if turns % 2 == 0 else (w, h, 3))
+    uy, ux = (int(v) for v in np.argwhere(up[:, :, 0] == 255)[0])
+    # pixel centres as fractions of the turned picture, back to the stored picture's pixels
+    fu, fv = frames.stored_fractions(np.array([(ux + 0.5) / up.shape[1]]), np.array([(uy + 0.5) / up.shape[0]]), turns)
+    assert fu[0] * w - 0.5 == pytest.approx(x) and fv[0] * h - 0.5 == pytest.approx(y)
+    there = frames.upright_points(np.array([[x + 0.5, y + 0.5, 3.0]]), turns, w, h)
+    assert there[0, 0] - 0.5 == pytest.approx(ux) and there[0, 1] - 0.5 == pytest.approx(uy) and there[0, 2] == 3.0
+
+
+@pytest.mark.slow
+def test_phone_footage_is_tracked_upright(tmp_path: Path) -> None:
+    """A clip stored upside down and flagged ``rotate=180`` (a phone held the other way),
+    and one stored sideways with ``rotate=270`` (portrait): Face Mesh sees them upright,
+    the landmarks land on the stored pictures where the face is, the head pose is the one
+    people see, and check reads the clip's own delay. Before, the upside-down copy read no
+    face on the keyframes and +773 ms at confidence 0 (the clip: +29.7 ms)."""
+    from mouthsync.face.count import face_boxes
+    from mouthsync.sync.delay import check_sync
+
+    clip = next(p for p in CLIPS if p.name == "retalking_face3.mp4")
+    ref = track_face(clip, use_cache=False)
+    ref_box = face_boxes(clip, use_cache=False)[0][0]
+    w, h = ref.width, ref.height
+    for name, vf, flag, turns in (("ud", "hflip,vflip", "rotate=180", 2), ("side", "transpose=2", "rotate=270", 3)):
+        stored, phone = tmp_path / f"{name}_stored.mp4", tmp_path / f"{name}.mp4"
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(clip), "-vf", vf, "-c:v", "libx264",
+                        "-preset", "veryfast", "-crf", "18", "-c:a", "copy", str(stored)], check=True)
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(stored), "-c", "copy",
+                        "-metadata:s:v:0", flag, str(phone)], check=True)
+        tr = track_face(phone, use_cache=False)
+        assert tr.rotation == turns * 90 and tr.valid.mean() > 0.95
+        # the stored landmarks turned upright sit on the original's (same pixels, re-encoded)
+        shown = frames.upright_points(tr.landmarks[..., :2], turns, tr.width, tr.height)
+        assert np.nanmedian(np.abs(shown - ref.landmarks[..., :2])) < 1.0
+        assert np.nanmedian(np.abs(tr.pose - ref.pose)) < 1.0  # yaw is still yaw
+        (box,) = face_boxes(phone, use_cache=False)[0]
+        corners = frames.upright_points(np.array([[box[0] * tr.width, box[1] * tr.height],
+                                                  [box[2] * tr.width, box[3] * tr.height]]), turns, tr.width, tr.height)
+        shown_box = [corners[:, 0].min() / w, corners[:, 1].min() / h, corners[:, 0].max() / w, corners[:, 1].max() / h]
+        assert np.allclose(shown_box, ref_box, atol=0.03)
+    rep = check_sync(tmp_path / "ud.mp4", use_cache=False, transcript=None)
+    own = check_sync(clip, use_cache=False, transcript=None)
+    assert rep.confidence >= 0.3 and abs(rep.audio_delay_ms - own.audio_delay_ms) < 1000.0 / ref.fps

@@ -36,7 +36,7 @@ def test_direct_mesh_call_gives_process_landmarks() -> None:
     MediaPipe and returns exactly what ``FaceMesh.process`` returns, frame for frame,
     faces and no faces alike."""
     mp = import_mediapipe()
-    pictures = [img for _, img in frames.decode_range(str(CLIPS[1]), None, 1.2, trk.DEFAULT_MAX_SIDE)]
+    pictures = [img for _, img, _ in frames.decode_range(str(CLIPS[1]), None, 1.2, trk.DEFAULT_MAX_SIDE)]
     pictures.append(np.zeros_like(pictures[0]))  # no face
     kw = dict(static_image_mode=False, max_num_faces=1, refine_landmarks=True)
     with mp.solutions.face_mesh.FaceMesh(**kw) as a, mp.solutions.face_mesh.FaceMesh(**kw) as b:

@@ -19,6 +19,7 @@ import numpy as np
 from mouthsync.core.atomic import write_text_atomic
 from mouthsync.core.cache import cache_key, cache_path
 from mouthsync.core.quiet import native_stderr_silenced
+from mouthsync.face.frames import stored_fractions, upright
 
 MAX_SAMPLES = 12
 _MAX_SIDE = 640  # the detector works on 192 px internally: a bigger picture only costs time
@@ -27,8 +28,9 @@ _MAX_SIDE = 640  # the detector works on 192 px internally: a bigger picture onl
 MIN_CONFIDENCE = 0.6
 
 
-def _keyframes(path: str, max_samples: int) -> list[np.ndarray]:
-    """RGB pictures of up to ``max_samples`` keyframes spread over the clip.
+def _keyframes(path: str, max_samples: int) -> list[tuple[np.ndarray, int]]:
+    """RGB pictures of up to ``max_samples`` keyframes spread over the clip, each turned
+    upright, with the quarter turns it was given (``face.frames.upright``).
 
     Two passes: the packets are read once to count the keyframes (no decoding), then only
     the chosen ones are converted, so memory does not grow with the clip's length.
@@ -36,6 +38,7 @@ def _keyframes(path: str, max_samples: int) -> list[np.ndarray]:
     import av
 
     from mouthsync.media.container import open_input, require_video
+    from mouthsync.media.decode import display_turn
 
     with open_input(path) as c:
         vs = require_video(c, path)
@@ -53,10 +56,17 @@ def _keyframes(path: str, max_samples: int) -> list[np.ndarray]:
         try:
             for i, frame in enumerate(c.decode(vs)):
                 if i in picks:
-                    pictures.append(frame.to_ndarray(format="rgb24", width=size[0], height=size[1]))
+                    turns = display_turn(frame) // 90  # the detector finds upright faces
+                    pictures.append((upright(frame.to_ndarray(format="rgb24", width=size[0], height=size[1]), turns), turns))
         except av.FFmpegError:
             pass  # a damaged tail: the keyframes before it still count
     return pictures
+
+
+def _stored_box(box: list[float], turns: int) -> list[float]:
+    """A box ``[x0, y0, x1, y1]`` (fractions) on the upright picture, on the stored one."""
+    xs, ys = stored_fractions(np.array([box[0], box[2]]), np.array([box[1], box[3]]), turns)
+    return [float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())]
 
 
 def face_boxes(path: str | os.PathLike[str], max_samples: int = MAX_SAMPLES, *, use_cache: bool = True) -> list[list[list[float]]]:
@@ -69,7 +79,7 @@ def face_boxes(path: str | os.PathLike[str], max_samples: int = MAX_SAMPLES, *, 
     most of it importing MediaPipe for the detector).
     """
     settings = {"kind": "keyframes", "max_samples": max_samples, "max_side": _MAX_SIDE,
-                "min_confidence": MIN_CONFIDENCE, "model": "mediapipe-0.10.21/full-range", "boxes": 1}
+                "min_confidence": MIN_CONFIDENCE, "model": "mediapipe-0.10.21/full-range", "boxes": 2}
     from mouthsync.media.decode import video_digest  # (PyAV: imported when counting)
 
     # keyed by the picture alone, as the face track is: fix's output shares the count
@@ -86,11 +96,12 @@ def face_boxes(path: str | os.PathLike[str], max_samples: int = MAX_SAMPLES, *, 
         with native_stderr_silenced(), mp.solutions.face_detection.FaceDetection(
             model_selection=1, min_detection_confidence=MIN_CONFIDENCE
         ) as det:
-            for p in pictures:
+            for p, turns in pictures:
                 found = []
                 for d in det.process(p).detections or []:
                     r = d.location_data.relative_bounding_box
-                    found.append([float(r.xmin), float(r.ymin), float(r.xmin + r.width), float(r.ymin + r.height)])
+                    box = [float(r.xmin), float(r.ymin), float(r.xmin + r.width), float(r.ymin + r.height)]
+                    found.append(_stored_box(box, turns))
                 boxes.append(found)
     if cpath is not None:
         with contextlib.suppress(OSError):

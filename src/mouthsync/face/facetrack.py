@@ -12,6 +12,7 @@ import numpy as np
 
 from mouthsync.core.atomic import atomic_path
 from mouthsync.core.errors import BadInput
+from mouthsync.face.frames import upright_points
 from mouthsync.face.mouth import head_pose, mouth_measures
 from mouthsync.media.decode import rate_of
 
@@ -27,6 +28,9 @@ class FaceTrack:
     face; ``boxes`` (x0, y0, x1, y1), ``landmarks`` (x, y px; z on the same pixel scale,
     relative to the face centre) and ``pose`` (yaw, pitch, roll degrees) are NaN where not
     valid. ``mouth`` maps measure names to per-frame arrays (see ``docs/face.md``).
+    Landmarks and boxes are in the stored picture's pixels; ``rotation`` is the degrees
+    counterclockwise a player turns that picture to show it (phone footage), and ``pose``
+    is the head's pose in the picture as shown.
     """
 
     times: np.ndarray
@@ -46,6 +50,7 @@ class FaceTrack:
     # each frame's grey 32x18 thumbnail (uint8, n x 18 x 32): gradual transitions
     # (dissolves), which no change between two frames shows, face.shots
     thumbs: np.ndarray | None = None
+    rotation: int = 0
 
     def __len__(self) -> int:
         return len(self.times)
@@ -69,6 +74,7 @@ class FaceTrack:
             "width": np.array(self.width),
             "height": np.array(self.height),
             "fps": np.array(self.fps),
+            "rotation": np.array(self.rotation),
             "source": np.array(self.source),
             "settings_json": np.array(json.dumps(self.settings, sort_keys=True)),
         }
@@ -116,6 +122,7 @@ class FaceTrack:
                 settings=json.loads(str(z["settings_json"])),
                 picture_change=z["picture_change"] if "picture_change" in z.files else None,
                 thumbs=z["thumbs"] if "thumbs" in z.files else None,
+                rotation=int(z["rotation"]) if "rotation" in z.files else 0,
             )
 
     def summary(self) -> dict[str, Any]:
@@ -132,6 +139,7 @@ class FaceTrack:
             "fps": self.fps,
             "width": self.width,
             "height": self.height,
+            "rotation": self.rotation,
             "aperture_mean": float(ap[ok].mean()) if ok.any() else None,
             "aperture_p95": float(np.percentile(ap[ok], 95)) if ok.any() else None,
             "closure_frames": int(np.nansum(self.mouth.get("closure", np.array([])))),
@@ -150,12 +158,15 @@ def build_track(
     settings: dict[str, Any] | None = None,
     picture_change: np.ndarray | None = None,
     thumbs: np.ndarray | None = None,
+    rotation: int = 0,
 ) -> FaceTrack:
     """Derive boxes, pose and mouth measures from raw landmarks (also used after smoothing).
 
     ``picture_change`` and ``thumbs``: per-frame change and thumbnail of the whole picture
     (see ``mesh_frames``), kept as they are; None when not measured (a track from
-    elsewhere)."""
+    elsewhere). ``rotation``: the picture's display rotation (degrees counterclockwise);
+    the pose is taken on the landmarks turned with it, so that yaw stays a turn of the head
+    as people see it (on a sideways phone picture it would read the nod)."""
     lm = landmarks.astype(np.float32, copy=True)
     lm[~valid] = np.nan
     n = len(times)
@@ -167,7 +178,7 @@ def build_track(
         x, y = lm[:, :, 0], lm[:, :, 1]
         boxes = np.stack([x.min(1), y.min(1), x.max(1), y.max(1)], axis=1).astype(np.float32)
         with np.errstate(invalid="ignore"):
-            pose = head_pose(lm)
+            pose = head_pose(upright_points(lm, rotation // 90, width, height) if rotation % 360 else lm)
         boxes[~valid] = np.nan
         pose[~valid] = np.nan
     with np.errstate(invalid="ignore"):
@@ -180,5 +191,6 @@ def build_track(
         width=width, height=height, fps=fps, source=source, settings=dict(settings or {}),
         picture_change=None if picture_change is None else np.asarray(picture_change, dtype=np.float32),
         thumbs=None if thumbs is None else np.asarray(thumbs, dtype=np.uint8),
+        rotation=int(rotation) % 360,
     )
 

@@ -1,6 +1,7 @@
 """Frames for the tracker: decoded at their true times, shrunk to the size Face Mesh needs
 (deblocking skipped when the shrink hides it), interlaced pictures on their first field,
-read ahead in a thread, and each frame's grey thumbnail for the picture-change measures."""
+turned upright when the file says so (phone footage), read ahead in a thread, and each
+frame's grey thumbnail for the picture-change measures."""
 
 from __future__ import annotations
 
@@ -21,17 +22,22 @@ SKIP_DEBLOCK_FACTOR = 2.0
 def decode_range(
     path: str, start: float | None, end: float | None, max_side: int | None, *, lead_in: bool = False,
     crop: tuple[int, int, int, int] | None = None,
-) -> Iterator[tuple[float, np.ndarray]]:
-    """Frames with ``start <= time < end`` (None: open ended), downscaled in the decoder.
+) -> Iterator[tuple[float, np.ndarray, int]]:
+    """Frames with ``start <= time < end`` (None: open ended), downscaled in the decoder:
+    ``(time, RGB picture, turns)``.
 
     ``lead_in``: the frame just before ``start`` (when there is one) comes first, with its
     own time (< start): the picture change of the range's first frame needs it.
     ``crop``: ``(x0, y0, w, h)`` in source pixels (even): only that part of each picture,
     at the source's resolution (shrunk to ``max_side`` if larger); see ``face.region``.
+    ``turns``: quarter turns counterclockwise the picture was given to stand it upright
+    (the stream's display rotation; :func:`upright`); :func:`stored_fractions` maps points
+    on it back to the stored picture.
     """
     import av
 
     from mouthsync.media.container import open_input, require_video
+    from mouthsync.media.decode import display_turn
 
     with open_input(path) as c:
         vs = require_video(c, path)
@@ -76,16 +82,58 @@ def decode_range(
                         held = (float(t), frame)  # converted only if it is the last one
                     continue
                 if held is not None:
-                    yield held[0], to_rgb(held[1], size, crop, first_field(held[1], field_order))
+                    turns = display_turn(held[1]) // 90
+                    yield held[0], upright(to_rgb(held[1], size, crop, first_field(held[1], field_order)), turns), turns
                     held = None
                 if end is not None and t >= end - 1e-9:
                     break
-                img = to_rgb(frame, size, crop, first_field(frame, field_order))
+                turns = display_turn(frame) // 90
+                img = upright(to_rgb(frame, size, crop, first_field(frame, field_order)), turns)
                 got += 1
-                yield float(t), img
+                yield float(t), img, turns
         except av.FFmpegError as exc:
             if got == 0 and not start:
                 raise BadInput(f"{path}: video stream cannot be decoded ({exc})") from None
+
+
+def upright(img: np.ndarray, turns: int) -> np.ndarray:
+    """``img`` turned ``turns`` quarter turns counterclockwise (0: as it is).
+
+    Why: phones store the sensor's picture as it was held (sideways for portrait, upside
+    down for landscape held the other way) and flag how a player must turn it. Face Mesh
+    finds and fits upright faces: retalking_face3 stored upside down (``rotate=180``) read
+    no face on the keyframes, a mesh on every frame with the lips mistaken, and a delay of
+    +773 ms at confidence 0 (upright: +29.7 ms at 0.45).
+    """
+    return np.ascontiguousarray(np.rot90(img, turns)) if turns % 4 else img
+
+
+def stored_fractions(u: np.ndarray, v: np.ndarray, turns: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points given as fractions ``(u, v)`` of the width and height of a picture turned by
+    :func:`upright`, as fractions of the stored picture's width and height."""
+    k = turns % 4
+    if k == 1:  # turned counterclockwise: the stored picture's right edge is at the top
+        return 1.0 - v, u
+    if k == 2:
+        return 1.0 - u, 1.0 - v
+    if k == 3:
+        return v, 1.0 - u
+    return u, v
+
+
+def upright_points(points: np.ndarray, turns: int, width: int, height: int) -> np.ndarray:
+    """Points (..., 2 or 3) in pixels of the stored ``width`` x ``height`` picture, in
+    pixels of that picture turned by :func:`upright` (a copy; ``z`` as it is)."""
+    out = np.array(points, dtype=np.float32, copy=True)
+    x, y = points[..., 0], points[..., 1]
+    k = turns % 4
+    if k == 1:
+        out[..., 0], out[..., 1] = y, width - x
+    elif k == 2:
+        out[..., 0], out[..., 1] = width - x, height - y
+    elif k == 3:
+        out[..., 0], out[..., 1] = height - y, x
+    return out
 
 
 def first_field(frame: Any, field_order: int | None) -> int | None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from mouthsync.core.quiet import native_stderr_silenced
 from mouthsync.face.facetrack import N_LANDMARKS
-from mouthsync.face.frames import decode_range, prefetch, thumbnail
+from mouthsync.face.frames import decode_range, prefetch, stored_fractions, thumbnail
 
 _PB_COLS = np.array([3, 4, 5, 6, 8, 9, 10, 11, 13, 14, 15, 16])
 _PB_HEAD = np.array([0x0A, 0x0F, 0x0D], np.uint8)
@@ -126,6 +126,20 @@ def import_mediapipe() -> Any:
     return mediapipe
 
 
+def to_source_pixels(a: np.ndarray, turns: int, width: int, height: int) -> None:
+    """Landmarks ``a`` (n, 3), fractions of the picture Face Mesh saw (turned upright by
+    ``turns`` quarter turns), in place to pixels of the stored ``width`` x ``height``
+    picture: every later stage (mouth crops, picture measures) reads the stored frames.
+    ``z`` is in the units of the seen picture's width, as Face Mesh gives it."""
+    if turns % 4 == 0:
+        a *= np.array([width, height, width], dtype=np.float32)
+        return
+    u, v = stored_fractions(a[:, 0].copy(), a[:, 1].copy(), turns)
+    a[:, 0] = u * width
+    a[:, 1] = v * height
+    a[:, 2] *= width if turns % 2 == 0 else height
+
+
 # The tracker judges a possible cut against the median change of this many frames before.
 RESET_MEDIAN_FRAMES = 250
 
@@ -148,12 +162,9 @@ def mesh_frames(
     in the source's pixels."""
     mp = import_mediapipe()
 
-    if crop is not None:
-        scale = np.array([crop[2], crop[3], crop[2]], dtype=np.float32)
-        offset = np.array([crop[0], crop[1], 0.0], dtype=np.float32)
-    else:
-        scale = np.array([width, height, width], dtype=np.float32)
-        offset = None
+    # landmarks come as fractions of the picture Face Mesh saw (the crop, turned upright)
+    sw, sh = (crop[2], crop[3]) if crop is not None else (width, height)
+    offset = np.array([crop[0], crop[1], 0.0], dtype=np.float32) if crop is not None else None
     pending = 0
     # The graph starts its calculators asynchronously and they log natively (TFLite, glog)
     # until the first frames are through: keep fd 2 quiet from construction to frame 3.
@@ -177,7 +188,7 @@ def mesh_frames(
     changes: collections.deque[float] = collections.deque(maxlen=RESET_MEDIAN_FRAMES)
     with quiet, mesh_cm as mesh:
         faces_of = MeshCall(mesh)
-        for t, img in prefetch(decode_range(path, start, end, max_side, lead_in=True, crop=crop)):
+        for t, img, turns in prefetch(decode_range(path, start, end, max_side, lead_in=True, crop=crop)):
             thumb = thumbnail(img)
             level = thumb.astype(np.float32)
             level -= level.mean()
@@ -207,7 +218,7 @@ def mesh_frames(
             for f in found:
                 a = landmark_array(f)
                 if a.shape[0] == N_LANDMARKS:
-                    a *= scale
+                    to_source_pixels(a, turns, sw, sh)
                     if offset is not None:
                         a += offset
                     cands.append(a)

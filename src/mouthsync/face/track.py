@@ -41,7 +41,7 @@ from mouthsync.face.mesh import mesh_frames
 from mouthsync.face.workers import TrackWorkers, split_points
 
 # Part of the cache key: bump when tracking or measures change so old tracks are not reused.
-ALGORITHM = "facemesh-0.10.21-refined/track-10"
+ALGORITHM = "facemesh-0.10.21-refined/track-11"
 DEFAULT_MAX_SIDE = 640
 # Below this duration one process is faster than paying two MediaPipe start-ups (~1.5 s).
 PARALLEL_MIN_SECONDS = 12.0
@@ -62,7 +62,10 @@ def _assemble(
     keep[1:] = np.diff(times) > 1e-9  # a frame seen by two ranges counts once
     if not keep.all():
         times, valid, lm, change, thumbs = times[keep], valid[keep], lm[keep], change[keep], thumbs[keep]
-    return build_track(times, valid, lm, width, height, source, settings, picture_change=change, thumbs=thumbs)
+    from mouthsync.media.decode import display_rotation
+
+    return build_track(times, valid, lm, width, height, source, settings, picture_change=change, thumbs=thumbs,
+                       rotation=display_rotation(source))
 
 
 def _source_and_cache(src: str, kind: str, settings: dict[str, Any], use_cache: bool) -> tuple[Any, str, Path | None]:
@@ -166,7 +169,7 @@ def start_track_face(
             old = FaceTrack.load(cpath)
             # measures are cheap: recompute them so a change to them never needs re-tracking
             cached = build_track(old.times, old.valid, old.landmarks, old.width, old.height, src, old.settings,
-                                 picture_change=old.picture_change, thumbs=old.thumbs)
+                                 picture_change=old.picture_change, thumbs=old.thumbs, rotation=old.rotation)
     if cached is not None:
         from mouthsync.core import spares
 
@@ -308,8 +311,11 @@ def track_faces(
                          settings_json=np.array(json.dumps(settings, sort_keys=True)))
     if marks.shape[0] == 0:
         raise NoFace(f"{src}: no face found in any of {len(times)} frames (Face Mesh needs a visible, roughly frontal human-like face)")
+    from mouthsync.media.decode import display_rotation
+
     full = {**settings, "video_sha256": digest}
+    rotation = display_rotation(src)
     return [build_track(times, valid[k], marks[k], meta.width, meta.height, src, {**full, "face": k},
-                        picture_change=change, thumbs=thumbs)
+                        picture_change=change, thumbs=thumbs, rotation=rotation)
             for k in range(marks.shape[0])]
 

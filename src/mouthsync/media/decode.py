@@ -184,12 +184,34 @@ def frames_at(path: str | os.PathLike[str], times: list[float], *, max_side: int
                     held = frame
                 if held is None:
                     raise BadInput(f"{path}: no frame decodes near {target:.2f} s")
-                turn = int(round(float(getattr(held, "rotation", 0) or 0) / 90.0)) * 90 % 360
-                found[k] = Frame(index=index, time=float(held.time or 0.0), image=picture(held), rotation=turn)
+                found[k] = Frame(index=index, time=float(held.time or 0.0), image=picture(held),
+                                 rotation=display_turn(held))
                 index += 1
         except av.FFmpegError as exc:
             raise BadInput(f"{path}: video stream cannot be decoded ({exc})") from None
     return [found[i] for i in range(len(times))]
+
+
+def display_turn(frame: Any) -> int:
+    """Degrees (0, 90, 180 or 270) counterclockwise that a player turns ``frame`` to show it:
+    its display rotation, rounded to quarter turns (phone footage is stored as the sensor
+    saw it, sideways or upside down, with a flag)."""
+    return int(round(float(getattr(frame, "rotation", 0) or 0) / 90.0)) * 90 % 360
+
+
+def display_rotation(path: str | os.PathLike[str]) -> int:
+    """:func:`display_turn` of the first video frame of ``path`` (0 when none decodes).
+
+    The display matrix is stream side data that PyAV does not expose on the stream, only
+    on decoded frames: one frame is decoded (a few ms)."""
+    with open_input(path) as c:
+        vs = require_video(c, path)
+        try:
+            for frame in c.decode(vs):
+                return display_turn(frame)
+        except av.FFmpegError:
+            pass
+    return 0
 
 
 # frames_at seeks rather than decodes through when the next target is this far ahead

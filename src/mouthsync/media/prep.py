@@ -39,7 +39,7 @@ from mouthsync.core.jsonsafe import dumps
 from mouthsync.core.progress import progress
 from mouthsync.media.audio_quality import VAD_RATE, speech_segments, vad_flags
 from mouthsync.media.container import open_input, require_audio, require_video
-from mouthsync.media.decode import decode_audio, frame_times
+from mouthsync.media.decode import decode_audio, display_turn, frame_times
 from mouthsync.media.probe import STANDARD_RATES, nearest_standard, probe
 from mouthsync.media.resample import resample
 from mouthsync.media.write import (
@@ -403,7 +403,7 @@ class _Geometry:
             rotation = 0
             with contextlib.suppress(av.FFmpegError, StopIteration):
                 first = next(ic.decode(vin))
-                rotation = int(round(float(getattr(first, "rotation", 0) or 0) / 90.0)) * 90 % 360
+                rotation = display_turn(first)
         sar = Fraction(sar).limit_denominator(1000) if sar and sar > 0 else Fraction(1)
         return cls(width, height, rotation, sar)
 
