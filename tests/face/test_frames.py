@@ -136,3 +136,24 @@ def test_phone_footage_is_tracked_upright(tmp_path: Path) -> None:
     rep = check_sync(tmp_path / "ud.mp4", use_cache=False, transcript=None)
     own = check_sync(clip, use_cache=False, transcript=None)
     assert rep.confidence >= 0.3 and abs(rep.audio_delay_ms - own.audio_delay_ms) < 1000.0 / ref.fps
+
+
+@pytest.mark.slow
+def test_non_square_pixels_are_tracked_square(tmp_path: Path) -> None:
+    """retalking_face2 stored 632 px wide with 4:3 pixels (shown 844 x 844, as an
+    anamorphic master is): Face Mesh sees square pixels, landmarks stay in stored pixels,
+    and the mouth measures and pose are those of the clip itself. In stored pixels the
+    apertures read 38 % wider."""
+    from mouthsync.face.count import face_boxes
+
+    clip = next(p for p in CLIPS if p.name == "retalking_face2.mp4")
+    squeezed = tmp_path / "anamorphic.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(clip), "-vf", "scale=632:844,setsar=4/3",
+                    "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-an", str(squeezed)], check=True)
+    ref, tr = track_face(clip, use_cache=False), track_face(squeezed, use_cache=False)
+    assert tr.sar == pytest.approx(4 / 3) and tr.width == 632
+    shown = tr.landmarks[..., :2] * np.array([ref.width / tr.width, 1.0])  # stored -> shown pixels
+    assert np.nanmedian(np.abs(shown - ref.landmarks[..., :2])) < 1.0
+    assert np.nanmedian(tr.mouth["aperture"]) / np.nanmedian(ref.mouth["aperture"]) == pytest.approx(1.0, abs=0.05)
+    assert np.nanmedian(np.abs(tr.pose - ref.pose)) < 1.0
+    assert np.allclose(face_boxes(squeezed, use_cache=False)[0][0], face_boxes(clip, use_cache=False)[0][0], atol=0.02)

@@ -38,7 +38,7 @@ def _keyframes(path: str, max_samples: int) -> list[tuple[np.ndarray, int]]:
     import av
 
     from mouthsync.media.container import open_input, require_video
-    from mouthsync.media.decode import display_turn
+    from mouthsync.media.decode import display_turn, pixel_aspect
 
     with open_input(path) as c:
         vs = require_video(c, path)
@@ -51,8 +51,9 @@ def _keyframes(path: str, max_samples: int) -> list[tuple[np.ndarray, int]]:
         vs = require_video(c, path)
         vs.codec_context.skip_frame = "NONKEY"
         w, h = vs.codec_context.width, vs.codec_context.height
-        s = min(1.0, _MAX_SIDE / max(w, h, 1))
-        size = (max(2, int(w * s) // 2 * 2), max(2, int(h * s) // 2 * 2))
+        sw = w * pixel_aspect(vs)  # square pixels: the detector's faces are not squeezed
+        s = min(1.0, _MAX_SIDE / max(sw, h, 1))
+        size = (max(2, int(sw * s) // 2 * 2), max(2, int(h * s) // 2 * 2))
         try:
             for i, frame in enumerate(c.decode(vs)):
                 if i in picks:

@@ -29,8 +29,9 @@ class FaceTrack:
     relative to the face centre) and ``pose`` (yaw, pitch, roll degrees) are NaN where not
     valid. ``mouth`` maps measure names to per-frame arrays (see ``docs/face.md``).
     Landmarks and boxes are in the stored picture's pixels; ``rotation`` is the degrees
-    counterclockwise a player turns that picture to show it (phone footage), and ``pose``
-    is the head's pose in the picture as shown.
+    counterclockwise a player turns that picture to show it (phone footage), ``sar`` how
+    many times as wide as high a stored pixel is shown (anamorphic masters), and ``pose``
+    and the mouth measures are those of the picture as shown.
     """
 
     times: np.ndarray
@@ -51,6 +52,7 @@ class FaceTrack:
     # (dissolves), which no change between two frames shows, face.shots
     thumbs: np.ndarray | None = None
     rotation: int = 0
+    sar: float = 1.0
 
     def __len__(self) -> int:
         return len(self.times)
@@ -75,6 +77,7 @@ class FaceTrack:
             "height": np.array(self.height),
             "fps": np.array(self.fps),
             "rotation": np.array(self.rotation),
+            "sar": np.array(self.sar),
             "source": np.array(self.source),
             "settings_json": np.array(json.dumps(self.settings, sort_keys=True)),
         }
@@ -123,6 +126,7 @@ class FaceTrack:
                 picture_change=z["picture_change"] if "picture_change" in z.files else None,
                 thumbs=z["thumbs"] if "thumbs" in z.files else None,
                 rotation=int(z["rotation"]) if "rotation" in z.files else 0,
+                sar=float(z["sar"]) if "sar" in z.files else 1.0,
             )
 
     def summary(self) -> dict[str, Any]:
@@ -140,6 +144,7 @@ class FaceTrack:
             "width": self.width,
             "height": self.height,
             "rotation": self.rotation,
+            "sar": self.sar,
             "aperture_mean": float(ap[ok].mean()) if ok.any() else None,
             "aperture_p95": float(np.percentile(ap[ok], 95)) if ok.any() else None,
             "closure_frames": int(np.nansum(self.mouth.get("closure", np.array([])))),
@@ -159,6 +164,7 @@ def build_track(
     picture_change: np.ndarray | None = None,
     thumbs: np.ndarray | None = None,
     rotation: int = 0,
+    sar: float = 1.0,
 ) -> FaceTrack:
     """Derive boxes, pose and mouth measures from raw landmarks (also used after smoothing).
 
@@ -166,23 +172,31 @@ def build_track(
     (see ``mesh_frames``), kept as they are; None when not measured (a track from
     elsewhere). ``rotation``: the picture's display rotation (degrees counterclockwise);
     the pose is taken on the landmarks turned with it, so that yaw stays a turn of the head
-    as people see it (on a sideways phone picture it would read the nod)."""
+    as people see it (on a sideways phone picture it would read the nod). ``sar``: the
+    pixel aspect ratio; the pose and the mouth measures are taken in square pixels
+    (retalking_face2 stored with 4:3 pixels, as a 1440x1080 master is, read its eye-to-eye
+    scale 21 % short in stored pixels and every aperture 38 % wider, which makes the
+    closure threshold that much stricter; in square pixels: within 2 %)."""
     lm = landmarks.astype(np.float32, copy=True)
     lm[~valid] = np.nan
     n = len(times)
     boxes = np.full((n, 4), np.nan, dtype=np.float32)
     pose = np.full((n, 3), np.nan, dtype=np.float32)
+    shown = lm
+    if sar != 1.0:  # square pixels for the geometry (a copy of the mesh only then)
+        shown = lm.copy()
+        shown[:, :, 0] *= sar
     if valid.any():
         # plain reductions: NaN rows (no face) give NaN, valid rows hold no NaN, and no
         # copy of the whole mesh is made (memory stays flat on long clips)
         x, y = lm[:, :, 0], lm[:, :, 1]
         boxes = np.stack([x.min(1), y.min(1), x.max(1), y.max(1)], axis=1).astype(np.float32)
         with np.errstate(invalid="ignore"):
-            pose = head_pose(upright_points(lm, rotation // 90, width, height) if rotation % 360 else lm)
+            pose = head_pose(upright_points(shown, rotation // 90, width * sar, height) if rotation % 360 else shown)
         boxes[~valid] = np.nan
         pose[~valid] = np.nan
     with np.errstate(invalid="ignore"):
-        mouth = mouth_measures(lm, times, valid)
+        mouth = mouth_measures(shown, times, valid)
     # check reads delays in these frames: a constant-rate clip with a frame missing still
     # counts at its own rate (it read 24.56 fps for 25)
     fps = rate_of(times)
@@ -191,6 +205,6 @@ def build_track(
         width=width, height=height, fps=fps, source=source, settings=dict(settings or {}),
         picture_change=None if picture_change is None else np.asarray(picture_change, dtype=np.float32),
         thumbs=None if thumbs is None else np.asarray(thumbs, dtype=np.uint8),
-        rotation=int(rotation) % 360,
+        rotation=int(rotation) % 360, sar=float(sar),
     )
 

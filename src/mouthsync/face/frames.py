@@ -32,12 +32,13 @@ def decode_range(
     at the source's resolution (shrunk to ``max_side`` if larger); see ``face.region``.
     ``turns``: quarter turns counterclockwise the picture was given to stand it upright
     (the stream's display rotation; :func:`upright`); :func:`stored_fractions` maps points
-    on it back to the stored picture.
+    on it back to the stored picture. Pictures with non-square pixels are scaled to square
+    ones (a face squeezed by an anamorphic master is not the shape Face Mesh learned).
     """
     import av
 
     from mouthsync.media.container import open_input, require_video
-    from mouthsync.media.decode import display_turn
+    from mouthsync.media.decode import display_turn, pixel_aspect
 
     with open_input(path) as c:
         vs = require_video(c, path)
@@ -49,9 +50,13 @@ def decode_range(
         if crop is not None:
             w, h = crop[2], crop[3]
         size = None
-        if max_side and max(w, h) > max_side:
-            s = max_side / max(w, h)
-            size = (max(2, int(round(w * s / 2)) * 2), max(2, int(round(h * s / 2)) * 2))
+        sar = pixel_aspect(vs)
+        sw = w * sar  # the width in square pixels
+        if max_side and max(sw, h) > max_side:
+            s = max_side / max(sw, h)
+            size = (max(2, int(round(sw * s / 2)) * 2), max(2, int(round(h * s / 2)) * 2))
+        elif abs(sar - 1.0) > 1e-3:
+            size = (max(2, int(round(sw / 2)) * 2), h)
         if max_side and max(w, h) >= SKIP_DEBLOCK_FACTOR * max_side:
             # Skipping the deblocking filter saves ~0.4 CPU-ms per 720p frame (1.85 -> 1.47,
             # ~5 % of tracking). At native size it moved the aperture by up to 0.02 on the

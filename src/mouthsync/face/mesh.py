@@ -126,18 +126,22 @@ def import_mediapipe() -> Any:
     return mediapipe
 
 
-def to_source_pixels(a: np.ndarray, turns: int, width: int, height: int) -> None:
+def to_source_pixels(a: np.ndarray, turns: int, width: int, height: int, z_width: float | None = None) -> None:
     """Landmarks ``a`` (n, 3), fractions of the picture Face Mesh saw (turned upright by
     ``turns`` quarter turns), in place to pixels of the stored ``width`` x ``height``
     picture: every later stage (mouth crops, picture measures) reads the stored frames.
-    ``z`` is in the units of the seen picture's width, as Face Mesh gives it."""
+    Face Mesh gives ``z`` in units of the seen picture's width: ``z_width`` is that width
+    in square pixels of the stored picture's height (default: the stored picture's width
+    or height, as turned, for square pixels)."""
+    if z_width is None:
+        z_width = width if turns % 2 == 0 else height
     if turns % 4 == 0:
-        a *= np.array([width, height, width], dtype=np.float32)
+        a *= np.array([width, height, z_width], dtype=np.float32)
         return
     u, v = stored_fractions(a[:, 0].copy(), a[:, 1].copy(), turns)
     a[:, 0] = u * width
     a[:, 1] = v * height
-    a[:, 2] *= width if turns % 2 == 0 else height
+    a[:, 2] *= z_width
 
 
 # The tracker judges a possible cut against the median change of this many frames before.
@@ -164,6 +168,9 @@ def mesh_frames(
 
     # landmarks come as fractions of the picture Face Mesh saw (the crop, turned upright)
     sw, sh = (crop[2], crop[3]) if crop is not None else (width, height)
+    from mouthsync.media.decode import video_meta
+
+    sar = video_meta(path).sar  # decode_range scales non-square pixels square
     offset = np.array([crop[0], crop[1], 0.0], dtype=np.float32) if crop is not None else None
     pending = 0
     # The graph starts its calculators asynchronously and they log natively (TFLite, glog)
@@ -218,7 +225,7 @@ def mesh_frames(
             for f in found:
                 a = landmark_array(f)
                 if a.shape[0] == N_LANDMARKS:
-                    to_source_pixels(a, turns, sw, sh)
+                    to_source_pixels(a, turns, sw, sh, None if sar == 1.0 or turns % 2 else sw * sar)
                     if offset is not None:
                         a += offset
                     cands.append(a)

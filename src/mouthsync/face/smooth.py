@@ -140,7 +140,7 @@ def smooth_track(track: FaceTrack, *, strength: float = 1.0) -> FaceTrack:
     new = build_track(
         track.times, track.valid, sm.reshape(lm.shape).astype(np.float32),
         track.width, track.height, track.source, track.settings, picture_change=track.picture_change,
-        thumbs=track.thumbs, rotation=track.rotation,
+        thumbs=track.thumbs, rotation=track.rotation, sar=track.sar,
     )
     before = band_energy(track.mouth["aperture"], track.times)
     after = band_energy(new.mouth["aperture"], new.times)

@@ -48,7 +48,8 @@ PARALLEL_MIN_SECONDS = 12.0
 
 
 def _assemble(
-    parts: list[dict[str, np.ndarray]], width: int, height: int, source: str, settings: dict[str, Any]
+    parts: list[dict[str, np.ndarray]], width: int, height: int, source: str, settings: dict[str, Any],
+    sar: float = 1.0,
 ) -> FaceTrack:
     times = np.concatenate([p["times"] for p in parts])
     valid = np.concatenate([p["valid"] for p in parts])
@@ -65,7 +66,7 @@ def _assemble(
     from mouthsync.media.decode import display_rotation
 
     return build_track(times, valid, lm, width, height, source, settings, picture_change=change, thumbs=thumbs,
-                       rotation=display_rotation(source))
+                       rotation=display_rotation(source), sar=sar)
 
 
 def _source_and_cache(src: str, kind: str, settings: dict[str, Any], use_cache: bool) -> tuple[Any, str, Path | None]:
@@ -169,7 +170,8 @@ def start_track_face(
             old = FaceTrack.load(cpath)
             # measures are cheap: recompute them so a change to them never needs re-tracking
             cached = build_track(old.times, old.valid, old.landmarks, old.width, old.height, src, old.settings,
-                                 picture_change=old.picture_change, thumbs=old.thumbs, rotation=old.rotation)
+                                 picture_change=old.picture_change, thumbs=old.thumbs, rotation=old.rotation,
+                                 sar=old.sar)
     if cached is not None:
         from mouthsync.core import spares
 
@@ -195,7 +197,7 @@ class PendingTrack:
         crop: tuple[int, int, int, int] | None = None,
     ) -> None:
         self._src, self._digest, self._cpath, self._settings = src, digest, cpath, settings
-        self._width, self._height = meta.width, meta.height
+        self._width, self._height, self._sar = meta.width, meta.height, meta.sar
         self._max_side, self._max_faces, self._crop = max_side, max_faces, crop
         self._track = cached
         self._stack = contextlib.ExitStack()
@@ -242,7 +244,7 @@ class PendingTrack:
             if self._workers is not None:
                 parts += self._workers.results()
             self.cancel()
-            track = _assemble(parts, self._width, self._height, self._src, self._settings)
+            track = _assemble(parts, self._width, self._height, self._src, self._settings, self._sar)
             if self._cpath is not None:
                 with contextlib.suppress(OSError):
                     track.save(self._cpath)
@@ -316,6 +318,6 @@ def track_faces(
     full = {**settings, "video_sha256": digest}
     rotation = display_rotation(src)
     return [build_track(times, valid[k], marks[k], meta.width, meta.height, src, {**full, "face": k},
-                        picture_change=change, thumbs=thumbs, rotation=rotation)
+                        picture_change=change, thumbs=thumbs, rotation=rotation, sar=meta.sar)
             for k in range(marks.shape[0])]
 

@@ -71,6 +71,9 @@ class VideoMeta:
     declared_fps: float
     frame_count: int | None
     duration: float | None
+    # sample (pixel) aspect ratio: a stored pixel is this many times as wide as it is high
+    # (anamorphic masters: 1440x1080 HD and 720x576 / 720x480 SD); 1.0 when square or unset
+    sar: float = 1.0
 
 
 def video_meta(path: str | os.PathLike[str]) -> VideoMeta:
@@ -86,7 +89,15 @@ def video_meta(path: str | os.PathLike[str]) -> VideoMeta:
             declared_fps=float(vs.base_rate or rate or 0),
             frame_count=vs.frames or None,
             duration=dur,
+            sar=pixel_aspect(vs),
         )
+
+
+def pixel_aspect(vs: Any) -> float:
+    """The stream's sample aspect ratio as a float (1.0 when square, unset or absurd)."""
+    sar = vs.sample_aspect_ratio or vs.codec_context.sample_aspect_ratio
+    value = float(sar) if sar else 1.0
+    return value if 0.2 <= value <= 5.0 else 1.0
 
 
 def _scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, int] | None:

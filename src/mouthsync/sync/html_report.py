@@ -45,9 +45,10 @@ def _jpeg_data_url(img: np.ndarray) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode("ascii")
 
 
-def _mouth_crop(img: np.ndarray, marks: np.ndarray, scale: float) -> np.ndarray | None:
-    """A square crop around the mouth (landmarks in source pixels, the picture scaled by
-    ``scale``), THUMB_PX on a side; None when the mouth is not in the frame."""
+def _mouth_crop(img: np.ndarray, marks: np.ndarray, scale: float, sar: float = 1.0) -> np.ndarray | None:
+    """A crop around the mouth (landmarks in source pixels, the picture scaled by
+    ``scale``), square as shown (pixels ``sar`` times as wide as high), THUMB_PX on a side;
+    None when the mouth is not in the frame."""
     import cv2
 
     from mouthsync.face.mouth import MOUTH_CORNER_L, MOUTH_CORNER_R, MOUTH_REGION
@@ -56,11 +57,11 @@ def _mouth_crop(img: np.ndarray, marks: np.ndarray, scale: float) -> np.ndarray 
     if not np.isfinite(pts).all():
         return None
     cx, cy = pts.mean(axis=0)
-    width = float(np.linalg.norm(marks[MOUTH_CORNER_L, :2] - marks[MOUTH_CORNER_R, :2])) * scale
-    half = max(16.0, CROP_WIDTHS * width / 2.0)
+    width = float(np.linalg.norm((marks[MOUTH_CORNER_L, :2] - marks[MOUTH_CORNER_R, :2]) * (sar, 1.0))) * scale
+    half = max(16.0, CROP_WIDTHS * width / 2.0)  # in picture rows
     h, w = img.shape[:2]
-    x0, y0 = int(round(cx - half)), int(round(cy - half))
-    x1, y1 = int(round(cx + half)), int(round(cy + half))
+    x0, y0 = int(round(cx - half / sar)), int(round(cy - half))
+    x1, y1 = int(round(cx + half / sar)), int(round(cy + half))
     if x1 <= 0 or y1 <= 0 or x0 >= w or y0 >= h:
         return None
     pad = ((max(0, -y0), max(0, y1 - h)), (max(0, -x0), max(0, x1 - w)), (0, 0))
@@ -85,7 +86,7 @@ def _moment_rows(report: Any, moments: list[Moment]) -> list[dict[str, Any]]:
         for fr in frames[2 * k : 2 * k + 2]:
             i = int(np.argmin(np.abs(tt - fr.time)))
             scale = fr.image.shape[1] / float(track.width)
-            crop = _mouth_crop(fr.image, track.landmarks[i], scale) if track.valid[i] else None
+            crop = _mouth_crop(fr.image, track.landmarks[i], scale, track.sar) if track.valid[i] else None
             if crop is not None and fr.rotation:
                 crop = np.ascontiguousarray(np.rot90(crop, fr.rotation // 90))  # phone footage: upright
             pics.append({"url": _jpeg_data_url(crop) if crop is not None else "", "time": fr.time})
