@@ -31,6 +31,7 @@ from mouthsync.audio.phones import (
     recognize_phones,
     transcribe_words,
 )
+from mouthsync.audio.silence import DIGITAL_SILENCE
 from mouthsync.audio.types import Event, Phone, RateInfo, SpeechTimeline, Word
 from mouthsync.audio.vad import speech_segments
 from mouthsync.core.atomic import write_text_atomic
@@ -49,7 +50,7 @@ __all__ = [
 AUTO = "auto"
 
 # Bump whenever phones, events or their timing change, so cached timelines are rebuilt.
-ALGO_VERSION = "speech-12"
+ALGO_VERSION = "speech-16"
 
 # Forced alignment in one pass costs about audio length x transcript length (a 10-minute
 # interview took minutes of CPU and ~600 MiB); a long machine transcript is aligned in
@@ -120,6 +121,67 @@ def _pieces(words: list[Word], t0: float, t1: float, piece_s: float = ALIGN_PIEC
         start_t, start_i = mid, i
     pieces.append((start_t, t1, words[start_i:]))
     return pieces
+
+
+# The recognisers hear the speech with this much sound either side of it; longer
+# stretches without speech at the head and tail are left out (see ``_speech_span``).
+SPAN_MARGIN_S = 0.5
+# Speech activity shorter than this, a second or more from any other, does not count.
+SPAN_MIN_RUN_S = 0.15
+# Only a head or tail at least this long is left out: a shorter one changes little, and
+# leaving it out of a clean copy but not of a noisy one (where speech activity runs to the
+# ends) made the two disagree (retalking_face1's last second: pink noise 90.1 -> 88.9 %).
+SPAN_MIN_CUT_S = 1.5
+FRAME_SAMPLES = int(round(0.01 * RATE))  # the recogniser's frame (10 ms)
+
+
+def _speech_span(x: np.ndarray, offset: float, speech: list[tuple[float, float]]) -> tuple[np.ndarray, float]:
+    """The part of ``x`` the recognisers hear and its start: from ``SPAN_MARGIN_S`` before
+    the first speech to as long after the last, cut in whole recogniser frames, where
+    that leaves out at least ``SPAN_MIN_CUT_S``.
+
+    Why: PocketSphinx normalises its features over the whole utterance (batch CMN) and the
+    word recogniser's language model explains any sound as words. A title's tone or music
+    before the first line entered both: retalking_face2 after 3 s of a low 220 Hz tone read
+    +61 ms at confidence 0.06 (the clip alone: +28 ms at 0.76), and retalking_face3 0.00.
+    Cut in whole 10 ms frames from the start, the frame grid stays where it was, so a copy
+    shifted by whole frames of 10 ms still sees the original's grid (``phones``).
+    """
+    # speech activity runs together over short gaps; a lone blip (the click where a tone
+    # starts read as 80 ms of speech) does not hold the span open
+    runs: list[list[float]] = []
+    for a, b in speech:
+        if runs and a - runs[-1][1] < 1.0:
+            runs[-1][1] = b
+        else:
+            runs.append([a, b])
+    runs = [r for r in runs if r[1] - r[0] >= SPAN_MIN_RUN_S] or runs
+    if not runs:
+        return x, offset
+    head = int((runs[0][0] - offset - SPAN_MARGIN_S) * RATE) // FRAME_SAMPLES * FRAME_SAMPLES
+    tail = int(np.ceil((runs[-1][1] - offset + SPAN_MARGIN_S) * RATE))
+    # judged on the sound between its digital-silence ends: padding (a shifted copy, an
+    # edit's muted head) is cut anyway, and must not tip a copy over the minimum
+    loud = np.flatnonzero(np.abs(x) >= DIGITAL_SILENCE)
+    first, last = (int(loud[0]), int(loud[-1]) + 1) if loud.size else (0, x.size)
+    if head - first < SPAN_MIN_CUT_S * RATE:
+        head = 0
+    if last - tail < SPAN_MIN_CUT_S * RATE:
+        tail = x.size
+    head, tail = max(0, head), min(x.size, max(tail, head + FRAME_SAMPLES))
+    if head == 0 and tail == x.size:
+        return x, offset
+    return x[head:tail], round(offset + head / RATE, 6)
+
+
+def _open(phones: list[Phone], start: float) -> list[Phone]:
+    """Silence from ``start`` to the first phone (the head ``_speech_span`` left out)."""
+    if phones and phones[0].start > start + 1e-9:
+        if phones[0].label == "SIL":
+            phones[0] = Phone(start, phones[0].end, "SIL")
+        else:
+            phones.insert(0, Phone(start, phones[0].start, "SIL"))
+    return phones
 
 
 def _close(phones: list[Phone], end: float) -> list[Phone]:
@@ -253,16 +315,17 @@ def _compute(
     requested = transcript
     machine: str | None = None
     aligned = None
+    heard, heard_at = _speech_span(x, offset, speech)
     if transcript is not None and transcript.strip().lower() == AUTO:
-        recognised = transcribe_words(x, offset=offset)
+        recognised = transcribe_words(heard, offset=heard_at)
         transcript = machine = " ".join(w.text for w in recognised)
         mode = "align-auto"
         if recognised:
-            aligned = _align_pieces(x, offset, recognised, front_end, speech)
+            aligned = _align_pieces(heard, heard_at, recognised, front_end, speech)
         transcript = None  # aligned above (or nothing recognised: phones below)
     if transcript is not None and transcript.strip():
         try:
-            aligned = align_transcript(x, transcript, offset=offset)
+            aligned = align_transcript(heard, transcript, offset=heard_at)
         except BadInput:
             if mode != "align-auto":
                 raise
@@ -270,11 +333,13 @@ def _compute(
     if aligned is not None:
         words, phones, unknown = aligned
     else:
-        phones = recognize_phones(x, offset=offset, front_end=front_end)
+        phones = recognize_phones(heard, offset=heard_at, front_end=front_end)
         phones = _silence_outside_speech(phones, speech)
         unknown = []
         mode = "allphone"
     advance()
+    if heard_at > offset:
+        phones = _open(phones, offset)
     phones = _close(phones, round(offset + audio.duration, 6))
     pauses = ev.find_pauses(speech)
     events = ev.lip_events(phones) + ev.pause_events(pauses, breaths)
@@ -283,6 +348,8 @@ def _compute(
     rate = ev.speech_rate(phones, speech, fast=fast)
     settings = _settings(requested, language, front_end, denoise)
     settings.update(noise)
+    if heard.size != x.size:  # the part the recognisers heard (_speech_span)
+        settings["heard_s"] = [heard_at, round(heard_at + heard.size / RATE, 6)]
     if machine is not None:
         settings["machine_transcript"] = machine
     if unknown:
