@@ -24,6 +24,7 @@ from mouthsync.audio.level import raise_quiet
 from mouthsync.audio.phones import (
     ALIGN_SETTINGS,
     ALLPHONE_SETTINGS,
+    FRAME_SAMPLES,
     FRONT_ENDS,
     RATE,
     TRANSCRIBE_SETTINGS,
@@ -126,13 +127,14 @@ def _pieces(words: list[Word], t0: float, t1: float, piece_s: float = ALIGN_PIEC
 # The recognisers hear the speech with this much sound either side of it; longer
 # stretches without speech at the head and tail are left out (see ``_speech_span``).
 SPAN_MARGIN_S = 0.5
-# Speech activity shorter than this, a second or more from any other, does not count.
+# Speech activity runs together over gaps shorter than this; a run shorter than
+# SPAN_MIN_RUN_S on its own does not count.
+SPAN_JOIN_GAP_S = 1.0
 SPAN_MIN_RUN_S = 0.15
 # Only a head or tail at least this long is left out: a shorter one changes little, and
 # leaving it out of a clean copy but not of a noisy one (where speech activity runs to the
 # ends) made the two disagree (retalking_face1's last second: pink noise 90.1 -> 88.9 %).
 SPAN_MIN_CUT_S = 1.5
-FRAME_SAMPLES = int(round(0.01 * RATE))  # the recogniser's frame (10 ms)
 
 
 def _speech_span(x: np.ndarray, offset: float, speech: list[tuple[float, float]]) -> tuple[np.ndarray, float]:
@@ -141,8 +143,8 @@ def _speech_span(x: np.ndarray, offset: float, speech: list[tuple[float, float]]
     that leaves out at least ``SPAN_MIN_CUT_S``.
 
     Why: PocketSphinx normalises its features over the whole utterance (batch CMN) and the
-    word recogniser's language model explains any sound as words. A title's tone or music
-    before the first line entered both: retalking_face2 after 3 s of a low 220 Hz tone read
+    word recogniser's language model explains any sound as words. A title's tone before
+    the first line entered both: retalking_face2 after 3 s of a low 220 Hz tone read
     +61 ms at confidence 0.06 (the clip alone: +28 ms at 0.76), and retalking_face3 0.00.
     Cut in whole 10 ms frames from the start, the frame grid stays where it was, so a copy
     shifted by whole frames of 10 ms still sees the original's grid (``phones``).
@@ -151,7 +153,7 @@ def _speech_span(x: np.ndarray, offset: float, speech: list[tuple[float, float]]
     # starts read as 80 ms of speech) does not hold the span open
     runs: list[list[float]] = []
     for a, b in speech:
-        if runs and a - runs[-1][1] < 1.0:
+        if runs and a - runs[-1][1] < SPAN_JOIN_GAP_S:
             runs[-1][1] = b
         else:
             runs.append([a, b])
