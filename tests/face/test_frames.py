@@ -157,3 +157,9 @@ def test_non_square_pixels_are_tracked_square(tmp_path: Path) -> None:
     assert np.nanmedian(tr.mouth["aperture"]) / np.nanmedian(ref.mouth["aperture"]) == pytest.approx(1.0, abs=0.05)
     assert np.nanmedian(np.abs(tr.pose - ref.pose)) < 1.0
     assert np.allclose(face_boxes(squeezed, use_cache=False)[0][0], face_boxes(clip, use_cache=False)[0][0], atol=0.02)
+
+
+def test_a_track_s_rotation_is_the_turn_most_frames_were_given() -> None:
+    assert frames.rotation_of(np.array([2, 2, 2, 0], np.uint8)) == 180
+    assert frames.rotation_of(np.array([3], np.uint8)) == 270
+    assert frames.rotation_of(np.zeros(0, np.uint8)) == 0

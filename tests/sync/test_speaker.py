@@ -44,9 +44,9 @@ def test_identities_follow_boxes_not_detection_order() -> None:
             cands = [right]  # the left face is lost (turned away)
         else:
             cands = [left + i * 0.5, right] if i % 2 else [right, left + i * 0.5]
-        frames.append((i * 0.04, cands, 1.0, np.full((18, 32), i, np.uint8)))
-    times, ids, change, thumbs = follow_identities(iter(frames))
-    assert len(times) == 30 and len(ids) == 2 and change.shape == (30,)
+        frames.append((i * 0.04, cands, 1.0, np.full((18, 32), i, np.uint8), 0))
+    times, ids, change, thumbs, turns = follow_identities(iter(frames))
+    assert len(times) == 30 and len(ids) == 2 and change.shape == (30,) and turns.shape == (30,)
     assert thumbs.shape == (30, 18, 32) and thumbs[7, 0, 0] == 7
     first = next(d for d in ids if 0 in d and d[0][0, 0] < 50)
     assert sorted(first) == [i for i in range(30) if not 10 <= i < 15]

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from mouthsync.audio.silence import DIGITAL_SILENCE
+from mouthsync.audio.silence import audible_extent
 from mouthsync.audio.types import Phone, Word
 from mouthsync.audio.visemes import normalize_label
 from mouthsync.core.errors import BadInput
@@ -169,12 +169,11 @@ def trim_digital_silence(samples: np.ndarray) -> tuple[np.ndarray, int]:
     All-silent input is returned whole.
     """
     x = np.asarray(samples)
-    loud = np.flatnonzero(np.abs(x) >= DIGITAL_SILENCE)
-    if loud.size == 0:
+    extent = audible_extent(x)
+    if extent is None:
         return x, 0
-    head = int(loud[0]) // FRAME_SAMPLES * FRAME_SAMPLES
-    tail = int(loud[-1]) + 1
-    return x[head:tail], head
+    head = extent[0] // FRAME_SAMPLES * FRAME_SAMPLES
+    return x[head : extent[1]], head
 
 
 def _segments_to_phones(segs: Sequence[tuple[str, int, int]], offset: float) -> list[Phone]:

@@ -23,6 +23,13 @@ def first_audible(samples: np.ndarray) -> int:
     return int(np.argmax(loud)) if loud.any() else int(loud.size)
 
 
+def audible_extent(samples: np.ndarray) -> tuple[int, int] | None:
+    """``(first, end)``: the index of the first sample that is not digital silence and one
+    past the last; None when every sample is."""
+    loud = np.flatnonzero(np.abs(np.asarray(samples)) >= DIGITAL_SILENCE)
+    return (int(loud[0]), int(loud[-1]) + 1) if loud.size else None
+
+
 def silent_runs(samples: np.ndarray, rate: int, start: float, min_s: float) -> list[tuple[float, float]]:
     """Stretches of digital silence at least ``min_s`` long in ``samples`` (channels
     averaged), as (start, end) times with the first sample at ``start``."""

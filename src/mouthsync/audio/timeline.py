@@ -32,7 +32,7 @@ from mouthsync.audio.phones import (
     recognize_phones,
     transcribe_words,
 )
-from mouthsync.audio.silence import DIGITAL_SILENCE
+from mouthsync.audio.silence import audible_extent
 from mouthsync.audio.types import Event, Phone, RateInfo, SpeechTimeline, Word
 from mouthsync.audio.vad import speech_segments
 from mouthsync.core.atomic import write_text_atomic
@@ -164,8 +164,7 @@ def _speech_span(x: np.ndarray, offset: float, speech: list[tuple[float, float]]
     tail = int(np.ceil((runs[-1][1] - offset + SPAN_MARGIN_S) * RATE))
     # judged on the sound between its digital-silence ends: padding (a shifted copy, an
     # edit's muted head) is cut anyway, and must not tip a copy over the minimum
-    loud = np.flatnonzero(np.abs(x) >= DIGITAL_SILENCE)
-    first, last = (int(loud[0]), int(loud[-1]) + 1) if loud.size else (0, x.size)
+    first, last = audible_extent(x) or (0, x.size)
     if head - first < SPAN_MIN_CUT_S * RATE:
         head = 0
     if last - tail < SPAN_MIN_CUT_S * RATE:

@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
     part = primary_face(mesh_frames(
         args["path"], args["start"], args["end"], args["max_side"], args["max_faces"],
         args["width"], args["height"], report=report,
-        crop=tuple(args["crop"]) if args.get("crop") else None,
+        crop=tuple(args["crop"]) if args.get("crop") else None, sar=float(args.get("sar", 1.0)),
     ))
     with open(out, "wb") as fh:
         np.savez(fh, **part)

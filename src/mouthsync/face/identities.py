@@ -30,20 +30,22 @@ def box_area(box: np.ndarray) -> float:
     return float((box[2] - box[0]) * (box[3] - box[1]))
 
 
-def primary_face(frames: Iterator[tuple[float, list[np.ndarray], float, np.ndarray]]) -> dict[str, np.ndarray]:
+def primary_face(frames: Iterator[tuple[float, list[np.ndarray], float, np.ndarray, int]]) -> dict[str, np.ndarray]:
     """One face per frame from ``mesh_frames``: the one overlapping the previous frame's
-    face, else the largest; returns times, valid, landmarks (source px), picture change
-    and thumbnails."""
+    face, else the largest; returns times, valid, landmarks (source px), picture change,
+    thumbnails and each frame's quarter turns (display rotation)."""
     times: list[float] = []
     change: list[float] = []
     thumbs: list[np.ndarray] = []
+    turns: list[int] = []
     valid: list[bool] = []
     marks: list[np.ndarray] = []
     nan_frame = np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32)
     prev_box: np.ndarray | None = None
-    for t, cands, ch, th in frames:
+    for t, cands, ch, th, k_turn in frames:
         change.append(ch)
         thumbs.append(th)
+        turns.append(k_turn)
         chosen: np.ndarray | None = None
         if cands:
             boxes = [box_of(c) for c in cands]
@@ -64,6 +66,7 @@ def primary_face(frames: Iterator[tuple[float, list[np.ndarray], float, np.ndarr
         "landmarks": np.stack(marks).astype(np.float32) if marks else np.zeros((0, N_LANDMARKS, 3), np.float32),
         "change": np.asarray(change, dtype=np.float32),
         "thumbs": stack_thumbs(thumbs),
+        "turns": np.asarray(turns, dtype=np.uint8),
     }
 
 
@@ -79,10 +82,10 @@ _SAME_FACE_IOU = 0.2
 
 
 def follow_identities(
-    frames: Iterator[tuple[float, list[np.ndarray], float, np.ndarray]],
-) -> tuple[np.ndarray, list[dict[int, np.ndarray]], np.ndarray, np.ndarray]:
-    """Frame times, per identity ``{frame index: landmarks}``, the picture change and the
-    thumbnails, from ``mesh_frames``'s per-frame detections.
+    frames: Iterator[tuple[float, list[np.ndarray], float, np.ndarray, int]],
+) -> tuple[np.ndarray, list[dict[int, np.ndarray]], np.ndarray, np.ndarray, np.ndarray]:
+    """Frame times, per identity ``{frame index: landmarks}``, the picture change, the
+    thumbnails and the quarter turns, from ``mesh_frames``'s per-frame detections.
 
     Face Mesh returns the faces of a frame in no stable order, so each detection is given
     to the identity whose last seen box it overlaps most (IoU > 0.2), largest face first;
@@ -93,12 +96,14 @@ def follow_identities(
     times: list[float] = []
     change: list[float] = []
     thumbs: list[np.ndarray] = []
+    turns: list[int] = []
     ids: list[dict[int, np.ndarray]] = []
     last_box: list[np.ndarray] = []
-    for i, (t, cands, ch, th) in enumerate(frames):
+    for i, (t, cands, ch, th, k_turn) in enumerate(frames):
         times.append(float(t))
         change.append(ch)
         thumbs.append(th)
+        turns.append(k_turn)
         boxes = [box_of(c) for c in cands]
         taken: set[int] = set()
         for j in sorted(range(len(cands)), key=lambda j: -box_area(boxes[j])):
@@ -115,5 +120,6 @@ def follow_identities(
             ids[best][i] = cands[j]
             last_box[best] = boxes[j]
             taken.add(best)
-    return np.asarray(times, dtype=np.float64), ids, np.asarray(change, dtype=np.float32), stack_thumbs(thumbs)
+    return (np.asarray(times, dtype=np.float64), ids, np.asarray(change, dtype=np.float32), stack_thumbs(thumbs),
+            np.asarray(turns, dtype=np.uint8))
 

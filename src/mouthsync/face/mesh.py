@@ -126,15 +126,13 @@ def import_mediapipe() -> Any:
     return mediapipe
 
 
-def to_source_pixels(a: np.ndarray, turns: int, width: int, height: int, z_width: float | None = None) -> None:
-    """Landmarks ``a`` (n, 3), fractions of the picture Face Mesh saw (turned upright by
-    ``turns`` quarter turns), in place to pixels of the stored ``width`` x ``height``
-    picture: every later stage (mouth crops, picture measures) reads the stored frames.
-    Face Mesh gives ``z`` in units of the seen picture's width: ``z_width`` is that width
-    in square pixels of the stored picture's height (default: the stored picture's width
-    or height, as turned, for square pixels)."""
-    if z_width is None:
-        z_width = width if turns % 2 == 0 else height
+def to_source_pixels(a: np.ndarray, turns: int, width: int, height: int, sar: float = 1.0) -> None:
+    """Landmarks ``a`` (n, 3), fractions of the picture Face Mesh saw (pixels made square,
+    then turned upright by ``turns`` quarter turns), in place to pixels of the stored
+    ``width`` x ``height`` picture, whose pixels are ``sar`` times as wide as high: every
+    later stage (mouth crops, picture measures) reads the stored frames. Face Mesh gives
+    ``z`` in units of the seen picture's width; it comes out in the stored rows' pixels."""
+    z_width = width * sar if turns % 2 == 0 else height
     if turns % 4 == 0:
         a *= np.array([width, height, z_width], dtype=np.float32)
         return
@@ -158,19 +156,18 @@ def mesh_frames(
     height: int,
     report: Any = None,
     crop: tuple[int, int, int, int] | None = None,
-) -> Iterator[tuple[float, list[np.ndarray], float, np.ndarray]]:
+    sar: float = 1.0,
+) -> Iterator[tuple[float, list[np.ndarray], float, np.ndarray, int]]:
     """Every frame in ``[start, end)`` with the landmarks (source px) of each face found,
-    the picture change from the previous frame (NaN for the first frame of the file) and
-    the frame's thumbnail (:func:`thumbnail`).
+    the picture change from the previous frame (NaN for the first frame of the file), the
+    frame's thumbnail (:func:`thumbnail`) and the quarter turns that stood it upright
+    (its display rotation, ``frames.decode_range``).
     ``crop``: track only that part of the picture (``face.region``); landmarks are still
-    in the source's pixels."""
+    in the source's pixels. ``sar``: the stream's pixel aspect (``VideoMeta.sar``)."""
     mp = import_mediapipe()
 
     # landmarks come as fractions of the picture Face Mesh saw (the crop, turned upright)
     sw, sh = (crop[2], crop[3]) if crop is not None else (width, height)
-    from mouthsync.media.decode import video_meta
-
-    sar = video_meta(path).sar  # decode_range scales non-square pixels square
     offset = np.array([crop[0], crop[1], 0.0], dtype=np.float32) if crop is not None else None
     pending = 0
     # The graph starts its calculators asynchronously and they log natively (TFLite, glog)
@@ -225,11 +222,11 @@ def mesh_frames(
             for f in found:
                 a = landmark_array(f)
                 if a.shape[0] == N_LANDMARKS:
-                    to_source_pixels(a, turns, sw, sh, None if sar == 1.0 or turns % 2 else sw * sar)
+                    to_source_pixels(a, turns, sw, sh, sar)
                     if offset is not None:
                         a += offset
                     cands.append(a)
-            yield t, cands, change, thumb
+            yield t, cands, change, thumb, turns
             pending += 1
             if pending >= 16:
                 if report is not None:

@@ -36,6 +36,7 @@ from mouthsync.core.cache import cache_key, cache_path
 from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.progress import progress
 from mouthsync.face.facetrack import N_LANDMARKS, FaceTrack, build_track
+from mouthsync.face.frames import rotation_of
 from mouthsync.face.identities import MIN_FACE_FRACTION, follow_identities, primary_face
 from mouthsync.face.mesh import mesh_frames
 from mouthsync.face.workers import TrackWorkers, split_points
@@ -63,10 +64,9 @@ def _assemble(
     keep[1:] = np.diff(times) > 1e-9  # a frame seen by two ranges counts once
     if not keep.all():
         times, valid, lm, change, thumbs = times[keep], valid[keep], lm[keep], change[keep], thumbs[keep]
-    from mouthsync.media.decode import display_rotation
-
+    rotation = rotation_of(np.concatenate([p["turns"] for p in parts]))
     return build_track(times, valid, lm, width, height, source, settings, picture_change=change, thumbs=thumbs,
-                       rotation=display_rotation(source), sar=sar)
+                       rotation=rotation, sar=sar)
 
 
 def _source_and_cache(src: str, kind: str, settings: dict[str, Any], use_cache: bool) -> tuple[Any, str, Path | None]:
@@ -217,7 +217,7 @@ class PendingTrack:
             if len(self._ranges) > 1:
                 self._workers = self._stack.enter_context(
                     TrackWorkers(src, self._ranges[1:], max_side, max_faces, meta.width, meta.height,
-                             self._advance, worker_nice, crop))
+                             self._advance, worker_nice, crop, meta.sar))
         except BaseException:
             self._stack.close()
             raise
@@ -240,7 +240,7 @@ class PendingTrack:
         if self._track is None:
             a0, b0 = self._ranges[0]
             args = (self._src, a0, b0, self._max_side, self._max_faces, self._width, self._height)
-            parts = [primary_face(mesh_frames(*args, report=self._advance, crop=self._crop))]
+            parts = [primary_face(mesh_frames(*args, report=self._advance, crop=self._crop, sar=self._sar))]
             if self._workers is not None:
                 parts += self._workers.results()
             self.cancel()
@@ -286,17 +286,19 @@ def track_faces(
     valid: np.ndarray | None = None
     change: np.ndarray | None = None
     thumbs: np.ndarray | None = None
+    turns: np.ndarray | None = None
     if cpath is not None and cpath.exists():
         with contextlib.suppress(KeyError, ValueError, OSError), np.load(cpath, allow_pickle=False) as z:
-            times, valid, marks, change, thumbs = (z["times"], z["valid"], z["landmarks"], z["picture_change"],
-                                                   z["thumbs"])
-    if times is None or marks is None or valid is None or change is None or thumbs is None:
+            times, valid, marks, change, thumbs, turns = (z["times"], z["valid"], z["landmarks"],
+                                                          z["picture_change"], z["thumbs"], z["turns"])
+    if times is None or marks is None or valid is None or change is None or thumbs is None or turns is None:
         from mouthsync.media.decode import frame_times
 
         total = len(frame_times(src))
         with progress("Tracking faces", total) as advance:
-            times, ids, change, thumbs = follow_identities(
-                mesh_frames(src, None, None, max_side, max_faces, meta.width, meta.height, report=advance)
+            times, ids, change, thumbs, turns = follow_identities(
+                mesh_frames(src, None, None, max_side, max_faces, meta.width, meta.height, report=advance,
+                            sar=meta.sar)
             )
         n = len(times)
         ids = [d for d in ids if len(d) >= max(8, MIN_FACE_FRACTION * n)]
@@ -310,13 +312,11 @@ def track_faces(
         if cpath is not None:
             with contextlib.suppress(OSError), atomic_path(cpath) as tmp, open(tmp, "wb") as fh:
                 np.savez(fh, times=times, valid=valid, landmarks=marks, picture_change=change, thumbs=thumbs,
-                         settings_json=np.array(json.dumps(settings, sort_keys=True)))
+                         turns=turns, settings_json=np.array(json.dumps(settings, sort_keys=True)))
     if marks.shape[0] == 0:
         raise NoFace(f"{src}: no face found in any of {len(times)} frames (Face Mesh needs a visible, roughly frontal human-like face)")
-    from mouthsync.media.decode import display_rotation
-
     full = {**settings, "video_sha256": digest}
-    rotation = display_rotation(src)
+    rotation = rotation_of(turns)
     return [build_track(times, valid[k], marks[k], meta.width, meta.height, src, {**full, "face": k},
                         picture_change=change, thumbs=thumbs, rotation=rotation, sar=meta.sar)
             for k in range(marks.shape[0])]

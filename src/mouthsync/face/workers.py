@@ -37,6 +37,7 @@ class TrackWorkers:
         advance: Any,
         nice: int = 0,
         crop: tuple[int, int, int, int] | None = None,
+        sar: float = 1.0,
     ) -> None:
         import json
         import subprocess
@@ -58,7 +59,7 @@ class TrackWorkers:
                 out = os.path.join(tmp, f"part{i}.npz")
                 args = {"path": src, "start": a, "end": b, "max_side": max_side,
                         "max_faces": max_faces, "width": width, "height": height, "nice": nice,
-                        "crop": None if crop is None else list(crop)}
+                        "crop": None if crop is None else list(crop), "sar": sar}
                 argv = [json.dumps(args), out]
                 spare = spares.take(spares.TRACK_WORKER)  # started with the command, imports done
                 if spare is not None:

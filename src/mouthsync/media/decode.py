@@ -94,10 +94,11 @@ def video_meta(path: str | os.PathLike[str]) -> VideoMeta:
 
 
 def pixel_aspect(vs: Any) -> float:
-    """The stream's sample aspect ratio as a float (1.0 when square, unset or absurd)."""
+    """The stream's sample aspect ratio as a float (exactly 1.0 when square within 0.1 %,
+    unset or absurd)."""
     sar = vs.sample_aspect_ratio or vs.codec_context.sample_aspect_ratio
     value = float(sar) if sar else 1.0
-    return value if 0.2 <= value <= 5.0 else 1.0
+    return value if 0.2 <= value <= 5.0 and abs(value - 1.0) >= 1e-3 else 1.0
 
 
 def _scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, int] | None:
@@ -208,21 +209,6 @@ def display_turn(frame: Any) -> int:
     its display rotation, rounded to quarter turns (phone footage is stored as the sensor
     saw it, sideways or upside down, with a flag)."""
     return int(round(float(getattr(frame, "rotation", 0) or 0) / 90.0)) * 90 % 360
-
-
-def display_rotation(path: str | os.PathLike[str]) -> int:
-    """:func:`display_turn` of the first video frame of ``path`` (0 when none decodes).
-
-    The display matrix is stream side data that PyAV does not expose on the stream, only
-    on decoded frames: one frame is decoded (a few ms)."""
-    with open_input(path) as c:
-        vs = require_video(c, path)
-        try:
-            for frame in c.decode(vs):
-                return display_turn(frame)
-        except av.FFmpegError:
-            pass
-    return 0
 
 
 # frames_at seeks rather than decodes through when the next target is this far ahead
