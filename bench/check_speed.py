@@ -115,6 +115,28 @@ def repeat_cli(clip: Path, dur: float, n: int) -> None:
     print(f"  CPU (all processes) median {statistics.median(cpus):.2f} s, min {min(cpus):.2f}, max {max(cpus):.2f}{idle}")
 
 
+def machine_reference() -> str:
+    """CPU seconds of two fixed workloads on one core: 10 million Python additions and
+    2000 FFTs of 16384 points (single-threaded). Why: the host of these VMs changes between
+    sessions, and the same tracking took 9-10 CPU-s on one and 16-18 on another
+    (session 5 against session 15); the reference says which kind of machine a figure was
+    read on. Session 15: 0.40 / 0.19 CPU-s on an idle machine, 0.57 / 0.29 with both cores
+    busy (the cores share the host's resources: CPU seconds grow under load too)."""
+    import numpy as np
+
+    t = time.process_time()
+    s = 0
+    for i in range(10_000_000):
+        s += i
+    loop = time.process_time() - t
+    x = np.random.default_rng(0).standard_normal((8, 16384))
+    t = time.process_time()
+    for _ in range(250):
+        np.fft.rfft(x, axis=1)
+    fft = time.process_time() - t
+    return f"machine reference: Python loop {loop:.2f} CPU-s, FFT {fft:.2f} CPU-s"
+
+
 def idle_core_seconds() -> float | None:
     """Seconds all cores together have been idle since boot (Linux ``/proc/stat``), or None."""
     try:
@@ -137,7 +159,8 @@ def main() -> int:
         clip = build_clip(Path(tmp) / "talk720p.mp4", seconds=seconds)
         meta = video_meta(clip)
         dur = meta.duration or 60.0
-        print(f"clip: {meta.width}x{meta.height}, {dur:.1f} s, cpu count {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}")
+        print(f"clip: {meta.width}x{meta.height}, {dur:.1f} s, cpu count {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}; "
+              f"{machine_reference()}")
         if "--repeat" in sys.argv:
             repeat_cli(clip, dur, int(sys.argv[sys.argv.index("--repeat") + 1]))
             return 0

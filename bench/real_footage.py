@@ -2,7 +2,7 @@
 footage stored turned, anamorphic pixels, a title's sound before the first words or after
 the last, telephone sound.
 
-    .venv/bin/python bench/real_footage.py [CLIP ...]
+    .venv/bin/python bench/real_footage.py [--variants NAME,NAME] [CLIP ...]
 
 Each variant is made from a shared clip with ffmpeg and checked cold (no cache) with the
 default settings; the table prints its delay and confidence beside the clip's own,
@@ -44,6 +44,12 @@ VARIANTS: list[tuple[str, str]] = [
     ("music head", f"{HEAD_S:.0f} s title card over a synthetic music bed, then the clip"),
     ("tone tail", f"the clip, then {HEAD_S:.0f} s title card over the tone"),
     ("8 kHz sound", "the sound resampled to 8 kHz (a telephone line)"),
+    ("room echo", "the sound in a reverberant room (sox reverb: 50 % reverberance, a hall-sized room)"),
+    ("clipped", "the sound raised 20 dB into hard clipping (an overdriven camera input)"),
+    ("mains hum", "50 Hz hum and its harmonics 20 dB under the speech (a ground loop)"),
+    ("MP3 32k", "the sound as MP3 at 32 kbit/s mono (an old web upload)"),
+    ("blurry", "the picture at a third of its size and back, at CRF 40 (a heavy web re-encode)"),
+    ("30 fps dup", "25 fps shown at 30 fps by repeating every fifth frame (a rate conversion)"),
 ]
 
 _SOUNDS = {
@@ -86,6 +92,27 @@ def make(name: str, clip: Path, folder: Path) -> Path:
                 "-c:a", "copy", str(out))
     elif name.endswith(("head", "tail")):
         _titled(clip, out, name.split()[0], before=name.endswith("head"))
+    elif name == "room echo":
+        dry, wet = folder / f"{clip.stem}-dry.wav", folder / f"{clip.stem}-wet.wav"
+        _ffmpeg("-i", str(clip), "-vn", "-ac", "1", str(dry))
+        subprocess.run(["sox", str(dry), str(wet), "reverb", "50", "50", "100"], check=True)
+        _ffmpeg("-i", str(clip), "-i", str(wet), "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "pcm_s16le", str(out))
+    elif name in ("clipped", "mains hum", "MP3 32k"):
+        audio = {"clipped": ["-af", "volume=20dB,asoftclip=type=hard", "-c:a", "pcm_s16le"],
+                 "MP3 32k": ["-ac", "1", "-c:a", "libmp3lame", "-b:a", "32k"]}.get(name)
+        if audio is None:  # hum: 50 Hz and its odd harmonics, 20 dB under the speech's level
+            hum = "aevalsrc=0.02*(sin(2*PI*50*t)+0.5*sin(2*PI*150*t)+0.3*sin(2*PI*250*t)):s=44100"
+            _ffmpeg("-i", str(clip), "-f", "lavfi", "-i", hum, "-filter_complex",
+                    "[0:a]aformat=channel_layouts=mono[s];[1:a]aformat=channel_layouts=mono[h];"
+                    "[s][h]amix=inputs=2:duration=first:normalize=0[a]",
+                    "-map", "0:v", "-map", "[a]", "-c:v", "copy", "-c:a", "pcm_s16le", str(out))
+        else:
+            _ffmpeg("-i", str(clip), "-c:v", "copy", *audio, str(out))
+    elif name in ("blurry", "30 fps dup"):
+        meta = video_meta(clip)
+        vf = (f"scale={meta.width // 3 // 2 * 2}:-2,scale={meta.width}:{meta.height}" if name == "blurry" else "fps=30")
+        crf = "40" if name == "blurry" else "18"
+        _ffmpeg("-i", str(clip), "-vf", vf, "-c:v", "libx264", "-preset", "veryfast", "-crf", crf, "-c:a", "copy", str(out))
     elif name == "8 kHz sound":
         _ffmpeg("-i", str(clip), "-c:v", "copy", "-af", "aresample=8000", "-c:a", "pcm_s16le", str(out))
     else:
@@ -102,7 +129,14 @@ def _aperture(report) -> float:  # type: ignore[no-untyped-def]
 
 
 def main() -> int:
-    wanted = sys.argv[1:] or ["retalking_face2", "retalking_face3"]
+    args = sys.argv[1:]
+    only: list[str] | None = None
+    if "--variants" in args:  # a comma-separated subset of the variants' names
+        i = args.index("--variants")
+        only = [v.strip() for v in args[i + 1].split(",")]
+        del args[i : i + 2]
+    variants = [(n, w) for n, w in VARIANTS if only is None or n in only]
+    wanted = args or ["retalking_face2", "retalking_face3"]
     clips = [p for p in CLIPS + WILD if p.stem in wanted]
     print(f"{'clip':18s} {'variant':12s} {'delay ms':>9s} {'conf':>5s} {'clip ms':>8s} {'clip conf':>9s} "
           f"{'<= 1 frame':>10s} {'aperture':>8s} {'s':>5s}")
@@ -112,7 +146,7 @@ def main() -> int:
             own = check_sync(clip, use_cache=False, keep_evidence=True)
             own_ap = _aperture(own)
             frame_ms = 1000.0 / own.fps
-            for name, _ in VARIANTS:
+            for name, _ in variants:
                 t0 = time.time()
                 rep = check_sync(make(name, clip, Path(tmp)), use_cache=False, keep_evidence=True)
                 d = rep.audio_delay_ms
@@ -123,7 +157,7 @@ def main() -> int:
                       f"{own.audio_delay_ms:+8.1f} {own.confidence:9.2f} {'yes' if near else 'NO':>10s} "
                       f"{_aperture(rep) / own_ap:8.2f} {time.time() - t0:5.1f}", flush=True)
     print(f"\nwithin a frame of the clip's own reading: {ok}/{total}")
-    for name, what in VARIANTS:
+    for name, what in variants:
         print(f"  {name:12s} {what}")
     return 0
 
