@@ -95,8 +95,29 @@ def test_sound_before_the_first_words_is_left_out_of_recognition(
 
     cut = matched()
     monkeypatch.setattr(timeline, "SPAN_MARGIN_S", 1e9)  # everything heard, as before
+    monkeypatch.setattr(timeline, "steady_spans", lambda *args, **kwargs: [])
     whole = matched()
     assert cut >= 0.85 and cut >= whole + 0.1
+
+
+def test_a_tone_after_the_last_words_is_not_speech(base_audio: Audio, monkeypatch: pytest.MonkeyPatch) -> None:
+    """3 s of a title's tone after the recording: speech activity calls its first part
+    speech (WebRTC's VAD has not adapted to it yet); the steady pitch says it is not, so
+    neither the recognisers nor the timeline's speech reach into it."""
+    import mouthsync.audio.timeline as timeline
+
+    rate = base_audio.rate
+    end = base_audio.duration
+    tone = 0.02 * np.sin(2 * np.pi * 220 * np.arange(3 * rate) / rate)
+    a = Audio(np.concatenate([base_audio.samples, tone.astype(np.float32)]), rate, 0.0)
+    tl = compute_timeline(a, use_cache=False)
+    (s0, s1), = tl.settings["steady_s"]
+    assert s0 == pytest.approx(end, abs=0.2) and s1 == pytest.approx(end + 3.0, abs=0.2)
+    assert tl.settings["heard_s"][1] <= end + 0.05
+    assert tl.speech[-1][1] <= end + 0.05
+    assert all(p.label == "SIL" for p in tl.phones if p.start >= end + 0.05)
+    monkeypatch.setattr(timeline, "steady_spans", lambda *args, **kwargs: [])  # speech activity alone
+    assert compute_timeline(a, use_cache=False).speech[-1][1] > end + 0.2
 
 
 def test_file_times_include_stream_start_and_cache(tmp_path) -> None:

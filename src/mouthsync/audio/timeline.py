@@ -33,6 +33,7 @@ from mouthsync.audio.phones import (
     transcribe_words,
 )
 from mouthsync.audio.silence import audible_extent
+from mouthsync.audio.steady import steady_spans, without
 from mouthsync.audio.types import Event, Phone, RateInfo, SpeechTimeline, Word
 from mouthsync.audio.vad import speech_segments
 from mouthsync.core.atomic import write_text_atomic
@@ -51,7 +52,7 @@ __all__ = [
 AUTO = "auto"
 
 # Bump whenever phones, events or their timing change, so cached timelines are rebuilt.
-ALGO_VERSION = "speech-16"
+ALGO_VERSION = "speech-17"
 
 # Forced alignment in one pass costs about audio length x transcript length (a 10-minute
 # interview took minutes of CPU and ~600 MiB); a long machine transcript is aligned in
@@ -137,10 +138,19 @@ SPAN_MIN_RUN_S = 0.15
 SPAN_MIN_CUT_S = 1.5
 
 
-def _speech_span(x: np.ndarray, offset: float, speech: list[tuple[float, float]]) -> tuple[np.ndarray, float]:
+def _speech_span(
+    x: np.ndarray, offset: float, speech: list[tuple[float, float]], steady: list[tuple[float, float]] = (),  # type: ignore[assignment]
+) -> tuple[np.ndarray, float]:
     """The part of ``x`` the recognisers hear and its start: from ``SPAN_MARGIN_S`` before
     the first speech to as long after the last, cut in whole recogniser frames, where
     that leaves out at least ``SPAN_MIN_CUT_S``.
+
+    ``steady``: stretches where the sound holds its pitch (``audio.steady``): they are no
+    speech, whatever speech activity says, and the margin stops where one ends (or
+    starts). A title's music bed read as speech by WebRTC's VAD held the span open
+    (retalking_face2 after 3 s of it: +52.6 ms at 0.53), and the 0.3 s of it left in the
+    margin turned the machine transcript's first words (+29.6 at 0.42; without: see
+    docs/speech.md, "Speech span").
 
     Why: PocketSphinx normalises its features over the whole utterance (batch CMN) and the
     word recogniser's language model explains any sound as words. A title's tone before
@@ -152,7 +162,7 @@ def _speech_span(x: np.ndarray, offset: float, speech: list[tuple[float, float]]
     # speech activity runs together over short gaps; a lone blip (the click where a tone
     # starts read as 80 ms of speech) does not hold the span open
     runs: list[list[float]] = []
-    for a, b in speech:
+    for a, b in without(speech, list(steady)) if steady else speech:
         if runs and a - runs[-1][1] < SPAN_JOIN_GAP_S:
             runs[-1][1] = b
         else:
@@ -160,8 +170,14 @@ def _speech_span(x: np.ndarray, offset: float, speech: list[tuple[float, float]]
     runs = [r for r in runs if r[1] - r[0] >= SPAN_MIN_RUN_S] or runs
     if not runs:
         return x, offset
-    head = int((runs[0][0] - offset - SPAN_MARGIN_S) * RATE) // FRAME_SAMPLES * FRAME_SAMPLES
-    tail = int(np.ceil((runs[-1][1] - offset + SPAN_MARGIN_S) * RATE))
+    start, end = runs[0][0] - SPAN_MARGIN_S, runs[-1][1] + SPAN_MARGIN_S
+    for a, b in steady:  # the margin holds no steady sound
+        if a < runs[0][0] and b > start:
+            start = min(b, runs[0][0])
+        if b > runs[-1][1] and a < end:
+            end = max(a, runs[-1][1])
+    head = int((start - offset) * RATE) // FRAME_SAMPLES * FRAME_SAMPLES
+    tail = int(np.ceil((end - offset) * RATE))
     # judged on the sound between its digital-silence ends: padding (a shifted copy, an
     # edit's muted head) is cut anyway, and must not tip a copy over the minimum
     first, last = audible_extent(x) or (0, x.size)
@@ -173,6 +189,11 @@ def _speech_span(x: np.ndarray, offset: float, speech: list[tuple[float, float]]
     if head == 0 and tail == x.size:
         return x, offset
     return x[head:tail], round(offset + head / RATE, 6)
+
+
+def _clip(segments: list[tuple[float, float]], t0: float, t1: float) -> list[tuple[float, float]]:
+    """``segments`` cut to the span [t0, t1] (those outside it dropped)."""
+    return [(round(max(a, t0), 6), round(min(b, t1), 6)) for a, b in segments if b > t0 and a < t1]
 
 
 def _open(phones: list[Phone], start: float) -> list[Phone]:
@@ -304,6 +325,9 @@ def _compute(
     # quiet sound is raised to a speech level first: the VAD and the recogniser judge
     # loudness in absolute terms (audio.level)
     x, gain_db = raise_quiet(x, RATE)
+    # judged before denoising: RNNoise takes a music bed for noise and leaves a remnant
+    # that speech activity may still call speech
+    steady = steady_spans(x, RATE, offset)
     # a stationary noise bed is removed first (RNNoise): every later step hears the voice
     x, noise = for_recognition(x, RATE, use_cache=use_cache) if denoise else (x, {"denoised": False})
     if gain_db:
@@ -316,7 +340,11 @@ def _compute(
     requested = transcript
     machine: str | None = None
     aligned = None
-    heard, heard_at = _speech_span(x, offset, speech)
+    # a tone or music that speech activity took for speech does not hold the span open
+    heard, heard_at = _speech_span(x, offset, speech, steady)
+    if heard.size != x.size:
+        # what was left out is not speech: a title's tone or music, a click
+        speech = _clip(speech, heard_at, heard_at + heard.size / RATE)
     if transcript is not None and transcript.strip().lower() == AUTO:
         recognised = transcribe_words(heard, offset=heard_at)
         transcript = machine = " ".join(w.text for w in recognised)
@@ -351,6 +379,8 @@ def _compute(
     settings.update(noise)
     if heard.size != x.size:  # the part the recognisers heard (_speech_span)
         settings["heard_s"] = [heard_at, round(heard_at + heard.size / RATE, 6)]
+    if steady:  # where the sound held its pitch (audio.steady): not a voice
+        settings["steady_s"] = [[a, b] for a, b in steady]
     if machine is not None:
         settings["machine_transcript"] = machine
     if unknown:
