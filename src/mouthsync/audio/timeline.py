@@ -52,7 +52,7 @@ __all__ = [
 AUTO = "auto"
 
 # Bump whenever phones, events or their timing change, so cached timelines are rebuilt.
-ALGO_VERSION = "speech-17"
+ALGO_VERSION = "speech-18"
 
 # Forced alignment in one pass costs about audio length x transcript length (a 10-minute
 # interview took minutes of CPU and ~600 MiB); a long machine transcript is aligned in
