@@ -99,6 +99,19 @@ def test_silence_reads_no_confidence_and_says_why(face2, tmp_path: Path) -> None
     assert "no speech" in rep.verdict["reason"]
 
 
+def test_sparse_mp3_says_why_the_confidence_is_low(tmp_path: Path) -> None:
+    """retalking_face2 with its sound as MP3 at 32 kbit/s (an old web upload): the face
+    plainly speaks, the confidence collapses (0.76 -> 0.02), and check names the coding
+    as the reason beside the usual question about the speaker."""
+    out = tmp_path / "web.mkv"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(_clip("retalking_face2.mp4")), "-c:v", "copy",
+                    "-ac", "1", "-c:a", "libmp3lame", "-b:a", "32k", str(out)], check=True)
+    rep = check_sync(out)
+    assert rep.confidence < 0.3
+    coded = [f for f in rep.findings if f.check == "sync.audio"]
+    assert len(coded) == 1 and "32 kbit/s" in coded[0].message
+
+
 def test_faceless_video_reads_no_face(tmp_path: Path) -> None:
     out = tmp_path / "bars.mp4"
     subprocess.run(

@@ -87,3 +87,16 @@ def test_a_confident_shot_out_of_tolerance_is_a_section_of_its_own() -> None:
     late = [WindowEstimate(2.5 * i, 2.5 * i + 5.0, d, 0.9, False) for i, d in enumerate([10, 215, 225, 8, 14, 9])]
     _, v2 = judge_report(12.0, 0.8, "", none, late, "bt1359", 40.0, shots=shots)
     assert len(v2["sections"]) == 1 and "shot" not in v2["sections"][0]
+
+
+def test_sparse_coding_explains_a_low_confidence() -> None:
+    from mouthsync.sync.verdict import coding_finding
+
+    f = coding_finding("mp3float", 32000.0, 0.02)
+    assert f is not None and f.check == "sync.audio" and "MP3 at 32 kbit/s" in f.message
+    assert coding_finding("opus", 15500.0, 0.19) is not None
+    assert coding_finding("mp3float", 32000.0, 0.8) is None  # confident: nothing to explain
+    assert coding_finding("aac", 128000.0, 0.1) is None  # coded well: not the reason
+    assert coding_finding("pcm_s16le", 256000.0, 0.1) is None
+    assert coding_finding("flac", 40000.0, 0.1) is None  # lossless, however small
+    assert coding_finding("", None, 0.1) is None  # sound not from a file

@@ -51,6 +51,10 @@ class Audio:
     # which channel the samples are, when one was picked from several (``decode_audio``'s
     # ``dialogue``: "FC", the centre of a 3.0 / 5.1 / 7.1 layout); "" for a mix or the source as is
     channel: str = ""
+    # how the stream was coded: FFmpeg's codec name and the bits per second its packets
+    # hold (all channels); "" / None for sound that did not come from a file
+    codec: str = ""
+    coded_bps: float | None = None
 
     @property
     def duration(self) -> float:
@@ -549,6 +553,7 @@ def decode_audio(
         stream = require_audio(c, path, audio_stream)
         stream.thread_type = "AUTO"
         src_rate = stream.codec_context.sample_rate or rate
+        codec = stream.codec_context.name
         layout = "mono" if mono else ("stereo" if stream.codec_context.channels >= 2 else "mono")
         names = [ch.name for ch in stream.codec_context.layout.channels]
         pick = dialogue_channel(stream.codec_context.layout) if (mono and dialogue) else None
@@ -568,12 +573,14 @@ def decode_audio(
         first_packet: av.Packet | None = None
         first_frame_pts: int | None = None
         n_packets = 0
+        n_bytes = 0
         n_samples = 0
         next_time: float | None = None  # where the next frame should start if contiguous
         gaps_filled = 0
         try:
             for packet in c.demux(stream):
                 n_packets += packet.size > 0
+                n_bytes += packet.size
                 if first_packet is None and packet.pts is not None and packet.size > 0:
                     first_packet = packet
                 for frame in packet.decode():
@@ -619,4 +626,5 @@ def decode_audio(
             samples = samples[:, : samples.shape[1] - int(round(excess * rate))]
     if mono:
         samples = np.ascontiguousarray(samples[pick_row])
-    return Audio(samples=samples, rate=rate, start=start, channel=pick or "")
+    coded = n_bytes * 8.0 / (n_samples / src_rate) if n_samples else None
+    return Audio(samples=samples, rate=rate, start=start, channel=pick or "", codec=codec, coded_bps=coded)

@@ -75,7 +75,7 @@ from mouthsync.sync.steps import (
     steps_beat_line,
 )
 from mouthsync.sync.still import StillSpan, common_still, still_findings, still_mask, still_spans
-from mouthsync.sync.verdict import LOW_CONFIDENCE, judge_report
+from mouthsync.sync.verdict import LOW_CONFIDENCE, coding_finding, judge_report
 
 if TYPE_CHECKING:
     from mouthsync.sync.lineup import Lineup
@@ -439,6 +439,7 @@ def check_sync(
                              channel=channel)
         if audio.samples.size < audio.rate // 10:
             raise BadInput(f"{apath}: the audio is shorter than 0.1 s: nothing to measure")
+        coding = (audio.codec, audio.coded_bps)  # before a separate recording is placed
         lineup: Lineup | None = None
         placement = None
         tc_start: float | None = None
@@ -568,6 +569,9 @@ def check_sync(
         rep.details["placement"] = {"by": at.by, "start_s": at.start_s, "speed": at.speed}
     if audio.channel:
         rep.details["audio_channel"] = audio.channel
+    coded = coding_finding(*coding, rep.confidence)
+    if coded is not None:
+        rep.findings.append(coded)
     # a flat noise bed was removed before recognition (audio.denoise): say so, with its measure
     noisy = [tl.settings for tl in timelines if tl.settings.get("denoised")]
     rep.details["denoised"] = bool(noisy)

@@ -24,6 +24,32 @@ if TYPE_CHECKING:
 LOW_CONFIDENCE = 0.3
 
 
+#: Lossy sound coded below this many bits per second (all channels) has lost enough of
+#: its speech sounds to explain a low confidence (docs/sync.md, "Degraded sound").
+LOW_CODED_BPS = 48000
+_LOSSLESS = ("pcm_", "flac", "alac", "wavpack", "tta", "truehd", "mlp", "ape")
+
+
+def coding_finding(codec: str, coded_bps: float | None, conf: float) -> Finding | None:
+    """Why a confidence is low when the sound was coded sparsely: a finding, else None.
+
+    Why: the low-confidence advice asks whether the visible face is the speaker, but on
+    talking heads whose face plainly speaks, low-rate coding alone read confidence 0.02
+    (retalking_face2, face3: MP3 at 32 kbit/s, against 0.76 and 0.45 as they are) and
+    0.19 (face2, Opus at 16 kbit/s); MP3 at 64 kbit/s read as the clip does.
+    """
+    if conf >= LOW_CONFIDENCE or not codec or coded_bps is None or coded_bps >= LOW_CODED_BPS:
+        return None
+    if codec.startswith(_LOSSLESS):
+        return None
+    name = codec.removesuffix("float").upper()
+    return Finding("sync.audio", Severity.WARNING,
+                   f"the sound is {name} at {coded_bps / 1000:.0f} kbit/s: coding this sparse blurs the "
+                   "speech sounds the measure reads, which lowers the confidence on its own",
+                   advice="measure a better copy of the sound if there is one (check FILE --audio ORIGINAL)",
+                   value=round(coded_bps / 1000.0, 1), threshold=LOW_CODED_BPS / 1000.0, unit="kbit/s")
+
+
 def judge_report(
     delay_ms: float | None,
     conf: float,
