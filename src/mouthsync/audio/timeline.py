@@ -52,7 +52,7 @@ __all__ = [
 AUTO = "auto"
 
 # Bump whenever phones, events or their timing change, so cached timelines are rebuilt.
-ALGO_VERSION = "speech-18"
+ALGO_VERSION = "speech-19"
 
 # Forced alignment in one pass costs about audio length x transcript length (a 10-minute
 # interview took minutes of CPU and ~600 MiB); a long machine transcript is aligned in
@@ -146,11 +146,13 @@ def _speech_span(
     that leaves out at least ``SPAN_MIN_CUT_S``.
 
     ``steady``: stretches where the sound holds its pitch (``audio.steady``): they are no
-    speech, whatever speech activity says, and the margin stops where one ends (or
-    starts). A title's music bed read as speech by WebRTC's VAD held the span open
-    (retalking_face2 after 3 s of it: +52.6 ms at 0.53), and the 0.3 s of it left in the
-    margin turned the machine transcript's first words (+29.6 at 0.42; without: see
-    docs/speech.md, "Speech span").
+    speech, whatever speech activity says. A title's music bed read as speech by
+    WebRTC's VAD held the span open (retalking_face2 after 3 s of it: +52.6 ms at 0.53;
+    left out: +29.6 at 0.42, the clip itself +27.9 at 0.76). The margin may still hold
+    some of it: stopping the margin where a steady stretch ends moved the six title
+    cases of ``bench/real_footage.py`` by 0-6.6 ms either way and their confidences by
+    -0.36 to +0.02, so it was not kept; the timeline's speech leaves them
+    out (``_without_steady_ends``).
 
     Why: PocketSphinx normalises its features over the whole utterance (batch CMN) and the
     word recogniser's language model explains any sound as words. A title's tone before
@@ -170,14 +172,8 @@ def _speech_span(
     runs = [r for r in runs if r[1] - r[0] >= SPAN_MIN_RUN_S] or runs
     if not runs:
         return x, offset
-    start, end = runs[0][0] - SPAN_MARGIN_S, runs[-1][1] + SPAN_MARGIN_S
-    for a, b in steady:  # the margin holds no steady sound
-        if a < runs[0][0] and b > start:
-            start = min(b, runs[0][0])
-        if b > runs[-1][1] and a < end:
-            end = max(a, runs[-1][1])
-    head = int((start - offset) * RATE) // FRAME_SAMPLES * FRAME_SAMPLES
-    tail = int(np.ceil((end - offset) * RATE))
+    head = int((runs[0][0] - offset - SPAN_MARGIN_S) * RATE) // FRAME_SAMPLES * FRAME_SAMPLES
+    tail = int(np.ceil((runs[-1][1] - offset + SPAN_MARGIN_S) * RATE))
     # judged on the sound between its digital-silence ends: padding (a shifted copy, an
     # edit's muted head) is cut anyway, and must not tip a copy over the minimum
     first, last = audible_extent(x) or (0, x.size)
@@ -194,6 +190,17 @@ def _speech_span(
 def _clip(segments: list[tuple[float, float]], t0: float, t1: float) -> list[tuple[float, float]]:
     """``segments`` cut to the span [t0, t1] (those outside it dropped)."""
     return [(round(max(a, t0), 6), round(min(b, t1), 6)) for a, b in segments if b > t0 and a < t1]
+
+
+def _without_steady_ends(speech: list[tuple[float, float]], steady: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """``speech`` without the steady stretches (``audio.steady``) before its first voice
+    and after its last: a title's tone or music is not speech. Those between voices stay
+    as speech activity found them (music under a pause of the talk)."""
+    voiced = without(speech, steady) if steady else []
+    if not voiced:
+        return speech
+    ends = [(a, b) for a, b in steady if b <= voiced[0][0] + 1e-6 or a >= voiced[-1][1] - 1e-6]
+    return without(speech, ends) if ends else speech
 
 
 def _open(phones: list[Phone], start: float) -> list[Phone]:
@@ -345,6 +352,7 @@ def _compute(
     if heard.size != x.size:
         # what was left out is not speech: a title's tone or music, a click
         speech = _clip(speech, heard_at, heard_at + heard.size / RATE)
+    speech = _without_steady_ends(speech, steady)
     if transcript is not None and transcript.strip().lower() == AUTO:
         recognised = transcribe_words(heard, offset=heard_at)
         transcript = machine = " ".join(w.text for w in recognised)
