@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mouthsync.audio.steady import steadiness, steady_spans, without
+from mouthsync.audio.steady import steadiness, steady_spans
 from mouthsync.media.decode import decode_audio
 from tests.conftest import CLIPS, SPEECH, WILD
 from tests.sync.builders import music_bed
@@ -50,13 +50,6 @@ def test_speech_over_music_is_not_steady() -> None:
     assert steady_spans(mixed, RATE) == []
     r = steadiness(mixed, RATE)
     assert np.nanmedian(r) < 0.4
-
-
-def test_without_takes_out_holes() -> None:
-    assert without([(0.0, 1.0), (2.0, 3.0)], [(0.5, 2.5)]) == [(0.0, 0.5), (2.5, 3.0)]
-    assert without([(0.0, 1.0)], [(0.2, 0.3), (0.6, 0.7)]) == [(0.0, 0.2), (0.3, 0.6), (0.7, 1.0)]
-    assert without([(0.0, 1.0)], [(-1.0, 5.0)]) == []
-    assert without([(0.0, 1.0)], []) == [(0.0, 1.0)]
 
 
 def test_short_and_silent_input() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mouthsync.core.runs import true_runs
+from mouthsync.core.runs import true_runs, without
 
 
 def test_runs_at_the_edges_inside_and_none() -> None:
@@ -13,3 +13,10 @@ def test_runs_at_the_edges_inside_and_none() -> None:
     assert true_runs(np.zeros(5, bool)).shape == (0, 2)
     assert true_runs(np.zeros(0, bool)).shape == (0, 2)
     assert true_runs(np.ones(3, bool)).tolist() == [[0, 3]]
+
+
+def test_without_takes_out_holes() -> None:
+    assert without([(0.0, 1.0), (2.0, 3.0)], [(0.5, 2.5)]) == [(0.0, 0.5), (2.5, 3.0)]
+    assert without([(0.0, 1.0)], [(0.2, 0.3), (0.6, 0.7)]) == [(0.0, 0.2), (0.3, 0.6), (0.7, 1.0)]
+    assert without([(0.0, 1.0)], [(-1.0, 5.0)]) == []
+    assert without([(0.0, 1.0)], []) == [(0.0, 1.0)]

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from mouthsync.audio.types import Event, Phone, RateInfo
+from mouthsync.core.runs import without
 
 BILABIALS = {"P", "B", "M"}
 LABIODENTALS = {"F", "V"}
@@ -121,18 +122,7 @@ def remove_breaths(
     """Speech segments with breath intervals cut out (pieces shorter than ``min_speech_s`` dropped)."""
     out: list[tuple[float, float]] = []
     for s0, s1 in speech:
-        pieces = [(s0, s1)]
-        for b0, b1 in breaths:
-            nxt: list[tuple[float, float]] = []
-            for a, b in pieces:
-                if b1 <= a or b0 >= b:
-                    nxt.append((a, b))
-                    continue
-                if b0 > a:
-                    nxt.append((a, b0))
-                if b1 < b:
-                    nxt.append((b1, b))
-            pieces = nxt
+        pieces = without([(s0, s1)], breaths)
         edges = {round(t, 6) for br in breaths for t in br}
         for a, b in pieces:
             # a short piece touching a breath is the VAD's hangover on the breath's tail

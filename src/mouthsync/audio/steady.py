@@ -97,24 +97,3 @@ def steady_spans(x: np.ndarray, rate: int, offset: float = 0.0) -> list[tuple[fl
     min_len = int(round(MIN_STEADY_S / HOP_S))
     return [(round(offset + s * HOP_S, 6), round(offset + e * HOP_S, 6)) for s, e in merged if e - s >= min_len]
 
-
-def without(segments: list[tuple[float, float]], holes: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """``segments`` with the parts inside ``holes`` taken out (both sorted, in seconds)."""
-    out: list[tuple[float, float]] = []
-    for a, b in segments:
-        pieces = [(a, b)]
-        for h0, h1 in holes:
-            if h1 <= a or h0 >= b:
-                continue
-            nxt = []
-            for p0, p1 in pieces:
-                if h1 <= p0 or h0 >= p1:
-                    nxt.append((p0, p1))
-                    continue
-                if h0 > p0:
-                    nxt.append((p0, h0))
-                if h1 < p1:
-                    nxt.append((h1, p1))
-            pieces = nxt
-        out.extend(pieces)
-    return out

@@ -33,13 +33,14 @@ from mouthsync.audio.phones import (
     transcribe_words,
 )
 from mouthsync.audio.silence import audible_extent
-from mouthsync.audio.steady import steady_spans, without
+from mouthsync.audio.steady import steady_spans
 from mouthsync.audio.types import Event, Phone, RateInfo, SpeechTimeline, Word
 from mouthsync.audio.vad import speech_segments
 from mouthsync.core.atomic import write_text_atomic
 from mouthsync.core.cache import cache_key, cache_path
 from mouthsync.core.errors import BadInput
 from mouthsync.core.progress import Advance, progress
+from mouthsync.core.runs import without
 from mouthsync.media.container import check_input_path
 from mouthsync.media.decode import Audio, decode_audio
 from mouthsync.media.resample import resample
