@@ -20,3 +20,13 @@ def test_without_takes_out_holes() -> None:
     assert without([(0.0, 1.0)], [(0.2, 0.3), (0.6, 0.7)]) == [(0.0, 0.2), (0.3, 0.6), (0.7, 1.0)]
     assert without([(0.0, 1.0)], [(-1.0, 5.0)]) == []
     assert without([(0.0, 1.0)], []) == [(0.0, 1.0)]
+
+
+def test_join_runs_bridges_short_gaps_only() -> None:
+    from mouthsync.core.runs import join_runs
+
+    runs = true_runs(np.array([1, 1, 0, 1, 0, 0, 0, 1], dtype=bool))  # gaps of 1 and 3
+    assert join_runs(runs, 1) == [[0, 4], [7, 8]]
+    assert join_runs(runs, 3) == [[0, 8]]
+    assert join_runs(runs, 0) == [[0, 2], [3, 4], [7, 8]]
+    assert join_runs(true_runs(np.zeros(4, dtype=bool)), 5) == []

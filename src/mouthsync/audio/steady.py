@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from mouthsync.core.runs import true_runs
+from mouthsync.core.runs import join_runs, true_runs
 
 HOP_S = 0.02  # 50 judgements a second are plenty for stretches of a second or more
 WINDOW = 1024  # 64 ms at 16 kHz: harmonics 16 Hz apart are resolved
@@ -86,14 +86,7 @@ def steady_spans(x: np.ndarray, rate: int, offset: float = 0.0) -> list[tuple[fl
     ``BRIDGE_S`` are bridged."""
     r = steadiness(x, rate)
     flags = np.nan_to_num(r, nan=0.0) > STEADY_R
-    bridge = int(round(BRIDGE_S / HOP_S))
-    runs = true_runs(flags)
-    merged: list[list[int]] = []
-    for s, e in runs.tolist():
-        if merged and s - merged[-1][1] < bridge:
-            merged[-1][1] = e
-        else:
-            merged.append([s, e])
+    merged = join_runs(true_runs(flags), int(round(BRIDGE_S / HOP_S)) - 1)  # gaps shorter than BRIDGE_S
     min_len = int(round(MIN_STEADY_S / HOP_S))
     return [(round(offset + s * HOP_S, 6), round(offset + e * HOP_S, 6)) for s, e in merged if e - s >= min_len]
 

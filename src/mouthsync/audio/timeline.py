@@ -140,7 +140,7 @@ SPAN_MIN_CUT_S = 1.5
 
 
 def _speech_span(
-    x: np.ndarray, offset: float, speech: list[tuple[float, float]], steady: list[tuple[float, float]] = (),  # type: ignore[assignment]
+    x: np.ndarray, offset: float, speech: list[tuple[float, float]], steady: list[tuple[float, float]],
 ) -> tuple[np.ndarray, float]:
     """The part of ``x`` the recognisers hear and its start: from ``SPAN_MARGIN_S`` before
     the first speech to as long after the last, cut in whole recogniser frames, where
@@ -165,7 +165,7 @@ def _speech_span(
     # speech activity runs together over short gaps; a lone blip (the click where a tone
     # starts read as 80 ms of speech) does not hold the span open
     runs: list[list[float]] = []
-    for a, b in without(speech, list(steady)) if steady else speech:
+    for a, b in without(speech, steady) if steady else speech:
         if runs and a - runs[-1][1] < SPAN_JOIN_GAP_S:
             runs[-1][1] = b
         else:

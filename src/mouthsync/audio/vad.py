@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mouthsync.core.runs import true_runs
+from mouthsync.core.runs import join_runs, true_runs
 
 VAD_RATE = 16000
 VAD_FRAME_S = 0.01
@@ -49,14 +49,7 @@ def speech_segments(
     ``bridge_s`` of non-speech.
     """
     flags = speech_frames(samples, rate=rate, aggressiveness=aggressiveness)
-    runs = true_runs(flags)
-    merged: list[list[int]] = []
-    bridge = int(round(bridge_s / VAD_FRAME_S))
-    for s, e in runs.tolist():
-        if merged and s - merged[-1][1] <= bridge:
-            merged[-1][1] = e
-        else:
-            merged.append([s, e])
+    merged = join_runs(true_runs(flags), int(round(bridge_s / VAD_FRAME_S)))
     min_len = int(round(min_speech_s / VAD_FRAME_S))
     return [
         (round(offset + s * VAD_FRAME_S, 6), round(offset + e * VAD_FRAME_S, 6))

@@ -20,6 +20,18 @@ def true_runs(mask: np.ndarray) -> np.ndarray:
     return edges.reshape(-1, 2)
 
 
+def join_runs(runs: np.ndarray, max_gap: int) -> list[list[int]]:
+    """``(first, last + 1)`` runs (``true_runs``) joined where at most ``max_gap`` indices
+    separate one from the next: a stop closure inside a word, a melody's note change."""
+    joined: list[list[int]] = []
+    for s, e in np.asarray(runs).tolist():
+        if joined and s - joined[-1][1] <= max_gap:
+            joined[-1][1] = e
+        else:
+            joined.append([s, e])
+    return joined
+
+
 def without(segments: Sequence[tuple[float, float]], holes: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
     """``segments`` with the parts inside ``holes`` taken out (in seconds): speech without
     its breaths (``audio.events``), speech activity without steady sound (``audio.timeline``)."""
