@@ -148,6 +148,7 @@ def idle_core_seconds() -> float | None:
 
 
 def main() -> int:
+    from mouthsync.audio.steady import steady_spans
     from mouthsync.audio.timeline import speech_timeline
     from mouthsync.face.count import faces_to_track
     from mouthsync.face.track import track_face
@@ -208,6 +209,9 @@ def main() -> int:
         c, t = cpu_seconds(), time.perf_counter()
         analyse(tr, [tl, tl_none, tl_live], a)
         ta, ca = time.perf_counter() - t, cpu_seconds() - c
+        c = cpu_seconds()
+        steady_spans(a.samples, a.rate, a.start)  # part of every timeline (audio.steady)
+        print(f"  steady pitch (part of each speech timeline): {cpu_seconds() - c:.2f} CPU-s")
         print(f"  alone (wall / CPU s): face track {tt:.2f} / {ct:.2f} ({len(tr)} frames, {1000 * ct / len(tr):.1f} CPU-ms per frame incl. start-up), "
               f"speech timeline auto {ts:.2f} / {cs:.2f}, allphone x2 (batch + live front end) {ts_none:.2f} / {cs_none:.2f}, delay search + windows {ta:.2f} / {ca:.2f}")
         print(f"  CPU budget for 8x on {os.cpu_count()} cores: {dur / 8 * (os.cpu_count() or 1):.1f} CPU-s; needed: default {ct + cs + cs_none + ca:.1f}, allphone {ct + cs_none / 2 + ca:.1f}")

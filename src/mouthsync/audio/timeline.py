@@ -139,16 +139,14 @@ SPAN_MIN_RUN_S = 0.15
 SPAN_MIN_CUT_S = 1.5
 
 
-def _speech_span(
-    x: np.ndarray, offset: float, speech: list[tuple[float, float]], steady: list[tuple[float, float]],
-) -> tuple[np.ndarray, float]:
+def _speech_span(x: np.ndarray, offset: float, voiced: list[tuple[float, float]]) -> tuple[np.ndarray, float]:
     """The part of ``x`` the recognisers hear and its start: from ``SPAN_MARGIN_S`` before
     the first speech to as long after the last, cut in whole recogniser frames, where
     that leaves out at least ``SPAN_MIN_CUT_S``.
 
-    ``steady``: stretches where the sound holds its pitch (``audio.steady``): they are no
-    speech, whatever speech activity says. A title's music bed read as speech by
-    WebRTC's VAD held the span open (retalking_face2 after 3 s of it: +52.6 ms at 0.53;
+    ``voiced``: speech activity without the stretches where the sound holds its pitch
+    (``audio.steady``), which are no speech whatever speech activity says. A title's
+    music bed read as speech by WebRTC's VAD held the span open (retalking_face2 after 3 s of it: +52.6 ms at 0.53;
     left out: +29.6 at 0.42, the clip itself +27.9 at 0.76). The margin may still hold
     some of it: stopping the margin where a steady stretch ends moved the six title
     cases of ``bench/real_footage.py`` by 0-6.6 ms either way and their confidences by
@@ -165,7 +163,7 @@ def _speech_span(
     # speech activity runs together over short gaps; a lone blip (the click where a tone
     # starts read as 80 ms of speech) does not hold the span open
     runs: list[list[float]] = []
-    for a, b in without(speech, steady) if steady else speech:
+    for a, b in voiced:
         if runs and a - runs[-1][1] < SPAN_JOIN_GAP_S:
             runs[-1][1] = b
         else:
@@ -349,7 +347,7 @@ def _compute(
     machine: str | None = None
     aligned = None
     # a tone or music that speech activity took for speech does not hold the span open
-    heard, heard_at = _speech_span(x, offset, speech, steady)
+    heard, heard_at = _speech_span(x, offset, without(speech, steady) if steady else speech)
     if heard.size != x.size:
         # what was left out is not speech: a title's tone or music, a click
         speech = _clip(speech, heard_at, heard_at + heard.size / RATE)

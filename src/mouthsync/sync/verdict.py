@@ -36,7 +36,9 @@ def coding_finding(codec: str, coded_bps: float | None, conf: float) -> Finding 
     Why: the low-confidence advice asks whether the visible face is the speaker, but on
     talking heads whose face plainly speaks, low-rate coding alone read confidence 0.02
     (retalking_face2, face3: MP3 at 32 kbit/s, against 0.76 and 0.45 as they are) and
-    0.19 (face2, Opus at 16 kbit/s); MP3 at 64 kbit/s read as the clip does.
+    0.19 (face2, Opus at 16 kbit/s); ``bench/real_footage.py`` prints the ladder. The line
+    is where face2 stops reading as it is (MP3 64 kbit/s: 0.77; 48: 0.52); the fragile
+    face3 already reads 0.17 at 64 kbit/s, which this does not name.
     """
     if conf >= LOW_CONFIDENCE or not codec or coded_bps is None or coded_bps >= LOW_CODED_BPS:
         return None
