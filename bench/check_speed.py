@@ -118,10 +118,10 @@ def repeat_cli(clip: Path, dur: float, n: int) -> None:
 def machine_reference() -> str:
     """CPU seconds of two fixed workloads on one core: 10 million Python additions and
     2000 FFTs of 16384 points (single-threaded). Why: the host of these VMs changes between
-    sessions, and the same tracking took 9-10 CPU-s on one and 16-18 on another
-    (session 5 against session 15); the reference says which kind of machine a figure was
-    read on. Session 15: 0.40 / 0.19 CPU-s on an idle machine, 0.57 / 0.29 with both cores
-    busy (the cores share the host's resources: CPU seconds grow under load too)."""
+    sessions and within one (tracking the clip alone took 17-19 CPU-s in session 15's first
+    minutes and 10.2 two hours later); printed beside a figure, it helps tell a slower host
+    from slower code. Session 15: 0.37-0.42 / 0.15-0.19 CPU-s idle, 0.57 / 0.29 with both
+    cores busy (the cores share the host's resources: CPU seconds grow under load too)."""
     import numpy as np
 
     t = time.process_time()
