@@ -47,8 +47,8 @@ def test_the_speech_timeline_runs_in_the_spare_with_the_same_result() -> None:
     audio = type(audio)(audio.samples[: 4 * audio.rate], audio.rate, audio.start)
     plain = speech_timeline_in_process(audio, use_cache=False, denoise=False).result(timeout=300)
     spares.start(spares.SPEECH_WORKER, progress_out=False)
-    with spares._LOCK:
-        spare = spares._SPARES[spares.SPEECH_WORKER]
+    spare = spares.waiting(spares.SPEECH_WORKER)
+    assert spare is not None
     got = speech_timeline_in_process(audio, use_cache=False, denoise=False).result(timeout=300)
     assert spares.take(spares.SPEECH_WORKER) is None  # it was taken
     assert spare.proc.wait(timeout=30) == 0
@@ -64,8 +64,8 @@ def test_the_tracking_range_runs_in_the_spare(tmp_path: Path) -> None:
     clip = CLIPS[0]
     plain = track_face(clip, use_cache=False, workers=2)
     spares.start(spares.TRACK_WORKER, progress_out=True)
-    with spares._LOCK:
-        spare = spares._SPARES[spares.TRACK_WORKER]
+    spare = spares.waiting(spares.TRACK_WORKER)
+    assert spare is not None
     got = track_face(clip, use_cache=False, workers=2)
     assert spare.proc.poll() == 0 and not Path(spare.tmp.name).exists()
     np.testing.assert_array_equal(got.valid, plain.valid)

@@ -130,6 +130,13 @@ def take(module: str) -> Spare | None:
     return spare
 
 
+def waiting(module: str) -> Spare | None:
+    """The spare of ``module`` waiting for a job, left in place (None: none waits). For a
+    caller that watches a spare's fate without taking it (a test that a job went to it)."""
+    with _LOCK:
+        return _SPARES.get(module)
+
+
 def drop(module: str | None = None) -> None:
     """Stop the spare of ``module`` (every spare: None) that nobody took."""
     with _LOCK:
