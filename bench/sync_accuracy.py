@@ -161,6 +161,10 @@ def main() -> int:
     ap.add_argument("--all-voices", action="store_true",
                     help="also score the other-speaker case with every recording of speech/ under every clip "
                          "(the main table pairs each clip with one recording)")
+    ap.add_argument("--quieter-voices", action="store_true",
+                    help="also score the other-speaker case at 16 and 22 dB: accuracy, and answers off by more "
+                         "than a frame at a confidence that fix would act on (the evidence for ssources.settled's "
+                         "agreement rule)")
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
     global ALWAYS
@@ -198,6 +202,8 @@ def main() -> int:
         fusion_sweep(cases, tracks)
     if args.all_voices:
         all_voices(cases, tracks, args.quick, args.jobs)
+    if args.quieter_voices:
+        quieter_voices(cases, tracks, args.quick, args.jobs)
     if not args.no_long:
         long_cases()
     print(f"\ntotal bench time {time.time() - t_start:.0f} s")
@@ -230,6 +236,34 @@ def all_voices(cases, tracks, quick: bool, jobs: int) -> None:  # type: ignore[n
         print(f"{c.name:26s} " + " ".join(f"{v:12.2f}" for v in row) + f" {np.mean(row):6.2f}")
     allv = [v for vs in ok.values() for v in vs]
     print(f"  all pairs: {100 * np.mean(allv):.1f} % of {len(allv)} (target >= 90 %)")
+
+
+def quieter_voices(cases, tracks, quick: bool, jobs: int) -> None:  # type: ignore[no-untyped-def]
+    """The other-speaker case (each clip's paired recording) at 16 and 22 dB: a quieter
+    second voice should cost less, and an answer off by more than a frame should not come
+    with a confidence that ``fix --delay auto`` acts on (``sverdict.LOW_CONFIDENCE``)."""
+    noise_ks = list(range(-12, 13, 6 if quick else 3))
+    zero = {Path(c): estimate(tracks[Path(c)], a)[0] for c, s, a in cases["frames"] if s == 0.0}
+    other_for = {c: SPEECH[i % len(SPEECH)] for i, c in enumerate(CLIPS)}
+    print("\nOther speaker quieter (paired recording; within 1 frame of clean + shift):")
+    for snr in (16.0, 22.0):
+        items = []
+        for c in CLIPS:
+            fd = frame_s(tracks[c])
+            a = decode_audio(c, rate=RATE)
+            voice = noisy_audio(a, snr, noise=replace_audio(a, other_for[c]).samples)
+            items += [(c, k, shifted_audio(voice, k * fd) if k else voice) for k in noise_ks]
+        warm([a for *_, a in items], jobs)
+        right, bad = [], []
+        for c, k, a in items:
+            e, conf = estimate(tracks[c], a)
+            fd = frame_s(tracks[c])
+            good = e is not None and zero[c] is not None and abs(e - zero[c] - k * fd) / fd <= 1
+            right.append(good)
+            if not good and conf >= sverdict.LOW_CONFIDENCE:
+                bad.append(f"{c.stem} k={k:+d} at {conf:.2f}")
+        print(f"  {snr:.0f} dB: {100 * np.mean(right):.1f} % of {len(right)}; off by more than a frame at confidence "
+              f">= {sverdict.LOW_CONFIDENCE}: {len(bad)}" + (f" ({'; '.join(bad)})" if bad else ""))
 
 
 TRIM_SETTINGS = ((0, 0.0), (8, 0.2), (8, 0.3), (10, 0.25), (12, 0.3), (12, 0.2))

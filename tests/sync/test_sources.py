@@ -50,3 +50,25 @@ def test_measure_in_steps_stops_at_the_first_settled_level() -> None:
     # nothing settles: the last level is taken as it is
     level, rep = measure_in_steps(levels, lambda lv: report(0.1))
     assert level == [0, 1, 2] and rep.confidence == 0.1
+
+
+def test_a_step_that_overturns_the_one_before_does_not_settle() -> None:
+    """The source a step adds must confirm the earlier reading: under another voice 22 dB
+    down, one allphone pass read -707 ms at 0.85 where batch allphone read +21 ms, and the
+    pair settled at 0.88 far from the clip's own delay."""
+    from mouthsync.sync.drift import DriftFit
+    from mouthsync.sync.report import SyncReport
+    from mouthsync.sync.sources import measure_in_steps, settled
+
+    def report(delay: float | None, conf: float) -> SyncReport:
+        return SyncReport(delay, None, 25.0, conf, [], None, DriftFit(None, None, None, 0, "none"), {}, [], None)
+
+    assert not settled(report(-707.0, 0.88), before=report(21.0, 0.17))
+    assert settled(report(30.0, 0.88), before=report(21.0, 0.17)), "within a frame (40 ms at 25 fps)"
+    assert settled(report(30.0, 0.88), before=report(None, 0.0)), "nothing read before: nothing to overturn"
+    steps = {1: report(21.0, 0.17), 2: report(-707.0, 0.88), 3: report(27.0, 0.57)}
+    level, rep = measure_in_steps([[1], [1, 2], [0, 1, 2]], lambda lv: steps[len(lv)])
+    assert level == [0, 1, 2] and rep.audio_delay_ms == 27.0
+    steps[2] = report(25.0, 0.88)
+    level, rep = measure_in_steps([[1], [1, 2], [0, 1, 2]], lambda lv: steps[len(lv)])
+    assert level == [1, 2] and rep.audio_delay_ms == 25.0
