@@ -35,7 +35,7 @@ import numpy as np
 from mouthsync.audio.silence import audible_extent
 from mouthsync.audio.types import Phone, Word
 from mouthsync.audio.visemes import normalize_label
-from mouthsync.core.errors import BadInput
+from mouthsync.core.errors import BadInput, Unaligned
 
 RATE = 16000
 FRAME_S = 0.01  # PocketSphinx frame shift (frate 100)
@@ -391,7 +391,7 @@ def align_transcript(
             hyp = dec.hyp()
             raw = [(q.word, q.start_frame, q.end_frame) for q in dec.seg()] if hyp else []
         except RuntimeError as exc:
-            raise BadInput(f"the transcript could not be aligned to the audio ({exc})") from None
+            raise Unaligned(f"the transcript could not be aligned to the audio ({exc})") from None
     segs: list[tuple[str, int, int]] = []
     for name, sf, ef in raw:
         if ef < sf:
@@ -401,7 +401,7 @@ def align_transcript(
     labels = [lab for lab, _, _ in segs if lab != "SIL"]
     choice = _split_words(words, prons, labels, optional) if labels else None
     if choice is None:
-        raise BadInput("the transcript could not be aligned to the audio (no complete path)")
+        raise Unaligned("the transcript could not be aligned to the audio (no complete path)")
     out_words: list[Word] = []
     speech = [(lab, sf, ef) for lab, sf, ef in segs if lab != "SIL"]
     pi = 0

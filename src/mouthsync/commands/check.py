@@ -205,7 +205,7 @@ def register(app: typer.Typer) -> None:
         hop: float = typer.Option(2.5, "--hop", help="Step between windows in seconds."),
         standard: str = typer.Option("bt1359", "--standard", help="Tolerance to judge against: bt1359, is191 or r37."),
         max_delay: float = typer.Option(800.0, "--max-delay", help="Search delays up to this many ms either way."),
-        transcript: str = typer.Option("auto", "--transcript", help="What is said: 'auto' (phonetic recognition, plus the words recognised and aligned unless the phones alone settle the delay on a long clip), 'always' (the words too, always), the text itself (aligned), or 'none' (phonetic recognition only, fastest)."),
+        transcript: str = typer.Option("auto", "--transcript", help="What is said: 'auto' (phonetic recognition, plus the words recognised and aligned unless the phones alone settle the delay on a long clip), 'always' (the words too, always), the words themselves or a file of them (aligned: .txt, or subtitles .srt/.vtt/.ass), 'subtitles' (the file's own subtitle stream), or 'none' (phonetic recognition only, fastest). Words that do not fit the sound (condensed, translated, another take) are set aside with a warning."),
         faces: str = typer.Option("auto", "--faces", help="Faces to measure: 'auto' (count them on a few keyframes; when there are several, measure each and report the one whose mouth agrees with the speech), or a number (1: the first face found, fastest)."),
         plot: Path | None = typer.Option(None, "--plot", help="Write a PNG: delay over time and the agreement curve."),
         html: Path | None = typer.Option(None, "--html", help="Write a self-contained HTML report: verdict, what to do, the plot, the mouth at lip closures (heard and seen), windows, shots and findings."),
@@ -269,9 +269,11 @@ def _check_one(
 ) -> tuple[Any, dict[str, Any]]:
     """Check one file and write its picture and page; the report and its JSON document."""
     from mouthsync.core.stamp import file_stamp
+    from mouthsync.media.subtitles import read_transcript
     from mouthsync.sync.delay import check_sync
 
-    report = check_sync(file, audio_path=audio, keep_evidence=html is not None, **settings)
+    words = read_transcript(settings["transcript"], file)  # a subtitle or text file, the file's own subtitles
+    report = check_sync(file, audio_path=audio, keep_evidence=html is not None, **{**settings, "transcript": words})
     result = report.to_dict()
     # which files were measured, for fix --report (it refuses another or a changed file)
     result["inputs"] = {"file": file_stamp(file), "audio": None if audio is None else file_stamp(audio)}

@@ -15,21 +15,6 @@ FORMAT_HELP = (
 )
 
 
-def _read_transcript(value: str | None) -> str | None:
-    """``--transcript`` is either the text itself or a path to a UTF-8 text file."""
-    if value is None:
-        return None
-    from mouthsync.core.errors import BadInput
-
-    p = Path(value)
-    if len(value) < 4096 and p.suffix and p.exists():
-        try:
-            return p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BadInput(f"{p}: cannot read the transcript ({exc})") from None
-    return value
-
-
 def _human(r: dict[str, Any]) -> list[str]:
     lines = [
         f"{r['file']}: {r['duration']:.2f} s, {r['mode']} ({r['language_note']})",
@@ -70,7 +55,7 @@ def register(app: typer.Typer) -> None:
         file: Path = typer.Argument(..., help="Audio or video file (its first audio stream, unless --audio-stream)."),
         audio_stream: int = typer.Option(0, "--audio-stream", help="Which audio stream to read, counted from 0 (a master with one stream per language)."),
         transcript: str | None = typer.Option(
-            None, "--transcript", "-t", help="Transcript text, or a path to a text file: forced alignment."
+            None, "--transcript", "-t", help="What is said, aligned: the text, a file of it (.txt, or subtitles .srt/.vtt/.ass), or 'subtitles' (the file's own subtitle stream)."
         ),
         language: str = typer.Option(
             "en", "--language", help="Language spoken; the phone recogniser is English-only."
@@ -94,6 +79,7 @@ def register(app: typer.Typer) -> None:
         from mouthsync.audio.visemes import viseme_of
         from mouthsync.core.atomic import write_text_atomic
         from mouthsync.core.errors import BadInput
+        from mouthsync.media.subtitles import read_transcript
 
         if fmt is not None and fmt.lower() not in rhubarb.FORMATS:
             raise BadInput(f"unknown --format {fmt!r}: use one of {', '.join(rhubarb.FORMATS)}")
@@ -112,7 +98,7 @@ def register(app: typer.Typer) -> None:
 
             source = decode_audio(file, rate=RATE, mono=True, audio_stream=audio_stream, dialogue=True)
         tl = speech_timeline(
-            source, transcript=_read_transcript(transcript), use_cache=not no_cache, language=language
+            source, transcript=read_transcript(transcript, file), use_cache=not no_cache, language=language
         )
         if fmt is not None:
             cues = rhubarb.mouth_cues(tl.phones, extended=extended, start=tl.start, end=tl.end)

@@ -33,6 +33,11 @@ class NoVideo(BadInput):
     """The input has no video stream, but the command needs one."""
 
 
+class Unaligned(BadInput):
+    """A transcript the sound does not hold: its words cannot be aligned to it (another
+    take, another language, condensed subtitles). ``check`` then measures without it."""
+
+
 class NoFace(BadInput):
     """No usable face was found in the video."""
 

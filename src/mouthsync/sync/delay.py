@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mouthsync.core.errors import BadInput, NoFace
+from mouthsync.core.errors import BadInput, NoFace, Unaligned
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.priority import BACKGROUND_NICE
 from mouthsync.face.shots import shot_spans, span_mask, transitions
@@ -59,11 +59,13 @@ from mouthsync.sync.search import (
 )
 from mouthsync.sync.signals import Signals
 from mouthsync.sync.sources import (
+    AUTO_MODE,
     DEFAULT_TRANSCRIPT,
     LONG_AUDIO_S,
     cascade_levels,
     decides_early,
     ensemble_modes,
+    given_words,
     measure_in_steps,
 )
 from mouthsync.sync.standards import get_standard
@@ -405,6 +407,65 @@ def check_sync(
     Raises :class:`~mouthsync.core.errors.NoAudio` / ``BadInput`` for unusable input; a
     video without a usable face gives a report with confidence 0 and a verdict saying so.
     """
+    kw: dict[str, Any] = dict(
+        audio_path=audio_path, window_s=window_s, hop_s=hop_s, standard=standard, max_delay_s=max_delay_s,
+        use_cache=use_cache, faces=faces, audio_stream=audio_stream, keep_evidence=keep_evidence, channel=channel,
+        line_up=line_up)
+    if not given_words(transcript):
+        return _measure(video_path, transcript=transcript, **kw)
+    return _measure_given_words(video_path, str(transcript), kw)
+
+
+def _measure_given_words(video_path: str | os.PathLike[str], words: str, kw: dict[str, Any]) -> SyncReport:
+    """``check_sync`` with the user's own words: aligned alone, they are the best phone
+    source there is, when they are what the sound says. Subtitles are often condensed or
+    translated, and a script may be of another take. Such words cannot be aligned, or fit
+    the face no better than chance: condensed subtitles of retalking_face2 read +582 ms at
+    confidence 0.00 and an unrelated sentence +61 ms at 0.00, where the recognised speech
+    reads +27.9 at 0.76. So when the words cannot be aligned, or the report they give is
+    under the low-confidence line, the check is made again from the recognised speech
+    (``auto``) and the more confident report is kept; a warning says so when the words
+    were set aside."""
+    try:
+        rep: SyncReport | None = _measure(video_path, transcript=words, **kw)
+    except Unaligned:
+        rep, why = None, "cannot be aligned to the sound"
+    else:
+        if rep.confidence >= LOW_CONFIDENCE or rep.audio_delay_ms is None:
+            return rep  # a confident reading, or nothing to measure (no face, no speech) either way
+        why = f"fits the face poorly (confidence {rep.confidence:.2f})"
+    alt = _measure(video_path, transcript=AUTO_MODE, **kw)
+    if rep is not None and rep.confidence >= alt.confidence:
+        rep.details["transcript_alternative"] = {"transcript": AUTO_MODE, "confidence": round(alt.confidence, 3)}
+        return rep
+    alt.details["transcript"] = "given, set aside"
+    alt.findings.insert(0, Finding(
+        "sync.transcript", Severity.WARNING,
+        f"the transcript given {why}: measured from the recognised speech instead "
+        f"(confidence {alt.confidence:.2f})",
+        advice="give the words this sound says (subtitles are often condensed or translated), or leave "
+               "--transcript at auto"))
+    return alt
+
+
+def _measure(
+
+    video_path: str | os.PathLike[str],
+    *,
+    audio_path: str | os.PathLike[str] | None = None,
+    window_s: float = 5.0,
+    hop_s: float = 2.5,
+    standard: str = "bt1359",
+    max_delay_s: float = DEFAULT_MAX_DELAY_S,
+    use_cache: bool = True,
+    transcript: str | None = DEFAULT_TRANSCRIPT,
+    faces: int | str = "auto",
+    audio_stream: int = 0,
+    keep_evidence: bool = False,
+    channel: int | None = None,
+    line_up: str = "auto",
+) -> SyncReport:
+    """``check_sync`` with the phone sources ``transcript`` names (``ensemble_modes``)."""
     from mouthsync.audio.timeline import speech_timeline_in_process
     from mouthsync.face.count import face_boxes, faces_in
     from mouthsync.face.region import face_regions

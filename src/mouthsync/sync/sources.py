@@ -16,6 +16,8 @@ from mouthsync.sync.report import SyncReport
 DEFAULT_TRANSCRIPT: str | None = "auto"
 # ``transcript=ALWAYS``: the three sources of ``"auto"`` even when the phones alone settle it.
 ALWAYS = "always"
+# (``audio.timeline.AUTO``, spelt here so that this module imports nothing heavy)
+AUTO_MODE = "auto"
 # One speech timeline ``check`` averages: (transcript setting, recogniser front end).
 Source = tuple[str | None, str]
 
@@ -38,6 +40,12 @@ def ensemble_modes(transcript: str | None) -> list[Source]:
     if transcript is not None and transcript.strip().lower() in (AUTO, ALWAYS):
         return [(AUTO, "batch"), (None, "batch"), (None, "live")]
     return [(transcript, "batch")]
+
+
+def given_words(transcript: str | None) -> bool:
+    """Whether ``transcript`` is the user's own text (not a mode: ``auto``, ``always``,
+    ``None`` for phonetic recognition alone)."""
+    return transcript is not None and bool(transcript.strip()) and transcript.strip().lower() not in (AUTO_MODE, ALWAYS)
 
 
 def decides_early(transcript: str | None) -> bool:

@@ -1,0 +1,44 @@
+"""``check`` with the user's own words (``--transcript TEXT|FILE|subtitles``): aligned alone
+when they are what the sound says, set aside with a warning when they are not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mouthsync.cli import main
+from mouthsync.sync.delay import check_sync
+from tests.conftest import CLIPS
+from tests.media.test_subtitles import SRT
+
+FACE2 = next(p for p in CLIPS if p.name == "retalking_face2.mp4")
+FACE1 = next(p for p in CLIPS if p.name == "retalking_face1.mp4")
+
+
+def test_subtitles_of_the_clip_are_its_best_phone_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    srt = tmp_path / "face2.srt"
+    srt.write_text(SRT, encoding="utf-8")
+    auto = check_sync(FACE2)
+    assert main(["check", str(FACE2), "--transcript", str(srt), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["details"]["phones_from"] == "align"  # the words, aligned alone
+    assert abs(d["audio_delay_ms"] - auto.audio_delay_ms) <= 40.0
+    assert d["confidence"] >= max(0.8, auto.confidence)
+    assert not [f for f in d["findings"] if f["check"] == "sync.transcript"]
+
+
+@pytest.mark.parametrize(("clip", "words", "why"), [
+    (FACE2, "the heart of my district chasing my dreams", "fits the face poorly"),  # condensed subtitles
+    (FACE1, "the heart of my california congressional district right chase my own dreams growing up",
+     "cannot be aligned"),  # another clip's words
+])
+def test_words_the_sound_does_not_say_are_set_aside(clip: Path, words: str, why: str) -> None:
+    auto = check_sync(clip)
+    rep = check_sync(clip, transcript=words)
+    assert rep.details["transcript"] == "given, set aside"
+    assert rep.audio_delay_ms == pytest.approx(auto.audio_delay_ms, abs=1e-6)
+    assert rep.confidence == pytest.approx(auto.confidence, abs=1e-6)
+    warn = [f for f in rep.findings if f.check == "sync.transcript"]
+    assert len(warn) == 1 and why in warn[0].message
