@@ -186,3 +186,27 @@ def test_long_transcripts_are_aligned_in_pieces_cut_between_words() -> None:
         assert b0 == a1 and 0.5 * ALIGN_PIECE_S <= b0 - a0 <= 1.5 * ALIGN_PIECE_S
         assert ws0[-1].end <= b0  # no word is cut
     assert len(_pieces(words[:40], 0.0, 40.0)) == 1  # short media stays whole
+
+
+def test_subtitles_on_long_sound_are_aligned_piece_by_piece() -> None:
+    """Twenty copies of a clip, each under its own cue: the words land in their own copy
+    (cut between cues near every minute), as the one copy aligned alone places them."""
+    from mouthsync.audio.timeline import ALIGN_PIECE_S
+    from mouthsync.media.subtitles import Cue, timed_text
+
+    words = "the heart of my california congressional district right chase my own dreams growing up"
+    one = load_audio(CLIPS[1])
+    alone = speech_timeline(one, transcript=words)
+    heart = next(w.start for w in alone.words if w.text == "heart") - one.start
+    step = one.duration + 1.0
+    x = np.zeros(int(round(20 * step * one.rate)), dtype=np.float32)
+    for k in range(20):
+        i = int(round(k * step * one.rate))
+        x[i:i + one.samples.size] = one.samples
+    long = Audio(samples=x, rate=one.rate, start=0.0)
+    assert long.duration > 1.5 * ALIGN_PIECE_S  # long enough to be cut
+    cues = [Cue(k * step + 0.1, k * step + one.duration - 0.1, f"<i>{words}</i>") for k in range(20)]
+    tl = speech_timeline(long, transcript=timed_text(cues), use_cache=False)
+    starts = [w.start for w in tl.words if w.text == "heart"]
+    assert len(starts) == 20
+    assert np.allclose([s - k * step for k, s in enumerate(starts)], heart, atol=0.1)

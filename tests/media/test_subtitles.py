@@ -16,6 +16,8 @@ from mouthsync.media.subtitles import (
     read_subtitle_file,
     read_transcript,
     spoken_text,
+    timed_cues,
+    timed_text,
     transcript_of,
 )
 from tests.conftest import CLIPS
@@ -74,6 +76,13 @@ def test_spoken_text_keeps_the_words_only() -> None:
     assert spoken_text("\u266a (music) \u266a") == ""
 
 
+def test_timed_text_is_subrip_of_the_spoken_words() -> None:
+    timed = timed_text(parse_ass(ASS))
+    assert timed.splitlines()[:3] == ["1", "00:00:00,100 --> 00:00:02,300", "The heart of my California congressional district,"]
+    assert [c.text for c in timed_cues(timed)] == [c.spoken for c in parse_ass(ASS)]
+    assert timed_text(parse_srt_or_vtt("1\n00:00:01,000 --> 00:00:02,000\n[music]\n")) == ""
+
+
 def test_files_are_read_by_suffix_and_latin1_is_accepted(tmp_path: Path) -> None:
     for suffix, text in ((".srt", SRT), (".vtt", VTT), (".ass", ASS)):
         p = tmp_path / f"talk{suffix}"
@@ -104,7 +113,7 @@ def test_a_videos_own_text_subtitles_are_read(tmp_path: Path, suffix: str, codec
     assert transcript_of(cues) == WORDS
     # the file's clock: Matroska may move every stream by the sound's encoder delay
     assert [round(c.start, 1) for c in cues] == pytest.approx([0.1, 2.4], abs=0.05)
-    assert read_transcript("subtitles", video) == WORDS
+    assert transcript_of(timed_cues(read_transcript("subtitles", video))) == WORDS
 
 
 def test_the_transcript_option_reads_files_and_passes_modes_through(tmp_path: Path) -> None:
@@ -118,7 +127,10 @@ def test_the_transcript_option_reads_files_and_passes_modes_through(tmp_path: Pa
     assert read_transcript(str(txt), clip) == "hello there\n"
     srt = tmp_path / "talk.srt"
     srt.write_text(SRT, encoding="utf-8")
-    assert read_transcript(str(srt), clip) == WORDS
+    timed = read_transcript(str(srt), clip)  # the words keep their cues' times
+    assert transcript_of(timed_cues(timed)) == WORDS
+    assert [(c.start, c.end) for c in timed_cues(timed)] == [(0.1, 2.3), (2.4, 4.9)]
+    assert timed_cues("plain words --> not a timing line") == []
     with pytest.raises(BadInput, match="no subtitle stream"):
         read_transcript("subtitles", clip)
     silent = tmp_path / "sounds.srt"

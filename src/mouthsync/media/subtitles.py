@@ -83,6 +83,26 @@ def transcript_of(cues: list[Cue]) -> str:
     return " ".join(t for t in (c.spoken for c in sorted(cues, key=lambda c: (c.start, c.end))) if t)
 
 
+def _stamp(t: float) -> str:
+    ms = int(round(max(0.0, t) * 1000))
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def timed_text(cues: list[Cue]) -> str:
+    """A transcript that keeps its timing: the spoken words of ``cues`` as a SubRip
+    document (cues without words left out). ``audio.timeline`` aligns such a transcript
+    cue group by cue group on long sound (:func:`timed_cues` reads it back)."""
+    blocks = [f"{n}\n{_stamp(c.start)} --> {_stamp(c.end)}\n{w}\n"
+              for n, (c, w) in enumerate(((c, c.spoken) for c in sorted(cues, key=lambda c: (c.start, c.end))), 1) if w]
+    return "\n".join(blocks)
+
+
+def timed_cues(transcript: str) -> list[Cue]:
+    """The cues of a timed transcript (:func:`timed_text`, or any SubRip / WebVTT text);
+    empty for plain words."""
+    return parse_srt_or_vtt(transcript) if "-->" in transcript else []
+
+
 def _seconds(h: str | None, m: str, s: str, frac: str) -> float:
     return int(h or 0) * 3600 + int(m) * 60 + int(s) + int(frac.ljust(3, "0")[:3]) / 1000.0
 
@@ -202,21 +222,21 @@ def read_transcript(value: str | None, media: str | os.PathLike[str]) -> str | N
     """``--transcript`` as given on the command line, as the text to align: ``None``, a
     keyword (``auto``, ``always``, ``none``) passes through; ``subtitles`` reads the words
     of ``media``'s own text subtitle stream; the path of a subtitle file (.srt, .vtt,
-    .ass, .ssa) its words, of any other file its text (UTF-8); anything else is the text
-    itself."""
+    .ass, .ssa) its words, each kept with its cue's times (:func:`timed_text`), of any
+    other file its text (UTF-8); anything else is the text itself."""
     if value is None:
         return None
     key = value.strip().lower()
     if key in ("auto", "always", "none", ""):
         return value
     if key == EMBEDDED:
-        words = transcript_of(embedded_cues(media))
+        words = timed_text(embedded_cues(media))
     else:
         p = Path(value)
         if len(value) >= 4096 or "\n" in value or not p.suffix or not p.is_file():
             return value
         if p.suffix.lower() in SUBTITLE_SUFFIXES:
-            words = transcript_of(read_subtitle_file(p))
+            words = timed_text(read_subtitle_file(p))
         else:
             try:
                 words = p.read_text(encoding="utf-8-sig")
