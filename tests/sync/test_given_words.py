@@ -42,3 +42,19 @@ def test_words_the_sound_does_not_say_are_set_aside(clip: Path, words: str, why:
     assert rep.confidence == pytest.approx(auto.confidence, abs=1e-6)
     warn = [f for f in rep.findings if f.check == "sync.transcript"]
     assert len(warn) == 1 and why in warn[0].message
+
+
+def test_fix_measures_with_the_subtitles_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """fix --delay auto --transcript FILE measures as check did with the words, and its
+    --verify check of the output reads the clip's own delay."""
+    from tests.sync.builders import write_shifted_clip
+
+    srt = tmp_path / "face2.srt"
+    srt.write_text(SRT, encoding="utf-8")
+    late = write_shifted_clip(FACE2, tmp_path / "late.mkv", 0.24)  # 6 frames late
+    out = tmp_path / "fixed.mkv"
+    assert main(["fix", str(late), "-o", str(out), "--transcript", str(srt), "--verify", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    own = check_sync(FACE2, transcript=(tmp_path / "face2.srt").read_text())
+    assert d["measured"]["confidence"] >= 0.8
+    assert abs(d["verified"]["audio_delay_ms"] - own.audio_delay_ms) <= 40.0

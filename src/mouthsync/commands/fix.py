@@ -195,6 +195,11 @@ def register(app: typer.Typer) -> None:
             "--audio-stream then names its stream.",
         ),
         line_up: str = typer.Option("auto", "--line-up", help="With --audio: place the file by the camera's own sound when they hold the same speech. auto (default): only when it starts farther away than the lip-sync search reaches (a recorder; a mix or stem a few frames off is measured where it starts), always, never."),
+        transcript: str = typer.Option(
+            "auto", "--transcript",
+            help="What is said, when fix measures (as for check): 'auto', 'always', 'none', the words, a file of "
+            "them (.txt, .srt, .vtt, .ass) or 'subtitles' (FILE's own subtitle stream).",
+        ),
         report: Path | None = typer.Option(
             None, "--report",
             help="Apply what a saved check measured (mouthsync check FILE --json > REPORT) instead of "
@@ -210,6 +215,7 @@ def register(app: typer.Typer) -> None:
         40 ms earlier. A sidecar OUT.fix.json records what was done.
         """
         prepare(json_out, fail_on)
+        from mouthsync.media.subtitles import read_transcript
         from mouthsync.sync.correct import fix_sync, per_part
 
         if (report is not None and per_part(delay) is None and delay.strip().lower() != "auto"
@@ -229,6 +235,7 @@ def register(app: typer.Typer) -> None:
             audio_stream=audio_stream,
             sound=sound,
             line_up=line_up,
+            transcript=None if transcript.strip().lower() in {"none", ""} else read_transcript(transcript, file),
             report=None if report is None else load_check_report(report, file, sound, audio_stream),
         )
         emit(result.to_dict(), json_out, _human)
