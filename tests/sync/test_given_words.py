@@ -27,6 +27,8 @@ def test_subtitles_of_the_clip_are_its_best_phone_source(tmp_path: Path, capsys:
     assert abs(d["audio_delay_ms"] - auto.audio_delay_ms) <= 40.0
     assert d["confidence"] >= max(0.8, auto.confidence)
     assert not [f for f in d["findings"] if f["check"] == "sync.transcript"]
+    assert main(["check", str(FACE2), "--transcript", str(srt)]) == 0
+    assert "the words given, aligned" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(("clip", "words", "why"), [

@@ -128,6 +128,8 @@ def _human(d: dict[str, Any]) -> list[str]:
     lines.append(f"  confidence    : {d['confidence']:.2f}")
     if d["details"].get("transcript") == "skipped":
         lines.append("  speech        : phonetic recognition settled the delay; words not transcribed (--transcript always adds them)")
+    elif d["details"].get("phones_from") == "align":
+        lines.append("  speech        : the words given, aligned to the sound")
     chans = d["details"].get("channels")
     if chans:
         for c in chans:
