@@ -22,6 +22,16 @@ def test_phones_settle_only_a_confident_measured_delay_without_steps() -> None:
     assert ensemble_modes("always") == ensemble_modes("auto")
 
 
+def test_given_words_are_text_not_a_mode() -> None:
+    from mouthsync.audio.timeline import AUTO
+    from mouthsync.sync.sources import AUTO_MODE, given_words
+
+    assert AUTO_MODE == AUTO
+    assert given_words("the heart of my california") and given_words("1\n00:00:01,000 --> 00:00:02,000\nhi\n")
+    for mode in (None, "", "  ", "auto", "Always", "AUTO"):
+        assert not given_words(mode)
+
+
 def test_cascade_levels_add_one_source_at_a_time_and_end_with_all() -> None:
     from mouthsync.sync.sources import cascade_levels, ensemble_modes
 

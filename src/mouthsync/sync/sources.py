@@ -16,7 +16,8 @@ from mouthsync.sync.report import SyncReport
 DEFAULT_TRANSCRIPT: str | None = "auto"
 # ``transcript=ALWAYS``: the three sources of ``"auto"`` even when the phones alone settle it.
 ALWAYS = "always"
-# (``audio.timeline.AUTO``, spelt here so that this module imports nothing heavy)
+# ``audio.timeline.AUTO`` (the machine transcript), spelt here so that this module imports
+# nothing heavy (a test holds the two together)
 AUTO_MODE = "auto"
 # One speech timeline ``check`` averages: (transcript setting, recogniser front end).
 Source = tuple[str | None, str]
@@ -35,10 +36,8 @@ def ensemble_modes(transcript: str | None) -> list[Source]:
     A given transcript is aligned alone (it is the best phone source there is);
     ``None``: allphone alone (the fast mode).
     """
-    from mouthsync.audio.timeline import AUTO
-
-    if transcript is not None and transcript.strip().lower() in (AUTO, ALWAYS):
-        return [(AUTO, "batch"), (None, "batch"), (None, "live")]
+    if transcript is not None and transcript.strip().lower() in (AUTO_MODE, ALWAYS):
+        return [(AUTO_MODE, "batch"), (None, "batch"), (None, "live")]
     return [(transcript, "batch")]
 
 
@@ -51,9 +50,7 @@ def given_words(transcript: str | None) -> bool:
 def decides_early(transcript: str | None) -> bool:
     """Whether ``check`` may decide without the aligned transcript (``"auto"``, see
     :func:`settled`); ``"always"``, a given text or ``None`` fix the sources up front."""
-    from mouthsync.audio.timeline import AUTO
-
-    return transcript is not None and transcript.strip().lower() == AUTO
+    return transcript is not None and transcript.strip().lower() == AUTO_MODE
 
 
 # Phonetic recognition alone settles the delay at this confidence (see ``settled``). On
