@@ -131,3 +131,22 @@ def test_exposure_step_is_exposure_not_flicker(tmp_path) -> None:
     assert _covered(rep, "exposure", T0 + 0.6, T0 + 1.4) > 0.9
     assert not rep.flags["flicker"].any()
     assert not rep.flags["exposure"][rep.times < T0 - 0.6].any()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cover", ["box", "skin", "blur"])
+def test_a_mouth_covered_the_whole_clip_long_is_occluded(tmp_path: Path, cover: str) -> None:
+    """A cover present from the first frame to the last is the shot's typical mouth, so
+    only the face itself can show it: the lips hold no structure beside the eyes'."""
+    x, y, w, h = _mouth_box()
+    vf = {
+        "box": f"drawbox=x={x}:y={y}:w={w}:h={h}:color=black:t=fill",
+        "skin": f"drawbox=x={x}:y={y}:w={w}:h={h}:color=0x855F4E:t=fill",
+        "blur": f"split[a][b];[b]crop={w}:{h}:{x}:{y},boxblur=20:3[m];[a][m]overlay={x}:{y}",  # blurred out
+    }[cover]
+    dst = tmp_path / f"{cover}.mp4"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(SRC), "-filter_complex", vf, "-c:v", "libx264",
+                    "-preset", "veryfast", "-crf", "18", "-an", str(dst)], check=True)
+    rep = check_footage(dst)
+    assert rep.flags["occluded"].mean() > 0.8, rep.to_dict()
+    assert {s.reason for s in rep.segments} == {"occluded"}

@@ -9,7 +9,10 @@ vary between cameras, and absolute where the physics is fixed (head angle):
 * ``occluded``      the mouth region stops looking like this speaker's mouth (hand, mic,
                     hair, a box): its brightness-normalised patch departs from the clip's
                     typical mouth patch far more than speech ever moves it, or it goes flat
-                    (texture below 0.4 of the clip's median: the lip line is hidden).
+                    (texture below 0.4 of the clip's median: the lip line is hidden); or,
+                    judged against the face itself, the lips hold far less structure than
+                    the eyes and nose (a cover or a blur there the whole shot long, which
+                    the shot's own typical patch cannot show).
 * ``head_turned``   |yaw| > 35° or |pitch| > 30°: the lips are foreshortened.
 * ``blur``          sharpness (variance of the Laplacian, relative to patch contrast) of the
                     eyes-nose-upper-lip block falls far below this clip's sharp frames for
@@ -48,6 +51,13 @@ ALGORITHM = "facecheck-1"
 RIGID = (33, 133, 263, 362, 168, 6, 1)
 OCCLUDED_Z = 12.0
 FLAT_TEXTURE = 0.4
+# Gradient energy of the lips (their landmark box, 32x16) over that of the eyes and nose
+# (48x24), below which nothing mouth-like is there to read. Every frame of the nine shared
+# clips, the two silent ones and blurry, dark and re-encoded copies: 0.63 or more (medians
+# 0.97-1.92). A flat box over the mouth the whole clip long: 0.00; the mouth blurred out:
+# 0.14-0.23. The shot-relative measures above miss both, since the cover is the shot's
+# typical mouth (facecheck read "mouth visible").
+FLAT_MOUTH = 0.35
 
 REASONS: dict[str, tuple[str, str, Severity]] = {
     # reason: (what, recommendation, severity)
@@ -173,8 +183,18 @@ def _blockiness(y: np.ndarray) -> float:
     return float(on / max(off, 1e-3))
 
 
-def _frame_measures(y: np.ndarray, lm: np.ndarray) -> tuple[float, float, float, float, np.ndarray | None]:
-    """Face luminance, mouth sharpness, blockiness, upper-face luminance, mouth patch."""
+def _structure(a: np.ndarray, size: tuple[int, int]) -> float:
+    """Mean absolute neighbour difference of ``a`` shrunk to ``size`` (w, h): how much
+    edge and texture it holds, whatever its size."""
+    import cv2
+
+    g = cv2.resize(a, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    return float(np.abs(np.diff(g, axis=0)).mean() + np.abs(np.diff(g, axis=1)).mean())
+
+
+def _frame_measures(y: np.ndarray, lm: np.ndarray) -> tuple[float, float, float, float, np.ndarray | None, float]:
+    """Face luminance, mouth sharpness, blockiness, upper-face luminance, mouth patch, and
+    the lips' structure relative to the eyes' and nose's (:data:`FLAT_MOUTH`)."""
     import cv2
 
     h, w = y.shape
@@ -182,7 +202,11 @@ def _frame_measures(y: np.ndarray, lm: np.ndarray) -> tuple[float, float, float,
     mouth = _roi(lm, MOUTH_REGION, 0.25, w, h)
     upper = _roi(lm, (EYE_OUTER_R, EYE_OUTER_L, NOSE_TIP), 0.1, w, h)
     if face is None or mouth is None or upper is None:
-        return np.nan, np.nan, np.nan, np.nan, None
+        return np.nan, np.nan, np.nan, np.nan, None, np.nan
+    lips = _roi(lm, MOUTH_REGION, 0.0, w, h)
+    eyes = _structure(y[upper[1]:upper[3], upper[0]:upper[2]], (48, 24))
+    struct = (_structure(y[lips[1]:lips[3], lips[0]:lips[2]], (32, 16)) / max(eyes, 1e-3)
+              if lips is not None and eyes > 0.5 else np.nan)
     ref = float(y[upper[1]:upper[3], upper[0]:upper[2]].mean())
     # brightness from the upper face (eyes, nose): an occluder over the mouth does not move it
     lum = ref
@@ -201,7 +225,7 @@ def _frame_measures(y: np.ndarray, lm: np.ndarray) -> tuple[float, float, float,
         g = g.astype(np.float32)
         sharp = float(cv2.Laplacian(g, cv2.CV_32F).var() / (g.var() + 25.0))
     patch = cv2.resize(m, (32, 16), interpolation=cv2.INTER_AREA).astype(np.float32) / max(ref, 1.0)
-    return lum, sharp, blk, ref, patch
+    return lum, sharp, blk, ref, patch, struct
 
 
 def _rolling(x: np.ndarray, k: int, fn: Any = np.nanmedian) -> np.ndarray:
@@ -247,6 +271,7 @@ def check_footage(
     lum = np.full(n, np.nan)
     sharp = np.full(n, np.nan)
     blk = np.full(n, np.nan)
+    struct = np.full(n, np.nan)
     patches: list[np.ndarray | None] = [None] * n
     with open_input(src) as c, progress("Checking footage", n) as advance:
         vs = require_video(c, src)
@@ -257,12 +282,12 @@ def check_footage(
                 if i >= n:
                     break
                 if tr.valid[i]:
-                    lum[i], sharp[i], blk[i], _, patches[i] = _frame_measures(_gray(frame), tr.landmarks[i])
+                    lum[i], sharp[i], blk[i], _, patches[i], struct[i] = _frame_measures(_gray(frame), tr.landmarks[i])
                 i += 1
                 advance(1)
         except av.FFmpegError:
             pass  # truncated tail: those frames keep NaN measures
-    report = analyse(tr, lum, sharp, blk, patches, src)
+    report = analyse(tr, lum, sharp, blk, patches, src, struct=struct)
     _note_faces(report, src, use_cache)
     return report
 
@@ -384,12 +409,15 @@ def analyse(
     blk: np.ndarray,
     patches: list[np.ndarray | None],
     source: str = "",
+    struct: np.ndarray | None = None,
 ) -> FootageReport:
     """Turn per-frame measures into flags, segments, a score and findings.
 
     Every measure that is judged against the footage's own typical level (mouth patch,
     brightness, sharpness, steadiness, block edges) is judged within its shot
-    (:mod:`mouthsync.face.shots`); a single take is one shot.
+    (:mod:`mouthsync.face.shots`); a single take is one shot. ``struct``: the lips'
+    structure against the eyes' and nose's per frame (:data:`FLAT_MOUTH`), judged
+    against the face itself, so a cover present all shot long is seen too.
     """
     n = len(tr)
     t = tr.times
@@ -411,6 +439,8 @@ def analyse(
     expo, sharp_rel, blk, blk_s = m["expo"], m["sharp_rel"], m["blk"], m["blk_s"]
     yaw = np.abs(tr.pose[:, 0])
     pitch = np.abs(tr.pose[:, 1])
+    # over about a second: a hand passing, a blink of motion blur is not a cover
+    struct_s = _rolling(struct, win) if struct is not None else np.full(n, np.nan)
 
     def flag(x: np.ndarray, thr: float, above: bool = True) -> np.ndarray:
         with np.errstate(invalid="ignore"):
@@ -419,7 +449,8 @@ def analyse(
 
     flags = {
         "no_face": ~valid & ~transition,
-        "occluded": flag(occ, OCCLUDED_Z) | flag(tex_rel, FLAT_TEXTURE, above=False),
+        "occluded": (flag(occ, OCCLUDED_Z) | flag(tex_rel, FLAT_TEXTURE, above=False)
+                     | flag(struct_s, FLAT_MOUTH, above=False)),
         "head_turned": flag(np.maximum(yaw - 35.0, pitch - 30.0), 0.0),
         "blur": flag(sharp_rel, 0.35, above=False),
         "shake": flag(acc_s - m["shake_thr"], 0.0),
@@ -434,7 +465,7 @@ def analyse(
         flags[k] = flags[k] & ~flags["occluded"]
     metrics = {
         "face_luminance": lum, "mouth_sharpness": sharp, "sharpness_rel": sharp_rel,
-        "blockiness": blk, "blockiness_1s": blk_s, "occlusion_z": occ, "mouth_texture_rel": tex_rel, "shake": acc_s, "fast_motion": motion, "flicker": flick_s,
+        "blockiness": blk, "blockiness_1s": blk_s, "occlusion_z": occ, "mouth_texture_rel": tex_rel, "mouth_structure": struct_s, "shake": acc_s, "fast_motion": motion, "flicker": flick_s,
         "exposure_dev": expo, "yaw": tr.pose[:, 0].astype(np.float64),
         "pitch": tr.pose[:, 1].astype(np.float64),
     }
