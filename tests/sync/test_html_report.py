@@ -147,3 +147,19 @@ def test_a_closure_is_placed_by_the_delay_where_it_is_heard() -> None:
     edited = NS(**{**vars(plain), "shots": shots})
     assert _delay_near(edited, 11.0) == (-80.0, "shot")
     assert _delay_near(edited, 30.0) == (210.0, "file")  # an uncertain shot says nothing
+
+
+def test_the_page_says_what_was_heard() -> None:
+    """The words the phones came from: given (aligned), or the machine's, or none."""
+    face2 = next(p for p in CLIPS if p.name == "retalking_face2.mp4")
+    words = "the heart of my california congressional district right chase my own dreams growing up"
+    page = render_html(check_sync(face2, transcript=words, keep_evidence=True))
+    assert "What was heard" in page and "the words given, aligned" in page and words in page
+    rep = check_sync(next(p for p in CLIPS if p.name == "retalking_face3.mp4"), keep_evidence=True)
+    page = render_html(rep)
+    if "align-auto" in rep.details["phones_from"]:
+        assert "the words the machine recognised" in page
+        assert rep.evidence.timelines[0].settings["machine_transcript"].split()[1] in page
+    else:  # settled by phonetic recognition: no words were used
+        assert "phonetic recognition only" in page
+    assert "What was heard" not in render_html(check_sync(face2))  # no evidence kept: nothing said

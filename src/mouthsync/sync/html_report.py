@@ -129,6 +129,30 @@ def _shot_openings(d: dict[str, Any]) -> list[str]:
     return out
 
 
+# Words shown in full up to this many characters (a long programme's transcript is cut).
+HEARD_CHARS = 1500
+
+
+def _heard(report: Any) -> dict[str, str] | None:
+    """What the phones came from, for a person to judge: the words given (aligned), the
+    words the machine recognised, or phonetic recognition alone. A machine transcript
+    that reads as nonsense (music, another language, a muffled or distant voice) explains
+    a low confidence at a glance. None without evidence (the timelines were not kept)."""
+    ev = getattr(report, "evidence", None)
+    if ev is None or not ev.timelines:
+        return None
+    worded = [tl for tl in ev.timelines if tl.words]
+    if not worded:
+        return {"source": "phonetic recognition only (no words recognised or given)", "text": ""}
+    tl = worded[0]
+    text = " ".join(w.text for w in tl.words)
+    if len(text) > HEARD_CHARS:
+        text = text[:HEARD_CHARS].rsplit(" ", 1)[0] + " …"
+    given = tl.mode == "align"
+    return {"source": "the words given, aligned to the sound" if given
+            else "the words the machine recognised (not checked by a person)", "text": text}
+
+
 def render_html(report: Any, *, command: str = "", moments: int = 6) -> str:
     """The page for ``report`` (a :class:`~mouthsync.sync.report.SyncReport`); thumbnails of
     the lip closures only when it kept its evidence."""
@@ -149,6 +173,7 @@ def render_html(report: Any, *, command: str = "", moments: int = 6) -> str:
         plot=plot,
         moments=_moment_rows(report, closure_moments(report, moments)),
         evidence=getattr(report, "evidence", None) is not None,
+        heard=_heard(report),
         findings=d["findings"],
         created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__,
