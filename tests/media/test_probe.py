@@ -193,3 +193,28 @@ def test_further_audio_streams_are_listed(tmp_path: Path, capsys: pytest.Capture
     assert probe(CLIPS[1], use_cache=False).other_audio == []
     assert main(["probe", str(out), "--fast"]) == 0
     assert "stream 1: aac" in capsys.readouterr().out
+
+
+def test_timecode_and_subtitles_survive_the_cache(tmp_path: Path, monkeypatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file with a start timecode and a text subtitle stream: the cached probe holds both
+    (the timecode used to be lost on the second probe), and the summary names the
+    subtitles and what check can do with them."""
+    import subprocess
+
+    from mouthsync.cli import main
+    from tests.media.test_subtitles import SRT
+
+    srt = tmp_path / "talk.srt"
+    srt.write_text(SRT, encoding="utf-8")
+    out = tmp_path / "subs.mov"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(CLIPS[1]), "-i", str(srt), "-map", "0",
+                    "-map", "1", "-c", "copy", "-c:s", "mov_text", "-metadata:s:s:0", "language=eng",
+                    "-timecode", "01:00:00:00", str(out)], check=True)
+    monkeypatch.setenv("MOUTHSYNC_CACHE", str(tmp_path / "cache"))
+    first = probe(out)
+    again = probe(out)  # from the cache
+    assert again.to_dict() == first.to_dict() == probe(out, use_cache=False).to_dict()
+    assert again.timecode is not None and again.timecode["picture_start_of_day_clock"] == "01:00:00.000"
+    assert [(s["codec"], s["language"], s["text"]) for s in again.subtitles] == [("mov_text", "eng", True)]
+    assert main(["probe", str(out)]) == 0
+    assert "check --transcript subtitles" in capsys.readouterr().out

@@ -66,6 +66,11 @@ def _human(r: dict[str, Any]) -> list[str]:
             f"audio  stream {o['audio_stream']}: {o['codec']} {o['sample_rate']} Hz x{o['channels']}{lang}{span}"
             f"  (not measured; check/fix --audio-stream {o['audio_stream']})"
         )
+    for sub in r.get("subtitles", []):
+        lang = f" [{sub['language']}]" if sub.get("language") and sub["language"] != "und" else ""
+        what = ("text: check --transcript subtitles aligns its words" if sub["text"]
+                else "pictures: no words to read")
+        lines.append(f"subs   {sub['codec']}{lang}  ({what})")
     if t["start_offset_ms"] is not None:
         lines.append(
             f"timing audio starts {t['start_offset_ms']:+.1f} ms and ends {t['end_offset_ms']:+.1f} ms "

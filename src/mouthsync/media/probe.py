@@ -34,8 +34,9 @@ from mouthsync.core.progress import progress
 from mouthsync.media.audio_quality import AudioQuality, measure
 from mouthsync.media.container import check_input_path, open_input, picture_stream, require_video
 from mouthsync.media.decode import check_video_frames, decode_audio
+from mouthsync.media.subtitles import TEXT_SUBTITLE_CODECS
 
-PROBE_VERSION = "probe-4"
+PROBE_VERSION = "probe-5"
 
 #: Frame rates a camera or editor produces; used to name the rate nearest a measurement.
 STANDARD_RATES: tuple[float, ...] = (
@@ -129,6 +130,9 @@ class MediaInfo:
     # where the file sits in the day (media.timecode): the picture's first-frame timecode
     # and a broadcast WAV's time reference, as written and in seconds since midnight
     timecode: dict[str, Any] | None = None
+    # subtitle streams (facts): a text one holds the words, which ``check --transcript
+    # subtitles`` aligns (media.subtitles); picture subtitles hold none
+    subtitles: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -158,6 +162,7 @@ class MediaInfo:
             path=d["path"], format=d["format"], size_bytes=d["size_bytes"], duration=d["duration"],
             video=video, audio=audio, timing=TimingInfo(**d["timing"]), findings=findings,
             version=d.get("version", PROBE_VERSION), other_audio=list(d.get("other_audio", [])),
+            timecode=d.get("timecode"), subtitles=list(d.get("subtitles", [])),
         )
 
 
@@ -594,6 +599,8 @@ def _measure(p: Path, *, audio_quality: bool, pictures: bool) -> MediaInfo:
     with open_input(p) as c:
         if c.streams.audio:
             audio = _scan_audio(c, p, quality=audio_quality)
+        subs = [{"index": st.index, "codec": st.codec_context.name, "language": st.metadata.get("language"),
+                 "text": st.codec_context.name in TEXT_SUBTITLE_CODECS} for st in c.streams.subtitles]
         for n, st in enumerate(c.streams.audio[1:], start=1):
             tb = float(st.time_base) if st.time_base else 0.0
             others.append({
@@ -613,6 +620,7 @@ def _measure(p: Path, *, audio_quality: bool, pictures: bool) -> MediaInfo:
         timing=_timing(video, audio),
         other_audio=others,
         timecode=_timecode(p),
+        subtitles=subs,
     )
     info.findings = _findings(info)
     return info

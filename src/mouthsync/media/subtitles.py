@@ -45,7 +45,7 @@ _SOUND = re.compile(r"\[[^\]]*\]|\([^)]*\)")
 # "Note: ..." may be speech), the captions' ">>" speaker change, a dialogue dash
 _LABEL = re.compile(r"^\s*(?:>>+\s*)?(?:[-\u2010-\u2015]\s*)?(?:[A-Z][A-Z0-9 .'\-]{0,30}:(?=\s|$))?")
 # text subtitle codecs FFmpeg decodes to ASS events
-_TEXT_CODECS = {"ass", "ssa", "subrip", "srt", "mov_text", "webvtt", "text", "microdvd", "sami", "stl",
+TEXT_SUBTITLE_CODECS = {"ass", "ssa", "subrip", "srt", "mov_text", "webvtt", "text", "microdvd", "sami", "stl",
                 "realtext", "subviewer", "subviewer1", "jacosub", "mpl2", "pjs", "vplayer", "eia_608"}
 
 
@@ -192,7 +192,7 @@ def embedded_cues(path: str | os.PathLike[str]) -> list[Cue]:
 
     with open_input(path) as c:
         streams = list(c.streams.subtitles)
-        text = [s for s in streams if s.codec_context.name in _TEXT_CODECS]
+        text = [s for s in streams if s.codec_context.name in TEXT_SUBTITLE_CODECS]
         if not text:
             what = (f"only picture subtitles ({', '.join(sorted({s.codec_context.name for s in streams}))}): no text to read"
                     if streams else "no subtitle stream")
