@@ -24,6 +24,7 @@ def test_subtitles_of_the_clip_are_its_best_phone_source(tmp_path: Path, capsys:
     assert main(["check", str(FACE2), "--transcript", str(srt), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["details"]["phones_from"] == "align"  # the words, aligned alone
+    assert d["details"]["transcript"] == "given"
     assert abs(d["audio_delay_ms"] - auto.audio_delay_ms) <= 40.0
     assert d["confidence"] >= max(0.8, auto.confidence)
     assert not [f for f in d["findings"] if f["check"] == "sync.transcript"]

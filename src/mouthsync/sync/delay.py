@@ -431,6 +431,7 @@ def _measure_given_words(video_path: str | os.PathLike[str], words: str, kw: dic
     except Unaligned:
         rep, why = None, "cannot be aligned to the sound"
     else:
+        rep.details["transcript"] = "given"
         if rep.confidence >= LOW_CONFIDENCE or rep.audio_delay_ms is None:
             return rep  # a confident reading, or nothing to measure (no face, no speech) either way
         why = f"fits the face poorly (confidence {rep.confidence:.2f})"
