@@ -1,9 +1,13 @@
 """Speed of ``check`` on a 60 s 720p talking-head clip (target: >= 8x faster than real time),
 and of the several-faces path on a two-shot made from it.
 
-    .venv/bin/python bench/check_speed.py [--stages] [--seconds N] [--repeat N]
+    .venv/bin/python bench/check_speed.py [--stages] [--seconds N] [--repeat N] [--subtitles]
 
 ``--repeat N`` times N cold runs of the command line (median and spread) instead.
+``--subtitles`` times cold command-line checks with ``--transcript`` auto, always, the
+clip's words as subtitles (.srt) and as plain text (.txt); the words are the clip's
+machine transcript cut into cues of up to 7 words at pauses (stand-in subtitles: true ones
+are what a person typed), e.g. ``--seconds 300 --subtitles``.
 ``--seconds 600`` measures a 10-minute clip instead (cold ``check`` only, with the peak
 resident memory of the main process and of the largest child process).
 
@@ -115,6 +119,50 @@ def repeat_cli(clip: Path, dur: float, n: int) -> None:
     print(f"  CPU (all processes) median {statistics.median(cpus):.2f} s, min {min(cpus):.2f}, max {max(cpus):.2f}{idle}")
 
 
+def stand_in_subtitles(clip: Path, folder: Path) -> tuple[Path, Path]:
+    """The clip's machine transcript as subtitles (cues of up to 7 words, cut at pauses
+    over 0.4 s) and as plain text, written to ``folder``."""
+    from mouthsync.audio.timeline import speech_timeline
+    from mouthsync.media.subtitles import Cue, timed_text
+
+    words = speech_timeline(clip, transcript="auto").words
+    cues: list[Cue] = []
+    run: list = []
+    for w in words:
+        if run and (len(run) >= 7 or w.start - run[-1].end > 0.4):
+            cues.append(Cue(run[0].start, run[-1].end, " ".join(x.text for x in run)))
+            run = []
+        run.append(w)
+    if run:
+        cues.append(Cue(run[0].start, run[-1].end, " ".join(x.text for x in run)))
+    srt, txt = folder / "words.srt", folder / "words.txt"
+    srt.write_text(timed_text(cues), encoding="utf-8")
+    txt.write_text(" ".join(w.text for w in words), encoding="utf-8")
+    return srt, txt
+
+
+def subtitles_cli(clip: Path, dur: float, folder: Path) -> None:
+    """Cold command-line checks with each kind of ``--transcript``: wall, CPU, windows."""
+    import json
+    import resource
+
+    srt, txt = stand_in_subtitles(clip, folder)
+    print(f"stand-in subtitles: {sum(1 for ln in srt.read_text().splitlines() if '-->' in ln)} cues, "
+          f"{len(txt.read_text().split())} words")
+    env = dict(os.environ, MOUTHSYNC_CACHE="off", MOUTHSYNC_NO_PROGRESS="1")
+    for label, value in (("auto", "auto"), ("always", "always"), ("subtitles (.srt)", str(srt)),
+                         ("plain text (.txt)", str(txt))):
+        r0, t = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+        run = subprocess.run([sys.executable, "-m", "mouthsync", "check", str(clip), "--transcript", value, "--json"],
+                             env=env, check=True, capture_output=True, text=True)
+        wall, r1 = time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN)
+        d = json.loads(run.stdout)
+        cpu = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
+        print(f"  --transcript {label:18s}: {wall:6.1f} s = {dur / wall:4.1f}x, CPU {cpu:6.1f} s; delay "
+              f"{d['audio_delay_ms']:+.1f} ms, conf {d['confidence']:.2f}; windows uncertain "
+              f"{sum(w['uncertain'] for w in d['windows'])} of {len(d['windows'])}; phones from {d['details'].get('phones_from')}")
+
+
 def machine_reference() -> str:
     """CPU seconds of two fixed workloads on one core: 10 million Python additions and
     2000 FFTs of 16384 points (single-threaded). Why: the host of these VMs changes between
@@ -164,6 +212,9 @@ def main() -> int:
               f"{machine_reference()}")
         if "--repeat" in sys.argv:
             repeat_cli(clip, dur, int(sys.argv[sys.argv.index("--repeat") + 1]))
+            return 0
+        if "--subtitles" in sys.argv:
+            subtitles_cli(clip, dur, Path(tmp))
             return 0
         if seconds != 60.0:
             import resource
