@@ -450,7 +450,6 @@ def _measure_given_words(video_path: str | os.PathLike[str], words: str, kw: dic
 
 
 def _measure(
-
     video_path: str | os.PathLike[str],
     *,
     audio_path: str | os.PathLike[str] | None = None,
