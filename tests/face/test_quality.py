@@ -150,3 +150,4 @@ def test_a_mouth_covered_the_whole_clip_long_is_occluded(tmp_path: Path, cover: 
     rep = check_footage(dst)
     assert rep.flags["occluded"].mean() > 0.8, rep.to_dict()
     assert {s.reason for s in rep.segments} == {"occluded"}
+    assert all("covered or blurred out" in s.message and s.value < 0.35 for s in rep.segments)

@@ -479,6 +479,11 @@ def analyse(
             v = value_of[reason][sel]
             what, rec, sev = REASONS[reason]
             val = float(np.nanmin(v) if reason == "blur" else np.nanmax(v)) if np.isfinite(v).any() else float("nan")
+            flat = struct_s[sel]
+            if reason == "occluded" and np.isfinite(flat).any() and np.nanmedian(flat) < FLAT_MOUTH:
+                # covered the shot long (the typical patch is the cover): the value that tells
+                val = float(np.nanmedian(flat))
+                what = "mouth covered or blurred out: no lip detail beside the eyes' and nose's (value: the ratio; a visible mouth reads 0.6 or more)"
             end = float(t[b] + (1.0 / fps))
             segments.append(Segment(float(t[a]), end, reason, what, rec, sev, val))
     segments.sort(key=lambda s: s.start_s)
