@@ -10,11 +10,12 @@ import pytest
 
 from mouthsync.cli import main
 from mouthsync.sync.delay import check_sync
-from tests.conftest import CLIPS
+from tests.conftest import CLIPS, WILD
 from tests.media.test_subtitles import SRT
 
 FACE2 = next(p for p in CLIPS if p.name == "retalking_face2.mp4")
 FACE1 = next(p for p in CLIPS if p.name == "retalking_face1.mp4")
+V00067 = next(p for p in WILD if p.name == "voxceleb_00067.mp4")
 
 
 def test_subtitles_of_the_clip_are_its_best_phone_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -36,6 +37,9 @@ def test_subtitles_of_the_clip_are_its_best_phone_source(tmp_path: Path, capsys:
     (FACE2, "the heart of my district chasing my dreams", "fits the face poorly"),  # condensed subtitles
     (FACE1, "the heart of my california congressional district right chase my own dreams growing up",
      "cannot be aligned"),  # another clip's words
+    # its machine transcript with every third word left out: alone it read -22.6 ms at 0.33,
+    # 65 ms from the recognised speech's +42.7 at 0.94
+    (V00067, "it all it's called is lot it's", "agrees with the face more clearly"),
 ])
 def test_words_the_sound_does_not_say_are_set_aside(clip: Path, words: str, why: str) -> None:
     auto = check_sync(clip)
