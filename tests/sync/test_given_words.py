@@ -65,3 +65,21 @@ def test_fix_measures_with_the_subtitles_too(tmp_path: Path, capsys: pytest.Capt
     own = check_sync(FACE2, transcript=(tmp_path / "face2.srt").read_text())
     assert d["measured"]["confidence"] >= 0.8
     assert abs(d["verified"]["audio_delay_ms"] - own.audio_delay_ms) <= 40.0
+
+
+def test_the_files_own_subtitles_are_read_by_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``check --transcript subtitles`` on a Matroska copy of face2 carrying its SubRip
+    stream: the words come from the file itself; a file without one is a one-line error."""
+    import subprocess
+
+    srt = tmp_path / "face2.srt"
+    srt.write_text(SRT, encoding="utf-8")
+    mkv = tmp_path / "face2 with subs.mkv"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(FACE2), "-i", str(srt), "-map", "0", "-map", "1",
+                    "-c", "copy", "-c:s", "srt", str(mkv)], check=True)
+    assert main(["check", str(mkv), "--transcript", "subtitles", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["details"]["transcript"] == "given" and d["details"]["phones_from"] == "align"
+    assert d["confidence"] >= 0.8
+    assert main(["check", str(FACE2), "--transcript", "subtitles"]) == 2
+    assert "no subtitle stream" in capsys.readouterr().err
