@@ -60,6 +60,7 @@ class Cue:
 
     @property
     def spoken(self) -> str:
+        """The words said (:func:`spoken_text`)."""
         return spoken_text(self.text)
 
 
