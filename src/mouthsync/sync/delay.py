@@ -408,73 +408,6 @@ def check_sync(
     Raises :class:`~mouthsync.core.errors.NoAudio` / ``BadInput`` for unusable input; a
     video without a usable face gives a report with confidence 0 and a verdict saying so.
     """
-    kw: dict[str, Any] = dict(
-        audio_path=audio_path, window_s=window_s, hop_s=hop_s, standard=standard, max_delay_s=max_delay_s,
-        use_cache=use_cache, faces=faces, audio_stream=audio_stream, keep_evidence=keep_evidence, channel=channel,
-        line_up=line_up)
-    if not given_words(transcript):
-        return _measure(video_path, transcript=transcript, **kw)
-    return _measure_given_words(video_path, str(transcript), kw)
-
-
-def _measure_given_words(video_path: str | os.PathLike[str], words: str, kw: dict[str, Any]) -> SyncReport:
-    """``check_sync`` with the user's own words: aligned alone, they are the best phone
-    source there is, when they are what the sound says (retalking_face2: 1.00 against
-    0.76 from recognised speech). Subtitles are often condensed or translated, and a
-    script may be of another take. Such words cannot be aligned, or mislead: condensed
-    subtitles of face2 read +582 ms at confidence 0.00, an unrelated sentence +61 ms at
-    0.00, and voxceleb_00067's words with every third one left out -22.6 ms at 0.33
-    (recognised speech: +42.7 at 0.94).
-
-    So the words alone decide only where they settle the delay as a phone source settles
-    the cascade (``SETTLED_CONFIDENCE``). Otherwise the check is made again from the
-    recognised speech (``auto``) and the more confident report is kept; when that is the
-    recognised speech's, a finding says the words were set aside (a warning when they
-    cannot be aligned or fit under the low-confidence line)."""
-    try:
-        rep: SyncReport | None = _measure(video_path, transcript=words, **kw)
-    except Unaligned:
-        rep = None
-    else:
-        rep.details["transcript"] = "given"
-        if rep.confidence >= SETTLED_CONFIDENCE or rep.audio_delay_ms is None:
-            return rep  # the words settle it, or there is nothing to measure (no face, no speech)
-    alt = _measure(video_path, transcript=AUTO_MODE, **kw)
-    if rep is not None and rep.confidence >= alt.confidence:
-        rep.details["transcript_alternative"] = {"transcript": AUTO_MODE, "confidence": round(alt.confidence, 3)}
-        return rep
-    alt.details["transcript"] = "given, set aside"
-    if rep is None:
-        msg, sev = "the transcript given cannot be aligned to the sound", Severity.WARNING
-    elif rep.confidence < LOW_CONFIDENCE:
-        msg, sev = f"the transcript given fits the face poorly (confidence {rep.confidence:.2f})", Severity.WARNING
-    else:
-        msg, sev = (f"the recognised speech agrees with the face more clearly than the transcript given "
-                    f"({alt.confidence:.2f} against {rep.confidence:.2f})"), Severity.INFO
-    alt.findings.insert(0, Finding(
-        "sync.transcript", sev, f"{msg}: measured from the recognised speech instead (confidence {alt.confidence:.2f})",
-        advice="give the words this sound says (subtitles are often condensed or translated), or leave "
-               "--transcript at auto"))
-    return alt
-
-
-def _measure(
-    video_path: str | os.PathLike[str],
-    *,
-    audio_path: str | os.PathLike[str] | None = None,
-    window_s: float = 5.0,
-    hop_s: float = 2.5,
-    standard: str = "bt1359",
-    max_delay_s: float = DEFAULT_MAX_DELAY_S,
-    use_cache: bool = True,
-    transcript: str | None = DEFAULT_TRANSCRIPT,
-    faces: int | str = "auto",
-    audio_stream: int = 0,
-    keep_evidence: bool = False,
-    channel: int | None = None,
-    line_up: str = "auto",
-) -> SyncReport:
-    """``check_sync`` with the phone sources ``transcript`` names (``ensemble_modes``)."""
     from mouthsync.audio.timeline import speech_timeline_in_process
     from mouthsync.face.count import face_boxes, faces_in
     from mouthsync.face.region import face_regions
@@ -531,7 +464,8 @@ def _measure(
         # still took CPU, and runs of the 60 s clip now and then stalled for 4-9 s.)
         # Otherwise everything starts at once and the transcript, the longest single job,
         # leads (core.priority).
-        probably_settles = cascade and audio.samples.size / audio.rate >= LONG_AUDIO_S and not _noisy(audio)
+        long_and_clear = audio.samples.size / audio.rate >= LONG_AUDIO_S and not _noisy(audio)
+        probably_settles = cascade and long_and_clear
         futures: dict[int, Future[Any]] = {}
 
         def start(i: int, nice: int) -> None:
@@ -539,9 +473,12 @@ def _measure(
                 t, fe = sources[i]
                 futures[i] = speech_timeline_in_process(audio, transcript=t, front_end=fe, use_cache=use_cache, nice=nice)
 
+        def launch() -> None:  # the first step's sources, or all of them (see above)
+            for i in levels[0] if probably_settles else range(len(sources)):
+                start(i, BACKGROUND_NICE if sources[i][0] is None else 0)
+
         levels = cascade_levels(sources, cascade)
-        for i in levels[0] if probably_settles else range(len(sources)):
-            start(i, BACKGROUND_NICE if sources[i][0] is None else 0)
+        launch()
     except BaseException:
         if pending is not None:
             pending.cancel()
@@ -587,7 +524,13 @@ def _measure(
             if i not in keep:
                 f.cancel()  # stops its worker: frees the core at once
 
-    timelines = timelines_of(levels[0])  # timeline errors first, as before
+    words = given_words(transcript)
+    try:
+        timelines = timelines_of(levels[0])  # timeline errors first, as before
+    except Unaligned:
+        if not words:
+            raise
+        timelines = []  # the words given cannot be aligned: measured from the recognised speech below
     if no_face is not None:
         unwanted([])
         return _no_face_report(vpath, no_face, standard, meta.declared_fps or 25.0)
@@ -621,13 +564,38 @@ def _measure(
         for i in levels[-1]:
             start(i, 0)
 
-    used, rep = measure_in_steps(levels, measure, start_the_rest)
+    given: tuple[list[int], SyncReport, list[Any], list[SyncReport]] | None = None
+    if timelines or not words:
+        used, rep = measure_in_steps(levels, measure, start_the_rest)
+        given = (used, rep, timelines, reports) if words else None
+    set_aside = False
+    if words and (given is None or (given[1].confidence < SETTLED_CONFIDENCE and given[1].audio_delay_ms is not None)):
+        # The user's words decide alone only where they settle the delay (``_set_aside``
+        # says why); else the recognised speech is measured too, on the same face track
+        # and sound, and the more confident report is kept.
+        sources, cascade = ensemble_modes(AUTO_MODE), True
+        probably_settles = long_and_clear
+        levels = cascade_levels(sources, True)
+        futures, got = {}, {}
+        launch()
+        used, rep = measure_in_steps(levels, measure, start_the_rest)
+        if given is not None and given[1].confidence >= rep.confidence:
+            unwanted([])  # the recognised speech's workers
+            speech_conf = rep.confidence
+            sources, cascade = ensemble_modes(transcript), False
+            used, rep, timelines, reports = given
+            rep.details["transcript_alternative"] = {"transcript": AUTO_MODE, "confidence": round(speech_conf, 3)}
+        else:
+            set_aside = True
+            rep.findings.insert(0, _set_aside(None if given is None else given[1], rep))
     unwanted(used)
     best = best_of(reports)  # the report ``rep`` the decision read
     rep.details["phones_from"] = "+".join(
         tl.mode + ("" if sources[i][1] == "batch" else f"({sources[i][1]})") for tl, i in zip(timelines, used, strict=True)
     )
-    if cascade:
+    if words:
+        rep.details["transcript"] = "given, set aside" if set_aside else "given"
+    elif cascade:
         rep.details["transcript"] = "skipped" if len(used) < len(sources) else "needed"
     rep.details["audio_stream"] = audio_stream
     if audio_path is not None:
@@ -653,6 +621,31 @@ def _measure(
     if keep_evidence:
         rep.evidence = Evidence(track=usable[best], timelines=list(timelines), audio=audio)
     return rep
+
+
+def _set_aside(words: SyncReport | None, speech: SyncReport) -> Finding:
+    """The finding when the user's words were set aside for the recognised speech.
+
+    Why the words decide alone only where they settle the delay as a phone source
+    settles the cascade (``SETTLED_CONFIDENCE``): aligned alone, they are the best phone
+    source there is when they are what the sound says (retalking_face2: 1.00 against
+    0.76 from recognised speech), but subtitles are often condensed or translated, and a
+    script may be of another take. Such words cannot be aligned (``words`` None), or
+    mislead: condensed subtitles of face2 read +582 ms at confidence 0.00, an unrelated
+    sentence +61 ms at 0.00, voxceleb_00067's words with every third one left out -22.6
+    ms at 0.33 (recognised speech: +42.7 at 0.94). A warning when they cannot be aligned
+    or fit under the low-confidence line, information otherwise."""
+    if words is None:
+        msg, sev = "the transcript given cannot be aligned to the sound", Severity.WARNING
+    elif words.confidence < LOW_CONFIDENCE:
+        msg, sev = f"the transcript given fits the face poorly (confidence {words.confidence:.2f})", Severity.WARNING
+    else:
+        msg, sev = (f"the recognised speech agrees with the face more clearly than the transcript given "
+                    f"({speech.confidence:.2f} against {words.confidence:.2f})"), Severity.INFO
+    return Finding(
+        "sync.transcript", sev, f"{msg}: measured from the recognised speech instead (confidence {speech.confidence:.2f})",
+        advice="give the words this sound says (subtitles are often condensed or translated), or leave "
+               "--transcript at auto")
 
 
 def _check_channels(vpath: str, **kw: Any) -> SyncReport:
