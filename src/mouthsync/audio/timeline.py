@@ -40,7 +40,7 @@ from mouthsync.core.atomic import write_text_atomic
 from mouthsync.core.cache import cache_key, cache_path
 from mouthsync.core.errors import BadInput, Unaligned
 from mouthsync.core.progress import Advance, progress
-from mouthsync.core.runs import without
+from mouthsync.core.runs import join_runs, without
 from mouthsync.media.container import check_input_path
 from mouthsync.media.decode import Audio, decode_audio
 from mouthsync.media.resample import resample
@@ -163,12 +163,7 @@ def _speech_span(x: np.ndarray, offset: float, voiced: list[tuple[float, float]]
     """
     # speech activity runs together over short gaps; a lone blip (the click where a tone
     # starts read as 80 ms of speech) does not hold the span open
-    runs: list[list[float]] = []
-    for a, b in voiced:
-        if runs and a - runs[-1][1] < SPAN_JOIN_GAP_S:
-            runs[-1][1] = b
-        else:
-            runs.append([a, b])
+    runs = join_runs(voiced, SPAN_JOIN_GAP_S - 1e-6)  # gaps shorter than SPAN_JOIN_GAP_S
     runs = [r for r in runs if r[1] - r[0] >= SPAN_MIN_RUN_S] or runs
     if not runs:
         return x, offset

@@ -8,6 +8,7 @@ One finder for every stage that turns per-frame or per-sample flags into stretch
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -20,10 +21,11 @@ def true_runs(mask: np.ndarray) -> np.ndarray:
     return edges.reshape(-1, 2)
 
 
-def join_runs(runs: np.ndarray, max_gap: int) -> list[list[int]]:
-    """``(first, last + 1)`` runs (``true_runs``) joined where at most ``max_gap`` indices
-    separate one from the next: a stop closure inside a word, a melody's note change."""
-    joined: list[list[int]] = []
+def join_runs(runs: np.ndarray | Sequence[tuple[float, float]], max_gap: float) -> list[list[Any]]:
+    """``(first, last + 1)`` runs (``true_runs``), or ``(start, end)`` segments in seconds,
+    joined where at most ``max_gap`` separates one from the next: a stop closure inside a
+    word, a melody's note change, a pause inside the talk."""
+    joined: list[list[Any]] = []
     for s, e in np.asarray(runs).tolist():
         if joined and s - joined[-1][1] <= max_gap:
             joined[-1][1] = e
