@@ -118,9 +118,10 @@ def test_a_videos_own_text_subtitles_are_read(tmp_path: Path, suffix: str, codec
 
 def test_the_transcript_option_reads_files_and_passes_modes_through(tmp_path: Path) -> None:
     clip = CLIPS[1]
-    for mode in ("auto", "always", "none"):
+    for mode in ("auto", "always"):
         assert read_transcript(mode, clip) == mode
-    assert read_transcript(None, clip) is None
+    for nothing in (None, "none", "None", " "):
+        assert read_transcript(nothing, clip) is None  # phonetic recognition alone
     assert read_transcript("hello there", clip) == "hello there"
     txt = tmp_path / "words.txt"
     txt.write_text("hello there\n", encoding="utf-8")

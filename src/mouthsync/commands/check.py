@@ -248,7 +248,7 @@ def register(app: typer.Typer) -> None:
             raise BadInput("--plot and --html must be different files")
         settings: dict[str, Any] = dict(
             audio_stream=audio_stream, window_s=window, hop_s=hop, standard=standard, max_delay_s=max_delay / 1000.0,
-            transcript=None if transcript.strip().lower() in {"none", ""} else transcript, faces=n_faces,
+            transcript=transcript, faces=n_faces,
             line_up=line_up)
         if len(files) == 1:
             if plot is not None:
@@ -274,7 +274,7 @@ def _check_one(
     from mouthsync.media.subtitles import read_transcript
     from mouthsync.sync.delay import check_sync
 
-    words = read_transcript(settings["transcript"], file)  # a subtitle or text file, the file's own subtitles
+    words = read_transcript(settings["transcript"], file)  # none, a file of words or subtitles, the file's own
     report = check_sync(file, audio_path=audio, keep_evidence=html is not None, **{**settings, "transcript": words})
     result = report.to_dict()
     # which files were measured, for fix --report (it refuses another or a changed file)

@@ -235,7 +235,7 @@ def register(app: typer.Typer) -> None:
             audio_stream=audio_stream,
             sound=sound,
             line_up=line_up,
-            transcript=None if transcript.strip().lower() in {"none", ""} else read_transcript(transcript, file),
+            transcript=read_transcript(transcript, file),
             report=None if report is None else load_check_report(report, file, sound, audio_stream),
         )
         emit(result.to_dict(), json_out, _human)

@@ -93,9 +93,9 @@ def timed_text(cues: list[Cue]) -> str:
     """A transcript that keeps its timing: the spoken words of ``cues`` as a SubRip
     document (cues without words left out). ``audio.timeline`` aligns such a transcript
     cue group by cue group on long sound (:func:`timed_cues` reads it back)."""
-    blocks = [f"{n}\n{_stamp(c.start)} --> {_stamp(c.end)}\n{w}\n"
-              for n, (c, w) in enumerate(((c, c.spoken) for c in sorted(cues, key=lambda c: (c.start, c.end))), 1) if w]
-    return "\n".join(blocks)
+    said = [(c, c.spoken) for c in sorted(cues, key=lambda c: (c.start, c.end))]
+    said = [(c, w) for c, w in said if w]
+    return "\n".join(f"{n}\n{_stamp(c.start)} --> {_stamp(c.end)}\n{w}\n" for n, (c, w) in enumerate(said, 1))
 
 
 def timed_cues(transcript: str) -> list[Cue]:
@@ -220,15 +220,17 @@ def embedded_cues(path: str | os.PathLike[str]) -> list[Cue]:
 
 
 def read_transcript(value: str | None, media: str | os.PathLike[str]) -> str | None:
-    """``--transcript`` as given on the command line, as the text to align: ``None``, a
-    keyword (``auto``, ``always``, ``none``) passes through; ``subtitles`` reads the words
+    """``--transcript`` as given on the command line, as the text to align: ``none`` (or
+    empty) is ``None`` (phonetic recognition alone), ``auto`` and ``always`` pass through; ``subtitles`` reads the words
     of ``media``'s own text subtitle stream; the path of a subtitle file (.srt, .vtt,
     .ass, .ssa) its words, each kept with its cue's times (:func:`timed_text`), of any
     other file its text (UTF-8); anything else is the text itself."""
     if value is None:
         return None
     key = value.strip().lower()
-    if key in ("auto", "always", "none", ""):
+    if key in ("none", ""):
+        return None  # phonetic recognition alone
+    if key in ("auto", "always"):
         return value
     if key == EMBEDDED:
         words = timed_text(embedded_cues(media))
