@@ -287,7 +287,7 @@ def check_footage(
                 advance(1)
         except av.FFmpegError:
             pass  # truncated tail: those frames keep NaN measures
-    report = analyse(tr, lum, sharp, blk, patches, src, struct=struct)
+    report = analyse(tr, lum, sharp, blk, patches, struct, src)
     _note_faces(report, src, use_cache)
     return report
 
@@ -408,8 +408,8 @@ def analyse(
     sharp: np.ndarray,
     blk: np.ndarray,
     patches: list[np.ndarray | None],
+    struct: np.ndarray,
     source: str = "",
-    struct: np.ndarray | None = None,
 ) -> FootageReport:
     """Turn per-frame measures into flags, segments, a score and findings.
 
@@ -440,7 +440,7 @@ def analyse(
     yaw = np.abs(tr.pose[:, 0])
     pitch = np.abs(tr.pose[:, 1])
     # over about a second: a hand passing, a blink of motion blur is not a cover
-    struct_s = _rolling(struct, win) if struct is not None else np.full(n, np.nan)
+    struct_s = _rolling(struct, win)
 
     def flag(x: np.ndarray, thr: float, above: bool = True) -> np.ndarray:
         with np.errstate(invalid="ignore"):

@@ -126,8 +126,8 @@ def measure_in_steps(
     """Measure with each of ``levels`` in turn (``cascade_levels``) and stop at the first
     report that is ``settled`` (and agrees with the level before it), or at the last level.
     ``measure`` returns the report the decision reads; ``before_next`` runs when a level
-    did not settle (``check`` starts the sources still missing there). The one place the policy lives, for ``check`` and for
-    the benchmark that scores it."""
+    did not settle (``check`` starts the sources still missing there). The one place the
+    policy lives, for ``check`` and for the benchmark that scores it."""
     before: SyncReport | None = None
     for n, level in enumerate(levels):
         rep = measure(level)
