@@ -40,3 +40,13 @@ def data_dir() -> Path:
 _RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"solo-{os.getpid()}"
 TEST_CACHE = Path(tempfile.gettempdir()) / f"mouthsync-test-cache-{_RUN_ID}"
 os.environ["MOUTHSYNC_CACHE"] = str(TEST_CACHE)
+
+
+@pytest.fixture(scope="session")
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 17 s talking-head clip (three shared clips joined, each with its own sound): long
+    enough to be tracked in chunks by several processes (``face.chunks``)."""
+    from tests.sync.builders import build_concatenation
+
+    out, _, _ = build_concatenation(CLIPS[1:4], [0.0, 0.0, 0.0], tmp_path_factory.mktemp("long"), name="long")
+    return out

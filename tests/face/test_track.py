@@ -64,16 +64,29 @@ def test_no_face_is_one_clear_error(tmp_path) -> None:
         track_face(blank, use_cache=False)
 
 
-def test_parallel_ranges_match_single_process(tmp_path) -> None:
-    """Two worker processes, each seeking to its range, give the same frames as one pass."""
-    clip = next(p for p in CLIPS if p.name == "retalking_face4.mp4")
-    one = track_face(clip, use_cache=False, workers=1)
-    two = track_face(clip, use_cache=False, workers=2)
+def test_chunks_tracked_by_two_processes_equal_one_pass(long_clip: Path) -> None:
+    """Whichever process tracks which chunk (and however many there are), every landmark
+    is the same: tracking starts afresh at every chunk, after a seek or not."""
+    from mouthsync.face.chunks import chunk_starts
+
+    assert len(chunk_starts(frame_times(long_clip))) >= 3
+    one = track_face(long_clip, use_cache=False, workers=1)
+    two = track_face(long_clip, use_cache=False, workers=2)
     np.testing.assert_array_equal(one.times, two.times)
+    np.testing.assert_allclose(one.times, frame_times(long_clip), atol=1e-6)
     assert two.valid.all()
-    # tracking restarts at the cut, so landmarks agree closely but not bit-for-bit
-    d = np.nanmedian(np.abs(one.mouth["aperture"] - two.mouth["aperture"]))
-    assert d < 0.01
+    np.testing.assert_array_equal(one.landmarks, two.landmarks)
+    np.testing.assert_array_equal(one.picture_change, two.picture_change)
+
+
+def test_a_short_clip_is_one_chunk_in_one_process(tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    clip = next(p for p in CLIPS if p.name == "retalking_face4.mp4")
+    tr = track_face(clip, use_cache=False, workers=2)
+    assert len(tr) == len(frame_times(clip)) and tr.valid.all()
+    assert list(tmp_path.iterdir()) == []  # no worker folder was made
 
 
 def _live_track_workers() -> list[int]:
@@ -95,7 +108,7 @@ def _live_track_workers() -> list[int]:
     return found
 
 
-def test_started_track_runs_its_worker_at_once_and_cancel_stops_it(tmp_path, monkeypatch) -> None:
+def test_started_track_runs_its_worker_at_once_and_cancel_stops_it(tmp_path, monkeypatch, long_clip) -> None:
     """``start_track_face`` starts the worker before ``result()`` (``check`` counts the faces
     meanwhile); leaving the block without a result stops it and leaves no temp folder."""
     import tempfile
@@ -103,7 +116,7 @@ def test_started_track_runs_its_worker_at_once_and_cancel_stops_it(tmp_path, mon
     from mouthsync.face.track import start_track_face
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    clip = next(p for p in CLIPS if p.name == "retalking_face4.mp4")
+    clip = long_clip
     with start_track_face(clip, use_cache=False, workers=2) as job:
         # started by the time start_track_face returns; its command line shows once the
         # child has exec'd (until then /proc shows the parent's: seen on a loaded machine)

@@ -23,8 +23,8 @@ def main(argv: list[str]) -> int:
     import numpy as np
 
     from mouthsync.core.spares import job_argv
-    from mouthsync.face.identities import primary_face
-    from mouthsync.face.mesh import import_mediapipe, mesh_frames
+    from mouthsync.face.chunks import Claims, track_chunks
+    from mouthsync.face.mesh import import_mediapipe
 
     import_mediapipe()  # before the job: a spare's start-up overlaps its caller's (core.spares)
     got = job_argv(argv)
@@ -48,13 +48,14 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(f"{n}\n")
         sys.stdout.flush()
 
-    part = primary_face(mesh_frames(
-        args["path"], args["start"], args["end"], args["max_side"], args["max_faces"],
-        args["width"], args["height"], report=report,
+    starts = [float(t) for t in args["starts"]]
+    parts = track_chunks(
+        args["path"], starts, int(args["first"]), Claims(len(starts), args["claims"]),
+        (args["max_side"], args["max_faces"], args["width"], args["height"]), report=report,
         crop=tuple(args["crop"]) if args.get("crop") else None, sar=float(args.get("sar", 1.0)),
-    ))
+    )
     with open(out, "wb") as fh:
-        np.savez(fh, **part)
+        np.savez(fh, **{f"c{c}_{name}": v for c, part in parts.items() for name, v in part.items()})
     return 0
 
 

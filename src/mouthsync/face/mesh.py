@@ -7,7 +7,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -157,13 +157,21 @@ def mesh_frames(
     report: Any = None,
     crop: tuple[int, int, int, int] | None = None,
     sar: float = 1.0,
+    resets: Sequence[float] = (),
+    go_on: Callable[[int], bool] | None = None,
 ) -> Iterator[tuple[float, list[np.ndarray], float, np.ndarray, int]]:
     """Every frame in ``[start, end)`` with the landmarks (source px) of each face found,
     the picture change from the previous frame (NaN for the first frame of the file), the
     frame's thumbnail (:func:`thumbnail`) and the quarter turns that stood it upright
     (its display rotation, ``frames.decode_range``).
     ``crop``: track only that part of the picture (``face.region``); landmarks are still
-    in the source's pixels. ``sar``: the stream's pixel aspect (``VideoMeta.sar``)."""
+    in the source's pixels. ``sar``: the stream's pixel aspect (``VideoMeta.sar``).
+
+    ``resets``: ascending frame times after ``start`` where tracking starts afresh, exactly
+    as a range starting there would (``face.chunks``): the mesh looks for the face anew and
+    the cut detector forgets what came before, so a stretch tracked on from the frame
+    before and one tracked after a seek come out the same. Before crossing ``resets[j]``,
+    ``go_on(j)`` says whether to (False ends the frames there)."""
     mp = import_mediapipe()
 
     # landmarks come as fractions of the picture Face Mesh saw (the crop, turned upright)
@@ -190,6 +198,7 @@ def mesh_frames(
 
     prev: np.ndarray | None = None
     changes: collections.deque[float] = collections.deque(maxlen=RESET_MEDIAN_FRAMES)
+    next_reset = 0
     with quiet, mesh_cm as mesh:
         faces_of = MeshCall(mesh)
         for t, img, turns in prefetch(decode_range(path, start, end, max_side, lead_in=True, crop=crop)):
@@ -198,11 +207,26 @@ def mesh_frames(
             level -= level.mean()
             change = float(np.abs(level - prev).mean()) if prev is not None else float("nan")
             prev = level
+            if start is not None and t < start - 1e-9:
+                continue  # the frame before the range: only its picture, for the change
+            fresh = stop = False
+            while next_reset < len(resets) and t >= resets[next_reset] - 1e-9:
+                if go_on is not None and not go_on(next_reset):
+                    stop = True
+                    break
+                next_reset += 1
+                fresh = True
+            if stop:
+                break
+            if fresh:  # as a range starting here: no history of changes, the face found anew
+                changes.clear()
+                if not quiet_frames:
+                    quiet.enter_context(native_stderr_silenced())
+                quiet_frames = 3
+                mesh.reset()
             before = changes[-1] if changes else 0.0
             if np.isfinite(change):
                 changes.append(change)
-            if start is not None and t < start - 1e-9:
-                continue  # the frame before the range: only its picture, for the change
             # (the level first: the median is only worth taking on a big change)
             if change >= CUT_LEVEL and cut_so_far(change, before, float(np.median(changes))):
                 # A picture cut: the mesh would look for the face where it was in the last

@@ -9,16 +9,18 @@ Why it is shaped this way:
   (``bench/track.py`` measures the aperture agreement against full resolution).
 * The mesh runs in tracking mode (``static_image_mode=False``): the face detector only runs
   when the track is lost, the landmark model follows the face from its previous position.
-* Decoding runs in a thread beside inference, and long clips are split into time ranges
-  tracked by worker processes (each seeks to its start and owns its Face Mesh), then
-  concatenated: both cores are used.
+* Decoding runs in a thread beside inference, and long clips are cut into chunks that the
+  calling process and worker processes claim as they go (:mod:`mouthsync.face.chunks`;
+  each seeks where it starts and owns its Face Mesh), then concatenated: both cores are
+  used to the end.
 * Landmarks are stored in source pixels (x, y) with z on the same pixel scale, so the
   track does not depend on the decode size. Frames without a usable face are marked
   invalid and hold NaN, never interpolated numbers.
 
 This module runs the tracking and caches it; the parts are :mod:`mouthsync.face.frames`
 (decoding), :mod:`mouthsync.face.mesh` (Face Mesh over a range), :mod:`mouthsync.face.identities`
-(which face is which), :mod:`mouthsync.face.workers` (the ranges of other processes) and
+(which face is which), :mod:`mouthsync.face.chunks` (who tracks what),
+:mod:`mouthsync.face.workers` (the other processes) and
 :mod:`mouthsync.face.facetrack` (the result).
 """
 
@@ -35,17 +37,16 @@ from mouthsync.core.atomic import atomic_path
 from mouthsync.core.cache import cache_key, cache_path
 from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.progress import progress
+from mouthsync.face.chunks import Claims, chunk_starts, track_chunks
 from mouthsync.face.facetrack import N_LANDMARKS, FaceTrack, build_track
 from mouthsync.face.frames import rotation_of
-from mouthsync.face.identities import MIN_FACE_FRACTION, follow_identities, primary_face
+from mouthsync.face.identities import MIN_FACE_FRACTION, follow_identities
 from mouthsync.face.mesh import mesh_frames
-from mouthsync.face.workers import TrackWorkers, split_points
+from mouthsync.face.workers import TrackWorkers
 
 # Part of the cache key: bump when tracking or measures change so old tracks are not reused.
-ALGORITHM = "facemesh-0.10.21-refined/track-11"
+ALGORITHM = "facemesh-0.10.21-refined/track-12"
 DEFAULT_MAX_SIDE = 640
-# Below this duration one process is faster than paying two MediaPipe start-ups (~1.5 s).
-PARALLEL_MIN_SECONDS = 12.0
 
 
 def _assemble(
@@ -202,22 +203,24 @@ class PendingTrack:
         self._track = cached
         self._stack = contextlib.ExitStack()
         self._workers: TrackWorkers | None = None
-        self._ranges: list[tuple[float | None, float | None]] = [(None, None)]
+        self._starts: list[float] = []
         if cached is not None:
             return
         from mouthsync.media.decode import frame_times
 
         ft = frame_times(src)
-        if workers is None:
-            span = float(ft[-1] - ft[0]) if len(ft) > 1 else (meta.duration or 0.0)
-            workers = min(2, os.cpu_count() or 1) if span >= PARALLEL_MIN_SECONDS else 1
-        self._ranges = split_points(ft, workers)
+        self._starts = chunk_starts(ft)
+        n = len(self._starts)
+        # processes: one per core up to two, never more than chunks (a short clip is one)
+        parts = min(n, max(1, workers if workers is not None else min(2, os.cpu_count() or 1)))
         try:
             self._advance = self._stack.enter_context(progress("Tracking face", len(ft)))
-            if len(self._ranges) > 1:
+            if parts > 1:
+                # each worker starts at its share of the clip; the caller takes the start
+                firsts = [(n * i) // parts for i in range(1, parts)]
                 self._workers = self._stack.enter_context(
-                    TrackWorkers(src, self._ranges[1:], max_side, max_faces, meta.width, meta.height,
-                             self._advance, worker_nice, crop, meta.sar))
+                    TrackWorkers(src, self._starts, firsts, max_side, max_faces, meta.width, meta.height,
+                                 self._advance, worker_nice, crop, meta.sar))
         except BaseException:
             self._stack.close()
             raise
@@ -238,13 +241,19 @@ class PendingTrack:
         Raises :class:`NoFace` when no frame has a usable face.
         """
         if self._track is None:
-            a0, b0 = self._ranges[0]
-            args = (self._src, a0, b0, self._max_side, self._max_faces, self._width, self._height)
-            parts = [primary_face(mesh_frames(*args, report=self._advance, crop=self._crop, sar=self._sar))]
+            n = len(self._starts)
+            claims = Claims(n, self._workers.claims_folder if self._workers is not None else None)
+            args = (self._max_side, self._max_faces, self._width, self._height)
+            parts = track_chunks(self._src, self._starts, 0, claims, args, report=self._advance, crop=self._crop,
+                                 sar=self._sar)
             if self._workers is not None:
-                parts += self._workers.results()
+                parts.update(self._workers.results())
             self.cancel()
-            track = _assemble(parts, self._width, self._height, self._src, self._settings, self._sar)
+            missing = [k for k in range(n) if k not in parts]
+            if missing:  # (a worker that claimed a chunk and did not report it)
+                raise BadInput(f"{self._src}: face tracking lost {len(missing)} of {n} chunks")
+            track = _assemble([parts[k] for k in range(n)], self._width, self._height, self._src, self._settings,
+                              self._sar)
             if self._cpath is not None:
                 with contextlib.suppress(OSError):
                     track.save(self._cpath)

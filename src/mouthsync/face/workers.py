@@ -1,5 +1,5 @@
-"""Worker processes that track a time range each beside the caller's own range
-(``python -m mouthsync.face._worker``), with their progress pumped to the caller's bar."""
+"""Worker processes that track chunks of a clip beside the caller (``python -m
+mouthsync.face._worker``, ``face.chunks``), with their progress pumped to the caller's bar."""
 
 from __future__ import annotations
 
@@ -13,23 +13,17 @@ import numpy as np
 from mouthsync.core.errors import BadInput
 
 
-def split_points(ft: np.ndarray, parts: int) -> list[tuple[float | None, float | None]]:
-    """Time ranges of about equal frame count, cut at the true frame times ``ft``."""
-    if parts <= 1 or len(ft) < parts * 50:
-        return [(None, None)]
-    cuts = [float(ft[(len(ft) * i) // parts]) for i in range(1, parts)]
-    bounds: list[float | None] = [None, *cuts, None]
-    return [(bounds[i], bounds[i + 1]) for i in range(parts)]
-
-
 class TrackWorkers:
-    """``mouthsync.face._worker`` processes, one per time range, with their progress pumped
-    into ``advance``; a context manager that stops them when left before :meth:`results`."""
+    """``mouthsync.face._worker`` processes, one starting at each chunk of ``firsts``, that
+    claim chunks in :attr:`claims_folder` (``face.chunks``) as the caller does, with their
+    progress pumped into ``advance``; a context manager that stops them when left before
+    :meth:`results`."""
 
     def __init__(
         self,
         src: str,
-        ranges: list[tuple[float | None, float | None]],
+        starts: list[float],
+        firsts: list[int],
         max_side: int | None,
         max_faces: int,
         width: int,
@@ -48,16 +42,19 @@ class TrackWorkers:
         self._src = src
         self._tmp = tempfile.TemporaryDirectory(prefix="mouthsync-track-")
         tmp = self._tmp.name
+        self.claims_folder = os.path.join(tmp, "claims")
+        os.mkdir(self.claims_folder)
         self._procs: list[subprocess.Popen[str]] = []
         self._spares: list[spares.Spare] = []
         self._outs: list[str] = []
-        self._errs: list[str] = [""] * len(ranges)
+        self._errs: list[str] = [""] * len(firsts)
         # (TMPDIR inside our own temp folder: whatever a library leaves there when the
         # worker is stopped half-way goes when the folder does)
         try:
-            for i, (a, b) in enumerate(ranges, start=1):
+            for i, first in enumerate(firsts, start=1):
                 out = os.path.join(tmp, f"part{i}.npz")
-                args = {"path": src, "start": a, "end": b, "max_side": max_side,
+                args = {"path": src, "starts": starts, "first": first, "claims": self.claims_folder,
+                        "max_side": max_side,
                         "max_faces": max_faces, "width": width, "height": height, "nice": nice,
                         "crop": None if crop is None else list(crop), "sar": sar}
                 argv = [json.dumps(args), out]
@@ -89,19 +86,21 @@ class TrackWorkers:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def results(self) -> list[dict[str, np.ndarray]]:
-        """Wait for every worker; their parts in range order. ``BadInput`` if one failed."""
+    def results(self) -> dict[int, dict[str, np.ndarray]]:
+        """Wait for every worker; the chunks they tracked, by index. ``BadInput`` if one failed."""
         for p in self._procs:
             p.wait()
         for th in self._threads:
             th.join()
-        parts = []
+        parts: dict[int, dict[str, np.ndarray]] = {}
         for p, out, err in zip(self._procs, self._outs, self._errs, strict=True):
             if p.returncode != 0 or not os.path.exists(out):
                 last = [ln for ln in err.strip().splitlines() if ln.strip()][-1:] or ["no message"]
                 raise BadInput(f"{self._src}: face tracking worker failed ({last[0]})")
             with np.load(out) as z:
-                parts.append({k: z[k] for k in z.files})
+                for key in z.files:  # "c{chunk}_{name}" (face._worker)
+                    c, name = key[1:].split("_", 1)
+                    parts.setdefault(int(c), {})[name] = z[key]
         return parts
 
     def close(self) -> None:

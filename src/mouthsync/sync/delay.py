@@ -474,7 +474,13 @@ def check_sync(
                 futures[i] = speech_timeline_in_process(audio, transcript=t, front_end=fe, use_cache=use_cache, nice=nice)
 
         def launch() -> None:  # the first step's sources, or all of them (see above)
-            for i in levels[0] if probably_settles else range(len(sources)):
+            if probably_settles:
+                # one speech worker, one thread, the tail if it waits: first in line, while
+                # the tracking worker yields and the chunks of the track follow the load
+                for i in levels[0]:
+                    start(i, 0)
+                return
+            for i in range(len(sources)):
                 start(i, BACKGROUND_NICE if sources[i][0] is None else 0)
 
         levels = cascade_levels(sources, cascade)
