@@ -15,23 +15,43 @@ from mouthsync.face.chunks import (
     track_chunks,
 )
 from mouthsync.face.track import DEFAULT_MAX_SIDE
-from mouthsync.media.decode import frame_times, video_meta
+from mouthsync.media.decode import frame_times, keyframe_times, video_meta
 
 
 def test_a_short_clip_is_one_chunk() -> None:
     ft = np.arange(0, PARALLEL_MIN_SECONDS - 0.5, 0.04)
-    assert chunk_starts(ft) == [0.0]
-    assert chunk_starts(np.zeros(0)) == [0.0]
+    assert chunk_starts(ft, ft[::25]) == [0.0]
+    assert chunk_starts(np.zeros(0), np.zeros(0)) == [0.0]
 
 
-def test_chunks_start_on_frames_every_chunk_length() -> None:
+def test_chunks_start_on_the_keyframes_nearest_every_chunk_length() -> None:
     ft = 0.3 + np.arange(0, 31.0, 1 / 29.97)  # a clip that does not start at zero
-    starts = chunk_starts(ft)
+    every_second = ft[::30]
+    starts = chunk_starts(ft, every_second)
     assert starts[0] == ft[0]
-    assert set(starts) <= set(ft.tolist())
-    gaps = np.diff(starts)
-    assert np.all(np.abs(gaps - CHUNK_SECONDS) < 1 / 29.97)
-    assert ft[-1] - starts[-1] < CHUNK_SECONDS
+    assert set(starts[1:]) <= set(every_second.tolist())
+    assert np.all(np.abs(np.diff(starts) - CHUNK_SECONDS) <= 0.5)
+    assert ft[-1] - starts[-1] < 1.5 * CHUNK_SECONDS
+    # keyframes every 10 s (x264's default at 25 fps): chunks of 10 s
+    ft = np.arange(0, 60.0, 0.04)
+    assert chunk_starts(ft, ft[::250]) == [0.0, 10.0, 20.0, 30.0, 40.0, 50.0]
+    # no keyframe after the first (an endless group of pictures): one chunk, no seeks
+    assert chunk_starts(ft, ft[:1]) == [0.0]
+    # a keyframe that is not a shown frame is no place to start
+    assert chunk_starts(ft, np.array([0.0, 5.01, 10.0])) == [0.0, 10.0]
+
+
+def test_every_frames_picture_change_is_that_of_its_thumbnails(long_clip: Path) -> None:
+    """Chunks start without the frame before (no seek back to an earlier keyframe); the
+    first frame's change is filled in from the chunk before, as one pass computes it."""
+    from mouthsync.face.frames import centred, picture_change
+    from mouthsync.face.track import track_face
+
+    tr = track_face(long_clip, workers=2)
+    assert tr.thumbs is not None and tr.picture_change is not None
+    assert np.isnan(tr.picture_change[0])
+    want = [picture_change(centred(a), centred(b)) for a, b in zip(tr.thumbs[:-1], tr.thumbs[1:], strict=True)]
+    np.testing.assert_allclose(tr.picture_change[1:], want, rtol=1e-6)
 
 
 def test_claims_in_a_folder_are_exclusive_between_processes(tmp_path: Path) -> None:
@@ -57,7 +77,7 @@ def test_a_run_stops_where_the_next_chunk_is_taken(long_clip: Path, tmp_path: Pa
     """Two claimers over one folder, one after the other: the second tracks only what the
     first left, and the chunks together are every frame once."""
     ft = frame_times(long_clip)
-    starts = chunk_starts(ft)
+    starts = chunk_starts(ft, keyframe_times(long_clip))
     n = len(starts)
     meta = video_meta(long_clip)
     args = (DEFAULT_MAX_SIDE, 1, meta.width, meta.height)

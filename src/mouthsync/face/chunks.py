@@ -9,11 +9,12 @@ process tracks chunk after chunk forward, claiming each before it starts it, and
 the next one is taken it seeks to the middle of the largest stretch nobody has claimed.
 Both end within about a chunk of each other, whatever the load.
 
-Tracking starts afresh at every chunk (``mesh_frames``' ``resets``), whether the chunk
-follows on in the same decoder or after a seek: the landmarks depend on the clip, not on
-which process took which chunk, how many cores there are, or what else ran (~12 ms per
-chunk for the mesh to find the face again). Clips shorter than ``PARALLEL_MIN_SECONDS``
-are one chunk, tracked as before.
+Chunks start at keyframes (a seek there decodes nothing it does not show), and tracking
+starts afresh at every chunk (``mesh_frames``' ``resets``), whether the chunk follows on
+in the same decoder or after a seek: the landmarks depend on the clip, not on which
+process took which chunk, how many cores there are, or what else ran (~12 ms per chunk
+for the mesh to find the face again). Clips shorter than ``PARALLEL_MIN_SECONDS`` are one
+chunk, tracked as before.
 
 Claims are files created exclusively in a folder shared by the processes (``O_EXCL``: one
 process wins each chunk, with no lock and no messages between them).
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from mouthsync.face.frames import centred, picture_change
 from mouthsync.face.identities import primary_face
 from mouthsync.face.mesh import mesh_frames
 
@@ -40,24 +42,41 @@ CHUNK_SECONDS = 5.0
 PARALLEL_MIN_SECONDS = 12.0
 
 
-def chunk_starts(ft: np.ndarray) -> list[float]:
-    """The first frame time of each chunk of a clip with frame times ``ft``: every
-    ``CHUNK_SECONDS`` from the first frame, or the first frame alone for a short clip."""
+def chunk_starts(ft: np.ndarray, keys: np.ndarray) -> list[float]:
+    """The first frame time of each chunk of a clip with frame times ``ft`` and keyframe
+    times ``keys``: the first frame, then at every ``CHUNK_SECONDS`` the keyframe nearest
+    to it (within half a chunk); the first frame alone for a short clip.
+
+    At a keyframe, a process that seeks there starts decoding at once; elsewhere it would
+    decode from the keyframe before (up to a group of pictures, 10 s with x264's defaults).
+    A file with keyframes rarer than the chunks gets longer chunks, one with no keyframe
+    after the first is one chunk."""
     if len(ft) == 0:
         return [0.0]
-    t0 = float(ft[0])
-    if float(ft[-1]) - t0 < PARALLEL_MIN_SECONDS:
-        return [t0]
+    t0, end = float(ft[0]), float(ft[-1])
     starts = [t0]
-    k = 1
-    while True:
-        i = int(np.searchsorted(ft, t0 + k * CHUNK_SECONDS - 1e-9))
-        if i >= len(ft):
-            break
-        if float(ft[i]) > starts[-1]:
-            starts.append(float(ft[i]))
-        k += 1
+    if end - t0 < PARALLEL_MIN_SECONDS:
+        return starts
+    shown = np.round(ft * 1e6).astype(np.int64)
+    keys = np.sort(keys[np.isin(np.round(keys * 1e6).astype(np.int64), shown)])
+    half = CHUNK_SECONDS / 2
+    g = t0 + CHUNK_SECONDS
+    while g < end - half and len(keys):
+        k = float(keys[np.argmin(np.abs(keys - g))])
+        # (not a sliver beside the last start or the end)
+        if abs(k - g) <= half and k - starts[-1] >= half and end - k >= half:
+            starts.append(k)
+        g += CHUNK_SECONDS
     return starts
+
+
+def fill_changes(parts: list[dict[str, np.ndarray]]) -> None:
+    """The picture change of each chunk's first frame (NaN from ``mesh_frames``: tracking
+    started afresh there), from the thumbnail of the frame before it, which ends the chunk
+    before; in place. ``parts`` are consecutive chunks in time order."""
+    for before, part in zip(parts[:-1], parts[1:], strict=True):
+        if len(before["thumbs"]) and len(part["thumbs"]) and np.isnan(part["change"][0]):
+            part["change"][0] = picture_change(centred(before["thumbs"][-1]), centred(part["thumbs"][0]))
 
 
 class Claims:
@@ -135,7 +154,7 @@ def track_chunks(
             return claims.claim(at + 1 + j)
 
         frames = mesh_frames(path, None if at == 0 else starts[at], None, *args, report=report, crop=crop,
-                             sar=sar, resets=starts[at + 1:], go_on=go_on)
+                             sar=sar, resets=starts[at + 1:], go_on=go_on, lead_in=False)
         # (the frames of one run come in time order; each chunk's are grouped by its index)
         for c, run in itertools.groupby(frames, key=lambda f: bisect.bisect_right(starts, f[0] + 1e-9) - 1):
             parts[c] = primary_face(run)

@@ -265,6 +265,20 @@ THUMB_SIZE = (32, 18)
 _THUMB_STEP = (160, 90)
 
 
+def centred(thumb: np.ndarray) -> np.ndarray:
+    """A thumbnail's grey levels less their mean (float32): a change of exposure alone is
+    no change of picture."""
+    level = thumb.astype(np.float32)
+    level -= level.mean()
+    return level
+
+
+def picture_change(before: np.ndarray | None, level: np.ndarray) -> float:
+    """Mean absolute difference of two :func:`centred` thumbnails (NaN without ``before``):
+    the per-frame picture change that ``face.shots`` finds cuts in."""
+    return float(np.abs(level - before).mean()) if before is not None else float("nan")
+
+
 def thumbnail(img: np.ndarray) -> np.ndarray:
     """The frame's grey thumbnail (uint8, ``THUMB_SIZE``)."""
     import cv2

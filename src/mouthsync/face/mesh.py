@@ -14,7 +14,14 @@ import numpy as np
 
 from mouthsync.core.quiet import native_stderr_silenced
 from mouthsync.face.facetrack import N_LANDMARKS
-from mouthsync.face.frames import decode_range, prefetch, stored_fractions, thumbnail
+from mouthsync.face.frames import (
+    centred,
+    decode_range,
+    picture_change,
+    prefetch,
+    stored_fractions,
+    thumbnail,
+)
 
 _PB_COLS = np.array([3, 4, 5, 6, 8, 9, 10, 11, 13, 14, 15, 16])
 _PB_HEAD = np.array([0x0A, 0x0F, 0x0D], np.uint8)
@@ -159,6 +166,7 @@ def mesh_frames(
     sar: float = 1.0,
     resets: Sequence[float] = (),
     go_on: Callable[[int], bool] | None = None,
+    lead_in: bool = True,
 ) -> Iterator[tuple[float, list[np.ndarray], float, np.ndarray, int]]:
     """Every frame in ``[start, end)`` with the landmarks (source px) of each face found,
     the picture change from the previous frame (NaN for the first frame of the file), the
@@ -168,10 +176,14 @@ def mesh_frames(
     in the source's pixels. ``sar``: the stream's pixel aspect (``VideoMeta.sar``).
 
     ``resets``: ascending frame times after ``start`` where tracking starts afresh, exactly
-    as a range starting there would (``face.chunks``): the mesh looks for the face anew and
-    the cut detector forgets what came before, so a stretch tracked on from the frame
-    before and one tracked after a seek come out the same. Before crossing ``resets[j]``,
-    ``go_on(j)`` says whether to (False ends the frames there)."""
+    as a range starting there without ``lead_in`` would (``face.chunks``): the mesh looks
+    for the face anew, the cut detector forgets what came before and the frame's picture
+    change is NaN (not known without the frame before), so a stretch tracked on from the
+    frame before and one tracked after a seek come out the same. Before crossing
+    ``resets[j]``, ``go_on(j)`` says whether to (False ends the frames there). ``lead_in``:
+    decode the frame before ``start`` for its picture change (a seek to a keyframe does
+    not need to go back a whole group of pictures for it when the change is filled in
+    later, ``face.chunks.fill_changes``)."""
     mp = import_mediapipe()
 
     # landmarks come as fractions of the picture Face Mesh saw (the crop, turned upright)
@@ -201,11 +213,10 @@ def mesh_frames(
     next_reset = 0
     with quiet, mesh_cm as mesh:
         faces_of = MeshCall(mesh)
-        for t, img, turns in prefetch(decode_range(path, start, end, max_side, lead_in=True, crop=crop)):
+        for t, img, turns in prefetch(decode_range(path, start, end, max_side, lead_in=lead_in, crop=crop)):
             thumb = thumbnail(img)
-            level = thumb.astype(np.float32)
-            level -= level.mean()
-            change = float(np.abs(level - prev).mean()) if prev is not None else float("nan")
+            level = centred(thumb)
+            change = picture_change(prev, level)
             prev = level
             if start is not None and t < start - 1e-9:
                 continue  # the frame before the range: only its picture, for the change
@@ -220,6 +231,7 @@ def mesh_frames(
                 break
             if fresh:  # as a range starting here: no history of changes, the face found anew
                 changes.clear()
+                change = float("nan")
                 if not quiet_frames:
                     quiet.enter_context(native_stderr_silenced())
                 quiet_frames = 3

@@ -37,7 +37,7 @@ from mouthsync.core.atomic import atomic_path
 from mouthsync.core.cache import cache_key, cache_path
 from mouthsync.core.errors import BadInput, NoFace
 from mouthsync.core.progress import progress
-from mouthsync.face.chunks import Claims, chunk_starts, track_chunks
+from mouthsync.face.chunks import Claims, chunk_starts, fill_changes, track_chunks
 from mouthsync.face.facetrack import N_LANDMARKS, FaceTrack, build_track
 from mouthsync.face.frames import rotation_of
 from mouthsync.face.identities import MIN_FACE_FRACTION, follow_identities
@@ -206,10 +206,10 @@ class PendingTrack:
         self._starts: list[float] = []
         if cached is not None:
             return
-        from mouthsync.media.decode import frame_times
+        from mouthsync.media.decode import frame_times, keyframe_times
 
         ft = frame_times(src)
-        self._starts = chunk_starts(ft)
+        self._starts = chunk_starts(ft, keyframe_times(src))
         n = len(self._starts)
         # processes: one per core up to two, never more than chunks (a short clip is one)
         parts = min(n, max(1, workers if workers is not None else min(2, os.cpu_count() or 1)))
@@ -252,7 +252,9 @@ class PendingTrack:
             missing = [k for k in range(n) if k not in parts]
             if missing:  # (a worker that claimed a chunk and did not report it)
                 raise BadInput(f"{self._src}: face tracking lost {len(missing)} of {n} chunks")
-            track = _assemble([parts[k] for k in range(n)], self._width, self._height, self._src, self._settings,
+            ordered = [parts[k] for k in range(n)]
+            fill_changes(ordered)
+            track = _assemble(ordered, self._width, self._height, self._src, self._settings,
                               self._sar)
             if self._cpath is not None:
                 with contextlib.suppress(OSError):

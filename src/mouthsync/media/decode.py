@@ -360,9 +360,16 @@ def video_digest(path: str | os.PathLike[str]) -> str:
     return _scan_video(path)[0]
 
 
-# (path, size, modification time) -> (digest, frame times): one pass over the packets serves
-# both, and a check asks for each more than once (the track, the face count, fix's plan)
-_SCANS: dict[tuple[str, int, int], tuple[str, np.ndarray, int]] = {}
+# (path, size, modification time) -> (digest, frame times, hidden frames, keyframe times):
+# one pass over the packets serves them all, and a check asks for each more than once (the
+# track, the face count, fix's plan)
+_SCANS: dict[tuple[str, int, int], tuple[str, np.ndarray, int, np.ndarray]] = {}
+
+
+def keyframe_times(path: str | os.PathLike[str]) -> np.ndarray:
+    """Presentation times of the shown keyframes (decoding can start at any of them), from
+    the same pass over the packets as :func:`frame_times`."""
+    return _scan_video(path)[3].copy()
 
 
 def hidden_frames(path: str | os.PathLike[str]) -> int:
@@ -371,7 +378,7 @@ def hidden_frames(path: str | os.PathLike[str]) -> int:
     return _scan_video(path)[2]
 
 
-def _scan_video(path: str | os.PathLike[str]) -> tuple[str, np.ndarray, int]:
+def _scan_video(path: str | os.PathLike[str]) -> tuple[str, np.ndarray, int, np.ndarray]:
     import hashlib
 
     try:
@@ -384,6 +391,7 @@ def _scan_video(path: str | os.PathLike[str]) -> tuple[str, np.ndarray, int]:
     h = hashlib.sha256()
     pts: list[int] = []  # frames that are shown
     every: list[int] = []  # and those an edit list hides (decoded for reference, never shown)
+    keys: list[int] = []  # shown keyframes
     with open_input(path) as c:
         vs = require_video(c, path)
         cc = vs.codec_context
@@ -406,12 +414,15 @@ def _scan_video(path: str | os.PathLike[str]) -> tuple[str, np.ndarray, int]:
                     # shown, they put every later frame 8 frames early (prep read +377 ms)
                     if not getattr(pkt, "is_discard", False):
                         pts.append(pkt.pts)
+                        if pkt.is_keyframe:
+                            keys.append(pkt.pts)
         except av.FFmpegError as exc:
             raise BadInput(f"{path}: video packets cannot be read ({exc}); the file is damaged") from None
         check_video_frames(vs, every, tb, path)
     if not pts:
         raise BadInput(f"{path}: video stream has no frames")
-    result = (h.hexdigest(), np.sort(np.asarray(pts, dtype=np.float64) * tb), len(every) - len(pts))
+    result = (h.hexdigest(), np.sort(np.asarray(pts, dtype=np.float64) * tb), len(every) - len(pts),
+              np.sort(np.asarray(keys, dtype=np.float64) * tb))
     if key is not None:
         _SCANS[key] = result
     return result
