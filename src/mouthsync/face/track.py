@@ -45,7 +45,7 @@ from mouthsync.face.mesh import mesh_frames
 from mouthsync.face.workers import TrackWorkers
 
 # Part of the cache key: bump when tracking or measures change so old tracks are not reused.
-ALGORITHM = "facemesh-0.10.21-refined/track-12"
+ALGORITHM = "facemesh-0.10.21-refined/track-13"
 DEFAULT_MAX_SIDE = 640
 
 
