@@ -92,3 +92,21 @@ def test_a_run_stops_where_the_next_chunk_is_taken(long_clip: Path, tmp_path: Pa
     times = np.concatenate([mine[k]["times"] for k in sorted(mine)])
     want = ft[(ft < starts[1] - 1e-9) | (ft >= starts[2] - 1e-9)] if n > 2 else ft[ft < starts[1] - 1e-9]
     np.testing.assert_allclose(times, want, atol=1e-9)
+
+
+def test_a_transport_stream_is_tracked_frame_for_frame(long_clip: Path, tmp_path: Path) -> None:
+    """MPEG-TS has no index: a seek can land after the time asked for (``decode_from``
+    seeks again further back). Every frame is tracked once, in one process or two."""
+    import subprocess
+
+    from mouthsync.face.track import track_face
+
+    ts = tmp_path / "long.ts"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(long_clip), "-c:v", "copy", "-c:a", "mp2",
+                    str(ts)], check=True)
+    ft = frame_times(ts)
+    assert len(chunk_starts(ft, keyframe_times(ts))) >= 3
+    one = track_face(ts, use_cache=False, workers=1)
+    two = track_face(ts, use_cache=False, workers=2)
+    np.testing.assert_allclose(one.times, ft, atol=1e-6)
+    np.testing.assert_array_equal(one.landmarks, two.landmarks)

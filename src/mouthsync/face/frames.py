@@ -38,7 +38,7 @@ def decode_range(
     import av
 
     from mouthsync.media.container import open_input, require_video
-    from mouthsync.media.decode import display_turn, pixel_aspect
+    from mouthsync.media.decode import decode_from, display_turn, pixel_aspect
 
     with open_input(path) as c:
         vs = require_video(c, path)
@@ -64,18 +64,18 @@ def decode_range(
             # down by >= 2x the block edges average out: correlation 0.998 with the
             # deblocked decode on 720p talking heads, same frames tracked.
             vs.codec_context.options = {"skip_loop_filter": "all"}
+        frames: Iterator[Any] = c.decode(vs)
         if start is not None and start > 0:
             # with lead_in, land before a keyframe that starts the range (an edit's cut often
             # is one), so that the frame before it is decoded too
-            target = start - 1e-3 if lead_in else start
-            c.seek(int(target / float(vs.time_base)), stream=vs, backward=True, any_frame=False)
+            frames = decode_from(c, vs, start - 1e-3 if lead_in else start)
         last_t: float | None = None
         step = 0.04
         got = 0
         held: tuple[float, Any] | None = None
         field_order = getattr(vs.codec_context, "field_order", None)
         try:
-            for frame in c.decode(vs):
+            for frame in frames:
                 t = frame.time
                 if t is None:
                     t = (last_t + step) if last_t is not None else (start or 0.0)

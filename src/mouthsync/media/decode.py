@@ -171,7 +171,6 @@ def frames_at(path: str | os.PathLike[str], times: list[float], *, max_side: int
     with open_input(path) as c:
         vs = require_video(c, path)
         size = _scaled_size(vs.codec_context.width, vs.codec_context.height, max_side)
-        tb = float(vs.time_base)
 
         def picture(frame: av.VideoFrame) -> np.ndarray:
             if size:
@@ -187,8 +186,7 @@ def frames_at(path: str | os.PathLike[str], times: list[float], *, max_side: int
                 target = times[k]
                 last = held.time if held is not None and held.time is not None else None
                 if it is None or last is None or target < last or target - last > _SEEK_AHEAD_S:
-                    c.seek(max(0, int(target / tb)), stream=vs, backward=True, any_frame=False)
-                    it, held, ahead = iter(c.decode(vs)), None, None
+                    it, held, ahead = decode_from(c, vs, target), None, None
                 while True:
                     frame = ahead if ahead is not None else next(it, None)
                     ahead = None
@@ -206,6 +204,32 @@ def frames_at(path: str | os.PathLike[str], times: list[float], *, max_side: int
         except av.FFmpegError as exc:
             raise BadInput(f"{path}: video stream cannot be decoded ({exc})") from None
     return [found[i] for i in range(len(times))]
+
+
+def decode_from(c: Any, vs: Any, target: float) -> Iterator[av.VideoFrame]:
+    """Frames of video stream ``vs`` of open container ``c``, decoded from the keyframe at
+    or before ``target`` seconds (frames before the target included: the caller skips
+    what it does not want).
+
+    Why not one seek: a demuxer without an index (MPEG-TS, MPEG-PS) guesses where a time
+    lies from the byte rate and can land after it. A 30 s TS file split at 15 s for two
+    tracking processes lost 1.6 s of frames that way, silently. When the first frame
+    comes after ``target``, this seeks again 1, 2, 4, ... s further back, at worst to the
+    start of the file.
+    """
+    tb = float(vs.time_base)
+    back = 0.0
+    while True:
+        at = target - back
+        c.seek(max(0, int(at / tb)), stream=vs, backward=True, any_frame=False)
+        frames = iter(c.decode(vs))
+        first = next(frames, None)
+        if first is None or first.time is None or first.time <= target + 1e-6 or at <= 0:
+            break
+        back = 1.0 if back == 0 else 2 * back
+    if first is not None:
+        yield first
+    yield from frames
 
 
 def display_turn(frame: Any) -> int:
