@@ -153,3 +153,29 @@ def test_a_file_with_only_its_audio_changed_shares_the_cached_track(tmp_path: Pa
     np.testing.assert_array_equal(again.landmarks, first.landmarks)
     assert again.source == str(other)
     assert again.settings["video_sha256"] == first.settings["video_sha256"]
+
+
+def test_a_killed_worker_s_chunks_are_tracked_by_the_caller(long_clip: Path, tmp_path: Path, monkeypatch) -> None:
+    """A worker that dies (killed, out of memory) leaves its claimed chunks untracked: the
+    calling process tracks them, and the track is the same as one process's."""
+    import os
+    import signal
+    import tempfile
+
+    from mouthsync.face.chunks import chunk_starts
+    from mouthsync.face.track import start_track_face
+
+    one = track_face(long_clip, use_cache=False, workers=1)
+    n = len(chunk_starts(frame_times(long_clip), keyframe_times(long_clip)))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with start_track_face(long_clip, use_cache=False, workers=2) as job:
+        deadline = time.monotonic() + 30.0
+        # the worker starts at the middle chunk: killed once it has claimed it
+        while not list(tmp_path.glob(f"mouthsync-track-*/claims/chunk{n // 2}")) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        pids = _live_track_workers()
+        assert len(pids) == 1 and list(tmp_path.glob(f"mouthsync-track-*/claims/chunk{n // 2}"))
+        os.kill(pids[0], signal.SIGKILL)
+        got = job.result()
+    np.testing.assert_array_equal(got.times, one.times)
+    np.testing.assert_array_equal(got.landmarks, one.landmarks)

@@ -246,12 +246,24 @@ class PendingTrack:
             args = (self._max_side, self._max_faces, self._width, self._height)
             parts = track_chunks(self._src, self._starts, 0, claims, args, report=self._advance, crop=self._crop,
                                  sar=self._sar)
+            failures: list[str] = []
             if self._workers is not None:
                 parts.update(self._workers.results())
+                failures = self._workers.failures
             self.cancel()
             missing = [k for k in range(n) if k not in parts]
-            if missing:  # (a worker that claimed a chunk and did not report it)
-                raise BadInput(f"{self._src}: face tracking lost {len(missing)} of {n} chunks")
+            if missing:
+                # A worker failed with chunks claimed: tracked here instead (chunks come out
+                # the same whoever tracks them). Where this process fails too, its error
+                # is the one raised; failing quietly would mean frames without landmarks.
+                again = Claims(n)
+                for k in parts:
+                    again.claim(k)
+                parts.update(track_chunks(self._src, self._starts, missing[0], again, args, report=self._advance,
+                                          crop=self._crop, sar=self._sar))
+            if len(parts) < n:
+                why = f" ({failures[0]})" if failures else ""
+                raise BadInput(f"{self._src}: face tracking lost {n - len(parts)} of {n} chunks{why}")
             ordered = [parts[k] for k in range(n)]
             fill_changes(ordered)
             track = _assemble(ordered, self._width, self._height, self._src, self._settings,

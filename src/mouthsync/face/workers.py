@@ -10,8 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from mouthsync.core.errors import BadInput
-
 
 class TrackWorkers:
     """``mouthsync.face._worker`` processes, one starting at each chunk of ``firsts``, that
@@ -48,6 +46,7 @@ class TrackWorkers:
         self._spares: list[spares.Spare] = []
         self._outs: list[str] = []
         self._errs: list[str] = [""] * len(firsts)
+        self.failures: list[str] = []  # why workers failed (:meth:`results`)
         # (TMPDIR inside our own temp folder: whatever a library leaves there when the
         # worker is stopped half-way goes when the folder does)
         try:
@@ -87,16 +86,20 @@ class TrackWorkers:
         self.close()
 
     def results(self) -> dict[int, dict[str, np.ndarray]]:
-        """Wait for every worker; the chunks they tracked, by index. ``BadInput`` if one failed."""
+        """Wait for every worker; the chunks they tracked, by index. A worker that failed
+        (killed, out of memory, a decoder error) gives nothing, and why is in
+        :attr:`failures`: the caller tracks what is missing itself."""
         for p in self._procs:
             p.wait()
         for th in self._threads:
             th.join()
         parts: dict[int, dict[str, np.ndarray]] = {}
+        self.failures = []
         for p, out, err in zip(self._procs, self._outs, self._errs, strict=True):
             if p.returncode != 0 or not os.path.exists(out):
-                last = [ln for ln in err.strip().splitlines() if ln.strip()][-1:] or ["no message"]
-                raise BadInput(f"{self._src}: face tracking worker failed ({last[0]})")
+                last = [ln for ln in err.strip().splitlines() if ln.strip()][-1:] or [f"exit status {p.returncode}"]
+                self.failures.append(last[0])
+                continue
             with np.load(out) as z:
                 for key in z.files:  # "c{chunk}_{name}" (face._worker)
                     c, name = key[1:].split("_", 1)
