@@ -4,7 +4,7 @@ Why: ``check`` tracks a long clip in two processes beside its speech worker. A f
 (half the frames each) left one process idle for 1-2 s while the other finished: the
 calling process also counts faces and analyses, the worker runs at a lower priority, and
 the speech worker takes a share of the cores that varies with the audio. Here the clip is
-cut into chunks of ``CHUNK_SECONDS`` at fixed frame times (from the clip alone); each
+cut into chunks of about ``CHUNK_SECONDS`` at fixed frames (from the clip alone); each
 process tracks chunk after chunk forward, claiming each before it starts it, and when
 the next one is taken it seeks to the middle of the largest stretch nobody has claimed.
 Both end within about a chunk of each other, whatever the load.
@@ -25,7 +25,6 @@ from __future__ import annotations
 import bisect
 import itertools
 import os
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -136,12 +135,10 @@ def track_chunks(
     report: Any = None,
     crop: tuple[int, int, int, int] | None = None,
     sar: float = 1.0,
-    on_chunk: Callable[[int, dict[str, np.ndarray]], None] | None = None,
 ) -> dict[int, dict[str, np.ndarray]]:
     """Track the chunks this process can claim, starting at chunk ``first``: the primary
     face of each (``identities.primary_face``) by chunk index. ``args``: ``(max_side,
-    max_faces, width, height)`` for :func:`mesh_frames`. ``on_chunk`` sees each chunk as
-    it is done."""
+    max_faces, width, height)`` for :func:`mesh_frames`."""
     parts: dict[int, dict[str, np.ndarray]] = {}
     k: int | None = first
     while k is not None:
@@ -158,7 +155,5 @@ def track_chunks(
         # (the frames of one run come in time order; each chunk's are grouped by its index)
         for c, run in itertools.groupby(frames, key=lambda f: bisect.bisect_right(starts, f[0] + 1e-9) - 1):
             parts[c] = primary_face(run)
-            if on_chunk is not None:
-                on_chunk(c, parts[c])
         k = claims.next_start()
     return parts
