@@ -122,26 +122,27 @@ def _stages(path: Path, frames: int = 300) -> None:
     """CPU cost per frame of each stage alone, single thread of control: the ceiling."""
     import resource
 
-    import mediapipe as mp
-
     from mouthsync.face.frames import decode_range
-    from mouthsync.face.mesh import landmark_array
+    from mouthsync.face.mesh import MeshCall, import_mediapipe, landmark_array
     from mouthsync.face.track import DEFAULT_MAX_SIDE
+
+    mp = import_mediapipe()
 
     def cpu() -> float:
         r = resource.getrusage(resource.RUSAGE_SELF)
         return r.ru_utime + r.ru_stime
 
     c0 = cpu()
-    imgs = [img for _, (_, img) in zip(range(frames), decode_range(str(path), None, None, DEFAULT_MAX_SIDE), strict=False)]
+    imgs = [img for _, (_, img, _) in zip(range(frames), decode_range(str(path), None, None, DEFAULT_MAX_SIDE), strict=False)]
     dec = (cpu() - c0) / len(imgs)
     with mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True) as fm:
-        fm.process(imgs[0])
+        call = MeshCall(fm)  # frames into the graph as tracking feeds them
+        call(imgs[0])
         c0 = cpu()
         for img in imgs:
-            r = fm.process(img)
-            if r.multi_face_landmarks:
-                landmark_array(r.multi_face_landmarks[0])
+            found = call(img)
+            if found:
+                landmark_array(found[0])
         inf = (cpu() - c0) / len(imgs)
     cores = os.cpu_count() or 1
     print(f"stages ({len(imgs)} frames): decode 720p + scale + RGB {1000 * dec:.2f} CPU-ms/frame, "
