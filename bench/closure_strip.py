@@ -1,7 +1,9 @@
 """Look at the lips where the words say they must close: a picture for judging a clip's own
 offset by eye, independently of ``check``'s correlation.
 
-    .venv/bin/python bench/closure_strip.py CLIP OUT.png [--delay-ms D]
+    .venv/bin/python bench/closure_strip.py [CLIP OUT.png] [--delay-ms D]
+
+Without arguments (``make bench``): voxceleb_00473 into ``out/closure_strip.png``.
 
 For every P, B and M of the aligned machine transcript (the lips are shut during the
 closure of a bilabial, whoever speaks), one row of mouth crops from 0.3 s before to 0.2 s
@@ -57,8 +59,8 @@ def mouth_crop(img: np.ndarray, marks: np.ndarray) -> np.ndarray:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("clip", type=Path)
-    ap.add_argument("out", type=Path)
+    ap.add_argument("clip", type=Path, nargs="?", default=REPO.parent / "shared" / "data" / "wild" / "voxceleb_00473.mp4")
+    ap.add_argument("out", type=Path, nargs="?", default=REPO / "out" / "closure_strip.png")
     ap.add_argument("--delay-ms", type=float, default=None, help="the offset to test (default: check's)")
     args = ap.parse_args()
 

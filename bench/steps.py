@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from tests.conftest import CLIPS, WILD  # noqa: E402
-from tests.sync.builders import _ffmpeg, build_concatenation, write_wav  # noqa: E402
+from tests.sync.builders import build_concatenation, ffmpeg, write_wav  # noqa: E402
 
 from check_speed import own_offsets  # noqa: E402
 from mouthsync.media.decode import decode_audio  # noqa: E402
@@ -78,7 +78,7 @@ def main() -> int:
         for n, case in enumerate(args.cases):
             video = folder / f"case{n}.mkv"
             sound = write_wav(folder / f"case{n}.wav", with_steps(clean, case), RATE)
-            _ffmpeg("-i", str(take), "-i", str(sound), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
+            ffmpeg("-i", str(take), "-i", str(sound), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
                     "-c:a", "pcm_s16le", str(video))
             t0 = time.perf_counter()
             rep = check_sync(video)
