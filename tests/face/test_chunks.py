@@ -37,8 +37,6 @@ def test_chunks_start_on_the_keyframes_nearest_every_chunk_length() -> None:
     assert chunk_starts(ft, ft[::250]) == [0.0, 10.0, 20.0, 30.0, 40.0, 50.0]
     # no keyframe after the first (an endless group of pictures): one chunk, no seeks
     assert chunk_starts(ft, ft[:1]) == [0.0]
-    # a keyframe that is not a shown frame is no place to start
-    assert chunk_starts(ft, np.array([0.0, 5.01, 10.0])) == [0.0, 10.0]
 
 
 def test_every_frames_picture_change_is_that_of_its_thumbnails(long_clip: Path) -> None:

@@ -42,8 +42,8 @@ PARALLEL_MIN_SECONDS = 12.0
 
 
 def chunk_starts(ft: np.ndarray, keys: np.ndarray) -> list[float]:
-    """The first frame time of each chunk of a clip with frame times ``ft`` and keyframe
-    times ``keys``: the first frame, then at every ``CHUNK_SECONDS`` the keyframe nearest
+    """The first frame time of each chunk of a clip with frame times ``ft`` and the times
+    of its shown keyframes ``keys`` (``media.decode.keyframe_times``): the first frame, then at every ``CHUNK_SECONDS`` the keyframe nearest
     to it (within half a chunk); the first frame alone for a short clip.
 
     At a keyframe, a process that seeks there starts decoding at once; elsewhere it would
@@ -56,8 +56,7 @@ def chunk_starts(ft: np.ndarray, keys: np.ndarray) -> list[float]:
     starts = [t0]
     if end - t0 < PARALLEL_MIN_SECONDS:
         return starts
-    shown = np.round(ft * 1e6).astype(np.int64)
-    keys = np.sort(keys[np.isin(np.round(keys * 1e6).astype(np.int64), shown)])
+    keys = np.sort(keys)
     half = CHUNK_SECONDS / 2
     g = t0 + CHUNK_SECONDS
     while g < end - half and len(keys):
@@ -99,31 +98,23 @@ class Claims:
         self._mine.add(k)
         return True
 
-    def taken(self, k: int) -> bool:
-        if k in self._mine:
-            return True
-        return self._folder is not None and os.path.exists(os.path.join(self._folder, f"chunk{k}"))
-
     def next_start(self) -> int | None:
         """Where to go on when the next chunk is taken: the middle of the longest run of
         unclaimed chunks (its second half, so that the process working towards it keeps
         the first), or None when every chunk is taken."""
+        taken = set(self._mine)
+        if self._folder is not None:  # (one listing, not a look-up per chunk)
+            taken |= {int(f[5:]) for f in os.listdir(self._folder) if f.startswith("chunk")}
         best: tuple[int, int] | None = None  # (length, first)
-        k = 0
-        while k < self.n:
-            if self.taken(k):
-                k += 1
-                continue
-            j = k
-            while j < self.n and not self.taken(j):
-                j += 1
-            if best is None or j - k > best[0]:
-                best = (j - k, k)
-            k = j
-        if best is None:
-            return None
-        length, first = best
-        return first + length // 2
+        first = None
+        for k in range(self.n + 1):
+            if k < self.n and k not in taken:
+                first = k if first is None else first
+            elif first is not None:
+                if best is None or k - first > best[0]:
+                    best = (k - first, first)
+                first = None
+        return None if best is None else best[1] + best[0] // 2
 
 
 def track_chunks(

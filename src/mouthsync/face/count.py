@@ -32,17 +32,16 @@ def _keyframes(path: str, max_samples: int) -> list[tuple[np.ndarray, int]]:
     """RGB pictures of up to ``max_samples`` keyframes spread over the clip, each turned
     upright, with the quarter turns it was given (``face.frames.upright``).
 
-    Two passes: the packets are read once to count the keyframes (no decoding), then only
-    the chosen ones are converted, so memory does not grow with the clip's length.
+    The keyframes are counted from the packet scan that the frame times and the picture's
+    digest come from (``media.decode.keyframe_times``, read once per file), then only the
+    chosen ones are converted, so memory does not grow with the clip's length.
     """
     import av
 
     from mouthsync.media.container import open_input, require_video
-    from mouthsync.media.decode import display_turn, pixel_aspect
+    from mouthsync.media.decode import display_turn, keyframe_times, pixel_aspect
 
-    with open_input(path) as c:
-        vs = require_video(c, path)
-        n_key = sum(1 for pkt in c.demux(vs) if pkt.is_keyframe and pkt.size)
+    n_key = len(keyframe_times(path))
     if n_key == 0:
         return []
     picks = set(np.unique(np.linspace(0, n_key - 1, min(max_samples, n_key)).round().astype(int)).tolist())

@@ -213,6 +213,15 @@ def mesh_frames(
     next_reset = 0
     with quiet, mesh_cm as mesh:
         faces_of = MeshCall(mesh)
+
+        def restart() -> None:
+            # The graph restarted logs natively again: quiet for its first frames too.
+            nonlocal quiet_frames
+            if not quiet_frames:
+                quiet.enter_context(native_stderr_silenced())
+            quiet_frames = 3
+            mesh.reset()
+
         for t, img, turns in prefetch(decode_range(path, start, end, max_side, lead_in=lead_in, crop=crop)):
             thumb = thumbnail(img)
             level = centred(thumb)
@@ -232,10 +241,7 @@ def mesh_frames(
             if fresh:  # as a range starting here: no history of changes, the face found anew
                 changes.clear()
                 change = float("nan")
-                if not quiet_frames:
-                    quiet.enter_context(native_stderr_silenced())
-                quiet_frames = 3
-                mesh.reset()
+                restart()
             before = changes[-1] if changes else 0.0
             if np.isfinite(change):
                 changes.append(change)
@@ -243,12 +249,8 @@ def mesh_frames(
             if change >= CUT_LEVEL and cut_so_far(change, before, float(np.median(changes))):
                 # A picture cut: the mesh would look for the face where it was in the last
                 # shot (the first one or two frames after a cut came out between the two
-                # faces). Restarting makes it detect the face on this frame (~17 ms). The
-                # restarted graph logs natively again: quiet for its first frames too.
-                if not quiet_frames:
-                    quiet.enter_context(native_stderr_silenced())
-                quiet_frames = 3
-                mesh.reset()
+                # faces). Restarting makes it detect the face on this frame (~17 ms).
+                restart()
             found = faces_of(img)
             if quiet_frames:
                 quiet_frames -= 1

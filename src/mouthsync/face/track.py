@@ -212,12 +212,12 @@ class PendingTrack:
         self._starts = chunk_starts(ft, keyframe_times(src))
         n = len(self._starts)
         # processes: one per core up to two, never more than chunks (a short clip is one)
-        parts = min(n, max(1, workers if workers is not None else min(2, os.cpu_count() or 1)))
+        procs = min(n, max(1, workers if workers is not None else min(2, os.cpu_count() or 1)))
         try:
             self._advance = self._stack.enter_context(progress("Tracking face", len(ft)))
-            if parts > 1:
+            if procs > 1:
                 # each worker starts at its share of the clip; the caller takes the start
-                firsts = [(n * i) // parts for i in range(1, parts)]
+                firsts = [(n * i) // procs for i in range(1, procs)]
                 self._workers = self._stack.enter_context(
                     TrackWorkers(src, self._starts, firsts, max_side, max_faces, meta.width, meta.height,
                                  self._advance, worker_nice, crop, meta.sar))
