@@ -210,3 +210,39 @@ def test_subtitles_on_long_sound_are_aligned_piece_by_piece() -> None:
     starts = [w.start for w in tl.words if w.text == "heart"]
     assert len(starts) == 20
     assert np.allclose([s - k * step for k, s in enumerate(starts)], heart, atol=0.1)
+
+
+def test_plain_words_on_long_sound_are_placed_then_aligned_piece_by_piece(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twenty copies of a clip and its words twenty times as plain text (no times): the
+    words are placed on recognised phones, cut near every minute and aligned piece by
+    piece, and each copy's words land in their own copy as the clip aligned alone places
+    them (one pass over the whole would cost ~4x the CPU)."""
+    from mouthsync.audio.timeline import ALIGN_PIECE_S
+
+    words = "the heart of my california congressional district right chase my own dreams growing up"
+    one = load_audio(CLIPS[1])
+    alone = speech_timeline(one, transcript=words)
+    heart = next(w.start for w in alone.words if w.text == "heart") - one.start
+    step = one.duration + 1.0
+    x = np.zeros(int(round(20 * step * one.rate)), dtype=np.float32)
+    for k in range(20):
+        i = int(round(k * step * one.rate))
+        x[i:i + one.samples.size] = one.samples
+    long = Audio(samples=x, rate=one.rate, start=0.0)
+    assert long.duration > 1.5 * ALIGN_PIECE_S  # long enough to be cut
+    from mouthsync.audio import timeline
+
+    seen: list[float] = []
+
+    def spy(samples, text, **kw):  # type: ignore[no-untyped-def]
+        seen.append(samples.size / one.rate)
+        return real(samples, text, **kw)
+
+    real = timeline.align_transcript
+    monkeypatch.setattr(timeline, "align_transcript", spy)
+    tl = speech_timeline(long, transcript=". ".join([words] * 20), use_cache=False)
+    assert len(seen) >= 2 and max(seen) <= 1.5 * ALIGN_PIECE_S  # never the whole in one pass
+    assert tl.mode == "align" and len(tl.words) == 20 * len(words.split())
+    starts = [w.start for w in tl.words if w.text == "heart"]
+    assert len(starts) == 20
+    assert np.allclose([s - k * step for k, s in enumerate(starts)], heart, atol=0.1)

@@ -293,6 +293,17 @@ def _pronunciations(dec, word: str) -> list[list[str]]:  # type: ignore[no-untyp
         name = f"{word}({k})"
 
 
+def pronunciations(text: str) -> tuple[list[str], list[list[str]]]:
+    """The words of ``text`` (:func:`normalize_transcript`) and the phones of each: the
+    dictionary's first pronunciation, or the spelled-out guess the aligner would use for a
+    word it does not know. For placing plain words before aligning them (``audio.placement``)."""
+    words = normalize_transcript(text)
+    with _LOCK:
+        dec = _decoder("align", tuple(sorted(ALIGN_SETTINGS.items())))
+        prons = [(_pronunciations(dec, w) or [_spell(w).split()])[0] for w in words]
+    return words, prons
+
+
 def _split_words(
     words: list[str], prons: list[list[list[str]]], labels: list[str], optional: frozenset[int] = frozenset()
 ) -> list[int] | None:
