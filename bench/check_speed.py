@@ -307,7 +307,7 @@ def noisy(clip: Path, folder: Path, dur: float) -> None:
 
 def two_shot(clip: Path, folder: Path, dur: float) -> None:
     """A 1280x360 two-shot (the clip beside itself, half size) with the clip's sound: the
-    face count finds 2, ``track_faces`` follows both in one process, and ``check`` measures
+    face count finds 2, ``track_faces`` tracks both (in chunks, two processes), and ``check`` measures
     each face. The same face twice is the worst case for choosing (both agree equally)."""
     from mouthsync.face.count import faces_to_track
     from mouthsync.face.track import track_faces
@@ -328,7 +328,7 @@ def two_shot(clip: Path, folder: Path, dur: float) -> None:
     tt, ct = time.perf_counter() - t, cpu_seconds() - c
     frames = len(tracks[0]) if tracks else 0
     print(f"two-shot 1280x360, {dur:.0f} s: count {n} faces in {tc:.2f} s; track_faces {tt:.2f} s wall / {ct:.2f} CPU-s "
-          f"= {frames / tt:.0f} fps ({len(tracks)} identities, one process)")
+          f"= {frames / tt:.0f} fps ({len(tracks)} identities)")
     t = time.perf_counter()
     rep = check_sync(two, use_cache=False)
     cold = time.perf_counter() - t

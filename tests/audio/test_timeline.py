@@ -188,15 +188,17 @@ def test_long_transcripts_are_aligned_in_pieces_cut_between_words() -> None:
     assert len(_pieces(words[:40], 0.0, 40.0)) == 1  # short media stays whole
 
 
-def test_subtitles_on_long_sound_are_aligned_piece_by_piece() -> None:
-    """Twenty copies of a clip, each under its own cue: the words land in their own copy
-    (cut between cues near every minute), as the one copy aligned alone places them."""
-    from mouthsync.audio.timeline import ALIGN_PIECE_S
-    from mouthsync.media.subtitles import Cue, timed_text
+FACE2_WORDS = "the heart of my california congressional district right chase my own dreams growing up"
 
-    words = "the heart of my california congressional district right chase my own dreams growing up"
+
+def _twenty_copies() -> tuple[Audio, float, float, float]:
+    """Twenty copies of retalking_face2's sound 1 s apart (longer than 1.5 alignment
+    pieces), the copies' spacing, one copy's length, and where "heart" starts in the clip
+    aligned alone."""
+    from mouthsync.audio.timeline import ALIGN_PIECE_S
+
     one = load_audio(CLIPS[1])
-    alone = speech_timeline(one, transcript=words)
+    alone = speech_timeline(one, transcript=FACE2_WORDS)
     heart = next(w.start for w in alone.words if w.text == "heart") - one.start
     step = one.duration + 1.0
     x = np.zeros(int(round(20 * step * one.rate)), dtype=np.float32)
@@ -205,11 +207,23 @@ def test_subtitles_on_long_sound_are_aligned_piece_by_piece() -> None:
         x[i:i + one.samples.size] = one.samples
     long = Audio(samples=x, rate=one.rate, start=0.0)
     assert long.duration > 1.5 * ALIGN_PIECE_S  # long enough to be cut
-    cues = [Cue(k * step + 0.1, k * step + one.duration - 0.1, f"<i>{words}</i>") for k in range(20)]
-    tl = speech_timeline(long, transcript=timed_text(cues), use_cache=False)
+    return long, step, one.duration, heart
+
+
+def _each_copy_reads_alike(tl: SpeechTimeline, step: float, heart: float) -> None:
     starts = [w.start for w in tl.words if w.text == "heart"]
     assert len(starts) == 20
     assert np.allclose([s - k * step for k, s in enumerate(starts)], heart, atol=0.1)
+
+
+def test_subtitles_on_long_sound_are_aligned_piece_by_piece() -> None:
+    """Twenty copies of a clip, each under its own cue: the words land in their own copy
+    (cut between cues near every minute), as the one copy aligned alone places them."""
+    from mouthsync.media.subtitles import Cue, timed_text
+
+    long, step, dur, heart = _twenty_copies()
+    cues = [Cue(k * step + 0.1, k * step + dur - 0.1, f"<i>{FACE2_WORDS}</i>") for k in range(20)]
+    _each_copy_reads_alike(speech_timeline(long, transcript=timed_text(cues), use_cache=False), step, heart)
 
 
 def test_plain_words_on_long_sound_are_placed_then_aligned_piece_by_piece(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -217,32 +231,18 @@ def test_plain_words_on_long_sound_are_placed_then_aligned_piece_by_piece(monkey
     words are placed on recognised phones, cut near every minute and aligned piece by
     piece, and each copy's words land in their own copy as the clip aligned alone places
     them (one pass over the whole would cost ~4x the CPU)."""
-    from mouthsync.audio.timeline import ALIGN_PIECE_S
-
-    words = "the heart of my california congressional district right chase my own dreams growing up"
-    one = load_audio(CLIPS[1])
-    alone = speech_timeline(one, transcript=words)
-    heart = next(w.start for w in alone.words if w.text == "heart") - one.start
-    step = one.duration + 1.0
-    x = np.zeros(int(round(20 * step * one.rate)), dtype=np.float32)
-    for k in range(20):
-        i = int(round(k * step * one.rate))
-        x[i:i + one.samples.size] = one.samples
-    long = Audio(samples=x, rate=one.rate, start=0.0)
-    assert long.duration > 1.5 * ALIGN_PIECE_S  # long enough to be cut
     from mouthsync.audio import timeline
 
+    long, step, _, heart = _twenty_copies()
     seen: list[float] = []
+    real = timeline.align_transcript
 
     def spy(samples, text, **kw):  # type: ignore[no-untyped-def]
-        seen.append(samples.size / one.rate)
+        seen.append(samples.size / long.rate)
         return real(samples, text, **kw)
 
-    real = timeline.align_transcript
     monkeypatch.setattr(timeline, "align_transcript", spy)
-    tl = speech_timeline(long, transcript=". ".join([words] * 20), use_cache=False)
-    assert len(seen) >= 2 and max(seen) <= 1.5 * ALIGN_PIECE_S  # never the whole in one pass
-    assert tl.mode == "align" and len(tl.words) == 20 * len(words.split())
-    starts = [w.start for w in tl.words if w.text == "heart"]
-    assert len(starts) == 20
-    assert np.allclose([s - k * step for k, s in enumerate(starts)], heart, atol=0.1)
+    tl = speech_timeline(long, transcript=". ".join([FACE2_WORDS] * 20), use_cache=False)
+    assert len(seen) >= 2 and max(seen) <= 1.5 * timeline.ALIGN_PIECE_S  # never the whole in one pass
+    assert tl.mode == "align" and len(tl.words) == 20 * len(FACE2_WORDS.split())
+    _each_copy_reads_alike(tl, step, heart)

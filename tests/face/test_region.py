@@ -31,6 +31,19 @@ def wide_shot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def test_a_face_small_on_a_quarter_of_the_keyframes_gets_its_crop() -> None:
+    """Faces that are large enough on most keyframes but under what Face Mesh can track on
+    some (a zoom, an edit between shots) are tracked in crops: the whole picture lost
+    those shots (a 1280x360 two-shot lost a third of its frames)."""
+    w, h = 1280, 360
+    big = [[0.19, 0.30, 0.34, 0.75], [0.69, 0.30, 0.84, 0.75]]  # 96 px at 640
+    small = [[0.21, 0.35, 0.30, 0.70], [0.71, 0.35, 0.80, 0.70]]  # 58 px at 640
+    assert face_regions([big] * 8, w, h, 640, 2) is None
+    crops = face_regions([big] * 6 + [small] * 3, w, h, 640, 2)
+    assert crops is not None and len(crops) == 2
+    assert crops[0][0] + crops[0][2] <= crops[1][0]  # left face's crop, then the right's
+
+
 def test_region_only_for_one_small_face() -> None:
     w, h = 1920, 1080
     small = [[[0.62, 0.37, 0.68, 0.48]]] * 6  # a face 115 px wide: 38 px at 640

@@ -79,6 +79,30 @@ def test_chunks_tracked_by_two_processes_equal_one_pass(long_clip: Path) -> None
     np.testing.assert_array_equal(one.picture_change, two.picture_change)
 
 
+def test_every_face_of_a_long_two_shot_is_tracked_in_chunks_as_in_one_pass(long_clip: Path, tmp_path: Path) -> None:
+    """Two faces over 17 s (the long clip beside itself played backwards): tracked in two
+    processes, each identity has the landmarks of one process's pass, and stays on its
+    own side throughout (identities are followed across the chunks)."""
+    from mouthsync.face.track import track_faces
+
+    two_shot = tmp_path / "two.mkv"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(long_clip), "-filter_complex",
+                    "[0:v]split[a][b];[b]reverse[r];[a][r]hstack=inputs=2[v]", "-map", "[v]", "-map", "0:a",
+                    "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-g", "50", "-c:a", "copy",
+                    str(two_shot)], check=True)
+    one = track_faces(two_shot, max_faces=2, use_cache=False, workers=1)
+    two = track_faces(two_shot, max_faces=2, use_cache=False, workers=2)
+    assert len(one) == len(two) == 2
+    width = video_meta(two_shot).width
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a.valid, b.valid)
+        np.testing.assert_array_equal(a.landmarks, b.landmarks)
+        np.testing.assert_array_equal(a.picture_change, b.picture_change)
+        assert b.coverage > 0.95
+        cx = (b.boxes[b.valid, 0] + b.boxes[b.valid, 2]) / 2
+        assert (cx < width / 2).all() or (cx > width / 2).all()
+
+
 def test_a_short_clip_is_one_chunk_in_one_process(tmp_path, monkeypatch) -> None:
     import tempfile
 
@@ -148,7 +172,9 @@ def test_a_file_with_only_its_audio_changed_shares_the_cached_track(tmp_path: Pa
     def no_tracking(*a, **k):
         raise AssertionError("tracked again")
 
-    monkeypatch.setattr(trk, "mesh_frames", no_tracking)
+    from mouthsync.face import chunks
+
+    monkeypatch.setattr(chunks, "mesh_frames", no_tracking)
     again = trk.track_face(other)
     np.testing.assert_array_equal(again.landmarks, first.landmarks)
     assert again.source == str(other)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from mouthsync.face.frames import centred, picture_change
-from mouthsync.face.identities import primary_face
+from mouthsync.face.identities import all_faces, primary_face
 from mouthsync.face.mesh import mesh_frames
 
 # Chunk length: short enough that the processes end close together (the last chunk is
@@ -126,11 +126,18 @@ def track_chunks(
     report: Any = None,
     crop: tuple[int, int, int, int] | None = None,
     sar: float = 1.0,
+    every_face: bool = False,
 ) -> dict[int, dict[str, np.ndarray]]:
     """Track the chunks this process can claim, starting at chunk ``first``: the primary
-    face of each (``identities.primary_face``) by chunk index. ``args``: ``(max_side,
-    max_faces, width, height)`` for :func:`mesh_frames`."""
+    face of each (``identities.primary_face``), or with ``every_face`` all its faces
+    (``identities.all_faces``), by chunk index. ``args``: ``(max_side, max_faces, width,
+    height)`` for :func:`mesh_frames`."""
     parts: dict[int, dict[str, np.ndarray]] = {}
+    max_faces = args[1]
+
+    def keep(run: Any) -> dict[str, np.ndarray]:
+        return all_faces(run, max_faces) if every_face else primary_face(run)
+
     k: int | None = first
     while k is not None:
         if not claims.claim(k):  # (taken meanwhile by another process: look again)
@@ -145,6 +152,6 @@ def track_chunks(
                              sar=sar, resets=starts[at + 1:], go_on=go_on, lead_in=False)
         # (the frames of one run come in time order; each chunk's are grouped by its index)
         for c, run in itertools.groupby(frames, key=lambda f: bisect.bisect_right(starts, f[0] + 1e-9) - 1):
-            parts[c] = primary_face(run)
+            parts[c] = keep(run)
         k = claims.next_start()
     return parts

@@ -70,6 +70,47 @@ def primary_face(frames: Iterator[tuple[float, list[np.ndarray], float, np.ndarr
     }
 
 
+def all_faces(frames: Iterator[tuple[float, list[np.ndarray], float, np.ndarray, int]], max_faces: int) -> dict[str, np.ndarray]:
+    """Every face of every frame from ``mesh_frames``, as arrays a worker process can hand
+    back: ``faces`` (frames, ``max_faces``, landmarks, 3; NaN beyond each frame's
+    ``count``), with the times, picture change, thumbnails and quarter turns as
+    :func:`primary_face` gives them. :func:`replay` turns them back into frames for
+    :func:`follow_identities`, which needs the whole clip in order (identities run across
+    chunks)."""
+    times: list[float] = []
+    change: list[float] = []
+    thumbs: list[np.ndarray] = []
+    turns: list[int] = []
+    count: list[int] = []
+    faces: list[np.ndarray] = []
+    for t, cands, ch, th, k_turn in frames:
+        row = np.full((max_faces, N_LANDMARKS, 3), np.nan, dtype=np.float32)
+        for j, c in enumerate(cands[:max_faces]):
+            row[j] = c
+        times.append(t)
+        change.append(ch)
+        thumbs.append(th)
+        turns.append(k_turn)
+        count.append(min(len(cands), max_faces))
+        faces.append(row)
+    return {
+        "times": np.asarray(times, dtype=np.float64),
+        "faces": np.stack(faces) if faces else np.zeros((0, max_faces, N_LANDMARKS, 3), np.float32),
+        "count": np.asarray(count, dtype=np.uint8),
+        "change": np.asarray(change, dtype=np.float32),
+        "thumbs": stack_thumbs(thumbs),
+        "turns": np.asarray(turns, dtype=np.uint8),
+    }
+
+
+def replay(parts: list[dict[str, np.ndarray]]) -> Iterator[tuple[float, list[np.ndarray], float, np.ndarray, int]]:
+    """The frames of consecutive :func:`all_faces` parts, as ``mesh_frames`` gave them."""
+    for p in parts:
+        for i in range(len(p["times"])):
+            yield (float(p["times"][i]), [p["faces"][i, j] for j in range(int(p["count"][i]))],
+                   float(p["change"][i]), p["thumbs"][i], int(p["turns"][i]))
+
+
 def stack_thumbs(thumbs: list[np.ndarray]) -> np.ndarray:
     """The frames' thumbnails as one (n, height, width) uint8 array (empty with none)."""
     return np.stack(thumbs).astype(np.uint8) if thumbs else np.zeros((0, THUMB_SIZE[1], THUMB_SIZE[0]), np.uint8)

@@ -40,8 +40,7 @@ from mouthsync.core.progress import progress
 from mouthsync.face.chunks import Claims, chunk_starts, fill_changes, track_chunks
 from mouthsync.face.facetrack import N_LANDMARKS, FaceTrack, build_track
 from mouthsync.face.frames import rotation_of
-from mouthsync.face.identities import MIN_FACE_FRACTION, follow_identities
-from mouthsync.face.mesh import mesh_frames
+from mouthsync.face.identities import MIN_FACE_FRACTION, follow_identities, replay
 from mouthsync.face.workers import TrackWorkers
 
 # Part of the cache key: bump when tracking or measures change so old tracks are not reused.
@@ -180,6 +179,45 @@ def start_track_face(
     return PendingTrack(src, meta, digest, cpath, settings, cached, max_side, max_faces, workers, worker_nice, crop)
 
 
+def _gather(
+    src: str,
+    starts: list[float],
+    workers: TrackWorkers | None,
+    args: tuple[Any, ...],
+    advance: Any,
+    crop: tuple[int, int, int, int] | None = None,
+    sar: float = 1.0,
+    every_face: bool = False,
+) -> list[dict[str, np.ndarray]]:
+    """Track the chunks this process can claim beside ``workers``, take theirs, and return
+    every chunk in time order (each chunk's first picture change filled in).
+
+    A worker that failed with chunks claimed leaves them to this process, which tracks
+    them with the same result (chunks come out the same whoever tracks them); where this
+    process fails too its error is raised. Failing quietly would mean frames without
+    landmarks."""
+    n = len(starts)
+    claims = Claims(n, workers.claims_folder if workers is not None else None)
+    parts = track_chunks(src, starts, 0, claims, args, report=advance, crop=crop, sar=sar, every_face=every_face)
+    failures: list[str] = []
+    if workers is not None:
+        parts.update(workers.results())
+        failures = workers.failures
+    missing = [k for k in range(n) if k not in parts]
+    if missing:
+        again = Claims(n)
+        for k in parts:
+            again.claim(k)
+        parts.update(track_chunks(src, starts, missing[0], again, args, report=advance, crop=crop, sar=sar,
+                                  every_face=every_face))
+    if len(parts) < n:
+        why = f" ({failures[0]})" if failures else ""
+        raise BadInput(f"{src}: face tracking lost {n - len(parts)} of {n} chunks{why}")
+    ordered = [parts[k] for k in range(n)]
+    fill_changes(ordered)
+    return ordered
+
+
 class PendingTrack:
     """A face track under way (see :func:`start_track_face`)."""
 
@@ -241,31 +279,11 @@ class PendingTrack:
         Raises :class:`NoFace` when no frame has a usable face.
         """
         if self._track is None:
-            n = len(self._starts)
-            claims = Claims(n, self._workers.claims_folder if self._workers is not None else None)
             args = (self._max_side, self._max_faces, self._width, self._height)
-            parts = track_chunks(self._src, self._starts, 0, claims, args, report=self._advance, crop=self._crop,
-                                 sar=self._sar)
-            failures: list[str] = []
-            if self._workers is not None:
-                parts.update(self._workers.results())
-                failures = self._workers.failures
-            self.cancel()
-            missing = [k for k in range(n) if k not in parts]
-            if missing:
-                # A worker failed with chunks claimed: tracked here instead (chunks come out
-                # the same whoever tracks them). Where this process fails too, its error
-                # is the one raised; failing quietly would mean frames without landmarks.
-                again = Claims(n)
-                for k in parts:
-                    again.claim(k)
-                parts.update(track_chunks(self._src, self._starts, missing[0], again, args, report=self._advance,
-                                          crop=self._crop, sar=self._sar))
-            if len(parts) < n:
-                why = f" ({failures[0]})" if failures else ""
-                raise BadInput(f"{self._src}: face tracking lost {n - len(parts)} of {n} chunks{why}")
-            ordered = [parts[k] for k in range(n)]
-            fill_changes(ordered)
+            try:
+                ordered = _gather(self._src, self._starts, self._workers, args, self._advance, self._crop, self._sar)
+            finally:
+                self.cancel()
             track = _assemble(ordered, self._width, self._height, self._src, self._settings,
                               self._sar)
             if self._cpath is not None:
@@ -286,23 +304,27 @@ def track_faces(
     max_faces: int = 2,
     use_cache: bool = True,
     max_side: int | None = DEFAULT_MAX_SIDE,
+    workers: int | None = None,
+    worker_nice: int = 0,
 ) -> list[FaceTrack]:
     """Track up to ``max_faces`` faces of ``path``, each as its own :class:`FaceTrack`.
 
     For two-shots and interviews, where the largest face need not be the one speaking: the
     sync stage measures every face and keeps the one whose mouth agrees with the speech.
     Tracks are ordered by frames seen (most first); identities seen in fewer than
-    ``MIN_FACE_FRACTION`` of the frames are dropped. One process: identities must be
-    followed through the whole clip (so it is about half as fast as :func:`track_face` on
-    long clips, and slower per face). Cached by content and settings like ``track_face``.
-    Raises :class:`NoFace` when no face is found.
+    ``MIN_FACE_FRACTION`` of the frames are dropped. Long clips are tracked in chunks by
+    several processes as for :func:`track_face` (``workers``, ``worker_nice`` alike); each
+    hands back every face of its frames, and the identities are followed through the
+    whole clip in this process, so the result does not depend on who tracked what. Cached
+    by content and settings like ``track_face``. Raises :class:`NoFace` when no face is
+    found.
     """
     import json
 
     src = str(path)
     if max_faces < 1:
         raise BadInput(f"max_faces must be at least 1, not {max_faces}")
-    settings = {"algorithm": ALGORITHM, "max_side": max_side, "max_faces": max_faces, "identities": 1}
+    settings = {"algorithm": ALGORITHM, "max_side": max_side, "max_faces": max_faces, "identities": 2}
     meta, digest, cpath = _source_and_cache(src, "facetracks", settings, use_cache)
     times: np.ndarray | None = None
     marks: np.ndarray | None = None
@@ -315,14 +337,23 @@ def track_faces(
             times, valid, marks, change, thumbs, turns = (z["times"], z["valid"], z["landmarks"],
                                                           z["picture_change"], z["thumbs"], z["turns"])
     if times is None or marks is None or valid is None or change is None or thumbs is None or turns is None:
-        from mouthsync.media.decode import frame_times
+        from mouthsync.media.decode import frame_times, keyframe_times
 
-        total = len(frame_times(src))
-        with progress("Tracking faces", total) as advance:
-            times, ids, change, thumbs, turns = follow_identities(
-                mesh_frames(src, None, None, max_side, max_faces, meta.width, meta.height, report=advance,
-                            sar=meta.sar)
-            )
+        ft = frame_times(src)
+        starts = chunk_starts(ft, keyframe_times(src))
+        args = (max_side, max_faces, meta.width, meta.height)
+        # processes: as for one face (PendingTrack); every face of every frame comes back,
+        # and identities are followed over the whole clip here
+        procs = min(len(starts), max(1, workers if workers is not None else min(2, os.cpu_count() or 1)))
+        with progress("Tracking faces", len(ft)) as advance, contextlib.ExitStack() as stack:
+            pool = None
+            if procs > 1:
+                firsts = [(len(starts) * i) // procs for i in range(1, procs)]
+                pool = stack.enter_context(TrackWorkers(src, starts, firsts, max_side, max_faces, meta.width,
+                                                        meta.height, advance, worker_nice, None, meta.sar,
+                                                        every_face=True))
+            ordered = _gather(src, starts, pool, args, advance, sar=meta.sar, every_face=True)
+        times, ids, change, thumbs, turns = follow_identities(replay(ordered))
         n = len(times)
         ids = [d for d in ids if len(d) >= max(8, MIN_FACE_FRACTION * n)]
         ids.sort(key=lambda d: -len(d))

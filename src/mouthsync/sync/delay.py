@@ -513,7 +513,7 @@ def check_sync(
                     if not tracks:
                         raise NoFace(f"{vpath}: none of the {len(crops)} small faces could be tracked")
                 else:
-                    tracks = track_faces(vpath, max_faces=n_faces, use_cache=use_cache)
+                    tracks = track_faces(vpath, max_faces=n_faces, use_cache=use_cache, worker_nice=BACKGROUND_NICE)
     except NoFace as exc:
         no_face = str(exc)
     got: dict[int, Any] = {}
