@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
         args["path"], starts, int(args["first"]), Claims(len(starts), args["claims"]),
         (args["max_side"], args["max_faces"], args["width"], args["height"]), report=report,
         crop=tuple(args["crop"]) if args.get("crop") else None, sar=float(args.get("sar", 1.0)),
-        every_face=bool(args.get("every_face")),
+        every_face=bool(args.get("every_face")), every=int(args.get("every", 1)),
     )
     with open(out, "wb") as fh:
         np.savez(fh, **{f"c{c}_{name}": v for c, part in parts.items() for name, v in part.items()})

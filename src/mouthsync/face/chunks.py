@@ -32,6 +32,7 @@ import numpy as np
 from mouthsync.face.frames import centred, picture_change
 from mouthsync.face.identities import all_faces, primary_face
 from mouthsync.face.mesh import mesh_frames
+from mouthsync.face.stride import keeper
 
 # Chunk length: short enough that the processes end close together (the last chunk is
 # ~0.5 s of one process's work), long enough that finding the face again at every start
@@ -127,15 +128,22 @@ def track_chunks(
     crop: tuple[int, int, int, int] | None = None,
     sar: float = 1.0,
     every_face: bool = False,
+    every: int = 1,
 ) -> dict[int, dict[str, np.ndarray]]:
     """Track the chunks this process can claim, starting at chunk ``first``: the primary
     face of each (``identities.primary_face``), or with ``every_face`` all its faces
     (``identities.all_faces``), by chunk index. ``args``: ``(max_side, max_faces, width,
-    height)`` for :func:`mesh_frames`."""
+    height)`` for :func:`mesh_frames`. ``every``: track every that many frames
+    (``face.stride``; chunks start at frames in any case)."""
     parts: dict[int, dict[str, np.ndarray]] = {}
     max_faces = args[1]
+    keep = None
+    if every > 1:
+        from mouthsync.media.decode import frame_times
 
-    def keep(run: Any) -> dict[str, np.ndarray]:
+        keep = keeper(frame_times(path), every)
+
+    def reduce(run: Any) -> dict[str, np.ndarray]:
         return all_faces(run, max_faces) if every_face else primary_face(run)
 
     k: int | None = first
@@ -149,9 +157,9 @@ def track_chunks(
             return claims.claim(at + 1 + j)
 
         frames = mesh_frames(path, None if at == 0 else starts[at], None, *args, report=report, crop=crop,
-                             sar=sar, resets=starts[at + 1:], go_on=go_on, lead_in=False)
+                             sar=sar, resets=starts[at + 1:], go_on=go_on, lead_in=False, keep=keep)
         # (the frames of one run come in time order; each chunk's are grouped by its index)
         for c, run in itertools.groupby(frames, key=lambda f: bisect.bisect_right(starts, f[0] + 1e-9) - 1):
-            parts[c] = keep(run)
+            parts[c] = reduce(run)
         k = claims.next_start()
     return parts

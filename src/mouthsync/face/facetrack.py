@@ -199,7 +199,8 @@ def build_track(
         mouth = mouth_measures(shown, times, valid)
     # check reads delays in these frames: a constant-rate clip with a frame missing still
     # counts at its own rate (it read 24.56 fps for 25)
-    fps = rate_of(times)
+    # (a track of every k-th frame, ``face.stride``, reads the file's rate)
+    fps = rate_of(times) * int((settings or {}).get("every", 1))
     return FaceTrack(
         times=times, valid=valid, boxes=boxes, landmarks=lm, pose=pose, mouth=mouth,
         width=width, height=height, fps=fps, source=source, settings=dict(settings or {}),

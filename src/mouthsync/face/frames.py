@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ SKIP_DEBLOCK_FACTOR = 2.0
 
 def decode_range(
     path: str, start: float | None, end: float | None, max_side: int | None, *, lead_in: bool = False,
-    crop: tuple[int, int, int, int] | None = None,
+    crop: tuple[int, int, int, int] | None = None, keep: Callable[[float], bool] | None = None,
 ) -> Iterator[tuple[float, np.ndarray, int]]:
     """Frames with ``start <= time < end`` (None: open ended), downscaled in the decoder:
     ``(time, RGB picture, turns)``.
@@ -34,6 +34,8 @@ def decode_range(
     (the stream's display rotation; :func:`upright`); :func:`stored_fractions` maps points
     on it back to the stored picture. Pictures with non-square pixels are scaled to square
     ones (a face squeezed by an anamorphic master is not the shape Face Mesh learned).
+    ``keep``: frames whose time it rejects are decoded (the stream needs them) but neither
+    converted nor given (``face.stride``); the lead-in frame is the last kept one.
     """
     import av
 
@@ -82,6 +84,10 @@ def decode_range(
                 elif last_t is not None and t > last_t:
                     step = t - last_t
                 last_t = t
+                if keep is not None and not keep(float(t)):
+                    if end is not None and t >= end - 1e-9:
+                        break
+                    continue
                 if start is not None and t < start - 1e-9:
                     if lead_in:
                         held = (float(t), frame)  # converted only if it is the last one

@@ -167,6 +167,7 @@ def mesh_frames(
     resets: Sequence[float] = (),
     go_on: Callable[[int], bool] | None = None,
     lead_in: bool = True,
+    keep: Callable[[float], bool] | None = None,
 ) -> Iterator[tuple[float, list[np.ndarray], float, np.ndarray, int]]:
     """Every frame in ``[start, end)`` with the landmarks (source px) of each face found,
     the picture change from the previous frame (NaN for the first frame of the file), the
@@ -183,7 +184,8 @@ def mesh_frames(
     ``resets[j]``, ``go_on(j)`` says whether to (False ends the frames there). ``lead_in``:
     decode the frame before ``start`` for its picture change (a seek to a keyframe does
     not need to go back a whole group of pictures for it when the change is filled in
-    later, ``face.chunks.fill_changes``)."""
+    later, ``face.chunks.fill_changes``). ``keep``: only the frames whose time it accepts
+    are tracked (``face.stride``); the picture change is then from the last kept frame."""
     mp = import_mediapipe()
 
     # landmarks come as fractions of the picture Face Mesh saw (the crop, turned upright)
@@ -222,7 +224,7 @@ def mesh_frames(
             quiet_frames = 3
             mesh.reset()
 
-        for t, img, turns in prefetch(decode_range(path, start, end, max_side, lead_in=lead_in, crop=crop)):
+        for t, img, turns in prefetch(decode_range(path, start, end, max_side, lead_in=lead_in, crop=crop, keep=keep)):
             thumb = thumbnail(img)
             level = centred(thumb)
             change = picture_change(prev, level)

@@ -41,6 +41,7 @@ from mouthsync.face.chunks import Claims, chunk_starts, fill_changes, track_chun
 from mouthsync.face.facetrack import N_LANDMARKS, FaceTrack, build_track
 from mouthsync.face.frames import rotation_of
 from mouthsync.face.identities import MIN_FACE_FRACTION, follow_identities, replay
+from mouthsync.face.stride import kept, stride_for
 from mouthsync.face.workers import TrackWorkers
 
 # Part of the cache key: bump when tracking or measures change so old tracks are not reused.
@@ -96,6 +97,7 @@ def track_face(
     workers: int | None = None,
     worker_nice: int = 0,
     crop: tuple[int, int, int, int] | str | None = "auto",
+    max_rate: float | None = None,
 ) -> FaceTrack:
     """Track the primary face in every frame of ``path``.
 
@@ -108,7 +110,9 @@ def track_face(
     (the largest face, then the one overlapping the previous frame's face). ``workers``:
     processes for long clips (default: up to 2 when the clip is long enough to pay off);
     ``worker_nice`` > 0 runs the worker processes at lower CPU priority (``check`` lets its
-    speech transcript go first, :mod:`mouthsync.core.priority`).
+    speech transcript go first, :mod:`mouthsync.core.priority`). ``max_rate``: track only
+    about that many frames a second (every k-th frame, ``face.stride``; ``check`` uses
+    ``CHECK_MAX_RATE``); None tracks every frame.
     Raises :class:`NoFace` when no frame has a usable face.
     """
     if smooth is not None and not (smooth >= 0 and np.isfinite(smooth)):
@@ -118,7 +122,7 @@ def track_face(
     elif isinstance(crop, str):
         raise ValueError(f"crop must be 'auto', a box or None, not {crop!r}")
     with start_track_face(path, use_cache=use_cache, max_side=max_side, max_faces=max_faces,
-                          workers=workers, worker_nice=worker_nice, crop=crop) as job:
+                          workers=workers, worker_nice=worker_nice, crop=crop, max_rate=max_rate) as job:
         track = job.result()
     if smooth:
         from mouthsync.face.smooth import smooth_track
@@ -148,6 +152,7 @@ def start_track_face(
     workers: int | None = None,
     worker_nice: int = 0,
     crop: tuple[int, int, int, int] | None = None,
+    max_rate: float | None = None,
 ) -> PendingTrack:
     """Start tracking the primary face of ``path``: the worker processes start now, the
     calling process tracks its own range when :meth:`PendingTrack.result` is called.
@@ -163,6 +168,7 @@ def start_track_face(
     if crop is not None:  # (absent otherwise: tracks of the whole picture keep their cache key)
         crop = tuple(int(v) for v in crop)  # type: ignore[assignment]
         settings["crop"] = list(crop)  # type: ignore[arg-type]
+    _set_stride(src, settings, max_rate)
     meta, digest, cpath = _source_and_cache(src, "facetrack", settings, use_cache)
     cached: FaceTrack | None = None
     if cpath is not None and cpath.exists():
@@ -179,6 +185,18 @@ def start_track_face(
     return PendingTrack(src, meta, digest, cpath, settings, cached, max_side, max_faces, workers, worker_nice, crop)
 
 
+def _set_stride(src: str, settings: dict[str, Any], max_rate: float | None) -> None:
+    """``settings["every"]``: track every that many frames (``face.stride``) when
+    ``max_rate`` asks for fewer frames a second than the clip has (absent otherwise, so
+    tracks of every frame keep their cache key)."""
+    if max_rate:
+        from mouthsync.media.decode import frame_times
+
+        every = stride_for(frame_times(src), max_rate)
+        if every > 1:
+            settings["every"] = every
+
+
 def _gather(
     src: str,
     starts: list[float],
@@ -188,6 +206,7 @@ def _gather(
     crop: tuple[int, int, int, int] | None = None,
     sar: float = 1.0,
     every_face: bool = False,
+    every: int = 1,
 ) -> list[dict[str, np.ndarray]]:
     """Track the chunks this process can claim beside ``workers``, take theirs, and return
     every chunk in time order (each chunk's first picture change filled in).
@@ -198,7 +217,8 @@ def _gather(
     landmarks."""
     n = len(starts)
     claims = Claims(n, workers.claims_folder if workers is not None else None)
-    parts = track_chunks(src, starts, 0, claims, args, report=advance, crop=crop, sar=sar, every_face=every_face)
+    parts = track_chunks(src, starts, 0, claims, args, report=advance, crop=crop, sar=sar, every_face=every_face,
+                         every=every)
     failures: list[str] = []
     if workers is not None:
         parts.update(workers.results())
@@ -209,7 +229,7 @@ def _gather(
         for k in parts:
             again.claim(k)
         parts.update(track_chunks(src, starts, missing[0], again, args, report=advance, crop=crop, sar=sar,
-                                  every_face=every_face))
+                                  every_face=every_face, every=every))
     if len(parts) < n:
         why = f" ({failures[0]})" if failures else ""
         raise BadInput(f"{src}: face tracking lost {n - len(parts)} of {n} chunks{why}")
@@ -252,13 +272,14 @@ class PendingTrack:
         # processes: one per core up to two, never more than chunks (a short clip is one)
         procs = min(n, max(1, workers if workers is not None else min(2, os.cpu_count() or 1)))
         try:
-            self._advance = self._stack.enter_context(progress("Tracking face", len(ft)))
+            self._every = int(settings.get("every", 1))
+            self._advance = self._stack.enter_context(progress("Tracking face", kept(len(ft), self._every)))
             if procs > 1:
                 # each worker starts at its share of the clip; the caller takes the start
                 firsts = [(n * i) // procs for i in range(1, procs)]
                 self._workers = self._stack.enter_context(
                     TrackWorkers(src, self._starts, firsts, max_side, max_faces, meta.width, meta.height,
-                                 self._advance, worker_nice, crop, meta.sar))
+                                 self._advance, worker_nice, crop, meta.sar, every=self._every))
         except BaseException:
             self._stack.close()
             raise
@@ -281,7 +302,8 @@ class PendingTrack:
         if self._track is None:
             args = (self._max_side, self._max_faces, self._width, self._height)
             try:
-                ordered = _gather(self._src, self._starts, self._workers, args, self._advance, self._crop, self._sar)
+                ordered = _gather(self._src, self._starts, self._workers, args, self._advance, self._crop, self._sar,
+                                  every=self._every)
             finally:
                 self.cancel()
             track = _assemble(ordered, self._width, self._height, self._src, self._settings,
@@ -306,6 +328,7 @@ def track_faces(
     max_side: int | None = DEFAULT_MAX_SIDE,
     workers: int | None = None,
     worker_nice: int = 0,
+    max_rate: float | None = None,
 ) -> list[FaceTrack]:
     """Track up to ``max_faces`` faces of ``path``, each as its own :class:`FaceTrack`.
 
@@ -315,7 +338,8 @@ def track_faces(
     ``MIN_FACE_FRACTION`` of the frames are dropped. Long clips are tracked in chunks by
     several processes as for :func:`track_face` (``workers``, ``worker_nice`` alike); each
     hands back every face of its frames, and the identities are followed through the
-    whole clip in this process, so the result does not depend on who tracked what. Cached
+    whole clip in this process, so the result does not depend on who tracked what.
+    ``max_rate`` as for :func:`track_face`. Cached
     by content and settings like ``track_face``. Raises :class:`NoFace` when no face is
     found.
     """
@@ -324,7 +348,9 @@ def track_faces(
     src = str(path)
     if max_faces < 1:
         raise BadInput(f"max_faces must be at least 1, not {max_faces}")
-    settings = {"algorithm": ALGORITHM, "max_side": max_side, "max_faces": max_faces, "identities": 2}
+    settings: dict[str, Any] = {"algorithm": ALGORITHM, "max_side": max_side, "max_faces": max_faces, "identities": 2}
+    _set_stride(src, settings, max_rate)
+    every = int(settings.get("every", 1))
     meta, digest, cpath = _source_and_cache(src, "facetracks", settings, use_cache)
     times: np.ndarray | None = None
     marks: np.ndarray | None = None
@@ -345,14 +371,14 @@ def track_faces(
         # processes: as for one face (PendingTrack); every face of every frame comes back,
         # and identities are followed over the whole clip here
         procs = min(len(starts), max(1, workers if workers is not None else min(2, os.cpu_count() or 1)))
-        with progress("Tracking faces", len(ft)) as advance, contextlib.ExitStack() as stack:
+        with progress("Tracking faces", kept(len(ft), every)) as advance, contextlib.ExitStack() as stack:
             pool = None
             if procs > 1:
                 firsts = [(len(starts) * i) // procs for i in range(1, procs)]
                 pool = stack.enter_context(TrackWorkers(src, starts, firsts, max_side, max_faces, meta.width,
                                                         meta.height, advance, worker_nice, None, meta.sar,
-                                                        every_face=True))
-            ordered = _gather(src, starts, pool, args, advance, sar=meta.sar, every_face=True)
+                                                        every_face=True, every=every))
+            ordered = _gather(src, starts, pool, args, advance, sar=meta.sar, every_face=True, every=every)
         times, ids, change, thumbs, turns = follow_identities(replay(ordered))
         n = len(times)
         ids = [d for d in ids if len(d) >= max(8, MIN_FACE_FRACTION * n)]

@@ -31,6 +31,7 @@ class TrackWorkers:
         crop: tuple[int, int, int, int] | None = None,
         sar: float = 1.0,
         every_face: bool = False,
+        every: int = 1,
     ) -> None:
         import json
         import subprocess
@@ -56,7 +57,8 @@ class TrackWorkers:
                 args = {"path": src, "starts": starts, "first": first, "claims": self.claims_folder,
                         "max_side": max_side,
                         "max_faces": max_faces, "width": width, "height": height, "nice": nice,
-                        "crop": None if crop is None else list(crop), "sar": sar, "every_face": every_face}
+                        "crop": None if crop is None else list(crop), "sar": sar, "every_face": every_face,
+                        "every": every}
                 argv = [json.dumps(args), out]
                 spare = spares.take(spares.TRACK_WORKER)  # started with the command, imports done
                 if spare is not None:

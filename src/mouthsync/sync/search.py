@@ -160,7 +160,7 @@ def estimate_window(
         empty.note = STILL_NOTE if sig.still[sel].sum() >= 8 else "no usable face"
         return empty
     still_share = float(sig.still[sel].mean()) if sel.any() else 0.0
-    if still_share >= 0.5 and sig.valid[sel].sum() < STILL_MIN_LEFT_S * sig.fps:
+    if still_share >= 0.5 and sig.valid[sel].sum() < STILL_MIN_LEFT_S * sig.tracked_fps:
         # a few frames at the edge of a held picture or a reaction shot: a delay read from
         # them alone would be noise (a listener's window read +293 ms from 0.3 s)
         empty.note = STILL_NOTE

@@ -89,6 +89,9 @@ class Signals:
         self.valid = self.present & ~self.still
         self.n_faces = 1
         self.fps = float(track.fps) if track.fps else _fps_of(self.times)
+        # frames a second tracked: the file's rate, or less where check tracked every k-th
+        # frame of high-rate footage (face.stride); counts of frames go by this one
+        self.tracked_fps = _fps_of(self.times)
         if self.valid.sum() >= 2:
             self.opening = robust_scale(detrend(self.times, ap, self.valid), self.valid)
             filled = fill_invalid(self.times, ap, self.valid)
