@@ -75,3 +75,23 @@ def test_the_track_rate_must_be_a_rate(tmp_path: Path) -> None:
     from mouthsync.cli import main
 
     assert main(["check", str(FACE2), "--track-rate", "0"]) != 0
+
+
+def test_fix_at_a_track_rate_removes_a_shift_of_a_50_fps_clip(tmp_path: Path) -> None:
+    """face2 at 50 fps made 12 frames (240 ms) late: ``fix --delay auto --track-rate 30
+    --verify`` removes it (measured every second frame), and the output reads in sync."""
+    import json
+
+    from mouthsync.cli import main
+    from mouthsync.sync.delay import check_sync
+    from tests.sync.builders import write_shifted_clip
+
+    clip50 = _at_50(FACE2, tmp_path / "face2_50.mkv")
+    shifted = write_shifted_clip(clip50, tmp_path / "late.mkv", 0.24)
+    base = check_sync(clip50, track_rate=30.0)
+    fixed = tmp_path / "fixed.mkv"
+    assert main(["fix", str(shifted), "-o", str(fixed), "--delay", "auto", "--track-rate", "30", "--verify"]) == 0
+    side = json.loads(Path(str(fixed) + ".fix.json").read_text())
+    assert abs(side["audio_delay_removed_frames"] - (base.audio_delay_frames + 12)) <= 1.0
+    assert abs(side["verified"]["audio_delay_frames"]) <= 1.0
+    assert main(["fix", str(shifted), "-o", str(tmp_path / "no.mkv"), "--track-rate", "-2"]) != 0

@@ -200,6 +200,11 @@ def register(app: typer.Typer) -> None:
             help="What is said, when fix measures (as for check): 'auto', 'always', 'none', the words, a file of "
             "them (.txt, .srt, .vtt, .ass) or 'subtitles' (FILE's own subtitle stream).",
         ),
+        track_rate: float | None = typer.Option(
+            None, "--track-rate",
+            help="When fix measures: track the face in at most about this many frames a second (as for check: "
+            "every second frame of 50/60 fps footage at 30, about twice as fast). Default: every frame.",
+        ),
         report: Path | None = typer.Option(
             None, "--report",
             help="Apply what a saved check measured (mouthsync check FILE --json > REPORT) instead of "
@@ -222,6 +227,10 @@ def register(app: typer.Typer) -> None:
                 and str(drift).strip().lower() != "auto"):
             raise BadInput(f"--report applies check's measurement, which --delay {delay} does not use: give --delay "
                            "auto (or shots, steps, channels) or --drift auto with it, or leave --report out")
+        import math
+
+        if track_rate is not None and not (math.isfinite(track_rate) and track_rate >= 1):
+            raise BadInput(f"--track-rate must be at least 1 frame a second, not {track_rate:g}")
         if audio_mode not in ("auto", "copy", "encode"):
             raise typer.BadParameter("use auto, copy or encode", param_hint="--audio-mode")
         result = fix_sync(
@@ -236,6 +245,7 @@ def register(app: typer.Typer) -> None:
             sound=sound,
             line_up=line_up,
             transcript=read_transcript(transcript, file),
+            track_rate=track_rate,
             report=None if report is None else load_check_report(report, file, sound, audio_stream),
         )
         emit(result.to_dict(), json_out, _human)

@@ -315,6 +315,7 @@ def plan_fix(
     sound: str | os.PathLike[str] | None = None,
     line_up: str = "auto",
     transcript: str | None = "auto",
+    track_rate: float | None = None,
 ) -> FixPlan:
     """Work out the correction for ``path`` (measuring with ``check_sync`` when asked).
 
@@ -323,7 +324,8 @@ def plan_fix(
     (:mod:`mouthsync.sync.lineup`), and the delay is measured and removed from there;
     ``audio_stream`` then names its stream. ``line_up``: as in ``check_sync`` (auto: by
     the camera's sound only beyond the lip-sync search). ``transcript``: what is said, as
-    for ``check_sync`` (the words from a subtitle file measure as ``check`` did with them).
+    for ``check_sync`` (the words from a subtitle file measure as ``check`` did with them),
+    and ``track_rate`` likewise (``check --track-rate``).
 
     ``report`` may be passed to reuse a check that was already run (a ``SyncReport`` or
     its ``to_dict()``). ``audio_stream``: the audio stream measured (and the only one the
@@ -364,7 +366,7 @@ def plan_fix(
                 "automatic measurement (check) is not available in this build; give --delay and --drift explicitly"
             ) from None
         report = check_sync(path, audio_path=sound, audio_stream=audio_stream or 0, line_up=line_up,
-                            transcript=transcript)
+                            transcript=transcript, track_rate=track_rate)
     measured = _report_summary(report) if report is not None else None
     sound_start, sound_speed, lineup, placed_by = 0.0, 1.0, None, ""
     if sound is not None:
@@ -648,6 +650,7 @@ def fix_sync(
     sound: str | os.PathLike[str] | None = None,
     line_up: str = "auto",
     transcript: str | None = "auto",
+    track_rate: float | None = None,
 ) -> FixResult:
     """Write ``out``: ``path`` with its audio delay (and optionally drift) removed.
 
@@ -670,7 +673,8 @@ def fix_sync(
     if sound is not None and per_part(delay):
         raise BadInput(f"--delay {per_part(delay)} moves the video's own sound: it does not combine with --audio")
     plan = plan_fix(src, delay=delay, drift=drift, report=report, min_confidence=min_confidence,
-                    audio_stream=audio_stream, sound=sound, line_up=line_up, transcript=transcript)
+                    audio_stream=audio_stream, sound=sound, line_up=line_up, transcript=transcript,
+                    track_rate=track_rate)
     pieces = None if plan.pieces is None else [(p["start_s"], -p["delay_ms"] / 1000.0) for p in plan.pieces]
     if sound is not None:
         # out(t) = placed(speed * t - shift_s), placed(t) = sound((t - sound_start) * sound_speed)
@@ -696,7 +700,8 @@ def fix_sync(
         findings.append(
             Finding("fix.noop", Severity.INFO, "nothing to correct: the output is a copy")
         )
-    after = _verify(out, plan.fps, findings, audio_stream or 0, plan.pieces, transcript) if verify else None
+    after = (_verify(out, plan.fps, findings, audio_stream or 0, plan.pieces, transcript, track_rate)
+             if verify else None)
     result = FixResult(
         after=after,
         source=src,
@@ -714,13 +719,13 @@ def fix_sync(
 
 def _verify(
     out: str | os.PathLike[str], fps: float, findings: list[Finding], audio_stream: int = 0,
-    pieces: list[dict[str, Any]] | None = None, transcript: str | None = "auto",
+    pieces: list[dict[str, Any]] | None = None, transcript: str | None = "auto", track_rate: float | None = None,
 ) -> dict[str, Any]:
     """Check the written file; add a finding when it still reads out of sync (the whole
     file, or a shot that ``--delay shots`` moved on its own reading)."""
     from mouthsync.sync.delay import check_sync
 
-    summary = _report_summary(check_sync(out, audio_stream=audio_stream, transcript=transcript))
+    summary = _report_summary(check_sync(out, audio_stream=audio_stream, transcript=transcript, track_rate=track_rate))
     for sp in inside_takes(summary.get("steps")):
         findings.append(Finding(
             "fix.verify", Severity.WARNING,
