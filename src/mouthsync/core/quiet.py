@@ -14,25 +14,56 @@ import os
 import sys
 from collections.abc import Iterator
 
+_DEPTH = 0  # blocks open in this process: only the outermost redirects
+
 
 @contextlib.contextmanager
 def native_stderr_silenced() -> Iterator[None]:
-    """Point fd 2 at /dev/null for the duration of the block (no-op if that fails)."""
-    if os.environ.get("MOUTHSYNC_NATIVE_LOGS"):  # debugging: keep the native chatter
-        yield
+    """Point fd 2 at /dev/null for the duration of the block (no-op if that fails), while
+    Python's own ``sys.stderr`` (the progress bar, warnings) writes to where fd 2 pointed
+    before, through a copy of it.
+
+    Why the copy: MediaPipe's landmark calculators log their first warning when the first
+    face comes through, which on a clip whose face appears after the first frames (an
+    intro, a cutaway) is long after the graph started, so the block may last that long;
+    the progress bar must go on showing meanwhile. Blocks nest (only the outermost
+    redirects)."""
+    global _DEPTH
+    if os.environ.get("MOUTHSYNC_NATIVE_LOGS") or _DEPTH:  # debugging, or already silenced
+        _DEPTH += 1
+        try:
+            yield
+        finally:
+            _DEPTH -= 1
         return
     try:
         sys.stderr.flush()
         saved = os.dup(2)
         devnull = os.open(os.devnull, os.O_WRONLY)
-    except OSError:
+    except (OSError, ValueError, AttributeError):
         yield
         return
+    python_err = sys.stderr
+    copy = None
     try:
+        with contextlib.suppress(OSError, ValueError):
+            copy = open(os.dup(saved), "w", buffering=1, encoding=getattr(python_err, "encoding", None) or "utf-8",  # noqa: SIM115
+                        errors="backslashreplace")
         os.dup2(devnull, 2)
+        if copy is not None:
+            sys.stderr = copy
+        _DEPTH += 1
         yield
     finally:
-        with contextlib.suppress(OSError):
+        _DEPTH = max(0, _DEPTH - 1)
+        if copy is not None:
+            with contextlib.suppress(OSError, ValueError):
+                copy.flush()
+            if sys.stderr is copy:
+                sys.stderr = python_err
+            with contextlib.suppress(OSError):
+                copy.close()
+        with contextlib.suppress(OSError, ValueError):
             sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)

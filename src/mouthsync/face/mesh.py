@@ -254,7 +254,9 @@ def mesh_frames(
                 # faces). Restarting makes it detect the face on this frame (~17 ms).
                 restart()
             found = faces_of(img)
-            if quiet_frames:
+            # (counted on frames with a face: the landmark calculators first run, and log,
+            # on the first face, which may come long after the graph started)
+            if quiet_frames and found:
                 quiet_frames -= 1
                 if not quiet_frames:
                     quiet.close()
