@@ -253,3 +253,27 @@ def test_frames_an_edit_list_hid_are_said_when_the_output_cannot_hide_them(tmp_p
     other = fix_sync(cut, tmp_path / "other.mkv", delay="0ms")
     said = [f for f in other.findings if f.check == "fix.frames"]
     assert said and "117" in said[0].message and not any(f.check == "fix.noop" for f in other.findings)
+
+
+def test_a_sound_stream_starting_seconds_late_is_measured_and_fixed(tmp_path: Path) -> None:
+    """The sound stream starts 2 s after the picture in the container (a remux with a
+    wrong offset): beyond the lip-sync search, check read +91 ms at confidence 0.00. It now
+    searches around the offset, reads it, names it; fix moves the sound onto the picture
+    without warning of picture left silent, and the result reads the clip's own delay."""
+    import subprocess
+
+    from mouthsync.sync.delay import check_sync
+
+    late = tmp_path / "late_start.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(FACE2), "-itsoffset", "2", "-i", str(FACE2),
+                    "-map", "0:v", "-map", "1:a", "-c", "copy", str(late)], check=True)
+    own = check_sync(FACE2)
+    rep = check_sync(late)
+    assert abs(rep.audio_delay_ms - (own.audio_delay_ms + 2000.0)) <= 40.0
+    assert rep.confidence >= 0.3
+    assert any(f.check == "sync.start_offset" for f in rep.findings)
+    fixed = tmp_path / "fixed.mp4"
+    assert main(["fix", str(late), "-o", str(fixed), "--delay", "auto", "--verify"]) == 0
+    side = json.loads(Path(str(fixed) + ".fix.json").read_text())
+    assert not [f for f in side["findings"] if f["check"] == "fix.delay"]
+    assert abs(side["verified"]["audio_delay_ms"] - own.audio_delay_ms) <= 40.0

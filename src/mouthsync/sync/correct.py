@@ -304,6 +304,16 @@ def _windows(report: Any) -> list[tuple[float, float, float]]:
     return rows
 
 
+def _stream_span(stream: Any) -> tuple[float, float] | None:
+    """An audio stream's start and end on the presentation timeline (s), from its header;
+    None when the header does not say."""
+    tb = stream.time_base
+    if tb is None or stream.start_time is None or not stream.duration:
+        return None
+    start = float(stream.start_time * tb)
+    return start, start + float(stream.duration * tb)
+
+
 def plan_fix(
     path: str | os.PathLike[str],
     *,
@@ -336,10 +346,11 @@ def plan_fix(
     if not (math.isfinite(min_confidence) and 0.0 <= min_confidence <= 1.0):
         raise BadInput(f"--min-confidence must be between 0 and 1, not {min_confidence:g}")
     path = check_input_path(path)
+    sound_span: tuple[float, float] | None = None  # the sound stream's own start and end (s)
     with open_input(path) as c:
         require_video(c, path)
         if sound is None:
-            require_audio(c, path, audio_stream or 0)
+            sound_span = _stream_span(require_audio(c, path, audio_stream or 0))
     times = frame_times(path)
     if sound is not None:
         from mouthsync.sync.lineup import applies
@@ -476,16 +487,24 @@ def plan_fix(
             f"--delay {d_ref * 1000:+.0f} ms is more than 10 s: that is an edit, not a sync error"
         )
     picture_s = span + 1.0 / fps
-    if abs(d_ref) >= picture_s - MIN_OVERLAP_S:
+    v0, v1 = float(times[0]), float(times[0]) + picture_s
+    # where the sound lies once moved: its own stream's extent (a stream that starts seconds
+    # after the picture is moved onto it), else taken to span the picture
+    a0, a1 = sound_span if sound_span is not None else (v0, v1)
+    a0, a1 = a0 - d_ref, a1 - d_ref
+    if min(v1, a1) - max(v0, a0) < MIN_OVERLAP_S:
         raise BadInput(
             f"--delay {d_ref * 1000:+.0f} ms moves the sound off the picture ({picture_s:.2f} s long): "
             "nothing would be heard with it; nothing written")
-    if abs(d_ref) > LOST_SHARE * picture_s:
+    silent = max(0.0, a0 - v0) + max(0.0, v1 - a1)  # picture without sound
+    outside = max(0.0, v0 - a0) + max(0.0, a1 - v1)  # sound beyond the picture
+    if silent > LOST_SHARE * picture_s:
+        where = "at its start" if a0 - v0 >= v1 - a1 else "at its end"
         findings.append(Finding(
             "fix.delay", Severity.WARNING,
-            f"--delay {d_ref * 1000:+.0f} ms leaves {abs(d_ref):.2f} s of the {picture_s:.2f} s picture without "
-            f"sound ({'at its end' if d_ref > 0 else 'at its start'}) and cuts as much sound off the other end",
-            value=abs(d_ref), unit="s"))
+            f"--delay {d_ref * 1000:+.0f} ms leaves {silent:.2f} s of the {picture_s:.2f} s picture without "
+            f"sound ({where})" + (f" and puts {outside:.2f} s of sound beyond it" if outside >= 0.05 else ""),
+            value=silent, unit="s"))
     if abs(k) > 0.1:
         raise BadInput(f"drift {k * 60000:+.0f} ms/min is beyond a clock mismatch (10 %)")
     return FixPlan(

@@ -114,8 +114,12 @@ def analyse(
     calibration_ms: float = CALIBRATION_MS,
     source: str = "",
     others: tuple[Any, ...] | list[Any] = (),
+    centre_s: float = 0.0,
 ) -> SyncReport:
     """Measure delay, confidence, windows and drift from a face track and a speech timeline.
+
+    ``centre_s``: the candidate delays span ``centre_s`` +- ``max_delay_s`` (a sound stream
+    that starts far from its picture, :func:`_offset_hypothesis`).
 
     ``timeline`` is one speech timeline or a list of them (their expected openings are
     averaged; speech activity comes from the first). When the track holds picture cuts
@@ -150,7 +154,7 @@ def analyse(
         # with several faces, only where every one of them is still is nothing measured
         still = own if i == 0 else common_still(still, own, list(first.speech))
     equal = parts[0] if len(parts) == 1 else Signals.joined(parts, [(x.start_s, x.end_s) for x in still])
-    delays = np.arange(-max_delay_s, max_delay_s + GRID_STEP_S / 2, GRID_STEP_S)
+    delays = centre_s + np.arange(-max_delay_s, max_delay_s + GRID_STEP_S / 2, GRID_STEP_S)
     every = np.ones(equal.times.size, dtype=bool)
     source_fit, source_curves = source_searches(equal, every, delays, w)
     sig = equal.mixed(fit_weights(source_fit)) if source_fit else equal
@@ -240,7 +244,7 @@ def analyse(
     details = {
         "algorithm": ALGORITHM,
         "weights": w,
-        "search_ms": [-max_delay_s * 1000.0, max_delay_s * 1000.0],
+        "search_ms": [(centre_s - max_delay_s) * 1000.0, (centre_s + max_delay_s) * 1000.0],
         "frames": int(sig.times.size),
         "face_fraction": sig.face_fraction(np.ones(sig.times.size, dtype=bool)),
         "speech_s": sig.speech_seconds(float(sig.times[0]), float(sig.times[-1])),
@@ -604,6 +608,9 @@ def check_sync(
             rep.findings.insert(0, _set_aside(None if given is None else given[1], rep))
     unwanted(used)
     best = best_of(reports)  # the report ``rep`` the decision read
+    if audio_path is None:
+        rep = _offset_hypothesis(rep, usable[best], timelines, audio, window_s=window_s, hop_s=hop_s,
+                                 standard=standard, max_delay_s=max_delay_s, source=vpath)
     rep.details["phones_from"] = "+".join(
         tl.mode + ("" if sources[i][1] == "batch" else f"({sources[i][1]})") for tl, i in zip(timelines, used, strict=True)
     )
@@ -635,6 +642,39 @@ def check_sync(
     if keep_evidence:
         rep.evidence = Evidence(track=usable[best], timelines=list(timelines), audio=audio)
     return rep
+
+
+def _offset_hypothesis(rep: SyncReport, track: Any, timelines: list[Any], audio: Audio, *, max_delay_s: float,
+                       **kw: Any) -> SyncReport:
+    """The report read around the sound stream's start offset, when that offset is beyond
+    the search and the search found nothing clear; ``rep`` otherwise.
+
+    Why: a sound stream that starts seconds from its picture in the container (a remux
+    with a wrong offset, ``-itsoffset`` misused, an edit list lost) plays that far out of
+    sync, beyond the lip-sync search: retalking_face2 with its sound starting 2 s late
+    read +91.5 ms at confidence 0.00, "several delays fit". The mouth agrees with the
+    speech only at the offset, so the search is repeated around it (the same face track
+    and phones, ~0.3 s), and its reading is kept when it is confident and beats the first.
+    """
+    offset = float(audio.start) - float(track.times[0]) if len(track.times) else 0.0
+    if abs(offset) <= max_delay_s or rep.confidence >= LOW_CONFIDENCE:
+        return rep
+    alt = analyse(track, timelines, audio, max_delay_s=max_delay_s, centre_s=offset, **kw)
+    if alt.audio_delay_ms is None or alt.confidence < LOW_CONFIDENCE or alt.confidence <= rep.confidence:
+        return rep
+    for k, v in rep.details.items():
+        alt.details.setdefault(k, v)
+    alt.details["start_offset_ms"] = round(offset * 1000.0, 1)
+    late = "after" if offset > 0 else "before"
+    alt.findings.insert(0, Finding(
+        "sync.start_offset", Severity.WARNING,
+        f"the sound stream starts {abs(offset) * 1000.0:.0f} ms {late} the picture in the file, and the mouth agrees "
+        f"with the speech only there: the delay ({alt.audio_delay_ms:+.0f} ms) is that offset, beyond the "
+        f"+-{max_delay_s * 1000.0:.0f} ms lip-sync search (at confidence {rep.confidence:.2f} inside it)",
+        advice="`mouthsync fix FILE -o OUT --delay auto` removes it; a remux or an offset option set "
+               "the start wrong"))
+    alt.findings += [f for f in rep.findings if f.check == "sync.transcript"]
+    return alt
 
 
 def _set_aside(words: SyncReport | None, speech: SyncReport) -> Finding:
