@@ -99,6 +99,16 @@ def test_silence_reads_no_confidence_and_says_why(face2, tmp_path: Path) -> None
     assert "no speech" in rep.verdict["reason"]
 
 
+def test_a_silent_track_is_not_blamed_on_its_coding(tmp_path: Path) -> None:
+    """Silence codes to ~2 kbit/s of AAC: "no speech" is the reason, not the coding."""
+    out = tmp_path / "silent.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(_clip("retalking_face2.mp4")), "-c:v", "copy",
+                    "-af", "volume=0", "-c:a", "aac", str(out)], check=True)
+    rep = check_sync(out)
+    assert rep.audio_delay_ms is None and "no speech" in rep.verdict["reason"]
+    assert not [f for f in rep.findings if f.check == "sync.audio"]
+
+
 def test_sparse_mp3_says_why_the_confidence_is_low(tmp_path: Path) -> None:
     """retalking_face2 with its sound as MP3 at 32 kbit/s (an old web upload): the face
     plainly speaks, the confidence collapses (0.76 -> 0.02), and check names the coding

@@ -628,7 +628,8 @@ def check_sync(
         rep.details["placement"] = {"by": at.by, "start_s": at.start_s, "speed": at.speed}
     if audio.channel:
         rep.details["audio_channel"] = audio.channel
-    coded = coding_finding(*coding, rep.confidence)
+    # (a sound with nothing measured, silence above all, codes sparsely for that reason)
+    coded = coding_finding(*coding, rep.confidence) if rep.audio_delay_ms is not None else None
     if coded is not None:
         rep.findings.append(coded)
     # a flat noise bed was removed before recognition (audio.denoise): say so, with its measure
