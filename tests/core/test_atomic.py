@@ -45,3 +45,20 @@ def test_outputs_get_the_mode_a_plain_write_gives(tmp_path: Path) -> None:
     out.chmod(0o640)
     write_text_atomic(out, "y")
     assert out.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_folder_that_takes_no_files_is_refused_before_any_work() -> None:
+    """/proc passes the permission test for root but takes no files: a check with
+    ``--plot /proc/x.png`` ran its whole analysis, then died with a traceback."""
+    import subprocess
+    import sys
+
+    from tests.conftest import CLIPS
+
+    with pytest.raises(BadOutput, match="cannot write /proc/x.png"):
+        check_output_path("/proc/x.png")
+    r = subprocess.run([sys.executable, "-m", "mouthsync", "check", str(CLIPS[1]), "--plot", "/proc/x.png"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mouthsync: error: cannot write /proc/x.png:"), r.stderr

@@ -37,6 +37,14 @@ def check_output_path(out: str | os.PathLike[str], inputs: Iterable[str | os.Pat
         raise BadOutput(f"cannot write {path}: it is a folder")
     if not os.access(parent, os.W_OK):
         raise BadOutput(f"cannot write {path}: folder {parent} is not writable")
+    # The permission bits do not tell everything (root passes them on a read-only mount,
+    # /proc, a full disk's quota): a file made and removed there does, before any work.
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".mouthsync-probe.", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise BadOutput(f"cannot write {path}: {exc.strerror or exc} in folder {parent}") from None
     return path
 
 
@@ -61,9 +69,12 @@ def atomic_path(
     extension (FFmpeg, PyAV) pick the right one.
     """
     path = check_output_path(out, inputs)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent or "."
-    )
+    try:
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent or "."
+        )
+    except OSError as exc:  # (the folder changed since it was checked)
+        raise BadOutput(f"cannot write {path}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
