@@ -218,3 +218,21 @@ def test_timecode_and_subtitles_survive_the_cache(tmp_path: Path, monkeypatch, c
     assert [(s["codec"], s["language"], s["text"]) for s in again.subtitles] == [("mov_text", "eng", True)]
     assert main(["probe", str(out)]) == 0
     assert "check --transcript subtitles" in capsys.readouterr().out
+
+
+def test_channels_in_opposite_polarity_are_named_and_their_speech_measured(tmp_path: Path) -> None:
+    """One channel's polarity reversed: the mono mix holds no speech (the probe said "no
+    speech detected"); it now names the fault and measures the speech on the difference."""
+    import subprocess
+
+    face2 = next(p for p in CLIPS if p.name == "retalking_face2.mp4")
+    flipped = tmp_path / "flipped.mkv"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(face2), "-af", "pan=stereo|c0=c0|c1=-1*c0",
+                    "-c:v", "copy", "-c:a", "pcm_s16le", str(flipped)], check=True)
+    info = probe(flipped, use_cache=False)
+    checks = {f.check for f in info.findings}
+    assert "audio.polarity" in checks and "audio.no_speech" not in checks
+    assert info.audio.quality.channel_correlation < -0.9 and info.audio.quality.speech_ratio > 0.5
+    plain = probe(face2, use_cache=False)
+    assert "audio.polarity" not in {f.check for f in plain.findings}
+    assert plain.audio.quality.channel_correlation is None or plain.audio.quality.channel_correlation > 0.5

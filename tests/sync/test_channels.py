@@ -88,3 +88,25 @@ def test_the_channel_the_face_speaks_is_measured(tmp_path: Path, left_is_face: b
         mixed = decode_audio(two)
         m = analyse(track_face(two), timelines_for(mixed), mixed, window_s=1e9)
         assert m.confidence < 0.3 or abs(m.audio_delay_ms - base.audio_delay_ms) > 40.0
+
+
+def test_channels_in_opposite_polarity_are_measured_on_their_difference(tmp_path: Path) -> None:
+    """One channel's polarity reversed (a miswired cable): the mono mix cancels the voice
+    ("no speech" before), their difference holds it; ordinary stereo, split microphones
+    and one silent channel are not taken for it."""
+    from mouthsync.media.decode import stereo_head
+    from mouthsync.sync.channels import opposite_polarity
+
+    flipped = tmp_path / "flipped.mkv"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(FACE), "-af", "pan=stereo|c0=c0|c1=-1*c0",
+                    "-c:v", "copy", "-c:a", "pcm_s16le", str(flipped)], check=True)
+    assert opposite_polarity(stereo_head(flipped))
+    for clip in CLIPS:
+        assert not opposite_polarity(stereo_head(clip))
+    assert not opposite_polarity(stereo_head(_two_mics(tmp_path / "a.mkv", True)))
+    assert not opposite_polarity(None)
+    own = check_sync(FACE)
+    rep = check_sync(flipped)
+    assert rep.details["audio_channel"] == "L-R"
+    assert any(f.check == "sync.polarity" for f in rep.findings)
+    assert abs(rep.audio_delay_ms - own.audio_delay_ms) <= 10.0 and rep.confidence >= 0.5

@@ -137,6 +137,8 @@ def _human(d: dict[str, Any]) -> list[str]:
             mark = "measured" if c["name"] == d["details"].get("audio_channel") else ""
             face = f"  face at {c['box']}" if c.get("box") else ""
             lines.append(f"  channel {c['name']:5s}: {dl}  conf {c['confidence']:.2f}{face}  {mark}".rstrip())
+    elif d["details"].get("audio_channel") == "L-R":
+        lines.append("  audio         : speech measured on the difference of the two channels (they are in opposite polarity)")
     elif d["details"].get("audio_channel"):
         lines.append(f"  audio         : speech measured on the {d['details']['audio_channel']} (centre) channel alone, where a master carries its dialogue")
     if "placement" in d["details"]:

@@ -527,6 +527,15 @@ def channel_envelopes(
     Cheap (a fraction of a full decode): it is what tells split microphones (one voice
     per channel) from ordinary stereo before the speech is analysed.
     """
+    return envelopes_of(stereo_head(path, audio_stream=audio_stream, seconds=seconds, rate=rate), rate)
+
+
+def stereo_head(
+    path: str | os.PathLike[str], *, audio_stream: int = 0, seconds: float = 30.0, rate: int = 8000
+) -> np.ndarray | None:
+    """The first ``seconds`` of a two-channel stream at ``rate``, shape (2, samples); None
+    for any other channel count or nothing decodable. What tells split microphones and
+    channels of opposite polarity from ordinary stereo, before the speech is analysed."""
     with open_input(path) as c:
         stream = require_audio(c, path, audio_stream)
         if stream.codec_context.channels != 2:
@@ -545,7 +554,13 @@ def channel_envelopes(
             pass
     if not chunks:
         return None
-    x = np.concatenate(chunks, axis=1).astype(np.float64)
+    return np.concatenate(chunks, axis=1).astype(np.float64)
+
+
+def envelopes_of(x: np.ndarray | None, rate: int = 8000) -> np.ndarray | None:
+    """Per-channel loudness (dB, 20 ms frames) of ``stereo_head``'s samples (None: None)."""
+    if x is None:
+        return None
     hop = rate // 50
     n = x.shape[1] // hop
     if n < 10:
@@ -569,7 +584,7 @@ def dialogue_channel(layout: Any) -> str | None:
 
 def decode_audio(
     path: str | os.PathLike[str], *, rate: int = 16000, mono: bool = True, audio_stream: int = 0,
-    dialogue: bool = False, channel: int | None = None,
+    dialogue: bool = False, channel: int | None = None, difference: bool = False,
 ) -> Audio:
     """Decode audio stream ``audio_stream`` (0: the first) to float32 at ``rate`` Hz.
 
@@ -577,6 +592,9 @@ def decode_audio(
     (:func:`dialogue_channel`; ``Audio.channel`` says so), else mix to mono as usual.
     ``channel`` (with ``mono``): take that channel alone (counted from 0), whatever the
     layout (split microphones: one voice per channel).
+    ``difference`` (with ``mono``, two channels): half the first channel less the second
+    (``Audio.channel`` "L-R"): the voice of a stereo pair wired in opposite polarity,
+    which the ordinary mix cancels (``sync.channels.opposite_polarity``).
 
     Resampling happens in FFmpeg's resampler (``swr``), which keeps sample timing exact.
     AAC encoder priming that the container failed to hide is removed and ``start`` moved
@@ -600,7 +618,8 @@ def decode_audio(
             pick = names[channel] if names[channel] not in ("", "NONE") else f"channel {channel}"
         elif pick is not None:
             pick_row = names.index(pick)
-        if pick is not None:  # every channel as it is, then the chosen row alone
+        difference = difference and mono and pick is None and len(names) == 2
+        if pick is not None or difference:  # every channel as it is, then the chosen row alone
             layout = stream.codec_context.layout.name
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
         chunks: list[np.ndarray] = []
@@ -659,7 +678,10 @@ def decode_audio(
         excess = start + samples.shape[1] / rate - declared_end
         if 0 < excess <= 2 * AAC_PRIMING / src_rate:
             samples = samples[:, : samples.shape[1] - int(round(excess * rate))]
-    if mono:
+    if difference:
+        samples = np.ascontiguousarray(0.5 * (samples[0] - samples[1]))
+        pick = "L-R"
+    elif mono:
         samples = np.ascontiguousarray(samples[pick_row])
     coded = n_bytes * 8.0 / (n_samples / src_rate) if n_samples else None
     return Audio(samples=samples, rate=rate, start=start, channel=pick or "", codec=codec, coded_bps=coded)

@@ -31,12 +31,12 @@ from mouthsync.core.cache import cache_key, cache_path
 from mouthsync.core.errors import BadInput, BadOutput
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.progress import progress
-from mouthsync.media.audio_quality import AudioQuality, measure
+from mouthsync.media.audio_quality import OPPOSITE_MAX_CORR, AudioQuality, measure
 from mouthsync.media.container import check_input_path, open_input, picture_stream, require_video
 from mouthsync.media.decode import check_video_frames, decode_audio
 from mouthsync.media.subtitles import TEXT_SUBTITLE_CODECS
 
-PROBE_VERSION = "probe-5"
+PROBE_VERSION = "probe-6"
 
 #: Frame rates a camera or editor produces; used to name the rate nearest a measurement.
 STANDARD_RATES: tuple[float, ...] = (
@@ -502,6 +502,13 @@ def _audio_findings(a: AudioInfo) -> list[Finding]:
             f"integrated loudness {q.loudness_lufs:.1f} LUFS",
             "speech is usually delivered at -23 (broadcast) to -14 LUFS (online)",
             value=q.loudness_lufs, unit="LUFS"))
+    if q.channel_correlation is not None and q.channel_correlation < OPPOSITE_MAX_CORR:
+        out.append(Finding(
+            "audio.polarity", Severity.WARNING,
+            f"the two channels carry one signal in opposite polarity (correlation {q.channel_correlation:+.2f}): "
+            "mixed to mono (a phone, a mono broadcast) the voice cancels; speech measured on their difference",
+            "reverse one channel's polarity (e.g. ffmpeg -af \"pan=stereo|c0=c0|c1=-1*c1\")",
+            value=q.channel_correlation, threshold=OPPOSITE_MAX_CORR))
     if q.speech_ratio == 0.0:
         out.append(Finding("audio.no_speech", Severity.ERROR, "no speech detected",
                            "lip sync needs speech: check the track is the dialogue"))

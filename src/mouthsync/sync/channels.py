@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mouthsync.media.audio_quality import OPPOSITE_MAX_CORR, channel_correlation
+
 # Envelopes correlating less than this are two different signals.
 SPLIT_MAX_CORR = 0.7
 # A channel whose loud level is this far below the other's holds no voice of its own.
@@ -37,3 +39,19 @@ def split_voices(envelopes: np.ndarray | None) -> bool:
     if sel.sum() < 25 or np.std(a[sel]) < 1e-6 or np.std(b[sel]) < 1e-6:
         return False
     return float(np.corrcoef(a[sel], b[sel])[0, 1]) < SPLIT_MAX_CORR
+
+
+def opposite_polarity(head: np.ndarray | None) -> bool:
+    """Whether a stereo pair's samples (2, n; ``media.decode.stereo_head``) are one sound
+    with one channel's polarity reversed (a miswired balanced cable, a phase-flipped
+    channel in a mix): their correlation (``media.audio_quality.channel_correlation``)
+    under ``OPPOSITE_MAX_CORR``.
+
+    Why: mixed to mono the voice cancels. retalking_face2 made so read "no speech" (PCM)
+    or +687 ms at confidence 0.00 (AAC, the second channel at 0.9): the mix is silence or
+    a remnant. Their difference is the voice (+27.9 ms at 0.76 and +28.5 at 1.00).
+    """
+    if head is None:
+        return False
+    r = channel_correlation(head)
+    return r is not None and r < OPPOSITE_MAX_CORR

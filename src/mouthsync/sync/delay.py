@@ -422,8 +422,8 @@ def check_sync(
     from mouthsync.face.region import face_regions
     from mouthsync.face.track import DEFAULT_MAX_SIDE, start_track_face, track_faces
     from mouthsync.media.container import check_input_path
-    from mouthsync.media.decode import channel_envelopes, video_meta
-    from mouthsync.sync.channels import split_voices
+    from mouthsync.media.decode import envelopes_of, stereo_head, video_meta
+    from mouthsync.sync.channels import opposite_polarity, split_voices
 
     vpath = str(check_input_path(video_path))
     apath = str(check_input_path(audio_path)) if audio_path is not None else vpath
@@ -440,7 +440,8 @@ def check_sync(
     pending = (start_track_face(vpath, use_cache=use_cache, worker_nice=BACKGROUND_NICE, max_rate=track_rate)
                if faces in ("auto", 1) else None)
     try:  # until the block that owns it below, an error here must stop the tracking worker
-        if channel is None and split_voices(channel_envelopes(apath, audio_stream=audio_stream)):
+        head = stereo_head(apath, audio_stream=audio_stream) if channel is None else None
+        if channel is None and split_voices(envelopes_of(head)):
             if pending is not None:
                 pending.cancel()
             return _check_channels(
@@ -448,8 +449,9 @@ def check_sync(
                 max_delay_s=max_delay_s, use_cache=use_cache, transcript=transcript, faces=faces,
                 audio_stream=audio_stream, keep_evidence=keep_evidence, line_up=line_up, track_rate=track_rate)
         # the centre channel alone where the layout has one: the dialogue of a 5.1 master
+        # (a stereo pair in opposite polarity: the mix cancels the voice, their difference holds it)
         audio = decode_audio(apath, rate=16000, mono=True, audio_stream=audio_stream, dialogue=True,
-                             channel=channel)
+                             channel=channel, difference=opposite_polarity(head))
         if audio.samples.size < audio.rate // 10:
             raise BadInput(f"{apath}: the audio is shorter than 0.1 s: nothing to measure")
         coding = (audio.codec, audio.coded_bps)  # before a separate recording is placed
@@ -628,6 +630,12 @@ def check_sync(
         rep.details["placement"] = {"by": at.by, "start_s": at.start_s, "speed": at.speed}
     if audio.channel:
         rep.details["audio_channel"] = audio.channel
+    if audio.channel == "L-R":
+        rep.findings.append(Finding(
+            "sync.polarity", Severity.WARNING,
+            "the two sound channels carry one signal in opposite polarity: mixed to mono (a phone, a mono "
+            "broadcast) the voice cancels; measured on their difference",
+            advice="reverse one channel's polarity (e.g. ffmpeg -af \"pan=stereo|c0=c0|c1=-1*c1\")"))
     # (a sound with nothing measured, silence above all, codes sparsely for that reason)
     coded = coding_finding(*coding, rep.confidence) if rep.audio_delay_ms is not None else None
     if coded is not None:
