@@ -109,6 +109,20 @@ def test_a_silent_track_is_not_blamed_on_its_coding(tmp_path: Path) -> None:
     assert not [f for f in rep.findings if f.check == "sync.audio"]
 
 
+def test_a_silent_first_audio_stream_points_to_the_one_with_speech(tmp_path: Path) -> None:
+    """A file whose first audio stream is empty and whose second holds the dialogue: the
+    report says which stream to measure instead of only "no speech"."""
+    out = tmp_path / "two_tracks.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(_clip("retalking_face2.mp4")), "-f", "lavfi",
+                    "-t", "5", "-i", "anullsrc=r=48000:cl=stereo", "-map", "0:v", "-map", "1:a", "-map", "0:a",
+                    "-c:v", "copy", "-c:a", "aac", str(out)], check=True)
+    rep = check_sync(out)
+    assert rep.audio_delay_ms is None
+    hint = [f for f in rep.findings if f.check == "sync.audio_stream"]
+    assert hint and "--audio-stream 1" in hint[0].advice
+    assert check_sync(out, audio_stream=1).audio_delay_ms is not None
+
+
 def test_sparse_mp3_says_why_the_confidence_is_low(tmp_path: Path) -> None:
     """retalking_face2 with its sound as MP3 at 32 kbit/s (an old web upload): the face
     plainly speaks, the confidence collapses (0.76 -> 0.02), and check names the coding

@@ -630,6 +630,13 @@ def check_sync(
         rep.details["placement"] = {"by": at.by, "start_s": at.start_s, "speed": at.speed}
     if audio.channel:
         rep.details["audio_channel"] = audio.channel
+    if rep.audio_delay_ms is None and rep.verdict.get("reason") == "no speech" and audio_path is None:
+        others = _other_audio_streams(apath, audio_stream)
+        if others:
+            rep.findings.append(Finding(
+                "sync.audio_stream", Severity.WARNING,
+                f"audio stream {audio_stream} holds no speech, and the file has {len(others) + 1} audio streams",
+                advice=f"measure another one: check FILE --audio-stream {others[0]} (fix takes the same option)"))
     if audio.channel == "L-R":
         rep.findings.append(Finding(
             "sync.polarity", Severity.WARNING,
@@ -651,6 +658,16 @@ def check_sync(
     if keep_evidence:
         rep.evidence = Evidence(track=usable[best], timelines=list(timelines), audio=audio)
     return rep
+
+
+def _other_audio_streams(path: str, measured: int) -> list[int]:
+    """The file's audio streams other than ``measured`` (counted from 0): where the dialogue
+    may be when the measured one holds none (a master whose first track is music and
+    effects, or an empty track)."""
+    from mouthsync.media.container import open_input
+
+    with open_input(path) as c:
+        return [k for k in range(len(c.streams.audio)) if k != measured]
 
 
 def _offset_hypothesis(rep: SyncReport, track: Any, timelines: list[Any], audio: Audio, *, max_delay_s: float,
