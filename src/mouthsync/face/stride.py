@@ -32,13 +32,10 @@ def stride_for(times: np.ndarray, max_rate: float | None) -> int:
     """Every how many frames to track a clip with frame times ``times`` so that about
     ``max_rate`` frames a second are tracked (1: every frame; None: no limit). The nearest
     whole stride: 50 fps -> 2 (25), 60 -> 2 (30), 48 -> 2 (24), 40 -> 1, 120 -> 4."""
-    if not max_rate or len(times) < 2:
-        return 1
-    span = float(times[-1] - times[0])
-    if span <= 0:
-        return 1
-    rate = (len(times) - 1) / span
-    return max(1, int(round(rate / max_rate)))
+    from mouthsync.media.decode import rate_of
+
+    rate = rate_of(times) if max_rate else 0.0
+    return max(1, int(round(rate / max_rate))) if rate > 0 and max_rate else 1
 
 
 def keeper(times: np.ndarray, every: int) -> Callable[[float], bool] | None:

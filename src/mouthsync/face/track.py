@@ -111,8 +111,8 @@ def track_face(
     processes for long clips (default: up to 2 when the clip is long enough to pay off);
     ``worker_nice`` > 0 runs the worker processes at lower CPU priority (``check`` lets its
     speech transcript go first, :mod:`mouthsync.core.priority`). ``max_rate``: track only
-    about that many frames a second (every k-th frame, ``face.stride``; ``check`` uses
-    ``CHECK_MAX_RATE``); None tracks every frame.
+    about that many frames a second (every k-th frame, ``face.stride``; ``check
+    --track-rate``); None tracks every frame.
     Raises :class:`NoFace` when no frame has a usable face.
     """
     if smooth is not None and not (smooth >= 0 and np.isfinite(smooth)):
@@ -197,6 +197,23 @@ def _set_stride(src: str, settings: dict[str, Any], max_rate: float | None) -> N
             settings["every"] = every
 
 
+def _start_workers(
+    stack: contextlib.ExitStack, src: str, starts: list[float], workers: int | None, meta: Any, advance: Any, *,
+    max_side: int | None, max_faces: int, nice: int = 0, crop: tuple[int, int, int, int] | None = None,
+    every_face: bool = False, every: int = 1,
+) -> TrackWorkers | None:
+    """The worker processes that track chunks beside the caller (entered on ``stack``), or
+    None for one process: one per core up to two, never more than chunks (a short clip is
+    one), each starting at its share of the clip (the caller takes the start)."""
+    n = len(starts)
+    procs = min(n, max(1, workers if workers is not None else min(2, os.cpu_count() or 1)))
+    if procs <= 1:
+        return None
+    firsts = [(n * i) // procs for i in range(1, procs)]
+    return stack.enter_context(TrackWorkers(src, starts, firsts, max_side, max_faces, meta.width, meta.height,
+                                            advance, nice, crop, meta.sar, every_face=every_face, every=every))
+
+
 def _gather(
     src: str,
     starts: list[float],
@@ -268,18 +285,12 @@ class PendingTrack:
 
         ft = frame_times(src)
         self._starts = chunk_starts(ft, keyframe_times(src))
-        n = len(self._starts)
-        # processes: one per core up to two, never more than chunks (a short clip is one)
-        procs = min(n, max(1, workers if workers is not None else min(2, os.cpu_count() or 1)))
         try:
             self._every = int(settings.get("every", 1))
             self._advance = self._stack.enter_context(progress("Tracking face", kept(len(ft), self._every)))
-            if procs > 1:
-                # each worker starts at its share of the clip; the caller takes the start
-                firsts = [(n * i) // procs for i in range(1, procs)]
-                self._workers = self._stack.enter_context(
-                    TrackWorkers(src, self._starts, firsts, max_side, max_faces, meta.width, meta.height,
-                                 self._advance, worker_nice, crop, meta.sar, every=self._every))
+            self._workers = _start_workers(self._stack, src, self._starts, workers, meta, self._advance,
+                                           max_side=max_side, max_faces=max_faces, nice=worker_nice, crop=crop,
+                                           every=self._every)
         except BaseException:
             self._stack.close()
             raise
@@ -368,16 +379,10 @@ def track_faces(
         ft = frame_times(src)
         starts = chunk_starts(ft, keyframe_times(src))
         args = (max_side, max_faces, meta.width, meta.height)
-        # processes: as for one face (PendingTrack); every face of every frame comes back,
-        # and identities are followed over the whole clip here
-        procs = min(len(starts), max(1, workers if workers is not None else min(2, os.cpu_count() or 1)))
+        # every face of every frame comes back, and identities are followed over the whole clip here
         with progress("Tracking faces", kept(len(ft), every)) as advance, contextlib.ExitStack() as stack:
-            pool = None
-            if procs > 1:
-                firsts = [(len(starts) * i) // procs for i in range(1, procs)]
-                pool = stack.enter_context(TrackWorkers(src, starts, firsts, max_side, max_faces, meta.width,
-                                                        meta.height, advance, worker_nice, None, meta.sar,
-                                                        every_face=True, every=every))
+            pool = _start_workers(stack, src, starts, workers, meta, advance, max_side=max_side, max_faces=max_faces,
+                                  nice=worker_nice, every_face=True, every=every)
             ordered = _gather(src, starts, pool, args, advance, sar=meta.sar, every_face=True, every=every)
         times, ids, change, thumbs, turns = follow_identities(replay(ordered))
         n = len(times)
