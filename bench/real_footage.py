@@ -9,7 +9,9 @@ Each variant is made from a shared clip with ffmpeg and checked cold (no cache) 
 default settings; the table prints its delay and confidence beside the clip's own,
 whether it reads within a frame of it, and its median lip aperture over the clip's (1.00:
 the mouth is measured as on the clip; phone and anamorphic copies must read the same), and
-"named" where check's warning names the sound's low-rate coding. Default clips:
+the sound's echo decay (``media.echo``: 0.15-0.35 s for a dry voice, "-" not measured),
+and which cause of a low confidence check's warnings name: the sound's low-rate "coding"
+or its "echo". Default clips:
 retalking_face2 and retalking_face3.
 About 10-20 s per variant.
 """
@@ -154,7 +156,7 @@ def main() -> int:
     wanted = args or ["retalking_face2", "retalking_face3"]
     clips = [p for p in CLIPS + WILD if p.stem in wanted]
     print(f"{'clip':18s} {'variant':12s} {'delay ms':>9s} {'conf':>5s} {'clip ms':>8s} {'clip conf':>9s} "
-          f"{'<= 1 frame':>10s} {'aperture':>8s} {'coding':>6s} {'s':>5s}")
+          f"{'<= 1 frame':>10s} {'aperture':>8s} {'echo s':>6s} {'named':>11s} {'s':>5s}")
     ok = total = 0
     with tempfile.TemporaryDirectory(prefix="mouthsync-bench-") as tmp:
         for clip in clips:
@@ -165,13 +167,16 @@ def main() -> int:
                 t0 = time.time()
                 rep = check_sync(make(name, clip, Path(tmp)), use_cache=False, keep_evidence=True)
                 d = rep.audio_delay_ms
-                coded = any(f.check == "sync.audio" for f in rep.findings)  # the low-rate warning
+                named = ",".join(w for f, w in (("sync.audio", "coding"), ("sync.echo", "echo"))
+                                 if any(x.check == f for x in rep.findings))
+                echo = rep.details.get("echo_decay_s")
                 near = d is not None and own.audio_delay_ms is not None and abs(d - own.audio_delay_ms) <= frame_ms
                 ok += near
                 total += 1
                 print(f"{clip.stem:18s} {name:12s} {d if d is not None else float('nan'):+9.1f} {rep.confidence:5.2f} "
                       f"{own.audio_delay_ms:+8.1f} {own.confidence:9.2f} {'yes' if near else 'NO':>10s} "
-                      f"{_aperture(rep) / own_ap:8.2f} {'named' if coded else '':>6s} {time.time() - t0:5.1f}", flush=True)
+                      f"{_aperture(rep) / own_ap:8.2f} {'-' if echo is None else f'{echo:.2f}':>6s} {named:>11s} "
+                      f"{time.time() - t0:5.1f}", flush=True)
     print(f"\nwithin a frame of the clip's own reading: {ok}/{total}")
     for name, what in variants:
         print(f"  {name:12s} {what}")

@@ -236,3 +236,20 @@ def test_channels_in_opposite_polarity_are_named_and_their_speech_measured(tmp_p
     plain = probe(face2, use_cache=False)
     assert "audio.polarity" not in {f.check for f in plain.findings}
     assert plain.audio.quality.channel_correlation is None or plain.audio.quality.channel_correlation > 0.5
+
+
+@pytest.mark.skipif(__import__("shutil").which("sox") is None, reason="sox not installed")
+def test_a_halls_echo_is_named(tmp_path: Path) -> None:
+    """retalking_face2's voice in a hall (sox reverb, RT60 1.35 s) reads reverberant; as
+    it is, it reads dry and nothing is named."""
+    import subprocess
+
+    face2 = next(p for p in CLIPS if p.name == "retalking_face2.mp4")
+    dry, wet = tmp_path / "dry.wav", tmp_path / "hall.wav"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(face2), "-vn", "-ac", "1", str(dry)], check=True)
+    subprocess.run(["sox", "-D", str(dry), str(wet), "reverb", "50", "50", "100"], check=True, capture_output=True)
+    info = probe(wet, use_cache=False)
+    echo = [f for f in info.findings if f.check == "audio.echo"]
+    assert len(echo) == 1 and info.audio.quality.echo_decay_s >= 0.7
+    plain = probe(face2, use_cache=False)
+    assert plain.audio.quality.echo_decay_s < 0.4 and "audio.echo" not in {f.check for f in plain.findings}

@@ -4,6 +4,7 @@ says why when there is no face or no speech, and the ``check`` command's JSON an
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -134,6 +135,24 @@ def test_sparse_mp3_says_why_the_confidence_is_low(tmp_path: Path) -> None:
     assert rep.confidence < 0.3
     coded = [f for f in rep.findings if f.check == "sync.audio"]
     assert len(coded) == 1 and "32 kbit/s" in coded[0].message
+
+
+@pytest.mark.skipif(shutil.which("sox") is None, reason="sox not installed")
+def test_a_halls_echo_says_why_the_confidence_is_low(tmp_path: Path) -> None:
+    """retalking_face2's voice in a hall (sox reverb, RT60 1.35 s): the confidence
+    collapses (0.76 -> 0.24 or less) and check names the echo; the clip as it is names none."""
+    dry, wet, out = tmp_path / "dry.wav", tmp_path / "wet.wav", tmp_path / "hall.mkv"
+    clip = _clip("retalking_face2.mp4")
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(clip), "-vn", "-ac", "1", str(dry)], check=True)
+    subprocess.run(["sox", "-D", str(dry), str(wet), "reverb", "50", "50", "100"], check=True, capture_output=True)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(clip), "-i", str(wet), "-map", "0:v", "-map", "1:a",
+                    "-c:v", "copy", "-c:a", "pcm_s16le", str(out)], check=True)
+    rep = check_sync(out)
+    assert rep.confidence < 0.3 and rep.details["echo_decay_s"] >= 0.7
+    echo = [f for f in rep.findings if f.check == "sync.echo"]
+    assert len(echo) == 1 and "reverberant" in echo[0].message
+    plain = check_sync(clip)
+    assert plain.details["echo_decay_s"] < 0.4 and not [f for f in plain.findings if f.check == "sync.echo"]
 
 
 def test_faceless_video_reads_no_face(tmp_path: Path) -> None:

@@ -100,3 +100,13 @@ def test_sparse_coding_explains_a_low_confidence() -> None:
     assert coding_finding("pcm_s16le", 256000.0, 0.1) is None
     assert coding_finding("flac", 40000.0, 0.1) is None  # lossless, however small
     assert coding_finding("", None, 0.1) is None  # sound not from a file
+
+
+def test_echo_explains_a_low_confidence() -> None:
+    from mouthsync.sync.verdict import echo_finding
+
+    f = echo_finding(0.93, 0.0)
+    assert f is not None and f.check == "sync.echo" and "0.9 s" in f.message
+    assert echo_finding(0.93, 0.8) is None  # confident: nothing to explain
+    assert echo_finding(0.3, 0.0) is None  # a dry voice: not the reason
+    assert echo_finding(None, 0.0) is None  # not measured

@@ -49,6 +49,8 @@ def _human(r: dict[str, Any]) -> list[str]:
                 f"{_fmt(q['snr_db'], '.0f', ' dB')}, speech {q['speech_ratio'] * 100:.0f} % of frames, "
                 f"background: {q['background']}"
             )
+            if q.get("echo_decay_s") is not None:
+                lines.append(f"       echo: speech dies away in {q['echo_decay_s']:.2f} s (dry voice 0.15-0.35)")
             lines.append(
                 f"       silence: {q['leading_silence_s']:.2f} s lead, {q['trailing_silence_s']:.2f} s tail, "
                 f"{len(q['long_pauses'])} long pause(s)"

@@ -11,6 +11,7 @@ measured, nothing assumed:
   giving leading/trailing silence and long pauses;
 * noise floor from the quietest 30 ms frames, speech level from voiced frames, their
   difference as a speech-to-noise estimate;
+* how long the speech takes to die away in its room (``media.echo``: a hall's echo);
 * what sits under the speech: the quietest frames tell whether there is a bed at all, and
   their spectral flatness tells broadband noise (flat) from tonal content such as music
   (peaky). We call the latter "tonal (music-like)", not "music": it is an honest
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from mouthsync.media.echo import echo_decay
 from mouthsync.media.resample import resample
 
 VAD_RATE = 16000
@@ -64,6 +66,10 @@ class AudioQuality:
     #: channels). Near -1: one signal with one channel's polarity reversed, which a mono
     #: mix cancels; the speech figures above are then measured on their difference.
     channel_correlation: float | None = None
+    #: How long the speech takes to die away (s, 60 dB extrapolated from its first 20 dB;
+    #: ``media.echo``): 0.15-0.33 for a dry voice, from ``echo.NAMED_DECAY_S`` a hall or a
+    #: bare room. None: too few clear speech endings to tell.
+    echo_decay_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -285,7 +291,8 @@ def measure(
 
     clipped_ratio, clipped_runs = clipping(chans)
 
-    flags = vad_flags(resample(mono, rate, VAD_RATE))
+    mono16k = resample(mono, rate, VAD_RATE)
+    flags = vad_flags(mono16k)
     segs = speech_segments(flags)
     bed = noise_bed(mono, rate, flags)
 
@@ -313,4 +320,5 @@ def measure(
         background=bed.background,
         background_flatness=bed.flatness,
         channel_correlation=None if corr is None else round(corr, 3),
+        echo_decay_s=echo_decay(mono16k, VAD_RATE) if flags.any() else None,
     )

@@ -34,9 +34,10 @@ from mouthsync.core.progress import progress
 from mouthsync.media.audio_quality import OPPOSITE_MAX_CORR, AudioQuality, measure
 from mouthsync.media.container import check_input_path, open_input, picture_stream, require_video
 from mouthsync.media.decode import check_video_frames, decode_audio
+from mouthsync.media.echo import NAMED_DECAY_S
 from mouthsync.media.subtitles import TEXT_SUBTITLE_CODECS
 
-PROBE_VERSION = "probe-6"
+PROBE_VERSION = "probe-7"
 
 #: Frame rates a camera or editor produces; used to name the rate nearest a measurement.
 STANDARD_RATES: tuple[float, ...] = (
@@ -519,6 +520,14 @@ def _audio_findings(a: AudioInfo) -> list[Finding]:
             f"speech only {q.snr_db:.0f} dB above the noise floor ({q.noise_floor_dbfs:.0f} dBFS)",
             "speech timing gets less precise in noise; denoise or use a cleaner take",
             value=q.snr_db, threshold=15.0, unit="dB"))
+    if q.echo_decay_s is not None and q.echo_decay_s >= NAMED_DECAY_S:
+        out.append(Finding(
+            "audio.echo", Severity.WARNING,
+            f"reverberant sound: the speech takes about {q.echo_decay_s:.1f} s to die away "
+            "(a hall, a bare room, or a microphone far from the mouth)",
+            "the room's ringing smears speech timing, so lip-sync readings are less sure; "
+            "use a close microphone's track if there is one",
+            value=q.echo_decay_s, threshold=NAMED_DECAY_S, unit="s"))
     if q.background == "tonal (music-like)":
         out.append(Finding(
             "audio.background", Severity.WARNING,

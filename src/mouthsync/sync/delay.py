@@ -45,6 +45,7 @@ from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.priority import BACKGROUND_NICE
 from mouthsync.face.shots import shot_spans, span_mask, transitions
 from mouthsync.media.decode import Audio, decode_audio, frame_step
+from mouthsync.media.echo import echo_decay
 from mouthsync.sync.drift import DriftFit, fit_drift, interpret
 from mouthsync.sync.report import Curve, Evidence, SyncReport, WindowEstimate
 from mouthsync.sync.search import (
@@ -78,7 +79,7 @@ from mouthsync.sync.steps import (
     steps_beat_line,
 )
 from mouthsync.sync.still import StillSpan, common_still, still_findings, still_mask, still_spans
-from mouthsync.sync.verdict import LOW_CONFIDENCE, coding_finding, judge_report
+from mouthsync.sync.verdict import LOW_CONFIDENCE, coding_finding, echo_finding, judge_report
 
 if TYPE_CHECKING:
     from mouthsync.sync.lineup import Lineup
@@ -647,6 +648,10 @@ def check_sync(
     coded = coding_finding(*coding, rep.confidence) if rep.audio_delay_ms is not None else None
     if coded is not None:
         rep.findings.append(coded)
+    rep.details["echo_decay_s"] = echo_decay(audio.samples, audio.rate)
+    echoes = echo_finding(rep.details["echo_decay_s"], rep.confidence) if rep.audio_delay_ms is not None else None
+    if echoes is not None:
+        rep.findings.append(echoes)
     # a flat noise bed was removed before recognition (audio.denoise): say so, with its measure
     noisy = [tl.settings for tl in timelines if tl.settings.get("denoised")]
     rep.details["denoised"] = bool(noisy)

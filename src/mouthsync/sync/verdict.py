@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mouthsync.core.findings import Finding, Severity
+from mouthsync.media.echo import NAMED_DECAY_S
 from mouthsync.sync.drift import DriftFit
 from mouthsync.sync.standards import get_standard, judge
 from mouthsync.sync.steps import inside_takes
@@ -50,6 +51,23 @@ def coding_finding(codec: str, coded_bps: float | None, conf: float) -> Finding 
                    "speech sounds the measure reads, which lowers the confidence on its own",
                    advice="measure a better copy of the sound if there is one (check FILE --audio ORIGINAL)",
                    value=round(coded_bps / 1000.0, 1), threshold=LOW_CODED_BPS / 1000.0, unit="kbit/s")
+
+
+def echo_finding(decay_s: float | None, conf: float) -> Finding | None:
+    """Why a confidence is low when the sound rings in its room: a finding, else None.
+
+    Why: a hall's echo (sox reverb, RT60 1.35 s) read confidence 0.00-0.24 on three of the
+    four clips ``bench/real_footage.py`` echoes, against 0.22-0.76 dry, and put one of them
+    600 ms off; the low-confidence advice alone asks whether the face is the speaker.
+    ``decay_s``: ``media.echo.echo_decay`` of the measured sound.
+    """
+    if conf >= LOW_CONFIDENCE or decay_s is None or decay_s < NAMED_DECAY_S:
+        return None
+    return Finding("sync.echo", Severity.WARNING,
+                   f"the sound is reverberant (speech takes about {decay_s:.1f} s to die away): the room's "
+                   "ringing smears the speech sounds the measure reads, which lowers the confidence on its own",
+                   advice="measure a close microphone's recording if there is one (check FILE --audio CLOSE.wav)",
+                   value=decay_s, threshold=NAMED_DECAY_S, unit="s")
 
 
 def judge_report(
