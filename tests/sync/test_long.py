@@ -129,6 +129,31 @@ def test_steep_drift_beyond_the_old_search_is_measured(tmp_path: Path) -> None:
             assert abs(w.audio_delay_ms - line) <= 60.0, (c, w.audio_delay_ms, line)
 
 
+def test_a_drift_that_carries_the_delay_out_of_the_search_is_followed(tmp_path: Path) -> None:
+    """The sound 300 ms late and 1 % slow (600 ms/min): over 66 s the delay runs from
+    +0.3 s to about +0.96 s, past the +-800 ms search. Half an hour of a 1000/1001 drift
+    does the same (0 to +1.8 s); the windows past the edge read +800 or a wrong peak, and
+    the headline at the middle did too. The headline and every window are now searched
+    around the drift line where it leaves the search."""
+    face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"]
+    video, _, _ = build_concatenation(face4 * 10, [0.3] * 10, tmp_path, stretch=(101, 100))
+    rep = check_sync(video)
+    assert rep.drift.kind == "drift"
+    assert rep.drift_ms_per_min == pytest.approx(600.0, rel=0.05)
+    assert rep.confidence >= 0.3
+    mid_ms, at = rep.audio_delay_ms, rep.details["delay_at_s"]
+    assert mid_ms is not None and mid_ms == pytest.approx(300.0 + 600.0 / 60.0 * at, abs=40.0)
+    late = [w for w in rep.windows if not w.uncertain and w.audio_delay_ms is not None and w.start_s > 55.0]
+    assert late, "windows past the edge of the search are measured"
+    for w in rep.windows:
+        if not w.uncertain and w.audio_delay_ms is not None:
+            line = mid_ms + rep.drift_ms_per_min / 60.0 * (0.5 * (w.start_s + w.end_s) - at)
+            assert abs(w.audio_delay_ms - line) <= 40.0, (w.start_s, w.audio_delay_ms, line)
+    assert min(w.audio_delay_ms for w in late) > 850.0  # (beyond the old search)
+    advice = [f.advice for f in rep.findings if f.check == "sync.delay"]
+    assert advice == ["mouthsync fix FILE -o OUT --drift auto"]
+
+
 def test_long_clear_speech_is_settled_without_the_transcript(tmp_path: Path) -> None:
     """On 33 s of clear speech phonetic recognition settles the delay (``settled``):
     the default skips the transcript, says so, and reads within a frame of the three

@@ -224,11 +224,29 @@ def analyse(
             drift.method = "global warp search"
             if drift.kind == "drift":
                 # the headline delay of a drifting clip: the delay at its middle, measured
-                # with the drift undone (every frame then agrees at one delay)
-                warped = estimate_window(sig, every, delays, w, conf_sig, warp=g / 60000.0)
+                # with the drift undone (every frame then agrees at one delay), searched
+                # around the line's middle when that is far out (half an hour of a
+                # 1000/1001 drift puts it +0.9 s out, beyond a search around zero)
+                warped = estimate_window(sig, every, recentred(delays, center, centre_s, max_delay_s), w, conf_sig,
+                                         warp=g / 60000.0)
                 if warped.delay_s is not None:
                     glob = warped
                     delay_at_s = mid
+                    # the line through the headline, with the warp search's slope
+                    drift.intercept_ms = warped.delay_s * 1000.0 - calibration_ms - g / 60.0 * mid
+                    if _leaves_search(drift, sig.times, calibration_ms, centre_s, max_delay_s):
+                        # a long drift carries the delay out of the search: the windows and
+                        # shots are searched again around the line (they read the edge, or
+                        # a wrong peak, beyond it)
+                        def on_line(a: float, b: float, end_inclusive: bool = True) -> WindowEstimate:
+                            sel = (sig.times >= a) & ((sig.times <= b) if end_inclusive else (sig.times < b))
+                            want = (drift.at(0.5 * (a + b)) + calibration_ms) / 1000.0
+                            return span_estimate(a, b, estimate_window(
+                                sig, sel, recentred(delays, want, centre_s, max_delay_s), w, conf_sig))
+
+                        windows = [on_line(x.start_s, x.end_s) for x in windows]
+                        shot_estimates = [on_line(a, b, False) for a, b in shots] if shot_estimates else []
+                        note_shot_changes(windows, shot_estimates, frame_ms)
     raw_ms = None if glob.delay_s is None else glob.delay_s * 1000.0
     delay_ms = None if raw_ms is None else raw_ms - calibration_ms
     conf = glob.confidence
@@ -279,6 +297,23 @@ def analyse(
         steps=steps,
         still=still,
     )
+
+
+def recentred(delays: np.ndarray, want_s: float, centre_s: float, max_delay_s: float) -> np.ndarray:
+    """The candidate ``delays`` (centred on ``centre_s``) moved by whole grid steps to centre
+    on ``want_s`` when that lies in the outer half of the search; else as they are (a
+    delay well inside the search is found there, and the same grid scores the same)."""
+    if abs(want_s - centre_s) <= 0.5 * max_delay_s:
+        return delays
+    return delays + round((want_s - centre_s) / GRID_STEP_S) * GRID_STEP_S
+
+
+def _leaves_search(drift: DriftFit, times: np.ndarray, calibration_ms: float, centre_s: float,
+                   max_delay_s: float) -> bool:
+    """Whether the drift line reaches the outer half of the search around ``centre_s``
+    within the frames' ``times`` (it is straight: its ends tell)."""
+    ends = [(drift.at(float(t)) + calibration_ms) / 1000.0 for t in (times[0], times[-1])]
+    return any(abs(e - centre_s) > 0.5 * max_delay_s for e in ends)
 
 
 def _no_face_report(video_path: str, reason: str, standard: str, fps: float) -> SyncReport:

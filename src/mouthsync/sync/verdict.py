@@ -125,12 +125,18 @@ def judge_report(
         msg = f"audio delay {delay_ms:+.0f} ms ({delay_ms / frame_ms:+.1f} frames, {direction}) against {st.name}"
         # one shift would put the parts before a step off by the step, or the shots of an
         # edit that disagree off by their difference: move each part
-        sure = [sh.audio_delay_ms for sh in shots or [] if not sh.uncertain and sh.audio_delay_ms is not None]
-        if len(sure) >= 2 and max(sure) - min(sure) > 2.0 * frame_ms:
+        sure_shots = [sh for sh in shots or [] if not sh.uncertain and sh.audio_delay_ms is not None]
+        sure = [sh.audio_delay_ms for sh in sure_shots]
+        # a drift moves every shot along its line: only what is left off the line is theirs
+        # (half an hour of a 1000/1001 drift has its shots read +1 to +1811 ms, all on it)
+        drifting = drift.kind == "drift" and drift.ms_per_min is not None and drift.intercept_ms is not None
+        own = [sh.audio_delay_ms - (drift.at(0.5 * (sh.start_s + sh.end_s)) if drifting else 0.0) for sh in sure_shots]
+        if len(own) >= 2 and max(own) - min(own) > 2.0 * frame_ms:
             msg += f" (the shots read {min(sure):+.0f} to {max(sure):+.0f} ms)"
             how = part_cmd
         else:
-            how = part_cmd if inside else "mouthsync fix FILE -o OUT --delay auto"
+            how = (part_cmd if inside else "mouthsync fix FILE -o OUT --drift auto" if drifting
+                   else "mouthsync fix FILE -o OUT --delay auto")
         if status == "out_of_sync":
             findings.append(Finding("sync.delay", Severity.ERROR, msg + ": out of tolerance",
                                     value=delay_ms, threshold=verdict["limit_ms"], unit="ms", advice=how))
