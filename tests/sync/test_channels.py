@@ -11,7 +11,7 @@ import pytest
 
 from mouthsync.core.errors import BadInput
 from mouthsync.face.track import track_face
-from mouthsync.media.decode import channel_envelopes, decode_audio
+from mouthsync.media.decode import decode_audio, envelopes_of, stereo_head
 from mouthsync.sync.channels import split_voices
 from mouthsync.sync.delay import analyse, check_sync
 from mouthsync.sync.sources import timelines_for
@@ -19,6 +19,10 @@ from tests.conftest import CLIPS, SPEECH
 
 FACE = next(p for p in CLIPS if p.name == "retalking_face2.mp4")
 OTHER = next(p for p in SPEECH if p.name == "deyu.wav")
+
+
+def _envelopes(path):  # type: ignore[no-untyped-def]
+    return envelopes_of(stereo_head(path))
 
 
 def _loud_db(path: Path) -> float:
@@ -50,14 +54,14 @@ def _two_mics(out: Path, left_is_face: bool, bleed_db: float | None = None) -> P
 
 def test_split_is_told_from_ordinary_stereo(tmp_path: Path) -> None:
     for clip in CLIPS:  # every shared clip's own stereo: one sound, not two voices
-        env = channel_envelopes(clip)
+        env = _envelopes(clip)
         assert env is None or not split_voices(env)
-    assert split_voices(channel_envelopes(_two_mics(tmp_path / "a.mkv", True)))
-    assert split_voices(channel_envelopes(_two_mics(tmp_path / "b.mkv", True, bleed_db=6.0)))
+    assert split_voices(_envelopes(_two_mics(tmp_path / "a.mkv", True)))
+    assert split_voices(_envelopes(_two_mics(tmp_path / "b.mkv", True, bleed_db=6.0)))
     one_side = tmp_path / "one.mkv"  # a microphone on the left only, the right silent
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(FACE), "-af", "pan=stereo|c0=c0|c1=0*c0",
                     "-c:v", "copy", "-c:a", "flac", str(one_side)], check=True)
-    assert not split_voices(channel_envelopes(one_side))
+    assert not split_voices(_envelopes(one_side))
     assert not split_voices(None)
 
 

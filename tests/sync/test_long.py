@@ -108,25 +108,34 @@ def test_drift_of_1001_over_1000_is_measured_and_named(tmp_path: Path) -> None:
     assert len(confident) >= 0.6 * len(rep.windows)
 
 
+def _stretched_face4(tmp_path: Path, shift_s: float, stretch: tuple[int, int]):  # type: ignore[no-untyped-def]
+    """check of retalking_face4 x10 (66 s), its sound ``shift_s`` late, then stretched."""
+    face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"]
+    video, _, _ = build_concatenation(face4 * 10, [shift_s] * 10, tmp_path, stretch=stretch)
+    return check_sync(video)
+
+
+def _confident_windows_on_the_line(rep, tol_ms: float) -> None:  # type: ignore[no-untyped-def]
+    """Every confident window within ``tol_ms`` of the reported drift line (through the
+    headline at ``delay_at_s``)."""
+    mid_ms, at = rep.audio_delay_ms, rep.details["delay_at_s"]
+    assert mid_ms is not None
+    for w in rep.windows:
+        if not w.uncertain and w.audio_delay_ms is not None:
+            line = mid_ms + rep.drift_ms_per_min / 60.0 * (0.5 * (w.start_s + w.end_s) - at)
+            assert abs(w.audio_delay_ms - line) <= tol_ms, (w.start_s, w.audio_delay_ms, line)
+
+
 def test_steep_drift_beyond_the_old_search_is_measured(tmp_path: Path) -> None:
     """A drift of ~300 ms/min (audio 0.5 % slow): the whole-clip search starts from the
     window line, so the drift is not clipped at the edge of a search around zero, and the
     headline delay (at the middle, with the drift undone) is confident again."""
-    face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"]
-    video, _, _ = build_concatenation(face4 * 10, [0.0] * 10, tmp_path, stretch=(201, 200))
-    rep = check_sync(video)
+    rep = _stretched_face4(tmp_path, 0.0, (201, 200))
     assert rep.drift.kind == "drift"
     assert rep.drift_ms_per_min == pytest.approx(300.0, rel=0.10)
     assert rep.confidence >= 0.3
     assert rep.details["delay_at_s"] == pytest.approx(33.0, abs=3.0)
-    # every confident window lies on the reported line (within a frame and a half)
-    mid_ms = rep.audio_delay_ms
-    assert mid_ms is not None
-    for w in rep.windows:
-        if not w.uncertain and w.audio_delay_ms is not None:
-            c = 0.5 * (w.start_s + w.end_s)
-            line = mid_ms + rep.drift_ms_per_min / 60.0 * (c - rep.details["delay_at_s"])
-            assert abs(w.audio_delay_ms - line) <= 60.0, (c, w.audio_delay_ms, line)
+    _confident_windows_on_the_line(rep, 60.0)  # (within a frame and a half)
 
 
 def test_a_drift_that_carries_the_delay_out_of_the_search_is_followed(tmp_path: Path) -> None:
@@ -135,9 +144,7 @@ def test_a_drift_that_carries_the_delay_out_of_the_search_is_followed(tmp_path: 
     does the same (0 to +1.8 s); the windows past the edge read +800 or a wrong peak, and
     the headline at the middle did too. The headline and every window are now searched
     around the drift line where it leaves the search."""
-    face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"]
-    video, _, _ = build_concatenation(face4 * 10, [0.3] * 10, tmp_path, stretch=(101, 100))
-    rep = check_sync(video)
+    rep = _stretched_face4(tmp_path, 0.3, (101, 100))
     assert rep.drift.kind == "drift"
     assert rep.drift_ms_per_min == pytest.approx(600.0, rel=0.05)
     assert rep.confidence >= 0.3
@@ -145,10 +152,7 @@ def test_a_drift_that_carries_the_delay_out_of_the_search_is_followed(tmp_path: 
     assert mid_ms is not None and mid_ms == pytest.approx(300.0 + 600.0 / 60.0 * at, abs=40.0)
     late = [w for w in rep.windows if not w.uncertain and w.audio_delay_ms is not None and w.start_s > 55.0]
     assert late, "windows past the edge of the search are measured"
-    for w in rep.windows:
-        if not w.uncertain and w.audio_delay_ms is not None:
-            line = mid_ms + rep.drift_ms_per_min / 60.0 * (0.5 * (w.start_s + w.end_s) - at)
-            assert abs(w.audio_delay_ms - line) <= 40.0, (w.start_s, w.audio_delay_ms, line)
+    _confident_windows_on_the_line(rep, 40.0)
     assert min(w.audio_delay_ms for w in late) > 850.0  # (beyond the old search)
     advice = [f.advice for f in rep.findings if f.check == "sync.delay"]
     assert advice == ["mouthsync fix FILE -o OUT --drift auto"]

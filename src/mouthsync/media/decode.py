@@ -518,18 +518,6 @@ _NUMPY_OF_FORMAT = {
 }
 
 
-def channel_envelopes(
-    path: str | os.PathLike[str], *, audio_stream: int = 0, seconds: float = 30.0, rate: int = 8000
-) -> np.ndarray | None:
-    """Per-channel loudness (dB, 20 ms frames) of the first ``seconds`` of a two-channel
-    stream, shape (2, frames); None for any other channel count or nothing decodable.
-
-    Cheap (a fraction of a full decode): it is what tells split microphones (one voice
-    per channel) from ordinary stereo before the speech is analysed.
-    """
-    return envelopes_of(stereo_head(path, audio_stream=audio_stream, seconds=seconds, rate=rate), rate)
-
-
 def stereo_head(
     path: str | os.PathLike[str], *, audio_stream: int = 0, seconds: float = 30.0, rate: int = 8000
 ) -> np.ndarray | None:
@@ -558,7 +546,10 @@ def stereo_head(
 
 
 def envelopes_of(x: np.ndarray | None, rate: int = 8000) -> np.ndarray | None:
-    """Per-channel loudness (dB, 20 ms frames) of ``stereo_head``'s samples (None: None)."""
+    """Per-channel loudness (dB, 20 ms frames) of ``stereo_head``'s samples, shape (2,
+    frames); None for None or under 10 frames. Cheap next to a full decode: with
+    ``stereo_head`` it tells split microphones (one voice per channel) from ordinary stereo
+    before the speech is analysed."""
     if x is None:
         return None
     hop = rate // 50

@@ -19,13 +19,14 @@ reading of 0.15-0.33 s on the shared clips and recordings); a room's tail holds 
 
 It is not the room's RT60: the direct sound ends at once and the tail is what is left, so
 the figure grows with the reverberation time *and* with the microphone's distance. sox's
-``reverb`` on the 14 shared voices at 16 kHz (its tail measured on an impulse: RT60 0.29 s
-"small room", 1.35 s "hall", 4.3 s "large hall"): small room 0.30-0.63 s, hall 0.48-1.2 s
-(3 of 14 too filled in to measure; 7 of the 11 others named), large hall 0.93-1.2 s (8 of
-14 not measured: the tail fills every pause, so no ending clears 30 dB). The 9 clips'
-voices at their own rate (sox's room differs with the rate): small room 0.27-0.66 s, hall
-0.68-1.2 s (3 not measured). Pink noise 20 dB and synthetic music 10-20 dB under the dry
-voices read 0.15-0.39 s or nothing: noise and music make endings rarer, not slower.
+``reverb`` on the 14 shared voices at 16 kHz (``bench/echo.py``; its tail measured on an
+impulse: RT60 0.29 s "small room", 1.35 s "hall", 4.3 s "large hall"): dry 0.15-0.33 s,
+small room 0.27-0.63, hall 0.48-1.2 (10 of 14 measured, 5 named), large hall 0.93-1.2 (5
+of 14 measured, all named; the others' tail fills every pause, so no ending clears
+30 dB). The 9 clips' voices at their own rate (sox's room differs with the rate): small
+room 0.27-0.66 s, hall 0.68-1.2 s (3 not measured). Pink noise and synthetic music 10-20 dB
+under the dry voices read 0.15-0.39 s or nothing: noise and music make endings rarer, not
+slower.
 Measured and rejected: 25 dB above the quiet frames instead of 30 measures more halls but
 read a noisy dry clip (voxceleb_00067, speech 6 dB over its bed) 1.11 s and music 10 dB
 under a voice 0.54 s.

@@ -27,7 +27,7 @@ MAX_LEVEL_GAP_DB = 25.0
 
 
 def split_voices(envelopes: np.ndarray | None) -> bool:
-    """Whether two channels' loudness envelopes (2, frames; ``media.decode.channel_envelopes``)
+    """Whether two channels' loudness envelopes (2, frames; ``media.decode.envelopes_of``)
     look like two microphones on two people rather than one stereo picture of one sound."""
     if envelopes is None or envelopes.ndim != 2 or envelopes.shape[0] != 2 or envelopes.shape[1] < 25:
         return False

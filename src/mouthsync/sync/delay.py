@@ -238,14 +238,12 @@ def analyse(
                         # a long drift carries the delay out of the search: the windows and
                         # shots are searched again around the line (they read the edge, or
                         # a wrong peak, beyond it)
-                        def on_line(a: float, b: float, end_inclusive: bool = True) -> WindowEstimate:
-                            sel = (sig.times >= a) & ((sig.times <= b) if end_inclusive else (sig.times < b))
-                            want = (drift.at(0.5 * (a + b)) + calibration_ms) / 1000.0
-                            return span_estimate(a, b, estimate_window(
-                                sig, sel, recentred(delays, want, centre_s, max_delay_s), w, conf_sig))
-
-                        windows = [on_line(x.start_s, x.end_s) for x in windows]
-                        shot_estimates = [on_line(a, b, False) for a, b in shots] if shot_estimates else []
+                        line = (drift, calibration_ms, centre_s, max_delay_s)
+                        windows = [span_estimate(x.start_s, x.end_s, e) for x, e in zip(windows, along_line(
+                            sig, [(x.start_s, x.end_s) for x in windows], delays, w, conf_sig, *line), strict=True)]
+                        if shot_estimates:
+                            shot_estimates = [span_estimate(a, b, e) for (a, b), e in zip(shots, along_line(
+                                sig, shots, delays, w, conf_sig, *line, end_inclusive=False), strict=True)]
                         note_shot_changes(windows, shot_estimates, frame_ms)
     raw_ms = None if glob.delay_s is None else glob.delay_s * 1000.0
     delay_ms = None if raw_ms is None else raw_ms - calibration_ms
@@ -306,6 +304,22 @@ def recentred(delays: np.ndarray, want_s: float, centre_s: float, max_delay_s: f
     if abs(want_s - centre_s) <= 0.5 * max_delay_s:
         return delays
     return delays + round((want_s - centre_s) / GRID_STEP_S) * GRID_STEP_S
+
+
+def along_line(
+    sig: Signals, spans: list[tuple[float, float]], delays: np.ndarray, weights: dict[str, float],
+    conf_sig: Signals | None, drift: DriftFit, calibration_ms: float, centre_s: float, max_delay_s: float,
+    *, end_inclusive: bool = True,
+) -> list[Estimate]:
+    """Each span's delay search, around the drift line's delay at the span's middle
+    (``recentred``). ``end_inclusive``: a span's last frame time belongs to it (windows),
+    or to the next span (shots between cuts)."""
+    out = []
+    for a, b in spans:
+        sel = (sig.times >= a) & ((sig.times <= b) if end_inclusive else (sig.times < b))
+        want = (drift.at(0.5 * (a + b)) + calibration_ms) / 1000.0
+        out.append(estimate_window(sig, sel, recentred(delays, want, centre_s, max_delay_s), weights, conf_sig))
+    return out
 
 
 def _leaves_search(drift: DriftFit, times: np.ndarray, calibration_ms: float, centre_s: float,

@@ -1,0 +1,89 @@
+"""A long take whose sound drifts 1000/1001 (60 ms/min): check, fix --drift auto, check again.
+
+    .venv/bin/python bench/long_drift.py [MINUTES]   (default 30: 0 to +1.8 s over the file)
+
+The speed benchmark's 60 s 720p one-take (``check_speed.build_clip``) is given PCM sound,
+looped MINUTES times (stream copy), and its sound resampled 1001/1000. Over 30 minutes the
+delay runs past the +-800 ms lip-sync search (docs/sync.md, Method 15). Printed for the
+drifting file and for the fixed one: the headline delay, where it was read, confidence,
+drift, the confident windows within a frame of the drift line (or of the whole file), the
+uncertain ones, the wall time and the largest process's peak memory. Cold runs (a fresh
+cache folder). About 16 minutes at 30 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("MOUTHSYNC_NO_PROGRESS", "1")
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import check_speed  # noqa: E402
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True)
+
+
+def _fix(src: Path, out: Path, env: dict[str, str]) -> float:
+    """Wall seconds of ``fix --drift auto``."""
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "mouthsync", "fix", str(src), "-o", str(out), "--drift", "auto"],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def _summary(report: dict) -> str:  # type: ignore[type-arg]
+    """Headline, drift and how the confident windows lie against the file's line."""
+    frame = 1000.0 / report["fps"]
+    d, dr, at = report["audio_delay_ms"], report["drift"], report["details"].get("delay_at_s")
+    slope = dr["ms_per_min"] if dr["kind"] == "drift" and at is not None else 0.0
+    on = off = unsure = 0
+    for w in report["windows"]:
+        if w["uncertain"] or w["audio_delay_ms"] is None or d is None:
+            unsure += 1
+            continue
+        want = d + slope / 60.0 * (0.5 * (w["start_s"] + w["end_s"]) - (at or 0.0))
+        on, off = (on + 1, off) if abs(w["audio_delay_ms"] - want) <= frame else (on, off + 1)
+    where = f" at {at:.0f} s" if at is not None else ""
+    drift = f"{dr['ms_per_min']:+.1f} ms/min ({dr['kind']})" if dr["ms_per_min"] is not None else dr["kind"]
+    return (f"delay {d:+.1f} ms{where}, confidence {report['confidence']:.2f}, drift {drift}; windows: "
+            f"{on} confident within a frame of the line, {off} further, {unsure} uncertain")
+
+
+def main() -> int:
+    minutes = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    with tempfile.TemporaryDirectory(prefix="mouthsync-drift-") as tmp:
+        t = Path(tmp)
+        one = check_speed.build_clip(t / "one.mp4")
+        _ffmpeg("-i", str(one), "-c:v", "copy", "-c:a", "pcm_s16le", "-t", "60", str(t / "one.mkv"))
+        _ffmpeg("-stream_loop", str(minutes - 1), "-i", str(t / "one.mkv"), "-c", "copy", str(t / "loop.mkv"))
+        drifting = t / "drift.mkv"
+        _ffmpeg("-i", str(t / "loop.mkv"), "-map", "0:v", "-map", "0:a", "-c:v", "copy",
+                "-af", "asetrate=48000*1000/1001,aresample=48000", "-c:a", "pcm_s16le", str(drifting))
+        env = dict(os.environ, MOUTHSYNC_CACHE=str(t / "cache"))
+        print(f"{minutes} min 720p, sound resampled 1001/1000 (true drift +60.06 ms/min)", flush=True)
+        for label, path in (("drifting", drifting), ("fixed", t / "fixed.mkv")):
+            if label == "fixed":
+                print(f"  fix --drift auto: {_fix(drifting, path, env):.0f} s (check's report, cached)", flush=True)
+            t0 = time.perf_counter()
+            out = subprocess.run([sys.executable, "-m", "mouthsync", "check", str(path), "--json"], env=env,
+                                 capture_output=True, text=True)
+            wall = time.perf_counter() - t0
+            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+            print(f"  {label:8s}: {_summary(json.loads(out.stdout))}; {wall:.0f} s "
+                  f"({minutes * 60 / wall:.1f}x real time), peak {peak:.0f} MiB so far", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
