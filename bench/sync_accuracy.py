@@ -24,6 +24,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("MOUTHSYNC_NO_PROGRESS", "1")
@@ -559,6 +560,35 @@ def long_cases() -> None:
             err = None if got is None else abs(got - 60.0) / 60.0 * 100
             print(f"    {label:20s}: drift {got if got is None else round(got, 1)} ms/min ({rep2.drift.kind}, {rep2.drift.method}; {rep2.drift.interpretation}); error {err if err is None else round(err, 1)} % (target within 10 %); {time.time() - t0:.0f} s; "
                   f"phones from {rep2.details.get('phones_from')}")
+        print("  steep known clock mismatches (retalking_face4 x10, 66 s; found by the clock-ratio scan):")
+        for num, den in ((25, 24), (24, 25), (48000, 44100), (44100, 48000)):
+            t0 = time.time()
+            video3, _, _ = build_concatenation(face4 * 10, [0.0] * 10, tmp, stretch=(num, den), name=f"steep{num}")
+            rep4 = sd.check_sync(video3, transcript=check_mode())
+            want = (num / den - 1.0) * 60000.0
+            got = rep4.drift.ms_per_min
+            on, sure = _on_line(rep4)
+            err = None if got is None else round(abs(got - want) / abs(want) * 100, 2)
+            print(f"    {num}/{den} (true {want:+.1f} ms/min): drift {got if got is None else round(got, 1)} ms/min "
+                  f"({rep4.drift.kind}; {rep4.drift.interpretation}); error {err} %; confidence "
+                  f"{rep4.confidence:.2f}; confident windows within a frame of the line {on}/{sure} of "
+                  f"{len(rep4.windows)}; {time.time() - t0:.0f} s")
+
+
+def _on_line(rep: Any) -> tuple[int, int]:
+    """Confident windows within a frame of the drift line through the headline, and how
+    many are confident."""
+    at = rep.details.get("delay_at_s")
+    if rep.audio_delay_ms is None or at is None or rep.drift.kind != "drift":
+        return 0, sum(not w.uncertain for w in rep.windows)
+    on = sure = 0
+    for w in rep.windows:
+        if w.uncertain or w.audio_delay_ms is None:
+            continue
+        sure += 1
+        line = rep.audio_delay_ms + rep.drift_ms_per_min / 60.0 * (0.5 * (w.start_s + w.end_s) - at)
+        on += abs(w.audio_delay_ms - line) <= 1000.0 / rep.fps
+    return on, sure
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -55,6 +55,12 @@ def test_parse_and_snap_drift() -> None:
     assert speed == 1001 / 1000 and "1000/1001" in name
     speed, name = snap_drift(20.0)  # no known mismatch: taken as measured
     assert speed == pytest.approx(1 + 20 / 60000) and name == ""
+    # steep mismatches snap to the nearest within 12 ms/min: 25/24 and 25/23.976 lie
+    # 63 ms/min apart, and 10 % of 2.5 s/min would take either for the other
+    assert snap_drift(2496.0) == (25 / 24, "24 fps picture played at 25")
+    assert snap_drift(2560.0)[0] == pytest.approx(25 / (24000 / 1001))
+    assert snap_drift(2530.0) == (pytest.approx(1 + 2530 / 60000), "")
+    assert snap_drift(-4880.0)[0] == 44100 / 48000
 
 
 def test_frames_use_the_measured_rate_even_on_vfr() -> None:

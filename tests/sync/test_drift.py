@@ -16,7 +16,9 @@ def test_drift_line_survives_outliers_and_is_named() -> None:
     assert fit.kind == "drift"
     assert fit.ms_per_min == pytest.approx(60.0, rel=0.02)
     assert "1000/1001" in (fit.interpretation or "")
-    assert interpret(2500.0) and "25 fps" in interpret(2500.0)
+    assert interpret(2500.0) and "24 fps picture played at 25 fps" in interpret(2500.0)
+    assert "23.976 fps picture played at 25 fps" in (interpret(2570.0) or "")  # the nearer of the two
+    assert "44.1 kHz" in (interpret(5250.0) or "") and interpret(1200.0) is None
 
 
 def test_drift_steps_are_not_a_line() -> None:

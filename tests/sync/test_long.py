@@ -158,6 +158,32 @@ def test_a_drift_that_carries_the_delay_out_of_the_search_is_followed(tmp_path: 
     assert advice == ["mouthsync fix FILE -o OUT --drift auto"]
 
 
+def test_a_steep_known_clock_mismatch_is_found_named_and_fixed(tmp_path: Path) -> None:
+    """The sound 4 % long (a 24 fps picture played at 25 without its sound: +2.5 s/min):
+    the delay moves 208 ms inside every 5 s window and leaves the +-800 ms search within
+    20 s, so no window line starts the drift search (it read "steps", confidence 0.00).
+    The known steep ratios are searched over the whole clip with the drift undone; then
+    ``fix --drift auto`` resamples the sound and check reads it in sync."""
+    from mouthsync.sync.correct import fix_sync
+
+    face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"]
+    video, _, _ = build_concatenation(face4 * 10, [0.0] * 10, tmp_path, stretch=(25, 24))
+    rep = check_sync(video)
+    assert rep.drift.kind == "drift" and rep.drift.method.startswith("known clock ratios")
+    assert rep.drift_ms_per_min == pytest.approx(2500.0, rel=0.01)
+    assert "24 fps picture played at 25 fps" in (rep.drift.interpretation or "")
+    assert rep.confidence >= 0.3
+    confident = [w for w in rep.windows if not w.uncertain]
+    assert len(confident) >= 0.5 * len(rep.windows)
+    _confident_windows_on_the_line(rep, 40.0)
+    fixed = tmp_path / "fixed.mp4"
+    res = fix_sync(video, fixed, drift="auto")
+    assert res.plan.speed == 25 / 24
+    again = check_sync(fixed)
+    assert again.drift.kind == "none" and again.confidence >= 0.5
+    assert again.audio_delay_ms is not None and abs(again.audio_delay_ms) <= 40.0  # (delay auto: all removed)
+
+
 def test_long_clear_speech_is_settled_without_the_transcript(tmp_path: Path) -> None:
     """On 33 s of clear speech phonetic recognition settles the delay (``settled``):
     the default skips the transcript, says so, and reads within a frame of the three

@@ -51,21 +51,17 @@ from mouthsync.core.jsonsafe import dumps
 from mouthsync.media.container import check_input_path, open_input, require_audio, require_video
 from mouthsync.media.decode import frame_times, hidden_frames, rate_of
 from mouthsync.media.remux import RemuxResult, replace_audio, retime_audio
+from mouthsync.sync.drift import nearest_mismatch
 from mouthsync.sync.steps import inside_takes
 from mouthsync.sync.verdict import LOW_CONFIDENCE
 
 ALGORITHM = "fix-1"  # bump when the meaning of a correction changes
 
-# Clock mismatches worth snapping to: name -> how much faster the corrected audio plays.
-KNOWN_RATIOS: dict[str, float] = {
-    "NTSC 1000/1001 (audio clock slow)": 1001 / 1000,
-    "NTSC 1001/1000 (audio clock fast)": 1000 / 1001,
-    "25 fps played as 24 (audio slow)": 25 / 24,
-    "24 fps played as 25 (audio fast)": 24 / 25,
-    "44.1 kHz played as 48 kHz": 44100 / 48000,
-    "48 kHz played as 44.1 kHz": 48000 / 44100,
-}
+# A measured drift is snapped to the nearest known clock mismatch (``drift.KNOWN_MISMATCHES``)
+# within 10 % of it and at most 12 ms/min: a 2-minute 25-vs-24 clip measures within a few
+# ms/min, and 25/24 and 25/23.976 lie 63 ms/min apart.
 _SNAP_TOLERANCE = 0.10
+_SNAP_CAP_MS_PER_MIN = 12.0
 _DELAY_RE = re.compile(
     r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(f|fr|frame|frames|ms|s|sec)?\s*$", re.I
 )
@@ -149,12 +145,8 @@ def parse_drift(text: str | float | None) -> float | str | None:
 
 def snap_drift(ms_per_min: float) -> tuple[float, str]:
     """Speed (input seconds per output second) for a drift, snapped to a known clock ratio."""
-    speed = 1.0 + ms_per_min / 60000.0
-    for name, ratio in KNOWN_RATIOS.items():
-        target = (ratio - 1.0) * 60000.0
-        if abs(ms_per_min - target) <= _SNAP_TOLERANCE * abs(target):
-            return ratio, name
-    return speed, ""
+    m = nearest_mismatch(ms_per_min, _SNAP_TOLERANCE, _SNAP_CAP_MS_PER_MIN)
+    return (1.0 + ms_per_min / 60000.0, "") if m is None else (m.ratio, m.short)
 
 
 def measured_fps(path: str | os.PathLike[str]) -> float:

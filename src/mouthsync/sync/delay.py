@@ -51,6 +51,7 @@ from mouthsync.sync.report import Curve, Evidence, SyncReport, WindowEstimate
 from mouthsync.sync.search import (
     GRID_STEP_S,
     Estimate,
+    clock_scan,
     estimate_window,
     fit_weights,
     global_drift,
@@ -100,6 +101,9 @@ DEFAULT_MAX_DELAY_S = 0.8
 # The widest search ``check --max-delay`` allows: the expected curves reach _GRID_PAD_S
 # beyond the sound, and a drift search warps up to ~0.5 s more at the ends of a long clip.
 MAX_SEARCH_S = 1.5
+# Drift from which a window's search undoes it around the window's middle (``along_line``):
+# 1000/1001 moves a 5 s window's delay by 5 ms, 25 vs 24 by 208 ms.
+_WINDOW_WARP_MS_PER_MIN = 600.0
 
 
 def analyse(
@@ -188,10 +192,15 @@ def analyse(
     wd = np.array([np.nan if x.audio_delay_ms is None else x.audio_delay_ms for x in windows])
     wc = np.array([x.confidence for x in windows])
     drift = fit_drift(centers, wd, wc, frame_ms=frame_ms, min_confidence=LOW_CONFIDENCE)
-    if shots_refute_line(shot_estimates, drift, frame_ms):
+    span = float(sig.times[-1] - sig.times[0])
+    mid = 0.5 * (float(sig.times[0]) + float(sig.times[-1]))
+    steep = _steep_drift(sig, glob, delays, w, conf_sig, centre_s, calibration_ms) if span >= 20.0 else None
+    if steep is not None:
+        drift, glob = steep
+    elif shots_refute_line(shot_estimates, drift, frame_ms):
         drift.kind, drift.interpretation = "steps", None
     steps = []
-    runs = delay_runs(windows, frame_ms) if len(windows) >= 4 else []
+    runs = delay_runs(windows, frame_ms) if len(windows) >= 4 and steep is None else []
     if runs and (drift.kind in ("steps", "none") or steps_beat_line(runs, drift, frame_ms)):
         # a late stretch of a few windows reads "none" to the robust drift line, or bends it
         # into a slope, but it is a step all the same
@@ -203,10 +212,8 @@ def analyse(
                            cuts=[a for a, _ in shots[1:]])
         if steps:
             drift.kind, drift.interpretation = "steps", None
-    span = float(sig.times[-1] - sig.times[0])
-    delay_at_s: float | None = None
+    delay_at_s: float | None = None if steep is None else mid
     if drift.kind in ("drift", "none") and glob.delay_s is not None and span >= 20.0:
-        mid = 0.5 * (float(sig.times[0]) + float(sig.times[-1]))
         around, center = 0.0, glob.delay_s
         if drift.kind == "drift" and drift.ms_per_min is not None and drift.intercept_ms is not None:
             # start from the window line: a steep drift smears the unwarped whole-clip peak
@@ -221,7 +228,7 @@ def analyse(
             drift.ms_per_min = g
             drift.kind = "drift" if abs(g) / 60.0 * span > 0.5 * frame_ms else "none"
             drift.interpretation = interpret(g) if drift.kind == "drift" else None
-            drift.method = "global warp search"
+            drift.method = "global warp search" if steep is None else "known clock ratios, then global warp search"
             if drift.kind == "drift":
                 # the headline delay of a drifting clip: the delay at its middle, measured
                 # with the drift undone (every frame then agrees at one delay), searched
@@ -244,7 +251,10 @@ def analyse(
                         if shot_estimates:
                             shot_estimates = [span_estimate(a, b, e) for (a, b), e in zip(shots, along_line(
                                 sig, shots, delays, w, conf_sig, *line, end_inclusive=False), strict=True)]
-                        note_shot_changes(windows, shot_estimates, frame_ms)
+                        note_shot_changes(windows, shot_estimates, frame_ms, drift)
+                        good = [x for x in windows if x.audio_delay_ms is not None and not x.uncertain]
+                        drift.measure_spread([0.5 * (x.start_s + x.end_s) for x in good],
+                                             [float(x.audio_delay_ms) for x in good])  # type: ignore[arg-type]
     raw_ms = None if glob.delay_s is None else glob.delay_s * 1000.0
     delay_ms = None if raw_ms is None else raw_ms - calibration_ms
     conf = glob.confidence
@@ -315,11 +325,40 @@ def along_line(
     (``recentred``). ``end_inclusive``: a span's last frame time belongs to it (windows),
     or to the next span (shots between cuts)."""
     out = []
+    # a steep drift moves the delay 200 ms inside a 5 s window: undone around its middle
+    warp = (drift.ms_per_min or 0.0) / 60000.0 if abs(drift.ms_per_min or 0.0) >= _WINDOW_WARP_MS_PER_MIN else 0.0
     for a, b in spans:
         sel = (sig.times >= a) & ((sig.times <= b) if end_inclusive else (sig.times < b))
         want = (drift.at(0.5 * (a + b)) + calibration_ms) / 1000.0
-        out.append(estimate_window(sig, sel, recentred(delays, want, centre_s, max_delay_s), weights, conf_sig))
+        out.append(estimate_window(sig, sel, recentred(delays, want, centre_s, max_delay_s), weights, conf_sig,
+                                   warp=warp))
     return out
+
+
+def _steep_drift(
+    sig: Signals, glob: Estimate, delays: np.ndarray, weights: dict[str, float], conf_sig: Signals | None,
+    centre_s: float, calibration_ms: float,
+) -> tuple[DriftFit, Estimate] | None:
+    """A steep known clock mismatch (25 vs 24 fps, 44.1 vs 48 kHz: ``search.clock_scan``) as
+    a drift line and the estimate at the middle of the frames, when the clip's agreement
+    with it undone is confident and beats the plain whole-clip search; else None.
+
+    Run only when the plain search is uncertain: such a drift smears every span of more
+    than a second or two (a 2-minute 25-vs-24 clip read confidence 0.00 and "steps"; the
+    scan 0.54-0.89), and a clip that agrees confidently at one delay has none."""
+    if not glob.uncertain:
+        return None
+    found = clock_scan(sig, delays, weights, conf_sig, centre_s)
+    if found is None:
+        return None
+    k, e = found
+    if e.uncertain or e.delay_s is None or e.confidence <= max(LOW_CONFIDENCE, glob.confidence):
+        return None
+    mid = 0.5 * (float(sig.times[0]) + float(sig.times[-1]))
+    per_min = k * 60000.0
+    line = DriftFit(per_min, e.delay_s * 1000.0 - calibration_ms - per_min / 60.0 * mid, None, 0, "drift",
+                    interpret(per_min), method="known clock ratios")
+    return line, e
 
 
 def _leaves_search(drift: DriftFit, times: np.ndarray, calibration_ms: float, centre_s: float,

@@ -286,3 +286,38 @@ def window_spans(t_start: float, t_end: float, window_s: float, hop_s: float) ->
         out.append(last)
     return out
 
+
+
+# A known clock mismatch further from 1 than this is searched for directly (``clock_scan``):
+# 25 vs 24 fps (4 %) moves the delay 208 ms inside one 5 s window and out of the +-0.8 s
+# search within 20 s, so no window line can start the drift search; 1000/1001 (0.1 %) is
+# found by the window line.
+STEEP_RATIO = 0.01
+
+
+def clock_scan(
+    sig: Signals, delays: np.ndarray, weights: dict[str, float], conf_sig: Signals | None, centre_s: float = 0.0
+) -> tuple[float, Estimate] | None:
+    """The steep known clock mismatch (``drift.KNOWN_MISMATCHES``) that best explains the
+    whole clip: for each, the agreement with the mismatch undone (``warp``), searched over
+    ``delays`` (centred on ``centre_s``) moved to where that mismatch puts the delay at the
+    middle of the frames when sound and picture start together at media time 0 (what the
+    probe checks). Returns (ratio - 1, estimate at the middle) of the most confident, or
+    None when nothing was measured."""
+    from mouthsync.sync.drift import KNOWN_MISMATCHES
+
+    t = sig.times
+    if t.size < 2:
+        return None
+    mid = 0.5 * (float(t[0]) + float(t[-1]))
+    every = np.ones(t.size, dtype=bool)
+    best: tuple[float, Estimate] | None = None
+    for m in KNOWN_MISMATCHES:
+        k = m.ratio - 1.0
+        if abs(k) < STEEP_RATIO:
+            continue
+        moved = delays + round(k * mid / GRID_STEP_S) * GRID_STEP_S
+        e = estimate_window(sig, every, moved, weights, conf_sig, warp=k)
+        if e.delay_s is not None and (best is None or e.confidence > best[1].confidence):
+            best = (k, e)
+    return best

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from mouthsync.audio.silence import silent_runs
+from mouthsync.sync.drift import DriftFit
 
 # Split candidates every 40 ms: one frame at 25 fps (the step cannot be placed finer
 # than the picture shows it).
@@ -170,14 +171,21 @@ def shots_refute_line(shots: list[Any], drift: Any, frame_ms: float) -> bool:
     return bool(max(off) > 2.0 * frame_ms)
 
 
-def note_shot_changes(windows: list[Any], shots: list[Any], frame_ms: float) -> None:
+def note_shot_changes(windows: list[Any], shots: list[Any], frame_ms: float, drift: DriftFit | None = None) -> None:
     """Say why an uncertain window reads badly when it spans a change between two confident
     shots that disagree by more than a frame: each side has its own delay, so no single
     delay fits the window ("several delays fit about equally well" said the same less
-    usefully). Changes ``windows``' notes in place."""
+    usefully). With a ``drift`` line, shots disagree when they lie apart from the line (a
+    steep drift moves every shot's delay). Changes ``windows``' notes in place."""
+    drifting = drift is not None and drift.kind == "drift" and drift.ms_per_min is not None \
+        and drift.intercept_ms is not None
+
+    def off_line(x: Any) -> float:
+        return float(x.audio_delay_ms) - (float(drift.at(0.5 * (x.start_s + x.end_s))) if drifting else 0.0)  # type: ignore[union-attr]
+
     for left, right in zip(shots, shots[1:], strict=False):
         if (left.uncertain or right.uncertain or left.audio_delay_ms is None or right.audio_delay_ms is None
-                or abs(left.audio_delay_ms - right.audio_delay_ms) <= frame_ms):
+                or abs(off_line(left) - off_line(right)) <= frame_ms):
             continue
         at = right.start_s
         for w in windows:
