@@ -173,6 +173,9 @@ def test_a_steep_known_clock_mismatch_is_found_named_and_fixed(tmp_path: Path) -
     assert rep.drift_ms_per_min == pytest.approx(2500.0, rel=0.01)
     assert "24 fps picture played at 25 fps" in (rep.drift.interpretation or "")
     assert rep.confidence >= 0.3
+    # the agreement curve is drawn over the delays it was searched on (around +1.4 s)
+    assert rep.curve.delays_ms[0] < rep.audio_delay_ms < rep.curve.delays_ms[-1]
+    assert rep.curve.delays_ms[int(rep.curve.agreement.argmax())] == pytest.approx(rep.audio_delay_ms, abs=4.0)
     confident = [w for w in rep.windows if not w.uncertain]
     assert len(confident) >= 0.5 * len(rep.windows)
     _confident_windows_on_the_line(rep, 40.0)

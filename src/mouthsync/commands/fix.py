@@ -46,8 +46,10 @@ def _human(r: dict[str, Any]) -> list[str]:
         lines.append(f"Removed the audio delay part by part, as check read each part "
                      f"(the whole file reads {r['audio_delay_removed_ms']:+.1f} ms at {r['fps']:.3f} fps)")
     else:
+        # with drift the delay grows along the file: say where on the line it was read
+        at = f" at {r['delay_reference_s']:.1f} s" if r.get("drift_removed_ms_per_min") else ""
         lines.append(
-            f"Removed audio delay {r['audio_delay_removed_ms']:+.1f} ms "
+            f"Removed audio delay {r['audio_delay_removed_ms']:+.1f} ms{at} "
             f"({r['audio_delay_removed_frames']:+.2f} frames at {r['fps']:.3f} fps), {src}"
         )
     if r.get("pieces") and r["delay_source"] == "steps":

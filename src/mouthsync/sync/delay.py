@@ -194,13 +194,13 @@ def analyse(
     drift = fit_drift(centers, wd, wc, frame_ms=frame_ms, min_confidence=LOW_CONFIDENCE)
     span = float(sig.times[-1] - sig.times[0])
     mid = 0.5 * (float(sig.times[0]) + float(sig.times[-1]))
-    steep = _steep_drift(sig, glob, delays, w, conf_sig, centre_s, calibration_ms) if span >= 20.0 else None
-    if steep is not None:
-        drift, glob = steep
+    clock = _known_clock_drift(sig, glob, delays, w, conf_sig, centre_s, calibration_ms) if span >= 20.0 else None
+    if clock is not None:
+        drift, glob = clock
     elif shots_refute_line(shot_estimates, drift, frame_ms):
         drift.kind, drift.interpretation = "steps", None
     steps = []
-    runs = delay_runs(windows, frame_ms) if len(windows) >= 4 and steep is None else []
+    runs = delay_runs(windows, frame_ms) if len(windows) >= 4 and clock is None else []
     if runs and (drift.kind in ("steps", "none") or steps_beat_line(runs, drift, frame_ms)):
         # a late stretch of a few windows reads "none" to the robust drift line, or bends it
         # into a slope, but it is a step all the same
@@ -212,7 +212,7 @@ def analyse(
                            cuts=[a for a, _ in shots[1:]])
         if steps:
             drift.kind, drift.interpretation = "steps", None
-    delay_at_s: float | None = None if steep is None else mid
+    delay_at_s: float | None = None if clock is None else mid
     if drift.kind in ("drift", "none") and glob.delay_s is not None and span >= 20.0:
         around, center = 0.0, glob.delay_s
         if drift.kind == "drift" and drift.ms_per_min is not None and drift.intercept_ms is not None:
@@ -228,7 +228,7 @@ def analyse(
             drift.ms_per_min = g
             drift.kind = "drift" if abs(g) / 60.0 * span > 0.5 * frame_ms else "none"
             drift.interpretation = interpret(g) if drift.kind == "drift" else None
-            drift.method = "global warp search" if steep is None else "known clock ratios, then global warp search"
+            drift.method = "global warp search" if clock is None else "known clock ratios, then global warp search"
             if drift.kind == "drift":
                 # the headline delay of a drifting clip: the delay at its middle, measured
                 # with the drift undone (every frame then agrees at one delay), searched
@@ -267,11 +267,14 @@ def analyse(
     findings, verdict = judge_report(delay_ms, conf, glob.note, drift, windows, standard, frame_ms,
                                      shots=shot_estimates, snap_s=hop_s, steps=steps)
     findings += still_findings(still, sig.speech_seconds(float(sig.times[0]), float(sig.times[-1])))
-    curve = Curve(delays * 1000.0 - calibration_ms, glob.combined, glob.components)
+    curve = Curve((delays if glob.grid is None else glob.grid) * 1000.0 - calibration_ms, glob.combined,
+                  glob.components)
     details = {
         "algorithm": ALGORITHM,
         "weights": w,
-        "search_ms": [(centre_s - max_delay_s) * 1000.0, (centre_s + max_delay_s) * 1000.0],
+        # the candidate delays the headline was searched over (raw; moved along a drift line
+        # when that leaves the search around ``centre_s``)
+        "search_ms": [float(curve.delays_ms[0]) + calibration_ms, float(curve.delays_ms[-1]) + calibration_ms],
         "frames": int(sig.times.size),
         "face_fraction": sig.face_fraction(np.ones(sig.times.size, dtype=bool)),
         "speech_s": sig.speech_seconds(float(sig.times[0]), float(sig.times[-1])),
@@ -335,17 +338,18 @@ def along_line(
     return out
 
 
-def _steep_drift(
+def _known_clock_drift(
     sig: Signals, glob: Estimate, delays: np.ndarray, weights: dict[str, float], conf_sig: Signals | None,
     centre_s: float, calibration_ms: float,
 ) -> tuple[DriftFit, Estimate] | None:
-    """A steep known clock mismatch (25 vs 24 fps, 44.1 vs 48 kHz: ``search.clock_scan``) as
-    a drift line and the estimate at the middle of the frames, when the clip's agreement
-    with it undone is confident and beats the plain whole-clip search; else None.
+    """A known clock mismatch the window line cannot find (25 vs 24 fps, 44.1 vs 48 kHz, or
+    1000/1001 over most of an hour: ``search.clock_scan``) as a drift line and the
+    estimate at the middle of the frames, when the clip's agreement with it undone is
+    confident and beats the plain whole-clip search; else None.
 
-    Run only when the plain search is uncertain: such a drift smears every span of more
-    than a second or two (a 2-minute 25-vs-24 clip read confidence 0.00 and "steps"; the
-    scan 0.54-0.89), and a clip that agrees confidently at one delay has none."""
+    Run only when the plain search is uncertain: such a drift smears the whole clip (a
+    2-minute 25-vs-24 clip read confidence 0.00 and "steps"; the scan 0.54-0.89), and a
+    clip that agrees confidently at one delay has none."""
     if not glob.uncertain:
         return None
     found = clock_scan(sig, delays, weights, conf_sig, centre_s)

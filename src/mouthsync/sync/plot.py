@@ -130,7 +130,9 @@ def render_plot(report: object, fmt: str = "png") -> bytes:
         ax2.text(0.5, 0.5, "no agreement curve (no face or no speech)", ha="center", va="center", transform=ax2.transAxes)
     ax2.set_xlabel("candidate audio delay (ms)")
     ax2.set_ylabel("agreement")
-    ax2.set_title(f"agreement over candidate delays (confidence {rep.confidence:.2f})")  # type: ignore[attr-defined]
+    at = (getattr(rep, "details", None) or {}).get("delay_at_s")
+    where = "" if at is None else f" at {at:.0f} s, the drift undone"
+    ax2.set_title(f"agreement over candidate delays{where} (confidence {rep.confidence:.2f})")  # type: ignore[attr-defined]
     buf = io.BytesIO()
     fig.savefig(buf, dpi=110, format=fmt)
     plt.close(fig)

@@ -104,7 +104,8 @@ def refine_peak(delays: np.ndarray, curve: np.ndarray) -> tuple[float, int]:
 @dataclass
 class Estimate:
     """One span's delay search: the delay (raw s; None: nothing to measure), its confidence
-    and why it is uncertain, and the curves it was read from."""
+    and why it is uncertain, and the curves it was read from over the candidate delays
+    ``grid`` (raw s: a search moved along a drift line has its own)."""
 
     delay_s: float | None
     confidence: float
@@ -113,6 +114,7 @@ class Estimate:
     combined: np.ndarray
     components: dict[str, np.ndarray]
     features: dict[str, float]
+    grid: np.ndarray | None = None
 
 
 def confidence_from(r_peak: float, face_fraction: float, speech_s: float) -> float:
@@ -155,7 +157,7 @@ def estimate_window(
     face_fraction = sig.face_fraction(sel)
     speech_s = sig.speech_seconds(t0 + float(delays.min()), t1 + float(delays.max()))
     speech_in = sig.speech_seconds(t0, t1)
-    empty = Estimate(None, 0.0, True, "", np.full(delays.size, np.nan), {}, {})
+    empty = Estimate(None, 0.0, True, "", np.full(delays.size, np.nan), {}, {}, delays)
     if sig.valid[sel].sum() < 8:
         empty.note = STILL_NOTE if sig.still[sel].sum() >= 8 else "no usable face"
         return empty
@@ -207,6 +209,7 @@ def estimate_window(
     return Estimate(
         d, conf, uncertain, note, combined, comps,
         {"prominence": prominence, "r_peak": r_peak, "face_fraction": face_fraction, "speech_s": speech_in},
+        delays,
     )
 
 
@@ -291,30 +294,35 @@ def window_spans(t_start: float, t_end: float, window_s: float, hop_s: float) ->
 # A known clock mismatch further from 1 than this is searched for directly (``clock_scan``):
 # 25 vs 24 fps (4 %) moves the delay 208 ms inside one 5 s window and out of the +-0.8 s
 # search within 20 s, so no window line can start the drift search; 1000/1001 (0.1 %) is
-# found by the window line.
+# found by the window line, unless the file is long enough for it to cross the search.
 STEEP_RATIO = 0.01
 
 
 def clock_scan(
     sig: Signals, delays: np.ndarray, weights: dict[str, float], conf_sig: Signals | None, centre_s: float = 0.0
 ) -> tuple[float, Estimate] | None:
-    """The steep known clock mismatch (``drift.KNOWN_MISMATCHES``) that best explains the
-    whole clip: for each, the agreement with the mismatch undone (``warp``), searched over
-    ``delays`` (centred on ``centre_s``) moved to where that mismatch puts the delay at the
-    middle of the frames when sound and picture start together at media time 0 (what the
-    probe checks). Returns (ratio - 1, estimate at the middle) of the most confident, or
-    None when nothing was measured."""
+    """The known clock mismatch (``drift.KNOWN_MISMATCHES``) that best explains the whole
+    clip, among those the window line cannot find: the steep ones (``STEEP_RATIO``) and any
+    that moves the delay further over the clip than the search reaches either side (an
+    hour of 1000/1001: 3.6 s, most windows beyond a +-0.8 s search).
+
+    For each, the agreement with the mismatch undone (``warp``), searched over ``delays``
+    (centred on ``centre_s``) moved to where that mismatch puts the delay at the middle of
+    the frames when sound and picture start together at media time 0 (what the probe
+    checks). Returns (ratio - 1, estimate at the middle) of the most confident, or None
+    when nothing was measured."""
     from mouthsync.sync.drift import KNOWN_MISMATCHES
 
     t = sig.times
-    if t.size < 2:
+    if t.size < 2 or delays.size < 2:
         return None
     mid = 0.5 * (float(t[0]) + float(t[-1]))
+    reach = 0.5 * float(delays[-1] - delays[0])
     every = np.ones(t.size, dtype=bool)
     best: tuple[float, Estimate] | None = None
     for m in KNOWN_MISMATCHES:
         k = m.ratio - 1.0
-        if abs(k) < STEEP_RATIO:
+        if abs(k) < STEEP_RATIO and abs(k) * float(t[-1] - t[0]) <= reach:
             continue
         moved = delays + round(k * mid / GRID_STEP_S) * GRID_STEP_S
         e = estimate_window(sig, every, moved, weights, conf_sig, warp=k)
