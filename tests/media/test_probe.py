@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mouthsync.core.findings import Severity
 from mouthsync.media.decode import decode_audio
 from mouthsync.media.probe import probe
 from mouthsync.media.write import write_audio
@@ -253,3 +254,22 @@ def test_a_halls_echo_is_named(tmp_path: Path) -> None:
     assert len(echo) == 1 and info.audio.quality.echo_decay_s >= 0.7
     plain = probe(face2, use_cache=False)
     assert plain.audio.quality.echo_decay_s < 0.4 and "audio.echo" not in {f.check for f in plain.findings}
+
+
+def test_lengths_in_a_steep_clock_ratio_are_named(tmp_path: Path) -> None:
+    """80 s whose sound was made 4 % longer (a 24 fps picture played at 25 without its
+    sound): the lengths differ by 3.3 s in the ratio 25/24, which probe names and sends to
+    check and fix; the untouched join has no such finding."""
+    import subprocess
+
+    long30 = concat_copies(FACE4, tmp_path / "long30.mp4", 12)
+    slow = tmp_path / "slow.mkv"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(long30), "-map", "0:v", "-map", "0:a",
+                    "-c:v", "copy", "-af", "asetrate=44100*24/25,aresample=44100", "-c:a", "pcm_s16le", str(slow)],
+                   check=True)
+    info = probe(slow, audio_quality=False, pictures=False, use_cache=False)
+    [f] = [f for f in info.findings if f.check == "timing.duration_mismatch"]
+    assert f.severity == Severity.WARNING and f.extra["clock_ratio"] == 25 / 24
+    assert "24 fps picture played at 25" in f.message and "--drift auto" in f.advice
+    plain = probe(long30, audio_quality=False, pictures=False, use_cache=False)
+    assert all("clock_ratio" not in f.extra for f in plain.findings)

@@ -32,12 +32,13 @@ from mouthsync.core.errors import BadInput, BadOutput
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.progress import progress
 from mouthsync.media.audio_quality import OPPOSITE_MAX_CORR, AudioQuality, measure
+from mouthsync.media.clocks import length_mismatch
 from mouthsync.media.container import check_input_path, open_input, picture_stream, require_video
 from mouthsync.media.decode import check_video_frames, decode_audio
 from mouthsync.media.echo import NAMED_DECAY_S
 from mouthsync.media.subtitles import TEXT_SUBTITLE_CODECS
 
-PROBE_VERSION = "probe-7"
+PROBE_VERSION = "probe-8"
 
 #: Frame rates a camera or editor produces; used to name the rate nearest a measurement.
 STANDARD_RATES: tuple[float, ...] = (
@@ -460,14 +461,22 @@ def _findings(info: MediaInfo) -> list[Finding]:
                     "`mouthsync prep` pads/trims so both start at 0",
                     value=off, threshold=frame_ms / 2, unit="ms"))
             mism = t.duration_mismatch_ms or 0.0
+            # lengths in a steep clock ratio, starting together: the sound plays at the wrong
+            # speed (check measures the drift; fix resamples it)
+            clock = length_mismatch(a.duration, v.duration) if abs(t.start_offset_ms or 0.0) < 500.0 else None
             if abs(mism) > frame_ms:
                 out.append(Finding(
-                    "timing.duration_mismatch", Severity.INFO,
+                    "timing.duration_mismatch", Severity.INFO if clock is None else Severity.WARNING,
                     f"audio is {abs(mism):.0f} ms {'longer' if mism > 0 else 'shorter'} than the "
                     f"video (ends {abs(t.end_offset_ms or 0):.0f} ms "
-                    f"{'after' if (t.end_offset_ms or 0) > 0 else 'before'} it)",
-                    "harmless if the tail is silence; `mouthsync prep` pads or trims it",
-                    value=mism, threshold=frame_ms, unit="ms"))
+                    f"{'after' if (t.end_offset_ms or 0) > 0 else 'before'} it)"
+                    + ("" if clock is None else
+                       f": {abs(a.duration / v.duration - 1) * 100:.2f} % {'longer' if mism > 0 else 'shorter'}, "
+                       f"as from a {clock.short}"),
+                    "harmless if the tail is silence; `mouthsync prep` pads or trims it" if clock is None else
+                    "`mouthsync check` measures the drift this makes; `mouthsync fix --drift auto` resamples the sound",
+                    value=mism, threshold=frame_ms, unit="ms",
+                    extra={} if clock is None else {"clock_ratio": clock.ratio, "clock_mismatch": clock.short}))
             if t.drift_ms_per_min is not None:
                 out.append(Finding(
                     "timing.drift", Severity.ERROR if abs(t.drift_ms_per_min) >= 20 else Severity.WARNING,

@@ -48,16 +48,16 @@ from mouthsync.core.cache import file_digest
 from mouthsync.core.errors import BadInput
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.jsonsafe import dumps
+from mouthsync.media.clocks import nearest_mismatch
 from mouthsync.media.container import check_input_path, open_input, require_audio, require_video
 from mouthsync.media.decode import frame_times, hidden_frames, rate_of
 from mouthsync.media.remux import RemuxResult, replace_audio, retime_audio
-from mouthsync.sync.drift import nearest_mismatch
 from mouthsync.sync.steps import inside_takes
 from mouthsync.sync.verdict import LOW_CONFIDENCE
 
 ALGORITHM = "fix-1"  # bump when the meaning of a correction changes
 
-# A measured drift is snapped to the nearest known clock mismatch (``drift.KNOWN_MISMATCHES``)
+# A measured drift is snapped to the nearest known clock mismatch (``media.clocks.KNOWN_MISMATCHES``)
 # within 10 % of it and at most 12 ms/min: a 2-minute 25-vs-24 clip measures within a few
 # ms/min, and 25/24 and 25/23.976 lie 63 ms/min apart.
 _SNAP_TOLERANCE = 0.10

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mouthsync.media.clocks import KNOWN_MISMATCHES
 from mouthsync.sync.signals import Signals
 from mouthsync.sync.verdict import LOW_CONFIDENCE
 
@@ -301,7 +302,7 @@ STEEP_RATIO = 0.01
 def clock_scan(
     sig: Signals, delays: np.ndarray, weights: dict[str, float], conf_sig: Signals | None, centre_s: float = 0.0
 ) -> tuple[float, Estimate] | None:
-    """The known clock mismatch (``drift.KNOWN_MISMATCHES``) that best explains the whole
+    """The known clock mismatch (``media.clocks.KNOWN_MISMATCHES``) that best explains the whole
     clip, among those the window line cannot find: the steep ones (``STEEP_RATIO``) and any
     that moves the delay further over the clip than the search reaches either side (an
     hour of 1000/1001: 3.6 s, most windows beyond a +-0.8 s search).
@@ -311,8 +312,6 @@ def clock_scan(
     the frames when sound and picture start together at media time 0 (what the probe
     checks). Returns (ratio - 1, estimate at the middle) of the most confident, or None
     when nothing was measured."""
-    from mouthsync.sync.drift import KNOWN_MISMATCHES
-
     t = sig.times
     if t.size < 2 or delays.size < 2:
         return None

@@ -1,0 +1,109 @@
+"""Long material whose sound clock drifts: 1001/1000 measured and named, drifts steep
+enough to leave the delay search followed, and steep known clock mismatches (25 vs 24 fps)
+found, named and fixed. (Split from test_long so that the two test workers share the long
+cases.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mouthsync.sync.delay import check_sync
+from tests.conftest import CLIPS
+from tests.sync.builders import build_concatenation
+
+pytestmark = pytest.mark.slow
+
+
+def test_drift_of_1001_over_1000_is_measured_and_named(tmp_path: Path) -> None:
+    # one clip repeated: every segment shares the same own offset, so only the stretch
+    # changes the delay over time (66 s of material)
+    face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"]
+    video, _, _ = build_concatenation(face4 * 10, [0.0] * 10, tmp_path, stretch=(1001, 1000))
+    rep = check_sync(video)
+    assert rep.drift.kind == "drift"
+    assert rep.details["transcript"] == "needed", "a drift is measured with every phone source"
+    assert rep.drift_ms_per_min == pytest.approx(60.0, rel=0.10)
+    assert "1000/1001" in (rep.drift.interpretation or "")
+    confident = [w for w in rep.windows if not w.uncertain]
+    assert len(confident) >= 0.6 * len(rep.windows)
+
+
+def _stretched_face4(tmp_path: Path, shift_s: float, stretch: tuple[int, int]):  # type: ignore[no-untyped-def]
+    """check of retalking_face4 x10 (66 s), its sound ``shift_s`` late, then stretched."""
+    face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"]
+    video, _, _ = build_concatenation(face4 * 10, [shift_s] * 10, tmp_path, stretch=stretch)
+    return check_sync(video)
+
+
+def _confident_windows_on_the_line(rep, tol_ms: float) -> None:  # type: ignore[no-untyped-def]
+    """Every confident window within ``tol_ms`` of the reported drift line (through the
+    headline at ``delay_at_s``)."""
+    mid_ms, at = rep.audio_delay_ms, rep.details["delay_at_s"]
+    assert mid_ms is not None
+    for w in rep.windows:
+        if not w.uncertain and w.audio_delay_ms is not None:
+            line = mid_ms + rep.drift_ms_per_min / 60.0 * (0.5 * (w.start_s + w.end_s) - at)
+            assert abs(w.audio_delay_ms - line) <= tol_ms, (w.start_s, w.audio_delay_ms, line)
+
+
+def test_steep_drift_beyond_the_old_search_is_measured(tmp_path: Path) -> None:
+    """A drift of ~300 ms/min (audio 0.5 % slow): the whole-clip search starts from the
+    window line, so the drift is not clipped at the edge of a search around zero, and the
+    headline delay (at the middle, with the drift undone) is confident again."""
+    rep = _stretched_face4(tmp_path, 0.0, (201, 200))
+    assert rep.drift.kind == "drift"
+    assert rep.drift_ms_per_min == pytest.approx(300.0, rel=0.10)
+    assert rep.confidence >= 0.3
+    assert rep.details["delay_at_s"] == pytest.approx(33.0, abs=3.0)
+    _confident_windows_on_the_line(rep, 60.0)  # (within a frame and a half)
+
+
+def test_a_drift_that_carries_the_delay_out_of_the_search_is_followed(tmp_path: Path) -> None:
+    """The sound 300 ms late and 1 % slow (600 ms/min): over 66 s the delay runs from
+    +0.3 s to about +0.96 s, past the +-800 ms search. Half an hour of a 1000/1001 drift
+    does the same (0 to +1.8 s); the windows past the edge read +800 or a wrong peak, and
+    the headline at the middle did too. The headline and every window are now searched
+    around the drift line where it leaves the search."""
+    rep = _stretched_face4(tmp_path, 0.3, (101, 100))
+    assert rep.drift.kind == "drift"
+    assert rep.drift_ms_per_min == pytest.approx(600.0, rel=0.05)
+    assert rep.confidence >= 0.3
+    mid_ms, at = rep.audio_delay_ms, rep.details["delay_at_s"]
+    assert mid_ms is not None and mid_ms == pytest.approx(300.0 + 600.0 / 60.0 * at, abs=40.0)
+    late = [w for w in rep.windows if not w.uncertain and w.audio_delay_ms is not None and w.start_s > 55.0]
+    assert late, "windows past the edge of the search are measured"
+    _confident_windows_on_the_line(rep, 40.0)
+    assert min(w.audio_delay_ms for w in late) > 850.0  # (beyond the old search)
+    advice = [f.advice for f in rep.findings if f.check == "sync.delay"]
+    assert advice == ["mouthsync fix FILE -o OUT --drift auto"]
+
+
+def test_a_steep_known_clock_mismatch_is_found_named_and_fixed(tmp_path: Path) -> None:
+    """The sound 4 % long (a 24 fps picture played at 25 without its sound: +2.5 s/min):
+    the delay moves 208 ms inside every 5 s window and leaves the +-800 ms search within
+    20 s, so no window line starts the drift search (it read "steps", confidence 0.00).
+    The known steep ratios are searched over the whole clip with the drift undone; then
+    ``fix --drift auto`` resamples the sound and check reads it in sync."""
+    from mouthsync.sync.correct import fix_sync
+
+    face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"]
+    video, _, _ = build_concatenation(face4 * 10, [0.0] * 10, tmp_path, stretch=(25, 24))
+    rep = check_sync(video)
+    assert rep.drift.kind == "drift" and rep.drift.method.startswith("known clock ratios")
+    assert rep.drift_ms_per_min == pytest.approx(2500.0, rel=0.01)
+    assert "24 fps picture played at 25 fps" in (rep.drift.interpretation or "")
+    assert rep.confidence >= 0.3
+    # the agreement curve is drawn over the delays it was searched on (around +1.4 s)
+    assert rep.curve.delays_ms[0] < rep.audio_delay_ms < rep.curve.delays_ms[-1]
+    assert rep.curve.delays_ms[int(rep.curve.agreement.argmax())] == pytest.approx(rep.audio_delay_ms, abs=4.0)
+    confident = [w for w in rep.windows if not w.uncertain]
+    assert len(confident) >= 0.5 * len(rep.windows)
+    _confident_windows_on_the_line(rep, 40.0)
+    fixed = tmp_path / "fixed.mp4"
+    res = fix_sync(video, fixed, drift="auto")
+    assert res.plan.speed == 25 / 24
+    again = check_sync(fixed)
+    assert again.drift.kind == "none" and again.confidence >= 0.5
+    assert again.audio_delay_ms is not None and abs(again.audio_delay_ms) <= 40.0  # (delay auto: all removed)
