@@ -60,6 +60,8 @@ def test_parse_and_snap_drift() -> None:
     assert snap_drift(2496.0) == (25 / 24, "24 fps picture played at 25")
     assert snap_drift(2560.0)[0] == pytest.approx(25 / (24000 / 1001))
     assert snap_drift(2530.0) == (pytest.approx(1 + 2530 / 60000), "")
+    assert snap_drift(2485.0, minutes=0.55)[0] == 25 / 24  # 15 ms/min moves 8 ms over 33 s
+    assert snap_drift(2485.0, minutes=60.0)[1] == ""  # and 0.9 s over an hour
     assert snap_drift(-4880.0)[0] == 44100 / 48000
 
 

@@ -58,10 +58,12 @@ from mouthsync.sync.verdict import LOW_CONFIDENCE
 ALGORITHM = "fix-1"  # bump when the meaning of a correction changes
 
 # A measured drift is snapped to the nearest known clock mismatch (``media.clocks.KNOWN_MISMATCHES``)
-# within 10 % of it and at most 12 ms/min: a 2-minute 25-vs-24 clip measures within a few
-# ms/min, and 25/24 and 25/23.976 lie 63 ms/min apart.
+# within 10 % of it, and either within 12 ms/min or moving the delay by at most 20 ms over
+# the file: 25/24 and 25/23.976 lie 63 ms/min apart, which 10 % of 2.5 s/min cannot tell
+# (over an hour 3.8 s); a 66 s 25-vs-24 clip measures within 3 ms/min, a 33 s one 15.
 _SNAP_TOLERANCE = 0.10
 _SNAP_CAP_MS_PER_MIN = 12.0
+_SNAP_CAP_MS = 20.0
 _DELAY_RE = re.compile(
     r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(f|fr|frame|frames|ms|s|sec)?\s*$", re.I
 )
@@ -143,9 +145,11 @@ def parse_drift(text: str | float | None) -> float | str | None:
     return value
 
 
-def snap_drift(ms_per_min: float) -> tuple[float, str]:
-    """Speed (input seconds per output second) for a drift, snapped to a known clock ratio."""
-    m = nearest_mismatch(ms_per_min, _SNAP_TOLERANCE, _SNAP_CAP_MS_PER_MIN)
+def snap_drift(ms_per_min: float, minutes: float = 0.0) -> tuple[float, str]:
+    """Speed (input seconds per output second) for a drift measured over ``minutes`` of
+    media, snapped to a known clock ratio."""
+    cap = max(_SNAP_CAP_MS_PER_MIN, _SNAP_CAP_MS / minutes if minutes > 0 else 0.0)
+    m = nearest_mismatch(ms_per_min, _SNAP_TOLERANCE, cap)
     return (1.0 + ms_per_min / 60000.0, "") if m is None else (m.ratio, m.short)
 
 
@@ -443,7 +447,7 @@ def plan_fix(
                 Finding("fix.drift", Severity.INFO, drift_note, value=float(raw), unit="ms/min")
             )
         else:
-            speed, name = snap_drift(float(raw))
+            speed, name = snap_drift(float(raw), span / 60.0)
             drift_note = f"measured {float(raw):+.1f} ms/min" + (
                 f", snapped to {name}" if name else ""
             )
