@@ -1,9 +1,12 @@
-"""A long take whose sound drifts 1000/1001 (60 ms/min): check, fix --drift auto, check again.
+"""A long take whose sound drifts by a clock ratio: check, fix --drift auto, check again.
 
-    .venv/bin/python bench/long_drift.py [MINUTES]   (default 30: 0 to +1.8 s over the file)
+    .venv/bin/python bench/long_drift.py [MINUTES] [RATIO]
+    (defaults 30 and 1001/1000: 0 to +1.8 s over the file; `60` is session 20's hour,
+    `2 25/24` its two minutes of a 24 fps picture played at 25)
 
 The speed benchmark's 60 s 720p one-take (``check_speed.build_clip``) is given PCM sound,
-looped MINUTES times (stream copy), and its sound resampled 1001/1000. Over 30 minutes the
+looped MINUTES times (stream copy), and its sound resampled by RATIO (the sound's length
+over the picture's). Over 30 minutes the
 delay runs past the +-800 ms lip-sync search (docs/sync.md, Method 15). Printed for the
 drifting file and for the fixed one: the headline delay, where it was read, confidence,
 drift, the confident windows within a frame of the drift line (or of the whole file), the
@@ -62,6 +65,7 @@ def _summary(report: dict) -> str:  # type: ignore[type-arg]
 
 def main() -> int:
     minutes = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    num, den = (int(x) for x in (sys.argv[2] if len(sys.argv) > 2 else "1001/1000").split("/"))
     with tempfile.TemporaryDirectory(prefix="mouthsync-drift-") as tmp:
         t = Path(tmp)
         one = check_speed.build_clip(t / "one.mp4")
@@ -69,9 +73,10 @@ def main() -> int:
         _ffmpeg("-stream_loop", str(minutes - 1), "-i", str(t / "one.mkv"), "-c", "copy", str(t / "loop.mkv"))
         drifting = t / "drift.mkv"
         _ffmpeg("-i", str(t / "loop.mkv"), "-map", "0:v", "-map", "0:a", "-c:v", "copy",
-                "-af", "asetrate=48000*1000/1001,aresample=48000", "-c:a", "pcm_s16le", str(drifting))
+                "-af", f"asetrate=48000*{den}/{num},aresample=48000", "-c:a", "pcm_s16le", str(drifting))
         env = dict(os.environ, MOUTHSYNC_CACHE=str(t / "cache"))
-        print(f"{minutes} min 720p, sound resampled 1001/1000 (true drift +60.06 ms/min)", flush=True)
+        print(f"{minutes} min 720p, sound resampled {num}/{den} (true drift {(num / den - 1) * 60000:+.2f} ms/min)",
+              flush=True)
         for label, path in (("drifting", drifting), ("fixed", t / "fixed.mkv")):
             if label == "fixed":
                 print(f"  fix --drift auto: {_fix(drifting, path, env):.0f} s (check's report, cached)", flush=True)

@@ -19,9 +19,7 @@ pytestmark = pytest.mark.slow
 def test_drift_of_1001_over_1000_is_measured_and_named(tmp_path: Path) -> None:
     # one clip repeated: every segment shares the same own offset, so only the stretch
     # changes the delay over time (66 s of material)
-    face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"]
-    video, _, _ = build_concatenation(face4 * 10, [0.0] * 10, tmp_path, stretch=(1001, 1000))
-    rep = check_sync(video)
+    _, rep = _stretched_face4(tmp_path, 0.0, (1001, 1000))
     assert rep.drift.kind == "drift"
     assert rep.details["transcript"] == "needed", "a drift is measured with every phone source"
     assert rep.drift_ms_per_min == pytest.approx(60.0, rel=0.10)
@@ -30,11 +28,12 @@ def test_drift_of_1001_over_1000_is_measured_and_named(tmp_path: Path) -> None:
     assert len(confident) >= 0.6 * len(rep.windows)
 
 
-def _stretched_face4(tmp_path: Path, shift_s: float, stretch: tuple[int, int]):  # type: ignore[no-untyped-def]
-    """check of retalking_face4 x10 (66 s), its sound ``shift_s`` late, then stretched."""
+def _stretched_face4(tmp_path: Path, shift_s: float, stretch: tuple[int, int], copies: int = 10):  # type: ignore[no-untyped-def]
+    """retalking_face4 x ``copies`` (6.6 s each), its sound ``shift_s`` late, then
+    stretched: the file and check's report."""
     face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"]
-    video, _, _ = build_concatenation(face4 * 10, [shift_s] * 10, tmp_path, stretch=stretch)
-    return check_sync(video)
+    video, _, _ = build_concatenation(face4 * copies, [shift_s] * copies, tmp_path, stretch=stretch)
+    return video, check_sync(video)
 
 
 def _confident_windows_on_the_line(rep, tol_ms: float) -> None:  # type: ignore[no-untyped-def]
@@ -52,7 +51,7 @@ def test_steep_drift_beyond_the_old_search_is_measured(tmp_path: Path) -> None:
     """A drift of ~300 ms/min (audio 0.5 % slow): the whole-clip search starts from the
     window line, so the drift is not clipped at the edge of a search around zero, and the
     headline delay (at the middle, with the drift undone) is confident again."""
-    rep = _stretched_face4(tmp_path, 0.0, (201, 200))
+    _, rep = _stretched_face4(tmp_path, 0.0, (201, 200))
     assert rep.drift.kind == "drift"
     assert rep.drift_ms_per_min == pytest.approx(300.0, rel=0.10)
     assert rep.confidence >= 0.3
@@ -66,7 +65,7 @@ def test_a_drift_that_carries_the_delay_out_of_the_search_is_followed(tmp_path: 
     does the same (0 to +1.8 s); the windows past the edge read +800 or a wrong peak, and
     the headline at the middle did too. The headline and every window are now searched
     around the drift line where it leaves the search."""
-    rep = _stretched_face4(tmp_path, 0.3, (101, 100))
+    _, rep = _stretched_face4(tmp_path, 0.3, (101, 100))
     assert rep.drift.kind == "drift"
     assert rep.drift_ms_per_min == pytest.approx(600.0, rel=0.05)
     assert rep.confidence >= 0.3
@@ -90,9 +89,7 @@ def test_a_steep_known_clock_mismatch_is_found_named_and_fixed(tmp_path: Path) -
     over the file)."""
     from mouthsync.sync.correct import fix_sync
 
-    face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"]
-    video, _, _ = build_concatenation(face4 * 5, [0.0] * 5, tmp_path, stretch=(25, 24))
-    rep = check_sync(video)
+    video, rep = _stretched_face4(tmp_path, 0.0, (25, 24), copies=5)
     assert rep.drift.kind == "drift" and rep.drift.method.startswith("known clock ratios")
     assert rep.drift_ms_per_min == pytest.approx(2500.0, rel=0.01)
     assert "24 fps picture played at 25 fps" in (rep.drift.interpretation or "")

@@ -23,7 +23,14 @@ class ClockMismatch:
     def ms_per_min(self) -> float:
         return (self.ratio - 1.0) * 60000.0
 
+    @property
+    def steep(self) -> bool:
+        """Further from 1 than ``STEEP``: 25 vs 24 fps (4 %) moves the delay 208 ms inside
+        one 5 s window, 1000/1001 (0.1 %) a frame or two a minute."""
+        return abs(self.ratio - 1.0) >= STEEP
 
+
+STEEP = 0.01
 _FILM = 24000 / 1001  # 23.976 fps
 KNOWN_MISMATCHES: tuple[ClockMismatch, ...] = (
     ClockMismatch(1001 / 1000, "NTSC 1000/1001 (sound clock slow)",
@@ -54,11 +61,9 @@ def nearest_mismatch(ms_per_min: float, tolerance: float, cap_ms_per_min: float 
 
 
 # How close the streams' length ratio must come to a steep mismatch for probe to name it
-# (the sound's padding or a trimmed tail moves it; 0.1 % of a minute is 60 ms), and how far
-# from 1 a mismatch must be to be told by lengths at all (1000/1001 is a frame or two per
-# minute, which an ordinary tail also is).
+# (the sound's padding or a trimmed tail moves it; 0.1 % of a minute is 60 ms). Only steep
+# ones are told by lengths (1000/1001 is a frame or two per minute, as an ordinary tail is).
 _LENGTH_TOLERANCE = 0.001
-_STEEP = 0.01
 
 
 def length_mismatch(audio_s: float, video_s: float) -> ClockMismatch | None:
@@ -69,6 +74,6 @@ def length_mismatch(audio_s: float, video_s: float) -> ClockMismatch | None:
         return None
     ratio = audio_s / video_s
     for m in KNOWN_MISMATCHES:
-        if abs(m.ratio - 1.0) >= _STEEP and abs(ratio / m.ratio - 1.0) <= _LENGTH_TOLERANCE:
+        if m.steep and abs(ratio / m.ratio - 1.0) <= _LENGTH_TOLERANCE:
             return m
     return None

@@ -194,7 +194,7 @@ def analyse(
     drift = fit_drift(centers, wd, wc, frame_ms=frame_ms, min_confidence=LOW_CONFIDENCE)
     span = float(sig.times[-1] - sig.times[0])
     mid = 0.5 * (float(sig.times[0]) + float(sig.times[-1]))
-    clock = _known_clock_drift(sig, glob, delays, w, conf_sig, centre_s, calibration_ms) if span >= 20.0 else None
+    clock = _known_clock_drift(sig, glob, delays, w, conf_sig, centre_s, calibration_ms, mid) if span >= 20.0 else None
     if clock is not None:
         drift, glob = clock
     elif shots_refute_line(shot_estimates, drift, frame_ms):
@@ -215,7 +215,7 @@ def analyse(
     delay_at_s: float | None = None if clock is None else mid
     if drift.kind in ("drift", "none") and glob.delay_s is not None and span >= 20.0:
         around, center = 0.0, glob.delay_s
-        if drift.kind == "drift" and drift.ms_per_min is not None and drift.intercept_ms is not None:
+        if drift.has_line:
             # start from the window line: a steep drift smears the unwarped whole-clip peak
             # (a clip drifting 280 ms/min read confidence 0 and a drift capped at the edge
             # of a search around zero)
@@ -267,8 +267,7 @@ def analyse(
     findings, verdict = judge_report(delay_ms, conf, glob.note, drift, windows, standard, frame_ms,
                                      shots=shot_estimates, snap_s=hop_s, steps=steps)
     findings += still_findings(still, sig.speech_seconds(float(sig.times[0]), float(sig.times[-1])))
-    curve = Curve((delays if glob.grid is None else glob.grid) * 1000.0 - calibration_ms, glob.combined,
-                  glob.components)
+    curve = Curve(glob.grid * 1000.0 - calibration_ms, glob.combined, glob.components)
     details = {
         "algorithm": ALGORITHM,
         "weights": w,
@@ -340,11 +339,11 @@ def along_line(
 
 def _known_clock_drift(
     sig: Signals, glob: Estimate, delays: np.ndarray, weights: dict[str, float], conf_sig: Signals | None,
-    centre_s: float, calibration_ms: float,
+    centre_s: float, calibration_ms: float, mid: float,
 ) -> tuple[DriftFit, Estimate] | None:
     """A known clock mismatch the window line cannot find (25 vs 24 fps, 44.1 vs 48 kHz, or
     1000/1001 over most of an hour: ``search.clock_scan``) as a drift line and the
-    estimate at the middle of the frames, when the clip's agreement with it undone is
+    estimate at the middle of the frames (``mid``), when the clip's agreement with it undone is
     confident and beats the plain whole-clip search; else None.
 
     Run only when the plain search is uncertain: such a drift smears the whole clip (a
@@ -358,7 +357,6 @@ def _known_clock_drift(
     k, e = found
     if e.uncertain or e.delay_s is None or e.confidence <= max(LOW_CONFIDENCE, glob.confidence):
         return None
-    mid = 0.5 * (float(sig.times[0]) + float(sig.times[-1]))
     per_min = k * 60000.0
     line = DriftFit(per_min, e.delay_s * 1000.0 - calibration_ms - per_min / 60.0 * mid, None, 0, "drift",
                     interpret(per_min), method="known clock ratios")

@@ -46,6 +46,11 @@ class DriftFit:
             raise ValueError("this drift fit has no line")
         return self.intercept_ms + self.ms_per_min / 60.0 * t_s
 
+    @property
+    def has_line(self) -> bool:
+        """A drift with a slope and an intercept: ``at`` can be asked."""
+        return self.kind == "drift" and self.ms_per_min is not None and self.intercept_ms is not None
+
     def measure_spread(self, centers_s: list[float], delays_ms: list[float]) -> None:
         """Set ``residual_ms`` (robust spread) and ``windows_used`` from the windows
         ``(centers_s, delays_ms)`` around this line: a line found by a whole-clip search

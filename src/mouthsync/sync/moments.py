@@ -88,7 +88,7 @@ def _delay_near(report: Any, t: float) -> tuple[float | None, str]:
         j = sum(1 for s in inside if s.at_s <= t)
         return (inside[0].before_ms if j == 0 else inside[j - 1].after_ms), "step part"
     drift = getattr(report, "drift", None)
-    if drift is not None and drift.kind == "drift" and drift.ms_per_min is not None and drift.intercept_ms is not None:
+    if drift is not None and drift.has_line:
         return float(drift.at(t)), "drift line"
     for sh in getattr(report, "shots", []):
         if sh.start_s <= t < sh.end_s and not sh.uncertain and sh.audio_delay_ms is not None:

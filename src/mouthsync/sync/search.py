@@ -115,7 +115,7 @@ class Estimate:
     combined: np.ndarray
     components: dict[str, np.ndarray]
     features: dict[str, float]
-    grid: np.ndarray | None = None
+    grid: np.ndarray
 
 
 def confidence_from(r_peak: float, face_fraction: float, speech_s: float) -> float:
@@ -291,19 +291,12 @@ def window_spans(t_start: float, t_end: float, window_s: float, hop_s: float) ->
     return out
 
 
-
-# A known clock mismatch further from 1 than this is searched for directly (``clock_scan``):
-# 25 vs 24 fps (4 %) moves the delay 208 ms inside one 5 s window and out of the +-0.8 s
-# search within 20 s, so no window line can start the drift search; 1000/1001 (0.1 %) is
-# found by the window line, unless the file is long enough for it to cross the search.
-STEEP_RATIO = 0.01
-
-
 def clock_scan(
     sig: Signals, delays: np.ndarray, weights: dict[str, float], conf_sig: Signals | None, centre_s: float = 0.0
 ) -> tuple[float, Estimate] | None:
     """The known clock mismatch (``media.clocks.KNOWN_MISMATCHES``) that best explains the whole
-    clip, among those the window line cannot find: the steep ones (``STEEP_RATIO``) and any
+    clip, among those the window line cannot find: the steep ones (which leave the +-0.8 s
+    search within 20 s and smear every window) and any
     that moves the delay further over the clip than the search reaches either side (an
     hour of 1000/1001: 3.6 s, most windows beyond a +-0.8 s search).
 
@@ -321,7 +314,7 @@ def clock_scan(
     best: tuple[float, Estimate] | None = None
     for m in KNOWN_MISMATCHES:
         k = m.ratio - 1.0
-        if abs(k) < STEEP_RATIO and abs(k) * float(t[-1] - t[0]) <= reach:
+        if not m.steep and abs(k) * float(t[-1] - t[0]) <= reach:
             continue
         moved = delays + round(k * mid / GRID_STEP_S) * GRID_STEP_S
         e = estimate_window(sig, every, moved, weights, conf_sig, warp=k)

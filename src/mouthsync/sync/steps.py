@@ -139,7 +139,7 @@ def steps_beat_line(runs: list[list[Any]], drift: Any, frame_ms: float) -> bool:
     spread. A step late in a file bends the line into a slope (a
     +320 ms step at 36 s of 50 read as "+53 ms/min, NTSC pull-down"); a clock drift follows
     its line. ``runs``: :func:`delay_runs` of the windows."""
-    if drift.kind != "drift" or drift.ms_per_min is None or drift.intercept_ms is None:
+    if not drift.has_line:
         return False
     if len(runs) < 2:
         return False
@@ -162,7 +162,7 @@ def shots_refute_line(shots: list[Any], drift: Any, frame_ms: float) -> bool:
     so a few steps can line up as a slope (a 15 s edit with dissolves, shots +38, +247 and
     +192 ms, read "+832 ms/min"). A take that really drifts, cut into shots, keeps every
     shot on its line."""
-    if drift.kind != "drift" or drift.ms_per_min is None or drift.intercept_ms is None:
+    if not drift.has_line:
         return False
     good = [s for s in shots if s.audio_delay_ms is not None and not s.uncertain]
     if len(good) < 2:
@@ -177,8 +177,7 @@ def note_shot_changes(windows: list[Any], shots: list[Any], frame_ms: float, dri
     delay fits the window ("several delays fit about equally well" said the same less
     usefully). With a ``drift`` line, shots disagree when they lie apart from the line (a
     steep drift moves every shot's delay). Changes ``windows``' notes in place."""
-    drifting = drift is not None and drift.kind == "drift" and drift.ms_per_min is not None \
-        and drift.intercept_ms is not None
+    drifting = drift is not None and drift.has_line
 
     def off_line(x: Any) -> float:
         return float(x.audio_delay_ms) - (float(drift.at(0.5 * (x.start_s + x.end_s))) if drifting else 0.0)  # type: ignore[union-attr]

@@ -129,7 +129,7 @@ def judge_report(
         sure = [sh.audio_delay_ms for sh in sure_shots]
         # a drift moves every shot along its line: only what is left off the line is theirs
         # (half an hour of a 1000/1001 drift has its shots read +1 to +1811 ms, all on it)
-        drifting = drift.kind == "drift" and drift.ms_per_min is not None and drift.intercept_ms is not None
+        drifting = drift.has_line
         own = [sh.audio_delay_ms - (drift.at(0.5 * (sh.start_s + sh.end_s)) if drifting else 0.0) for sh in sure_shots]
         if len(own) >= 2 and max(own) - min(own) > 2.0 * frame_ms:
             msg += f" (the shots read {min(sure):+.0f} to {max(sure):+.0f} ms)"
