@@ -250,24 +250,8 @@ def build_concatenation(
     seg_files: list[Path] = []
     segments: list[Segment] = []
     t = 0.0
-    for i, (src, shift) in enumerate(zip(sources, shifts_s, strict=True)):
-        seg = out_dir / f"{name}_seg{i:03d}.mp4"
-        ffmpeg(
-            "-i", str(src), "-an", "-vf", f"scale={side}:{side},fps={fps}", "-c:v", "libx264",
-            "-preset", "ultrafast", "-crf", "20", "-pix_fmt", "yuv420p", str(seg),
-        )
-        n = len(frame_times(seg))
-        dur = n / fps
-        a = decode_audio(src, rate=audio_rate)
-        t0 = float(frame_times(src)[0])
-        # audio sample j sits at a.start + j/rate; take the span [t0, t0 + dur)
-        first = int(round((t0 - a.start) * audio_rate))
-        want = int(round(dur * audio_rate))
-        x = np.zeros(want, dtype=np.float32)
-        lo = max(first, 0)
-        hi = min(first + want, a.samples.size)
-        if hi > lo:
-            x[lo - first : hi - first] = a.samples[lo:hi]
+    for src, shift in zip(sources, shifts_s, strict=True):
+        seg, dur, x = _segment(src, fps, side, audio_rate)
         pieces.append(shift_samples(x, audio_rate, shift))
         seg_files.append(seg)
         segments.append(Segment(str(src), t, t + dur, float(shift)))
@@ -287,9 +271,50 @@ def build_concatenation(
         "-i", str(video_only), "-i", str(wav), "-map", "0:v:0", "-map", "1:a:0",
         "-c:v", "copy", "-c:a", "pcm_s16le", str(out),
     )
-    for p in [*seg_files, listing]:
-        p.unlink(missing_ok=True)
+    listing.unlink(missing_ok=True)
     return out, wav, segments
+
+
+# Segments encoded once per test process: the long-material tests build many
+# concatenations of the same few clips (face4 x10 encoded the same clip ten times, ~10 s
+# of a build). The encoder is deterministic, so a reused segment is the same bytes.
+_SEGMENTS: dict[tuple[str, int, int, int], tuple[Path, float, np.ndarray]] = {}
+_SEGMENT_DIR: list[Path] = []
+
+
+def _segment(src: str | os.PathLike[str], fps: int, side: int, audio_rate: int) -> tuple[Path, float, np.ndarray]:
+    """``src`` re-encoded to ``fps`` constant rate at ``side`` x ``side`` without sound, its
+    length in seconds (whole frames) and its own audio cut to exactly that video span."""
+    key = (str(Path(src).resolve()), fps, side, audio_rate)
+    hit = _SEGMENTS.get(key)
+    if hit is not None and hit[0].exists():
+        return hit
+    if not _SEGMENT_DIR:
+        import atexit
+        import shutil
+        import tempfile
+
+        _SEGMENT_DIR.append(Path(tempfile.mkdtemp(prefix="mouthsync-segments-")))
+        atexit.register(shutil.rmtree, _SEGMENT_DIR[0], True)
+    seg = _SEGMENT_DIR[0] / f"seg{len(_SEGMENTS):03d}.mp4"
+    ffmpeg(
+        "-i", str(src), "-an", "-vf", f"scale={side}:{side},fps={fps}", "-c:v", "libx264",
+        "-preset", "ultrafast", "-crf", "20", "-pix_fmt", "yuv420p", str(seg),
+    )
+    dur = len(frame_times(seg)) / fps
+    a = decode_audio(src, rate=audio_rate)
+    t0 = float(frame_times(src)[0])
+    # audio sample j sits at a.start + j/rate; take the span [t0, t0 + dur)
+    first = int(round((t0 - a.start) * audio_rate))
+    want = int(round(dur * audio_rate))
+    x = np.zeros(want, dtype=np.float32)
+    lo = max(first, 0)
+    hi = min(first + want, a.samples.size)
+    if hi > lo:
+        x[lo - first : hi - first] = a.samples[lo:hi]
+    x.setflags(write=False)  # shared between builds: shift_samples copies
+    _SEGMENTS[key] = (seg, dur, x)
+    return _SEGMENTS[key]
 
 
 def dialogue(first: str | os.PathLike[str], second: str | os.PathLike[str], out: str | os.PathLike[str],

@@ -16,16 +16,52 @@ from tests.sync.builders import build_concatenation
 pytestmark = pytest.mark.slow
 
 
-def test_drift_of_1001_over_1000_is_measured_and_named(tmp_path: Path) -> None:
-    # one clip repeated: every segment shares the same own offset, so only the stretch
-    # changes the delay over time (66 s of material)
-    _, rep = _stretched_face4(tmp_path, 0.0, (1001, 1000))
+def test_drift_of_1001_over_1000_is_measured_named_and_fixed(tmp_path: Path) -> None:
+    """66 s of one shared clip repeated, the sound clock 1000/1001 slow (+60 ms/min):
+    check measures and names the drift; ``fix --drift auto`` resamples the sound (snapped
+    to the NTSC ratio) and every confident window of the result reads within one frame of
+    the same window on the undrifted build.
+
+    One source repeated keeps every segment's own (unknown) offset equal, so the stretch is
+    the only thing that changes the delay over time; mixed sources carry per-clip offsets
+    as large as a minute of drift (docs/sync.md), which check rightly reports as steps.
+    """
+    import json
+
+    from mouthsync.cli import main
+    from tests.media.test_remux import packets
+
+    drifted, rep = _stretched_face4(tmp_path / "drift", 0.0, (1001, 1000))
     assert rep.drift.kind == "drift"
     assert rep.details["transcript"] == "needed", "a drift is measured with every phone source"
     assert rep.drift_ms_per_min == pytest.approx(60.0, rel=0.10)
     assert "1000/1001" in (rep.drift.interpretation or "")
-    confident = [w for w in rep.windows if not w.uncertain]
-    assert len(confident) >= 0.6 * len(rep.windows)
+    assert len([w for w in rep.windows if not w.uncertain]) >= 0.6 * len(rep.windows)
+
+    fixed = tmp_path / "fixed.mkv"
+    assert main(["fix", str(drifted), "-o", str(fixed), "--delay", "auto", "--drift", "auto", "--json"]) == 0
+    side = json.loads(Path(str(fixed) + ".fix.json").read_text())
+    assert side["measured"]["drift_ms_per_min"] == pytest.approx(60.0, rel=0.10)
+    assert side["audio_speed"] == pytest.approx(1001 / 1000, abs=2e-5)  # snapped to the NTSC ratio
+    assert packets(fixed) == packets(drifted)
+
+    face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"] * 10
+    clean, _, _ = build_concatenation(face4, [0.0] * len(face4), tmp_path / "clean", name="clean")
+    ref = check_sync(clean)
+    got = check_sync(fixed)
+    frame_ms = 1000.0 / got.fps
+    # fix also removed the drifted file's overall delay; compare shapes over time
+    offset = (got.audio_delay_ms or 0.0) - (ref.audio_delay_ms or 0.0)
+    before = {round(w.start_s, 2): w for w in ref.windows}
+    compared = 0
+    for w in got.windows:
+        b = before.get(round(w.start_s, 2))
+        if b is None or b.audio_delay_ms is None or w.audio_delay_ms is None or b.uncertain or w.uncertain:
+            continue
+        compared += 1
+        assert abs((w.audio_delay_ms - offset) - b.audio_delay_ms) <= frame_ms, (w, b)
+    assert compared >= 0.6 * len(got.windows)
+    assert got.drift.kind != "drift" or abs(got.drift_ms_per_min or 0.0) < 10.0
 
 
 def _stretched_face4(tmp_path: Path, shift_s: float, stretch: tuple[int, int], copies: int = 10):  # type: ignore[no-untyped-def]

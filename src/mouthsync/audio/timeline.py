@@ -31,11 +31,11 @@ from mouthsync.audio.phones import (
     align_transcript,
     pronunciations,
     recognize_phones,
-    transcribe_words,
 )
 from mouthsync.audio.placement import place_words
 from mouthsync.audio.silence import audible_extent
 from mouthsync.audio.steady import steady_spans
+from mouthsync.audio.transcribe import SPLIT_S, transcribe
 from mouthsync.audio.types import Event, Phone, RateInfo, SpeechTimeline, Word
 from mouthsync.audio.vad import speech_segments
 from mouthsync.core.atomic import write_text_atomic
@@ -313,7 +313,7 @@ def _settings(
         s["mode"] = "align"
         s["decoder"] = {k: str(v) for k, v in ALIGN_SETTINGS.items()}
         if transcript.strip().lower() == AUTO:
-            s["transcribe"] = {k: str(v) for k, v in TRANSCRIBE_SETTINGS.items()}
+            s["transcribe"] = {**{k: str(v) for k, v in TRANSCRIBE_SETTINGS.items()}, "halves_from_s": SPLIT_S}
         s["align_piece_s"] = ALIGN_PIECE_S  # given words too: long ones are aligned in pieces
         s["transcript_sha"] = hashlib.sha256(transcript.encode("utf-8")).hexdigest()[:16]
     return s
@@ -398,7 +398,7 @@ def _compute(
         speech = _clip(speech, heard_at, heard_at + heard.size / RATE)
     speech = _without_steady_ends(speech, steady)
     if transcript is not None and transcript.strip().lower() == AUTO:
-        recognised = transcribe_words(heard, offset=heard_at)
+        recognised = transcribe(heard, offset=heard_at, speech=speech)
         transcript = machine = " ".join(w.text for w in recognised)
         mode = "align-auto"
         if recognised:
