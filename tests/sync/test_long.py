@@ -19,6 +19,9 @@ pytestmark = pytest.mark.slow
 SOURCES = [p for p in CLIPS if p.name in {"retalking_face2.mp4", "retalking_face4.mp4"}] + [
     p for p in WILD if p.name in {"voxceleb_00067.mp4", "voxceleb_00473.mp4"}
 ]
+# The 7-shot edit (~38 s) of the late-shot, late-section and step cases: one picture, so
+# it is tracked once for all of them.
+EDIT = (SOURCES * 2)[:7]
 
 
 def _own_offsets() -> dict[str, float]:
@@ -77,12 +80,12 @@ def test_per_segment_shifts_recovered_per_window(own: dict[str, float], tmp_path
 
 
 def test_a_single_late_shot_is_found(own: dict[str, float], tmp_path: Path) -> None:
-    """One 5 s shot made 200 ms late in a 50 s edit: too few windows for a window section,
+    """One 5 s shot made 200 ms late in a 38 s edit: too few windows for a window section,
     and one phone source misread it (+742 ms at 0.10) while the whole file settled on that
     source. The shot disagreeing with the file keeps every source in (``settled``), and the
     confident shot out of tolerance is a section of its own, at its cuts."""
-    order = (SOURCES * 3)[:9]
-    shifts = [0.0] * 9
+    order = EDIT
+    shifts = [0.0] * len(EDIT)
     shifts[4] = 0.2
     video, _, segs = build_concatenation(order, [s - own[str(p)] for s, p in zip(shifts, order, strict=True)],
                                          tmp_path, name="one_late")
@@ -112,12 +115,12 @@ def test_long_clear_speech_is_settled_without_the_transcript(tmp_path: Path) -> 
 def test_a_late_middle_section_is_found_and_fails_the_file(own: dict[str, float], tmp_path: Path) -> None:
     """An edit whose middle 15 s are 200 ms late (beyond BT.1359's 185 ms) while the rest
     is in sync: the whole file's delay hides it, the verdict must not."""
-    order = (SOURCES * 3)[:9]
-    shifts = [0.0, 0.0, 0.0, 0.2, 0.2, 0.2, 0.0, 0.0, 0.0]
+    order = EDIT
+    shifts = [0.0, 0.0, 0.2, 0.2, 0.2, 0.0, 0.0]
     video, _, segs = build_concatenation(order, [s - own[str(p)] for s, p in zip(shifts, order, strict=True)],
                                          tmp_path, name="late_middle")
     rep = check_sync(video)
-    late = (segs[3].start_s, segs[5].end_s)
+    late = (segs[2].start_s, segs[4].end_s)
     assert rep.verdict["status"] == "out_of_sync", rep.verdict
     sections = rep.verdict["sections"]
     assert any(s["status"] == "out_of_sync" and s["start_s"] >= late[0] - 2.5 and s["end_s"] <= late[1] + 2.5
@@ -126,7 +129,7 @@ def test_a_late_middle_section_is_found_and_fails_the_file(own: dict[str, float]
     # each shot between the picture cuts is measured alone: the late ones read late
     assert [round(s.start_s, 2) for s in rep.shots] == [round(g.start_s, 2) for g in segs]
     confident = [(s, g) for s, g in zip(rep.shots, segs, strict=True) if not s.uncertain]
-    assert len(confident) >= 6, rep.shots
+    assert len(confident) >= 5, rep.shots
     for s, g in confident:
         want = (g.shift_s + own[g.source]) * 1000.0 - rep.calibration_ms
         assert abs(s.audio_delay_ms - want) <= 40.0, (s, g)
@@ -167,7 +170,7 @@ def test_a_step_inside_a_shot_is_located_and_fix_moves_each_part(
     from tests.media.test_remux import packets
     from tests.sync.builders import ffmpeg, write_wav
 
-    order = (SOURCES * 3)[:9]
+    order = EDIT
     take, wav, segs = build_concatenation(order, [-own[str(p)] for p in order], tmp_path, name="take")
     assert all(abs(g.start_s - at_s) > 1.0 for g in segs)  # the step is not at a picture cut
     a = decode_audio(wav, rate=16000).samples

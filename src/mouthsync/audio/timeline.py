@@ -35,7 +35,7 @@ from mouthsync.audio.phones import (
 from mouthsync.audio.placement import place_words
 from mouthsync.audio.silence import audible_extent
 from mouthsync.audio.steady import steady_spans
-from mouthsync.audio.transcribe import SPLIT_S, transcribe
+from mouthsync.audio.transcribe import transcribe
 from mouthsync.audio.types import Event, Phone, RateInfo, SpeechTimeline, Word
 from mouthsync.audio.vad import speech_segments
 from mouthsync.core.atomic import write_text_atomic
@@ -313,7 +313,9 @@ def _settings(
         s["mode"] = "align"
         s["decoder"] = {k: str(v) for k, v in ALIGN_SETTINGS.items()}
         if transcript.strip().lower() == AUTO:
-            s["transcribe"] = {**{k: str(v) for k, v in TRANSCRIBE_SETTINGS.items()}, "halves_from_s": SPLIT_S}
+            # (sound shorter than audio.transcribe.SPLIT_S, every shared clip, reads as in
+            # one pass; a longer one's cached one-pass words are as good as its halves')
+            s["transcribe"] = {k: str(v) for k, v in TRANSCRIBE_SETTINGS.items()}
         s["align_piece_s"] = ALIGN_PIECE_S  # given words too: long ones are aligned in pieces
         s["transcript_sha"] = hashlib.sha256(transcript.encode("utf-8")).hexdigest()[:16]
     return s
