@@ -16,11 +16,14 @@ from tests.sync.builders import build_concatenation
 pytestmark = pytest.mark.slow
 
 
-def test_drift_of_1001_over_1000_is_measured_named_and_fixed(tmp_path: Path) -> None:
+def test_drift_of_1001_over_1000_is_measured_named_and_fixed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """66 s of one shared clip repeated, the sound clock 1000/1001 slow (+60 ms/min):
-    check measures and names the drift; ``fix --drift auto`` resamples the sound (snapped
-    to the NTSC ratio) and every confident window of the result reads within one frame of
-    the same window on the undrifted build.
+    ``check`` measures and names the drift; ``fix --drift auto --report`` (what was
+    reviewed, not measured again) resamples the sound, snapped to the NTSC ratio, and every
+    confident window of the result reads within one frame of the same window on the
+    undrifted build.
 
     One source repeated keeps every segment's own (unknown) offset equal, so the stretch is
     the only thing that changes the delay over time; mixed sources carry per-clip offsets
@@ -31,15 +34,21 @@ def test_drift_of_1001_over_1000_is_measured_named_and_fixed(tmp_path: Path) -> 
     from mouthsync.cli import main
     from tests.media.test_remux import packets
 
-    drifted, rep = _stretched_face4(tmp_path / "drift", 0.0, (1001, 1000))
-    assert rep.drift.kind == "drift"
-    assert rep.details["transcript"] == "needed", "a drift is measured with every phone source"
-    assert rep.drift_ms_per_min == pytest.approx(60.0, rel=0.10)
-    assert "1000/1001" in (rep.drift.interpretation or "")
-    assert len([w for w in rep.windows if not w.uncertain]) >= 0.6 * len(rep.windows)
+    face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"] * 10
+    drifted, _, _ = build_concatenation(face4, [0.0] * len(face4), tmp_path / "drift", stretch=(1001, 1000))
+    assert main(["check", str(drifted), "--json"]) in (0, 1)
+    report = tmp_path / "drift.check.json"
+    report.write_text(capsys.readouterr().out)
+    rep = json.loads(report.read_text())
+    assert rep["drift"]["kind"] == "drift"
+    assert rep["details"]["transcript"] == "needed", "a drift is measured with every phone source"
+    assert rep["drift_ms_per_min"] == pytest.approx(60.0, rel=0.10)
+    assert "1000/1001" in (rep["drift"]["interpretation"] or "")
+    assert len([w for w in rep["windows"] if not w["uncertain"]]) >= 0.6 * len(rep["windows"])
 
     fixed = tmp_path / "fixed.mkv"
-    assert main(["fix", str(drifted), "-o", str(fixed), "--delay", "auto", "--drift", "auto", "--json"]) == 0
+    assert main(["fix", str(drifted), "-o", str(fixed), "--delay", "auto", "--drift", "auto",
+                 "--report", str(report), "--json"]) == 0
     side = json.loads(Path(str(fixed) + ".fix.json").read_text())
     assert side["measured"]["drift_ms_per_min"] == pytest.approx(60.0, rel=0.10)
     assert side["audio_speed"] == pytest.approx(1001 / 1000, abs=2e-5)  # snapped to the NTSC ratio
