@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import subprocess
 import tempfile
 
 import numpy as np
@@ -68,7 +69,7 @@ def transcribe(samples: np.ndarray, *, offset: float, speech: list[tuple[float, 
     return first + second
 
 
-def _start(samples: np.ndarray, offset: float, tmp: str):  # type: ignore[no-untyped-def]
+def _start(samples: np.ndarray, offset: float, tmp: str) -> subprocess.Popen[str] | None:
     """The worker recognising ``samples`` (None when it cannot be started)."""
     from mouthsync.core import spares
 
@@ -81,14 +82,15 @@ def _start(samples: np.ndarray, offset: float, tmp: str):  # type: ignore[no-unt
         return None
 
 
-def _stop(proc) -> None:  # type: ignore[no-untyped-def]
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """End the worker (the caller failed or was interrupted: nobody will read its words)."""
     with contextlib.suppress(OSError):
         proc.kill()
     with contextlib.suppress(OSError):
         proc.communicate()
 
 
-def _result(proc, tmp: str) -> list[Word] | None:  # type: ignore[no-untyped-def]
+def _result(proc: subprocess.Popen[str] | None, tmp: str) -> list[Word] | None:
     """The worker's words, or None when it failed (the caller recognises the half itself)."""
     if proc is None:
         return None
