@@ -4,8 +4,8 @@ Why: recognising words (PocketSphinx with its general language model) costs ~0.2
 second of sound on one thread, and ``check`` asks for it exactly where the sound is long
 and the answer hard (a drift, an edit): on 10 minutes drifting 1000/1001 the transcript
 ran alone on one core for over two minutes while the other idled. Sound of
-:data:`SPLIT_S` or more is cut once, in the pause nearest its middle, and the second half
-is recognised in a worker process while this one recognises the first. The cut is a
+:data:`SPLIT_S` or more is cut once, in a pause near its middle (:func:`halves_cut`), and
+the second half is recognised in a worker process while this one recognises the first. The cut is a
 property of the sound (never of the machine's cores), so a file always gets the same
 words; at a pause the language model loses no sentence it was in.
 """
@@ -51,7 +51,8 @@ def halves_cut(n_samples: int, offset: float, speech: list[tuple[float, float]])
 
 def transcribe(samples: np.ndarray, *, offset: float, speech: list[tuple[float, float]]) -> list[Word]:
     """Recognised words of ``samples`` (times from ``offset``), as
-    :func:`~mouthsync.audio.phones.transcribe_words`; long sound in two halves at once."""
+    :func:`~mouthsync.audio.phones.transcribe_words`; long sound in two halves at once.
+    ``speech``: the speech segments on the same clock (where the pauses are)."""
     if samples.size < SPLIT_S * RATE:
         return transcribe_words(samples, offset=offset)
     cut = halves_cut(samples.size, offset, speech)
