@@ -34,8 +34,7 @@ def test_drift_of_1001_over_1000_is_measured_named_and_fixed(
     from mouthsync.cli import main
     from tests.media.test_remux import packets
 
-    face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"] * 10
-    drifted, _, _ = build_concatenation(face4, [0.0] * len(face4), tmp_path / "drift", stretch=(1001, 1000))
+    drifted = _face4(tmp_path / "drift", 0.0, (1001, 1000))
     assert main(["check", str(drifted), "--json"]) in (0, 1)
     report = tmp_path / "drift.check.json"
     report.write_text(capsys.readouterr().out)
@@ -54,8 +53,7 @@ def test_drift_of_1001_over_1000_is_measured_named_and_fixed(
     assert side["audio_speed"] == pytest.approx(1001 / 1000, abs=2e-5)  # snapped to the NTSC ratio
     assert packets(fixed) == packets(drifted)
 
-    face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"] * 10
-    clean, _, _ = build_concatenation(face4, [0.0] * len(face4), tmp_path / "clean", name="clean")
+    clean = _face4(tmp_path / "clean", 0.0, None)
     ref = check_sync(clean)
     got = check_sync(fixed)
     frame_ms = 1000.0 / got.fps
@@ -73,11 +71,17 @@ def test_drift_of_1001_over_1000_is_measured_named_and_fixed(
     assert got.drift.kind != "drift" or abs(got.drift_ms_per_min or 0.0) < 10.0
 
 
-def _stretched_face4(tmp_path: Path, shift_s: float, stretch: tuple[int, int], copies: int = 10):  # type: ignore[no-untyped-def]
-    """retalking_face4 x ``copies`` (6.6 s each), its sound ``shift_s`` late, then
-    stretched: the file and check's report."""
+def _face4(out_dir: Path, shift_s: float, stretch: tuple[int, int] | None, copies: int = 10) -> Path:
+    """retalking_face4 x ``copies`` (6.6 s each), its sound ``shift_s`` late, then stretched
+    by the clock ratio ``stretch`` (None: not at all)."""
     face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"]
-    video, _, _ = build_concatenation(face4 * copies, [shift_s] * copies, tmp_path, stretch=stretch)
+    video, _, _ = build_concatenation(face4 * copies, [shift_s] * copies, out_dir, stretch=stretch)
+    return video
+
+
+def _stretched_face4(tmp_path: Path, shift_s: float, stretch: tuple[int, int], copies: int = 10):  # type: ignore[no-untyped-def]
+    """:func:`_face4` and check's report of it."""
+    video = _face4(tmp_path, shift_s, stretch, copies)
     return video, check_sync(video)
 
 
