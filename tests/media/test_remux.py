@@ -352,6 +352,26 @@ def test_map_pieces_moves_each_stretch_exactly_and_fades_at_the_switch() -> None
     assert np.all(np.abs(y[:, j]) <= np.maximum(np.abs(a), np.abs(b)) + 1e-6)
 
 
+def test_map_samples_reads_the_input_on_the_clock_line_a_chunk_at_a_time() -> None:
+    """A drift correction reads in(speed * t - shift) at every output sample; the positions
+    are made per chunk (memory), so chunk edges must not show and the values must be those
+    of the spline at the whole position array."""
+    from mouthsync.media.remux import map_samples, resample_at
+
+    rate, start, shift, speed = 8000, 0.25, 0.0123, 1.001
+    t = np.arange(20000) / rate
+    x = np.stack([np.sin(2 * np.pi * 440 * t), np.cos(2 * np.pi * 97 * t)]).astype(np.float32)
+    y, k = map_samples(x, rate, start, shift, speed)
+    assert k == round(shift * rate) and y.shape == x.shape
+    tt = start + np.arange(x.shape[-1]) / rate
+    want = resample_at(x, (speed * tt - shift - start) * rate)
+    np.testing.assert_allclose(y, want, atol=1e-6)
+    # and the spline itself is the analytic signal, away from both ends
+    u = speed * tt - shift - start
+    ok = (u > 0.01) & (u < t[-1] - 0.01)
+    np.testing.assert_allclose(y[0, ok], np.sin(2 * np.pi * 440 * u[ok]), atol=2e-3)
+
+
 def test_pieces_reencode_the_audio_and_copy_the_picture(tmp_path: Path, pcm_mkv: Path) -> None:
     out = tmp_path / "pieces.mkv"
     r = retime_audio(pcm_mkv, out, pieces=[(0.0, 0.0), (2.0, -0.120)])

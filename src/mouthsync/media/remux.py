@@ -470,6 +470,23 @@ def shift_exact(x: np.ndarray, k: int) -> np.ndarray:
     return y
 
 
+def _spline_into(out: np.ndarray, lo: int, x: np.ndarray, p: np.ndarray) -> None:
+    """Fill ``out[:, lo : lo + p.size]`` with ``x`` read at positions ``p`` (see :func:`resample_at`)."""
+    from scipy.ndimage import map_coordinates
+
+    margin = 64
+    n = x.shape[-1]
+    a = max(0, int(np.floor(p.min())) - margin)
+    b = min(n, int(np.ceil(p.max())) + margin + 1)
+    if b <= a:
+        return  # the whole chunk reads outside the signal: silence
+    inside = (p >= -0.5) & (p <= n - 0.5)
+    for ch in range(x.shape[0]):
+        seg = x[ch, a:b].astype(np.float64)
+        v = map_coordinates(seg, [p - a], order=5, mode="constant", cval=0.0)
+        out[ch, lo : lo + p.size] = np.where(inside, v, 0.0)
+
+
 def resample_at(x: np.ndarray, pos: np.ndarray, *, chunk: int = 1 << 16) -> np.ndarray:
     """Values of ``x`` (channels, n) at fractional sample positions ``pos``; silence outside.
 
@@ -481,22 +498,20 @@ def resample_at(x: np.ndarray, pos: np.ndarray, *, chunk: int = 1 << 16) -> np.n
     64 samples make chunk edges exact to float precision) so memory stays bounded on long
     files.
     """
-    from scipy.ndimage import map_coordinates
-
-    margin = 64
-    n = x.shape[-1]
     out = np.zeros((x.shape[0], pos.size), dtype=np.float32)
     for lo in range(0, pos.size, chunk):
-        p = pos[lo : lo + chunk]
-        a = max(0, int(np.floor(p.min())) - margin)
-        b = min(n, int(np.ceil(p.max())) + margin + 1)
-        if b <= a:
-            continue  # the whole chunk reads outside the signal: silence
-        inside = (p >= -0.5) & (p <= n - 0.5)
-        for ch in range(x.shape[0]):
-            seg = x[ch, a:b].astype(np.float64)
-            v = map_coordinates(seg, [p - a], order=5, mode="constant", cval=0.0)
-            out[ch, lo : lo + chunk] = np.where(inside, v, 0.0)
+        _spline_into(out, lo, x, pos[lo : lo + chunk])
+    return out
+
+
+def resample_line(x: np.ndarray, first: float, step: float, n_out: int, *, chunk: int = 1 << 16) -> np.ndarray:
+    """:func:`resample_at` at the positions ``first + step * j`` for ``j < n_out``, made a
+    chunk at a time: a clock correction of an hour of 48 kHz stereo would otherwise hold
+    three float64 position arrays of 1.4 GB each beside the sound."""
+    out = np.zeros((x.shape[0], n_out), dtype=np.float32)
+    for lo in range(0, n_out, chunk):
+        j = np.arange(lo, min(n_out, lo + chunk), dtype=np.float64)
+        _spline_into(out, lo, x, first + step * j)
     return out
 
 
@@ -511,11 +526,10 @@ def map_samples(
     k = int(round(shift_s * rate))
     if abs(speed - 1.0) <= 1e-12:
         return shift_exact(x, k), k
-    n = x.shape[-1]
-    t = start + np.arange(n, dtype=np.float64) / rate
-    u = speed * t - shift_s
-    pos = (u - start) * rate
-    return resample_at(x, pos), k
+    # out sample j plays at t = start + j / rate and reads the input at speed * t - shift_s,
+    # i.e. input sample (speed * t - shift_s - start) * rate: a line in j
+    first = ((speed - 1.0) * start - shift_s) * rate
+    return resample_line(x, first, speed, x.shape[-1]), k
 
 
 # Where the shift changes between pieces the two moved signals are cross-faded over this
@@ -607,7 +621,9 @@ def _remux_encode(
             )
         if s.index == a0.index:
             shift_samples = k
+        del x  # the decoded sound is not needed while the moved one is encoded (long files)
         encoded.extend(_encode(mapping[s.index], y, rate, start, layout))
+        del y
     n_video = _interleave(ic, oc, mapping, encoded, skip=moved)
     rate0 = a0.codec_context.sample_rate
     return RemuxResult(
@@ -657,8 +673,7 @@ def place_sound(x: np.ndarray, rate: int, n_out: int, start_s: float, speed: flo
         if hi > lo:
             y[:, lo:hi] = x[:, lo - k : hi - k]
         return y, k
-    pos = (np.arange(n_out, dtype=np.float64) / rate - start_s) * rate * speed
-    return resample_at(x, pos).astype(np.float32, copy=False), k
+    return resample_line(x, -start_s * rate * speed, speed, n_out), k
 
 
 def replace_audio(

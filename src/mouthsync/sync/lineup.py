@@ -92,11 +92,11 @@ class Lineup:
         starting at ``start_s``, resampled when the clocks differ."""
         x = audio.samples
         if self.speed != 1.0:
-            from mouthsync.media.remux import resample_at
+            from mouthsync.media.remux import resample_line
 
             n = int(x.shape[-1] / self.speed)
             x2 = x[None, :] if x.ndim == 1 else x
-            y = resample_at(x2.astype(np.float64), np.arange(n) * self.speed).astype(np.float32)
+            y = resample_line(x2, 0.0, self.speed, n)
             x = y[0] if x.ndim == 1 else y
         return Audio(samples=x, rate=audio.rate, start=self.start_s, channel=audio.channel)
 
