@@ -140,6 +140,7 @@ def test_a_steep_known_clock_mismatch_is_found_named_and_fixed(tmp_path: Path) -
 
     video, rep = _stretched_face4(tmp_path, 0.0, (25, 24), copies=5)
     assert rep.drift.kind == "drift" and rep.drift.method.startswith("known clock ratios")
+    assert rep.details["clock_ratio"] == pytest.approx(25 / 24)  # what a later cascade level scans near
     assert rep.drift_ms_per_min == pytest.approx(2500.0, rel=0.01)
     assert "24 fps picture played at 25 fps" in (rep.drift.interpretation or "")
     assert rep.confidence >= 0.3

@@ -105,3 +105,29 @@ def test_late_fusion_lets_two_agreeing_sources_outvote_a_third() -> None:
     assert abs(delays[int(np.argmax(fused))] - 0.2) <= 0.004
     # one usable source is no second opinion
     assert late_fusion([0.4, 0.0], [bump(0.0), np.full(delays.size, np.nan)]) is None
+
+
+def test_a_clock_scan_told_the_ratio_tries_only_the_ratios_near_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each tried mismatch scores every frame over the whole search: a cascade level after
+    one that found 25/24 tries 25/24 and 25/23.976 (0.1 % apart), not the other six."""
+    import mouthsync.sync.search as search
+    from mouthsync.media.clocks import KNOWN_MISMATCHES
+
+    tried: list[float] = []
+
+    def fake(sig, sel, delays, weights, conf_sig=None, warp=0.0, second=None):  # type: ignore[no-untyped-def]
+        tried.append(1.0 + warp)
+        return search.Estimate(None, 0.0, True, "", np.array([]), {}, {}, delays)
+
+    monkeypatch.setattr(search, "estimate_window", fake)
+
+    class Frames:
+        times = np.arange(0.0, 1200.0, 0.04)  # 20 minutes: 1000/1001 reaches past the search too
+
+    delays = np.arange(-0.8, 0.8001, 0.002)
+    search.clock_scan(Frames(), delays, {}, None)  # type: ignore[arg-type]
+    assert sorted(tried) == pytest.approx(sorted(m.ratio for m in KNOWN_MISMATCHES))
+    tried.clear()
+    search.clock_scan(Frames(), delays, {}, None, near=25 / 24)  # type: ignore[arg-type]
+    assert sorted(tried) == pytest.approx(sorted(m.ratio for m in KNOWN_MISMATCHES if abs(m.ratio / (25 / 24) - 1) < 0.005))
+    assert len(tried) == 2

@@ -120,6 +120,7 @@ def analyse(
     source: str = "",
     others: tuple[Any, ...] | list[Any] = (),
     centre_s: float = 0.0,
+    clock_near: float | None = None,
 ) -> SyncReport:
     """Measure delay, confidence, windows and drift from a face track and a speech timeline.
 
@@ -133,6 +134,9 @@ def analyse(
 
     ``others``: more faces' tracks (of the same picture) measured together with ``track``
     (:meth:`Signals.joined`): the faces of a dialogue, who speak in turn.
+
+    ``clock_near``: the clock ratio an earlier measurement of the same file found
+    (``details["clock_ratio"]``): the known-clock scan tries only the ratios near it.
 
     The library core of :func:`check_sync`, separate so the benchmark can feed shifted
     audio in memory without writing files.
@@ -194,7 +198,10 @@ def analyse(
     drift = fit_drift(centers, wd, wc, frame_ms=frame_ms, min_confidence=LOW_CONFIDENCE)
     span = float(sig.times[-1] - sig.times[0])
     mid = 0.5 * (float(sig.times[0]) + float(sig.times[-1]))
-    clock = _known_clock_drift(sig, glob, delays, w, conf_sig, centre_s, calibration_ms, mid) if span >= 20.0 else None
+    clock = _known_clock_drift(sig, glob, delays, w, conf_sig, centre_s, calibration_ms, mid,
+                               clock_near) if span >= 20.0 else None
+    # the ratio the scan found, before the warp search refines the line's slope
+    clock_ratio = None if clock is None else 1.0 + float(clock[0].ms_per_min or 0.0) / 60000.0
     if clock is not None:
         drift, glob = clock
     elif shots_refute_line(shot_estimates, drift, frame_ms):
@@ -285,6 +292,8 @@ def analyse(
         # how each shot after the first begins: a cut, or the middle of a dissolve or a dip
         # to black (with its span)
         details["shot_changes"] = [found.describe(a) for a, _ in shots[1:]]
+    if clock_ratio is not None:
+        details["clock_ratio"] = clock_ratio
     if source_fit:
         details["source_fit"] = [round(r, 3) for r in source_fit]
         details["source_weights"] = [round(float(x), 3) for x in sig.source_weights]
@@ -339,7 +348,7 @@ def along_line(
 
 def _known_clock_drift(
     sig: Signals, glob: Estimate, delays: np.ndarray, weights: dict[str, float], conf_sig: Signals | None,
-    centre_s: float, calibration_ms: float, mid: float,
+    centre_s: float, calibration_ms: float, mid: float, near: float | None = None,
 ) -> tuple[DriftFit, Estimate] | None:
     """A known clock mismatch the window line cannot find (25 vs 24 fps, 44.1 vs 48 kHz, or
     1000/1001 over most of an hour: ``search.clock_scan``) as a drift line and the
@@ -351,7 +360,7 @@ def _known_clock_drift(
     clip that agrees confidently at one delay has none."""
     if not glob.uncertain:
         return None
-    found = clock_scan(sig, delays, weights, conf_sig, centre_s)
+    found = clock_scan(sig, delays, weights, conf_sig, centre_s, near=near)
     if found is None:
         return None
     k, e = found
@@ -658,8 +667,10 @@ def check_sync(
     def measure(level: list[int]) -> SyncReport:
         nonlocal timelines, reports
         timelines = timelines_of(level)
+        # a known clock an earlier level found narrows the next level's scan for one
+        near = next((r.details["clock_ratio"] for r in reports if "clock_ratio" in r.details), None)
         reports = [analyse(t, timelines, audio, window_s=window_s, hop_s=hop_s, standard=standard,
-                           max_delay_s=max_delay_s, source=vpath) for t in usable]
+                           max_delay_s=max_delay_s, source=vpath, clock_near=near) for t in usable]
         b = best_of(reports)
         talking = speaking_faces(reports, b)
         if len(talking) > 1:
