@@ -676,7 +676,8 @@ def check_sync(
         if len(talking) > 1:
             # a dialogue: every face that speaks is measured together (each where it talks)
             both = analyse(usable[b], timelines, audio, window_s=window_s, hop_s=hop_s, standard=standard,
-                           max_delay_s=max_delay_s, source=vpath, others=[usable[i] for i in talking if i != b])
+                           max_delay_s=max_delay_s, source=vpath, others=[usable[i] for i in talking if i != b],
+                           clock_near=near)
             if both.confidence >= reports[b].confidence - SPEAKER_MARGIN:
                 both.details["speaking_faces"] = talking
                 return both
