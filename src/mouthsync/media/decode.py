@@ -19,6 +19,7 @@ import numpy as np
 
 from mouthsync.core.errors import BadInput
 from mouthsync.media.container import open_input, require_audio, require_video
+from mouthsync.media.samplebuffer import SampleBuffer
 
 
 @dataclass(frozen=True)
@@ -573,6 +574,17 @@ def dialogue_channel(layout: Any) -> str | None:
     return "FC" if len(names) >= 3 and "FC" in names else None
 
 
+def declared_samples(container: Any, stream: Any, rate: int) -> int:
+    """How many samples at ``rate`` the stream's (else the container's) declared duration
+    holds, plus half a second; 0 when neither is declared. A size to decode into."""
+    seconds = 0.0
+    if stream.duration and stream.time_base:
+        seconds = float(stream.duration * stream.time_base)
+    elif container.duration:
+        seconds = container.duration / 1e6
+    return int((seconds + 0.5) * rate) if seconds > 0 else 0
+
+
 def decode_audio(
     path: str | os.PathLike[str], *, rate: int = 16000, mono: bool = True, audio_stream: int = 0,
     dialogue: bool = False, channel: int | None = None, difference: bool = False,
@@ -613,7 +625,7 @@ def decode_audio(
         if pick is not None or difference:  # every channel as it is, then the chosen row alone
             layout = stream.codec_context.layout.name
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
-        chunks: list[np.ndarray] = []
+        chunks = SampleBuffer(declared_samples(c, stream, rate))
         start: float | None = None
         first_packet: av.Packet | None = None
         first_frame_pts: int | None = None
@@ -657,7 +669,7 @@ def decode_audio(
             declared_end = float((stream.start_time + stream.duration) * stream.time_base)
     if not chunks:
         raise BadInput(f"{path}: audio stream has no decodable samples")
-    samples = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+    samples = chunks.samples()
     start = start or 0.0
     if priming:
         drop = int(round(priming * rate / src_rate))

@@ -23,8 +23,9 @@ player sees the same file duration; the picture decides the timeline.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -35,7 +36,8 @@ import numpy as np
 
 from mouthsync.core.errors import BadInput, BadOutput
 from mouthsync.media.container import open_input, picture_stream, require_audio
-from mouthsync.media.decode import decode_audio
+from mouthsync.media.decode import declared_samples, decode_audio
+from mouthsync.media.samplebuffer import SampleBuffer
 from mouthsync.media.write import (
     copy_chapters,
     copy_meta,
@@ -439,7 +441,7 @@ def _decode_raw(path: Path, index: int, number: int) -> tuple[np.ndarray, int, f
         rate = s.codec_context.sample_rate
         layout = s.codec_context.layout.name
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
-        chunks: list[np.ndarray] = []
+        chunks = SampleBuffer(declared_samples(c, s, rate))
         start: float | None = None
         try:
             for frame in c.decode(s):
@@ -454,7 +456,7 @@ def _decode_raw(path: Path, index: int, number: int) -> tuple[np.ndarray, int, f
                 raise BadInput(f"{path}: audio stream cannot be decoded ({exc})") from None
     if not chunks:
         raise BadInput(f"{path}: audio stream has no decodable samples")
-    x = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+    x = chunks.samples()
     return x, rate, start or 0.0, _named_layout(layout, x.shape[0])
 
 
@@ -507,7 +509,7 @@ def resample_at(x: np.ndarray, pos: np.ndarray, *, chunk: int = 1 << 16) -> np.n
 def resample_line(x: np.ndarray, first: float, step: float, n_out: int, *, chunk: int = 1 << 16) -> np.ndarray:
     """:func:`resample_at` at the positions ``first + step * j`` for ``j < n_out``, made a
     chunk at a time: as one float64 array the positions of an hour at 48 kHz are 1.4 GB
-    (`bench/long_drift.py` prints the fix's peak: 744 MiB for 10 minutes of stereo)."""
+    (`bench/long_drift.py` prints the fix's peak)."""
     out = np.zeros((x.shape[0], n_out), dtype=np.float32)
     for lo in range(0, n_out, chunk):
         j = np.arange(lo, min(n_out, lo + chunk), dtype=np.float64)
@@ -515,21 +517,50 @@ def resample_line(x: np.ndarray, first: float, step: float, n_out: int, *, chunk
     return out
 
 
+def sample_blocks(
+    x: np.ndarray, rate: int, start: float, shift_s: float, speed: float, *, block: int = 1 << 16
+) -> tuple[Iterator[np.ndarray], int]:
+    """The output samples over the input's own span, out(t) = in(speed * t - shift_s), as
+    consecutive blocks of at most ``block`` samples, made only when asked for.
+
+    Why blocks: the moved sound of a long master is as large as the decoded one (a feature
+    film's 5.1 at 48 kHz is 8 GB of float32), and the encoder needs it only a block at a
+    time. Returns the block iterator and the integer shift used (meaningful when ``speed ==
+    1``, where the blocks are exact copies of the input samples moved by whole samples).
+    """
+    n = x.shape[-1]
+    k = int(round(shift_s * rate))
+
+    def moved() -> Iterator[np.ndarray]:
+        for lo in range(0, n, block):
+            hi = min(n, lo + block)
+            out = np.zeros((x.shape[0], hi - lo), np.float32)
+            a, b = max(lo, k), min(hi, n + k)  # out(j) = in(j - k)
+            if b > a:
+                out[:, a - lo : b - lo] = x[:, a - k : b - k]
+            yield out
+
+    def resampled() -> Iterator[np.ndarray]:
+        # out sample j plays at t = start + j / rate and reads the input at speed * t - shift_s,
+        # i.e. input sample (speed * t - shift_s - start) * rate: a line in j
+        first = ((speed - 1.0) * start - shift_s) * rate
+        for lo in range(0, n, block):
+            hi = min(n, lo + block)
+            out = np.zeros((x.shape[0], hi - lo), np.float32)
+            _spline_into(out, 0, x, first + speed * np.arange(lo, hi, dtype=np.float64))
+            yield out
+
+    return (moved() if abs(speed - 1.0) <= 1e-12 else resampled()), k
+
+
 def map_samples(
     x: np.ndarray, rate: int, start: float, shift_s: float, speed: float
 ) -> tuple[np.ndarray, int]:
-    """Output samples over the input's own span: out(t) = in(speed * t - shift_s).
-
-    Returns the samples and the integer shift used (meaningful when ``speed == 1``, where
-    the result is an exact copy of the input samples moved by whole samples).
-    """
-    k = int(round(shift_s * rate))
-    if abs(speed - 1.0) <= 1e-12:
-        return shift_exact(x, k), k
-    # out sample j plays at t = start + j / rate and reads the input at speed * t - shift_s,
-    # i.e. input sample (speed * t - shift_s - start) * rate: a line in j
-    first = ((speed - 1.0) * start - shift_s) * rate
-    return resample_line(x, first, speed, x.shape[-1]), k
+    """:func:`sample_blocks` as one array (short sounds, tests)."""
+    blocks, k = sample_blocks(x, rate, start, shift_s, speed)
+    parts = list(blocks)
+    y = np.concatenate(parts, axis=1) if parts else np.zeros_like(x)
+    return y, k
 
 
 # Where the shift changes between pieces the two moved signals are cross-faded over this
@@ -597,33 +628,37 @@ def _remux_encode(
 
     mapping, actions = _template_streams(ic, oc, audio_factory=make_audio, made=moved)
     by_index = {a.index: a for a in actions}
-    encoded: list[tuple[float, Any]] = []
+    streams_out: list[Iterator[tuple[float, Any]]] = []
     shift_samples = 0
     number = {s.index: i for i, s in enumerate(ic.streams.audio)}
     for s in ic.streams.audio:
         if s.index not in moved:
             continue
         x, rate, start, layout = _decode_stream(src, s.index, number[s.index], pad_to)
+        blocks: Iterable[np.ndarray]
         if pieces is not None:
             y, ks = map_pieces(x, rate, start, pieces)
-            k = ks[0]
+            blocks, k = [y], ks[0]
             by_index[s.index].note = "shift " + ", ".join(
                 f"{kk} samples from {a:.3f} s" for (a, _), kk in zip(pieces, ks, strict=True))
         elif channel_shifts is not None and len(channel_shifts) == x.shape[0]:
             ks = [int(round(sh * rate)) for sh in channel_shifts]
-            y = np.stack([shift_exact(x[c], kc) for c, kc in enumerate(ks)])
+            blocks = [np.stack([shift_exact(x[c], kc) for c, kc in enumerate(ks)])]
             k = int(round(shift_s * rate))
             by_index[s.index].note = "shift " + ", ".join(f"channel {c}: {kc} samples" for c, kc in enumerate(ks))
         else:
-            y, k = map_samples(x, rate, start, shift_s, speed)
+            # made a block at a time while the packets are muxed: the moved sound of a long
+            # master is never held whole (10 minutes of 48 kHz stereo fixed with drift: the
+            # process's peak 764 -> 537 MiB; decoded into one buffer as well, 317 MiB)
+            blocks, k = sample_blocks(x, rate, start, shift_s, speed)
             by_index[s.index].note = f"shift {k} samples" + (
                 f", speed {speed:.7f}" if speed != 1.0 else ""
             )
         if s.index == a0.index:
             shift_samples = k
-        del x  # the decoded sound is not needed while the moved one is encoded (long files)
-        encoded.extend(_encode(mapping[s.index], y, rate, start, layout))
-        del y
+        del x  # held by the blocks' iterator only as long as it needs it
+        streams_out.append(_encode(mapping[s.index], blocks, rate, start, layout))
+    encoded = heapq.merge(*streams_out, key=lambda e: e[0])
     n_video = _interleave(ic, oc, mapping, encoded, skip=moved)
     rate0 = a0.codec_context.sample_rate
     return RemuxResult(
@@ -639,26 +674,30 @@ def _remux_encode(
     )
 
 
-def _interleave(ic: Any, oc: Any, mapping: dict[int, Any], encoded: list[tuple[float, Any]], skip: set[int]) -> int:
-    """Mux the copied packets in file order with ``encoded`` (time, packet) merged in by
-    time; return how many picture packets were copied."""
-    encoded.sort(key=lambda e: e[0])
-    ei = 0
+def _interleave(
+    ic: Any, oc: Any, mapping: dict[int, Any], encoded: Iterable[tuple[float, Any]], skip: set[int]
+) -> int:
+    """Mux the copied packets in file order with ``encoded`` (time, packet), in time order,
+    merged in by time; return how many picture packets were copied. ``encoded`` is drawn
+    only as far as the copied packets have come, so a lazy encoder runs alongside."""
+    it = iter(encoded)
+    head = next(it, None)
     n_video = 0
     for p in ic.demux():
         if p.stream.index in skip or not _copyable(p, mapping):
             continue
         stamp = p.dts if p.dts is not None else p.pts
         t = float(stamp * p.time_base) if stamp is not None else 0.0
-        while ei < len(encoded) and encoded[ei][0] <= t:
-            oc.mux(encoded[ei][1])
-            ei += 1
+        while head is not None and head[0] <= t:
+            oc.mux(head[1])
+            head = next(it, None)
         if p.stream.type == "video" and not _is_cover(p.stream):
             n_video += 1
         p.stream = mapping[p.stream.index]
         oc.mux(p)
-    for _, pk in encoded[ei:]:
-        oc.mux(pk)
+    while head is not None:
+        oc.mux(head[1])
+        head = next(it, None)
     return n_video
 
 
@@ -731,7 +770,7 @@ def replace_audio(
         actions.append(StreamAction(-1, "audio", _codec_name(ost), "audio-reencoded",
                                     f"from {sound.name}, first sample at {k} samples"))
         try:
-            encoded = _encode(ost, y, rate, 0.0, layout)
+            encoded = _encode(ost, [y], rate, 0.0, layout)
             n_video = _interleave(ic, oc, mapping, encoded, skip=dropped)
         except av.FFmpegError as exc:
             raise _remux_failure(src, out, fmt, ic, exc) from None
@@ -775,21 +814,22 @@ def _output_codecs(cc: Any, fmt: str) -> list[str]:
 
 
 def _encode(
-    ost: Any, y: np.ndarray, rate: int, start: float, layout: str
-) -> list[tuple[float, Any]]:
-    """Encode float samples (channels, n) starting at ``start`` into timed packets."""
-    packets: list[tuple[float, Any]] = []
+    ost: Any, blocks: Iterable[np.ndarray], rate: int, start: float, layout: str
+) -> Iterator[tuple[float, Any]]:
+    """Encode consecutive blocks of float samples (channels, n), the first sample at
+    ``start``, into timed packets, as they are asked for."""
     first = int(round(start * rate))
-    block = 4096
-    n = y.shape[-1]
-    for lo in range(0, n, block):
-        arr = np.ascontiguousarray(y[:, lo : lo + block], dtype=np.float32)
-        frame = av.AudioFrame.from_ndarray(arr, format="fltp", layout=layout)
-        frame.sample_rate = rate
-        frame.pts = first + lo
-        frame.time_base = Fraction(1, rate)
-        for pk in ost.encode(frame):
-            packets.append((float(pk.dts * pk.time_base) if pk.dts is not None else 0.0, pk))
+    frame_len = 4096
+    done = 0
+    for y in blocks:
+        for lo in range(0, y.shape[-1], frame_len):
+            arr = np.ascontiguousarray(y[:, lo : lo + frame_len], dtype=np.float32)
+            frame = av.AudioFrame.from_ndarray(arr, format="fltp", layout=layout)
+            frame.sample_rate = rate
+            frame.pts = first + done + lo
+            frame.time_base = Fraction(1, rate)
+            for pk in ost.encode(frame):
+                yield (float(pk.dts * pk.time_base) if pk.dts is not None else 0.0, pk)
+        done += y.shape[-1]
     for pk in ost.encode(None):
-        packets.append((float(pk.dts * pk.time_base) if pk.dts is not None else 0.0, pk))
-    return packets
+        yield (float(pk.dts * pk.time_base) if pk.dts is not None else 0.0, pk)
