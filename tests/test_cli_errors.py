@@ -153,3 +153,17 @@ def test_fix_refuses_a_move_that_cannot_work(capsys, tmp_path: Path, args: list[
     report.write_text("{}")
     argv = ["fix", str(CLIPS[1]), "-o", str(tmp_path / "o.mp4")] + [a.format(report=report) for a in args]
     _run_bad(capsys, tmp_path, argv, match)
+
+
+@pytest.mark.parametrize("cmd", [c for c in CALLS if c in REGISTERED])
+def test_json_output_gets_an_error_document_too(capsys, tmp_path: Path, bad_files, cmd: str) -> None:
+    """A script reading ``--json`` from stdout got nothing on a bad file (several files
+    already listed their errors in their document): it gets the error, its kind and code."""
+    import json
+
+    code = main([*_args(cmd, bad_files["text"], tmp_path / "out"), "--json"])
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert code == 2 == doc["exit_code"]
+    assert doc["error"] in err and "not a readable media file" in doc["error"]
+    assert doc["kind"] == "BadInput"

@@ -8,6 +8,7 @@ module only assembles them and turns user-facing errors into one line and an exi
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import sys
 
@@ -62,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         rc = app(args=argv, standalone_mode=False)
     except MouthsyncError as exc:
         print(f"mouthsync: error: {exc}", file=sys.stderr)
+        if "--json" in (sys.argv[1:] if argv is None else argv):
+            # a script reading stdout gets a document either way (several files already
+            # put their errors in theirs)
+            print(json.dumps({"error": str(exc), "kind": type(exc).__name__, "exit_code": exc.exit_code}))
         return exc.exit_code
     except KeyboardInterrupt:
         print("mouthsync: interrupted; no partial output was left behind", file=sys.stderr)

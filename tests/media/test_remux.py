@@ -107,7 +107,7 @@ def pcm_mkv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("wild", ".mp4", -0.0471, "copy"),  # 16 kHz mono
         ("wild", ".mp4", 0.120, "encode"),
         ("face1", ".mov", -0.040, "copy"),  # VFR picture, MOV output
-        ("pcm", ".mkv", 0.080, "copy"),  # PCM, no priming: later is a copy
+        ("pcm", ".mkv", 0.080, "encode"),  # PCM is rewritten: as lossless, and exact
         ("pcm", ".mkv", -0.0123, "encode"),  # Matroska cannot start audio before zero
     ],
 )
@@ -428,7 +428,7 @@ def test_prores_master_keeps_its_fourcc_and_timecode(tmp_path: Path, prores_mov:
     r = retime_audio(prores_mov, out, shift_s=shift_s)
     assert stream_facts(out) == stream_facts(prores_mov) == [
         ("video", "apcn", "01:00:00:00"), ("audio", "in24", None), ("data", "tmcd", "01:00:00:00")]
-    assert [s.action for s in r.streams] == ["copied", "audio-retimed", "rebuilt"]
+    assert [s.action for s in r.streams] == ["copied", "audio-reencoded", "rebuilt"]
     assert stream_packets(out, 0) == stream_packets(prores_mov, 0)
     x, y = decode_stream(prores_mov, 1), decode_stream(out, 1)
     assert audio_lag_samples(x, y, 4000) == int(round(shift_s * x.rate))
@@ -549,3 +549,56 @@ def test_mpegts_keeps_its_start_and_its_picture_times(tmp_path: Path) -> None:
     with av.open(str(out)) as c:
         v0 = float(c.streams.video[0].start_time * c.streams.video[0].time_base)
     assert b.start >= v0 - 0.03, (b.start, v0)  # no silent lead-in before the picture
+
+
+def test_pcm_into_mpeg_ts_is_encoded_as_sound_the_muxer_carries(tmp_path: Path, pcm_mkv: Path) -> None:
+    """MPEG-TS accepts PCM and writes it as a private data stream no player decodes: the
+    "fixed" file had no sound and the record said pcm_s16le."""
+    out = tmp_path / "o.ts"
+    r = retime_audio(pcm_mkv, out, shift_s=-0.040)
+    assert r.audio_mode == "encode" and r.audio_codec != "pcm_s16le"
+    with av.open(str(out)) as c:
+        assert [s.type for s in c.streams] == ["video", "audio"]
+        assert c.streams.audio[0].codec_context.name == r.audio_codec
+    from mouthsync.media.decode import frame_times
+
+    a, b = decode_audio(pcm_mkv, rate=16000), decode_audio(out, rate=16000)
+    moved = float(frame_times(out)[0] - frame_times(pcm_mkv)[0])  # TS starts the picture later
+    want = round((moved - 0.040) * 16000)  # 40 ms earlier against the picture
+    assert abs(audio_lag_samples(a, b, 3000) - want) <= 1  # AAC: correlated, not equal
+
+
+def test_a_sound_codec_tag_of_another_container_is_not_forced_on_mov(tmp_path: Path) -> None:
+    """MP3 from MP4 carries the tag "mp4a", which MOV reads as AAC: kept, the file failed
+    ("Invalid data found") where ``ffmpeg -c copy`` writes ".mp3"."""
+    src = tmp_path / "mp3.mp4"
+    ffmpeg("-i", str(FACE2), "-c:v", "copy", "-c:a", "libmp3lame", "-b:a", "128k", str(src))
+    out = tmp_path / "o.mov"
+    r = retime_audio(src, out, shift_s=-0.040)
+    assert r.audio_mode == "copy"
+    assert stream_facts(out)[:2] == [("video", "avc1", None), ("audio", ".mp3", None)]
+    assert stream_packets(out, 0) == stream_packets(src, 0)
+
+
+def test_a_timecode_track_into_matroska_becomes_the_picture_s_tag(tmp_path: Path, prores_mov: Path) -> None:
+    """Matroska has no timecode track: a copied one failed the whole file; the timecode is
+    kept as the picture's and the file's tag, as ``prep`` writes it."""
+    out = tmp_path / "o.mkv"
+    r = retime_audio(prores_mov, out, shift_s=0.040)
+    assert [s.type for s in av.open(str(out)).streams] == ["video", "audio"]
+    assert stream_facts(out)[0][2] == "01:00:00:00"
+    assert [s.action for s in r.streams] == ["copied", "audio-reencoded", "rebuilt"]
+    assert "timecode tag" in r.streams[2].note
+
+
+def test_a_copy_moved_later_in_mov_starts_on_its_sample(tmp_path: Path) -> None:
+    """The empty edit that starts a copied sound later counts in the movie's time scale,
+    1/1000 s by default: 41.3 ms played at 41.0. The movie counts in samples now."""
+    src = tmp_path / "alac.mov"
+    ffmpeg("-i", str(FACE2), "-c:v", "copy", "-c:a", "alac", str(src))
+    out = tmp_path / "o.mov"
+    r = retime_audio(src, out, shift_s=0.0413)
+    assert r.audio_mode == "copy" and r.shift_samples == 1821
+    with av.open(str(out)) as c:
+        first = next(f for f in c.decode(c.streams.audio[0]))
+        assert first.time == pytest.approx(1821 / 44100, abs=0.5 / 44100)

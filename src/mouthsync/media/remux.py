@@ -66,6 +66,19 @@ _FORMAT_BY_SUFFIX = {
 # interleaved chunks, MXF's edit units): a copied stream with moved timestamps plays
 # exactly where it was (measured: the shift vanished), so the samples themselves move.
 _POSITIONAL_AUDIO = {"avi", "mxf"}
+# The sound codecs MPEG-TS gives a stream type of their own. Anything else (PCM from a MOV
+# or MKV master) the muxer accepts and writes as a private data stream that no player
+# decodes: a "fixed" file without sound.
+_TS_AUDIO = {"aac", "aac_latm", "mp2", "mp3", "ac3", "eac3", "dts", "truehd", "opus", "s302m"}
+
+
+# PCM whose every value float32 holds exactly (decoded to float32, encoded back: the same)
+_PCM_THROUGH_FLOAT = {f"pcm_{k}{e}" for k in ("s16", "s24", "f32") for e in ("le", "be")} | {"pcm_u8", "pcm_s8"}
+
+
+def _carries(fmt: str, codec: str) -> bool:
+    """Whether the ``fmt`` muxer carries ``codec`` (a codec name, not a decoder's) as sound."""
+    return codec in _TS_AUDIO if fmt == "mpegts" else True
 
 
 @dataclass
@@ -115,15 +128,28 @@ def _output_format(out: Path) -> str:
 
 
 def _remux_failure(src: Path, out: Path, fmt: str, ic: Any, exc: av.FFmpegError) -> Exception:
-    """One line for an FFmpeg failure while writing: into another kind of container it is
-    that container refusing these streams (FFmpeg's own words named the temp file and
-    "Invalid data found when processing input"); into the source's own kind, a damaged source."""
+    """One line for an FFmpeg failure while writing: a damaged source when the source itself
+    does not read to its end, else the output container refusing these streams (FFmpeg's own
+    words named the temp file and "Invalid data found when processing input"). Judged by
+    reading, not by the names: a MOV file named .mp4 reads as MP4 and still fails there."""
     said = getattr(exc, "strerror", None) or str(exc)
-    if _format_for(src) == fmt:
+    if not _reads_to_end(src):
         return BadInput(f"{src}: cannot remux ({said})")
-    streams = ", ".join(f"{s.type} {s.codec_context.name}" for s in ic.streams if s.type in ("video", "audio"))
+    streams = ", ".join(f"{s.type} {_codec_name(s)}" for s in ic.streams if s.type in ("video", "audio"))
+    own = ".mov" if str(ic.metadata.get("major_brand", "")).strip() == "qt" else src.suffix
     return BadOutput(f"cannot write {out}: {fmt} does not take this file's streams ({streams}; FFmpeg: {said}); "
-                     f"write a {src.suffix} file, as the source is")
+                     f"write a {own} file, as the source is")
+
+
+def _reads_to_end(src: Path) -> bool:
+    """Whether every packet of ``src`` can be read (no decoding: a damaged file fails here)."""
+    try:
+        with open_input(src) as c:
+            for _ in c.demux():
+                pass
+    except (av.FFmpegError, BadInput):
+        return False
+    return True
 
 
 def _first_audio_pts(path: str | os.PathLike[str], index: int) -> int | None:
@@ -151,6 +177,14 @@ def plan_mode(
         tb = a.time_base
         index = a.index
         in_formats = set(c.format.name.split(","))
+        codecs = {_codec_name(s) for s in c.streams.audio}
+    if fmt is not None and not all(_carries(fmt, k) for k in codecs):
+        return "encode", f"the {fmt} muxer does not carry {', '.join(sorted(k for k in codecs if not _carries(fmt, k)))} sound"
+    if _codec_name(a) in _PCM_THROUGH_FLOAT:
+        # rewritten sample for sample, PCM up to 24 bits is as lossless as a copy (float32
+        # holds every value), and exact where a copy is not: FFmpeg's MOV reader placed a
+        # PCM file moved 728 ms earlier by its edit list 150 samples off
+        return "encode", "PCM is rewritten sample for sample (lossless and exact)"
     if tb is None or Fraction(tb) != Fraction(1, rate):
         step = Fraction(tb) if tb is not None else None
         exact = step is not None and (Fraction(round(shift_s * rate), rate) / step).denominator == 1
@@ -226,7 +260,14 @@ def retime_audio(
         raise BadOutput(f"cannot copy the audio of {src} into {out}: {reason}")
     elif mode not in ("copy", "encode"):
         raise ValueError(f"unknown mode {mode!r}")
-    with open_input(src) as ic, open_output(out, [src], format=fmt) as oc:
+    options = None
+    if mode == "copy" and fmt in _START_AT_ZERO:
+        # the edit list that starts moved sound later counts in the movie's time scale,
+        # 1/1000 s by default: a shift of 41.3 ms played at 41.0. In samples it is exact.
+        with open_input(src) as c:
+            rate = require_audio(c, src, audio_stream or 0).codec_context.sample_rate
+        options = {"movie_timescale": str(rate)} if rate else None
+    with open_input(src) as ic, open_output(out, [src], format=fmt, options=options) as oc:
         oc.metadata.update(dict(ic.metadata))
         copy_chapters(ic, oc)
         try:
@@ -285,6 +326,11 @@ def _template_streams(
     picture = picture_stream(ic)
     picture_index = picture.index if picture is not None else -1
     rebuild_timecode = timecode is not None and out_fmt in _NEGATIVE_TS_OK and picture is not None
+    # elsewhere (Matroska) a copied timecode track fails the file: it becomes a tag of the
+    # picture and of the file, as ``prep`` writes it
+    tag_timecode = timecode is not None and picture is not None and not rebuild_timecode
+    if tag_timecode:
+        oc.metadata.setdefault("timecode", timecode)
     mapping: dict[int, Any] = {}
     actions: list[StreamAction] = []
     for s in ic.streams:
@@ -305,6 +351,11 @@ def _template_streams(
             actions.append(StreamAction(s.index, s.type, "tmcd", "rebuilt",
                                         f"timecode track {s.metadata['timecode']} written again by the muxer"))
             continue
+        if tag_timecode and _is_timecode_track(s):
+            actions.append(StreamAction(s.index, s.type, "tmcd", "rebuilt",
+                                        f"timecode {s.metadata['timecode']} kept as the picture's timecode tag "
+                                        f"({out_fmt} has no timecode track)"))
+            continue
         try:
             ost = copy_stream(oc, s, keep_tag=keep_tag)
         except (ValueError, av.FFmpegError, TypeError) as exc:
@@ -315,7 +366,7 @@ def _template_streams(
                 StreamAction(s.index, s.type, codec, "dropped", f"cannot be copied: {exc}")
             )
             continue
-        if rebuild_timecode and s.index == picture_index:
+        if (rebuild_timecode or tag_timecode) and s.index == picture_index:
             ost.metadata.setdefault("timecode", timecode)
         mapping[s.index] = ost
         actions.append(StreamAction(s.index, s.type, codec, "copied"))
@@ -765,7 +816,7 @@ def replace_audio(
         except BadOutput as exc:
             raise BadOutput(f"cannot write {out}: {exc}") from None
         # PCM in MP4 plays in few players: AAC there
-        prefer = ("aac",) if fmt in ("mp4", "ipod", "3gp") and cc_name.startswith("pcm_") else ()
+        prefer = ("aac",) if fmt in ("mp4", "ipod", "3gp", "mpegts") and cc_name.startswith("pcm_") else ()
         ost = _add_encoder(oc, cc, fmt, rate, layout, bit_rate or max(64000 * max(1, y.shape[0]), 96000), prefer)
         actions.append(StreamAction(-1, "audio", _codec_name(ost), "audio-reencoded",
                                     f"from {sound.name}, first sample at {k} samples"))
@@ -804,13 +855,19 @@ def _output_codecs(cc: Any, fmt: str) -> list[str]:
     decoder's: ``mp3float`` decodes what ``libmp3lame`` encodes), then the container's usual
     codec, then 16-bit PCM."""
     names: list[str] = []
+    if fmt in ("mp4", "ipod", "3gp") and cc.codec.canonical_name.startswith("pcm_"):
+        names.append("aac")  # PCM in MP4 plays in few players (as for a recording laid in)
     with contextlib.suppress(ValueError, av.FFmpegError, AttributeError):
         enc = av.codec.Codec(cc.codec.canonical_name, "w")
         if not enc.experimental:
             names.append(enc.name)
     names.append("libopus" if fmt == "webm" else "aac")
     names.append("pcm_s16le")
-    return list(dict.fromkeys(names))
+    return [n for n in dict.fromkeys(names) if _carries(fmt, _ENCODER_CODEC.get(n, n))]
+
+
+# encoders named otherwise than their codec
+_ENCODER_CODEC = {"libopus": "opus", "libmp3lame": "mp3", "libtwolame": "mp2", "libfdk_aac": "aac"}
 
 
 def _encode(

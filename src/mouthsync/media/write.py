@@ -47,16 +47,18 @@ def open_output(
     inputs: Iterable[str | os.PathLike[str]] = (),
     *,
     format: str | None = None,
+    options: dict[str, str] | None = None,
 ) -> Iterator[av.container.OutputContainer]:
     """Open an output container that appears at ``out`` only if the block succeeds.
 
     The container is written under a temporary name in the target folder (same suffix, so
     the muxer is chosen by extension) and renamed onto ``out`` after the trailer is
-    written. ``inputs`` are refused as outputs (:class:`BadOutput`).
+    written. ``inputs`` are refused as outputs (:class:`BadOutput`). ``options``: the
+    muxer's own (``movie_timescale`` for MOV/MP4).
     """
     with atomic_path(out, inputs) as tmp:
         try:
-            container = av.open(str(tmp), mode="w", format=format)
+            container = av.open(str(tmp), mode="w", format=format, options=options or {})
         except (av.FFmpegError, ValueError) as exc:
             raise BadOutput(f"cannot write {out}: {exc}") from None
         ok = False
@@ -199,7 +201,11 @@ def copy_stream(
         ost.time_base = ist.time_base
     cc, occ = ist.codec_context, ost.codec_context
     if cc is not None and occ is not None:
-        if keep_tag and cc.codec_tag and cc.codec_tag.strip("\x00"):
+        # only a picture's tag: it names what the codec id does not (hvc1 against hev1, the
+        # ProRes flavour). A sound's tag names the codec itself, and kept into a container
+        # that maps it to another codec it fails the file: 24-bit PCM at 96 kHz in MOV
+        # ("lpcm") and MP3 from MP4 ("mp4a") into MOV both read "Invalid data" at the header
+        if keep_tag and ist.type == "video" and cc.codec_tag and cc.codec_tag.strip("\x00"):
             with contextlib.suppress(ValueError, TypeError, AttributeError):
                 occ.codec_tag = cc.codec_tag
         if ist.type == "video":
