@@ -123,7 +123,7 @@ def test_pcm_in_quicktime_is_not_taken_for_truncated(tmp_path) -> None:
 
 def test_video_digest_is_of_the_picture_alone(tmp_path) -> None:
     """The same video packets under other audio (what ``fix`` writes) share the digest; a
-    re-encoded picture or moved timestamps do not."""
+    re-encoded picture, moved timestamps, a display rotation or a pixel aspect do not."""
     import subprocess
 
     from mouthsync.media.decode import video_digest
@@ -136,9 +136,15 @@ def test_video_digest_is_of_the_picture_alone(tmp_path) -> None:
     subprocess.run([*ff, "-c", "copy", "-output_ts_offset", "0.5", str(later)], check=True)
     encoded = tmp_path / "encoded.mp4"
     subprocess.run([*ff, "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "copy", str(encoded)], check=True)
+    turned = tmp_path / "turned.mp4"  # the same packets, flagged to be shown a quarter turned
+    subprocess.run([*ff, "-c", "copy", "-metadata:s:v:0", "rotate=90", str(turned)], check=True)
+    wide = tmp_path / "wide.mp4"  # the same packets, shown with non-square pixels
+    subprocess.run([*ff, "-c", "copy", "-aspect", "16:9", str(wide)], check=True)
     d = video_digest(src)
     assert len(d) == 64
     assert video_digest(quieter) == d
+    # shown otherwise, tracked otherwise: the cache handed the one's track for the other
+    assert len({d, video_digest(turned), video_digest(wide)}) == 3
     assert video_digest(encoded) != d
     assert video_digest(later) != d
     assert video_digest(CLIPS[2]) != d

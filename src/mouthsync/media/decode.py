@@ -420,8 +420,11 @@ def _scan_video(path: str | os.PathLike[str]) -> tuple[str, np.ndarray, int, np.
     with open_input(path) as c:
         vs = require_video(c, path)
         cc = vs.codec_context
+        # how the picture is shown is part of it: the track of a copy flagged to turn a
+        # quarter, or with non-square pixels, is not the track of the same packets shown
+        # as stored (the cache handed one for the other)
         head = (cc.name, cc.width, cc.height, str(cc.format.name if cc.format else ""),
-                str(vs.time_base), vs.start_time)
+                str(vs.time_base), vs.start_time, _first_turn(path), pixel_aspect(vs))
         h.update(repr(head).encode())
         if cc.extradata:
             h.update(bytes(cc.extradata))
@@ -451,6 +454,19 @@ def _scan_video(path: str | os.PathLike[str]) -> tuple[str, np.ndarray, int, np.
     if key is not None:
         _SCANS[key] = result
     return result
+
+
+def _first_turn(path: str | os.PathLike[str]) -> int:
+    """The display rotation of the first picture (:func:`display_turn`), decoded alone: the
+    flag travels as side data of the decoded frames."""
+    with open_input(path) as c:
+        vs = require_video(c, path)
+        try:
+            for frame in c.decode(vs):
+                return display_turn(frame)
+        except av.FFmpegError:
+            return 0
+    return 0
 
 
 #: Encoder delay of AAC-LC in samples (ISO/IEC 14496-3; FFmpeg's and most encoders'
