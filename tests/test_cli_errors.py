@@ -167,3 +167,8 @@ def test_json_output_gets_an_error_document_too(capsys, tmp_path: Path, bad_file
     assert code == 2 == doc["exit_code"]
     assert doc["error"] in err and "not a readable media file" in doc["error"]
     assert doc["kind"] == "BadInput"
+
+
+def test_track_needs_a_face_to_look_for(capsys, tmp_path: Path) -> None:
+    """``--max-faces 0`` reached MediaPipe and ended in its traceback."""
+    _run_bad(capsys, tmp_path, ["track", str(CLIPS[1]), "--max-faces", "0"], "must be 1 or more")

@@ -72,3 +72,35 @@ def test_a_second_audio_stream_is_read_when_asked(tmp_path, capsys) -> None:
     assert abs(first["duration"] - 5.0) < 0.1 and abs(second["duration"] - 8.0) < 0.1
     assert main(["phones", str(out), "--audio-stream", "2"]) == 2
     assert "no audio stream 2" in capsys.readouterr().err
+
+
+def test_rhubarb_cues_of_sound_that_starts_late_begin_at_zero(tmp_path, capsys) -> None:
+    """Rhubarb's cues start at 0 and its duration is where they end: with the sound 0.5 s
+    after the picture the document said 5.01 s while its cues ran to 5.51."""
+    import subprocess
+
+    late = tmp_path / "late.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(CLIPS[1]), "-itsoffset", "0.5",
+                    "-i", str(CLIPS[1]), "-map", "0:v", "-map", "1:a", "-c", "copy", str(late)], check=True)
+    assert main(["phones", str(late), "-f", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    cues = doc["mouthCues"]
+    assert cues[0]["start"] == 0.0 and cues[0]["value"] == "X" and cues[0]["end"] >= 0.5
+    assert doc["metadata"]["duration"] == cues[-1]["end"]
+
+
+def test_a_dat_frame_rate_must_be_a_rate(capsys) -> None:
+    for rate in ("0", "-5"):
+        assert main(["phones", str(CLIPS[1]), "-f", "dat", "--dat-frame-rate", rate]) == 2
+    err = capsys.readouterr().err
+    assert err.count("must be a frame rate") == 2
+
+
+def test_silence_says_no_speech(tmp_path, capsys) -> None:
+    import numpy as np
+
+    from tests.sync.builders import write_wav
+
+    wav = write_wav(tmp_path / "quiet.wav", np.zeros(16000 * 3, np.float32), 16000)
+    assert main(["phones", str(wav)]) == 0
+    assert "no speech found" in capsys.readouterr().out

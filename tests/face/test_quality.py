@@ -105,6 +105,9 @@ def test_facecheck_command_json_and_sheet(degraded, tmp_path, capsys) -> None:
 
     img = cv2.imread(str(sheet))
     assert img.shape[0] >= 100 and img.shape[1] >= 320
+    jpg = tmp_path / "sheet.jpg"  # the format its name says (it held PNG bytes)
+    assert main(["facecheck", str(degraded["occluded"]), "--sheet", str(jpg)]) == 1
+    assert jpg.read_bytes()[:3] == b"\xff\xd8\xff"
 
 
 def test_head_turn_flagged_where_the_pose_says_so() -> None:

@@ -9,6 +9,7 @@ import av
 import numpy as np
 import pytest
 
+from mouthsync.core.errors import BadOutput
 from mouthsync.media.decode import decode_audio, frame_times
 from mouthsync.media.prep import parse_fps, prep
 from mouthsync.media.probe import probe
@@ -280,3 +281,29 @@ def test_phone_rotation_and_wide_pixels_are_applied_to_the_picture(tmp_path: Pat
     with av.open(str(r.path)) as c:
         out = c.streams.video[0]
         assert abs(out.width / out.height - w / h) < 0.02
+
+
+@pytest.mark.parametrize("suffix", [".webm", ".wav", ".mxf", ".avi"])
+def test_containers_that_cannot_hold_the_intermediate_are_refused_in_one_line(tmp_path: Path, suffix: str) -> None:
+    """WebM and WAV crashed with a traceback, MXF blamed the source ("video cannot be
+    decoded"), AVI wrote B-frames it cannot time."""
+    out = tmp_path / f"o{suffix}"
+    with pytest.raises(BadOutput, match=r"prep writes H\.264"):
+        prep(CLIPS[1], out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_what_the_intermediate_leaves_out_is_said(tmp_path: Path) -> None:
+    """Subtitles and a 5.1 layout went missing without a word in the summary or record."""
+    import subprocess
+
+    srt = tmp_path / "words.srt"
+    srt.write_text("1\n00:00:00,500 --> 00:00:02,000\nhello\n")
+    src = tmp_path / "master.mkv"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(CLIPS[1]), "-i", str(srt),
+                    "-map", "0", "-map", "1", "-c:v", "copy", "-c:a", "aac", "-ac", "6", "-c:s", "srt",
+                    str(src)], check=True)
+    r = prep(src, tmp_path / "o.mkv")
+    kinds = {c["kind"]: c for c in r.changes}
+    assert kinds["streams_left_out"]["streams"] == ["subtitle srt (stream 2)"]
+    assert kinds["audio_downmix"]["from_channels"] == 6 and kinds["audio_downmix"]["to_channels"] == 2

@@ -77,3 +77,18 @@ def test_a_label_is_the_inverse_of_its_seconds(rate: Fraction, drop: bool) -> No
         assert timecode_seconds(label, rate) == pytest.approx(t, abs=1e-6), (f, label)
     assert timecode_label(3600.0, Fraction(25)) == "01:00:00:00"
     assert timecode_label(timecode_seconds("00:01:00;02", NTSC), NTSC, drop=True) == "00:01:00;02"
+
+
+def test_timecode_counts_in_the_standard_rate_the_stream_states() -> None:
+    """A 29.97 fps file whose duration was 0.5 ms off measured 597000/19919 (29.9714) on
+    average: counted in that, 01:00:00;00 sat at 00:59:59.834 of the day."""
+    from fractions import Fraction
+
+    from mouthsync.media.timecode import counting_rate, timecode_seconds
+
+    odd = Fraction(597000, 19919)
+    assert counting_rate([odd]) == Fraction(30000, 1001)
+    assert timecode_seconds("01:00:00;00", counting_rate([odd])) == pytest.approx(3599.996, abs=1e-3)
+    assert counting_rate([Fraction(30), odd]) == 30  # the declared rate first
+    assert counting_rate([Fraction(25)]) == 25 and counting_rate([Fraction(60000, 1001)]) == Fraction(60000, 1001)
+    assert counting_rate([Fraction(2213, 100)]) == Fraction(2213, 100)  # no timecode rate: as it is

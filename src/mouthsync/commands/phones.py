@@ -43,7 +43,11 @@ def _human(r: dict[str, Any]) -> list[str]:
         )
     if r.get("unknown_words"):
         lines.append("not in the dictionary (spelled letter by letter): " + ", ".join(r["unknown_words"]))
-    lines.append("phones: " + " ".join(f"{lab}@{a:.2f}" for a, _b, lab in r["phones"] if lab != "SIL"))
+    spoken = [f"{lab}@{a:.2f}" for a, _b, lab in r["phones"] if lab != "SIL"]
+    if not r["speech"] and not spoken:
+        lines.append("no speech found: the sound holds silence or noise only (nothing to time a mouth to)")
+    else:
+        lines.append("phones: " + " ".join(spoken))
     for a, b in r["pauses"]:
         lines.append(f"pause {a:.2f}-{b:.2f}s ({b - a:.2f} s)")
     return lines
@@ -87,6 +91,8 @@ def register(app: typer.Typer) -> None:
             extended = rhubarb.parse_extended(extended_shapes)
         except ValueError as exc:
             raise BadInput(str(exc)) from None
+        if not 0 < dat_frame_rate <= 1000:
+            raise BadInput(f"--dat-frame-rate {dat_frame_rate:g}: must be a frame rate above 0 (24, 25, 30...)")
         if output is not None and fmt is None:
             raise BadInput("--output needs --format (tsv, json, xml or dat)")
         if json_out and fmt is not None and output is None:
@@ -101,13 +107,16 @@ def register(app: typer.Typer) -> None:
             source, transcript=read_transcript(transcript, file), use_cache=not no_cache, language=language
         )
         if fmt is not None:
-            cues = rhubarb.mouth_cues(tl.phones, extended=extended, start=tl.start, end=tl.end)
+            # Rhubarb's cues start at 0 and its duration is where they end: sound that starts
+            # after the picture is preceded by rest, not shifted to 0 (and not ended early)
+            begin = min(0.0, tl.start)
+            cues = rhubarb.mouth_cues(tl.phones, extended=extended, start=begin, end=tl.end)
             text = rhubarb.export(
                 cues,
                 fmt,
                 extended=extended,
                 sound_file=str(file),
-                duration=tl.duration,
+                duration=tl.end - begin,
                 dat_frame_rate=dat_frame_rate,
                 preston_blair=dat_preston_blair,
             )

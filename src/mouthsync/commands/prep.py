@@ -36,6 +36,10 @@ def _human(r: dict[str, Any]) -> list[str]:
             )
         elif kind == "audio_resample":
             lines.append(f"  audio resampled {c['from_hz']} -> {c['to_hz']} Hz")
+        elif kind == "audio_downmix":
+            lines.append(f"  audio mixed down: {c['from_channels']} -> {c['to_channels']} channels")
+        elif kind == "streams_left_out":
+            lines.append(f"  left out: {', '.join(c['streams'])} ({c['note']})")
         elif kind == "audio_streams":
             lines.append(f"  {c['count']} audio streams kept: {c['note']}")
         elif kind == "encode":

@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         output: Path | None = typer.Option(None, "-o", "--output", help="Write the track here (.npz)."),
         smooth: float = typer.Option(
             0.0, "--smooth",
-            help="One-Euro stabilisation strength: 0 off, 0.5 light, 1 default, >=3 flattens articulation.",
+            help="One-Euro stabilisation strength: 0 off (the default), 0.5 light, 1 the usual, >=3 flattens articulation.",
         ),
         max_faces: int = typer.Option(1, "--max-faces", help="Faces to look for; the speaker is kept."),
         no_cache: bool = typer.Option(False, "--no-cache", help="Track again even if cached."),
@@ -50,8 +50,11 @@ def register(app: typer.Typer) -> None:
         """Track the speaker's face: landmarks, head pose and mouth measurements per frame."""
         prepare(json_out)
         from mouthsync.core.atomic import check_output_path
+        from mouthsync.core.errors import BadInput
         from mouthsync.face.track import track_face
 
+        if max_faces < 1:
+            raise BadInput(f"--max-faces {max_faces}: must be 1 or more")
         if output is not None:
             check_output_path(output, [file])
         tr = track_face(file, smooth=smooth or None, use_cache=not no_cache, max_faces=max_faces)

@@ -545,7 +545,8 @@ def _face_crop(img: np.ndarray, boxes: np.ndarray | None, i: int) -> np.ndarray:
 def contact_sheet(
     path: str | os.PathLike[str], report: FootageReport, out: str | os.PathLike[str], *, n: int = 8
 ) -> Path:
-    """Write a PNG grid of the worst moments, each labelled with its time and reasons."""
+    """Write a grid of the worst moments, each labelled with its time and reasons: JPEG when
+    ``out`` is named .jpg/.jpeg, else PNG."""
     import cv2
 
     from mouthsync.core.atomic import atomic_path
@@ -586,9 +587,12 @@ def contact_sheet(
         cells.append(np.zeros_like(cells[0]))
     rows = [np.concatenate(cells[r * cols:(r + 1) * cols], axis=1) for r in range(len(cells) // cols)]
     sheet = np.concatenate(rows, axis=0)
+    # the picture format the name says (a .jpg holding PNG bytes confuses viewers); PNG
+    # for any other name
+    kind = ".jpg" if Path(out).suffix.lower() in (".jpg", ".jpeg") else ".png"
     with atomic_path(out, [path]) as tmp:
-        ok, buf = cv2.imencode(".png", sheet)
+        ok, buf = cv2.imencode(kind, sheet)
         if not ok:
-            raise ValueError("PNG encoding failed")
+            raise ValueError(f"{kind[1:].upper()} encoding failed")
         tmp.write_bytes(buf.tobytes())
     return Path(out)

@@ -33,7 +33,7 @@ import numpy as np
 from mouthsync import __version__
 from mouthsync.core.atomic import check_output_path, write_text_atomic
 from mouthsync.core.cache import file_digest
-from mouthsync.core.errors import BadInput
+from mouthsync.core.errors import BadInput, BadOutput
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.jsonsafe import dumps
 from mouthsync.core.progress import progress
@@ -107,6 +107,10 @@ def _even(n: int) -> int:
     return max(2, n - n % 2)
 
 
+# the containers the clean intermediate is written in
+PREP_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
+
+
 def prep(
     path: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -126,11 +130,23 @@ def prep(
     out = Path(out)
     side = sidecar_path(out)
     with open_input(src) as c:
-        require_video(c, src)
+        picture = require_video(c, src)
         require_audio(c, src)
         languages = [st.metadata.get("language") for st in c.streams.audio]
+        channels_in = max(st.codec_context.channels for st in c.streams.audio)
+        # what the intermediate leaves out, said rather than lost quietly (a timecode track
+        # is written again from its tag, chapters are moved: neither is left out)
+        left_out = [f"{st.type} {st.codec_context.name if st.codec_context else '?'} (stream {st.index})"
+                    for st in c.streams
+                    if st.type not in ("audio",) and st.index != picture.index
+                    and not (st.type == "data" and "timecode" in st.metadata)
+                    and st.discard != av.stream.Discard.all]
     check_output_path(out, [src])
     check_output_path(side, [src])
+    if out.suffix.lower() not in PREP_SUFFIXES:
+        # the intermediate is H.264 with AAC or PCM: WebM and WAV cannot hold it, MXF
+        # refuses H.264, AVI cannot store the B-frames' presentation times
+        raise BadOutput(f"cannot write {out}: prep writes H.264, into {', '.join(PREP_SUFFIXES)}")
     if margin < 0:
         raise BadInput(f"--margin {margin}: must be zero or more seconds")
 
@@ -168,6 +184,12 @@ def prep(
     changes += _alignment_changes(head_s, tail_s, trim_silence)
     findings += _cut_speech_findings(samples, offset, n_out, trim_silence)
 
+    if channels_in > 2:
+        changes.append({"kind": "audio_downmix", "from_channels": int(channels_in), "to_channels": channels,
+                        "method": "FFmpeg swr, the layout's standard stereo downmix (speech kept)"})
+    if left_out:
+        changes.append({"kind": "streams_left_out", "streams": left_out,
+                        "note": "the intermediate holds the picture and the sound only"})
     src_rate = info.audio.sample_rate if info.audio else AUDIO_RATE
     if src_rate != AUDIO_RATE:
         changes.append({"kind": "audio_resample", "from_hz": src_rate, "to_hz": AUDIO_RATE,
@@ -529,4 +551,7 @@ def _encode(oc: av.container.OutputContainer, vs: Any, yuv: np.ndarray, k: int) 
     frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
     frame.pts = k
     for packet in vs.encode(frame):
-        oc.mux(packet)
+        try:
+            oc.mux(packet)
+        except av.FFmpegError as exc:  # the output's fault, not the source's (caught apart)
+            raise BadOutput(f"the {oc.format.name} container refused the encoded picture ({exc})") from None

@@ -79,10 +79,29 @@ def picture_timecode(path: str | os.PathLike[str]) -> tuple[str, Fraction] | Non
         # (Matroska keeps it as a container tag spelled TIMECODE)
         tags = [dict(vs.metadata)] + [dict(s.metadata) for s in c.streams if s.type == "data"] + [dict(c.metadata)]
         tc = next((v for t in tags for k, v in t.items() if k.lower() == "timecode" and v), None)
-        rate = vs.average_rate or vs.base_rate
-    if tc is None or not rate:
+        rates = [r for r in (vs.base_rate, vs.average_rate, vs.guessed_rate) if r]
+    if tc is None or not rates:
         return None
-    return str(tc), Fraction(rate)
+    return str(tc), counting_rate(rates)
+
+
+# the rates timecode counts in (SMPTE 12M and the high-frame-rate ones)
+_TC_RATES = tuple(Fraction(r) for r in (Fraction(24000, 1001), 24, 25, Fraction(30000, 1001), 30,
+                                        Fraction(48000, 1001), 48, 50, Fraction(60000, 1001), 60, 100, 120))
+
+
+def counting_rate(rates: list[Fraction]) -> Fraction:
+    """The timecode rate of a picture whose stream states ``rates`` (declared first, then
+    measured): the first within 0.05 % of a timecode rate, as that rate; else the first.
+
+    Why not the measured average: it is the frame count over the stream's duration, and a
+    duration 0.5 ms off made a 29.97 fps file 29.9714, which counted 01:00:00;00 as
+    00:59:59.834 and ``prep`` relabelled it 00:59:59;25."""
+    for r in rates:
+        best = min(_TC_RATES, key=lambda t: abs(float(r) / float(t) - 1.0))
+        if abs(float(r) / float(best) - 1.0) < 5e-4:
+            return best
+    return Fraction(rates[0])
 
 
 def picture_start_of_day(path: str | os.PathLike[str]) -> float | None:
