@@ -26,6 +26,8 @@ def test_shapes_follow_rhubarb() -> None:
     assert rhubarb.parse_extended("") == "" and rhubarb.parse_extended("gx") == "GX"
     with pytest.raises(ValueError):
         rhubarb.parse_extended("QZ")
+    with pytest.raises(ValueError, match="Z is not one"):
+        rhubarb.parse_extended("GZ")  # was read as G alone
 
 
 def test_cues_contiguous_merged_no_flicker(cues: list[rhubarb.Cue]) -> None:

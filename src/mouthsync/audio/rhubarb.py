@@ -62,10 +62,13 @@ def parse_extended(extended: str | bool | None) -> str:
         return EXTENDED
     if extended is False:
         return ""
-    s = "".join(ch for ch in str(extended).upper() if ch in EXTENDED)
-    if str(extended).strip() and not s and str(extended).strip() not in {"''", '""', "-"}:
-        raise ValueError(f"extended shapes must be letters from GHX, got {extended!r}")
-    return s
+    text = str(extended).strip()
+    if text in {"''", '""', "-"}:
+        return ""
+    bad = sorted({ch for ch in text.upper() if ch not in EXTENDED and ch not in " ,"})
+    if bad:  # a letter outside GHX is a typo, not something to drop quietly ("GZ")
+        raise ValueError(f"extended shapes must be letters from GHX, got {extended!r} ({''.join(bad)} is not one)")
+    return "".join(ch for ch in EXTENDED if ch in text.upper())
 
 
 def shape_of(phone: str, extended: str = EXTENDED) -> str:
