@@ -172,3 +172,21 @@ def test_json_output_gets_an_error_document_too(capsys, tmp_path: Path, bad_file
 def test_track_needs_a_face_to_look_for(capsys, tmp_path: Path) -> None:
     """``--max-faces 0`` reached MediaPipe and ended in its traceback."""
     _run_bad(capsys, tmp_path, ["track", str(CLIPS[1]), "--max-faces", "0"], "must be 1 or more")
+
+
+def test_an_interrupted_json_run_prints_a_document(capsys, monkeypatch) -> None:
+    import json
+
+    import mouthsync.cli as cli
+
+    def interrupted(*_a, **_k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "app", interrupted)
+    assert cli.main(["probe", str(CLIPS[1]), "--json"]) == 130
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"error": "interrupted; no partial output was left behind",
+                               "kind": "Interrupted", "exit_code": 130}
+    assert "interrupted" in err
+    assert cli.main(["probe", str(CLIPS[1])]) == 130
+    assert capsys.readouterr().out == ""

@@ -53,6 +53,13 @@ def _root(
         raise typer.Exit(0)
 
 
+def _json_error(argv: list[str] | None, message: str, kind: str, code: int) -> None:
+    """With ``--json``, the error as a document on stdout too: a script reading stdout gets
+    one either way (several files already put their errors in theirs)."""
+    if "--json" in (sys.argv[1:] if argv is None else argv):
+        print(json.dumps({"error": message, "kind": kind, "exit_code": code}))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, mapping errors to one stderr line and an exit code."""
     os.environ.setdefault("GLOG_minloglevel", "2")  # keep MediaPipe's C++ logging quiet
@@ -63,13 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         rc = app(args=argv, standalone_mode=False)
     except MouthsyncError as exc:
         print(f"mouthsync: error: {exc}", file=sys.stderr)
-        if "--json" in (sys.argv[1:] if argv is None else argv):
-            # a script reading stdout gets a document either way (several files already
-            # put their errors in theirs)
-            print(json.dumps({"error": str(exc), "kind": type(exc).__name__, "exit_code": exc.exit_code}))
+        _json_error(argv, str(exc), type(exc).__name__, exc.exit_code)
         return exc.exit_code
     except KeyboardInterrupt:
         print("mouthsync: interrupted; no partial output was left behind", file=sys.stderr)
+        _json_error(argv, "interrupted; no partial output was left behind", "Interrupted", 130)
         return 130
     except typer.Exit as exc:
         return exc.exit_code
