@@ -129,13 +129,14 @@ def test_audio_moves_exactly_and_video_packets_are_untouched(
     b = decode_audio(out, rate=rate)
     assert audio_lag_samples(a, b, max_lag=abs(want) + rate // 10) == want
     if mode == "copy" or src_name == "pcm":
-        # lossless paths: the overlapping samples are identical, not merely correlated
+        # lossless paths: the overlapping samples are identical, bit for bit (not within a
+        # tolerance: "PCM is rewritten losslessly" is a claim this test backs)
         x, x0 = timeline(a)
         y, y0 = timeline(b)
         off = y0 - want - x0  # y[j] == x[j + off]
         lo, hi = max(0, -off), min(y.size, x.size - off)
         assert hi - lo > rate  # more than a second overlaps
-        np.testing.assert_allclose(y[lo:hi], x[lo + off : hi + off], atol=1e-4)
+        np.testing.assert_array_equal(y[lo:hi], x[lo + off : hi + off])
 
 
 def test_copy_keeps_audio_packets_bit_exact(tmp_path: Path) -> None:
@@ -352,16 +353,19 @@ def test_map_pieces_moves_each_stretch_exactly_and_fades_at_the_switch() -> None
     assert np.all(np.abs(y[:, j]) <= np.maximum(np.abs(a), np.abs(b)) + 1e-6)
 
 
-def test_map_samples_reads_the_input_on_the_clock_line_a_chunk_at_a_time() -> None:
-    """A drift correction reads in(speed * t - shift) at every output sample; the positions
-    are made per chunk (memory), so chunk edges must not show and the values must be those
-    of the spline at the whole position array."""
-    from mouthsync.media.remux import map_samples, resample_at
+def test_sample_blocks_read_the_input_on_the_clock_line_a_block_at_a_time() -> None:
+    """A drift correction reads in(speed * t - shift) at every output sample; the samples
+    are made a block at a time (memory), so block edges must not show and the values must
+    be those of the spline at the whole position array."""
+    from mouthsync.media.remux import resample_at, sample_blocks
 
     rate, start, shift, speed = 8000, 0.25, 0.0123, 1.001
     t = np.arange(20000) / rate
     x = np.stack([np.sin(2 * np.pi * 440 * t), np.cos(2 * np.pi * 97 * t)]).astype(np.float32)
-    y, k = map_samples(x, rate, start, shift, speed)
+    blocks, k = sample_blocks(x, rate, start, shift, speed, block=3000)
+    parts = list(blocks)
+    assert [p.shape[1] for p in parts] == [3000] * 6 + [2000]
+    y = np.concatenate(parts, axis=1)
     assert k == round(shift * rate) and y.shape == x.shape
     tt = start + np.arange(x.shape[-1]) / rate
     want = resample_at(x, (speed * tt - shift - start) * rate)
@@ -370,6 +374,23 @@ def test_map_samples_reads_the_input_on_the_clock_line_a_chunk_at_a_time() -> No
     u = speed * tt - shift - start
     ok = (u > 0.01) & (u < t[-1] - 0.01)
     np.testing.assert_allclose(y[0, ok], np.sin(2 * np.pi * 440 * u[ok]), atol=2e-3)
+
+
+def test_sample_blocks_at_speed_one_are_the_input_moved_by_whole_samples() -> None:
+    """Without drift the blocks copy the samples exactly, silence where nothing was, and
+    agree with :func:`shift_exact` over the same span (the two exact paths are one)."""
+    from mouthsync.media.remux import sample_blocks, shift_exact
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 10007)).astype(np.float32)
+    for shift_s, want_k in ((0.0123, 98), (-0.0123, -98), (2.0, 16000)):
+        blocks, k = sample_blocks(x, 8000, 0.0, shift_s, 1.0, block=1000)
+        y = np.concatenate(list(blocks), axis=1)
+        assert k == want_k
+        np.testing.assert_array_equal(y, shift_exact(x, k))
+        if 0 < k < x.shape[1]:
+            np.testing.assert_array_equal(y[:, k:], x[:, : x.shape[1] - k])
+            assert not y[:, :k].any()
 
 
 def test_pieces_reencode_the_audio_and_copy_the_picture(tmp_path: Path, pcm_mkv: Path) -> None:

@@ -424,7 +424,7 @@ def _scan_video(path: str | os.PathLike[str]) -> tuple[str, np.ndarray, int, np.
         # quarter, or with non-square pixels, is not the track of the same packets shown
         # as stored (the cache handed one for the other)
         head = (cc.name, cc.width, cc.height, str(cc.format.name if cc.format else ""),
-                str(vs.time_base), vs.start_time, _first_turn(path), pixel_aspect(vs))
+                str(vs.time_base), vs.start_time, first_turn(path), pixel_aspect(vs))
         h.update(repr(head).encode())
         if cc.extradata:
             h.update(bytes(cc.extradata))
@@ -456,9 +456,10 @@ def _scan_video(path: str | os.PathLike[str]) -> tuple[str, np.ndarray, int, np.
     return result
 
 
-def _first_turn(path: str | os.PathLike[str]) -> int:
+def first_turn(path: str | os.PathLike[str]) -> int:
     """The display rotation of the first picture (:func:`display_turn`), decoded alone: the
-    flag travels as side data of the decoded frames."""
+    flag travels as side data of the decoded frames, so it cannot be read from the
+    container; 0 when the first picture does not decode."""
     with open_input(path) as c:
         vs = require_video(c, path)
         try:

@@ -20,7 +20,6 @@ What comes out:
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -39,7 +38,7 @@ from mouthsync.core.jsonsafe import dumps
 from mouthsync.core.progress import progress
 from mouthsync.media.audio_quality import VAD_RATE, speech_segments, vad_flags
 from mouthsync.media.container import open_input, require_audio, require_video
-from mouthsync.media.decode import decode_audio, display_turn, frame_times
+from mouthsync.media.decode import decode_audio, first_turn, frame_times
 from mouthsync.media.probe import STANDARD_RATES, nearest_standard, probe
 from mouthsync.media.resample import resample
 from mouthsync.media.write import (
@@ -422,10 +421,7 @@ class _Geometry:
         with open_input(src) as ic:
             vin = require_video(ic, src)
             sar = vin.sample_aspect_ratio or vin.codec_context.sample_aspect_ratio
-            rotation = 0
-            with contextlib.suppress(av.FFmpegError, StopIteration):
-                first = next(ic.decode(vin))
-                rotation = display_turn(first)
+        rotation = first_turn(src)
         sar = Fraction(sar).limit_denominator(1000) if sar and sar > 0 else Fraction(1)
         return cls(width, height, rotation, sar)
 

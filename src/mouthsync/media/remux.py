@@ -260,26 +260,26 @@ def retime_audio(
         raise BadOutput(f"cannot copy the audio of {src} into {out}: {reason}")
     elif mode not in ("copy", "encode"):
         raise ValueError(f"unknown mode {mode!r}")
-    options = None
-    if mode == "copy" and fmt in _START_AT_ZERO:
-        # the edit list that starts moved sound later counts in the movie's time scale,
-        # 1/1000 s by default: a shift of 41.3 ms played at 41.0. In samples it is exact.
-        with open_input(src) as c:
-            rate = require_audio(c, src, audio_stream or 0).codec_context.sample_rate
-        options = {"movie_timescale": str(rate)} if rate else None
-    with open_input(src) as ic, open_output(out, [src], format=fmt, options=options) as oc:
-        oc.metadata.update(dict(ic.metadata))
-        copy_chapters(ic, oc)
-        try:
-            if mode == "copy":
-                result = _remux_copy(src, ic, oc, shift_s, audio_stream)
-            else:
-                result = _remux_encode(src, ic, oc, fmt, shift_s, speed, bit_rate, audio_stream, pieces,
-                                       channel_shifts)
-        except BadOutput as exc:
-            raise BadOutput(f"cannot write {out}: {exc}") from None
-        except av.FFmpegError as exc:
-            raise _remux_failure(src, out, fmt, ic, exc) from None
+    with open_input(src) as ic:
+        options = None
+        if mode == "copy" and fmt in _START_AT_ZERO:
+            # the edit list that starts moved sound later counts in the movie's time scale,
+            # 1/1000 s by default: a shift of 41.3 ms played at 41.0. In samples it is exact.
+            rate = require_audio(ic, src, audio_stream or 0).codec_context.sample_rate
+            options = {"movie_timescale": str(rate)} if rate else None
+        with open_output(out, [src], format=fmt, options=options) as oc:
+            oc.metadata.update(dict(ic.metadata))
+            copy_chapters(ic, oc)
+            try:
+                if mode == "copy":
+                    result = _remux_copy(src, ic, oc, shift_s, audio_stream)
+                else:
+                    result = _remux_encode(src, ic, oc, fmt, shift_s, speed, bit_rate, audio_stream, pieces,
+                                           channel_shifts)
+            except BadOutput as exc:
+                raise BadOutput(f"cannot write {out}: {exc}") from None
+            except av.FFmpegError as exc:
+                raise _remux_failure(src, out, fmt, ic, exc) from None
     result.out = out
     return result
 
@@ -511,16 +511,28 @@ def _decode_raw(path: Path, index: int, number: int) -> tuple[np.ndarray, int, f
     return x, rate, start or 0.0, _named_layout(layout, x.shape[0])
 
 
+def _moved_block(x: np.ndarray, k: int, lo: int, hi: int, dtype: Any = np.float32) -> np.ndarray:
+    """Output samples ``lo .. hi`` of ``x`` (channels, n) moved later by ``k`` whole samples:
+    out(j) = in(j - k), silence where the input has nothing. Every exact move (a whole
+    shift, one piece of a stepped one, a recording laid in) is a run of these."""
+    out = np.zeros((x.shape[0], hi - lo), dtype=dtype)
+    a, b = max(lo, k), min(hi, x.shape[-1] + k)
+    if b > a:
+        out[:, a - lo : b - lo] = x[:, a - k : b - k]
+    return out
+
+
+def _line_block(x: np.ndarray, first: float, step: float, lo: int, hi: int) -> np.ndarray:
+    """Output samples ``lo .. hi`` of ``x`` (channels, n) read at the positions
+    ``first + step * j`` (:func:`resample_at`): one block of a steady resampling."""
+    out = np.zeros((x.shape[0], hi - lo), dtype=np.float32)
+    _spline_into(out, 0, x, first + step * np.arange(lo, hi, dtype=np.float64))
+    return out
+
+
 def shift_exact(x: np.ndarray, k: int) -> np.ndarray:
     """``x`` (channels, n) moved later by ``k`` whole samples (earlier if negative), same length."""
-    n = x.shape[-1]
-    y = np.zeros_like(x)
-    if k >= 0:
-        if k < n:
-            y[..., k:] = x[..., : n - k]
-    elif -k < n:
-        y[..., : n + k] = x[..., -k:]
-    return y
+    return _moved_block(x, k, 0, x.shape[-1], x.dtype)
 
 
 def _spline_into(out: np.ndarray, lo: int, x: np.ndarray, p: np.ndarray) -> None:
@@ -563,8 +575,8 @@ def resample_line(x: np.ndarray, first: float, step: float, n_out: int, *, chunk
     (`bench/long_drift.py` prints the fix's peak)."""
     out = np.zeros((x.shape[0], n_out), dtype=np.float32)
     for lo in range(0, n_out, chunk):
-        j = np.arange(lo, min(n_out, lo + chunk), dtype=np.float64)
-        _spline_into(out, lo, x, first + step * j)
+        hi = min(n_out, lo + chunk)
+        out[:, lo:hi] = _line_block(x, first, step, lo, hi)
     return out
 
 
@@ -582,36 +594,13 @@ def sample_blocks(
     n = x.shape[-1]
     k = int(round(shift_s * rate))
 
-    def moved() -> Iterator[np.ndarray]:
-        for lo in range(0, n, block):
-            hi = min(n, lo + block)
-            out = np.zeros((x.shape[0], hi - lo), np.float32)
-            a, b = max(lo, k), min(hi, n + k)  # out(j) = in(j - k)
-            if b > a:
-                out[:, a - lo : b - lo] = x[:, a - k : b - k]
-            yield out
-
-    def resampled() -> Iterator[np.ndarray]:
-        # out sample j plays at t = start + j / rate and reads the input at speed * t - shift_s,
-        # i.e. input sample (speed * t - shift_s - start) * rate: a line in j
-        first = ((speed - 1.0) * start - shift_s) * rate
-        for lo in range(0, n, block):
-            hi = min(n, lo + block)
-            out = np.zeros((x.shape[0], hi - lo), np.float32)
-            _spline_into(out, 0, x, first + speed * np.arange(lo, hi, dtype=np.float64))
-            yield out
-
-    return (moved() if abs(speed - 1.0) <= 1e-12 else resampled()), k
-
-
-def map_samples(
-    x: np.ndarray, rate: int, start: float, shift_s: float, speed: float
-) -> tuple[np.ndarray, int]:
-    """:func:`sample_blocks` as one array (short sounds, tests)."""
-    blocks, k = sample_blocks(x, rate, start, shift_s, speed)
-    parts = list(blocks)
-    y = np.concatenate(parts, axis=1) if parts else np.zeros_like(x)
-    return y, k
+    # out sample j plays at t = start + j / rate and reads the input at speed * t - shift_s,
+    # i.e. input sample (speed * t - shift_s - start) * rate: a line in j
+    first = ((speed - 1.0) * start - shift_s) * rate
+    exact = abs(speed - 1.0) <= 1e-12
+    spans = ((lo, min(n, lo + block)) for lo in range(0, n, block))
+    blocks = (_moved_block(x, k, lo, hi) if exact else _line_block(x, first, speed, lo, hi) for lo, hi in spans)
+    return blocks, k
 
 
 # Where the shift changes between pieces the two moved signals are cross-faded over this
@@ -634,12 +623,8 @@ def map_pieces(
     bounds = [0] + [min(n, max(0, int(round((a - start) * rate)))) for a, _ in pieces[1:]] + [n]
     y = np.zeros_like(x)
 
-    def moved(k: int, lo: int, hi: int) -> np.ndarray:  # in(j - k) for j in [lo, hi)
-        seg = np.zeros((x.shape[0], hi - lo), dtype=x.dtype)
-        a, b = max(lo, k), min(hi, n + k)
-        if b > a:
-            seg[:, a - lo : b - lo] = x[:, a - k : b - k]
-        return seg
+    def moved(k: int, lo: int, hi: int) -> np.ndarray:
+        return _moved_block(x, k, lo, hi, x.dtype)
 
     for i, k in enumerate(ks):
         lo, hi = bounds[i], bounds[i + 1]
@@ -758,11 +743,7 @@ def place_sound(x: np.ndarray, rate: int, n_out: int, start_s: float, speed: flo
     sample): silence where it has nothing. Returns the samples and the whole-sample start."""
     k = int(round(start_s * rate))
     if abs(speed - 1.0) <= 1e-12:
-        y = np.zeros((x.shape[0], n_out), np.float32)
-        lo, hi = max(0, k), min(n_out, k + x.shape[-1])
-        if hi > lo:
-            y[:, lo:hi] = x[:, lo - k : hi - k]
-        return y, k
+        return _moved_block(x, k, 0, n_out), k
     return resample_line(x, -start_s * rate * speed, speed, n_out), k
 
 
@@ -795,7 +776,7 @@ def replace_audio(
         raise BadInput(f"audio speed {speed:g} is not a clock-drift correction (allowed 0.5..2)")
     with open_input(sound) as c:
         a = require_audio(c, sound, sound_stream)
-        index, cc_name = a.index, _codec_name(a)
+        index = a.index
         cc = a.codec_context
         layout = cc.layout.name
     x, rate, _, layout = _decode_raw(sound, index, sound_stream)
@@ -815,9 +796,7 @@ def replace_audio(
             mapping, actions = _template_streams(ic, oc, audio_factory=drop, made=dropped)
         except BadOutput as exc:
             raise BadOutput(f"cannot write {out}: {exc}") from None
-        # PCM in MP4 plays in few players: AAC there
-        prefer = ("aac",) if fmt in ("mp4", "ipod", "3gp", "mpegts") and cc_name.startswith("pcm_") else ()
-        ost = _add_encoder(oc, cc, fmt, rate, layout, bit_rate or max(64000 * max(1, y.shape[0]), 96000), prefer)
+        ost = _add_encoder(oc, cc, fmt, rate, layout, bit_rate or max(64000 * max(1, y.shape[0]), 96000))
         actions.append(StreamAction(-1, "audio", _codec_name(ost), "audio-reencoded",
                                     f"from {sound.name}, first sample at {k} samples"))
         try:
@@ -831,12 +810,12 @@ def replace_audio(
     )
 
 
-def _add_encoder(oc: Any, cc: Any, fmt: str, rate: int, layout: str, bit_rate: int, prefer: tuple[str, ...] = ()) -> Any:
-    """An audio stream of ``oc`` to encode what ``cc`` decodes: the first of ``prefer`` and
+def _add_encoder(oc: Any, cc: Any, fmt: str, rate: int, layout: str, bit_rate: int) -> Any:
+    """An audio stream of ``oc`` to encode what ``cc`` decodes: the first of
     :func:`_output_codecs` that the container takes, at ``bit_rate`` unless it is PCM (never
     below the source's rate, and at least 64 kb/s per channel, is the callers' rule)."""
     failure: Exception | None = None
-    for codec in dict.fromkeys([*prefer, *_output_codecs(cc, fmt)]):
+    for codec in _output_codecs(cc, fmt):
         try:
             ost = oc.add_stream(codec, rate=rate, layout=layout)
         except (ValueError, av.FFmpegError) as exc:
@@ -863,11 +842,15 @@ def _output_codecs(cc: Any, fmt: str) -> list[str]:
             names.append(enc.name)
     names.append("libopus" if fmt == "webm" else "aac")
     names.append("pcm_s16le")
-    return [n for n in dict.fromkeys(names) if _carries(fmt, _ENCODER_CODEC.get(n, n))]
+    return [n for n in dict.fromkeys(names) if _carries(fmt, _encoded_codec(n))]
 
 
-# encoders named otherwise than their codec
-_ENCODER_CODEC = {"libopus": "opus", "libmp3lame": "mp3", "libtwolame": "mp2", "libfdk_aac": "aac"}
+def _encoded_codec(encoder: str) -> str:
+    """The codec an encoder writes (``libopus`` writes opus), as FFmpeg names it."""
+    try:
+        return av.codec.Codec(encoder, "w").canonical_name
+    except (ValueError, av.FFmpegError):  # UnknownCodecError is a ValueError
+        return encoder
 
 
 def _encode(
