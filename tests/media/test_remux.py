@@ -388,6 +388,7 @@ def test_sample_blocks_at_speed_one_are_the_input_moved_by_whole_samples() -> No
         y = np.concatenate(list(blocks), axis=1)
         assert k == want_k
         np.testing.assert_array_equal(y, shift_exact(x, k))
+        np.testing.assert_array_equal(y[1], shift_exact(x[1], k))  # one channel (split microphones)
         if 0 < k < x.shape[1]:
             np.testing.assert_array_equal(y[:, k:], x[:, : x.shape[1] - k])
             assert not y[:, :k].any()

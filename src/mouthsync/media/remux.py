@@ -531,8 +531,9 @@ def _line_block(x: np.ndarray, first: float, step: float, lo: int, hi: int) -> n
 
 
 def shift_exact(x: np.ndarray, k: int) -> np.ndarray:
-    """``x`` (channels, n) moved later by ``k`` whole samples (earlier if negative), same length."""
-    return _moved_block(x, k, 0, x.shape[-1], x.dtype)
+    """``x`` (channels, n), or one channel (n,), moved later by ``k`` whole samples (earlier
+    if negative), same shape."""
+    return _moved_block(x.reshape(-1, x.shape[-1]), k, 0, x.shape[-1], x.dtype).reshape(x.shape)
 
 
 def _spline_into(out: np.ndarray, lo: int, x: np.ndarray, p: np.ndarray) -> None:
