@@ -86,6 +86,30 @@ def test_heavy_compression_flagged(degraded) -> None:
     assert {s.reason for s in rep.segments} == {"compression"}
 
 
+@pytest.mark.slow
+def test_h264_smearing_the_lips_is_flagged_by_its_quantiser(tmp_path: Path) -> None:
+    """H.264 coded coarsely leaves no block edges (its deblocking filter smooths them): the
+    lips' quantiser says it. retalking_face1 at CRF 47 (its aperture followed the
+    original's with r 0.85 at CRF 45 and the sync reading failed) is flagged with the
+    quantiser as the value; at CRF 35 (r 0.98) it is not."""
+    src = next(p for p in CLIPS if p.name == "retalking_face1.mp4")
+    reps = {}
+    for crf in ("35", "47"):
+        dst = tmp_path / f"crf{crf}.mp4"
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(src), "-c:v", "libx264", "-crf", crf, "-an",
+                        str(dst)], check=True)
+        reps[crf] = check_footage(dst)
+    coarse = reps["47"]
+    assert np.nanmedian(coarse.metrics["blockiness_1s"]) < 1.22  # no block edges to see
+    assert np.nanmedian(coarse.metrics["mouth_qp"]) >= 46
+    assert coarse.flags["compression"].mean() > 0.8
+    seg = max((s for s in coarse.segments if s.reason == "compression"), key=lambda s: s.end_s - s.start_s)
+    assert "quantiser" in seg.message and seg.value >= 46
+    fine = reps["35"]
+    assert 30 <= np.nanmedian(fine.metrics["mouth_qp"]) <= 40
+    assert not fine.flags["compression"].any() and fine.segments == []
+
+
 @pytest.mark.parametrize("path", [*CLIPS, *WILD], ids=lambda p: p.name)
 def test_clean_shared_clips_not_flagged(path) -> None:
     rep = check_footage(path)

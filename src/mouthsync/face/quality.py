@@ -25,7 +25,9 @@ vary between cameras, and absolute where the physics is fixed (head angle):
 * ``flicker``       the face's brightness jumps between neighbouring frames (> 3 % second difference).
 * ``exposure``      the face's brightness drifts > 30 % from the clip's typical level.
 * ``compression``   8x8 block edges on the lips: gradient energy on the codec's block grid
-                    well above the energy inside blocks (measured at source resolution).
+                    well above the energy inside blocks (measured at source resolution);
+                    or, for H.264, whose deblocking smears instead, the quantiser over the
+                    lips at or above :func:`heavy_qp` for the face's size.
 
 Per-frame flags are merged into segments (gaps below 0.2 s bridged, segments below 0.12 s
 dropped), each with a reason, a recommendation and the measured value.
@@ -46,6 +48,7 @@ from mouthsync.face.mouth import EYE_OUTER_L, EYE_OUTER_R, MOUTH_REGION, NOSE_TI
 from mouthsync.face.shots import MIN_SHOT_S, Transitions, span_mask, transitions
 from mouthsync.face.track import track_face
 from mouthsync.media.decode import frame_step
+from mouthsync.media.quantiser import EXPORT_OPTIONS, QUANTISER_THREADS, region_qp
 
 ALGORITHM = "facecheck-1"
 RIGID = (33, 133, 263, 362, 168, 6, 1)
@@ -60,6 +63,11 @@ FLAT_TEXTURE = 0.4
 # figure the flag reads: clips 0.78 or more, covers 0.00-0.23.
 FLAT_MOUTH = 0.35
 
+# The lips' H.264 quantiser (1 s median) at and above which ``compression`` is flagged, for
+# a face 200 px wide (:func:`heavy_qp` scales it by the face's size), and whatever the size.
+HEAVY_QP_200 = 45.0
+HEAVY_QP_MAX = 48.0
+
 REASONS: dict[str, tuple[str, str, Severity]] = {
     # reason: (what, recommendation, severity)
     "no_face": ("no usable face", "cut or ignore this span: sync cannot be judged without a face", Severity.ERROR),
@@ -70,7 +78,7 @@ REASONS: dict[str, tuple[str, str, Severity]] = {
     "fast_motion": ("fast head motion", "mouth shapes smear while the head turns fast; judge sync on calmer spans", Severity.WARNING),
     "flicker": ("brightness flicker on the face", "fix lighting/shutter flicker (mains frequency) or deflicker", Severity.WARNING),
     "exposure": ("exposure change on the face", "correct exposure; strong changes upset the mouth measures", Severity.INFO),
-    "compression": ("heavy compression blocks on the lips", "use a higher-bitrate source; blocks hide lip detail", Severity.WARNING),
+    "compression": ("heavy compression blocks on the lips", "use a higher-bitrate source; coarse coding hides lip detail", Severity.WARNING),
 }
 # How much each reason costs the clip score per flagged second-share (0..1).
 WEIGHTS = {"no_face": 1.0, "occluded": 1.0, "head_turned": 0.6, "blur": 0.6, "shake": 0.5,
@@ -273,22 +281,31 @@ def check_footage(
     sharp = np.full(n, np.nan)
     blk = np.full(n, np.nan)
     struct = np.full(n, np.nan)
+    qp = np.full(n, np.nan)
     patches: list[np.ndarray | None] = [None] * n
     with open_input(src) as c, progress("Checking footage", n) as advance:
         vs = require_video(c, src)
-        vs.thread_type = "AUTO"
+        # the quantisers, for the mouth's: with frame threads FFmpeg's H.264 decoder now and
+        # then exported a B-frame's table before filling it (QP 0 everywhere, one frame in
+        # 60-300, never the same one): slices only, as the quantisers need
+        vs.thread_type = QUANTISER_THREADS
+        vs.codec_context.options = dict(EXPORT_OPTIONS)
         i = 0
         try:
             for frame in c.decode(vs):
                 if i >= n:
                     break
                 if tr.valid[i]:
-                    lum[i], sharp[i], blk[i], _, patches[i], struct[i] = _frame_measures(_gray(frame), tr.landmarks[i])
+                    y = _gray(frame)
+                    lum[i], sharp[i], blk[i], _, patches[i], struct[i] = _frame_measures(y, tr.landmarks[i])
+                    lips = _roi(tr.landmarks[i], MOUTH_REGION, 0.0, y.shape[1], y.shape[0])
+                    q = region_qp(frame, lips) if lips is not None else None
+                    qp[i] = np.nan if q is None else q
                 i += 1
                 advance(1)
         except av.FFmpegError:
             pass  # truncated tail: those frames keep NaN measures
-    report = analyse(tr, lum, sharp, blk, patches, struct, src)
+    report = analyse(tr, lum, sharp, blk, patches, struct, src, qp=qp)
     _note_faces(report, src, use_cache)
     return report
 
@@ -403,6 +420,16 @@ def _shot_measures(
     return out
 
 
+def heavy_qp(face_px: np.ndarray | float) -> np.ndarray:
+    """The H.264 quantiser over the lips from which their detail is lost for lip reading,
+    for a face ``face_px`` wide (stored pixels): a small face has fewer pixels of lip to
+    lose, so it suffers at a finer quantiser (6 QP halve the step, as halving the size
+    doubles the detail each pixel carries). Measured on the shared clips coded again at
+    CRF 23-51 (``bench/compression.py``): see :data:`HEAVY_QP_200`."""
+    w = np.maximum(np.asarray(face_px, dtype=np.float64), 1.0)
+    return np.minimum(HEAVY_QP_MAX, HEAVY_QP_200 + 6.0 * np.log2(w / 200.0))
+
+
 def analyse(
     tr: FaceTrack,
     lum: np.ndarray,
@@ -411,6 +438,7 @@ def analyse(
     patches: list[np.ndarray | None],
     struct: np.ndarray,
     source: str = "",
+    qp: np.ndarray | None = None,
 ) -> FootageReport:
     """Turn per-frame measures into flags, segments, a score and findings.
 
@@ -418,7 +446,9 @@ def analyse(
     brightness, sharpness, steadiness, block edges) is judged within its shot
     (:mod:`mouthsync.face.shots`); a single take is one shot. ``struct``: the lips'
     structure against the eyes' and nose's per frame (:data:`FLAT_MOUTH`), judged
-    against the face itself, so a cover present all shot long is seen too.
+    against the face itself, so a cover present all shot long is seen too. ``qp``: the
+    H.264 quantiser over the lips per frame (:mod:`mouthsync.media.quantiser`; NaN where
+    not known), judged against :func:`heavy_qp` for the face's size.
     """
     n = len(tr)
     t = tr.times
@@ -442,6 +472,10 @@ def analyse(
     pitch = np.abs(tr.pose[:, 1])
     # over about a second: a hand passing, a blink of motion blur is not a cover
     struct_s = _rolling(struct, win)
+    qp = np.full(n, np.nan) if qp is None else np.asarray(qp, dtype=np.float64)
+    qp_s = _rolling(qp, win) if n else qp
+    with np.errstate(invalid="ignore"):
+        qp_over = qp_s - heavy_qp(_rolling((tr.boxes[:, 2] - tr.boxes[:, 0]).astype(np.float64), win) if n else qp)
 
     def flag(x: np.ndarray, thr: float, above: bool = True) -> np.ndarray:
         with np.errstate(invalid="ignore"):
@@ -459,14 +493,16 @@ def analyse(
         "flicker": flag(flick_s, 0.03),
         "exposure": flag(expo, 0.30),
         # a whole clip re-encoded badly (clip median) or a badly coded stretch (1 s median)
-        "compression": flag(blk_s, 1.3) | (flag(blk, -np.inf) & (m["blk_clip"] > 1.22)),
+        # or the lips quantised so coarsely that their detail is gone (H.264's deblocking
+        # leaves no block edges to see)
+        "compression": flag(blk_s, 1.3) | (flag(blk, -np.inf) & (m["blk_clip"] > 1.22)) | flag(qp_over, -1e-6),
     }
     # an occluder also removes sharpness and adds edges: report it once, as occlusion
     for k in ("blur", "compression"):
         flags[k] = flags[k] & ~flags["occluded"]
     metrics = {
         "face_luminance": lum, "mouth_sharpness": sharp, "sharpness_rel": sharp_rel,
-        "blockiness": blk, "blockiness_1s": blk_s, "occlusion_z": occ, "mouth_texture_rel": tex_rel, "mouth_structure": struct_s, "shake": acc_s, "fast_motion": motion, "flicker": flick_s,
+        "blockiness": blk, "blockiness_1s": blk_s, "mouth_qp": qp, "occlusion_z": occ, "mouth_texture_rel": tex_rel, "mouth_structure": struct_s, "shake": acc_s, "fast_motion": motion, "flicker": flick_s,
         "exposure_dev": expo, "yaw": tr.pose[:, 0].astype(np.float64),
         "pitch": tr.pose[:, 1].astype(np.float64),
     }
@@ -485,6 +521,12 @@ def analyse(
                 # covered the shot long (the typical patch is the cover): the value that tells
                 val = float(np.nanmedian(flat))
                 what = "mouth covered or blurred out: no lip detail beside the eyes' and nose's (value: the ratio; a visible mouth reads 0.6 or more)"
+            if reason == "compression" and np.isfinite(qp_over[sel]).any() and np.nanmax(qp_over[sel]) >= -1e-6:
+                # flagged by the quantiser: its value tells (blocks are what H.264 does not show)
+                val = float(np.nanmax(qp_s[sel]))
+                lost = float(np.nanmedian(heavy_qp(tr.boxes[sel, 2] - tr.boxes[sel, 0])))
+                what = (f"lips heavily compressed (H.264 quantiser {val:.0f} over the mouth; for a face this size "
+                        f"fine lip detail goes from about {lost:.0f})")
             end = float(t[b] + (1.0 / fps))
             segments.append(Segment(float(t[a]), end, reason, what, rec, sev, val))
     segments.sort(key=lambda s: s.start_s)
