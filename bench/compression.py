@@ -12,7 +12,9 @@ picture's unshifted estimate plus k (the sound is the same; only the picture cha
 Printed per variant: that share, the median absolute error, the median confidence, how
 well the copy's lip aperture follows the original's frame by frame (Pearson r), and what
 ``facecheck`` reports on the copy (share of face frames flagged ``compression`` and
-``blur``, the lips' median blockiness, the clip score).
+``blur``, the lips' median blockiness, the clip score), and how much confidence ``check``
+keeps on lips coded that coarsely (``face.coding``, ``verdict.picture_weight``; with
+``--unheld`` the estimates are read without it, as before it was built).
 
 The speech timelines are those of ``bench/sync_accuracy.py`` (the same shifted sounds,
 cached by content), so after that benchmark only the tracks are new: about 3 minutes.
@@ -40,9 +42,11 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from tests.sync.builders import noisy_audio, shifted_audio  # noqa: E402
 
+from mouthsync.face.coding import mouth_coding  # noqa: E402
 from mouthsync.face.quality import check_footage  # noqa: E402
 from mouthsync.face.track import track_face  # noqa: E402
 from mouthsync.media.decode import decode_audio  # noqa: E402
+from mouthsync.sync.verdict import picture_weight  # noqa: E402
 from sync_accuracy import CLIPS, RATE, estimate, frame_s  # noqa: E402
 
 # name -> FFmpeg video options (the sound is copied)
@@ -85,6 +89,7 @@ def main() -> int:
     ap.add_argument("clips", nargs="*", help="clip stems (default: every shared clip)")
     ap.add_argument("--variants", help="comma-separated subset of: " + ", ".join(VARIANTS))
     ap.add_argument("--verbose", action="store_true", help="a row per clip and variant")
+    ap.add_argument("--unheld", action="store_true", help="read every confidence as if the lips' coding were not known")
     args = ap.parse_args()
     names = ["original"] + [v.strip() for v in args.variants.split(",")] if args.variants else ["original", *VARIANTS]
     clips = [c for c in CLIPS if not args.clips or c.stem in args.clips]
@@ -112,6 +117,8 @@ def main() -> int:
                 if len(tr) != len(own):
                     print(f"{clip.stem} {name}: {len(tr)} frames against {len(own)}; skipped")
                     continue
+                coding = mouth_coding(path, [tr])[0]  # as check reads it: on the copy's own clock
+                picture = None if args.unheld else coding
                 # the copy's frames are the original's, coded again: put them on the original's
                 # clock, so that what is measured is the picture alone (a new container moves
                 # both streams' start by the sound's priming, and Matroska rounds times to ms)
@@ -119,11 +126,13 @@ def main() -> int:
                 errs = {"clean": [], "pink": []}
                 confs = []
                 sure_wrong = 0  # off by more than a frame at a confidence fix --delay auto acts on
+                sure_right = 0  # within a frame at such a confidence
                 for group, k, sound in sounds:
-                    d, conf = estimate(tr, sound)
+                    d, conf = estimate(tr, sound, picture=picture)
                     errs[group].append(np.inf if d is None else abs(d - e0 - k * fd) / fd)
                     confs.append(conf)
                     sure_wrong += errs[group][-1] > 1.0 and conf >= 0.3
+                    sure_right += errs[group][-1] <= 1.0 and conf >= 0.3
                 fc = check_footage(path, track=own if name == "original" else track_face(path))
                 face = tr.valid
                 share = {r: float(fc.flags[r][face].mean()) if face.any() else float("nan")
@@ -136,6 +145,8 @@ def main() -> int:
                     add(name, f"{g}_err", [e * fd * 1000 for e in errs[g]])
                 add(name, "conf", confs)
                 add(name, "sure_wrong", [float(sure_wrong)])
+                add(name, "sure_right", [float(sure_right)])
+                add(name, "kept", [picture_weight(coding)])
                 add(name, "r", [r_ap])
                 add(name, "compression", [share["compression"]])
                 add(name, "blur", [share["blur"]])
@@ -148,13 +159,14 @@ def main() -> int:
                     face_px = float(np.nanmedian(tr.boxes[:, 2] - tr.boxes[:, 0]))
                     print(f"{clip.stem:18s} {name:12s} clean {np.mean([e <= 1 for e in errs['clean']]):4.0%} "
                           f"pink {np.mean([e <= 1 for e in errs['pink']]):4.0%} conf {np.median(confs):.2f} "
-                          f"wrong>=.3 {sure_wrong} r {r_ap:.3f} compression {share['compression']:4.0%} "
+                          f"wrong>=.3 {sure_wrong} right>=.3 {sure_right} kept {picture_weight(coding):.2f} "
+                          f"sampled qp {coding.qp if coding else float('nan'):4.1f} r {r_ap:.3f} compression {share['compression']:4.0%} "
                           f"blur {share['blur']:4.0%} blk {blk:.2f} qp {mouth_qp:4.1f} face {face_px:.0f} px "
                           f"score {fc.score:.0f}", flush=True)
     print(f"\n{len(clips)} clips, shifts {list(KS)} frames clean and under pink noise at 10 dB; "
           f"{time.time() - t_start:.0f} s")
     print(f"{'variant':12s} {'clean<=1f':>9s} {'pink<=1f':>9s} {'med err ms':>10s} {'conf':>5s} {'aperture r':>10s} "
-          f"{'wrong>=.3':>9s} {'flag comp':>9s} {'flag blur':>9s} {'blockiness':>10s} {'lips QP':>7s} {'score':>5s}")
+          f"{'wrong>=.3':>9s} {'right>=.3':>9s} {'kept':>5s} {'flag comp':>9s} {'flag blur':>9s} {'blockiness':>10s} {'lips QP':>7s} {'score':>5s}")
     for name in names:
         r = rows[name]
         if not r:
@@ -162,11 +174,13 @@ def main() -> int:
         err = np.asarray(r["clean_err"] + r["pink_err"])
         print(f"{name:12s} {np.mean(r['clean_ok']):9.1%} {np.mean(r['pink_ok']):9.1%} "
               f"{np.median(err[np.isfinite(err)]):10.1f} {np.median(r['conf']):5.2f} {np.nanmin(r['r']):5.3f}/{np.nanmedian(r['r']):.3f} "
-              f"{int(np.sum(r['sure_wrong'])):9d} {np.nanmean(r['compression']):9.0%} {np.nanmean(r['blur']):9.0%} {np.nanmedian(r['blk']):10.2f} {_median(r['qp']):7.1f} "
+              f"{int(np.sum(r['sure_wrong'])):9d} {int(np.sum(r['sure_right'])):9d} {np.median(r['kept']):5.2f} {np.nanmean(r['compression']):9.0%} {np.nanmean(r['blur']):9.0%} {np.nanmedian(r['blk']):10.2f} {_median(r['qp']):7.1f} "
               f"{np.median(r['score']):5.0f}")
     print("aperture r: min/median over clips of the copy's lip aperture against the original's, frame by frame")
-    print(f"wrong>=.3: estimates off by more than a frame at confidence 0.3 or more (fix --delay auto acts), "
-          f"of {len(clips) * (len(KS) + len(NOISE_KS))} per variant")
+    print(f"wrong>=.3 / right>=.3: estimates more than / within a frame off at confidence 0.3 or more "
+          f"(fix --delay auto acts), of {len(clips) * (len(KS) + len(NOISE_KS))} per variant")
+    print("kept: the median share of its confidence check keeps on the copy's lips (face.coding)"
+          + ("; --unheld: not applied" if args.unheld else ""))
     return 0
 
 

@@ -90,14 +90,16 @@ def check_mode() -> str:
     return "always" if ALWAYS else "auto"
 
 
-def estimate(track, audio: Audio, weights=None, always: bool = False) -> tuple[float | None, float]:  # type: ignore[no-untyped-def]
+def estimate(track, audio: Audio, weights=None, always: bool = False, picture=None) -> tuple[float | None, float]:  # type: ignore[no-untyped-def]
     """Raw delay (s) and confidence of one clip/audio pair, whole clip as one window, as
     ``check`` decides it: batch allphone first, then both allphone front ends, then the
-    transcript too, stopping at the first report that is settled (``ssources.cascade_levels``)."""
+    transcript too, stopping at the first report that is settled (``ssources.cascade_levels``).
+    ``picture``: how coarsely the lips were coded (``face.coding.mouth_coding``), as check reads it."""
     tls = _timeline(audio)  # transcript first, then the two allphone front ends
     level, rep = ssources.measure_in_steps(
         ssources.cascade_levels(ssources.ensemble_modes("auto"), early=not (ALWAYS or always)),
-        lambda lv: sd.analyse(track, [tls[i] for i in lv], audio, window_s=1e9, weights=weights, calibration_ms=0.0),
+        lambda lv: sd.analyse(track, [tls[i] for i in lv], audio, window_s=1e9, weights=weights, calibration_ms=0.0,
+                              picture=picture),
     )
     if not always:
         LEVELS.append(len(level))

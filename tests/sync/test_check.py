@@ -155,6 +155,29 @@ def test_a_halls_echo_says_why_the_confidence_is_low(tmp_path: Path) -> None:
     assert plain.details["echo_decay_s"] < 0.4 and not [f for f in plain.findings if f.check == "sync.echo"]
 
 
+@pytest.mark.slow
+def test_lips_coded_past_reading_hold_the_confidence_and_say_why(tmp_path: Path) -> None:
+    """retalking_face1's picture coded again at CRF 51 (its sound copied): the lips'
+    quantiser is 51, 6 over the line for its face, and the reading there is noise (shifted
+    copies read up to 12 frames off at confidence 0.67 before it was held). check holds
+    every confidence down, the verdict is uncertain and says why; the clip as it is keeps
+    its own."""
+    clip = _clip("retalking_face1.mp4")
+    out = tmp_path / "crf51.mkv"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(clip), "-c:v", "libx264", "-crf", "51",
+                    "-c:a", "copy", str(out)], check=True)
+    rep = check_sync(out)
+    pic = rep.details["picture"]
+    assert pic["mouth_qp"] >= 50 and pic["confidence_kept"] <= 0.1
+    assert rep.confidence < 0.3 and rep.verdict["status"] == "uncertain"
+    assert all(w.confidence < 0.3 and w.uncertain for w in rep.windows)
+    held = [f for f in rep.findings if f.check == "sync.picture"]
+    assert len(held) == 1 and "quantiser 51" in held[0].message
+    plain = check_sync(clip)
+    assert plain.details["picture"]["confidence_kept"] == 1.0 and plain.details["picture"]["mouth_qp"] < 30
+    assert plain.confidence >= 0.3 and not [f for f in plain.findings if f.check == "sync.picture"]
+
+
 def test_faceless_video_reads_no_face(tmp_path: Path) -> None:
     out = tmp_path / "bars.mp4"
     subprocess.run(

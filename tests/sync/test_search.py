@@ -130,3 +130,40 @@ def test_a_clock_scan_told_the_ratio_tries_only_the_ratios_near_it(monkeypatch: 
     tried.clear()
     search.clock_scan(Frames(), delays, {}, None, near=25 / 24)  # type: ignore[arg-type]
     assert sorted(tried) == pytest.approx([25 / 24, 25 / (24000 / 1001)])
+
+
+def test_lips_coded_past_reading_hold_every_confidence_down() -> None:
+    """The same face and speech read with the lips 3 QP over their line keep half of every
+    span's confidence (and the whole file's drops with them), and a window that falls
+    below the line of trust says why; the delay itself is read as before."""
+    from types import SimpleNamespace
+
+    from mouthsync.audio.types import Phone
+    from mouthsync.audio.visemes import expected_opening
+    from mouthsync.face.coding import MouthCoding
+    from mouthsync.sync.delay import analyse
+    from mouthsync.sync.search import PICTURE_NOTE
+
+    rng = np.random.default_rng(3)
+    labels = ["AA", "M", "IY", "P", "S", "AE", "B", "OW", "F", "UW"]
+    phones, t = [], 0.3
+    while t < 14.6:
+        d = float(rng.uniform(0.06, 0.2))
+        phones.append(Phone(t, t + d, str(rng.choice(labels))))
+        t += d
+    times = np.arange(0.0, 15.0, 0.04)
+    ap = expected_opening(phones, times + 0.08) + 0.3 * rng.standard_normal(times.size)
+    track = SimpleNamespace(times=times, mouth={"aperture": ap}, valid=np.ones(times.size, bool), fps=25.0)
+    audio = Audio(samples=np.zeros(16000 * 15, np.float32), rate=16000, start=0.0)
+    tl = SimpleNamespace(phones=phones, speech=[(phones[0].start, phones[-1].end)], mode="allphone")
+    plain = analyse(track, [tl], audio, calibration_ms=0.0)
+    half = analyse(track, [tl], audio, calibration_ms=0.0, picture=MouthCoding(qp=48.0, face_px=200.0, frames=60))
+    assert plain.confidence >= 0.3 and half.raw_delay_ms == pytest.approx(plain.raw_delay_ms)
+    # (the headline reads the confident windows' median, and fewer of them stay confident)
+    assert 0.5 * plain.confidence - 0.02 <= half.confidence < 0.75 * plain.confidence
+    for a, b in zip(plain.windows, half.windows, strict=True):
+        assert b.confidence == pytest.approx(0.5 * a.confidence, abs=1e-6)
+        if a.confidence >= 0.3 and not a.uncertain and b.confidence < 0.3:
+            assert b.uncertain and b.note == PICTURE_NOTE
+    assert "sync.picture" in {f.check for f in half.findings} and "sync.picture" not in {f.check for f in plain.findings}
+    assert half.details["picture"]["confidence_kept"] == pytest.approx(0.5)

@@ -3,6 +3,8 @@ file's verdict set by them."""
 
 from __future__ import annotations
 
+import pytest
+
 
 def test_sections_out_of_tolerance_are_runs_of_confident_windows() -> None:
     """An edit whose middle is late: the run of confident windows that reads out of
@@ -110,3 +112,20 @@ def test_echo_explains_a_low_confidence() -> None:
     assert echo_finding(0.93, 0.8) is None  # confident: nothing to explain
     assert echo_finding(0.3, 0.0) is None  # a dry voice: not the reason
     assert echo_finding(None, 0.0) is None  # not measured
+
+
+def test_lips_coded_past_reading_hold_the_confidence() -> None:
+    """Nothing is held at or below the face's line (or when the coding is not known); half
+    at 3 QP over it, all at 6 (twice the quantiser step), and a finding says why."""
+    from mouthsync.face.coding import MouthCoding
+    from mouthsync.sync.verdict import picture_finding, picture_weight
+
+    assert picture_weight(None) == 1.0 and picture_finding(None) is None
+    fine = MouthCoding(qp=40.0, face_px=200.0, frames=60)
+    assert picture_weight(fine) == 1.0 and picture_finding(fine) is None
+    assert picture_weight(MouthCoding(qp=48.0, face_px=200.0, frames=60)) == pytest.approx(0.5)
+    gone = MouthCoding(qp=51.0, face_px=100.0, frames=60)  # 12 QP over a small face's line
+    assert picture_weight(gone) == 0.0
+    f = picture_finding(gone)
+    assert f is not None and f.check == "sync.picture" and "quantiser 51" in f.message and "held to nothing" in f.message
+    assert f.threshold == pytest.approx(39.0)

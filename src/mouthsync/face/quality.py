@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from mouthsync.core.findings import Finding, Severity
+from mouthsync.face.coding import heavy_qp, lips_box
 from mouthsync.face.facetrack import FaceTrack
 from mouthsync.face.mouth import EYE_OUTER_L, EYE_OUTER_R, MOUTH_REGION, NOSE_TIP
 from mouthsync.face.shots import MIN_SHOT_S, Transitions, span_mask, transitions
@@ -63,10 +64,6 @@ FLAT_TEXTURE = 0.4
 # figure the flag reads: clips 0.78 or more, covers 0.00-0.23.
 FLAT_MOUTH = 0.35
 
-# The lips' H.264 quantiser (1 s median) at and above which ``compression`` is flagged, for
-# a face 200 px wide (:func:`heavy_qp` scales it by the face's size), and whatever the size.
-HEAVY_QP_200 = 45.0
-HEAVY_QP_MAX = 48.0
 
 REASONS: dict[str, tuple[str, str, Severity]] = {
     # reason: (what, recommendation, severity)
@@ -212,7 +209,7 @@ def _frame_measures(y: np.ndarray, lm: np.ndarray) -> tuple[float, float, float,
     upper = _roi(lm, (EYE_OUTER_R, EYE_OUTER_L, NOSE_TIP), 0.1, w, h)
     if face is None or mouth is None or upper is None:
         return np.nan, np.nan, np.nan, np.nan, None, np.nan
-    lips = _roi(lm, MOUTH_REGION, 0.0, w, h)
+    lips = lips_box(lm, w, h)
     eyes = _structure(y[upper[1]:upper[3], upper[0]:upper[2]], (48, 24))
     struct = (_structure(y[lips[1]:lips[3], lips[0]:lips[2]], (32, 16)) / max(eyes, 1e-3)
               if lips is not None and eyes > 0.5 else np.nan)
@@ -298,7 +295,7 @@ def check_footage(
                 if tr.valid[i]:
                     y = _gray(frame)
                     lum[i], sharp[i], blk[i], _, patches[i], struct[i] = _frame_measures(y, tr.landmarks[i])
-                    lips = _roi(tr.landmarks[i], MOUTH_REGION, 0.0, y.shape[1], y.shape[0])
+                    lips = lips_box(tr.landmarks[i], y.shape[1], y.shape[0])
                     q = region_qp(frame, lips) if lips is not None else None
                     qp[i] = np.nan if q is None else q
                 i += 1
@@ -418,16 +415,6 @@ def _shot_measures(
     out["blk_s"] = _rolling(blk, win) if n else blk
     out["blk_clip"] = np.full(n, float(np.nanmedian(blk)) if np.isfinite(blk).any() else np.nan)
     return out
-
-
-def heavy_qp(face_px: np.ndarray | float) -> np.ndarray:
-    """The H.264 quantiser over the lips from which their detail is lost for lip reading,
-    for a face ``face_px`` wide (stored pixels): a small face has fewer pixels of lip to
-    lose, so it suffers at a finer quantiser (6 QP halve the step, as halving the size
-    doubles the detail each pixel carries). Measured on the shared clips coded again at
-    CRF 23-51 (``bench/compression.py``): see :data:`HEAVY_QP_200`."""
-    w = np.maximum(np.asarray(face_px, dtype=np.float64), 1.0)
-    return np.minimum(HEAVY_QP_MAX, HEAVY_QP_200 + 6.0 * np.log2(w / 200.0))
 
 
 def analyse(

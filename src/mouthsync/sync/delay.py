@@ -80,9 +80,17 @@ from mouthsync.sync.steps import (
     steps_beat_line,
 )
 from mouthsync.sync.still import StillSpan, common_still, still_findings, still_mask, still_spans
-from mouthsync.sync.verdict import LOW_CONFIDENCE, coding_finding, echo_finding, judge_report
+from mouthsync.sync.verdict import (
+    LOW_CONFIDENCE,
+    coding_finding,
+    echo_finding,
+    judge_report,
+    picture_finding,
+    picture_weight,
+)
 
 if TYPE_CHECKING:
+    from mouthsync.face.coding import MouthCoding
     from mouthsync.sync.lineup import Lineup
 
 ALGORITHM = "sync-delay-7"
@@ -121,6 +129,7 @@ def analyse(
     others: tuple[Any, ...] | list[Any] = (),
     centre_s: float = 0.0,
     clock_near: float | None = None,
+    picture: MouthCoding | None = None,
 ) -> SyncReport:
     """Measure delay, confidence, windows and drift from a face track and a speech timeline.
 
@@ -137,6 +146,9 @@ def analyse(
 
     ``clock_near``: the clock ratio an earlier measurement of the same file found
     (``details["clock_ratio"]``): the known-clock scan tries only the ratios near it.
+
+    ``picture``: how coarsely the lips of ``track`` were coded (``face.coding``): past the
+    line where their detail goes, every confidence is held down (``verdict.picture_weight``).
 
     The library core of :func:`check_sync`, separate so the benchmark can feed shifted
     audio in memory without writing files.
@@ -163,6 +175,7 @@ def analyse(
         # with several faces, only where every one of them is still is nothing measured
         still = own if i == 0 else common_still(still, own, list(first.speech))
     equal = parts[0] if len(parts) == 1 else Signals.joined(parts, [(x.start_s, x.end_s) for x in still])
+    equal.picture_weight = picture_weight(picture)
     delays = centre_s + np.arange(-max_delay_s, max_delay_s + GRID_STEP_S / 2, GRID_STEP_S)
     every = np.ones(equal.times.size, dtype=bool)
     source_fit, source_curves = source_searches(equal, every, delays, w)
@@ -274,6 +287,9 @@ def analyse(
     findings, verdict = judge_report(delay_ms, conf, glob.note, drift, windows, standard, frame_ms,
                                      shots=shot_estimates, snap_s=hop_s, steps=steps)
     findings += still_findings(still, sig.speech_seconds(float(sig.times[0]), float(sig.times[-1])))
+    coded = picture_finding(picture)
+    if coded is not None:
+        findings.append(coded)
     curve = Curve(glob.grid * 1000.0 - calibration_ms, glob.combined, glob.components)
     details = {
         "algorithm": ALGORITHM,
@@ -294,6 +310,8 @@ def analyse(
         details["shot_changes"] = [found.describe(a) for a, _ in shots[1:]]
     if clock_ratio is not None:
         details["clock_ratio"] = clock_ratio
+    if picture is not None:
+        details["picture"] = {**picture.to_dict(), "confidence_kept": round(equal.picture_weight, 3)}
     if source_fit:
         details["source_fit"] = [round(r, 3) for r in source_fit]
         details["source_weights"] = [round(float(x), 3) for x in sig.source_weights]
@@ -518,6 +536,7 @@ def check_sync(
     video without a usable face gives a report with confidence 0 and a verdict saying so.
     """
     from mouthsync.audio.timeline import speech_timeline_in_process
+    from mouthsync.face.coding import mouth_coding
     from mouthsync.face.count import face_boxes, faces_in
     from mouthsync.face.region import face_regions
     from mouthsync.face.track import DEFAULT_MAX_SIDE, start_track_face, track_faces
@@ -630,6 +649,9 @@ def check_sync(
                                          max_rate=track_rate)
     except NoFace as exc:
         no_face = str(exc)
+    # how coarsely each face's lips were coded: a few stretches, read while the speech
+    # worker runs (face.coding)
+    codings = mouth_coding(vpath, tracks) if no_face is None else []
     got: dict[int, Any] = {}
 
     def timelines_of(level: list[int]) -> list[Any]:
@@ -654,7 +676,9 @@ def check_sync(
     if no_face is not None:
         unwanted([])
         return _no_face_report(vpath, no_face, standard, meta.declared_fps or 25.0)
-    usable = [t for t in tracks if t.valid.sum() >= 8]
+    keep = [i for i, t in enumerate(tracks) if t.valid.sum() >= 8]
+    usable = [tracks[i] for i in keep]
+    pictures = [codings[i] for i in keep]
     if not usable:
         unwanted([])
         return _no_face_report(vpath, "a usable face was found in fewer than 8 frames", standard, tracks[0].fps or 25.0)
@@ -670,13 +694,15 @@ def check_sync(
         # a known clock an earlier level found narrows the next level's scan for one
         near = next((r.details["clock_ratio"] for r in reports if "clock_ratio" in r.details), None)
         reports = [analyse(t, timelines, audio, window_s=window_s, hop_s=hop_s, standard=standard,
-                           max_delay_s=max_delay_s, source=vpath, clock_near=near) for t in usable]
+                           max_delay_s=max_delay_s, source=vpath, clock_near=near, picture=p)
+                   for t, p in zip(usable, pictures, strict=True)]
         b = best_of(reports)
         talking = speaking_faces(reports, b)
         if len(talking) > 1:
             # a dialogue: every face that speaks is measured together (each where it talks)
             both = analyse(usable[b], timelines, audio, window_s=window_s, hop_s=hop_s, standard=standard,
                            max_delay_s=max_delay_s, source=vpath, others=[usable[i] for i in talking if i != b],
+                           picture=pictures[b],
                            clock_near=near)
             if both.confidence >= reports[b].confidence - SPEAKER_MARGIN:
                 both.details["speaking_faces"] = talking
@@ -714,7 +740,7 @@ def check_sync(
     unwanted(used)
     best = best_of(reports)  # the report ``rep`` the decision read
     if audio_path is None:
-        rep = _offset_hypothesis(rep, usable[best], timelines, audio, window_s=window_s, hop_s=hop_s,
+        rep = _offset_hypothesis(rep, usable[best], timelines, audio, window_s=window_s, hop_s=hop_s, picture=pictures[best],
                                  standard=standard, max_delay_s=max_delay_s, source=vpath)
     rep.details["phones_from"] = "+".join(
         tl.mode + ("" if sources[i][1] == "batch" else f"({sources[i][1]})") for tl, i in zip(timelines, used, strict=True)

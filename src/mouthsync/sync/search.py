@@ -21,6 +21,9 @@ _RIVAL_EXCLUDE_S = 0.12  # a rival peak must be this far from the winner
 AMBIGUOUS_PROMINENCE = 0.15  # winner minus rival (z units) below this: ambiguous
 # Why a window (or the file) could not be judged where speech runs over a still mouth.
 STILL_NOTE = "speech over a still mouth (voice-over, off-screen speaker or held picture)"
+# Why a span that would read confidently is not: its lips were coded too coarsely to trust
+# (``Signals.picture_weight``, ``verdict.picture_weight``).
+PICTURE_NOTE = "the lips are too heavily compressed to read (their H.264 quantiser)"
 # Seconds of face a span mostly over a still mouth must keep to be measured at all.
 STILL_MIN_LEFT_S = 2.0
 
@@ -189,7 +192,9 @@ def estimate_window(
     num = sum(weights.get(k, 0.0) * r for k, r in scored.items())
     den = sum(weights.get(k, 0.0) for k in scored)
     r_peak = num / den if den > 0 else 0.0
-    conf = confidence_from(r_peak, face_fraction, min(speech_s, speech_in + 0.5))
+    read = confidence_from(r_peak, face_fraction, min(speech_s, speech_in + 0.5))
+    # lips coded past reading hold it down (each span alike: one encode codes them alike)
+    conf = read * (conf_sig or sig).picture_weight
     # two near-equal peaks (a window across a cut, a repeated phrase) make the pick a coin
     # toss even when both correlate well
     uncertain = conf < LOW_CONFIDENCE or prominence < AMBIGUOUS_PROMINENCE
@@ -197,6 +202,8 @@ def estimate_window(
     if uncertain:
         if prominence < AMBIGUOUS_PROMINENCE and conf >= LOW_CONFIDENCE:
             note = f"two delays fit about equally well ({prominence:.2f} z apart): a cut inside the window?"
+        elif read >= LOW_CONFIDENCE:
+            note = PICTURE_NOTE
         elif still_share >= 0.3:
             note = STILL_NOTE + ("" if still_share >= 0.7 else " in part of the window")
         elif face_fraction < 0.5:

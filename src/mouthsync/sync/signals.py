@@ -44,6 +44,10 @@ class Signals:
     run per point.
     """
 
+    #: What the lips' coding leaves of every confidence read from this face, 0-1
+    #: (``verdict.picture_weight``; 1: coded finely enough, or not known).
+    picture_weight: float = 1.0
+
     def __init__(self, track: Any, timeline: Any, audio: Audio, still: np.ndarray | None = None) -> None:
         """``still``: frames where speech is heard over a still mouth (:mod:`mouthsync.sync.still`),
         left out of every search like frames without a face."""

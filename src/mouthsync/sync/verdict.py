@@ -18,6 +18,7 @@ from mouthsync.sync.standards import get_standard, judge
 from mouthsync.sync.steps import inside_takes
 
 if TYPE_CHECKING:
+    from mouthsync.face.coding import MouthCoding
     from mouthsync.sync.report import WindowEstimate
 
 # Below this confidence a delay is a guess: the verdict is "uncertain" and ``fix --delay
@@ -68,6 +69,37 @@ def echo_finding(decay_s: float | None, conf: float) -> Finding | None:
                    "ringing smears the speech sounds the measure reads, which lowers the confidence on its own",
                    advice="measure a close microphone's recording if there is one (check FILE --audio CLOSE.wav)",
                    value=decay_s, threshold=NAMED_DECAY_S, unit="s")
+
+
+def picture_weight(coding: MouthCoding | None) -> float:
+    """What is left of a confidence read from lips coded as ``coding`` says, 0-1.
+
+    Why: above the quantiser where the lips' detail goes (``face.coding.heavy_qp``) the
+    mouth measures the encoder's smear, and the agreement it reads can be confidently
+    wrong: the shared clips coded again at CRF 51 read 16 of 126 shifted copies more than
+    a frame off at confidence 0.67 (retalking_face1), and at half size at CRF 41, 12
+    (``bench/compression.py``). The confidence falls linearly from the line to nothing at
+    twice its quantiser step (6 QP further), where the copies' lip aperture no longer
+    followed the original's (Pearson r -0.10 to 0.34 at CRF 51). 1 when not known (not
+    H.264) or below the line.
+    """
+    if coding is None:
+        return 1.0
+    return float(np.clip(1.0 - coding.steps_over, 0.0, 1.0))
+
+
+def picture_finding(coding: MouthCoding | None) -> Finding | None:
+    """Why the confidence is held down when the lips were coded past reading, else None."""
+    kept = picture_weight(coding)
+    if coding is None or kept >= 1.0:
+        return None
+    held = "held to nothing" if kept <= 0.0 else f"held to {kept:.0%} of what the measure reads on each span"
+    return Finding("sync.picture", Severity.WARNING,
+                   f"the lips are heavily compressed (H.264 quantiser {coding.qp:.0f} over the mouth; for a face "
+                   f"{coding.face_px:.0f} px wide their detail goes from about {coding.heavy:.0f}): the mouth "
+                   f"measures the encoder's smear, so the confidence is {held}",
+                   advice="measure a less compressed copy of the picture if there is one",
+                   value=round(coding.qp, 1), threshold=round(coding.heavy, 1), unit="QP")
 
 
 def judge_report(
