@@ -104,8 +104,8 @@ def _human(r: dict[str, Any]) -> list[str]:
     for s in r["streams"]:
         if s["action"] == "dropped":
             lines.append(f"  stream {s['index']} ({s['kind']}) dropped: {s['note']}")
-        elif s["action"] == "rebuilt":
-            lines.append(f"  stream {s['index']} ({s['kind']}): {s['note']}")
+        elif s["action"] in ("rebuilt", "converted"):
+            lines.append(f"  stream {s['index']} ({s['kind']} {s['codec']}): {s['note']}")
     for f in r.get("findings", []):
         advice = f" -> {f['advice']}" if f.get("advice") else ""
         lines.append(f"  {f['severity']}: {f['message']}{advice}")

@@ -37,6 +37,7 @@ import numpy as np
 from mouthsync.core.errors import BadInput, BadOutput
 from mouthsync.media.container import open_input, picture_stream, require_audio
 from mouthsync.media.decode import declared_samples, decode_audio
+from mouthsync.media.retext import SubtitleRecoder, holds_text, is_text
 from mouthsync.media.samplebuffer import SampleBuffer
 from mouthsync.media.write import (
     copy_chapters,
@@ -88,7 +89,7 @@ class StreamAction:
     index: int
     kind: str
     codec: str
-    action: str  # "copied", "audio-retimed", "audio-reencoded", "dropped"
+    action: str  # "copied", "audio-retimed", "audio-reencoded", "converted" (text subtitles), "dropped"
     note: str = ""
 
 
@@ -303,14 +304,43 @@ def _copyable(p: Any, mapping: dict[int, Any]) -> bool:
     return p.dts is not None or p.pts is not None or _is_cover(p.stream)
 
 
+@dataclass
+class _Streams:
+    """The output streams by input index, what happens to each input stream, and the
+    text subtitle streams written in another codec (``media.retext``), by input index."""
+
+    mapping: dict[int, Any]
+    actions: list[StreamAction]
+    recoded: dict[int, SubtitleRecoder]
+
+    def mux(self, oc: Any, p: Any) -> None:
+        """Mux the input packet ``p`` into its output stream (recoded where it must be)."""
+        rec = self.recoded.get(p.stream.index)
+        if rec is not None:
+            q = rec.packet(p)
+            if q is not None:
+                oc.mux(q)
+            return
+        p.stream = self.mapping[p.stream.index]
+        oc.mux(p)
+
+    def noted(self) -> list[StreamAction]:
+        """The actions, the recoded streams' with what was carried."""
+        for act in self.actions:
+            if act.index in self.recoded:
+                act.note = self.recoded[act.index].note()
+        return self.actions
+
+
 def _template_streams(
     ic: av.container.InputContainer,
     oc: av.container.OutputContainer,
     audio_factory: Callable[[Any], tuple[Any, StreamAction]] | None = None,
     made: set[int] | None = None,
-) -> tuple[dict[int, Any], list[StreamAction]]:
+) -> _Streams:
     """Output streams in the input's order: copied (:func:`~mouthsync.media.write.copy_stream`),
-    the audio streams whose index is in ``made`` (default: every one) made by the factory.
+    the audio streams whose index is in ``made`` (default: every one) made by the factory,
+    text subtitles the output container cannot hold written in the codec it holds.
 
     Keeping the order matters: players and editors pick "the first audio stream" and
     language tracks are identified by position as often as by tag.
@@ -333,6 +363,7 @@ def _template_streams(
         oc.metadata.setdefault("timecode", timecode)
     mapping: dict[int, Any] = {}
     actions: list[StreamAction] = []
+    recoded: dict[int, SubtitleRecoder] = {}
     for s in ic.streams:
         codec = _codec_name(s) if s.codec_context is not None else "?"
         if audio_factory is not None and s.type == "audio" and (made is None or s.index in made):
@@ -356,12 +387,22 @@ def _template_streams(
                                         f"timecode {s.metadata['timecode']} kept as the picture's timecode tag "
                                         f"({out_fmt} has no timecode track)"))
             continue
+        if s.type == "subtitle" and is_text(codec) and not holds_text(out_fmt):
+            actions.append(StreamAction(s.index, s.type, codec, "dropped",
+                                        f"the {out_fmt} container has no stream type for text subtitles"))
+            continue
         try:
             ost = copy_stream(oc, s, keep_tag=keep_tag)
         except (ValueError, av.FFmpegError, TypeError) as exc:
             if s.type == "video":
                 raise BadOutput(f"the {out_fmt} container cannot hold this {codec} picture ({exc}); "
                                 f"write to the input's own container instead") from None
+            rec = _recoder(oc, s) if s.type == "subtitle" else None
+            if rec is not None:
+                mapping[s.index] = rec.ost
+                recoded[s.index] = rec
+                actions.append(StreamAction(s.index, s.type, codec, "converted"))
+                continue
             actions.append(
                 StreamAction(s.index, s.type, codec, "dropped", f"cannot be copied: {exc}")
             )
@@ -370,7 +411,15 @@ def _template_streams(
             ost.metadata.setdefault("timecode", timecode)
         mapping[s.index] = ost
         actions.append(StreamAction(s.index, s.type, codec, "copied"))
-    return mapping, actions
+    return _Streams(mapping, actions, recoded)
+
+
+def _recoder(oc: Any, s: Any) -> SubtitleRecoder | None:
+    """A text subtitle stream written into ``oc`` in the codec it holds, or None."""
+    try:
+        return SubtitleRecoder.add(oc, s)
+    except (ValueError, av.FFmpegError):
+        return None
 
 
 def _moved(ic: Any, src: Path, audio_stream: int | None) -> tuple[Any, set[int]]:
@@ -393,7 +442,8 @@ def _remux_copy(src: Path, ic: Any, oc: Any, shift_s: float, audio_stream: int |
     a0, moved = _moved(ic, src, audio_stream)
     rate = a0.codec_context.sample_rate
     shift_samples = int(round(shift_s * rate))
-    mapping, actions = _template_streams(ic, oc)
+    streams = _template_streams(ic, oc)
+    mapping, actions = streams.mapping, streams.actions
     offsets: dict[int, int] = {}
     for s in ic.streams.audio:
         if s.index in mapping and s.index in moved:
@@ -419,8 +469,7 @@ def _remux_copy(src: Path, ic: Any, oc: Any, shift_s: float, audio_stream: int |
                 continue
         if p.stream.type == "video" and not _is_cover(p.stream):
             n_video += 1
-        p.stream = mapping[p.stream.index]
-        oc.mux(p)
+        streams.mux(oc, p)
     return RemuxResult(
         out=Path(),
         audio_mode="copy",
@@ -429,7 +478,7 @@ def _remux_copy(src: Path, ic: Any, oc: Any, shift_s: float, audio_stream: int |
         speed=1.0,
         audio_codec=_codec_name(a0),
         sample_rate=rate,
-        streams=actions,
+        streams=streams.noted(),
         video_packets=n_video,
     )
 
@@ -663,7 +712,8 @@ def _remux_encode(
         copy_meta(s, ost)
         return ost, StreamAction(s.index, "audio", _codec_name(ost), "audio-reencoded")
 
-    mapping, actions = _template_streams(ic, oc, audio_factory=make_audio, made=moved)
+    streams = _template_streams(ic, oc, audio_factory=make_audio, made=moved)
+    mapping, actions = streams.mapping, streams.actions
     by_index = {a.index: a for a in actions}
     streams_out: list[Iterator[tuple[float, Any]]] = []
     shift_samples = 0
@@ -696,7 +746,7 @@ def _remux_encode(
         del x  # held by the blocks' iterator only as long as it needs it
         streams_out.append(_encode(mapping[s.index], blocks, rate, start, layout))
     encoded = heapq.merge(*streams_out, key=lambda e: e[0])
-    n_video = _interleave(ic, oc, mapping, encoded, skip=moved)
+    n_video = _interleave(ic, oc, streams, encoded, skip=moved)
     rate0 = a0.codec_context.sample_rate
     return RemuxResult(
         out=Path(),
@@ -706,13 +756,13 @@ def _remux_encode(
         speed=speed,
         audio_codec=by_index[a0.index].codec,
         sample_rate=rate0,
-        streams=actions,
+        streams=streams.noted(),
         video_packets=n_video,
     )
 
 
 def _interleave(
-    ic: Any, oc: Any, mapping: dict[int, Any], encoded: Iterable[tuple[float, Any]], skip: set[int]
+    ic: Any, oc: Any, streams: _Streams, encoded: Iterable[tuple[float, Any]], skip: set[int]
 ) -> int:
     """Mux the copied packets in file order with ``encoded`` (time, packet), in time order,
     merged in by time; return how many picture packets were copied. ``encoded`` is drawn
@@ -721,7 +771,7 @@ def _interleave(
     head = next(it, None)
     n_video = 0
     for p in ic.demux():
-        if p.stream.index in skip or not _copyable(p, mapping):
+        if p.stream.index in skip or not _copyable(p, streams.mapping):
             continue
         stamp = p.dts if p.dts is not None else p.pts
         t = float(stamp * p.time_base) if stamp is not None else 0.0
@@ -730,8 +780,7 @@ def _interleave(
             head = next(it, None)
         if p.stream.type == "video" and not _is_cover(p.stream):
             n_video += 1
-        p.stream = mapping[p.stream.index]
-        oc.mux(p)
+        streams.mux(oc, p)
     while head is not None:
         oc.mux(head[1])
         head = next(it, None)
@@ -794,20 +843,20 @@ def replace_audio(
             return None, StreamAction(s.index, "audio", _codec_name(s), "dropped", f"replaced by {sound.name}")
 
         try:
-            mapping, actions = _template_streams(ic, oc, audio_factory=drop, made=dropped)
+            streams = _template_streams(ic, oc, audio_factory=drop, made=dropped)
         except BadOutput as exc:
             raise BadOutput(f"cannot write {out}: {exc}") from None
         ost = _add_encoder(oc, cc, fmt, rate, layout, bit_rate or max(64000 * max(1, y.shape[0]), 96000))
-        actions.append(StreamAction(-1, "audio", _codec_name(ost), "audio-reencoded",
-                                    f"from {sound.name}, first sample at {k} samples"))
+        streams.actions.append(StreamAction(-1, "audio", _codec_name(ost), "audio-reencoded",
+                                            f"from {sound.name}, first sample at {k} samples"))
         try:
             encoded = _encode(ost, [y], rate, 0.0, layout)
-            n_video = _interleave(ic, oc, mapping, encoded, skip=dropped)
+            n_video = _interleave(ic, oc, streams, encoded, skip=dropped)
         except av.FFmpegError as exc:
             raise _remux_failure(src, out, fmt, ic, exc) from None
     return RemuxResult(
         out=out, audio_mode="encode", shift_s=k / rate, shift_samples=k, speed=speed,
-        audio_codec=_codec_name(ost), sample_rate=rate, streams=actions, video_packets=n_video,
+        audio_codec=_codec_name(ost), sample_rate=rate, streams=streams.noted(), video_packets=n_video,
     )
 
 
