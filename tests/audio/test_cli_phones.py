@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
 
 from mouthsync.audio import rhubarb
 from mouthsync.cli import main
 from tests.conftest import CLIPS, SILENT, SPEECH
+from tests.processes import alive, children
 
 
 def test_json_summary(capsys) -> None:
@@ -104,3 +112,33 @@ def test_silence_says_no_speech(tmp_path, capsys) -> None:
     wav = write_wav(tmp_path / "quiet.wav", np.zeros(16000 * 3, np.float32), 16000)
     assert main(["phones", str(wav)]) == 0
     assert "no speech found" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_an_interrupt_stops_at_once_and_leaves_no_worker(tmp_path) -> None:
+    """Recognising words in two minutes of speech, interrupted: exit 130 at once, no worker
+    left. (Recognised in the command's own process, an interrupt waited for PocketSphinx
+    to finish its decode: 21 s on four minutes.)"""
+    sound = tmp_path / "long.wav"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-stream_loop", "-1", "-i", str(SPEECH[0]), "-t", "120",
+                    "-ac", "1", str(sound)], check=True)
+    env = dict(os.environ, MOUTHSYNC_CACHE=str(tmp_path / "cache"), MOUTHSYNC_NO_PROGRESS="1")
+    proc = subprocess.Popen([sys.executable, "-m", "mouthsync", "phones", str(sound), "--transcript", "auto"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    workers: set[int] = set()
+    deadline = time.time() + 30
+    while time.time() < deadline and not workers and proc.poll() is None:
+        time.sleep(0.2)
+        workers |= children(proc.pid)
+    assert proc.poll() is None and workers, "phones ended before its worker could be seen"
+    time.sleep(2.0)  # the recogniser is under way
+    workers |= children(proc.pid)
+    t0 = time.time()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-500:]
+    assert time.time() - t0 < 5.0  # ~0.1 s on an idle machine
+    time.sleep(0.5)
+    assert not [p for p in workers if alive(p)]

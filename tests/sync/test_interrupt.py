@@ -16,36 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CLIPS
+from tests.processes import alive, children
 from tests.sync.builders import build_concatenation
-
-
-def _children(pid: int) -> set[int]:
-    """Every descendant of ``pid`` (from /proc)."""
-    parent: dict[int, int] = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as fh:
-                    parent[int(d)] = int(fh.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    out: set[int] = set()
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        for c, pp in parent.items():
-            if pp == p and c not in out:
-                out.add(c)
-                todo.append(c)
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.mark.slow
@@ -68,7 +40,7 @@ def test_interrupt_stops_tracking_and_workers(tmp_path: Path) -> None:
     deadline = time.time() + 60
     while time.time() < deadline and len(workers) < 3 and proc.poll() is None:
         time.sleep(0.2)
-        workers |= _children(proc.pid)
+        workers |= children(proc.pid)
     assert proc.poll() is None and len(workers) >= 3, "check ended before its workers could be seen"
     time.sleep(1.0)  # tracking is under way in the background thread
     t0 = time.time()
@@ -80,5 +52,5 @@ def test_interrupt_stops_tracking_and_workers(tmp_path: Path) -> None:
     assert time.time() - t0 < 15.0
     assert "terminate called" not in err and "Traceback" not in err
     time.sleep(0.5)
-    assert not [p for p in workers if _alive(p)]
+    assert not [p for p in workers if alive(p)]
     assert not list(scratch.iterdir())

@@ -79,10 +79,11 @@ def register(app: typer.Typer) -> None:
         """Phone timeline (PocketSphinx), visemes, lip events, speech rate; Rhubarb export."""
         prepare(json_out or fmt is not None)
         from mouthsync.audio import rhubarb
-        from mouthsync.audio.timeline import speech_timeline
+        from mouthsync.audio.timeline import speech_timeline_in_process
         from mouthsync.audio.visemes import viseme_of
         from mouthsync.core.atomic import write_text_atomic
         from mouthsync.core.errors import BadInput
+        from mouthsync.core.progress import progress
         from mouthsync.media.subtitles import read_transcript
 
         if fmt is not None and fmt.lower() not in rhubarb.FORMATS:
@@ -103,9 +104,19 @@ def register(app: typer.Typer) -> None:
             from mouthsync.media.decode import decode_audio
 
             source = decode_audio(file, rate=RATE, mono=True, audio_stream=audio_stream, dialogue=True)
-        tl = speech_timeline(
+        # in a worker process: PocketSphinx holds the GIL for a whole decode, so in this
+        # one an interrupt waited for it (12.7 s on 4 minutes of sound, 21 s with the
+        # words); here the wait is interruptible and the worker is stopped at once
+        job = speech_timeline_in_process(
             source, transcript=read_transcript(transcript, file), use_cache=not no_cache, language=language
         )
+        try:
+            with progress("Speech", 1) as advance:
+                tl = job.result()
+                advance(1)
+        except BaseException:
+            job.cancel()
+            raise
         if fmt is not None:
             # Rhubarb's cues start at 0 and its duration is where they end: sound that starts
             # after the picture is preceded by rest, not shifted to 0 (and not ended early)
