@@ -142,7 +142,7 @@ def test_lips_coded_past_reading_hold_every_confidence_down() -> None:
     from mouthsync.audio.visemes import expected_opening
     from mouthsync.face.coding import MouthCoding
     from mouthsync.sync.delay import analyse
-    from mouthsync.sync.search import PICTURE_NOTE
+    from mouthsync.sync.verdict import PICTURE_NOTE
 
     rng = np.random.default_rng(3)
     labels = ["AA", "M", "IY", "P", "S", "AE", "B", "OW", "F", "UW"]

@@ -10,7 +10,7 @@ import numpy as np
 
 from mouthsync.media.clocks import KNOWN_MISMATCHES
 from mouthsync.sync.signals import Signals
-from mouthsync.sync.verdict import LOW_CONFIDENCE
+from mouthsync.sync.verdict import LOW_CONFIDENCE, PICTURE_NOTE
 
 # Components whose raw correlation at the peak feeds the confidence. Width correlates lower
 # than the opening and velocity even at the right delay, and counting it let a wrong
@@ -21,9 +21,6 @@ _RIVAL_EXCLUDE_S = 0.12  # a rival peak must be this far from the winner
 AMBIGUOUS_PROMINENCE = 0.15  # winner minus rival (z units) below this: ambiguous
 # Why a window (or the file) could not be judged where speech runs over a still mouth.
 STILL_NOTE = "speech over a still mouth (voice-over, off-screen speaker or held picture)"
-# Why a span that would read confidently is not: its lips were coded too coarsely to trust
-# (``Signals.picture_weight``, ``verdict.picture_weight``).
-PICTURE_NOTE = "the lips are too heavily compressed to read (their H.264 quantiser)"
 # Seconds of face a span mostly over a still mouth must keep to be measured at all.
 STILL_MIN_LEFT_S = 2.0
 

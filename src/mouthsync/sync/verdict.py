@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 # Below this confidence a delay is a guess: the verdict is "uncertain" and ``fix --delay
 # auto`` refuses (the reliability table of docs/sync.md).
 LOW_CONFIDENCE = 0.3
+# Why a span that would read confidently is not: its lips were coded too coarsely to trust
+# (:func:`picture_weight`).
+PICTURE_NOTE = "the lips are too heavily compressed to read"
 
 
 #: Lossy sound coded below this many bits per second (all channels) has lost enough of
@@ -148,9 +151,11 @@ def judge_report(
         verdict["status"] = "uncertain"
         verdict["passes"] = None
         verdict["reason"] = reason
+        ask = ("measure a less compressed copy of the picture if there is one" if reason == PICTURE_NOTE
+               else "is the visible face the one speaking?")
         findings.append(Finding("sync.confidence", Severity.WARNING,
                                 f"low confidence ({conf:.2f}): {reason}", value=conf, threshold=LOW_CONFIDENCE,
-                                advice="the delay figure is a guess; is the visible face the one speaking?"))
+                                advice=f"the delay figure is a guess; {ask}"))
     else:
         status = verdict["status"]
         direction = verdict["direction"]
