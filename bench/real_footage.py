@@ -10,8 +10,8 @@ default settings; the table prints its delay and confidence beside the clip's ow
 whether it reads within a frame of it, and its median lip aperture over the clip's (1.00:
 the mouth is measured as on the clip; phone and anamorphic copies must read the same), and
 the sound's echo decay (``media.echo``: 0.15-0.35 s for a dry voice, "-" not measured),
-and which cause of a low confidence check's warnings name: the sound's low-rate "coding"
-or its "echo". Default clips:
+and which cause of a low confidence check's warnings name: the sound's low-rate "coding",
+its "echo", or lips coded past reading ("picture"). Default clips:
 retalking_face2 and retalking_face3.
 About 10-20 s per variant.
 """
@@ -58,6 +58,7 @@ VARIANTS: list[tuple[str, str]] = [
     ("MP3 32k", "the sound as MP3 at 32 kbit/s mono (an old web upload)"),
     ("Opus 16k", "the sound as Opus at 16 kbit/s mono (a video call's recording)"),
     ("blurry", "the picture at a third of its size and back, at CRF 40 (a heavy web re-encode)"),
+    ("CRF 51", "the picture coded again at x264's coarsest, CRF 51 (the lips smeared past reading)"),
     ("30 fps dup", "25 fps shown at 30 fps by repeating every fifth frame (a rate conversion)"),
 ]
 
@@ -127,6 +128,8 @@ def make(name: str, clip: Path, folder: Path) -> Path:
                 "[0:a]aformat=channel_layouts=mono[s];[1:a]aformat=channel_layouts=mono[h];"
                 "[s][h]amix=inputs=2:duration=first:normalize=0[a]",
                 "-map", "0:v", "-map", "[a]", "-c:v", "copy", "-c:a", "pcm_s16le", str(out))
+    elif name == "CRF 51":
+        _ffmpeg("-i", str(clip), "-c:v", "libx264", "-preset", "veryfast", "-crf", "51", "-c:a", "copy", str(out))
     elif name in ("blurry", "30 fps dup"):
         meta = video_meta(clip)
         vf = (f"scale={meta.width // 3 // 2 * 2}:-2,scale={meta.width}:{meta.height}" if name == "blurry" else "fps=30")
@@ -167,7 +170,8 @@ def main() -> int:
                 t0 = time.time()
                 rep = check_sync(make(name, clip, Path(tmp)), use_cache=False, keep_evidence=True)
                 d = rep.audio_delay_ms
-                named = ",".join(w for f, w in (("sync.audio", "coding"), ("sync.echo", "echo"))
+                named = ",".join(w for f, w in (("sync.audio", "coding"), ("sync.echo", "echo"),
+                                                ("sync.picture", "picture"))
                                  if any(x.check == f for x in rep.findings))
                 echo = rep.details.get("echo_decay_s")
                 near = d is not None and own.audio_delay_ms is not None and abs(d - own.audio_delay_ms) <= frame_ms
