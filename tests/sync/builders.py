@@ -48,6 +48,20 @@ def shifted_audio(audio: Audio, delay_s: float) -> Audio:
     return Audio(samples=shift_samples(audio.samples, audio.rate, delay_s), rate=audio.rate, start=audio.start)
 
 
+def random_phones(rng: np.random.Generator, end_s: float, start_s: float = 0.3) -> list:
+    """Phones of 60-200 ms drawn from open vowels, closures, fricatives and rounded vowels,
+    back to back from ``start_s`` until ``end_s``: speech for synthetic mouths."""
+    from mouthsync.audio.types import Phone
+
+    labels = ["AA", "M", "IY", "P", "S", "AE", "B", "OW", "F", "UW"]
+    out, t = [], start_s
+    while t < end_s:
+        d = float(rng.uniform(0.06, 0.2))
+        out.append(Phone(t, t + d, str(rng.choice(labels))))
+        t += d
+    return out
+
+
 def pink_noise(n: int, seed: int = 0) -> np.ndarray:
     """Unit-RMS pink (1/f power) noise made by shaping white noise in the frequency domain."""
     rng = np.random.default_rng(seed)

@@ -8,6 +8,7 @@ import pytest
 from mouthsync.media.decode import Audio
 from mouthsync.sync.features import masked_corr_rows
 from mouthsync.sync.search import combine, confidence_from, refine_peak, window_spans
+from tests.sync.builders import random_phones
 
 
 def test_window_spans_cover_and_short_media_get_one() -> None:
@@ -45,25 +46,13 @@ def test_sources_are_weighed_by_how_well_each_alone_fits() -> None:
     the mix follows the source that does; the confidence still comes from the equal mix."""
     from types import SimpleNamespace
 
-    from mouthsync.audio.types import Phone
     from mouthsync.audio.visemes import expected_opening, expected_spread
     from mouthsync.sync.delay import DEFAULT_WEIGHTS, analyse
     from mouthsync.sync.search import GRID_STEP_S, fit_weights, source_searches
     from mouthsync.sync.signals import Signals
 
     rng = np.random.default_rng(11)
-    labels = ["AA", "M", "IY", "P", "S", "AE", "B", "OW", "F", "UW"]
-
-    def random_phones(seed: int) -> list[Phone]:
-        r = np.random.default_rng(seed)
-        out, t = [], 0.3
-        while t < 5.6:
-            d = float(r.uniform(0.06, 0.2))
-            out.append(Phone(t, t + d, str(r.choice(labels))))
-            t += d
-        return out
-
-    good, junk = random_phones(1), random_phones(2)
+    good, junk = random_phones(np.random.default_rng(1), 5.6), random_phones(np.random.default_rng(2), 5.6)
     times = np.arange(0.0, 6.0, 0.04)
     true_delay = 0.08  # the sound comes 80 ms after the picture
     ap = expected_opening(good, times + true_delay) + 0.05 * rng.standard_normal(times.size)
@@ -138,19 +127,13 @@ def test_lips_coded_past_reading_hold_every_confidence_down() -> None:
     below the line of trust says why; the delay itself is read as before."""
     from types import SimpleNamespace
 
-    from mouthsync.audio.types import Phone
     from mouthsync.audio.visemes import expected_opening
     from mouthsync.face.coding import MouthCoding
     from mouthsync.sync.delay import analyse
     from mouthsync.sync.verdict import PICTURE_NOTE
 
     rng = np.random.default_rng(3)
-    labels = ["AA", "M", "IY", "P", "S", "AE", "B", "OW", "F", "UW"]
-    phones, t = [], 0.3
-    while t < 14.6:
-        d = float(rng.uniform(0.06, 0.2))
-        phones.append(Phone(t, t + d, str(rng.choice(labels))))
-        t += d
+    phones = random_phones(rng, 14.6)
     times = np.arange(0.0, 15.0, 0.04)
     ap = expected_opening(phones, times + 0.08) + 0.3 * rng.standard_normal(times.size)
     track = SimpleNamespace(times=times, mouth={"aperture": ap}, valid=np.ones(times.size, bool), fps=25.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mouthsync.media.decode import Audio
+from tests.sync.builders import random_phones
 
 
 def test_delay_curves_are_shift_equivariant_on_a_fixed_support() -> None:
@@ -21,12 +22,7 @@ def test_delay_curves_are_shift_equivariant_on_a_fixed_support() -> None:
     from mouthsync.sync.signals import Signals
 
     rng = np.random.default_rng(3)
-    labels = ["AA", "M", "IY", "P", "S", "AE", "B", "OW", "F", "UW"]
-    phones, t = [], 0.3
-    while t < 4.6:
-        d = float(rng.uniform(0.06, 0.2))
-        phones.append(Phone(t, t + d, str(rng.choice(labels))))
-        t += d
+    phones = random_phones(rng, 4.6)
     times = np.arange(0.0, 5.0, 0.04)
     ap = expected_opening(phones, times) + 0.05 * rng.standard_normal(times.size)
     wd = expected_spread(phones, times) + 0.05 * rng.standard_normal(times.size)
