@@ -54,3 +54,16 @@ def test_no_quantiser_where_the_decoder_gives_none_on_the_h264_scale(tmp_path: P
     assert set(_qps(_coded(tmp_path, "mpeg4", "-c:v", "mpeg4", "-q:v", "20"), box)) == {None}
     assert set(_qps(_coded(tmp_path, "vp9", "-c:v", "libvpx-vp9", "-crf", "50", "-b:v", "0", "-deadline", "realtime",
                            "-cpu-used", "8"), box)) == {None}
+
+
+def test_high_bit_depth_reads_on_the_8_bit_scale(tmp_path: Path) -> None:
+    """10-bit H.264 exports its quantisers 12 above the 8-bit scale (6 a bit of depth):
+    they are read on that scale, so the same CRF reads alike in 8 and 10 bits, and a
+    constant QP' of 42 (x264 counts 10-bit quantisers from the extended scale) reads 30."""
+    box = (300, 400, 560, 560)
+    eight = _qps(_coded(tmp_path, "crf23", "-c:v", "libx264", "-crf", "23"), box)
+    ten = _qps(_coded(tmp_path, "crf23_10", "-c:v", "libx264", "-pix_fmt", "yuv420p10le", "-crf", "23"), box)
+    assert abs(float(np.median(ten)) - float(np.median(eight))) < 2.0
+    fixed = _qps(_coded(tmp_path, "qp42_10", "-c:v", "libx264", "-pix_fmt", "yuv420p10le",
+                        "-x264-params", "qp=42:ipratio=1:pbratio=1"), box)
+    assert fixed and all(q == pytest.approx(30.0) for q in fixed)

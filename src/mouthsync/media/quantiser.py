@@ -10,8 +10,8 @@ directly how much detail was thrown away there.
 
 FFmpeg's decoders export it on request as "video encoding parameters" side data
 (``export_side_data=venc_params``; ``libavutil/video_enc_params.h``): a frame quantiser
-and, per block, its position, size and delta. H.264 (QP 0-51, the step doubling every 6)
-is read here; VP9 and the MPEG-2 family export it on other scales that are not measured
+and, per block, its position, size and delta. H.264 (QP 0-51, the step doubling every 6;
+high bit depths export it 6 higher per bit, taken back to the 8-bit scale here) is read here; VP9 and the MPEG-2 family export it on other scales that are not measured
 against the mouth, and HEVC and AV1 decoders export nothing: those give None.
 """
 
@@ -47,16 +47,29 @@ def _params(frame: Any) -> bytes | None:
     return None
 
 
+def _depth_offset(frame: Any) -> int:
+    """What the decoder's H.264 quantisers carry above the 8-bit scale: 6 QP per bit of
+    depth beyond 8 (the standard's QpBdOffset; a 10-bit encode at CRF 23 exported 36
+    where the same encode in 8 bits exported 24, and at CRF 51, 63)."""
+    try:
+        bits = int(frame.format.components[0].bits)
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return 0
+    return 6 * max(0, bits - 8)
+
+
 def region_qp(frame: Any, box: tuple[int, int, int, int]) -> float | None:
-    """Mean H.264 quantiser (QP) of the coded blocks that overlap ``box`` (x0, y0, x1, y1,
-    stored pixels) in a frame decoded with :data:`EXPORT_OPTIONS`; None when the stream is
-    not H.264, the decoder exported nothing, or no block overlaps."""
+    """Mean H.264 quantiser (QP, on the 8-bit scale 0-51 whatever the bit depth) of the
+    coded blocks that overlap ``box`` (x0, y0, x1, y1, stored pixels) in a frame decoded
+    with :data:`EXPORT_OPTIONS`; None when the stream is not H.264, the decoder exported
+    nothing, or no block overlaps."""
     raw = _params(frame)
     if raw is None or len(raw) < _HEADER.size:
         return None
     nb, offset, size, kind, qp = _HEADER.unpack_from(raw, 0)
     if kind != _H264:
         return None
+    qp -= _depth_offset(frame)
     if nb == 0:  # one quantiser for the whole frame
         return float(qp)
     if size < 4 * _BLOCK_FIELDS or offset + nb * size > len(raw) or size % 4:
