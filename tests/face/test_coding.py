@@ -59,5 +59,11 @@ def test_mouth_coding_reads_the_encoders_quantiser_over_the_lips(tmp_path: Path)
     assert c.frames >= 2 * 25  # more than one stretch was read (a keyframe every second)
     assert c.face_px == pytest.approx(float(np.median((tr.boxes[:, 2] - tr.boxes[:, 0])[tr.valid])))
     assert c.over == pytest.approx(40.0 - float(heavy_qp(c.face_px)))
+    # MPEG-TS has no index: its seeks land among other frames (or on the next keyframe),
+    # and each stretch still starts at a keyframe
+    ts = tmp_path / "qp40.ts"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(fixed), "-c", "copy", str(ts)], check=True)
+    (c_ts,) = mouth_coding(ts, [track_face(ts)])
+    assert c_ts is not None and c_ts.qp == pytest.approx(40.0) and c_ts.frames >= 25
     mpeg4 = _coded(tmp_path, "mpeg4", "-c:v", "mpeg4", "-q:v", "20")
     assert mouth_coding(mpeg4, [track_face(mpeg4)]) == [None]

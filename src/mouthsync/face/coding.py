@@ -14,6 +14,7 @@ about 0.2 s.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,9 @@ STRETCHES = 3
 STRETCH_S = 1.0
 # Fewer lips than this read in the stretches: no answer (a face seen in a few frames).
 _MIN_FRAMES = 8
+# At most this many frames decoded for one stretch: a container that seeks badly (no
+# index) may land far before the keyframe asked for, and the sample must stay cheap.
+_MAX_DECODED = 600
 
 
 def heavy_qp(face_px: np.ndarray | float) -> np.ndarray:
@@ -104,6 +108,44 @@ def stretch_starts(keys: np.ndarray, t0: float, t1: float, n: int) -> list[float
     return sorted(picks)
 
 
+def _stretch(c: Any, vs: Any, tb: float) -> Iterator[tuple[float, Any]]:
+    """(time, frame) for :data:`STRETCH_S` of decoded pictures from the first keyframe
+    after wherever the last seek landed. Packets before that keyframe are not decoded at
+    all (MPEG-TS, which has no index, lands among them, and decoding them cost 2 s on a
+    minute of 720p); the second counts from the keyframe, since MPEG-TS also landed on the
+    keyframe after the one asked for."""
+    started = False
+    first: float | None = None
+    decoded = 0
+    for pkt in c.demux(vs):
+        started = started or pkt.is_keyframe
+        if not started:
+            continue
+        for frame in pkt.decode():
+            decoded += 1
+            if frame.pts is None:
+                continue
+            t = float(frame.pts * tb)
+            first = t if first is None else first
+            if t >= first + STRETCH_S or decoded > _MAX_DECODED:
+                return
+            yield t, frame
+
+
+def _lips_qp(tr: Any, t: float, frame: Any) -> float | None:
+    """The quantiser over ``tr``'s lips in the decoded ``frame`` shown at ``t``; None for a
+    frame the track skipped (a stride) or holds no face in."""
+    i = int(np.searchsorted(tr.times, t))
+    near = [j for j in (i - 1, i) if 0 <= j < len(tr)]
+    if not near:
+        return None
+    j = min(near, key=lambda j: abs(tr.times[j] - t))
+    if abs(tr.times[j] - t) > 1e-3 or not tr.valid[j]:
+        return None
+    box = lips_box(tr.landmarks[j], frame.width, frame.height)
+    return region_qp(frame, box) if box is not None else None
+
+
 def mouth_coding(path: str | os.PathLike[str], tracks: list[Any]) -> list[MouthCoding | None]:
     """The lips' quantiser of each face track of ``path`` (tracks of its picture),
     read on :data:`STRETCHES` stretches of :data:`STRETCH_S` from keyframes spread over the
@@ -131,20 +173,9 @@ def mouth_coding(path: str | os.PathLike[str], tracks: list[Any]) -> list[MouthC
         for start in starts:
             try:
                 c.seek(int(round(start / tb)), stream=vs, backward=True)
-                for frame in c.decode(vs):
-                    if frame.pts is None:
-                        continue
-                    t = float(frame.pts * tb)
-                    if t >= start + STRETCH_S:
-                        break
+                for t, frame in _stretch(c, vs, tb):
                     for tr, got in zip(tracks, qps, strict=True):
-                        i = int(np.searchsorted(tr.times, t))
-                        near = [j for j in (i - 1, i) if 0 <= j < len(tr)]
-                        j = min(near, key=lambda j: abs(tr.times[j] - t)) if near else None
-                        if j is None or abs(tr.times[j] - t) > 1e-3 or not tr.valid[j]:
-                            continue  # a frame the track skipped (a stride) or without a face
-                        box = lips_box(tr.landmarks[j], frame.width, frame.height)
-                        q = region_qp(frame, box) if box is not None else None
+                        q = _lips_qp(tr, t, frame)
                         if q is not None:
                             got.append(q)
             except av.FFmpegError:
