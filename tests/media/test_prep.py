@@ -294,7 +294,8 @@ def test_containers_that_cannot_hold_the_intermediate_are_refused_in_one_line(tm
 
 
 def test_what_the_intermediate_leaves_out_is_said(tmp_path: Path) -> None:
-    """Subtitles and a 5.1 layout went missing without a word in the summary or record."""
+    """An attachment (a font, a script) and a 5.1 layout went missing without a word in
+    the summary or record (text subtitles are carried now: below)."""
     import subprocess
 
     srt = tmp_path / "words.srt"
@@ -302,8 +303,42 @@ def test_what_the_intermediate_leaves_out_is_said(tmp_path: Path) -> None:
     src = tmp_path / "master.mkv"
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(CLIPS[1]), "-i", str(srt),
                     "-map", "0", "-map", "1", "-c:v", "copy", "-c:a", "aac", "-ac", "6", "-c:s", "srt",
-                    str(src)], check=True)
+                    "-attach", str(srt), "-metadata:s:t", "mimetype=text/plain", str(src)], check=True)
     r = prep(src, tmp_path / "o.mkv")
     kinds = {c["kind"]: c for c in r.changes}
-    assert kinds["streams_left_out"]["streams"] == ["subtitle srt (stream 2)"]
     assert kinds["audio_downmix"]["from_channels"] == 6 and kinds["audio_downmix"]["to_channels"] == 2
+    assert kinds["streams_left_out"]["streams"] == ["attachment words.srt (stream 3)"]
+    assert [s["stream"] for s in kinds["subtitles"]["streams"]] == [2]
+
+
+def test_text_subtitles_move_with_the_cut(tmp_path: Path) -> None:
+    """Three seconds of black and silence before the talk, trimmed: the cues move by the
+    cut onto the intermediate's timeline (in MP4, as mov_text), a cue shown only in the
+    cut-off silence is left out, and the language tag stays."""
+    import subprocess
+
+    head = tmp_path / "head.mkv"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=black:s=844x844:r=25:d=3",
+                    "-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono:d=3", "-i", str(CLIPS[1]), "-filter_complex",
+                    "[2:a]aformat=channel_layouts=mono[a2];[0:v][1:a][2:v][a2]concat=n=2:v=1:a=1[v][a]",
+                    "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-crf", "18", "-c:a", "aac", str(head)], check=True)
+    srt = tmp_path / "words.srt"
+    srt.write_text("1\n00:00:03,500 --> 00:00:05,000\n<i>Hello</i> there\n\n"
+                   "2\n00:00:00,500 --> 00:00:01,000\nin the silence\n\n"
+                   "3\n00:00:05,500 --> 00:00:07,000\nSecond line\n")
+    src = tmp_path / "master.mkv"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(head), "-i", str(srt), "-map", "0", "-map", "1",
+                    "-c", "copy", "-c:s", "srt", "-metadata:s:s:0", "language=fra", str(src)], check=True)
+    r = prep(src, tmp_path / "o.mp4", trim_silence=True)
+    cut = r.source_time_at_output_zero
+    assert cut > 2.5
+    from tests.media.test_retext import cues
+
+    codec, lang, got = cues(r.path)
+    assert codec == "mov_text" and lang == "fra"
+    assert [c[2] for c in got] == ["<i>Hello</i> there", "Second line"]
+    _, _, was = cues(src)
+    want = [t - cut for a, b, text in was if text != "in the silence" for t in (a, b)]
+    assert [t for a, b, _ in got for t in (a, b)] == pytest.approx(want, abs=0.002)
+    kinds = {c["kind"]: c for c in r.changes}
+    assert kinds["subtitles"]["streams"] == [{"stream": 2, "from": "srt", "to": "mov_text", "cues": 2}]

@@ -50,6 +50,10 @@ def _human(r: dict[str, Any]) -> list[str]:
             lines.append(f"  pixels squared: {c['from']} at aspect {c['sar']} -> {c['to']}")
         elif kind == "timecode":
             lines.append(f"  timecode: {c['from']} -> {c['to']} ({c['note']})")
+        elif kind == "subtitles":
+            for st in c["streams"]:
+                lines.append(f"  subtitles (stream {st['stream']}, {st['from']} -> {st['to']}): {st['cues']} cues "
+                             "moved onto the output's timeline")
     for f in r["findings"]:
         lines.append(f"  {f['severity']}: {f['message']} -> {f['advice']}")
     lines.append(f"Record {r['sidecar']}")

@@ -20,6 +20,7 @@ What comes out:
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -41,6 +42,7 @@ from mouthsync.media.container import open_input, require_audio, require_video
 from mouthsync.media.decode import decode_audio, first_turn, frame_times
 from mouthsync.media.probe import STANDARD_RATES, nearest_standard, probe
 from mouthsync.media.resample import resample
+from mouthsync.media.retext import SubtitleRecoder, is_text
 from mouthsync.media.write import (
     add_audio_stream,
     default_audio_codec,
@@ -135,9 +137,13 @@ def prep(
         channels_in = max(st.codec_context.channels for st in c.streams.audio)
         # what the intermediate leaves out, said rather than lost quietly (a timecode track
         # is written again from its tag, chapters are moved: neither is left out)
-        left_out = [f"{st.type} {st.codec_context.name if st.codec_context else '?'} (stream {st.index})"
+        # text subtitles are carried (moved onto the output's timeline, _Subtitles)
+        texts = [st.index for st in c.streams.subtitles
+                 if st.codec_context is not None and is_text(st.codec_context.name)]
+        left_out = [f"{st.type} {_stream_name(st)} (stream {st.index})"
                     for st in c.streams
                     if st.type not in ("audio",) and st.index != picture.index
+                    and st.index not in texts
                     and not (st.type == "data" and "timecode" in st.metadata)
                     and st.discard != av.stream.Discard.all]
     check_output_path(out, [src])
@@ -188,7 +194,7 @@ def prep(
                         "method": "FFmpeg swr, the layout's standard stereo downmix (speech kept)"})
     if left_out:
         changes.append({"kind": "streams_left_out", "streams": left_out,
-                        "note": "the intermediate holds the picture and the sound only"})
+                        "note": "the intermediate holds the picture, the sound and text subtitles only"})
     src_rate = info.audio.sample_rate if info.audio else AUDIO_RATE
     if src_rate != AUDIO_RATE:
         changes.append({"kind": "audio_resample", "from_hz": src_rate, "to_hz": AUDIO_RATE,
@@ -236,9 +242,17 @@ def prep(
             if lang:
                 st.metadata["language"] = lang
             astreams.append(st)
+        with open_input(src) as sc:
+            # the cues first: a few small packets, which the muxer holds until the
+            # picture's and the sound's reach their times
+            carried = _Subtitles(sc, oc, texts).write(origin, duration)
         shown = _write_video(oc, vs, src, times, rate, origin, n_frames, geometry)
         for st, pl in zip(astreams, tracks, strict=True):
             encode_audio_array(oc, st, pl if pl.shape[0] > 1 else pl[0])
+    if carried:
+        changes.append({"kind": "subtitles", "streams": carried,
+                        "note": "cues moved onto the output's timeline (source time - source_time_at_output_zero) "
+                                "and cut to its span"})
     used = len(set(shown))
     repeated = n_frames - used
     dropped = int(np.sum((times >= origin - _PTS_EPS) & (times < origin + duration))) - used
@@ -269,6 +283,61 @@ def prep(
               **result.to_dict()}
     write_text_atomic(side, dumps(record), [src])
     return result
+
+
+def _stream_name(st: Any) -> str:
+    """What a stream holds, for a person: its codec, or an attachment's file name."""
+    if st.codec_context is not None:
+        return str(st.codec_context.name)
+    return str(st.metadata.get("filename") or st.metadata.get("mimetype") or "?")
+
+
+class _Subtitles:
+    """The source's text subtitle streams, written into the intermediate on its timeline.
+
+    Why: the words of a clip travel with it (``check --transcript subtitles`` reads them;
+    a dubbing team's script is one), and prep moves the picture and the sound onto a new
+    timeline (output zero is source time ``origin``, the span cut). Each cue moves with
+    them and is cut to the span; its codec becomes the one the output container holds
+    (``media.retext``: MP4/MOV ``mov_text``, Matroska SubRip). The streams are made with
+    the others, before the first packet is muxed (that writes the header).
+    """
+
+    def __init__(self, sc: Any, oc: Any, indices: list[int]) -> None:
+        self.sc = sc
+        self.recoders: dict[int, SubtitleRecoder] = {}
+        for i in indices:
+            with contextlib.suppress(ValueError, av.FFmpegError):
+                rec = SubtitleRecoder.add(oc, sc.streams[i])
+                if rec is not None:
+                    self.recoders[i] = rec
+
+    def write(self, origin: float, duration: float) -> list[dict[str, Any]]:
+        """Mux every cue that shows within [``origin``, ``origin + duration``) of source
+        time, moved by ``-origin`` and cut to the span; what was carried, per stream."""
+        if not self.recoders:
+            return []
+        streams = [self.sc.streams[i] for i in self.recoders]
+        kept = dict.fromkeys(self.recoders, 0)
+        for p in self.sc.demux(streams):
+            rec = self.recoders.get(p.stream.index)
+            if rec is None or p.size == 0 or p.pts is None:
+                continue
+            tb = p.time_base
+            start = float(p.pts * tb) - origin
+            end = start + float((p.duration or 0) * tb)
+            if end <= 0.0 or start >= duration:
+                continue  # shown only outside the kept span
+            start, end = max(start, 0.0), min(end, duration)
+            p.pts = p.dts = int(round(start / tb))
+            p.duration = max(1, int(round((end - start) / tb)))
+            q = rec.packet(p)
+            if q is not None:
+                rec.ost.container.mux(q)
+                kept[p.stream.index] += 1
+        return [{"stream": i, "from": rec.ist.codec_context.name,
+                 "to": rec.ost.codec_context.codec.canonical_name, "cues": kept[i]}
+                for i, rec in self.recoders.items()]
 
 
 def _timecode_moved(src: Path, skipped_s: float, rate: Fraction) -> dict[str, Any] | None:
