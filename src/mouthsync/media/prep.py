@@ -245,10 +245,14 @@ def prep(
         with open_input(src) as sc:
             # the cues first: a few small packets, which the muxer holds until the
             # picture's and the sound's reach their times
-            carried = _Subtitles(sc, oc, texts).write(origin, duration)
+            subs = _Subtitles(sc, oc, texts)
+            carried = subs.write(origin, duration)
         shown = _write_video(oc, vs, src, times, rate, origin, n_frames, geometry)
         for st, pl in zip(astreams, tracks, strict=True):
             encode_audio_array(oc, st, pl if pl.shape[0] > 1 else pl[0])
+    if subs.failed:
+        changes.append({"kind": "streams_left_out", "streams": subs.failed,
+                        "note": "text subtitles whose decoder or encoder would not open"})
     if carried:
         changes.append({"kind": "subtitles", "streams": carried,
                         "note": "cues moved onto the output's timeline (source time - source_time_at_output_zero) "
@@ -306,11 +310,15 @@ class _Subtitles:
     def __init__(self, sc: Any, oc: Any, indices: list[int]) -> None:
         self.sc = sc
         self.recoders: dict[int, SubtitleRecoder] = {}
+        self.failed: list[str] = []  # said, not lost quietly
         for i in indices:
+            rec = None
             with contextlib.suppress(ValueError, av.FFmpegError):
                 rec = SubtitleRecoder.add(oc, sc.streams[i])
-                if rec is not None:
-                    self.recoders[i] = rec
+            if rec is None:
+                self.failed.append(f"subtitle {_stream_name(sc.streams[i])} (stream {i})")
+            else:
+                self.recoders[i] = rec
 
     def write(self, origin: float, duration: float) -> list[dict[str, Any]]:
         """Mux every cue that shows within [``origin``, ``origin + duration``) of source
