@@ -252,3 +252,30 @@ def test_audio_says_how_it_was_coded(tmp_path) -> None:
     assert a.codec.startswith("mp3") and a.coded_bps == pytest.approx(32000, rel=0.05)
     b = decode_audio(face2)
     assert b.codec == "aac" and 100_000 < (b.coded_bps or 0) < 160_000
+
+
+def test_decoding_from_a_time_in_a_transport_stream(tmp_path) -> None:
+    """MPEG-TS has no index: a seek to its last keyframe's time landed past the last frame,
+    and the empty decode then failed with "generator raised StopIteration". It seeks again
+    further back; a time past the end gives the last pictures; skipping the
+    packets a seek lands among before a keyframe gives the same frames."""
+    import subprocess
+
+    import av
+
+    from mouthsync.media.decode import decode_from, keyframe_times
+
+    ts = tmp_path / "clip.ts"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(CLIPS[1]), "-an", "-c:v", "libx264", "-g", "25",
+                    str(ts)], check=True)
+    ft, keys = frame_times(ts), keyframe_times(ts)
+    for target in (float(keys[-1]), float(ft[-1]) + 5.0, float(keys[1]) + 0.1):
+        got = {}
+        for skip in (False, True):
+            with av.open(str(ts)) as c:
+                got[skip] = [f.time for f in decode_from(c, c.streams.video[0], target, skip_to_key=skip)]
+        assert got[False] and got[False] == got[True]
+        # from a keyframe at or before the target (seeking back in doubling steps may
+        # reach an earlier one), to the end
+        assert any(abs(got[False][0] - k) < 1e-6 for k in keys) and got[False][0] <= target
+        assert abs(got[False][-1] - ft[-1]) < 1e-6

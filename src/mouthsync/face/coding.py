@@ -108,28 +108,19 @@ def stretch_starts(keys: np.ndarray, t0: float, t1: float, n: int) -> list[float
     return sorted(picks)
 
 
-def _stretch(c: Any, vs: Any, tb: float) -> Iterator[tuple[float, Any]]:
-    """(time, frame) for :data:`STRETCH_S` of decoded pictures from the first keyframe
-    after wherever the last seek landed. Packets before that keyframe are not decoded at
-    all (MPEG-TS, which has no index, lands among them, and decoding them cost 2 s on a
-    minute of 720p); the second counts from the keyframe, since MPEG-TS also landed on the
-    keyframe after the one asked for."""
-    started = False
-    first: float | None = None
-    decoded = 0
-    for pkt in c.demux(vs):
-        started = started or pkt.is_keyframe
-        if not started:
-            continue
-        for frame in pkt.decode():
-            decoded += 1
-            if frame.pts is None:
-                continue
-            t = float(frame.pts * tb)
-            first = t if first is None else first
-            if t >= first + STRETCH_S or decoded > _MAX_DECODED:
-                return
-            yield t, frame
+def _stretch(c: Any, vs: Any, start: float) -> Iterator[tuple[float, Any]]:
+    """(time, frame) for the :data:`STRETCH_S` of decoded pictures from the keyframe at
+    ``start`` (``media.decode.decode_from``: a demuxer without an index, MPEG-TS, lands
+    after the time asked for and is sought again further back); at most
+    :data:`_MAX_DECODED` frames decoded."""
+    from mouthsync.media.decode import decode_from
+
+    for n, frame in enumerate(decode_from(c, vs, start, skip_to_key=True)):
+        t = frame.time
+        if n >= _MAX_DECODED or (t is not None and t >= start + STRETCH_S):
+            return
+        if t is not None and t >= start - 1e-6:
+            yield float(t), frame
 
 
 def _lips_qp(tr: Any, t: float, frame: Any) -> float | None:
@@ -168,12 +159,10 @@ def mouth_coding(path: str | os.PathLike[str], tracks: list[Any]) -> list[MouthC
             return none
         vs.thread_type = QUANTISER_THREADS  # see media.quantiser: frame threads export empty tables
         vs.codec_context.options = dict(EXPORT_OPTIONS)
-        tb = float(vs.time_base)
         starts = stretch_starts(keyframe_times(src), float(tracks[0].times[0]), float(tracks[0].times[-1]), STRETCHES)
         for start in starts:
             try:
-                c.seek(int(round(start / tb)), stream=vs, backward=True)
-                for t, frame in _stretch(c, vs, tb):
+                for t, frame in _stretch(c, vs, start):
                     for tr, got in zip(tracks, qps, strict=True):
                         q = _lips_qp(tr, t, frame)
                         if q is not None:
