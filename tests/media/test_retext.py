@@ -10,6 +10,7 @@ import av
 import pytest
 
 from mouthsync.media.remux import retime_audio
+from mouthsync.media.subtitles import embedded_cues
 from tests.conftest import CLIPS
 
 FACE2 = next(p for p in CLIPS if p.name == "retalking_face2.mp4")
@@ -33,20 +34,13 @@ def _marked(dialogue: str) -> str:
 
 
 def cues(path: Path) -> tuple[str, str | None, list[tuple[float, float, str]]]:
-    """The first subtitle stream's codec, language and cues (start s, end s, the text as
-    FFmpeg decodes it, italics marked)."""
+    """The first subtitle stream's codec and language, and its cues as ``check
+    --transcript subtitles`` reads them (``embedded_cues``: start s, end s, the text as
+    FFmpeg decodes it), italics marked."""
     with av.open(str(path)) as c:
         s = c.streams.subtitles[0]
-        tb = float(s.time_base)
-        got = []
-        for p in c.demux(s):
-            if p.size == 0 or p.pts is None:
-                continue
-            for sub in p.decode():
-                for r in getattr(sub, "rects", [sub]):
-                    got.append((round(p.pts * tb, 3), round((p.pts + (p.duration or 0)) * tb, 3),
-                                _marked(r.dialogue.decode())))
-        return s.codec_context.codec.canonical_name, s.metadata.get("language"), [g for g in got if g[2]]
+        codec, lang = s.codec_context.codec.canonical_name, s.metadata.get("language")
+    return codec, lang, [(round(q.start, 3), round(q.end, 3), _marked(q.text)) for q in embedded_cues(path)]
 
 
 @pytest.mark.parametrize(("source", "codec", "out", "written"), [

@@ -20,7 +20,6 @@ What comes out:
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -312,9 +311,7 @@ class _Subtitles:
         self.recoders: dict[int, SubtitleRecoder] = {}
         self.failed: list[str] = []  # said, not lost quietly
         for i in indices:
-            rec = None
-            with contextlib.suppress(ValueError, av.FFmpegError):
-                rec = SubtitleRecoder.add(oc, sc.streams[i])
+            rec = SubtitleRecoder.add(oc, sc.streams[i])
             if rec is None:
                 self.failed.append(f"subtitle {_stream_name(sc.streams[i])} (stream {i})")
             else:

@@ -397,7 +397,7 @@ def _template_streams(
             if s.type == "video":
                 raise BadOutput(f"the {out_fmt} container cannot hold this {codec} picture ({exc}); "
                                 f"write to the input's own container instead") from None
-            rec = _recoder(oc, s) if s.type == "subtitle" else None
+            rec = SubtitleRecoder.add(oc, s) if s.type == "subtitle" else None
             if rec is not None:
                 mapping[s.index] = rec.ost
                 recoded[s.index] = rec
@@ -412,14 +412,6 @@ def _template_streams(
         mapping[s.index] = ost
         actions.append(StreamAction(s.index, s.type, codec, "copied"))
     return _Streams(mapping, actions, recoded)
-
-
-def _recoder(oc: Any, s: Any) -> SubtitleRecoder | None:
-    """A text subtitle stream written into ``oc`` in the codec it holds, or None."""
-    try:
-        return SubtitleRecoder.add(oc, s)
-    except (ValueError, av.FFmpegError):
-        return None
 
 
 def _moved(ic: Any, src: Path, audio_stream: int | None) -> tuple[Any, set[int]]:

@@ -59,17 +59,23 @@ class SubtitleRecoder:
     @classmethod
     def add(cls, oc: Any, ist: Any) -> SubtitleRecoder | None:
         """A recoder writing ``ist`` (a text subtitle stream) into a new stream of ``oc``
-        in the codec ``oc``'s container holds; None when ``ist`` is no text subtitle or the
-        container holds none (MPEG-TS: no text subtitle stream type)."""
+        in the codec ``oc``'s container holds; None when ``ist`` is no text subtitle, the
+        container holds none (MPEG-TS: no text subtitle stream type), or the decoder or
+        the encoder will not open."""
+        import av
+
         from mouthsync.media.write import copy_meta
 
         target = TEXT_CODEC_FOR.get(oc.format.name)
         dec = ist.codec_context
         if target is None or dec is None or not is_text(dec.name):
             return None
-        if not dec.is_open:
-            dec.open()  # the decoder writes the ASS header (styles) the encoder formats with
-        ost = oc.add_stream(target)
+        try:
+            if not dec.is_open:
+                dec.open()  # the decoder writes the ASS header (styles) the encoder formats with
+            ost = oc.add_stream(target)
+        except (ValueError, av.FFmpegError):
+            return None
         ost.time_base = ist.time_base
         ost.codec_context.time_base = ist.time_base
         ost.codec_context.subtitle_header = dec.subtitle_header
