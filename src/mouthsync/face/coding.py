@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from mouthsync.face.mouth import MOUTH_REGION
+from mouthsync.face.mouth import MOUTH_REGION, landmark_box
 from mouthsync.media.quantiser import EXPORT_OPTIONS, QUANTISER_THREADS, region_qp
 
 # The lips' H.264 quantiser at and above which their fine detail is gone for lip reading,
@@ -52,18 +52,8 @@ def heavy_qp(face_px: np.ndarray | float) -> np.ndarray:
 
 
 def lips_box(lm: np.ndarray, width: int, height: int) -> tuple[int, int, int, int] | None:
-    """The lips' landmark box (x0, y0, x1, y1, stored pixels, end exclusive) within a
-    ``width`` x ``height`` picture; None when a point is missing or the box is under 6 px."""
-    p = lm[list(MOUTH_REGION), :2]
-    if not np.isfinite(p).all():
-        return None
-    x0, y0 = p.min(0)
-    x1, y1 = p.max(0)
-    a, b = int(max(0, x0)), int(max(0, y0))
-    c, d = int(min(width, x1 + 1)), int(min(height, y1 + 1))
-    if c - a < 6 or d - b < 6:
-        return None
-    return a, b, c, d
+    """The lips' landmark box (:func:`~mouthsync.face.mouth.landmark_box`, no margin)."""
+    return landmark_box(lm, MOUTH_REGION, 0.0, width, height)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,25 @@ MOUTH_REGION = (
 CLOSURE_THRESHOLD = 0.02
 
 
+def landmark_box(
+    lm: np.ndarray, idx: tuple[int, ...] | list[int], pad: float, width: int, height: int
+) -> tuple[int, int, int, int] | None:
+    """The box (x0, y0, x1, y1, pixels, end exclusive) around the landmarks ``idx`` of one
+    frame's ``lm``, grown by ``pad`` of its size on each side and kept within a ``width`` x
+    ``height`` picture; None when a point is missing or the box is under 6 px."""
+    p = lm[list(idx), :2]
+    if not np.isfinite(p).all():
+        return None
+    x0, y0 = p.min(0)
+    x1, y1 = p.max(0)
+    px, py = (x1 - x0) * pad, (y1 - y0) * pad
+    a, b = int(max(0, x0 - px)), int(max(0, y0 - py))
+    c, d = int(min(width, x1 + px + 1)), int(min(height, y1 + py + 1))
+    if c - a < 6 or d - b < 6:
+        return None
+    return a, b, c, d
+
+
 def _dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64), axis=-1)
 

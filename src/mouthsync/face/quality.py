@@ -45,7 +45,7 @@ import numpy as np
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.face.coding import heavy_qp, lips_box
 from mouthsync.face.facetrack import FaceTrack
-from mouthsync.face.mouth import EYE_OUTER_L, EYE_OUTER_R, MOUTH_REGION, NOSE_TIP
+from mouthsync.face.mouth import EYE_OUTER_L, EYE_OUTER_R, MOUTH_REGION, NOSE_TIP, landmark_box
 from mouthsync.face.shots import MIN_SHOT_S, Transitions, span_mask, transitions
 from mouthsync.face.track import track_face
 from mouthsync.media.decode import frame_step
@@ -160,20 +160,6 @@ def _gray(frame: Any) -> np.ndarray:
     return frame.to_ndarray(format="gray")
 
 
-def _roi(lm: np.ndarray, idx: tuple[int, ...] | list[int], pad: float, w: int, h: int) -> tuple[int, int, int, int] | None:
-    p = lm[list(idx), :2]
-    if not np.isfinite(p).all():
-        return None
-    x0, y0 = p.min(0)
-    x1, y1 = p.max(0)
-    px, py = (x1 - x0) * pad, (y1 - y0) * pad
-    a, b = int(max(0, x0 - px)), int(max(0, y0 - py))
-    c, d = int(min(w, x1 + px + 1)), int(min(h, y1 + py + 1))
-    if c - a < 6 or d - b < 6:
-        return None
-    return a, b, c, d
-
-
 def _blockiness(y: np.ndarray) -> float:
     """Mean |gradient| across the 8-px block grid / mean |gradient| elsewhere (1 = no blocks).
 
@@ -204,9 +190,9 @@ def _frame_measures(y: np.ndarray, lm: np.ndarray) -> tuple[float, float, float,
     import cv2
 
     h, w = y.shape
-    face = _roi(lm, list(range(0, 468, 3)), 0.0, w, h)
-    mouth = _roi(lm, MOUTH_REGION, 0.25, w, h)
-    upper = _roi(lm, (EYE_OUTER_R, EYE_OUTER_L, NOSE_TIP), 0.1, w, h)
+    face = landmark_box(lm, list(range(0, 468, 3)), 0.0, w, h)
+    mouth = landmark_box(lm, MOUTH_REGION, 0.25, w, h)
+    upper = landmark_box(lm, (EYE_OUTER_R, EYE_OUTER_L, NOSE_TIP), 0.1, w, h)
     if face is None or mouth is None or upper is None:
         return np.nan, np.nan, np.nan, np.nan, None, np.nan
     lips = lips_box(lm, w, h)
@@ -223,7 +209,7 @@ def _frame_measures(y: np.ndarray, lm: np.ndarray) -> tuple[float, float, float,
     # Sharpness at a fixed scale (96 px across) on the eyes-nose-upper-lip block: it blurs
     # with the mouth (same focus, same motion) but its content does not change with the
     # mouth's shape, whereas the mouth's own texture swings with teeth showing or not.
-    sb = _roi(lm, (EYE_OUTER_R, EYE_OUTER_L, NOSE_TIP, 0), 0.05, w, h)
+    sb = landmark_box(lm, (EYE_OUTER_R, EYE_OUTER_L, NOSE_TIP, 0), 0.05, w, h)
     sharp = np.nan
     if sb is not None:
         a = y[sb[1]:sb[3], sb[0]:sb[2]]
