@@ -198,6 +198,7 @@ def idle_core_seconds() -> float | None:
 def main() -> int:
     from mouthsync.audio.steady import steady_spans
     from mouthsync.audio.timeline import speech_timeline
+    from mouthsync.face.coding import mouth_coding
     from mouthsync.face.count import faces_to_track
     from mouthsync.face.track import track_face
     from mouthsync.media.decode import decode_audio, video_meta
@@ -249,6 +250,11 @@ def main() -> int:
         c, t = cpu_seconds(), time.perf_counter()
         tr = track_face(clip, use_cache=False)
         tt, ct = time.perf_counter() - t, cpu_seconds() - c
+        c, t = cpu_seconds(), time.perf_counter()
+        (coding,) = mouth_coding(clip, [tr])
+        tq, cq = time.perf_counter() - t, cpu_seconds() - c
+        print(f"  lips' quantiser sample (face.coding, {coding.frames if coding else 0} frames): "
+              f"{tq:.2f} s / {cq:.2f} CPU-s")
         a = decode_audio(clip, rate=16000)
         c, t = cpu_seconds(), time.perf_counter()
         tl = speech_timeline(a, use_cache=False, transcript="auto")
@@ -265,7 +271,7 @@ def main() -> int:
         print(f"  steady pitch (part of each speech timeline): {cpu_seconds() - c:.2f} CPU-s")
         print(f"  alone (wall / CPU s): face track {tt:.2f} / {ct:.2f} ({len(tr)} frames, {1000 * ct / len(tr):.1f} CPU-ms per frame incl. start-up), "
               f"speech timeline auto {ts:.2f} / {cs:.2f}, allphone x2 (batch + live front end) {ts_none:.2f} / {cs_none:.2f}, delay search + windows {ta:.2f} / {ca:.2f}")
-        print(f"  CPU budget for 8x on {os.cpu_count()} cores: {dur / 8 * (os.cpu_count() or 1):.1f} CPU-s; needed: default {ct + cs + cs_none + ca:.1f}, allphone {ct + cs_none / 2 + ca:.1f}")
+        print(f"  CPU budget for 8x on {os.cpu_count()} cores: {dur / 8 * (os.cpu_count() or 1):.1f} CPU-s; needed: default {ct + cq + cs + cs_none + ca:.1f}, allphone {ct + cq + cs_none / 2 + ca:.1f}")
         t = time.perf_counter()
         check_sync(clip)
         t2 = time.perf_counter()
