@@ -11,7 +11,7 @@ whether it reads within a frame of it, and its median lip aperture over the clip
 the mouth is measured as on the clip; phone and anamorphic copies must read the same), and
 the sound's echo decay (``media.echo``: 0.15-0.35 s for a dry voice, "-" not measured),
 and which cause of a low confidence check's warnings name: the sound's low-rate "coding",
-its "echo", or lips coded past reading ("picture"). Default clips:
+its "echo", its "clipping", or lips coded past reading ("picture"). Default clips:
 retalking_face2 and retalking_face3.
 About 10-20 s per variant.
 """
@@ -170,7 +170,7 @@ def main() -> int:
                 t0 = time.time()
                 rep = check_sync(make(name, clip, Path(tmp)), use_cache=False, keep_evidence=True)
                 d = rep.audio_delay_ms
-                named = ",".join(w for f, w in (("sync.audio", "coding"), ("sync.echo", "echo"),
+                named = ",".join(w for f, w in (("sync.audio", "coding"), ("sync.echo", "echo"), ("sync.clipping", "clipping"),
                                                 ("sync.picture", "picture"))
                                  if any(x.check == f for x in rep.findings))
                 echo = rep.details.get("echo_decay_s")

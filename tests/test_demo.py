@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,9 @@ def test_demo_runs_and_says_where_outputs_went(tmp_path: Path, capsys: pytest.Ca
         for p in (tmp_path / "check.png", tmp_path / "check_fixed.png", tmp_path / "check_shifted.html"):
             assert p.exists() and p.stat().st_size > 1000 and str(p.resolve()) in text
         assert "data:image/jpeg" in (tmp_path / "check_shifted.html").read_text(encoding="utf-8")
+        srt = tmp_path / "check_shifted.srt"
+        assert str(srt.resolve()) in text
+        assert re.search(r"whole file: sound \+(1[5-9]\d|2[0-2]\d) ms", srt.read_text(encoding="utf-8"))
     # the picture was never touched, and the fix put the sound back near where it was
     assert packets(fixed) == packets(FACE2)
     rate = native_rate(FACE2)

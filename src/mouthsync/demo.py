@@ -72,8 +72,11 @@ def run_demo(video: Path, out: Path) -> int:
     print(f"  {shifted}", flush=True)
     outputs.append((f"copy with the sound {DEMO_SHIFT_FRAMES} frames late", shifted))
     page = out / "check_shifted.html"
-    if step("check", ["check", str(shifted), "--html", str(page)]):
+    marks = out / "check_shifted.srt"
+    if step("check", ["check", str(shifted), "--html", str(page), "--markers", str(marks)]):
         outputs.append(("report on the late copy (open in a browser: the lips at each P/B/M, heard and seen)", page))
+        outputs.append(("what check found as a subtitle track (play it beside the late copy; "
+                        "--markers x.edl gives Resolve timeline markers)", marks))
 
     fixed = out / f"fixed{video.suffix}"
     if _available("check"):

@@ -155,6 +155,23 @@ def test_a_halls_echo_says_why_the_confidence_is_low(tmp_path: Path) -> None:
     assert plain.details["echo_decay_s"] < 0.4 and not [f for f in plain.findings if f.check == "sync.echo"]
 
 
+def test_clipped_sound_says_why_the_confidence_is_low(tmp_path: Path) -> None:
+    """voxceleb_00067's sound raised 20 dB into hard clipping (a quarter of its samples at
+    full scale) read 0.00 (0.94 as it is): check names the clipping beside a low
+    confidence; the clip as it is names none."""
+    out = tmp_path / "clipped.mkv"
+    clip = _clip("voxceleb_00067.mp4")
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(clip), "-c:v", "copy",
+                    "-af", "volume=20dB,asoftclip=type=hard", "-c:a", "pcm_s16le", str(out)], check=True)
+    rep = check_sync(out)
+    assert rep.details["clipped_share"] > 0.1
+    named = [f for f in rep.findings if f.check == "sync.clipping"]
+    assert len(named) == (rep.confidence < 0.3)
+    assert all("full scale" in f.message for f in named)
+    plain = check_sync(clip)
+    assert plain.details["clipped_share"] == 0.0 and not [f for f in plain.findings if f.check == "sync.clipping"]
+
+
 @pytest.mark.slow
 def test_lips_coded_past_reading_hold_the_confidence_and_say_why(tmp_path: Path) -> None:
     """retalking_face1's picture coded again at CRF 51 (its sound copied): the lips'

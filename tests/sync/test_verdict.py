@@ -114,6 +114,15 @@ def test_echo_explains_a_low_confidence() -> None:
     assert echo_finding(None, 0.0) is None  # not measured
 
 
+def test_clipping_explains_a_low_confidence() -> None:
+    from mouthsync.sync.verdict import clipping_finding
+
+    f = clipping_finding(0.24, 0.0)
+    assert f is not None and f.check == "sync.clipping" and "24.0%" in f.message
+    assert clipping_finding(0.24, 0.8) is None  # confident: nothing to explain
+    assert clipping_finding(2e-4, 0.0) is None  # a few honest peaks: not the reason
+
+
 def test_lips_coded_past_reading_hold_the_confidence() -> None:
     """Nothing is held at or below the face's line (or when the coding is not known); half
     at 3 QP over it, all at 6 (twice the quantiser step), and a finding says why."""

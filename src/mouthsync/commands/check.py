@@ -196,6 +196,8 @@ def _human(d: dict[str, Any]) -> list[str]:
         lines.append(f"  plot          : {d['plot']}")
     if d.get("html"):
         lines.append(f"  report        : {d['html']}")
+    if d.get("markers"):
+        lines.append(f"  markers       : {d['markers']}")
     return lines
 
 
@@ -214,6 +216,8 @@ def register(app: typer.Typer) -> None:
         track_rate: float | None = typer.Option(None, "--track-rate", help="Track the face in at most about this many frames a second: at 30, every second frame of 50/60 fps footage (about twice as fast; the precision of 25-30 fps footage, measured: within 25 ms where every frame of 50 fps gives 11). Default: every frame."),
         plot: Path | None = typer.Option(None, "--plot", help="Write a PNG: delay over time and the agreement curve."),
         html: Path | None = typer.Option(None, "--html", help="Write a self-contained HTML report: verdict, what to do, the plot, the mouth at lip closures (heard and seen), windows, shots and findings."),
+        markers: Path | None = typer.Option(None, "--markers", help="Write what was found as timeline markers, in the format the suffix names: .edl (DaVinci Resolve: Import Timeline Markers from EDL), .csv, or .srt / .vtt (a subtitle track showing the delay as the clip plays). Several files: a folder, one NAME.check.edl each."),
+        markers_start: str | None = typer.Option(None, "--markers-start", help="Timecode of the clip's first frame on your timeline, for --markers (default: the picture's own timecode, else 01:00:00:00)."),
         line_up: str = typer.Option("auto", "--line-up", help="With --audio: place the file by the camera's own sound when they hold the same speech. auto (default): only when it starts farther away than the lip-sync search reaches (a recorder; a mix or stem a few frames off is measured where it starts), always, never."),
         json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
         fail_on: str = typer.Option("error", "--fail-on", help=FAIL_ON_HELP),
@@ -249,36 +253,50 @@ def register(app: typer.Typer) -> None:
                 raise BadInput("--faces must be at least 1")
         if track_rate is not None and not (math.isfinite(track_rate) and track_rate >= 1):
             raise BadInput(f"--track-rate must be at least 1 frame a second, not {track_rate:g}")
-        if len(files) == 1 and plot is not None and html is not None and plot.resolve() == html.resolve():
-            raise BadInput("--plot and --html must be different files")
+        named = [p.resolve() for p in (plot, html, markers) if p is not None]
+        if len(files) == 1 and len(set(named)) < len(named):
+            raise BadInput("--plot, --html and --markers must be different files")
         settings: dict[str, Any] = dict(
             audio_stream=audio_stream, window_s=window, hop_s=hop, standard=standard, max_delay_s=max_delay / 1000.0,
             transcript=transcript, faces=n_faces,
             line_up=line_up, track_rate=track_rate)
+        outputs = {"plot": plot, "html": html, "markers": markers, "markers_start": markers_start}
+        if markers_start is not None:
+            if markers is None:
+                raise BadInput("--markers-start goes with --markers")
+            from mouthsync.media.timecode import timecode_seconds
+
+            timecode_seconds(markers_start, 120)  # its form now; its frames at the clip's rate after
         if len(files) == 1:
             if plot is not None:
                 from mouthsync.sync.plot import plot_format
 
                 plot_format(plot)  # a suffix we cannot write fails before the work
+            if markers is not None:
+                from mouthsync.sync.markers import marker_format
+
+                marker_format(markers)
             inputs = [files[0]] + ([audio] if audio else [])
-            for out in (plot, html):
+            for out in (plot, html, markers):
                 if out is not None:
                     check_output_path(out, inputs)
-            report, result = _check_one(files[0], audio, plot, html, inputs, settings)
+            report, result = _check_one(files[0], audio, outputs, inputs, settings)
             emit(result, json_out, _human)
             exit_for(report.findings, fail_on)
             return
-        _check_many(files, audio, plot, html, settings, json_out, fail_on)
+        _check_many(files, audio, outputs, settings, json_out, fail_on)
 
 
 def _check_one(
-    file: Path, audio: Path | None, plot: Path | None, html: Path | None, inputs: list[Path], settings: dict[str, Any]
+    file: Path, audio: Path | None, outputs: dict[str, Any], inputs: list[Path], settings: dict[str, Any]
 ) -> tuple[Any, dict[str, Any]]:
-    """Check one file and write its picture and page; the report and its JSON document."""
+    """Check one file and write its picture, page and markers (``outputs``: paths or None,
+    and the markers' start timecode); the report and its JSON document."""
     from mouthsync.core.stamp import file_stamp
     from mouthsync.media.subtitles import read_transcript
     from mouthsync.sync.delay import check_sync
 
+    plot, html, markers = outputs["plot"], outputs["html"], outputs["markers"]
     words = read_transcript(settings["transcript"], file)  # none, a file of words or subtitles, the file's own
     report = check_sync(file, audio_path=audio, keep_evidence=html is not None, **{**settings, "transcript": words})
     result = report.to_dict()
@@ -296,7 +314,20 @@ def _check_one(
 
         command = "mouthsync " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         result["html"] = str(write_html(report, html, tuple(map(str, inputs)), command=command))
+    if markers is not None:
+        result["markers"] = str(_write_markers(file, result, markers, outputs["markers_start"], inputs))
     return report, result
+
+
+def _write_markers(file: Path, result: dict[str, Any], out: Path, start: str | None, inputs: list[Path]) -> Path:
+    """The report's markers on ``file``'s picture timeline: from its first frame, labelled
+    with its own timecode unless ``start`` names one."""
+    from mouthsync.media.decode import frame_times
+    from mouthsync.media.timecode import picture_timecode
+    from mouthsync.sync.markers import make_clock, write_markers
+
+    clock = make_clock(result["fps"], float(frame_times(file)[0]), picture_timecode(file), start)
+    return write_markers(result, out, clock, tuple(map(str, inputs)))
 
 
 def _output_names(files: list[Path], folder: Path, suffix: str) -> list[Path]:
@@ -314,7 +345,7 @@ def _output_names(files: list[Path], folder: Path, suffix: str) -> list[Path]:
 
 
 def _check_many(
-    files: list[Path], audio: Path | None, plot: Path | None, html: Path | None, settings: dict[str, Any],
+    files: list[Path], audio: Path | None, outputs: dict[str, Any], settings: dict[str, Any],
     json_out: bool, fail_on: str,
 ) -> None:
     """Quality control of a delivery: every file in turn, a bad one reported and skipped
@@ -326,13 +357,15 @@ def _check_many(
 
     if audio is not None:
         raise BadInput("--audio goes with one FILE (it is measured against that file's picture)")
-    for opt, folder in (("--plot", plot), ("--html", html)):
+    per_file: dict[str, list[Path | None]] = {}
+    for key, suffix in (("plot", ".png"), ("html", ".html"), ("markers", ".edl")):
+        folder = outputs[key]
         if folder is not None and not folder.is_dir():
-            raise BadInput(f"with several files, {opt} names an existing folder (one NAME.check file each), not {folder}")
-    plots = _output_names(files, plot, ".png") if plot is not None else [None] * len(files)
-    pages = _output_names(files, html, ".html") if html is not None else [None] * len(files)
-    for out in [p for p in plots + pages if p is not None]:
-        check_output_path(out, files)
+            raise BadInput(f"with several files, --{key} names an existing folder (one NAME.check file each), not {folder}")
+        per_file[key] = _output_names(files, folder, suffix) if folder is not None else [None] * len(files)
+        for out in per_file[key]:
+            if out is not None:
+                check_output_path(out, files)
     results: list[dict[str, Any]] = []
     findings: list[Finding] = []
     failed = 0
@@ -340,7 +373,8 @@ def _check_many(
         if not json_out:
             print(f"[{k + 1}/{len(files)}] {f}", file=sys.stderr, flush=True)
         try:
-            report, result = _check_one(f, None, plots[k], pages[k], [f], settings)
+            mine = {**outputs, **{key: names[k] for key, names in per_file.items()}}
+            report, result = _check_one(f, None, mine, [f], settings)
         except MouthsyncError as exc:
             print(f"mouthsync: error: {exc}", file=sys.stderr, flush=True)
             results.append({"source": str(f), "error": str(exc)})

@@ -44,6 +44,7 @@ from mouthsync.core.errors import BadInput, NoFace, Unaligned
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.core.priority import BACKGROUND_NICE
 from mouthsync.face.shots import shot_spans, span_mask, transitions
+from mouthsync.media.audio_quality import clipping
 from mouthsync.media.decode import Audio, decode_audio, frame_step
 from mouthsync.media.echo import echo_decay
 from mouthsync.sync.drift import DriftFit, fit_drift, interpret
@@ -82,6 +83,7 @@ from mouthsync.sync.steps import (
 from mouthsync.sync.still import StillSpan, common_still, still_findings, still_mask, still_spans
 from mouthsync.sync.verdict import (
     LOW_CONFIDENCE,
+    clipping_finding,
     coding_finding,
     echo_finding,
     judge_report,
@@ -776,6 +778,10 @@ def check_sync(
     coded = coding_finding(*coding, rep.confidence) if rep.audio_delay_ms is not None else None
     if coded is not None:
         rep.findings.append(coded)
+    rep.details["clipped_share"] = round(clipping(audio.samples)[0], 6)
+    clipped = clipping_finding(rep.details["clipped_share"], rep.confidence) if rep.audio_delay_ms is not None else None
+    if clipped is not None:
+        rep.findings.append(clipped)
     rep.details["echo_decay_s"] = echo_decay(audio.samples, audio.rate)
     echoes = echo_finding(rep.details["echo_decay_s"], rep.confidence) if rep.audio_delay_ms is not None else None
     if echoes is not None:

@@ -74,6 +74,30 @@ def echo_finding(decay_s: float | None, conf: float) -> Finding | None:
                    value=decay_s, threshold=NAMED_DECAY_S, unit="s")
 
 
+#: Share of the sound's samples at full scale from which clipping is named as a cause of a
+#: low confidence: ``probe``'s warning line for clipping (``audio.clipping``).
+CLIPPED_SHARE = 1e-3
+
+
+def clipping_finding(clipped_share: float, conf: float) -> Finding | None:
+    """Why a confidence is low when the sound was clipped: a finding, else None.
+
+    Why: voxceleb_00067 raised 20 dB into hard clipping (a quarter of its samples at full
+    scale, its noise floor raised with it to 4 dB under the speech) read +697 ms at
+    confidence 0.00 against +42.7 at 0.94 as it is (``bench/real_footage.py``), and the
+    advice asked whether the visible face was the speaker. Flattened tops turn every loud
+    vowel into the same buzz and bury the quiet consonants the measure reads. ``clipped_share``:
+    the share of samples at full scale (``media.audio_quality.clipping``).
+    """
+    if conf >= LOW_CONFIDENCE or clipped_share < CLIPPED_SHARE:
+        return None
+    return Finding("sync.clipping", Severity.WARNING,
+                   f"{clipped_share:.1%} of the sound's samples sit at full scale: clipping flattens the speech "
+                   "sounds the measure reads, which lowers the confidence on its own",
+                   advice="measure an unclipped copy of the sound if there is one (check FILE --audio ORIGINAL)",
+                   value=round(clipped_share, 5), threshold=CLIPPED_SHARE)
+
+
 def picture_weight(coding: MouthCoding | None) -> float:
     """What is left of a confidence read from lips coded as ``coding`` says, 0-1.
 
