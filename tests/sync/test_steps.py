@@ -93,6 +93,28 @@ def test_a_step_is_placed_where_the_split_fits_best_and_its_parts_measured_again
     assert (st2.before_ms, st2.after_ms) == (0.0, 200.0)
 
 
+def test_a_shot_between_the_runs_at_a_third_delay_refutes_the_step() -> None:
+    """Two runs (0 ms, then 200 ms) with uncertain windows between: a confident shot there
+    reading 100 ms says the sound changed twice, at cuts, and no step is told; shots that
+    read either run's delay, or an uncertain one, leave the step as it was."""
+    sig = _FakeSignals()
+    wins = [_w(i, 0.0 if 2.5 * i + 5.0 <= 20.3 else 200.0 if 2.5 * i >= 20.3 else None, unc=not (
+        2.5 * i + 5.0 <= 20.3 or 2.5 * i >= 20.3)) for i in range(15)]
+    runs = delay_runs(wins, 40.0)
+
+    def found(shots: list[WindowEstimate]) -> int:
+        return len(find_steps(sig, runs, {"opening": 1.0}, 40.0, 0.0, lambda sel: None, shots=shots))
+
+    def shot(a: float, b: float, d: float, unc: bool = False) -> WindowEstimate:
+        return WindowEstimate(a, b, d, 0.1 if unc else 0.6, unc)
+
+    assert found([]) == 1
+    assert found([shot(0.0, 18.0, 0.0), shot(18.0, 22.0, 100.0), shot(22.0, 40.0, 200.0)]) == 0
+    assert found([shot(0.0, 18.0, 0.0), shot(18.0, 22.0, 30.0), shot(22.0, 40.0, 200.0)]) == 1  # within a frame of 0
+    assert found([shot(0.0, 18.0, 0.0), shot(18.0, 22.0, 100.0, unc=True), shot(22.0, 40.0, 200.0)]) == 1
+    assert found([shot(0.0, 10.0, 100.0), shot(10.0, 40.0, 200.0)]) == 1  # a third level, but inside a run
+
+
 def test_step_pieces_move_each_part_by_its_own_reading() -> None:
     from mouthsync.core.errors import BadInput
     from mouthsync.sync.correct import plan_fix

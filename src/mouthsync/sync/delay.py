@@ -231,7 +231,7 @@ def analyse(
             return None if e.delay_s is None or e.uncertain else e.delay_s
 
         steps = find_steps(sig, runs, w, frame_ms, calibration_ms, part_delay,
-                           cuts=[a for a, _ in shots[1:]])
+                           cuts=[a for a, _ in shots[1:]], shots=shot_estimates)
         if steps:
             drift.kind, drift.interpretation = "steps", None
     delay_at_s: float | None = None if clock is None else mid

@@ -268,6 +268,7 @@ def find_steps(
     calibration_ms: float,
     measure: Callable[[np.ndarray], float | None],
     cuts: list[float] | None = None,
+    shots: list[Any] | None = None,
 ) -> list[DelayStep]:
     """Every step between ``runs`` of window delays (:func:`delay_runs`; see the module
     docstring), and a block of
@@ -278,8 +279,13 @@ def find_steps(
     the delay (raw s) of the frames ``sel`` measured alone, or None when that is not
     confident (the parts' own readings). ``cuts``: picture cuts (s); the frames around
     each are left out of the split fit (the tracker restarts there and an edit's sound
-    jumps with the picture, so those frames favour whichever delay by accident)."""
+    jumps with the picture, so those frames favour whichever delay by accident). ``shots``:
+    an edit's per-shot estimates; a confident one between two runs that reads neither
+    run's delay shows a third level there (:func:`_third_level`), and then no step is
+    reported: the shots describe the edit."""
     if not runs:
+        return []
+    if any(_third_level(shots or [], a, b, frame_ms) for a, b in zip(runs, runs[1:], strict=False)):
         return []
     times = sig.times
     usable = np.ones(times.size, dtype=bool)
@@ -350,6 +356,27 @@ def find_steps(
     return [DelayStep(at_s=at, cut_s=cut, before_ms=part_ms[j], after_ms=part_ms[j + 1], lo_s=lo, hi_s=hi,
                       gain=gain, in_pause=pause, at_cut=by == "cut", placed_by=by)
             for j, (at, cut, lo, hi, gain, pause, by, _, _) in enumerate(found)]
+
+
+def _third_level(shots: list[Any], a_run: list[Any], b_run: list[Any], frame_ms: float) -> bool:
+    """Whether a confident shot lying between the runs ``a_run`` and ``b_run`` (its middle
+    past the last window of the one, before the first of the other) reads more than a frame
+    from both runs' delays.
+
+    Why: with the windows between two runs uncertain, the split fit places one step between
+    them even when the sound changed twice, at two picture cuts. A 65 s edit whose sound was
+    +200 ms over 10-21.5 s, in sync over 21.5-31.5 s and -120 ms after read "the delay steps
+    from +201 to -110 ms at 22.2 s, inside speech", in the middle of shots that read +50 and
+    +25 ms; ``fix --delay steps`` would have moved them by either."""
+    lo = 0.5 * (a_run[-1].start_s + a_run[-1].end_s)
+    hi = 0.5 * (b_run[0].start_s + b_run[0].end_s)
+    levels = (_median(a_run), _median(b_run))
+    for sh in shots:
+        if sh.uncertain or sh.audio_delay_ms is None or not lo < 0.5 * (sh.start_s + sh.end_s) < hi:
+            continue
+        if all(abs(sh.audio_delay_ms - x) > frame_ms for x in levels):
+            return True
+    return False
 
 
 def _dropouts_at_the_ends(
