@@ -4,9 +4,10 @@ Why: on a long interview the report's figures say *that* a stretch is off; an ed
 has to find it. Markers land on the timeline of the tool they already use, where they can
 jump from one to the next and look:
 
-* ``.edl``: CMX 3600 events carrying DaVinci Resolve's marker comment (``|C:colour |M:name
-  |D:frames``), read by Resolve's "Import Timeline Markers from EDL" (and by tools that
-  convert marker EDLs for other editors). Record timecodes start at the picture's own
+* ``.edl``: CMX 3600 events carrying DaVinci Resolve's marker line (``note |C:colour
+  |M:name |D:frames``: Resolve reads the text before the first ``|`` as the marker's
+  note), read by its "Import Timeline Markers from EDL" (and by tools that convert
+  marker EDLs for other editors). Record timecodes start at the picture's own
   timecode, or at ``01:00:00:00`` (the usual first frame of a timeline) without one, or
   where ``start`` says.
 * ``.csv``: one row per marker (seconds and timecode, kind, delay, confidence, text), for
@@ -67,10 +68,20 @@ class Marker:
     text: str
     audio_delay_ms: float | None = None
     confidence: float | None = None
+    name: str = ""  # a short name; else one made from the kind and the delay
 
     @property
     def colour(self) -> str:
         return _COLOURS[self.kind]
+
+    @property
+    def label(self) -> str:
+        """A few words for the marker's name in an editor's marker list."""
+        if self.name:
+            return self.name
+        d = "" if self.audio_delay_ms is None else f" {self.audio_delay_ms:+.0f} ms"
+        return {"out_of_sync": "out of sync", "detectable": "detectable", "step": "step to", "shot": "shot",
+                "uncertain": "uncertain", "still": "still mouth", "file": "in sync"}[self.kind] + d
 
 
 def _frames(ms: float, fps: float) -> str:
@@ -95,7 +106,8 @@ def file_marker(d: dict[str, Any]) -> Marker:
     text = (f"mouthsync, whole file: sound {_delay_words(d['audio_delay_ms'], d['fps'])}{drifting}, conf "
             f"{d['confidence']:.2f}: {said} against {v.get('standard_name', v.get('standard', ''))}{why}")
     start = d["windows"][0]["start_s"] if d.get("windows") else 0.0
-    return Marker(start, start, kind, text, d["audio_delay_ms"], d["confidence"])
+    head = "mouthsync" + ("" if d["audio_delay_ms"] is None else f" {d['audio_delay_ms']:+.0f} ms") + f" {said}"
+    return Marker(start, start, kind, text, d["audio_delay_ms"], d["confidence"], name=head)
 
 
 def _away(delay_ms: float | None, mid_s: float, d: dict[str, Any]) -> bool:
@@ -113,7 +125,7 @@ def _away(delay_ms: float | None, mid_s: float, d: dict[str, Any]) -> bool:
 
 def _uncertain_runs(windows: list[dict[str, Any]]) -> list[tuple[float, float, str]]:
     """Stretches covered only by uncertain windows (a confident window's span cuts them),
-    each with the most frequent reason among its windows."""
+    each with the most frequent reason among its windows (the first of equals)."""
     sure = [(w["start_s"], w["end_s"]) for w in windows if not w["uncertain"] and w["audio_delay_ms"] is not None]
     runs: list[list[Any]] = []
     for w in windows:
@@ -135,7 +147,7 @@ def _uncertain_runs(windows: list[dict[str, Any]]) -> list[tuple[float, float, s
     out = []
     for a, b, notes in runs:
         named = [n for n in notes if n]
-        out.append((a, b, max(set(named), key=named.count) if named else "mouth and speech agree weakly"))
+        out.append((a, b, max(named, key=named.count) if named else "mouth and speech agree weakly"))
     return out
 
 
@@ -222,14 +234,15 @@ def _one_line(text: str) -> str:
 
 
 def edl_text(markers: list[Marker], clock: Clock, title: str) -> str:
-    """CMX 3600 events, one per marker, each with Resolve's marker comment."""
+    """CMX 3600 events, one per marker, each with Resolve's marker line: the note (the
+    text before the first ``|``), then colour, name and duration in frames."""
     lines = [f"TITLE: {_one_line(title)[:70]}", f"FCM: {'DROP FRAME' if clock.drop else 'NON-DROP FRAME'}", ""]
     for n, m in enumerate(markers, start=1):
         a = clock.label(m.start_s)
         b = clock.label(m.start_s, later_frames=1)
         lines.append(f"{n:03d}  001      V     C        {a} {b} {a} {b}  ")
         dur = clock.frames(m.start_s, m.end_s) if m.end_s > m.start_s else 1
-        lines.append(f" |C:{m.colour} |M:{_one_line(m.text)} |D:{dur}")
+        lines.append(f"{_one_line(m.text)} |C:{m.colour} |M:{_one_line(m.label)} |D:{dur}")
         lines.append("")
     return "\r\n".join(lines)
 
@@ -239,12 +252,12 @@ def csv_text(markers: list[Marker], clock: Clock) -> str:
     confidence, text."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["start_s", "end_s", "start_tc", "end_tc", "kind", "colour", "audio_delay_ms", "confidence", "text"])
+    w.writerow(["start_s", "end_s", "start_tc", "end_tc", "kind", "colour", "audio_delay_ms", "confidence", "name", "text"])
     for m in markers:
         w.writerow([f"{max(0.0, m.start_s - clock.origin_s):.3f}", f"{max(0.0, m.end_s - clock.origin_s):.3f}",
                     clock.label(m.start_s), clock.label(m.end_s), m.kind, m.colour.removeprefix("ResolveColor").lower(),
                     "" if m.audio_delay_ms is None else f"{m.audio_delay_ms:.1f}",
-                    "" if m.confidence is None else f"{m.confidence:.3f}", m.text])
+                    "" if m.confidence is None else f"{m.confidence:.3f}", m.label, m.text])
     return buf.getvalue()
 
 
