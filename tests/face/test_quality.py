@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -132,6 +133,24 @@ def test_facecheck_command_json_and_sheet(degraded, tmp_path, capsys) -> None:
     jpg = tmp_path / "sheet.jpg"  # the format its name says (it held PNG bytes)
     assert main(["facecheck", str(degraded["occluded"]), "--sheet", str(jpg)]) == 1
     assert jpg.read_bytes()[:3] == b"\xff\xd8\xff"
+
+
+@pytest.mark.slow
+def test_facecheck_markers_place_the_covered_second(degraded, tmp_path, capsys) -> None:
+    """The mouth covered from 2 to 3 s: a red marker there in the EDL (25 frames long, 2 s
+    after the first frame's 01:00:00:00), and a cue over that second in the subtitles."""
+    edl = tmp_path / "m.edl"
+    assert main(["facecheck", str(degraded["occluded"]), "--markers", str(edl)]) == 1
+    assert f"markers: {edl}" in capsys.readouterr().out
+    text = edl.read_text()
+    m = re.search(r"^\d{3} +001 +V +C +(\S+) .*\n(.*) \|C:ResolveColorRed \|M:occluded \|D:(\d+)", text, flags=re.M)
+    assert m, text
+    assert m[1] in ("01:00:01:24", "01:00:02:00", "01:00:02:01") and 22 <= int(m[3]) <= 30
+    assert m[2].startswith("mouth ") and "-> use footage where nothing covers the mouth" in m[2]
+    vtt = tmp_path / "m.vtt"
+    assert main(["facecheck", str(degraded["occluded"]), "--markers", str(vtt), "--markers-start", "00:00:00:00"]) == 1
+    cues = re.findall(r"^(\d\d:\d\d:\d\d\.\d{3}) --> (\d\d:\d\d:\d\d\.\d{3})\n(?:facecheck: [^\n]*\n)?(mouth (?:occluded|covered)[^\n]*)", vtt.read_text(), re.M)
+    assert len(cues) == 1 and cues[0][0][:8] in ("00:00:01", "00:00:02") and cues[0][1][:8] in ("00:00:02", "00:00:03")
 
 
 def test_head_turn_flagged_where_the_pose_says_so() -> None:

@@ -17,13 +17,8 @@ from pathlib import Path
 import pytest
 
 from mouthsync.cli import main
-from mouthsync.sync.markers import (
-    cues,
-    edl_text,
-    make_clock,
-    markers_text,
-    report_markers,
-)
+from mouthsync.media.markers import edl_text, make_clock
+from mouthsync.sync.markers import cues, markers_text, report_markers
 from tests.conftest import CLIPS
 from tests.sync.builders import build_concatenation, ffmpeg
 

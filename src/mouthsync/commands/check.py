@@ -261,19 +261,18 @@ def register(app: typer.Typer) -> None:
             transcript=transcript, faces=n_faces,
             line_up=line_up, track_rate=track_rate)
         outputs = {"plot": plot, "html": html, "markers": markers, "markers_start": markers_start}
-        if markers_start is not None:
-            if markers is None:
-                raise BadInput("--markers-start goes with --markers")
-            from mouthsync.media.timecode import timecode_seconds
+        if markers_start is not None and markers is None:
+            raise BadInput("--markers-start goes with --markers")
+        from mouthsync.media.markers import check_start
 
-            timecode_seconds(markers_start, 120)  # its form now; its frames at the clip's rate after
+        check_start(markers_start)
         if len(files) == 1:
             if plot is not None:
                 from mouthsync.sync.plot import plot_format
 
                 plot_format(plot)  # a suffix we cannot write fails before the work
             if markers is not None:
-                from mouthsync.sync.markers import marker_format
+                from mouthsync.media.markers import marker_format
 
                 marker_format(markers)
             inputs = [files[0]] + ([audio] if audio else [])
@@ -322,12 +321,11 @@ def _check_one(
 def _write_markers(file: Path, result: dict[str, Any], out: Path, start: str | None, inputs: list[Path]) -> Path:
     """The report's markers on ``file``'s picture timeline: from its first frame, labelled
     with its own timecode unless ``start`` names one."""
-    from mouthsync.media.decode import frame_times
-    from mouthsync.media.timecode import picture_timecode
-    from mouthsync.sync.markers import make_clock, write_markers
+    from mouthsync.media.markers import marker_format, picture_clock, write_markers
+    from mouthsync.sync.markers import markers_text
 
-    clock = make_clock(result["fps"], float(frame_times(file)[0]), picture_timecode(file), start)
-    return write_markers(result, out, clock, tuple(map(str, inputs)))
+    text = markers_text(result, marker_format(out), picture_clock(file, start))
+    return write_markers(out, text, tuple(map(str, inputs)))
 
 
 def _output_names(files: list[Path], folder: Path, suffix: str) -> list[Path]:

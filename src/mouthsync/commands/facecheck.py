@@ -26,6 +26,8 @@ def _human(r: dict[str, Any]) -> list[str]:
         )
     if r.get("contact_sheet"):
         lines.append(f"contact sheet of the worst moments: {r['contact_sheet']}")
+    if r.get("markers"):
+        lines.append(f"markers: {r['markers']}")
     return lines
 
 
@@ -35,22 +37,43 @@ def register(app: typer.Typer) -> None:
         file: Path = typer.Argument(..., help="Video file with a face."),
         sheet: Path | None = typer.Option(None, "--sheet", help="Write a contact-sheet PNG of the worst moments here."),
         track: Path | None = typer.Option(None, "--track", help="Reuse a track written by 'mouthsync track'."),
+        markers: Path | None = typer.Option(None, "--markers", help="Write the problem spans as timeline markers, in the format the suffix names: .edl (DaVinci Resolve: Import Timeline Markers from EDL), .csv, or .srt / .vtt (a subtitle track to play beside the clip)."),
+        markers_start: str | None = typer.Option(None, "--markers-start", help="Timecode of the clip's first frame on your timeline, for --markers (default: the picture's own timecode, else 01:00:00:00)."),
         fail_on: str = typer.Option("error", "--fail-on", help=FAIL_ON_HELP),
         json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
         """Judge the footage for lip reading: occlusion, head turn, blur, shake, flicker, compression."""
         prepare(json_out, fail_on)
         from mouthsync.core.atomic import check_output_path
+        from mouthsync.core.errors import BadInput
         from mouthsync.face.facetrack import FaceTrack
         from mouthsync.face.quality import check_footage, contact_sheet
+        from mouthsync.media.markers import check_start, marker_format
 
         if sheet is not None:
             check_output_path(sheet, [file])
+        if markers is not None:
+            marker_format(markers)
+            check_output_path(markers, [file])
+            if sheet is not None and sheet.resolve() == markers.resolve():
+                raise BadInput("--sheet and --markers must be different files")
+        elif markers_start is not None:
+            raise BadInput("--markers-start goes with --markers")
+        check_start(markers_start)
         tr = FaceTrack.load(track) if track is not None else None
         report = check_footage(file, track=tr)
         result = report.to_dict()
         if sheet is not None:
             contact_sheet(file, report, sheet)
             result["contact_sheet"] = str(sheet)
+        if markers is not None:
+            from mouthsync.face.footage_markers import footage_markers_text
+            from mouthsync.media.markers import picture_clock, write_markers
+
+            first, last = (float(report.times[0]), float(report.times[-1])) if len(report.times) else (0.0, 0.0)
+            step = float(report.times[1] - report.times[0]) if len(report.times) > 1 else 0.04
+            text = footage_markers_text(result, marker_format(markers), picture_clock(file, markers_start),
+                                        first, last + step)
+            result["markers"] = str(write_markers(markers, text, (str(file),)))
         emit(result, json_out, _human)
         exit_for(report.findings, fail_on)
