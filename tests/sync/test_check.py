@@ -280,7 +280,7 @@ def test_phone_footage_stored_sideways_reads_like_the_original(face2, tmp_path: 
 
 def test_cli_checks_several_files_and_sums_them_up(face2, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     """A delivery of several files: each is checked, a bad one is named and skipped (exit 2
-    at the end), and --plot / --html name folders with one file per input."""
+    at the end), and --plot / --html / --markers name folders with one file per input."""
     p, tr, a = face2
     other = _clip("retalking_face4.mp4")
     twin = tmp_path / "b"
@@ -288,11 +288,12 @@ def test_cli_checks_several_files_and_sums_them_up(face2, tmp_path: Path, capsys
     same_name = write_shifted_clip(p, twin / p.name.replace(".mp4", ".mkv"), 0.2)  # same stem as p
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video")
-    plots, pages = tmp_path / "plots", tmp_path / "pages"
+    plots, pages, marks = tmp_path / "plots", tmp_path / "pages", tmp_path / "marks"
     plots.mkdir()
     pages.mkdir()
+    marks.mkdir()
     rc = main(["check", str(p), str(other), str(same_name), "--json", "--plot", str(plots), "--html", str(pages),
-               "--fail-on", "never"])
+               "--markers", str(marks), "--fail-on", "never"])
     d = json.loads(capsys.readouterr().out)
     assert rc == 0 and d["checked"] == 3 and d["failed"] == 0
     assert [r["source"] for r in d["files"]] == [str(p), str(other), str(same_name)]
@@ -301,6 +302,8 @@ def test_cli_checks_several_files_and_sums_them_up(face2, tmp_path: Path, capsys
     assert sorted(x.name for x in plots.iterdir()) == sorted([f"{stem}.check.png", f"{stem}-2.check.png", f"{other.stem}.check.png"])
     assert sorted(x.name for x in pages.iterdir()) == sorted([f"{stem}.check.html", f"{stem}-2.check.html", f"{other.stem}.check.html"])
     assert d["files"][2]["html"] == str(pages / f"{stem}-2.check.html")
+    assert sorted(x.name for x in marks.iterdir()) == sorted([f"{stem}.check.edl", f"{stem}-2.check.edl", f"{other.stem}.check.edl"])
+    assert (marks / f"{stem}-2.check.edl").read_text().startswith("TITLE: mouthsync check ")
     # a bad file among good ones: named on stderr and in the table, the rest still checked
     rc = main(["check", str(p), str(bad), str(other)])
     out, err = capsys.readouterr()
