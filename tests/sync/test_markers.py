@@ -68,6 +68,16 @@ def test_every_kind_of_marker_is_placed() -> None:
     assert [m.start_s for m in ms[1:]] == sorted(m.start_s for m in ms[1:])
 
 
+def test_a_file_that_could_not_be_measured_says_why() -> None:
+    d = _document() | {"audio_delay_ms": None, "audio_delay_frames": None, "confidence": 0.0, "windows": [],
+                       "shots": [], "steps": [], "still_mouth": [],
+                       "verdict": {"standard": "bt1359", "standard_name": "ITU-R BT.1359", "status": "unknown",
+                                   "reason": "no speech"}}
+    [m] = report_markers(d)
+    assert (m.kind, m.colour, m.name, m.text) == ("uncertain", "Blue", "mouthsync not measured",
+                                                  "mouthsync, whole file: not measured (no speech)")
+
+
 def test_edl_events_carry_resolve_markers_on_the_pictures_timecode() -> None:
     d = _document()
     clock = make_clock(25.0, origin_s=0.0, timecode=("10:00:00:00", Fraction(25)))

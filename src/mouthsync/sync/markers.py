@@ -57,10 +57,13 @@ def file_marker(d: dict[str, Any]) -> Marker:
     why = f" ({v['reason']})" if v.get("reason") else ""
     drift = d.get("drift") or {}
     drifting = f", drifting {drift['ms_per_min']:+.1f} ms/min" if drift.get("kind") == "drift" else ""
-    text = (f"mouthsync, whole file: sound {_delay_words(d['audio_delay_ms'], d['fps'])}{drifting}, conf "
-            f"{d['confidence']:.2f}: {said} against {v.get('standard_name', v.get('standard', ''))}{why}")
+    if d["audio_delay_ms"] is None:  # nothing to judge: say why
+        text, head = f"mouthsync, whole file: not measured{why}", "mouthsync not measured"
+    else:
+        text = (f"mouthsync, whole file: sound {_delay_words(d['audio_delay_ms'], d['fps'])}{drifting}, conf "
+                f"{d['confidence']:.2f}: {said} against {v.get('standard_name', v.get('standard', ''))}{why}")
+        head = f"mouthsync {d['audio_delay_ms']:+.0f} ms {said}"
     start = d["windows"][0]["start_s"] if d.get("windows") else 0.0
-    head = "mouthsync" + ("" if d["audio_delay_ms"] is None else f" {d['audio_delay_ms']:+.0f} ms") + f" {said}"
     return _marker(start, start, kind, text, d["audio_delay_ms"], d["confidence"], name=head)
 
 
