@@ -122,8 +122,12 @@ def test_csv_rows_and_subtitle_cues() -> None:
     # one after another, from the first window's start to the last one's end, none empty
     assert cs[0][0] == 0.0 and cs[-1][1] == 30.0
     assert all(a < b for a, b, _ in cs) and all(b0 <= a1 + 1e-9 for (_, b0, _), (a1, _, _) in zip(cs, cs[1:], strict=False))
+    # an edit of short shots reads each shot's own delay (its windows span the cuts)
     mid_section = next(lines for a, b, lines in cs if a <= 14.0 < b)
-    assert mid_section[0].startswith("here: sound +210 ms") and "out of tolerance" in mid_section[1]
+    assert mid_section[0].startswith("this shot: sound +212 ms") and "out of tolerance" in mid_section[1]
+    # one take: the window centred nearest
+    take = cues(d | {"shots": []}, report_markers(d | {"shots": []}))
+    assert next(lines for a, b, lines in take if a <= 14.0 < b)[0].startswith("here: sound +210 ms")
     assert any("whole file" in ln for ln in cs[0][2])  # the verdict opens the track
     assert all(lines for _, _, lines in cs)
     srt = markers_text(d, ".srt", clock)
@@ -163,7 +167,7 @@ def test_check_markers_end_to_end(late_edit: Path, tmp_path: Path, capsys: pytes
     srt = tmp_path / "m.srt"
     assert main(["check", str(late_edit), "--markers", str(srt), "--markers-start", "00:00:00:00"]) in (0, 1)
     body = srt.read_text()
-    assert body.startswith("1\n00:00:00,000 --> ") and "here: sound +2" in body
+    assert body.startswith("1\n00:00:00,000 --> ") and re.search(r"(here|this shot): sound \+2\d\d ms", body)
     capsys.readouterr()
 
 

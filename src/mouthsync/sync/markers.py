@@ -146,18 +146,22 @@ def report_markers(d: dict[str, Any]) -> list[Marker]:
     return [file_marker(d)] + out
 
 
-def _window_line(w: dict[str, Any], fps: float) -> str:
+def _reading_line(w: dict[str, Any], fps: float, where: str = "here") -> str:
     if w["audio_delay_ms"] is None:
-        return "here: not measured"
+        return f"{where}: not measured"
     flag = " (uncertain)" if w["uncertain"] else ""
-    return f"here: sound {_delay_words(w['audio_delay_ms'], fps)}, conf {w['confidence']:.2f}{flag}"
+    return f"{where}: sound {_delay_words(w['audio_delay_ms'], fps)}, conf {w['confidence']:.2f}{flag}"
 
 
 def cues(d: dict[str, Any], markers: list[Marker]) -> list[Cue]:
     """Subtitle cues that follow each other without overlap: each stretch shows the delay
     read by the window centred nearest it, and under it what the markers say there (the
     whole file's verdict for the first seconds, a moment's marker for a few seconds). A file
-    measured as one window shows its verdict throughout instead of the window's figure."""
+    measured as one window shows its verdict throughout instead of the window's figure.
+
+    In an edit, a window that spans a picture cut reads a mix of two shots (or nothing
+    sure): a stretch shows its own shot's reading instead ("this shot: ..."), throughout a
+    shot of up to two windows' length, and where the window spans a cut in a longer one."""
     windows = d.get("windows") or []
     if not windows:
         return []
@@ -166,14 +170,22 @@ def cues(d: dict[str, Any], markers: list[Marker]) -> list[Cue]:
     one = len(windows) == 1
     centres = [0.5 * (w["start_s"] + w["end_s"]) for w in windows]
     head_s = t_end - t0 if one else HEAD_SHOW_S
+    shots = d.get("shots") or []
+    cuts = [sh["start_s"] for sh in shots[1:]] if len(shots) > 1 else []
+    length = windows[0]["end_s"] - windows[0]["start_s"]
 
     def base(mid: float) -> str | None:
         if one:
             return None
-        return _window_line(windows[min(range(len(windows)), key=lambda i: abs(centres[i] - mid))], fps)
+        w = windows[min(range(len(windows)), key=lambda i: abs(centres[i] - mid))]
+        shot = next((sh for sh in shots if sh["start_s"] <= mid < sh["end_s"]), None) if cuts else None
+        if shot is not None and (shot["end_s"] - shot["start_s"] <= 2.0 * length
+                                 or any(w["start_s"] < c < w["end_s"] for c in cuts)):
+            return _reading_line(shot, fps, "this shot")
+        return _reading_line(w, fps)
 
     return layered_cues(markers, t0, t_end, show_s=lambda k, m: head_s if k == 0 else POINT_SHOW_S, base=base,
-                        bounds=[0.5 * (a + b) for a, b in zip(centres, centres[1:], strict=False)])
+                        bounds=[*(0.5 * (a + b) for a, b in zip(centres, centres[1:], strict=False)), *cuts])
 
 
 def markers_text(d: dict[str, Any], fmt: str, clock: Clock) -> str:
