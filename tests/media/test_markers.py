@@ -13,7 +13,7 @@ import pytest
 from mouthsync.core.errors import BadInput
 from mouthsync.media.markers import (
     Marker,
-    check_start,
+    check_options,
     csv_text,
     layered_cues,
     make_clock,
@@ -44,10 +44,17 @@ def test_the_clock_counts_from_the_first_frame_in_the_timecode_given() -> None:
     assert make_clock(25.0, timecode=("10:00:00:00", Fraction(25)), start="00:00:00:00").label(1.0) == "00:00:01:00"
     with pytest.raises(BadInput, match="not a timecode at 25.000"):
         make_clock(25.0, start="00:00:00:25")
-    check_start(None)
-    check_start("01:00:00:00")
-    with pytest.raises(BadInput):
-        check_start("one o'clock")
+    # a file's own tag that is no timecode is passed over; the user's is refused
+    assert make_clock(25.0, timecode=("garbage", Fraction(25))).start_label == "01:00:00:00"
+    check_options(None, None)
+    check_options("m.edl", "01:00:00:00")
+    check_options("folder", None, folder=True)  # several files: a folder, no suffix to read
+    with pytest.raises(BadInput, match="not a timecode"):
+        check_options("m.edl", "one o'clock")
+    with pytest.raises(BadInput, match="goes with --markers"):
+        check_options(None, "01:00:00:00")
+    with pytest.raises(BadInput, match="suffix"):
+        check_options("m.txt", None)
     with pytest.raises(BadInput, match="suffix"):
         marker_format("m.txt")
     assert marker_format("M.EDL") == ".edl"
@@ -63,14 +70,13 @@ def test_csv_columns_are_the_union_of_the_markers() -> None:
 
 def test_cues_follow_each_other_and_say_what_covers_them() -> None:
     marks = [_m(0, 0, "head"), _m(3, 4, "span"), _m(5, 5, "moment")]
-    cues = layered_cues(marks, 0.0, 10.0, show_s=lambda k, m: 1.5 if k == 0 else 2.0,
-                        base=lambda t: "early" if t < 6 else "late", bounds=[6.0])
+    cues = layered_cues(marks, 0.0, 10.0, head_s=1.5, base=lambda t: "early" if t < 6 else "late", bounds=[6.0])
     assert [(a, b, lines) for a, b, lines in cues] == [
         (0.0, 1.5, ["early", "head"]), (1.5, 3.0, ["early"]), (3.0, 4.0, ["early", "span"]), (4.0, 5.0, ["early"]),
         (5.0, 6.0, ["early", "moment"]), (6.0, 7.0, ["late", "moment"]), (7.0, 10.0, ["late"])]
     # without a base line, stretches with nothing to say are left out
-    bare = layered_cues(marks, 0.0, 10.0, show_s=lambda k, m: 1.5)
-    assert [(a, b) for a, b, _ in bare] == [(0.0, 1.5), (3.0, 4.0), (5.0, 6.5)]
+    bare = layered_cues(marks, 0.0, 10.0, head_s=1.5)
+    assert [(a, b) for a, b, _ in bare] == [(0.0, 1.5), (3.0, 4.0), (5.0, 7.0)]
     assert srt_text(bare, origin_s=0.0).startswith("1\n00:00:00,000 --> 00:00:01,500\nhead\n")
 
 

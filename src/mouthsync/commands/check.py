@@ -42,14 +42,11 @@ def _clock(t: float) -> str:
 def _window_mark(w: dict[str, Any], d: dict[str, Any]) -> str:
     """``=`` within a frame of what the whole file reads there (its delay, or its drift
     line), ``+`` / ``-`` sound later / earlier than that by more than a frame, ``?`` uncertain."""
-    if w["uncertain"] or w["audio_delay_ms"] is None or d["audio_delay_ms"] is None:
+    from mouthsync.sync.report import off_whole_file_ms
+
+    off = off_whole_file_ms(d, w["audio_delay_ms"], 0.5 * (w["start_s"] + w["end_s"]))
+    if w["uncertain"] or off is None:
         return "?"
-    want = d["audio_delay_ms"]
-    dr = d["drift"]
-    at = d["details"].get("delay_at_s")
-    if dr["kind"] == "drift" and dr.get("ms_per_min") is not None and at is not None:
-        want += dr["ms_per_min"] / 60.0 * (0.5 * (w["start_s"] + w["end_s"]) - at)
-    off = w["audio_delay_ms"] - want
     frame_ms = 1000.0 / d["fps"] if d.get("fps") else 40.0
     return "=" if abs(off) <= frame_ms else ("+" if off > 0 else "-")
 
@@ -261,20 +258,14 @@ def register(app: typer.Typer) -> None:
             transcript=transcript, faces=n_faces,
             line_up=line_up, track_rate=track_rate)
         outputs = {"plot": plot, "html": html, "markers": markers, "markers_start": markers_start}
-        if markers_start is not None and markers is None:
-            raise BadInput("--markers-start goes with --markers")
-        from mouthsync.media.markers import check_start
+        from mouthsync.media.markers import check_options
 
-        check_start(markers_start)
+        check_options(markers, markers_start, folder=len(files) > 1)
         if len(files) == 1:
             if plot is not None:
                 from mouthsync.sync.plot import plot_format
 
                 plot_format(plot)  # a suffix we cannot write fails before the work
-            if markers is not None:
-                from mouthsync.media.markers import marker_format
-
-                marker_format(markers)
             inputs = [files[0]] + ([audio] if audio else [])
             for out in (plot, html, markers):
                 if out is not None:

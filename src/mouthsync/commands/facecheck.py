@@ -48,18 +48,14 @@ def register(app: typer.Typer) -> None:
         from mouthsync.core.errors import BadInput
         from mouthsync.face.facetrack import FaceTrack
         from mouthsync.face.quality import check_footage, contact_sheet
-        from mouthsync.media.markers import check_start, marker_format
+        from mouthsync.media.markers import check_options, marker_format
 
-        if sheet is not None:
-            check_output_path(sheet, [file])
-        if markers is not None:
-            marker_format(markers)
-            check_output_path(markers, [file])
-            if sheet is not None and sheet.resolve() == markers.resolve():
-                raise BadInput("--sheet and --markers must be different files")
-        elif markers_start is not None:
-            raise BadInput("--markers-start goes with --markers")
-        check_start(markers_start)
+        check_options(markers, markers_start)
+        for out in (sheet, markers):
+            if out is not None:
+                check_output_path(out, [file])
+        if sheet is not None and markers is not None and sheet.resolve() == markers.resolve():
+            raise BadInput("--sheet and --markers must be different files")
         tr = FaceTrack.load(track) if track is not None else None
         report = check_footage(file, track=tr)
         result = report.to_dict()
@@ -70,10 +66,8 @@ def register(app: typer.Typer) -> None:
             from mouthsync.face.footage_markers import footage_markers_text
             from mouthsync.media.markers import picture_clock, write_markers
 
-            first, last = (float(report.times[0]), float(report.times[-1])) if len(report.times) else (0.0, 0.0)
-            step = float(report.times[1] - report.times[0]) if len(report.times) > 1 else 0.04
             text = footage_markers_text(result, marker_format(markers), picture_clock(file, markers_start),
-                                        first, last + step)
+                                        report.times)
             result["markers"] = str(write_markers(markers, text, (str(file),)))
         emit(result, json_out, _human)
         exit_for(report.findings, fail_on)

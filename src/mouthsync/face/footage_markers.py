@@ -13,11 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mouthsync.media.markers import POINT_SHOW_S, Clock, Cue, Marker, layered_cues, markers_document
+import numpy as np
+
+from mouthsync.media.decode import frame_step
+from mouthsync.media.markers import Clock, Marker, layered_cues, markers_document
 
 _COLOURS = {"error": "Red", "warning": "Yellow", "info": "Blue"}
-# The clip's score is shown this long at the start of a subtitle track.
-HEAD_SHOW_S = 4.0
 
 
 def footage_markers(d: dict[str, Any], first_s: float) -> list[Marker]:
@@ -39,13 +40,12 @@ def footage_markers(d: dict[str, Any], first_s: float) -> list[Marker]:
     return out
 
 
-def footage_cues(markers: list[Marker], first_s: float, end_s: float) -> list[Cue]:
-    """Subtitle cues: the score for the first seconds, then each segment's note while it lasts."""
-    return layered_cues(markers, first_s, end_s, show_s=lambda k, m: HEAD_SHOW_S if k == 0 else POINT_SHOW_S)
-
-
-def footage_markers_text(d: dict[str, Any], fmt: str, clock: Clock, first_s: float, end_s: float) -> str:
-    """The ``facecheck --json`` document ``d``'s markers in format ``fmt`` (a suffix)."""
-    markers = footage_markers(d, first_s)
-    return markers_document(markers, footage_cues(markers, first_s, end_s), fmt, clock,
+def footage_markers_text(d: dict[str, Any], fmt: str, clock: Clock, times: np.ndarray) -> str:
+    """The markers of the ``facecheck --json`` document ``d`` of frames shown at ``times`` in
+    format ``fmt`` (a suffix); its subtitle track shows the score for the first seconds,
+    then each segment's note while it lasts."""
+    first = float(times[0]) if len(times) else 0.0
+    end = float(times[-1]) + frame_step(times) if len(times) else 0.0
+    markers = footage_markers(d, first)
+    return markers_document(markers, layered_cues(markers, first, end), fmt, clock,
                             f"mouthsync facecheck {Path(str(d.get('source') or 'clip')).name}")

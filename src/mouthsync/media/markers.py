@@ -37,8 +37,10 @@ from mouthsync.media.timecode import counting_rate, timecode_label, timecode_sec
 MARKER_FORMATS = (".edl", ".csv", ".srt", ".vtt")
 # Where a timeline's first frame usually sits, for a picture without its own timecode.
 DEFAULT_START = "01:00:00:00"
-# A marker at one moment is shown this long in a subtitle track.
+# A marker at one moment is shown this long in a subtitle track, the first marker (what the
+# report says of the whole clip) for HEAD_SHOW_S.
 POINT_SHOW_S = 2.0
+HEAD_SHOW_S = 4.0
 # Resolve's marker colours (``ResolveColor`` + the name)
 COLOURS = ("Blue", "Cyan", "Green", "Yellow", "Red", "Pink", "Purple", "Fuchsia", "Rose", "Lavender", "Sky",
            "Mint", "Lemon", "Sand", "Cocoa", "Cream")
@@ -94,14 +96,22 @@ def make_clock(fps: float, origin_s: float = 0.0, timecode: tuple[str, Fraction]
                start: str | None = None) -> Clock:
     """The clock of a picture at ``fps`` whose first frame is at ``origin_s``: labelled from
     ``start`` when given, else from its own ``timecode`` (label, counting rate), else from
-    :data:`DEFAULT_START`. A ``start`` that is no timecode at that rate is bad input."""
+    :data:`DEFAULT_START`. A ``start`` that is no timecode at that rate is bad input; a
+    file's own tag that is none is passed over (the user did not write it)."""
     rate = timecode[1] if timecode else counting_rate([Fraction(fps).limit_denominator(1001)])
-    label = start or (timecode[0] if timecode else DEFAULT_START)
-    try:
-        timecode_seconds(label, rate)
-    except BadInput as exc:
-        raise BadInput(f"--markers-start: {exc}") from None
-    return Clock(origin_s, label, rate)
+    if start is not None:
+        try:
+            timecode_seconds(start, rate)
+        except BadInput as exc:
+            raise BadInput(f"--markers-start: {exc}") from None
+        return Clock(origin_s, start, rate)
+    if timecode is not None:
+        try:
+            timecode_seconds(timecode[0], rate)
+            return Clock(origin_s, timecode[0], rate)
+        except BadInput:
+            pass
+    return Clock(origin_s, DEFAULT_START, rate)
 
 
 def picture_clock(path: str | os.PathLike[str], start: str | None = None) -> Clock:
@@ -114,9 +124,15 @@ def picture_clock(path: str | os.PathLike[str], start: str | None = None) -> Clo
     return make_clock(rate_of(times) or 25.0, float(times[0]) if times.size else 0.0, picture_timecode(path), start)
 
 
-def check_start(start: str | None) -> None:
-    """Bad input now for a ``--markers-start`` that is no timecode at all (its frames are
+def check_options(markers: str | os.PathLike[str] | None, start: str | None, *, folder: bool = False) -> None:
+    """Bad input before any work for ``--markers`` / ``--markers-start`` that cannot be
+    used: a suffix that names no format (unless ``markers`` is a folder, for several
+    files), a start without markers, a start that is no timecode at all (its frames are
     judged at the clip's rate once the clip is read)."""
+    if markers is None and start is not None:
+        raise BadInput("--markers-start goes with --markers")
+    if markers is not None and not folder:
+        marker_format(markers)
     if start is not None:
         timecode_seconds(start, 120)
 
@@ -155,15 +171,14 @@ def csv_text(markers: list[Marker], clock: Clock) -> str:
     return buf.getvalue()
 
 
-def layered_cues(markers: list[Marker], t0: float, t_end: float, *, show_s: Callable[[int, Marker], float],
+def layered_cues(markers: list[Marker], t0: float, t_end: float, *, head_s: float = HEAD_SHOW_S,
                  base: Callable[[float], str | None] | None = None, bounds: Iterable[float] = ()) -> list[Cue]:
     """Subtitle cues that follow each other without overlap from ``t0`` to ``t_end``: each
     stretch shows ``base(middle)`` (when given) and under it the text of every marker that
-    covers it; a marker at one moment covers ``show_s(index, marker)`` seconds from it, a
-    marker over a span that span.
-    ``bounds``: more places where the base line may change. Stretches with nothing to say
-    are left out."""
-    shown = [(m.start_s, m.end_s if m.end_s > m.start_s else m.start_s + show_s(k, m), m.text)
+    covers it: a marker over a span that span, one at a moment :data:`POINT_SHOW_S` from it,
+    the first marker (the whole clip's) ``head_s``. ``bounds``: more places where the base
+    line may change. Stretches with nothing to say are left out."""
+    shown = [(m.start_s, m.end_s if m.end_s > m.start_s else m.start_s + (head_s if k == 0 else POINT_SHOW_S), m.text)
              for k, m in enumerate(markers)]
     edges = sorted({t0, t_end, *(x for x in bounds if t0 < x < t_end),
                     *(x for a, b, _ in shown for x in (a, b) if t0 < x < t_end)})

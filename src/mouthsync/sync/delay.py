@@ -230,8 +230,7 @@ def analyse(
             e = estimate_window(sig, sel, delays, w, conf_sig)
             return None if e.delay_s is None or e.uncertain else e.delay_s
 
-        steps = find_steps(sig, runs, w, frame_ms, calibration_ms, part_delay,
-                           cuts=[a for a, _ in shots[1:]], shots=shot_estimates)
+        steps = find_steps(sig, runs, w, frame_ms, calibration_ms, part_delay, shots=shot_estimates)
         if steps:
             drift.kind, drift.interpretation = "steps", None
     delay_at_s: float | None = None if clock is None else mid

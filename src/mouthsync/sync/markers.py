@@ -16,12 +16,12 @@ whether what is measured is what is seen.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from mouthsync.media.markers import POINT_SHOW_S, Clock, Cue, Marker, layered_cues, markers_document
+from mouthsync.media.markers import HEAD_SHOW_S, Clock, Cue, Marker, layered_cues, markers_document
+from mouthsync.sync.report import off_whole_file_ms
 
-# The whole file's verdict is shown this long at the start of a subtitle track.
-HEAD_SHOW_S = 4.0
 _COLOURS = {"file": "Green", "out_of_sync": "Red", "detectable": "Yellow", "step": "Purple", "shot": "Fuchsia",
             "uncertain": "Blue", "still": "Cyan"}
 _NAMES = {"out_of_sync": "out of sync", "detectable": "detectable", "step": "step to", "shot": "shot",
@@ -65,19 +65,6 @@ def file_marker(d: dict[str, Any]) -> Marker:
         head = f"mouthsync {d['audio_delay_ms']:+.0f} ms {said}"
     start = d["windows"][0]["start_s"] if d.get("windows") else 0.0
     return _marker(start, start, kind, text, d["audio_delay_ms"], d["confidence"], name=head)
-
-
-def _away(delay_ms: float | None, mid_s: float, d: dict[str, Any]) -> bool:
-    """Whether ``delay_ms`` at ``mid_s`` reads more than a frame from the whole file (its
-    drift line when it drifts)."""
-    if delay_ms is None or d["audio_delay_ms"] is None or not d.get("fps"):
-        return False
-    want = d["audio_delay_ms"]
-    dr = d.get("drift") or {}
-    at = (d.get("details") or {}).get("delay_at_s")
-    if dr.get("kind") == "drift" and dr.get("ms_per_min") is not None and at is not None:
-        want += dr["ms_per_min"] / 60.0 * (mid_s - at)
-    return abs(delay_ms - want) > 1000.0 / d["fps"]
 
 
 def _uncertain_runs(windows: list[dict[str, Any]]) -> list[tuple[float, float, str]]:
@@ -129,7 +116,8 @@ def report_markers(d: dict[str, Any]) -> list[Marker]:
     if len(shots) > 1:
         for sh in shots:
             mid = 0.5 * (sh["start_s"] + sh["end_s"])
-            if sh["uncertain"] or not _away(sh["audio_delay_ms"], mid, d):
+            off = off_whole_file_ms(d, sh["audio_delay_ms"], mid)
+            if sh["uncertain"] or off is None or abs(off) <= 1000.0 / fps:
                 continue
             if any(m.start_s <= mid <= m.end_s and m.kind in ("out_of_sync", "detectable") for m in out):
                 continue  # a section already marks it
@@ -184,14 +172,12 @@ def cues(d: dict[str, Any], markers: list[Marker]) -> list[Cue]:
             return _reading_line(shot, fps, "this shot")
         return _reading_line(w, fps)
 
-    return layered_cues(markers, t0, t_end, show_s=lambda k, m: head_s if k == 0 else POINT_SHOW_S, base=base,
+    return layered_cues(markers, t0, t_end, head_s=head_s, base=base,
                         bounds=[*(0.5 * (a + b) for a, b in zip(centres, centres[1:], strict=False)), *cuts])
 
 
 def markers_text(d: dict[str, Any], fmt: str, clock: Clock) -> str:
     """The markers of the ``check --json`` document ``d`` in format ``fmt`` (a suffix)."""
-    from pathlib import Path
-
     markers = report_markers(d)
     return markers_document(markers, cues(d, markers), fmt, clock,
                             f"mouthsync check {Path(str(d.get('source') or 'clip')).name}")

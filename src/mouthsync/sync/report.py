@@ -54,6 +54,21 @@ class WindowEstimate:
         }
 
 
+def off_whole_file_ms(d: dict[str, Any], delay_ms: float | None, at_s: float) -> float | None:
+    """How far ``delay_ms``, read at ``at_s`` (a window's or a shot's middle), is from what
+    the ``check --json`` document ``d`` reads for the whole file there: its delay, or its
+    drift line when it drifts (sound later: positive); None when either is not measured.
+    Where the sync changes is where this is more than a frame."""
+    if delay_ms is None or d.get("audio_delay_ms") is None:
+        return None
+    want = d["audio_delay_ms"]
+    dr = d.get("drift") or {}
+    at = (d.get("details") or {}).get("delay_at_s")
+    if dr.get("kind") == "drift" and dr.get("ms_per_min") is not None and at is not None:
+        want += dr["ms_per_min"] / 60.0 * (at_s - at)
+    return float(delay_ms - want)
+
+
 @dataclass
 class Evidence:
     """The inputs a :class:`SyncReport` was measured from: the speaker's face track, the

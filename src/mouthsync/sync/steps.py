@@ -267,7 +267,6 @@ def find_steps(
     frame_ms: float,
     calibration_ms: float,
     measure: Callable[[np.ndarray], float | None],
-    cuts: list[float] | None = None,
     shots: list[Any] | None = None,
 ) -> list[DelayStep]:
     """Every step between ``runs`` of window delays (:func:`delay_runs`; see the module
@@ -277,19 +276,21 @@ def find_steps(
 
     ``sig``: the delay search's :class:`~mouthsync.sync.signals.Signals`; ``measure(sel)``:
     the delay (raw s) of the frames ``sel`` measured alone, or None when that is not
-    confident (the parts' own readings). ``cuts``: picture cuts (s); the frames around
-    each are left out of the split fit (the tracker restarts there and an edit's sound
-    jumps with the picture, so those frames favour whichever delay by accident). ``shots``:
-    an edit's per-shot estimates; a confident one between two runs that reads neither
-    run's delay shows a third level there (:func:`_third_level`), and then no step is
-    reported: the shots describe the edit."""
+    confident (the parts' own readings). ``shots``: an edit's per-shot estimates (none for
+    one take). Their picture cuts: the frames around each are left out of the split fit
+    (the tracker restarts there and an edit's sound jumps with the picture, so those frames
+    favour whichever delay by accident), and a step near one is placed on it. A confident
+    shot between two runs that reads neither run's delay shows a third level there
+    (:func:`_third_level`), and then no step is reported: the shots describe the edit."""
     if not runs:
         return []
-    if any(_third_level(shots or [], a, b, frame_ms) for a, b in zip(runs, runs[1:], strict=False)):
+    shots = shots or []
+    if any(_third_level(shots, a, b, frame_ms) for a, b in zip(runs, runs[1:], strict=False)):
         return []
+    cuts = [sh.start_s for sh in shots[1:]]
     times = sig.times
     usable = np.ones(times.size, dtype=bool)
-    for c in cuts or []:
+    for c in cuts:
         usable &= ~((times >= c - CUT_GUARD_S[0]) & (times < c + CUT_GUARD_S[1]))
     pauses = pauses_in(sig.speech)
     raw = [(_median(r) + calibration_ms) / 1000.0 for r in runs]
@@ -322,7 +323,7 @@ def find_steps(
         while b_k < splits.size - 1 and near[b_k + 1]:
             b_k += 1
         at = 0.5 * float(splits[a_k] + splits[b_k])
-        near_cuts = [c for c in cuts or [] if splits[a_k] - CUT_SNAP_S <= c <= splits[b_k] + CUT_SNAP_S]
+        near_cuts = [c for c in cuts if splits[a_k] - CUT_SNAP_S <= c <= splits[b_k] + CUT_SNAP_S]
         if near_cuts:
             # an edit: the sound changes with the picture, and the cut is exact to the frame
             at = min(near_cuts, key=lambda c: abs(c - at))
@@ -343,8 +344,7 @@ def find_steps(
     if not found:
         return []
     # each part between cuts measured on its own frames; the run's median when it cannot be
-    cuts = [f[1] for f in found]
-    edges = [float(times[0]) - 1e-6, *cuts, float(times[-1]) + 1e-6]
+    edges = [float(times[0]) - 1e-6, *(f[1] for f in found), float(times[-1]) + 1e-6]
     part_ms = []
     for j in range(len(edges) - 1):
         sel = (times >= edges[j]) & (times < edges[j + 1])
