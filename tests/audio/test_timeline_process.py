@@ -8,6 +8,8 @@ from mouthsync.audio.timeline import speech_timeline, speech_timeline_in_process
 from mouthsync.core.errors import BadInput
 from mouthsync.media.decode import decode_audio
 from tests.conftest import SPEECH
+from tests.processes import alive as running
+from tests.processes import children
 
 
 def test_process_timeline_equals_in_process() -> None:
@@ -95,9 +97,7 @@ def test_worker_dies_with_a_killed_parent(tmp_path) -> None:
         "long = Audio(samples=np.tile(a.samples, 8), rate=16000, start=0.0)\n"
         "fut = speech_timeline_in_process(long, transcript='auto', use_cache=False)\n"
         "time.sleep(1.5)\n"
-        "me = os.getpid()\n"
-        "kids = [p for p in os.listdir('/proc') if p.isdigit() and open(f'/proc/{p}/stat').read().split(') ')[1].split()[1] == str(me)]\n"
-        "print(' '.join(kids), flush=True)\n"
+        "print('ready', flush=True)\n"
         "time.sleep(60)\n"
     )
     # a temp folder of its own: a parent killed outright cannot remove the (empty) folder
@@ -106,7 +106,10 @@ def test_worker_dies_with_a_killed_parent(tmp_path) -> None:
     scratch.mkdir()
     parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
                               env={**__import__("os").environ, "TMPDIR": str(scratch)})
-    kids = [int(p) for p in parent.stdout.readline().split()]  # type: ignore[union-attr]
+    assert parent.stdout.readline().strip() == "ready"  # type: ignore[union-attr]
+    # (read here with the shared helper: a scan of /proc in the parent raced processes
+    # that ended between listing and reading, and the parent died of it)
+    kids = sorted(children(parent.pid))
     assert kids, "the worker did not start"
     parent.send_signal(signal.SIGKILL)
     parent.wait(timeout=10)
@@ -114,19 +117,8 @@ def test_worker_dies_with_a_killed_parent(tmp_path) -> None:
     alive = kids
     while alive and time.time() < deadline:
         time.sleep(0.1)
-        alive = [k for k in kids if _running(k)]
+        alive = [k for k in kids if running(k)]
     assert not alive, f"workers {alive} outlived their killed parent"
-
-
-def _running(pid: int) -> bool:
-    """Whether process ``pid`` exists and is not a zombie (Linux /proc)."""
-    from pathlib import Path
-
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        return stat.read_text().split(") ")[1][0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def test_no_temp_folder_left_when_the_caller_exits_at_once(tmp_path) -> None:
