@@ -11,8 +11,11 @@ makes the default ``check --faces auto`` affordable.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -23,14 +26,27 @@ from mouthsync.face.frames import stored_fractions, upright
 
 MAX_SAMPLES = 12
 _MAX_SIDE = 640  # the detector works on 192 px internally: a bigger picture only costs time
+# Where the whole picture shows no face, it is looked at again in tiles of these sizes
+# (px, overlapping by a quarter; the smaller only when the larger find nothing) of the
+# picture at up to TILE_MAX_SIDE (4K: halved), see _tiled.
+TILE_SIDES = (640, 360)
+TILE_STEP = 0.75
+TILE_MAX_SIDE = 1920
+# Tiles cost ~0.3 s a 1080p keyframe: after this many keyframes where they found nothing
+# either (no face at all: a screen recording, B-roll), and none where they found one,
+# the rest are not looked at in tiles.
+TILE_GIVE_UP = 4
 # A face must be this confident; posters and photos in the background are faces too, but
 # measuring one more face is only slower, never wrong (the speaker is chosen by agreement).
 MIN_CONFIDENCE = 0.6
 
 
-def _keyframes(path: str, max_samples: int) -> list[tuple[np.ndarray, int]]:
+def _keyframes(path: str, max_samples: int) -> Iterator[tuple[np.ndarray, int, Callable[[], np.ndarray]]]:
     """RGB pictures of up to ``max_samples`` keyframes spread over the clip, each turned
-    upright, with the quarter turns it was given (``face.frames.upright``).
+    upright, with the quarter turns it was given (``face.frames.upright``) and a callable
+    that gives the same picture at up to :data:`TILE_MAX_SIDE` for :func:`_tiled` (to be
+    called only while the frame is the current one: the generator's next item releases
+    it).
 
     The keyframes are counted from the packet scan that the frame times and the picture's
     digest come from (``media.decode.keyframe_times``, read once per file), then only the
@@ -43,24 +59,76 @@ def _keyframes(path: str, max_samples: int) -> list[tuple[np.ndarray, int]]:
 
     n_key = len(keyframe_times(path))
     if n_key == 0:
-        return []
+        return
     picks = set(np.unique(np.linspace(0, n_key - 1, min(max_samples, n_key)).round().astype(int)).tolist())
-    pictures: list[np.ndarray] = []
+
+    def sized(side: int) -> tuple[int, int]:
+        s = min(1.0, side / max(sw, h, 1))
+        return max(2, int(sw * s) // 2 * 2), max(2, int(h * s) // 2 * 2)
+
     with open_input(path) as c:
         vs = require_video(c, path)
         vs.codec_context.skip_frame = "NONKEY"
         w, h = vs.codec_context.width, vs.codec_context.height
         sw = w * pixel_aspect(vs)  # square pixels: the detector's faces are not squeezed
-        s = min(1.0, _MAX_SIDE / max(sw, h, 1))
-        size = (max(2, int(sw * s) // 2 * 2), max(2, int(h * s) // 2 * 2))
+        size, big = sized(_MAX_SIDE), sized(TILE_MAX_SIDE)  # (the tiles' picture: only where needed)
         try:
             for i, frame in enumerate(c.decode(vs)):
                 if i in picks:
                     turns = display_turn(frame) // 90  # the detector finds upright faces
-                    pictures.append((upright(frame.to_ndarray(format="rgb24", width=size[0], height=size[1]), turns), turns))
+
+                    def larger(frame: Any = frame, turns: int = turns) -> np.ndarray:
+                        return upright(frame.to_ndarray(format="rgb24", width=big[0], height=big[1]), turns)
+
+                    yield upright(frame.to_ndarray(format="rgb24", width=size[0], height=size[1]), turns), turns, larger
         except av.FFmpegError:
             pass  # a damaged tail: the keyframes before it still count
-    return pictures
+
+
+def _tiled(
+    detect: Callable[[np.ndarray], list[tuple[float, list[float]]]], img: np.ndarray, side: int
+) -> list[tuple[float, list[float]]]:
+    """The faces ``detect`` finds on overlapping tiles ``side`` px square of ``img``: each
+    ``(score, [x0, y0, x1, y1])`` as fractions of ``img``, one per face.
+
+    Why: the full-range detector looks at the whole picture through a 192 px input, so a
+    face under about 100 px of a 1080p frame (a speaker in a wide shot, a lectern across
+    a hall) is a few pixels there and is often not found: retalking_face3 placed 196 px
+    wide in a 1920x1080 frame (a face of 79 px) read "no face in any of 125 frames".
+    Tiles of 640 px at the source's resolution show that face three times as large, and
+    it is found at 0.96; a 224 px VoxCeleb clip placed 112 px wide (a face of about
+    60 px) is found only on tiles of 360. Tiles overlap by a quarter, so a face up to a
+    quarter of a tile wide lies whole in one of them; one face seen in two tiles is kept
+    once (the more confident).
+    """
+    h, w = img.shape[:2]
+
+    def starts(n: int) -> list[int]:
+        if n <= side:
+            return [0]
+        step = int(side * TILE_STEP)
+        return sorted(set(list(range(0, n - side, step)) + [n - side]))
+
+    found: list[tuple[float, list[float]]] = []
+    for y in starts(h):
+        for x in starts(w):
+            tile = np.ascontiguousarray(img[y : y + side, x : x + side])
+            th, tw = tile.shape[:2]
+            for score, (a, b, c, d) in detect(tile):
+                found.append((score, [(x + a * tw) / w, (y + b * th) / h, (x + c * tw) / w, (y + d * th) / h]))
+    kept: list[tuple[float, list[float]]] = []
+    for score, box in sorted(found, key=lambda f: -f[0]):
+        if not any(_overlap(box, k) > 0.5 for _, k in kept):
+            kept.append((score, box))
+    return kept
+
+
+def _overlap(a: list[float], b: list[float]) -> float:
+    """The share of the smaller of boxes ``a`` and ``b`` that the other covers."""
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return iw * ih / small if small > 0 else 0.0
 
 
 def _stored_box(box: list[float], turns: int) -> list[float]:
@@ -79,7 +147,8 @@ def face_boxes(path: str | os.PathLike[str], max_samples: int = MAX_SAMPLES, *, 
     most of it importing MediaPipe for the detector).
     """
     settings = {"kind": "keyframes", "max_samples": max_samples, "max_side": _MAX_SIDE,
-                "min_confidence": MIN_CONFIDENCE, "model": "mediapipe-0.10.21/full-range", "boxes": 2}
+                "min_confidence": MIN_CONFIDENCE, "model": "mediapipe-0.10.21/full-range", "boxes": 3,
+                "tiles": [*TILE_SIDES, TILE_STEP, TILE_MAX_SIDE, TILE_GIVE_UP]}
     from mouthsync.media.decode import video_digest  # (PyAV: imported when counting)
 
     # keyed by the picture alone, as the face track is: fix's output shares the count
@@ -89,20 +158,36 @@ def face_boxes(path: str | os.PathLike[str], max_samples: int = MAX_SAMPLES, *, 
             return [[[float(v) for v in b] for b in frame] for frame in json.loads(cpath.read_text())["boxes"]]
     from mouthsync.face.mesh import import_mediapipe
 
-    pictures = _keyframes(str(path), max_samples)
     boxes: list[list[list[float]]] = []
-    if pictures:
-        mp = import_mediapipe()
-        with native_stderr_silenced(), mp.solutions.face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=MIN_CONFIDENCE
-        ) as det:
-            for p, turns in pictures:
-                found = []
-                for d in det.process(p).detections or []:
-                    r = d.location_data.relative_bounding_box
-                    box = [float(r.xmin), float(r.ymin), float(r.xmin + r.width), float(r.ymin + r.height)]
-                    found.append(_stored_box(box, turns))
-                boxes.append(found)
+    pictures = _keyframes(str(path), max_samples)
+    first = next(pictures, None)
+    if first is None:  # no keyframe decodes: MediaPipe is not worth starting
+        return boxes
+    mp = import_mediapipe()
+    with native_stderr_silenced(), mp.solutions.face_detection.FaceDetection(
+        model_selection=1, min_detection_confidence=MIN_CONFIDENCE
+    ) as det:
+
+        def detect(img: np.ndarray) -> list[tuple[float, list[float]]]:
+            out = []
+            for d in det.process(img).detections or []:
+                r = d.location_data.relative_bounding_box
+                out.append((float(d.score[0]) if d.score else 0.0,
+                            [float(r.xmin), float(r.ymin), float(r.xmin + r.width), float(r.ymin + r.height)]))
+            return out
+
+        in_vain, small_face = 0, False  # keyframes tiles found nothing on; whether they found a face
+        for p, turns, larger in itertools.chain([first], pictures):
+            found = detect(p)
+            if not found and (small_face or in_vain < TILE_GIVE_UP):  # a small face in a wide shot?
+                big = larger()
+                for side in (s for s in TILE_SIDES if max(big.shape[:2]) > s):
+                    found = _tiled(detect, big, side)
+                    if found:
+                        break
+                small_face = small_face or bool(found)
+                in_vain += not found
+            boxes.append([_stored_box(box, turns) for _, box in found])
     if cpath is not None:
         with contextlib.suppress(OSError):
             write_text_atomic(cpath, json.dumps({"boxes": boxes}))
