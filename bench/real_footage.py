@@ -11,7 +11,7 @@ whether it reads within a frame of it, and its median lip aperture over the clip
 the mouth is measured as on the clip; phone and anamorphic copies must read the same), and
 the sound's echo decay (``media.echo``: 0.15-0.35 s for a dry voice, "-" not measured),
 and which cause of a low confidence check's warnings name: the sound's low-rate "coding",
-its "echo", its "clipping", or lips coded past reading ("picture"). Default clips:
+its "echo", its "clipping", a "small face", or lips coded past reading ("picture"). Default clips:
 retalking_face2 and retalking_face3.
 About 10-20 s per variant.
 """
@@ -171,7 +171,7 @@ def main() -> int:
                 rep = check_sync(make(name, clip, Path(tmp)), use_cache=False, keep_evidence=True)
                 d = rep.audio_delay_ms
                 named = ",".join(w for f, w in (("sync.audio", "coding"), ("sync.echo", "echo"), ("sync.clipping", "clipping"),
-                                                ("sync.picture", "picture"))
+                                                ("sync.face_size", "small face"), ("sync.picture", "picture"))
                                  if any(x.check == f for x in rep.findings))
                 echo = rep.details.get("echo_decay_s")
                 near = d is not None and own.audio_delay_ms is not None and abs(d - own.audio_delay_ms) <= frame_ms

@@ -133,6 +133,7 @@ def test_a_face_too_small_for_the_whole_picture_is_found_in_tiles(tmp_path: Path
     assert x0 >= 0.2 * (1920 - 196) / 1920 and x1 <= (0.2 * (1920 - 196) + 196) / 1920
     rep = check_sync(wide)
     assert rep.audio_delay_ms is not None
+    assert 60 <= rep.details["face_px"] <= 100  # the clip's 237 px face at a third
     assert abs(rep.audio_delay_ms - check_sync(clip).audio_delay_ms) <= 40.0
 
 

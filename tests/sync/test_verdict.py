@@ -123,6 +123,16 @@ def test_clipping_explains_a_low_confidence() -> None:
     assert clipping_finding(2e-4, 0.0) is None  # a few honest peaks: not the reason
 
 
+def test_a_small_face_explains_a_low_confidence() -> None:
+    from mouthsync.sync.verdict import SMALL_FACE_PX, small_face_finding
+
+    f = small_face_finding(29.0, 0.0)
+    assert f is not None and f.check == "sync.face_size" and "29 px" in f.message and f.value == 29.0
+    assert small_face_finding(29.0, 0.8) is None  # confident: nothing to explain
+    assert small_face_finding(SMALL_FACE_PX, 0.0) is None  # large enough: not the reason
+    assert small_face_finding(None, 0.0) is None and small_face_finding(float("nan"), 0.0) is None
+
+
 def test_lips_coded_past_reading_hold_the_confidence() -> None:
     """Nothing is held at or below the face's line (or when the coding is not known); half
     at 3 QP over it, all at 6 (twice the quantiser step), and a finding says why."""

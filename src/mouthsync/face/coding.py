@@ -164,6 +164,5 @@ def mouth_coding(path: str | os.PathLike[str], tracks: list[Any]) -> list[MouthC
         if len(got) < _MIN_FRAMES:
             out.append(None)
             continue
-        widths = (tr.boxes[:, 2] - tr.boxes[:, 0])[tr.valid]
-        out.append(MouthCoding(qp=float(np.median(got)), face_px=float(np.median(widths)), frames=len(got)))
+        out.append(MouthCoding(qp=float(np.median(got)), face_px=tr.face_px or 0.0, frames=len(got)))
     return out

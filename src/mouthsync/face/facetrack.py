@@ -62,6 +62,14 @@ class FaceTrack:
         """Fraction of frames with a usable face."""
         return float(self.valid.mean()) if len(self.valid) else 0.0
 
+    @property
+    def face_px(self) -> float | None:
+        """The face's median width in stored pixels (its landmarks' box) over the frames with
+        a usable face; None without one. How much picture the lips have to be read from."""
+        if not self.valid.any():
+            return None
+        return float(np.median((self.boxes[:, 2] - self.boxes[:, 0])[self.valid]))
+
     def save(self, path: str | os.PathLike[str], inputs: tuple[str | os.PathLike[str], ...] = ()) -> Path:
         """Write the track as ``.npz`` atomically (loads with plain NumPy, no mouthsync)."""
         import json

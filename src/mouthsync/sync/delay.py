@@ -89,6 +89,7 @@ from mouthsync.sync.verdict import (
     judge_report,
     picture_finding,
     picture_weight,
+    small_face_finding,
 )
 
 if TYPE_CHECKING:
@@ -781,6 +782,11 @@ def check_sync(
     clipped = clipping_finding(rep.details["clipped_share"], rep.confidence) if rep.audio_delay_ms is not None else None
     if clipped is not None:
         rep.findings.append(clipped)
+    face_px = usable[best].face_px
+    rep.details["face_px"] = None if face_px is None else round(face_px, 1)
+    small = small_face_finding(face_px, rep.confidence) if rep.audio_delay_ms is not None else None
+    if small is not None:
+        rep.findings.append(small)
     rep.details["echo_decay_s"] = echo_decay(audio.samples, audio.rate)
     echoes = echo_finding(rep.details["echo_decay_s"], rep.confidence) if rep.audio_delay_ms is not None else None
     if echoes is not None:

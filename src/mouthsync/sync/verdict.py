@@ -98,6 +98,31 @@ def clipping_finding(clipped_share: float, conf: float) -> Finding | None:
                    value=round(clipped_share, 5), threshold=CLIPPED_SHARE)
 
 
+#: A face narrower than this (stored px, the landmarks' box) is named as a cause of a low
+#: confidence (:func:`small_face_finding`).
+SMALL_FACE_PX = 40.0
+
+
+def small_face_finding(face_px: float | None, conf: float) -> Finding | None:
+    """Why a confidence is low when the face is a few dozen pixels wide: a finding, else None.
+
+    Why: a speaker in a wide shot. The shared clips' pictures scaled down into a 1080p
+    frame (``docs/face.md``, "Smaller faces") read the delay within a frame down to faces
+    of 30-40 px, but 5 of the 7 faces of 29-31 px at confidence 0.00 (two of them 0.6 s
+    off), against 2 of 6 at 38-41 px and none of the faces of 66 px and more beyond what
+    the clip reads as it is. The lips there are two or three pixels tall when open, and
+    the advice otherwise asks whether the visible face is the speaker.
+    ``face_px``: the median width of the face's landmark box.
+    """
+    if conf >= LOW_CONFIDENCE or face_px is None or not np.isfinite(face_px) or face_px >= SMALL_FACE_PX:
+        return None
+    return Finding("sync.face_size", Severity.WARNING,
+                   f"the face is about {face_px:.0f} px wide in the picture: its lips are a few pixels tall, too "
+                   "few to time the mouth's movements, which lowers the confidence on its own",
+                   advice="measure a closer shot or a higher-resolution copy of the picture if there is one",
+                   value=round(float(face_px), 1), threshold=SMALL_FACE_PX, unit="px")
+
+
 def picture_weight(coding: MouthCoding | None) -> float:
     """What is left of a confidence read from lips coded as ``coding`` says, 0-1.
 
