@@ -114,16 +114,12 @@ def test_a_face_too_small_for_the_whole_picture_is_found_in_tiles(tmp_path: Path
     """retalking_face3's picture made a third of its size in a 1080p frame (a face of about
     80 px, a speaker in a wide shot): the detector finds nothing on the whole picture, the
     tiles find the face, and check measures it in a crop as on the clip."""
-    import subprocess
-
     from mouthsync.face import count as cnt
     from mouthsync.sync.delay import check_sync
+    from tests.sync.builders import wide_shot
 
     clip = next(p for p in CLIPS if p.name == "retalking_face3.mp4")
-    wide = tmp_path / "wide.mp4"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(clip), "-vf",
-                    "scale=196:-2,pad=1920:1080:(ow-iw)*0.2:(oh-ih)/3", "-c:v", "libx264", "-preset", "veryfast",
-                    "-crf", "20", "-c:a", "copy", str(wide)], check=True)
+    wide = wide_shot(clip, 1 / 3, tmp_path / "wide.mp4")  # 196 px of 590
     tiled: list[int] = []
     real = cnt._tiled
     monkeypatch.setattr(cnt, "_tiled", lambda d, img, side: tiled.append(side) or real(d, img, side))

@@ -168,6 +168,22 @@ def test_head_turn_flagged_where_the_pose_says_so() -> None:
 
 
 @pytest.mark.slow
+def test_a_face_a_few_dozen_pixels_wide_is_flagged(tmp_path: Path) -> None:
+    """voxceleb_620900105 at a quarter of its 224 px in a 1080p frame (a face of about
+    31 px): flagged as too small the whole clip long, with its width; the clip itself is
+    not (test_clean_shared_clips_not_flagged)."""
+    from mouthsync.face.mouth import SMALL_FACE_PX
+    from tests.sync.builders import wide_shot
+
+    src = next(p for p in WILD if p.name == "voxceleb_620900105.mp4")
+    rep = check_footage(wide_shot(src, 0.25, tmp_path / "wide.mp4"))
+    small = [s for s in rep.segments if s.reason == "small_face"]
+    assert len(small) == 1 and small[0].end_s - small[0].start_s >= 0.9 * (rep.times[-1] - rep.times[0])
+    assert 25 <= small[0].value < SMALL_FACE_PX
+    assert rep.score < 100
+
+
+@pytest.mark.slow
 def test_exposure_step_is_exposure_not_flicker(tmp_path) -> None:
     dst = tmp_path / "exposure.mp4"
     subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(SRC), "-vf",

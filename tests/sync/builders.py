@@ -238,6 +238,18 @@ def side_by_side(left: str | os.PathLike[str], right: str | os.PathLike[str], au
     return Path(out)
 
 
+def wide_shot(src: str | os.PathLike[str], scale: float, out: str | os.PathLike[str], x: float = 0.2) -> Path:
+    """A speaker in a wide shot: ``src``'s whole picture at ``scale`` of its width, on black
+    in a 1920x1080 frame (``x``: where across the free width, a third of the way down), with
+    its own sound copied."""
+    from mouthsync.media.decode import video_meta
+
+    w = max(2, int(video_meta(src).width * scale) // 2 * 2)
+    ffmpeg("-i", str(src), "-vf", f"scale={w}:-2,pad=1920:1080:(ow-iw)*{x}:(oh-ih)/3", "-c:v", "libx264",
+           "-preset", "veryfast", "-crf", "20", "-c:a", "copy", str(out))
+    return Path(out)
+
+
 def build_concatenation(
     sources: list[str | os.PathLike[str]],
     shifts_s: list[float],

@@ -173,6 +173,22 @@ def test_clipped_sound_says_why_the_confidence_is_low(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_small_face_says_why_the_confidence_is_low(tmp_path: Path) -> None:
+    """voxceleb_620900105 at a quarter of its 224 px in a 1080p frame (a face of about
+    31 px, found on the keyframe in tiles) read confidence 0.00: check names the face's
+    size beside it; the clip as it is names none."""
+    from tests.sync.builders import wide_shot
+
+    clip = _clip("voxceleb_620900105.mp4")
+    rep = check_sync(wide_shot(clip, 0.25, tmp_path / "wide.mp4"))
+    assert 25 <= rep.details["face_px"] < 40
+    named = [f for f in rep.findings if f.check == "sync.face_size"]
+    assert len(named) == (rep.confidence < 0.3) and all("px wide" in f.message for f in named)
+    plain = check_sync(clip)
+    assert plain.details["face_px"] > 100 and not [f for f in plain.findings if f.check == "sync.face_size"]
+
+
+@pytest.mark.slow
 def test_lips_coded_past_reading_hold_the_confidence_and_say_why(tmp_path: Path) -> None:
     """retalking_face1's picture coded again at CRF 51 (its sound copied): the lips'
     quantiser is 51, 6 over the line for its face, and the reading there is noise (shifted

@@ -42,6 +42,12 @@ MOUTH_REGION = (
     61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185,
 )
 
+# A face narrower than this (stored px, its landmarks' box) leaves its lips a few pixels
+# tall: too few to time the mouth's movements. The shared clips' pictures scaled into a
+# 1080p frame read sync at confidence 0.00 on 5 of the 7 faces of 29-31 px, 2 of 6 of
+# 38-41 px, and as the clip itself from 66 px (docs/face.md, "Smaller faces").
+SMALL_FACE_PX = 40.0
+
 # Lips are "touching" when the mean inner aperture is below this fraction of the
 # inter-ocular distance. Checked by eye on mouth crops of retalking_face1/face2 and
 # voxceleb_00473: closed lips measure 0.001-0.024, a visible slit with teeth showing

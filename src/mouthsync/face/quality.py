@@ -14,6 +14,8 @@ vary between cameras, and absolute where the physics is fixed (head angle):
                     the eyes and nose (a cover or a blur there the whole shot long, which
                     the shot's own typical patch cannot show).
 * ``head_turned``   |yaw| > 35° or |pitch| > 30°: the lips are foreshortened.
+* ``small_face``    the face is under :data:`~mouthsync.face.mouth.SMALL_FACE_PX` wide
+                    (1 s median): a speaker in a wide shot, lips a few pixels tall.
 * ``blur``          sharpness (variance of the Laplacian, relative to patch contrast) of the
                     eyes-nose-upper-lip block falls far below this clip's sharp frames for
                     ~0.5 s (that block is in the mouth's focus plane and motion, but its
@@ -45,13 +47,20 @@ import numpy as np
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.face.coding import heavy_qp, lips_box
 from mouthsync.face.facetrack import FaceTrack
-from mouthsync.face.mouth import EYE_OUTER_L, EYE_OUTER_R, MOUTH_REGION, NOSE_TIP, landmark_box
+from mouthsync.face.mouth import (
+    EYE_OUTER_L,
+    EYE_OUTER_R,
+    MOUTH_REGION,
+    NOSE_TIP,
+    SMALL_FACE_PX,
+    landmark_box,
+)
 from mouthsync.face.shots import MIN_SHOT_S, Transitions, span_mask, transitions
 from mouthsync.face.track import track_face
 from mouthsync.media.decode import frame_step
 from mouthsync.media.quantiser import EXPORT_OPTIONS, QUANTISER_THREADS, region_qp
 
-ALGORITHM = "facecheck-1"
+ALGORITHM = "facecheck-2"
 RIGID = (33, 133, 263, 362, 168, 6, 1)
 OCCLUDED_Z = 12.0
 FLAT_TEXTURE = 0.4
@@ -70,6 +79,8 @@ REASONS: dict[str, tuple[str, str, Severity]] = {
     "no_face": ("no usable face", "cut or ignore this span: sync cannot be judged without a face", Severity.ERROR),
     "occluded": ("mouth occluded", "use footage where nothing covers the mouth (hand, microphone, hair)", Severity.ERROR),
     "head_turned": ("head turned too far for lip reading", "prefer spans where the speaker faces the camera (|yaw| < 35°)", Severity.WARNING),
+    "small_face": ("face too small to read the lips (value: its width in px)",
+                   "use a closer shot or a higher-resolution source: lips a few pixels tall cannot be timed", Severity.WARNING),
     "blur": ("mouth region blurred", "use a faster shutter or a sharper take; judge sync outside this span", Severity.WARNING),
     "shake": ("camera shake or jerky head motion", "stabilise the footage or judge sync on steadier spans", Severity.WARNING),
     "fast_motion": ("fast head motion", "mouth shapes smear while the head turns fast; judge sync on calmer spans", Severity.WARNING),
@@ -78,7 +89,7 @@ REASONS: dict[str, tuple[str, str, Severity]] = {
     "compression": ("heavy compression blocks on the lips", "use a higher-bitrate source; coarse coding hides lip detail", Severity.WARNING),
 }
 # How much each reason costs the clip score per flagged second-share (0..1).
-WEIGHTS = {"no_face": 1.0, "occluded": 1.0, "head_turned": 0.6, "blur": 0.6, "shake": 0.5,
+WEIGHTS = {"no_face": 1.0, "occluded": 1.0, "head_turned": 0.6, "small_face": 0.5, "blur": 0.6, "shake": 0.5,
            "fast_motion": 0.4, "flicker": 0.4, "exposure": 0.2, "compression": 0.5}
 
 
@@ -447,8 +458,9 @@ def analyse(
     struct_s = _rolling(struct, win)
     qp = np.full(n, np.nan) if qp is None else np.asarray(qp, dtype=np.float64)
     qp_s = _rolling(qp, win) if n else qp
+    face_w = _rolling(np.where(valid, (tr.boxes[:, 2] - tr.boxes[:, 0]).astype(np.float64), np.nan), win) if n else np.zeros(0)
     with np.errstate(invalid="ignore"):
-        qp_over = qp_s - heavy_qp(_rolling((tr.boxes[:, 2] - tr.boxes[:, 0]).astype(np.float64), win) if n else qp)
+        qp_over = qp_s - heavy_qp(face_w if n else qp)
 
     def flag(x: np.ndarray, thr: float, above: bool = True) -> np.ndarray:
         with np.errstate(invalid="ignore"):
@@ -460,6 +472,7 @@ def analyse(
         "occluded": (flag(occ, OCCLUDED_Z) | flag(tex_rel, FLAT_TEXTURE, above=False)
                      | flag(struct_s, FLAT_MOUTH, above=False)),
         "head_turned": flag(np.maximum(yaw - 35.0, pitch - 30.0), 0.0),
+        "small_face": flag(face_w, SMALL_FACE_PX, above=False),
         "blur": flag(sharp_rel, 0.35, above=False),
         "shake": flag(acc_s - m["shake_thr"], 0.0),
         "fast_motion": flag(motion, 1.0),
@@ -479,7 +492,7 @@ def analyse(
         "exposure_dev": expo, "yaw": tr.pose[:, 0].astype(np.float64),
         "pitch": tr.pose[:, 1].astype(np.float64),
     }
-    value_of = {"occluded": occ, "head_turned": np.maximum(yaw, pitch), "blur": sharp_rel,
+    value_of = {"occluded": occ, "head_turned": np.maximum(yaw, pitch), "small_face": face_w, "blur": sharp_rel,
                 "shake": acc_s, "fast_motion": motion, "flicker": flick_s, "exposure": expo, "compression": blk_s,
                 "no_face": np.ones(n)}
     segments: list[Segment] = []
@@ -488,7 +501,7 @@ def analyse(
             sel = slice(a, b + 1)
             v = value_of[reason][sel]
             what, rec, sev = REASONS[reason]
-            val = float(np.nanmin(v) if reason == "blur" else np.nanmax(v)) if np.isfinite(v).any() else float("nan")
+            val = float(np.nanmin(v) if reason in ("blur", "small_face") else np.nanmax(v)) if np.isfinite(v).any() else float("nan")
             flat = struct_s[sel]
             if reason == "occluded" and np.isfinite(flat).any() and np.nanmedian(flat) < FLAT_MOUTH:
                 # covered the shot long (the typical patch is the cover): the value that tells

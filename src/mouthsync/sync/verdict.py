@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mouthsync.core.findings import Finding, Severity
+from mouthsync.face.mouth import SMALL_FACE_PX
 from mouthsync.media.echo import NAMED_DECAY_S
 from mouthsync.sync.drift import DriftFit
 from mouthsync.sync.standards import get_standard, judge
@@ -98,11 +99,6 @@ def clipping_finding(clipped_share: float, conf: float) -> Finding | None:
                    value=round(clipped_share, 5), threshold=CLIPPED_SHARE)
 
 
-#: A face narrower than this (stored px, the landmarks' box) is named as a cause of a low
-#: confidence (:func:`small_face_finding`).
-SMALL_FACE_PX = 40.0
-
-
 def small_face_finding(face_px: float | None, conf: float) -> Finding | None:
     """Why a confidence is low when the face is a few dozen pixels wide: a finding, else None.
 
@@ -111,8 +107,9 @@ def small_face_finding(face_px: float | None, conf: float) -> Finding | None:
     of 30-40 px, but 5 of the 7 faces of 29-31 px at confidence 0.00 (two of them 0.6 s
     off), against 2 of 6 at 38-41 px and none of the faces of 66 px and more beyond what
     the clip reads as it is. The lips there are two or three pixels tall when open, and
-    the advice otherwise asks whether the visible face is the speaker.
-    ``face_px``: the median width of the face's landmark box.
+    the advice otherwise asks whether the visible face is the speaker (``facecheck``
+    flags the same spans, ``small_face``). ``face_px``: the median width of the face's
+    landmark box; the line is :data:`~mouthsync.face.mouth.SMALL_FACE_PX`.
     """
     if conf >= LOW_CONFIDENCE or face_px is None or not np.isfinite(face_px) or face_px >= SMALL_FACE_PX:
         return None
