@@ -1,17 +1,19 @@
 """check on the kinds of file users bring that the shift protocol does not hold: phone
 footage stored turned, anamorphic pixels, a title's sound before the first words or after
 the last, telephone sound, echo, clipping, hum, low-rate coding, a blurry or rate-converted
-picture.
+picture; a shaky, flickering, zooming, dim, mirrored or dropped-frame picture, a speaker
+in a wide shot, fast speech.
 
     .venv/bin/python bench/real_footage.py [--variants NAME,NAME] [CLIP ...]
 
 Each variant is made from a shared clip with ffmpeg and checked cold (no cache) with the
 default settings; the table prints its delay and confidence beside the clip's own,
-whether it reads within a frame of it, and its median lip aperture over the clip's (1.00:
-the mouth is measured as on the clip; phone and anamorphic copies must read the same), and
-the sound's echo decay (``media.echo``: 0.15-0.35 s for a dry voice, "-" not measured),
-and which cause of a low confidence check's warnings name: the sound's low-rate "coding",
-its "echo", its "clipping", a "small face", or lips coded past reading ("picture"). Default clips:
+whether it reads within a frame of it (of its delay 1.25x shorter for "fast 1.25x"), and
+its median lip aperture over the clip's (1.00: the mouth is measured as on the clip;
+phone and anamorphic copies must read the same), and the sound's echo decay
+(``media.echo``: 0.15-0.35 s for a dry voice, "-" not measured), and which cause of a low
+confidence check's warnings name: the sound's low-rate "coding", its "echo", its
+"clipping", a "small face", or lips coded past reading ("picture"). Default clips:
 retalking_face2 and retalking_face3.
 About 10-20 s per variant.
 """
@@ -60,7 +62,17 @@ VARIANTS: list[tuple[str, str]] = [
     ("blurry", "the picture at a third of its size and back, at CRF 40 (a heavy web re-encode)"),
     ("CRF 51", "the picture coded again at x264's coarsest, CRF 51 (the lips smeared past reading)"),
     ("30 fps dup", "25 fps shown at 30 fps by repeating every fifth frame (a rate conversion)"),
+    ("shaky", "a handheld camera: the picture cropped by a twentieth, moved on a 2-7 Hz path, and scaled back"),
+    ("flicker", "the brightness swinging +-12 % three times a second (lights on mains, a shutter beating)"),
+    ("zoom", "a slow push-in: the picture 6 % larger every second, cropped back to its size"),
+    ("low light", "dark and flat (brightness -0.2, contrast 0.6) with moving grain (a dim room, high gain)"),
+    ("wide shot", "the picture at a third of its width in a 1920x1080 frame (a speaker in a wide shot)"),
+    ("VFR drops", "15 % of the frames dropped at random, the others kept at their times (a phone under load)"),
+    ("fast 1.25x", "picture and sound played 1.25x faster (fast speech; the clip's delay read 1.25x shorter)"),
+    ("mirrored", "the picture flipped left to right (a selfie camera)"),
 ]
+# Variants whose picture and sound run faster than the clip's: its delay reads shorter.
+_SPEED = {"fast 1.25x": 1.25}
 
 # the sound coded again, the picture copied: FFmpeg's audio options
 _RECODED = {
@@ -135,9 +147,36 @@ def make(name: str, clip: Path, folder: Path) -> Path:
         vf = (f"scale={meta.width // 3 // 2 * 2}:-2,scale={meta.width}:{meta.height}" if name == "blurry" else "fps=30")
         crf = "40" if name == "blurry" else "18"
         _ffmpeg("-i", str(clip), "-vf", vf, "-c:v", "libx264", "-preset", "veryfast", "-crf", crf, "-c:a", "copy", str(out))
+    elif name in _PICTURE:
+        meta = video_meta(clip)
+        _ffmpeg("-i", str(clip), *_PICTURE[name](meta.width, meta.height), *enc, "-c:a", "copy", str(out))
+    elif name in _SPEED:
+        k = _SPEED[name]
+        _ffmpeg("-i", str(clip), "-filter_complex", f"[0:v]setpts=PTS/{k}[v];[0:a]atempo={k}[a]", "-map", "[v]",
+                "-map", "[a]", *enc, "-c:a", "pcm_s16le", str(out))
     else:
         raise ValueError(name)
     return out
+
+
+def _shake(w: int, h: int) -> list[str]:
+    m = max(8, w // 20) // 2 * 2  # the margin the camera moves in
+    x = f"{m}+{0.7 * m:.1f}*sin(2*PI*t*3.1)+{0.3 * m:.1f}*sin(2*PI*t*7.3)"
+    y = f"{m}+{0.7 * m:.1f}*cos(2*PI*t*2.3)+{0.3 * m:.1f}*sin(2*PI*t*5.9)"
+    return ["-vf", f"crop={w - 2 * m}:{h - 2 * m}:'{x}':'{y}',scale={w}:{h}"]
+
+
+# the picture changed, the sound copied: FFmpeg's video options for a picture w x h
+_PICTURE = {
+    "shaky": _shake,
+    "flicker": lambda w, h: ["-vf", "eq=brightness='0.12*sin(2*PI*t*3)':eval=frame"],
+    # (scaled frame by frame and cropped, not zoompan: that re-times the frames at a fixed rate)
+    "zoom": lambda w, h: ["-vf", f"scale=w='trunc(iw*(1+0.06*t)/2)*2':h=-2:eval=frame,crop={w}:{h}"],
+    "low light": lambda w, h: ["-vf", "eq=brightness=-0.2:contrast=0.6,noise=alls=18:allf=t"],
+    "wide shot": lambda w, h: ["-vf", f"scale={w // 3 // 2 * 2}:-2,pad=1920:1080:(ow-iw)*0.2:(oh-ih)/3"],
+    "VFR drops": lambda w, h: ["-vf", "select='gt(random(0),0.15)'", "-fps_mode", "vfr"],
+    "mirrored": lambda w, h: ["-vf", "hflip"],
+}
 
 
 def _aperture(report) -> float:  # type: ignore[no-untyped-def]
@@ -174,7 +213,8 @@ def main() -> int:
                                                 ("sync.face_size", "small face"), ("sync.picture", "picture"))
                                  if any(x.check == f for x in rep.findings))
                 echo = rep.details.get("echo_decay_s")
-                near = d is not None and own.audio_delay_ms is not None and abs(d - own.audio_delay_ms) <= frame_ms
+                k = _SPEED.get(name, 1.0)
+                near = d is not None and own.audio_delay_ms is not None and abs(d - own.audio_delay_ms / k) <= frame_ms / k
                 ok += near
                 total += 1
                 print(f"{clip.stem:18s} {name:12s} {d if d is not None else float('nan'):+9.1f} {rep.confidence:5.2f} "
