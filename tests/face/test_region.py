@@ -44,6 +44,21 @@ def test_a_face_small_on_a_quarter_of_the_keyframes_gets_its_crop() -> None:
     assert crops[0][0] + crops[0][2] <= crops[1][0]  # left face's crop, then the right's
 
 
+def test_one_small_face_among_larger_ones_puts_every_face_in_a_crop() -> None:
+    """A video call's gallery: the tiles' faces differ in size. On the whole picture Face
+    Mesh measured the larger ones and never found one of 58 px (at 640), so every face is
+    tracked in its own crop; faces all large enough stay on the whole picture."""
+    w, h = 1280, 720
+    large = [0.67, 0.15, 0.80, 0.39]  # 83 px at 640 (the gallery of the test below)
+    larger = [0.67, 0.69, 0.81, 0.94]  # 90 px
+    small = [0.23, 0.61, 0.32, 0.77]  # 58 px
+    crops = face_regions([[large, larger, small]] * 4, w, h, 640, 3)
+    assert crops is not None and len(crops) == 3
+    for (x0, y0, cw, ch), b in zip(crops, sorted([large, larger, small]), strict=True):
+        assert x0 <= b[0] * w and x0 + cw >= b[2] * w and y0 <= b[1] * h and y0 + ch >= b[3] * h
+    assert face_regions([[large, larger]] * 4, w, h, 640, 2) is None  # both large enough
+
+
 def test_region_only_for_one_small_face() -> None:
     w, h = 1920, 1080
     small = [[[0.62, 0.37, 0.68, 0.48]]] * 6  # a face 115 px wide: 38 px at 640
@@ -106,3 +121,37 @@ def test_check_measures_a_wide_shot(wide_shot: Path, faces: str | int) -> None:
     rep = check_sync(wide_shot, faces=faces)
     assert rep.confidence >= 0.3
     assert abs(rep.audio_delay_ms - base.audio_delay_ms) <= 40.0
+
+
+@pytest.mark.slow
+def test_check_finds_the_speaker_in_a_video_calls_gallery(tmp_path: Path) -> None:
+    """Four people in a 2x2 gallery, the bottom-left one speaking (retalking_face4, whose
+    face is the smallest there): every face is measured and that one is the speaker, at
+    its own delay. With three faces measured on the whole picture it was never found, and
+    another face read +328 ms at confidence 0.53."""
+    from tests.sync.builders import gallery
+
+    names = ["retalking_face2.mp4", "retalking_face3.mp4", "retalking_face4.mp4", "retalking_face5.mp4"]
+    clips = [next(p for p in CLIPS if p.name == n) for n in names]
+    rep = check_sync(gallery(clips, 2, tmp_path / "gallery.mp4"))
+    faces = rep.details["faces"]
+    assert len(faces) == 4
+    box = faces[rep.details["speaker_face"]]["box"]
+    assert (box[0] + box[2]) / 2 < 426 and (box[1] + box[3]) / 2 > 360  # bottom left
+    assert rep.confidence >= 0.3
+    assert abs(rep.audio_delay_ms - check_sync(clips[2]).audio_delay_ms) <= 40.0
+    assert not [f for f in rep.findings if f.check == "sync.faces"]
+
+
+@pytest.mark.slow
+def test_faces_left_unmeasured_are_named(tmp_path: Path) -> None:
+    """Six people in a 3x2 gallery: four are measured by default, and check says the
+    speaker may be one of the other two."""
+    from tests.conftest import WILD
+    from tests.sync.builders import gallery
+
+    clips = [*CLIPS, WILD[0]]
+    rep = check_sync(gallery(clips, 2, tmp_path / "six.mp4", columns=3))
+    named = [f for f in rep.findings if f.check == "sync.faces"]
+    assert len(rep.details["faces"]) == 4
+    assert len(named) == 1 and named[0].value == 6.0 and "--faces 6" in (named[0].advice or "")

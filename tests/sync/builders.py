@@ -250,6 +250,22 @@ def wide_shot(src: str | os.PathLike[str], scale: float, out: str | os.PathLike[
     return Path(out)
 
 
+def gallery(sources: list[str | os.PathLike[str]], speaker: int, out: str | os.PathLike[str], columns: int = 2) -> Path:
+    """A video call's gallery view: each source in a 426x360 tile (stretched), ``columns``
+    tiles a row, 25 fps, with the sound of ``sources[speaker]``; 4.5 s."""
+    n = len(sources)
+    rows = -(-n // columns)
+    tiles = "".join(f"[{i}:v]scale=426:360,fps=25,setsar=1[t{i}];" for i in range(n))
+    layout = "|".join(f"{(i % columns) * 426}_{(i // columns) * 360}" for i in range(n))
+    pad = f",pad={columns * 426}:{rows * 360}" if n < rows * columns else ""
+    inputs = [a for s in sources for a in ("-i", str(s))]
+    ffmpeg(*inputs, "-filter_complex",
+           tiles + "".join(f"[t{i}]" for i in range(n)) + f"xstack=inputs={n}:layout={layout}{pad}[v]",
+           "-map", "[v]", "-map", f"{speaker}:a", "-t", "4.5", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
+           "-c:a", "aac", str(out))
+    return Path(out)
+
+
 def build_concatenation(
     sources: list[str | os.PathLike[str]],
     shifts_s: list[float],

@@ -30,17 +30,20 @@ MARGIN_ABOVE = 0.8
 MARGIN_BELOW = 1.3
 
 
-def _crop_for(
-    b: np.ndarray, width: int, height: int, max_side: int | None
-) -> tuple[int, int, int, int] | None:
-    """The crop around one face's keyframe boxes ``b`` (n, 4; source px), or None when the
-    face is large enough for the whole picture."""
-    widths = b[:, 2] - b[:, 0]
-    face_w = float(np.median(widths))
+def _small(b: np.ndarray, width: int, height: int, max_side: int | None) -> bool:
+    """Whether one face's keyframe boxes ``b`` (n, 4; source px) are too small for Face Mesh
+    on the whole picture shrunk to ``max_side``: judged on the smaller faces (a zoom, an
+    edit between a close and a wider shot), as the whole picture loses every frame where
+    the face is under what Face Mesh can track."""
     scale = min(1.0, (max_side or max(width, height)) / max(width, height))
-    # judged on the smaller faces (a zoom, an edit between a close and a wider shot): the
-    # whole picture loses every frame where the face is under what Face Mesh can track
-    if float(np.percentile(widths, SMALL_SHARE)) * scale >= MIN_FACE_PX or face_w <= 0:
+    return float(np.percentile(b[:, 2] - b[:, 0], SMALL_SHARE)) * scale < MIN_FACE_PX
+
+
+def _crop_for(b: np.ndarray, width: int, height: int) -> tuple[int, int, int, int] | None:
+    """The crop around one face's keyframe boxes ``b`` (n, 4; source px), or None when it
+    would be most of the picture (no gain)."""
+    face_w = float(np.median(b[:, 2] - b[:, 0]))
+    if face_w <= 0:
         return None
     x0 = b[:, 0].min() - MARGIN_SIDE * face_w
     x1 = b[:, 2].max() + MARGIN_SIDE * face_w
@@ -59,9 +62,10 @@ def face_regions(
     boxes: list[list[list[float]]], width: int, height: int, max_side: int | None, n: int
 ) -> list[tuple[int, int, int, int]] | None:
     """One crop ``(x0, y0, w, h)`` per face (source pixels, even numbers, inside the
-    picture) for ``n`` faces that are all small (one face in a medium shot; a wide two-shot,
-    each person tracked in a crop of their own), or None when the whole picture should be
-    tracked (a face large enough, another number of faces, none found).
+    picture) for ``n`` faces of which at least one is small (one face in a medium shot; a
+    wide two-shot or a video call's gallery, each person tracked in a crop of their own),
+    or None when the whole picture should be tracked (every face large enough, another
+    number of faces, none found).
 
     ``boxes``: per sampled keyframe, the face boxes as fractions of the picture
     (:func:`mouthsync.face.count.face_boxes`).
@@ -74,10 +78,16 @@ def face_regions(
     frames = [sorted(f, key=lambda r: r[0]) for f in boxes if len(f) == n]
     if not frames or len(frames) < 0.5 * len(boxes):
         return None
+    faces = [np.asarray([f[k] for f in frames], dtype=np.float64) * np.array([width, height, width, height])
+             for k in range(n)]
+    # one small face among larger ones (a video call's gallery: the tiles' faces differ in
+    # size) puts every face in a crop: on the whole picture Face Mesh would measure the
+    # larger ones and never find it
+    if not any(_small(b, width, height, max_side) for b in faces):
+        return None
     crops = []
-    for k in range(n):
-        b = np.asarray([f[k] for f in frames], dtype=np.float64) * np.array([width, height, width, height])
-        crop = _crop_for(b, width, height, max_side)
+    for b in faces:
+        crop = _crop_for(b, width, height)
         if crop is None:
             return None
         crops.append(crop)

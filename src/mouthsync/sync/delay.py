@@ -631,6 +631,7 @@ def check_sync(
             # and whether they are too small for Face Mesh on the whole picture (face.region).
             boxes = face_boxes(vpath, use_cache=use_cache)
             n_faces = faces_in(boxes) if faces == "auto" else int(faces)
+            seen = faces_in(boxes, max_faces=len(max(boxes, key=len, default=[])))
             crops = face_regions(boxes, meta.width, meta.height, DEFAULT_MAX_SIDE, n_faces)
             if n_faces == 1 and one is not None and not crops:
                 tracks = [one.result()]
@@ -799,6 +800,13 @@ def check_sync(
         rep.details["noise_snr_db"] = noisy[0].get("snr_db")
     if n_faces > 1:
         _add_speaker(rep, usable, reports, best)
+    if seen > len(usable):
+        rep.findings.insert(0, Finding(
+            "sync.faces", Severity.WARNING,
+            f"{seen} faces are in the picture and {len(usable)} {'was' if len(usable) == 1 else 'were'} measured: "
+            "the speaker may be one of the others",
+            advice=f"crop the picture to the speaker, or measure more faces (check FILE --faces {seen})",
+            value=float(seen)))
     if keep_evidence:
         rep.evidence = Evidence(track=usable[best], timelines=list(timelines), audio=audio)
     return rep
