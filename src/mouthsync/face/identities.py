@@ -120,6 +120,11 @@ def stack_thumbs(thumbs: list[np.ndarray]) -> np.ndarray:
 MIN_FACE_FRACTION = 0.1
 # A detection continues the identity whose last box it overlaps at least this much.
 _SAME_FACE_IOU = 0.2
+# Two detections of one frame overlapping this much are one face meshed twice: asked for
+# more faces than a crowded picture holds (a 3x2 gallery, --faces 6), Face Mesh put a
+# second mesh on one person, who became two identities with the same mouth. Two people's
+# faces never cover each other so much and both stay trackable.
+_DUPLICATE_IOU = 0.5
 
 
 def follow_identities(
@@ -130,7 +135,8 @@ def follow_identities(
 
     Face Mesh returns the faces of a frame in no stable order, so each detection is given
     to the identity whose last seen box it overlaps most (IoU > 0.2), largest face first;
-    a detection overlapping none starts a new identity. Matching against the *last seen*
+    a detection overlapping none starts a new identity, and one overlapping a face already
+    placed in the same frame (IoU > 0.5) is a duplicate mesh and is dropped. Matching against the *last seen*
     box (not the previous frame) lets a face that was lost for a while (turned away,
     occluded) come back as itself when it returns near where it was.
     """
@@ -147,7 +153,11 @@ def follow_identities(
         turns.append(k_turn)
         boxes = [box_of(c) for c in cands]
         taken: set[int] = set()
+        placed: list[np.ndarray] = []
         for j in sorted(range(len(cands)), key=lambda j: -box_area(boxes[j])):
+            if any(box_iou(b, boxes[j]) > _DUPLICATE_IOU for b in placed):
+                continue  # a second mesh on a face already placed in this frame
+            placed.append(boxes[j])
             best, best_iou = -1, _SAME_FACE_IOU
             for k, b in enumerate(last_box):
                 if k not in taken:

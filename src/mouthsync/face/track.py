@@ -359,7 +359,7 @@ def track_faces(
     src = str(path)
     if max_faces < 1:
         raise BadInput(f"max_faces must be at least 1, not {max_faces}")
-    settings: dict[str, Any] = {"algorithm": ALGORITHM, "max_side": max_side, "max_faces": max_faces, "identities": 2}
+    settings: dict[str, Any] = {"algorithm": ALGORITHM, "max_side": max_side, "max_faces": max_faces, "identities": 3}
     _set_stride(src, settings, max_rate)
     every = int(settings.get("every", 1))
     meta, digest, cpath = _source_and_cache(src, "facetracks", settings, use_cache)
