@@ -184,3 +184,20 @@ def test_a_dialogue_is_measured_on_both_faces(tmp_path: Path) -> None:
     late = write_shifted_clip(clip, tmp_path / "late.mp4", 0.12)
     rep2 = check_sync(late)
     assert rep2.audio_delay_ms is not None and abs(rep2.audio_delay_ms - rep.audio_delay_ms - 120.0) <= 40.0
+
+
+def test_a_delay_at_the_search_edge_is_no_peak() -> None:
+    """``at_search_edge``: the first or last candidate delay searched (raw), within a grid
+    step; the speaker choice puts such a face after one that reads confidently inside."""
+    from mouthsync.sync.delay import at_search_edge
+    from mouthsync.sync.drift import DriftFit
+    from mouthsync.sync.report import SyncReport
+
+    def rep(raw: float | None) -> SyncReport:
+        return SyncReport(raw, None, 25.0, 0.5, [], None, DriftFit(None, None, None, 0, "none"), {}, [], None,
+                          raw_delay_ms=raw, details={"search_ms": [-800.0, 800.0]})
+
+    assert at_search_edge(rep(800.0)) and at_search_edge(rep(-799.0))
+    assert not at_search_edge(rep(796.0)) and not at_search_edge(rep(27.9)) and not at_search_edge(rep(None))
+    assert not at_search_edge(SyncReport(800.0, None, 25.0, 0.5, [], None, DriftFit(None, None, None, 0, "none"), {},
+                                         [], None, raw_delay_ms=800.0))  # nothing searched on record

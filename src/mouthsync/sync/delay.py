@@ -400,6 +400,15 @@ def _leaves_search(drift: DriftFit, times: np.ndarray, calibration_ms: float, ce
     return any(abs(e - centre_s) > 0.5 * max_delay_s for e in ends)
 
 
+def at_search_edge(rep: SyncReport) -> bool:
+    """Whether ``rep``'s delay is the first or last candidate its search tried
+    (``details["search_ms"]``, raw): the best there, not a peak."""
+    lo_hi = rep.details.get("search_ms")
+    if rep.raw_delay_ms is None or not lo_hi:
+        return False
+    return min(abs(rep.raw_delay_ms - lo_hi[0]), abs(rep.raw_delay_ms - lo_hi[1])) <= 1000.0 * GRID_STEP_S
+
+
 def _no_face_report(video_path: str, reason: str, standard: str, fps: float) -> SyncReport:
     st = get_standard(standard)
     finding = Finding("sync.face", Severity.WARNING, f"cannot measure sync: {reason}",
@@ -689,7 +698,12 @@ def check_sync(
     reports: list[SyncReport] = []
 
     def best_of(reps: list[SyncReport]) -> int:
-        return max(range(len(reps)), key=lambda i: (reps[i].confidence, int(usable[i].valid.sum())))
+        # a face that agrees with the speech at a delay inside the search, confidently,
+        # before one whose best is the search's edge (not a peak: the agreement may go on
+        # rising beyond it). In a 2x2 gallery with retalking_face5's voice, face5 read
+        # -56.9 ms at 0.46 (alone -59.7) and the silent face3 +800.0 ms, the edge, at 0.49.
+        return max(range(len(reps)), key=lambda i: (reps[i].confidence >= LOW_CONFIDENCE and not at_search_edge(reps[i]),
+                                                   reps[i].confidence, int(usable[i].valid.sum())))
 
     def measure(level: list[int]) -> SyncReport:
         nonlocal timelines, reports
