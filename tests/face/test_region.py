@@ -126,12 +126,11 @@ def test_check_measures_a_wide_shot(wide_shot: Path, faces: str | int) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("speaker", [2, 3])
 def test_check_finds_the_speaker_in_a_video_calls_gallery(tmp_path: Path, speaker: int) -> None:
-    """Four people in a 2x2 gallery. retalking_face4 (bottom left) speaking, whose face
-    is the smallest there: every face is measured and that one is the speaker, at its own
-    delay; with three faces measured on the whole picture it was never found, and another
-    face read +328 ms at confidence 0.53. retalking_face5 (bottom right) speaking: it
-    reads -57 ms at 0.46 (alone -60), and the silent face3 read the search's edge at 0.49
-    and was taken for the speaker."""
+    """Four people in a 2x2 gallery, every face measured (with three on the whole
+    picture, one person never was, and a silent face read +328 ms at confidence 0.53).
+    retalking_face4 (bottom left) speaking: the speaker at its own delay.
+    retalking_face5 (bottom right) speaking: it reads -57 ms at 0.46 (alone -60), and the
+    silent face3 read the search's edge at 0.49 and was taken for the speaker."""
     from tests.sync.builders import gallery
 
     names = ["retalking_face2.mp4", "retalking_face3.mp4", "retalking_face4.mp4", "retalking_face5.mp4"]
