@@ -814,7 +814,8 @@ def check_sync(
         rep.details["noise_snr_db"] = noisy[0].get("snr_db")
     if n_faces > 1:
         _add_speaker(rep, usable, reports, best)
-    if seen > len(usable):
+    if seen > len(usable) and rep.confidence < SETTLED_CONFIDENCE:
+        # (a face agreeing beyond doubt is the speaker: a crowd behind a reporter is not named)
         rep.findings.insert(0, Finding(
             "sync.faces", Severity.WARNING,
             f"{seen} faces are in the picture and {len(usable)} {'was' if len(usable) == 1 else 'were'} measured: "
