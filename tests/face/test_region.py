@@ -157,3 +157,8 @@ def test_faces_left_unmeasured_are_named(tmp_path: Path) -> None:
     named = [f for f in rep.findings if f.check == "sync.faces"]
     assert len(rep.details["faces"]) == 4
     assert len(named) == 1 and named[0].value == 6.0 and "--faces 6" in (named[0].advice or "")
+    from mouthsync.core.errors import BadInput
+    from mouthsync.sync.correct import plan_fix
+
+    with pytest.raises(BadInput, match="--faces 6"):  # fix --delay auto writes nothing
+        plan_fix(tmp_path / "six.mp4", delay="auto", report=rep)

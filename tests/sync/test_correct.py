@@ -170,6 +170,20 @@ def test_low_confidence_or_missing_measurement_refuses() -> None:
         plan_fix(FACE2, delay="auto", report=report)
 
 
+def test_a_speaker_perhaps_unmeasured_refuses() -> None:
+    """check measured fewer faces than the picture shows, and the face it chose is not
+    beyond doubt (``sync.faces``): the delay may be a silent face's, so --delay auto
+    writes nothing and says how to measure every face; an explicit delay still works."""
+    faces = {"check": "sync.faces", "severity": "warning", "value": 6.0,
+             "message": "6 faces are in the picture and 4 were measured: the speaker may be one of the others"}
+    report = {"audio_delay_ms": 302.4, "confidence": 0.33, "windows": [], "verdict": {"status": "out_of_sync"},
+              "findings": [faces]}
+    with pytest.raises(BadInput, match=r"6 faces are in the picture.*check FILE --faces 6"):
+        plan_fix(FACE2, delay="auto", report=report)
+    assert plan_fix(FACE2, delay="auto", report=dict(report, findings=[])).delay_ms == pytest.approx(302.4)
+    assert plan_fix(FACE2, delay="40ms", report=report).delay_ms == pytest.approx(40.0)
+
+
 @pytest.mark.parametrize(
     ("src", "delay", "delay_s"),
     [

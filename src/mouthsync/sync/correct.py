@@ -396,6 +396,14 @@ def plan_fix(
                 f"< {min_confidence:g} ({_verdict_text(report)}); nothing written, "
                 "give --delay explicitly if you trust it"
             )
+        unmeasured = [f for f in _get(report, "findings") or [] if _get(f, "check") == "sync.faces"]
+        if unmeasured:
+            # the face measured may not be the speaker (a gallery of more faces than check
+            # measures): a 3x2 gallery read +302 ms at 0.33 on a silent face
+            n = int(float(_get(unmeasured[0], "value") or 0))
+            raise BadInput(f"{path}: {_get(unmeasured[0], 'message')}; nothing written: measure every face "
+                           f"(mouthsync check FILE --faces {n} --json > R.json, then fix --report R.json) "
+                           "or give --delay explicitly")
         # a take whose sound steps: one shift leaves the parts on the other side of a step off
         inside = inside_takes(_get(report, "steps"))
         if inside and not by_step:
