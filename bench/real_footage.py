@@ -61,6 +61,8 @@ VARIANTS: list[tuple[str, str]] = [
     ("Opus 16k", "the sound as Opus at 16 kbit/s mono (a video call's recording)"),
     ("blurry", "the picture at a third of its size and back, at CRF 40 (a heavy web re-encode)"),
     ("CRF 51", "the picture coded again at x264's coarsest, CRF 51 (the lips smeared past reading)"),
+    ("CRF 40", "the picture coded again at CRF 40 as it is (coarse coding alone)"),
+    ("soft CRF 40", "the picture at half its size and back, at CRF 40 (softness and coarse coding together)"),
     ("30 fps dup", "25 fps shown at 30 fps by repeating every fifth frame (a rate conversion)"),
     ("shaky", "a handheld camera: the picture cropped by a twentieth, moved on a 2-7 Hz path, and scaled back"),
     ("flicker", "the brightness swinging +-12 % three times a second (lights on mains, a shutter beating)"),
@@ -142,10 +144,12 @@ def make(name: str, clip: Path, folder: Path) -> Path:
                 "-map", "0:v", "-map", "[a]", "-c:v", "copy", "-c:a", "pcm_s16le", str(out))
     elif name == "CRF 51":
         _ffmpeg("-i", str(clip), "-c:v", "libx264", "-preset", "veryfast", "-crf", "51", "-c:a", "copy", str(out))
-    elif name in ("blurry", "30 fps dup"):
+    elif name in ("blurry", "soft CRF 40", "CRF 40", "30 fps dup"):
         meta = video_meta(clip)
-        vf = (f"scale={meta.width // 3 // 2 * 2}:-2,scale={meta.width}:{meta.height}" if name == "blurry" else "fps=30")
-        crf = "40" if name == "blurry" else "18"
+        k = {"blurry": 3, "soft CRF 40": 2}.get(name)
+        vf = (f"scale={meta.width // k // 2 * 2}:-2,scale={meta.width}:{meta.height}" if k else
+              "fps=30" if name == "30 fps dup" else "null")
+        crf = "18" if name == "30 fps dup" else "40"
         _ffmpeg("-i", str(clip), "-vf", vf, "-c:v", "libx264", "-preset", "veryfast", "-crf", crf, "-c:a", "copy", str(out))
     elif name in _PICTURE:
         meta = video_meta(clip)

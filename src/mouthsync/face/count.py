@@ -23,6 +23,7 @@ from mouthsync.core.atomic import write_text_atomic
 from mouthsync.core.cache import cache_key, cache_path
 from mouthsync.core.quiet import native_stderr_silenced
 from mouthsync.face.frames import stored_fractions, upright
+from mouthsync.face.identities import covered_share
 
 MAX_SAMPLES = 12
 _MAX_SIDE = 640  # the detector works on 192 px internally: a bigger picture only costs time
@@ -122,17 +123,9 @@ def _tiled(
                 found.append((score, [(x + a * tw) / w, (y + b * th) / h, (x + c * tw) / w, (y + d * th) / h]))
     kept: list[tuple[float, list[float]]] = []
     for score, box in sorted(found, key=lambda f: -f[0]):
-        if not any(_overlap(box, k) > 0.5 for _, k in kept):
+        if not any(covered_share(box, k) > 0.5 for _, k in kept):
             kept.append((score, box))
     return kept
-
-
-def _overlap(a: list[float], b: list[float]) -> float:
-    """The share of the smaller of boxes ``a`` and ``b`` that the other covers."""
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return iw * ih / small if small > 0 else 0.0
 
 
 def _stored_box(box: list[float], turns: int) -> list[float]:
@@ -141,10 +134,12 @@ def _stored_box(box: list[float], turns: int) -> list[float]:
     return [float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())]
 
 
-def face_boxes(path: str | os.PathLike[str], max_samples: int = MAX_SAMPLES, *, use_cache: bool = True) -> list[list[list[float]]]:
+def face_boxes(path: str | os.PathLike[str], max_samples: int = MAX_SAMPLES, *, use_cache: bool = True,
+               tiles: tuple[int, ...] = TILE_SIDES) -> list[list[list[float]]]:
     """The faces detected on each sampled keyframe of ``path``: per keyframe a list of boxes
     ``[x0, y0, x1, y1]`` as fractions of the picture's width and height (empty list when no
-    keyframe decodes).
+    keyframe decodes). ``tiles``: the tile sizes a keyframe whose whole picture shows no
+    face is looked at in (:func:`_tiled`; none: the whole picture only).
 
     Cached by content like the face track: a ``check`` of a clip whose track and speech
     are cached spent half its time here (0.5 of 1.85 s on the 60 s 720p benchmark clip,
@@ -152,7 +147,7 @@ def face_boxes(path: str | os.PathLike[str], max_samples: int = MAX_SAMPLES, *, 
     """
     settings = {"kind": "keyframes", "max_samples": max_samples, "max_side": _MAX_SIDE,
                 "min_confidence": MIN_CONFIDENCE, "model": "mediapipe-0.10.21/full-range", "boxes": 3,
-                "tiles": [*TILE_SIDES, TILE_STEP, TILE_MAX_SIDE, TILE_GIVE_UP]}
+                "tiles": [*tiles, TILE_STEP, TILE_MAX_SIDE, TILE_GIVE_UP]}
     from mouthsync.media.decode import video_digest  # (PyAV: imported when counting)
 
     # keyed by the picture alone, as the face track is: fix's output shares the count
@@ -183,9 +178,9 @@ def face_boxes(path: str | os.PathLike[str], max_samples: int = MAX_SAMPLES, *, 
         in_vain, small_face = 0, False  # keyframes tiles found nothing on; whether they found a face
         for p, turns, larger in itertools.chain([first], pictures):
             found = detect(p)
-            if not found and (small_face or in_vain < TILE_GIVE_UP):  # a small face in a wide shot?
+            if not found and tiles and (small_face or in_vain < TILE_GIVE_UP):  # a small face in a wide shot?
                 big = larger()
-                for side in (s for s in TILE_SIDES if max(big.shape[:2]) > s):
+                for side in (s for s in tiles if max(big.shape[:2]) > s):
                     found = _tiled(detect, big, side)
                     if found:
                         break
@@ -209,14 +204,14 @@ def faces_to_track(path: str | os.PathLike[str], max_faces: int = MAX_MEASURED, 
     return faces_in(face_boxes(path, use_cache=use_cache), max_faces)
 
 
-def faces_in(boxes: list[list[list[float]]], max_faces: int = MAX_MEASURED) -> int:
+def faces_in(boxes: list[list[list[float]]], max_faces: int | None = MAX_MEASURED) -> int:
     """The number of faces seen on at least a third of the sampled keyframes (at least 1,
-    at most ``max_faces``), from :func:`face_boxes`."""
+    at most ``max_faces``; None: all there are), from :func:`face_boxes`."""
     counts = [len(b) for b in boxes]
     if not counts:
         return 1
     need = max(1, int(np.ceil(len(counts) / 3)))
-    for n in range(max_faces, 1, -1):
+    for n in range(max(counts) if max_faces is None else max_faces, 1, -1):
         if sum(c >= n for c in counts) >= need:
             return n
     return 1

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -18,6 +18,15 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
     ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return float(inter / ua) if ua > 0 else 0.0
+
+
+def covered_share(a: Sequence[float], b: Sequence[float]) -> float:
+    """The share of the smaller of two (x0, y0, x1, y1) boxes that the other covers: 1 when
+    one lies inside the other, however different their sizes (IoU would not say so)."""
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return float(iw * ih / small) if small > 0 else 0.0
 
 
 def box_of(marks: np.ndarray) -> np.ndarray:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mouthsync.face.identities import covered_share
+
 MIN_FACE_PX = 80.0
 #: The crop is used when this percentile of the keyframes' face widths is under
 #: MIN_FACE_PX. The median let a 60 s two-shot (1280x360, the speed benchmark's clip
@@ -94,7 +96,6 @@ def face_regions(
     for i in range(n):
         for j in range(i + 1, n):
             (ax, ay, aw, ah), (bx, by, bw, bh) = crops[i], crops[j]
-            inter = max(0, min(ax + aw, bx + bw) - max(ax, bx)) * max(0, min(ay + ah, by + bh) - max(ay, by))
-            if inter > 0.5 * min(aw * ah, bw * bh):
+            if covered_share((ax, ay, ax + aw, ay + ah), (bx, by, bx + bw, by + bh)) > 0.5:
                 return None  # the faces are close together: one picture holds them both
     return crops

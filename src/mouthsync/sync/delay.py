@@ -640,7 +640,7 @@ def check_sync(
             # and whether they are too small for Face Mesh on the whole picture (face.region).
             boxes = face_boxes(vpath, use_cache=use_cache)
             n_faces = faces_in(boxes) if faces == "auto" else int(faces)
-            seen = faces_in(boxes, max_faces=len(max(boxes, key=len, default=[])))
+            seen = faces_in(boxes, max_faces=None)
             crops = face_regions(boxes, meta.width, meta.height, DEFAULT_MAX_SIDE, n_faces)
             if n_faces == 1 and one is not None and not crops:
                 tracks = [one.result()]
