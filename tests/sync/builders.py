@@ -400,6 +400,59 @@ def dialogue(first: str | os.PathLike[str], second: str | os.PathLike[str], out:
     return out
 
 
+def meeting(sources: list[str | os.PathLike[str]], turns: list[int], out: str | os.PathLike[str], *,
+            shifts_s: list[float] | None = None, columns: int = 2, tile: tuple[int, int] = (426, 360)) -> Path:
+    """A video call's gallery where people speak in turns, frame-exact: ``sources`` in
+    ``tile``-sized tiles (stretched), ``columns`` a row, 25 fps; for each entry of ``turns``
+    that source speaks its clip's first 4.8 s (with its own sound, moved by its entry of
+    ``shifts_s``: sound later when positive) while every other tile holds its last frame
+    shown. Each source is sampled on the 25 fps clock by its own frame times, so a 30 fps
+    clip keeps its speed. Every speaker keeps its clip's own delay plus its shift."""
+    import av
+
+    turn_s = 4.8
+    n = int(round(turn_s * 25))
+    tw, th = tile
+
+    def pictures(p: str | os.PathLike[str]) -> list[np.ndarray]:
+        with av.open(str(p)) as c:
+            got = [(float(f.time), f.to_ndarray(format="rgb24", width=tw, height=th)) for f in c.decode(video=0)]
+        times = np.array([t for t, _ in got]) - got[0][0]
+        return [got[max(0, int(np.searchsorted(times, j / 25.0 + 1e-6)) - 1)][1] for j in range(n)]
+
+    pics = [pictures(p) for p in sources]
+    rate = 48000
+    per = int(round(turn_s * rate))
+    sound = np.zeros(len(turns) * per, dtype=np.float32)
+    shown = [p[0] for p in pics]
+    rows = -(-len(sources) // columns)
+    canvas = np.zeros((len(turns) * n, rows * th, columns * tw, 3), dtype=np.uint8)
+    for k, who in enumerate(turns):
+        x = shift_samples(decode_audio(sources[who], rate=rate).mono[:per], rate, (shifts_s or [0.0] * len(sources))[who])
+        sound[k * per : k * per + x.size] = x
+        for j in range(n):
+            for i in range(len(sources)):
+                if i == who:
+                    shown[i] = pics[i][j]
+                r, c = divmod(i, columns)
+                canvas[k * n + j, r * th : (r + 1) * th, c * tw : (c + 1) * tw] = shown[i]
+    out = Path(out)
+    wav = write_wav(out.with_suffix(".src.wav"), sound, rate)
+    try:
+        proc = subprocess.Popen(
+            ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s",
+             f"{columns * tw}x{rows * th}", "-r", "25", "-i", "-", "-i", str(wav), "-c:v", "libx264", "-preset",
+             "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "192k", str(out)],
+            stdin=subprocess.PIPE)
+        assert proc.stdin is not None
+        proc.stdin.write(canvas.tobytes())
+        proc.stdin.close()
+        assert proc.wait() == 0
+    finally:
+        wav.unlink(missing_ok=True)
+    return out
+
+
 def dissolved(sources: list[str | os.PathLike[str]], shifts_s: list[float], out: str | os.PathLike[str], *,
               fade_frames: int = 15, side: int = 480, fps: int = 25, black_frames: int = 0) -> tuple[Path, list[float]]:
     """An edit whose shots cross-fade (dissolve) over ``fade_frames``, frame-exact: each

@@ -146,7 +146,8 @@ def _human(d: dict[str, Any]) -> list[str]:
         lines.append(f"  audio         : {denoised_line(d['details'].get('noise_snr_db'))}")
     for f in d["details"].get("faces", []):
         talking = d["details"].get("speaking_faces") or []
-        mark = ("speaks (a dialogue: measured together)" if f["face"] in talking and len(talking) > 1
+        mark = ("speaks in turns (at its own delay)" if f["face"] in talking and "turns" in d["details"]
+                else "speaks (a dialogue: measured together)" if f["face"] in talking and len(talking) > 1
                 else "speaker" if f["face"] == d["details"].get("speaker_face") else "")
         dl = "  n/a" if f["audio_delay_ms"] is None else f"{f['audio_delay_ms']:+.1f} ms"
         lines.append(f"  face {f['face']}        : box {f['box']}  {dl}  conf {f['confidence']:.2f}  {mark}".rstrip())

@@ -26,7 +26,9 @@ DELAY_HELP = (
     "frame off is moved by its own reading, the others by the whole file's; the audio is "
     "re-encoded. 'steps' (one take whose delay changes where sound was dropped, inserted or "
     "edited): each part between the steps check finds is moved by its own reading, switching "
-    "in the nearest pause. 'channels' (split microphones, one voice per channel): each channel moves "
+    "in the nearest pause. 'turns' (a meeting or call whose speakers take turns at their own "
+    "delays): each speaker's turns move by that speaker's reading, switching in the pauses "
+    "between speakers. 'channels' (split microphones, one voice per channel): each channel moves "
     "by its own reading when check reads it confidently, else by the file's."
 )
 DRIFT_HELP = (
@@ -42,7 +44,10 @@ def _human(r: dict[str, Any]) -> list[str]:
     src = {"auto": "measured by check", "shots": "the whole file's, measured by check",
            "channels": "the measured channel's, by check"}.get(
         r["delay_source"], f"given as {r['delay_source']}")
-    if r["delay_source"] == "steps":
+    if r["delay_source"] == "turns":
+        lines.append(f"Removed the audio delay speaker by speaker, as check read each speaker's turns "
+                     f"(the headline speaker reads {r['audio_delay_removed_ms']:+.1f} ms at {r['fps']:.3f} fps)")
+    elif r["delay_source"] == "steps":
         lines.append(f"Removed the audio delay part by part, as check read each part "
                      f"(the whole file reads {r['audio_delay_removed_ms']:+.1f} ms at {r['fps']:.3f} fps)")
     else:
@@ -54,10 +59,13 @@ def _human(r: dict[str, Any]) -> list[str]:
         )
     if r.get("pieces") and r["delay_source"] == "steps":
         lines.append(f"Parts moved on their own ({len(r['pieces'])}, switched at the steps check found):")
+    elif r.get("pieces") and r["delay_source"] == "turns":
+        lines.append(f"Turns moved on their own ({len(r['pieces'])}, switched in the pauses between speakers):")
     elif r.get("pieces"):
         lines.append(f"Shots moved on their own ({len(r['pieces'])} stretches, cross-faded at the cuts):")
     for p in r.get("pieces") or []:
-        whose = "its own reading" if p["from"] in ("shot", "step") else "the whole file's"
+        whose = ("its own reading" if p["from"] in ("shot", "step") else "the whole file's" if p["from"] == "file"
+                 else f"{p['from']}'s reading")
         lines.append(f"    {p['start_s']:7.2f}-{p['end_s']:7.2f} s  {p['delay_ms']:+7.1f} ms removed ({whose})")
     if r.get("channels"):
         lines.append("Channels moved on their own:")
@@ -65,7 +73,7 @@ def _human(r: dict[str, Any]) -> list[str]:
             whose = "its own reading" if c["from"] == "channel" else "the file's"
             lines.append(f"    {c['name']:8s} {c['delay_ms']:+7.1f} ms removed ({whose})")
     m = r.get("measured")
-    if m and r["delay_source"] in ("auto", "shots", "steps") and m.get("confidence") is not None:
+    if m and r["delay_source"] in ("auto", "shots", "steps", "turns") and m.get("confidence") is not None:
         v = m.get("verdict") or {}
         status = v.get("status", v) if isinstance(v, dict) else v
         lines.append(f"  check before the fix: confidence {m['confidence']:.2f}, verdict: {status}")
@@ -210,7 +218,7 @@ def register(app: typer.Typer) -> None:
         report: Path | None = typer.Option(
             None, "--report",
             help="Apply what a saved check measured (mouthsync check FILE --json > REPORT) instead of "
-            "measuring again: the delay, drift, shots, steps and channels you reviewed. Refused when "
+            "measuring again: the delay, drift, shots, steps, turns and channels you reviewed. Refused when "
             "REPORT is of another file, or FILE changed since.",
         ),
         json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -228,7 +236,7 @@ def register(app: typer.Typer) -> None:
         if (report is not None and per_part(delay) is None and delay.strip().lower() != "auto"
                 and str(drift).strip().lower() != "auto"):
             raise BadInput(f"--report applies check's measurement, which --delay {delay} does not use: give --delay "
-                           "auto (or shots, steps, channels) or --drift auto with it, or leave --report out")
+                           "auto (or shots, steps, turns, channels) or --drift auto with it, or leave --report out")
         import math
 
         if track_rate is not None and not (math.isfinite(track_rate) and track_rate >= 1):

@@ -21,6 +21,10 @@ Semantics, chosen so that ``check``'s figure can be pasted straight into ``fix``
   recorder or stream that dropped or inserted sound, an audio edit): each part between
   the steps check located (:mod:`mouthsync.sync.steps`) is moved by its own reading,
   switching in the pause nearest each step when there is one; re-encoded, no drift.
+* ``delay="turns"`` (a meeting whose speakers take turns at their own delays,
+  :mod:`mouthsync.sync.turns`): each speaker's run of turns is moved by that speaker's
+  reading, switching in the middle of the pause between two speakers; re-encoded, no
+  drift.
 * With drift, the delay line is ``d(t) = d_ref + k (t - t_ref)``; an explicit delay is the
   delay at the middle of the picture (what a whole-file measurement sees), an automatic one
   comes from a robust fit through check's windows. The output sound at picture time ``t``
@@ -113,13 +117,13 @@ MIN_OVERLAP_S = 0.1
 # A move that leaves more than this share of the picture without sound gets a warning.
 LOST_SHARE = 0.25
 
-# --delay shots / steps / channels: each part of the sound moves by its own reading
-PER_PART = {"shots": "shot", "steps": "part", "channels": "channel"}
+# --delay shots / steps / turns / channels: each part of the sound moves by its own reading
+PER_PART = {"shots": "shot", "steps": "part", "turns": "speaker's turn", "channels": "channel"}
 
 
 def per_part(delay: str | float) -> str | None:
-    """``"shots"``, ``"steps"`` or ``"channels"`` when ``delay`` asks for each part of the
-    sound to move by its own reading; None for one delay (``auto`` or a figure)."""
+    """``"shots"``, ``"steps"``, ``"turns"`` or ``"channels"`` when ``delay`` asks for each
+    part of the sound to move by its own reading; None for one delay (``auto`` or a figure)."""
     t = delay.strip().lower() if isinstance(delay, str) else ""
     return t if t in PER_PART else None
 
@@ -358,7 +362,7 @@ def plan_fix(
     span = float(times[-1] - times[0])
     findings: list[Finding] = []
     by = per_part(delay)
-    by_shot, by_step, by_channel = by == "shots", by == "steps", by == "channels"
+    by_shot, by_step, by_channel, by_turn = by == "shots", by == "steps", by == "channels", by == "turns"
     delay_s = None if by else parse_delay(delay, fps)
     drift_v = parse_drift(drift)
     if by and drift_v is not None:
@@ -417,7 +421,7 @@ def plan_fix(
         # an edit whose parts read differently: one shift for the file leaves them off
         verdict = _get(report, "verdict")
         secs = (verdict.get("sections") or []) if isinstance(verdict, dict) else []
-        if secs and not (by_shot or by_step) and _get(_get(report, "drift"), "kind") != "drift":
+        if secs and not (by_shot or by_step or by_turn) and _get(_get(report, "drift"), "kind") != "drift":
             where = ", ".join(f"{x['start_s']:.1f}-{x['end_s']:.1f} s ({x['audio_delay_ms']:+.0f} ms)" for x in secs[:4])
             findings.append(Finding(
                 "fix.sections", Severity.WARNING,
@@ -426,6 +430,8 @@ def plan_fix(
                 if len(_get(report, "shots") or []) > 1
                 else "--delay steps moves each part between the steps check found by its own reading"
                 if _get(report, "steps")
+                else "--delay turns moves each speaker's turns by their own reading"
+                if (_get(report, "details") or {}).get("turns")
                 else "no picture cut was found: cut at the edits and fix each part (--delay auto)"))
 
     # drift
@@ -484,7 +490,8 @@ def plan_fix(
         d_ref = 0.0  # only the shots sure of their own reading move
     shift_s = k * t_ref - d_ref
     pieces = (_shot_pieces(path, report, d_ref, fps, min_confidence, findings, file_trusted=file_trusted) if by_shot
-              else _step_pieces(path, report, times, findings) if by_step else None)
+              else _step_pieces(path, report, times, findings) if by_step
+              else _turn_pieces(path, report, times, d_ref, min_confidence, findings) if by_turn else None)
     channels = _channel_delays(path, report, d_ref, min_confidence, findings) if by_channel else None
     if not math.isfinite(d_ref) or abs(d_ref) > 10.0:
         raise BadInput(
@@ -650,6 +657,44 @@ def _step_pieces(path: Path, report: Any, times: np.ndarray, findings: list[Find
             f"{len(inside)} switch(es) fall inside speech, with no pause near the step: "
             + ", ".join(f"{float(_get(sp, 'cut_s')):.2f} s" for sp in inside)
             + " (cross-faded; listen there)"))
+    return pieces
+
+
+def _turn_pieces(path: Path, report: Any, times: np.ndarray, file_delay_s: float, min_confidence: float,
+                 findings: list[Finding]) -> list[dict[str, Any]]:
+    """One part per run of one speaker's turns (``details["turns"]``,
+    :mod:`mouthsync.sync.turns`), each moved by that speaker's reading, for ``--delay
+    turns``; the switch is the middle of the pause between two speakers (inside their
+    overlap when they talk over each other, said in a finding). A speaker read below
+    ``min_confidence`` takes the whole file's delay."""
+    turns = (_get(report, "details") or {}).get("turns") or []
+    talks = sorted((float(a), float(b), t) for t in turns for a, b in t.get("talks") or [])
+    if len({t["face"] for _, _, t in talks}) < 2:
+        raise BadInput(f"{path}: check found no speakers taking turns at different delays: use --delay auto")
+    runs: list[list[Any]] = []  # [start, end, turn]
+    for a, b, t in talks:
+        if runs and runs[-1][2]["face"] == t["face"]:
+            runs[-1][1] = max(runs[-1][1], b)
+        else:
+            runs.append([a, b, t])
+    edges = [float(times[0]), *[0.5 * (r0[1] + r1[0]) for r0, r1 in zip(runs, runs[1:], strict=False)], float(times[-1])]
+    pieces, unsure = [], []
+    for (a, b), (t0, t1, t) in zip(zip(edges[:-1], edges[1:], strict=True), runs, strict=True):
+        own = t.get("audio_delay_ms") is not None and float(t.get("confidence") or 0.0) >= min_confidence
+        if not own:
+            unsure.append(f"face {t['face']} ({t0:.1f}-{t1:.1f} s)")
+        d = float(t["audio_delay_ms"]) if own else file_delay_s * 1000.0
+        pieces.append({"start_s": round(a, 3), "end_s": round(b, 3), "delay_ms": round(d, 3),
+                       "from": f"face {t['face']}" if own else "file"})
+    over = [f"{e:.2f} s" for e, r0, r1 in zip(edges[1:-1], runs, runs[1:], strict=False) if r1[0] < r0[1]]
+    if unsure:
+        findings.append(Finding("fix.turns", Severity.INFO,
+                                f"{len(unsure)} turn(s) too uncertain to move by their speaker's reading, given the "
+                                "whole file's delay: " + ", ".join(unsure[:6])))
+    if over:
+        findings.append(Finding("fix.turns", Severity.INFO,
+                                "speakers talk over each other at " + ", ".join(over)
+                                + ": the switch falls inside speech (cross-faded; listen there)"))
     return pieces
 
 

@@ -81,6 +81,7 @@ from mouthsync.sync.steps import (
     steps_beat_line,
 )
 from mouthsync.sync.still import StillSpan, common_still, still_findings, still_mask, still_spans
+from mouthsync.sync.turns import in_turns, takes_turns
 from mouthsync.sync.verdict import (
     LOW_CONFIDENCE,
     clipping_finding,
@@ -714,8 +715,11 @@ def check_sync(
                            max_delay_s=max_delay_s, source=vpath, clock_near=near, picture=p)
                    for t, p in zip(usable, pictures, strict=True)]
         b = best_of(reports)
-        talking = speaking_faces(reports, b)
-        if len(talking) > 1:
+        speech = list(timelines[0].speech) if timelines else []
+        talking = speaking_faces(reports, b, usable, speech)
+        frame_ms = 1000.0 / reports[b].fps if reports[b].fps else 40.0
+        apart = [i for i in talking if abs(reports[i].audio_delay_ms - reports[b].audio_delay_ms) > frame_ms]  # type: ignore[operator]
+        if len(talking) > 1 and not apart:
             # a dialogue: every face that speaks is measured together (each where it talks)
             both = analyse(usable[b], timelines, audio, window_s=window_s, hop_s=hop_s, standard=standard,
                            max_delay_s=max_delay_s, source=vpath, others=[usable[i] for i in talking if i != b],
@@ -724,6 +728,10 @@ def check_sync(
             if both.confidence >= reports[b].confidence - SPEAKER_MARGIN:
                 both.details["speaking_faces"] = talking
                 return both
+        if apart or any(takes_turns(usable[i], reports[i].still, reports[b].still, speech) for i in talking if i != b):
+            # a meeting: the speakers take turns, each read at its own delay where it talks
+            # (``sync.turns``); also a dialogue whose pooled reading came out weaker
+            return in_turns(reports, b, talking, usable, speech, standard, hop_s)
         return reports[b]
 
     def start_the_rest() -> None:  # not settled: whatever may still be needed starts now
@@ -956,17 +964,27 @@ def _noisy(audio: Audio) -> bool:
 SPEAKER_MARGIN = 0.15
 
 
-def speaking_faces(reports: list[SyncReport], best: int) -> list[int]:
-    """The faces that speak: the best one, and every other whose own reading is confident
-    and within a frame of it (a face that does not speak reads the speech at confidence
-    0.00-0.25, and rarely at the speaker's delay)."""
+def speaking_faces(reports: list[SyncReport], best: int, tracks: list[Any] | None = None,
+                   speech: list[tuple[float, float]] | None = None) -> list[int]:
+    """The faces that speak: the best one, every other whose own reading is confident and
+    within a frame of it (a face that does not speak reads the speech at confidence
+    0.00-0.25, and rarely at the speaker's delay), and, given the faces' ``tracks`` and the
+    ``speech`` spans, every other that reads confidently inside the search and talks where
+    the best face is still (:func:`~mouthsync.sync.turns.takes_turns`), whatever its
+    delay: a meeting's speakers, each heard through their own connection."""
     top = reports[best]
     if top.audio_delay_ms is None or top.confidence < LOW_CONFIDENCE:
         return [best]
     frame_ms = 1000.0 / top.fps if top.fps else 40.0
+
+    def in_turns(i: int) -> bool:
+        if tracks is None or speech is None or at_search_edge(reports[i]):
+            return False
+        return takes_turns(tracks[i], reports[i].still, top.still, speech)
+
     return [i for i, r in enumerate(reports)
             if i == best or (r.audio_delay_ms is not None and r.confidence >= LOW_CONFIDENCE
-                             and abs(r.audio_delay_ms - top.audio_delay_ms) <= frame_ms)]
+                             and (abs(r.audio_delay_ms - top.audio_delay_ms) <= frame_ms or in_turns(i)))]
 
 
 def _add_speaker(rep: SyncReport, tracks: list[Any], reports: list[SyncReport], best: int) -> None:
@@ -986,7 +1004,9 @@ def _add_speaker(rep: SyncReport, tracks: list[Any], reports: list[SyncReport], 
     where = rows[best]["box"]
     talking = rep.details.get("speaking_faces") or []
     rivals = [r for i, r in enumerate(reports) if i != best and i not in talking and r.confidence >= LOW_CONFIDENCE]
-    if len(talking) > 1:
+    if "turns" in rep.details:
+        pass  # a meeting: ``sync.turns`` named every speaker and their delays
+    elif len(talking) > 1:
         rep.findings.insert(0, Finding(
             "sync.speaker", Severity.INFO,
             f"faces {', '.join(str(i) for i in talking[:-1])} and {talking[-1]} "

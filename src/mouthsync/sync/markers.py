@@ -103,7 +103,7 @@ def report_markers(d: dict[str, Any]) -> list[Marker]:
     for sec in (d.get("verdict") or {}).get("sections", []):
         bad = sec["status"] == "out_of_sync"
         what = "out of tolerance" if bad else "detectable"
-        shot = " (a shot)" if sec.get("shot") else ""
+        shot = " (a shot)" if sec.get("shot") else " (a speaker's turn)" if sec.get("turn") else ""
         out.append(_marker(sec["start_s"], sec["end_s"], sec["status"],
                           f"sound {_delay_words(sec['audio_delay_ms'], fps)}{shot}: {what}", sec["audio_delay_ms"]))
     for st in d.get("steps") or []:

@@ -162,6 +162,7 @@ def judge_report(
     shots: list[WindowEstimate] | None = None,
     snap_s: float = 2.5,
     steps: list[Any] | None = None,
+    turns: list[WindowEstimate] | None = None,
 ) -> tuple[list[Finding], dict[str, Any]]:
     """Findings and verdict for the whole file's delay ``delay_ms`` at confidence ``conf``
     (``note``: why the whole-file estimate is uncertain, if it is), its drift and windows.
@@ -173,6 +174,10 @@ def judge_report(
     single 5 s shot holds too few windows); the advice points to ``fix --delay shots``.
     ``steps``: where the delay changes inside a take (:mod:`mouthsync.sync.steps`), each a
     finding; without picture cuts the advice points to ``fix --delay steps``.
+    ``turns``: a meeting's speakers' turns, each at its speaker's own delay
+    (:mod:`mouthsync.sync.turns`): like shots, a confident turn judged worse than the whole
+    file is a section of its own where no window section covers it (a turn of a few
+    seconds holds one window or two).
     """
     cuts = [sh.start_s for sh in (shots or [])[1:]]
     # steps inside shots (those at cuts, the shots say) want each part moved on its own
@@ -257,9 +262,11 @@ def judge_report(
             sec["start_s"], a = _snap(sec["start_s"], cuts, snap_s)
             sec["end_s"], b = _snap(sec["end_s"], cuts, snap_s)
             sec["at_cuts"] = a or b
-    if shots:
-        sections = sorted(sections + _shot_sections(shots, sections, st, verdict.get("status", "unknown")),
-                          key=lambda x: x["start_s"])
+    for parts in (shots, turns):
+        if parts:
+            sections = sorted(sections + _shot_sections(parts, sections, st, verdict.get("status", "unknown"),
+                                                        "shot" if parts is shots else "turn"),
+                              key=lambda x: x["start_s"])
     if sections:
         verdict["sections"] = sections
         worst = max(sections, key=lambda x: _RANK[x["status"]])
@@ -287,9 +294,10 @@ def judge_report(
 
 
 def _shot_sections(
-    shots: list[WindowEstimate], sections: list[dict[str, Any]], st: Any, whole_status: str
+    shots: list[WindowEstimate], sections: list[dict[str, Any]], st: Any, whole_status: str, kind: str = "shot"
 ) -> list[dict[str, Any]]:
-    """Confident shots judged worse than the whole file that no window section overlaps."""
+    """Confident shots (or a meeting's turns, ``kind="turn"``) judged worse than the whole
+    file that no window section overlaps."""
     base = _RANK.get(whole_status, 0)
     out: list[dict[str, Any]] = []
     for sh in shots:
@@ -302,7 +310,7 @@ def _shot_sections(
             continue
         out.append({"start_s": round(sh.start_s, 3), "end_s": round(sh.end_s, 3),
                     "audio_delay_ms": round(float(sh.audio_delay_ms), 1), "status": status,
-                    "windows": 0, "shot": True, "at_cuts": True})
+                    "windows": 0, kind: True, "at_cuts": kind == "shot"})
     return out
 
 

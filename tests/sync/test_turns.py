@@ -1,0 +1,113 @@
+"""A meeting (``sync.turns``): speakers who take turns, each read at their own delay where
+they talk; the verdict judges every turn; ``fix --delay turns`` moves each speaker's turns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from mouthsync.core.errors import BadInput
+from mouthsync.core.findings import Severity
+from mouthsync.sync.correct import fix_sync, plan_fix
+from mouthsync.sync.delay import check_sync
+from mouthsync.sync.still import StillSpan
+from mouthsync.sync.turns import MIN_TURN_S, takes_turns, talk_spans
+from tests.conftest import CLIPS
+from tests.sync.builders import meeting
+
+from ..media.test_remux import packets
+
+FACE2, FACE3, FACE4, FACE5 = (next(p for p in CLIPS if p.name == f"retalking_face{i}.mp4") for i in (2, 3, 4, 5))
+
+
+def _track(seconds: float = 10.0, fps: float = 25.0) -> SimpleNamespace:
+    t = np.arange(int(seconds * fps)) / fps
+    return SimpleNamespace(times=t, valid=np.ones(t.size, dtype=bool))
+
+
+def test_a_face_that_talks_where_the_speaker_is_still_takes_turns() -> None:
+    """Speech throughout 0-10 s; the speaker is still over 5-10 s. A face still over 0-5 s
+    talks 5-10 s, inside the speaker's stillness: a turn. A face that never stills (a
+    listener nodding along while the speaker talks, or a second mouth moving with the
+    first) talks mostly where the speaker talks: no turn. Too little talking: no turn."""
+    speech = [(0.0, 10.0)]
+    speaker_still = [StillSpan(5.0, 10.0, 5.0, False)]
+    other = _track()
+    assert takes_turns(other, [StillSpan(0.0, 5.0, 5.0, False)], speaker_still, speech)
+    assert not takes_turns(other, [], speaker_still, speech)  # talks 10 s, half of it over the speaker
+    assert not takes_turns(other, [StillSpan(0.0, 5.0, 5.0, False)], [], speech)  # the speaker is never still
+    brief = [StillSpan(0.0, 9.5, 9.5, False)]  # talks 0.5 s only
+    assert MIN_TURN_S > 0.5 and not takes_turns(other, brief, speaker_still, speech)
+    assert not takes_turns(other, [StillSpan(0.0, 5.0, 5.0, False)], speaker_still, [])
+
+
+def test_talk_spans_bridge_pauses_between_words() -> None:
+    """Where a face talks: speech over its moving mouth, short pauses bridged, the face's
+    own still spans and frames without a face left out."""
+    tr = _track()
+    tr.valid[int(8.0 * 25):] = False
+    speech = [(0.2, 2.0), (2.5, 4.0), (6.0, 9.0)]
+    spans = talk_spans(tr, [StillSpan(6.0, 7.0, 1.0, False)], speech)
+    assert spans == [[0.2, 4.0], [7.0, 8.0]]
+
+
+def _turns_report(turns: list[dict]) -> dict:
+    return {"audio_delay_ms": -12.0, "confidence": 0.9, "windows": [], "verdict": {"status": "out_of_sync"},
+            "details": {"turns": turns}}
+
+
+def test_fix_delay_turns_moves_each_speakers_run_and_switches_in_the_pause() -> None:
+    turns = [{"face": 2, "audio_delay_ms": 228.0, "confidence": 0.72, "talks": [[0.4, 2.0], [2.4, 4.7]]},
+             {"face": 3, "audio_delay_ms": -12.0, "confidence": 0.94, "talks": [[4.9, 9.6]]}]
+    plan = plan_fix(FACE2, delay="turns", report=_turns_report(turns))
+    assert plan.delay_source == "turns"
+    assert [p["from"] for p in plan.pieces] == ["face 2", "face 3"]
+    assert [p["delay_ms"] for p in plan.pieces] == [228.0, -12.0]
+    assert plan.pieces[0]["end_s"] == pytest.approx(4.8) == plan.pieces[1]["start_s"]
+    # a speaker read below the confidence asked for keeps the whole file's delay
+    weak = plan_fix(FACE2, delay="turns", report=_turns_report(turns), min_confidence=0.8)
+    assert [p["from"] for p in weak.pieces] == ["file", "face 3"] and weak.pieces[0]["delay_ms"] == pytest.approx(-12.0)
+    assert any(f.check == "fix.turns" and "face 2" in f.message for f in weak.findings)
+    with pytest.raises(BadInput, match="no speakers taking turns"):
+        plan_fix(FACE2, delay="turns", report=_turns_report(turns[:1]))
+    with pytest.raises(BadInput, match="turn"):
+        plan_fix(FACE2, delay="turns", drift="auto", report=_turns_report(turns))
+
+
+@pytest.mark.slow
+def test_a_meeting_reads_each_speaker_at_their_own_delay(tmp_path: Path) -> None:
+    """A 2x2 call gallery: face2 (top left) speaks, then face4 (bottom left), while the
+    other two hold still. face2's sound is made 200 ms late. check reads each speaker
+    where they talk, at their own delay (within a frame of the same gallery unshifted, face2
+    200 ms later), judges face2's turn out of sync, and names both; fix --delay turns
+    moves each turn by its speaker's reading, the video packets copied, and the output
+    reads each speaker within a frame of the unshifted gallery."""
+    sources = [FACE2, FACE3, FACE4, FACE5]
+    plain = meeting(sources, [0, 2], tmp_path / "plain.mp4")
+    late = meeting(sources, [0, 2], tmp_path / "late.mp4", shifts_s=[0.2, 0.0, 0.0, 0.0])
+
+    def speakers(rep) -> dict[str, float]:  # type: ignore[no-untyped-def]
+        """The left column's faces' own delays (the speakers' tiles), keyed top/bottom."""
+        return {("top" if 0.5 * (f["box"][1] + f["box"][3]) < 360 else "bottom"): f["audio_delay_ms"]
+                for f in rep.details["faces"] if 0.5 * (f["box"][0] + f["box"][2]) < 426 and f["audio_delay_ms"] is not None}
+
+    own = speakers(check_sync(plain))
+    rep = check_sync(late)
+    got = speakers(rep)
+    assert sorted(own) == sorted(got) == ["bottom", "top"], (own, got)
+    assert abs(got["top"] - own["top"] - 200.0) <= 40.0 and abs(got["bottom"] - own["bottom"]) <= 40.0, (got, own)
+    assert len(rep.details.get("turns") or []) == 2, rep.details.get("faces")
+    assert rep.verdict["status"] == "out_of_sync"
+    assert any(s.get("turn") and s["end_s"] <= 5.0 for s in rep.verdict.get("sections", [])), rep.verdict
+    named = [f for f in rep.findings if f.check == "sync.speakers"]
+    assert named and named[0].severity == Severity.WARNING and "different delays" in named[0].message
+    assert not [f for f in rep.findings if f.check == "sync.still_mouth"]  # every turn has its speaker
+
+    out = tmp_path / "fixed.mp4"
+    fix_sync(late, out, delay="turns", report=rep)
+    assert packets(out, "video") == packets(late, "video")
+    after = speakers(check_sync(out))
+    assert abs(after["top"] - own["top"]) <= 40.0 and abs(after["bottom"] - own["bottom"]) <= 40.0, (after, own)
