@@ -11,6 +11,7 @@ import pytest
 
 from mouthsync.core.errors import BadInput
 from mouthsync.core.findings import Severity
+from mouthsync.media.decode import frame_times
 from mouthsync.sync.correct import fix_sync, plan_fix
 from mouthsync.sync.delay import check_sync
 from mouthsync.sync.still import StillSpan
@@ -60,16 +61,36 @@ def _turns_report(turns: list[dict]) -> dict:
 
 
 def test_fix_delay_turns_moves_each_speakers_run_and_switches_in_the_pause() -> None:
-    turns = [{"face": 2, "audio_delay_ms": 228.0, "confidence": 0.72, "talks": [[0.4, 2.0], [2.4, 4.7]]},
-             {"face": 3, "audio_delay_ms": -12.0, "confidence": 0.94, "talks": [[4.9, 9.6]]}]
+    """Each speaker's run of turns moves by their reading. The switch lies where both
+    parts take their sound from the pause between the turns (output time s takes the input
+    at s + d: the middle of the pause less the mean of the two delays). A long pause
+    between turns (speech no face was read to) and a speaker read below the confidence
+    asked for are left where they are, switched into a tenth of a second from the
+    speaker's side."""
+    first, end = (float(x) for x in frame_times(FACE2)[[0, -1]])
+    turns = [{"face": 2, "audio_delay_ms": 228.0, "confidence": 0.72, "talks": [[0.3, 1.2], [1.4, 2.2]]},
+             {"face": 3, "audio_delay_ms": -12.0, "confidence": 0.94, "talks": [[3.0, 4.8]]}]
     plan = plan_fix(FACE2, delay="turns", report=_turns_report(turns))
     assert plan.delay_source == "turns"
-    assert [p["from"] for p in plan.pieces] == ["face 2", "face 3"]
-    assert [p["delay_ms"] for p in plan.pieces] == [228.0, -12.0]
-    assert plan.pieces[0]["end_s"] == pytest.approx(4.8) == plan.pieces[1]["start_s"]
-    # a speaker read below the confidence asked for keeps the whole file's delay
+    assert [(p["from"], p["delay_ms"]) for p in plan.pieces] == [("face 2", 228.0), ("face 3", -12.0)]
+    p0, p1 = 2.2 + 0.228, 3.0 - 0.012  # face 2's sound may reach 0.228 s past its talking, face 3's start early
+    s = 0.5 * (p0 + p1 - 0.228 + 0.012)
+    assert p0 <= s + 0.228 <= p1 and p0 <= s - 0.012 <= p1
+    assert [(p["start_s"], p["end_s"]) for p in plan.pieces] == [(pytest.approx(first), pytest.approx(s)),
+                                                                  (pytest.approx(s), pytest.approx(end))]
+    assert not [f for f in plan.findings if f.check == "fix.turns"]
+    close = [turns[0], dict(turns[1], talks=[[2.4, 4.8]])]  # a pause shorter than the delays differ
+    assert any(f.check == "fix.turns" and "talk over each other" in f.message
+               for f in plan_fix(FACE2, delay="turns", report=_turns_report(close)).findings)
+    gap = [dict(turns[0], talks=[[0.3, 1.0]]), dict(turns[1], talks=[[2.6, 4.8]])]
+    plan = plan_fix(FACE2, delay="turns", report=_turns_report(gap))
+    assert [(p["from"], p["delay_ms"]) for p in plan.pieces] == [("face 2", 228.0), ("left", 0.0), ("face 3", -12.0)]
+    # out of face 2's turn: its sound (0.228 s late) ends by 1.228, the switch 0.1 after that;
+    # into face 3's: its sound (0.012 s early) starts from 2.588, the switch 0.1 before
+    assert plan.pieces[1]["start_s"] == pytest.approx(1.328) and plan.pieces[1]["end_s"] == pytest.approx(2.488)
+    assert any(f.check == "fix.turns" and "1.0-2.6 s" in f.message for f in plan.findings)
     weak = plan_fix(FACE2, delay="turns", report=_turns_report(turns), min_confidence=0.8)
-    assert [p["from"] for p in weak.pieces] == ["file", "face 3"] and weak.pieces[0]["delay_ms"] == pytest.approx(-12.0)
+    assert [(p["from"], p["delay_ms"]) for p in weak.pieces] == [("left", 0.0), ("face 3", -12.0)]
     assert any(f.check == "fix.turns" and "face 2" in f.message for f in weak.findings)
     with pytest.raises(BadInput, match="no speakers taking turns"):
         plan_fix(FACE2, delay="turns", report=_turns_report(turns[:1]))
@@ -83,8 +104,8 @@ def test_a_meeting_reads_each_speaker_at_their_own_delay(tmp_path: Path) -> None
     other two hold still. face2's sound is made 200 ms late. check reads each speaker
     where they talk, at their own delay (within a frame of the same gallery unshifted, face2
     200 ms later), judges face2's turn out of sync, and names both; fix --delay turns
-    moves each turn by its speaker's reading, the video packets copied, and the output
-    reads each speaker within a frame of the unshifted gallery."""
+    removes each speaker's reading from their turns, the video packets copied, and the
+    output reads each speaker within a frame of nothing."""
     sources = [FACE2, FACE3, FACE4, FACE5]
     plain = meeting(sources, [0, 2], tmp_path / "plain.mp4")
     late = meeting(sources, [0, 2], tmp_path / "late.mp4", shifts_s=[0.2, 0.0, 0.0, 0.0])
@@ -109,5 +130,5 @@ def test_a_meeting_reads_each_speaker_at_their_own_delay(tmp_path: Path) -> None
     out = tmp_path / "fixed.mp4"
     fix_sync(late, out, delay="turns", report=rep)
     assert packets(out, "video") == packets(late, "video")
-    after = speakers(check_sync(out))
-    assert abs(after["top"] - own["top"]) <= 40.0 and abs(after["bottom"] - own["bottom"]) <= 40.0, (after, own)
+    after = speakers(check_sync(out))  # each speaker's whole delay removed: both read about nothing
+    assert abs(after["top"]) <= 40.0 and abs(after["bottom"]) <= 40.0, (after, own)

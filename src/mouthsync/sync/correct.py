@@ -491,7 +491,7 @@ def plan_fix(
     shift_s = k * t_ref - d_ref
     pieces = (_shot_pieces(path, report, d_ref, fps, min_confidence, findings, file_trusted=file_trusted) if by_shot
               else _step_pieces(path, report, times, findings) if by_step
-              else _turn_pieces(path, report, times, d_ref, min_confidence, findings) if by_turn else None)
+              else _turn_pieces(path, report, times, min_confidence, findings) if by_turn else None)
     channels = _channel_delays(path, report, d_ref, min_confidence, findings) if by_channel else None
     if not math.isfinite(d_ref) or abs(d_ref) > 10.0:
         raise BadInput(
@@ -660,13 +660,35 @@ def _step_pieces(path: Path, report: Any, times: np.ndarray, findings: list[Find
     return pieces
 
 
-def _turn_pieces(path: Path, report: Any, times: np.ndarray, file_delay_s: float, min_confidence: float,
+# A pause between two speakers' turns longer than this may hold someone else's speech
+# (``_turn_pieces``), as a turn takes at least ``sync.turns.MIN_TURN_S`` of talking; the
+# switch into or out of it lies this far inside it.
+_TURN_GAP_S = 1.0
+_SWITCH_INTO_S = 0.1
+
+
+def _turn_pieces(path: Path, report: Any, times: np.ndarray, min_confidence: float,
                  findings: list[Finding]) -> list[dict[str, Any]]:
     """One part per run of one speaker's turns (``details["turns"]``,
     :mod:`mouthsync.sync.turns`), each moved by that speaker's reading, for ``--delay
-    turns``; the switch is the middle of the pause between two speakers (inside their
-    overlap when they talk over each other, said in a finding). A speaker read below
-    ``min_confidence`` takes the whole file's delay."""
+    turns``.
+
+    A long pause before, between or after the turns (over :data:`_TURN_GAP_S`) may hold
+    speech check read to no speaker (a face too unsure of its own reading to count), and
+    a speaker read below ``min_confidence`` is not sure of their own: both are left where
+    they are (each speaker has their own delay, so another's would be a guess, and a
+    wrong move is worse than none).
+
+    Where the parts meet: the output sound at picture time ``s`` comes from the input at
+    ``s + d``, so both parts' sources must fall in the pause between the turns ``[p0,
+    p1]`` (the end of one speaker's sound and the start of the next's: a talk span's ends
+    lie on either clock, so each speaker's sound is taken to reach their delay beyond
+    it): ``s + d1`` and ``s + d2`` in it, else the end of one word is cut or heard
+    twice. The switch is the middle of what allows that, ``(p0 + p1 - d1 - d2) / 2``; a
+    pause shorter than the two delays differ (people talking over each other) is said
+    in a finding. Beside a left pause of unknown speech, the switch is a tenth of a
+    second into it from the speaker's side.
+    """
     turns = (_get(report, "details") or {}).get("turns") or []
     talks = sorted((float(a), float(b), t) for t in turns for a, b in t.get("talks") or [])
     if len({t["face"] for _, _, t in talks}) < 2:
@@ -677,23 +699,50 @@ def _turn_pieces(path: Path, report: Any, times: np.ndarray, file_delay_s: float
             runs[-1][1] = max(runs[-1][1], b)
         else:
             runs.append([a, b, t])
-    edges = [float(times[0]), *[0.5 * (r0[1] + r1[0]) for r0, r1 in zip(runs, runs[1:], strict=False)], float(times[-1])]
-    pieces, unsure = [], []
-    for (a, b), (t0, t1, t) in zip(zip(edges[:-1], edges[1:], strict=True), runs, strict=True):
+    # the parts to move: (talk start, talk end, removed delay s, source); None ends: a left pause
+    parts: list[tuple[float, float, float, str]] = []
+    unsure, gaps = [], []
+    last = float(times[0])
+    for t0, t1, t in runs:
+        if t0 - last > _TURN_GAP_S:
+            if parts:
+                gaps.append(f"{last:.1f}-{t0:.1f} s")
+            parts.append((last, t0, 0.0, "left"))
         own = t.get("audio_delay_ms") is not None and float(t.get("confidence") or 0.0) >= min_confidence
         if not own:
             unsure.append(f"face {t['face']} ({t0:.1f}-{t1:.1f} s)")
-        d = float(t["audio_delay_ms"]) if own else file_delay_s * 1000.0
-        pieces.append({"start_s": round(a, 3), "end_s": round(b, 3), "delay_ms": round(d, 3),
-                       "from": f"face {t['face']}" if own else "file"})
-    over = [f"{e:.2f} s" for e, r0, r1 in zip(edges[1:-1], runs, runs[1:], strict=False) if r1[0] < r0[1]]
+        parts.append((t0, t1, float(t["audio_delay_ms"]) / 1000.0 if own else 0.0, f"face {t['face']}" if own else "left"))
+        last = t1
+    if float(times[-1]) - last > _TURN_GAP_S:
+        parts.append((last, float(times[-1]), 0.0, "left"))
+    switches, tight = [], []
+    for (_, b1, d1, src1), (a2, _, d2, src2) in zip(parts, parts[1:], strict=False):
+        # a talk span is where the speech is heard over the moving mouth: its ends lie on the
+        # picture's clock or the sound's, so each speaker's sound is taken to reach d beyond
+        p0, p1 = b1 + max(0.0, d1), a2 + min(0.0, d2)
+        if src1 == "left" and src2 != "left":  # out of a pause of unknown speech into a turn
+            s = p1 - max(d1, d2) - _SWITCH_INTO_S
+        elif src2 == "left" and src1 != "left":  # out of a turn into such a pause
+            s = p0 - min(d1, d2) + _SWITCH_INTO_S
+        else:
+            s = 0.5 * (p0 + p1 - d1 - d2)
+            if p1 - p0 < abs(d1 - d2):
+                tight.append(f"{s:.2f} s")
+        switches.append(s)
+    edges = [float(times[0]), *switches, float(times[-1])]
+    pieces = [{"start_s": round(a, 3), "end_s": round(b, 3), "delay_ms": round(d * 1000.0, 3), "from": src}
+              for a, b, (_, _, d, src) in zip(edges[:-1], edges[1:], parts, strict=True)]
+    if gaps:
+        findings.append(Finding("fix.turns", Severity.INFO,
+                                f"{len(gaps)} pause(s) between speakers' turns, talked by no face check read "
+                                "confidently, left where they are: " + ", ".join(gaps[:6])))
     if unsure:
         findings.append(Finding("fix.turns", Severity.INFO,
-                                f"{len(unsure)} turn(s) too uncertain to move by their speaker's reading, given the "
-                                "whole file's delay: " + ", ".join(unsure[:6])))
-    if over:
+                                f"{len(unsure)} turn(s) too uncertain to move by their speaker's reading, left where "
+                                "they are: " + ", ".join(unsure[:6])))
+    if tight:
         findings.append(Finding("fix.turns", Severity.INFO,
-                                "speakers talk over each other at " + ", ".join(over)
+                                "speakers talk over each other (or barely pause) at " + ", ".join(tight)
                                 + ": the switch falls inside speech (cross-faded; listen there)"))
     return pieces
 

@@ -25,7 +25,7 @@ from mouthsync.media.decode import frame_step
 from mouthsync.sync.report import SyncReport, WindowEstimate
 from mouthsync.sync.standards import judge
 from mouthsync.sync.still import common_still, still_findings, still_mask
-from mouthsync.sync.verdict import judge_report
+from mouthsync.sync.verdict import LOW_CONFIDENCE, judge_report
 
 # A face that talks in turns with the speaker: at least this much talking, and this share
 # of it where the speaker's mouth is still (``takes_turns``).
@@ -104,7 +104,8 @@ def in_turns(
              for i in talking]
     # every turn judged at its speaker's own delay (a turn of a few seconds holds a window
     # or two, too few for a section of windows)
-    spans = [WindowEstimate(a, b, reports[t["face"]].audio_delay_ms, reports[t["face"]].confidence, False)
+    spans = [WindowEstimate(a, b, reports[t["face"]].audio_delay_ms, reports[t["face"]].confidence,
+                            reports[t["face"]].confidence < LOW_CONFIDENCE)
              for t in turns for a, b in t["talks"]]
     findings, verdict = judge_report(top.audio_delay_ms, top.confidence, "", top.drift, windows, standard, frame_ms,
                                      shots=top.shots, snap_s=hop_s, steps=top.steps,
@@ -122,18 +123,17 @@ def in_turns(
     # difference from it: within the standard's inner band, that is nothing to act on
     head = float(top.audio_delay_ms or 0.0)
     one_shift = all(judge(d - head, standard)["status"] == "in_sync" for d in delays)
-    how = (f"at different delays ({spread:.0f} ms apart)" if spread > frame_ms
-           else "at about the same delay (a dialogue)")
+    apart = spread > frame_ms
+    how = f"at different delays ({spread:.0f} ms apart)" if apart else "at about the same delay (a dialogue)"
     why = (" Each voice reached the recording on its own path (a video call, or lines edited or dubbed one speaker "
-           "at a time);" if spread > frame_ms else "")
+           "at a time)." if apart else "")
     meeting = Finding(
         "sync.speakers", Severity.INFO if one_shift else Severity.WARNING,
-        f"faces {names} speak in turns {how}: {said}.{why} The headline is face {best}'s, each window is read "
-        "from whoever talks in it"
-        + ("; one shift by the headline leaves every speaker within tolerance" if one_shift and spread > frame_ms
-           else ""),
-        advice="" if one_shift else "one shift cannot correct every speaker: cut at the changes of speaker and fix "
-                                    "each part on its own (mouthsync fix PART -o OUT --delay auto)",
+        f"faces {names} speak in turns {how}: {said}.{why} The headline is face {best}'s; each window is read "
+        "from whoever talks in it" + ("; one shift by the headline leaves every speaker within tolerance"
+                                      if one_shift and apart else ""),
+        advice="" if one_shift else "one shift cannot correct every speaker: mouthsync fix FILE -o OUT --delay turns "
+                                    "moves each speaker's turns by their own reading",
         value=round(spread, 1), unit="ms")
     kept = [f for f in top.findings if f.check not in _JUDGED]
     details = {**top.details, "speaking_faces": list(talking), "turns": turns}

@@ -183,8 +183,10 @@ def judge_report(
     # steps inside shots (those at cuts, the shots say) want each part moved on its own
     inside = inside_takes(steps)
     part_cmd = ("mouthsync fix FILE -o OUT --delay steps" if inside
-                else "mouthsync fix FILE -o OUT --delay shots" if cuts else "")
-    part_fix = part_cmd and part_cmd + (" (each part by its own delay)" if inside else " (each shot by its own delay)")
+                else "mouthsync fix FILE -o OUT --delay shots" if cuts
+                else "mouthsync fix FILE -o OUT --delay turns" if turns else "")
+    part_fix = part_cmd and part_cmd + (" (each part by its own delay)" if inside else " (each shot by its own delay)"
+                                        if cuts else " (each speaker's turns by their own delay)")
     findings: list[Finding] = []
     st = get_standard(standard)
     if delay_ms is None:
