@@ -81,7 +81,7 @@ from mouthsync.sync.steps import (
     steps_beat_line,
 )
 from mouthsync.sync.still import StillSpan, common_still, still_findings, still_mask, still_spans
-from mouthsync.sync.turns import in_turns, takes_turns
+from mouthsync.sync.turns import in_turns, takes_turns, unsure_speakers
 from mouthsync.sync.verdict import (
     LOW_CONFIDENCE,
     clipping_finding,
@@ -717,8 +717,14 @@ def check_sync(
         b = best_of(reports)
         speech = list(timelines[0].speech) if timelines else []
         talking = speaking_faces(reports, b, usable, speech)
+        # faces whose mouths move where the speaker's is still under speech, read too unsure
+        # to count: more phone sources may read them (``sources.settled``), else they are named
+        turning = {i for i in range(len(reports)) if i != b and reports[b].still
+                   and takes_turns(usable[i], reports[i].still, reports[b].still, speech)}
+        unsure = sorted(turning - set(talking))
         frame_ms = 1000.0 / reports[b].fps if reports[b].fps else 40.0
         apart = [i for i in talking if abs(reports[i].audio_delay_ms - reports[b].audio_delay_ms) > frame_ms]  # type: ignore[operator]
+        rep = reports[b]
         if len(talking) > 1 and not apart:
             # a dialogue: every face that speaks is measured together (each where it talks)
             both = analyse(usable[b], timelines, audio, window_s=window_s, hop_s=hop_s, standard=standard,
@@ -727,12 +733,14 @@ def check_sync(
                            clock_near=near)
             if both.confidence >= reports[b].confidence - SPEAKER_MARGIN:
                 both.details["speaking_faces"] = talking
-                return both
-        if apart or any(takes_turns(usable[i], reports[i].still, reports[b].still, speech) for i in talking if i != b):
+                rep = both
+        if rep is reports[b] and (apart or turning & set(talking)):
             # a meeting: the speakers take turns, each read at its own delay where it talks
             # (``sync.turns``); also a dialogue whose pooled reading came out weaker
-            return in_turns(reports, b, talking, usable, speech, standard, hop_s)
-        return reports[b]
+            rep = in_turns(reports, b, talking, usable, speech, standard, hop_s)
+        if unsure:
+            rep = unsure_speakers(rep, reports, unsure, usable, speech)
+        return rep
 
     def start_the_rest() -> None:  # not settled: whatever may still be needed starts now
         for i in levels[-1]:

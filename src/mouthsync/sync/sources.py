@@ -83,6 +83,10 @@ def settled(fast: SyncReport, before: SyncReport | None = None) -> bool:
     whole file, however unsure: one phone source read a 5 s shot made 200 ms late as
     +742 ms at confidence 0.10 in a file that settled at 0.97 on it, where every source
     reads +220 at 0.40. Shots that agree with the file (confident or not) settle as before.
+    The same for a meeting's speakers (``details["turns"]``, :mod:`mouthsync.sync.turns`)
+    and for faces that talk in turns but read too unsure to count
+    (``details["unsure_speakers"]``): one allphone pass read a speaker's 4.8 s turn in a
+    2x2 gallery at the right delay at confidence 0.00, every source at 0.49.
 
     ``before``: the previous step's report (fewer sources). A step settles only where it
     agrees with it within a frame: the source a step adds must confirm the earlier reading,
@@ -100,6 +104,13 @@ def settled(fast: SyncReport, before: SyncReport | None = None) -> bool:
         return False
     if any(s.audio_delay_ms is not None and abs(s.audio_delay_ms - fast.audio_delay_ms) > frame_ms
            for s in fast.shots):
+        return False
+    # a meeting (``sync.turns``): every speaker's own reading is the answer, as every shot's
+    # is in an edit; and a face that talks in turns but read too unsure to count
+    turns = fast.details.get("turns") or []
+    if fast.details.get("unsure_speakers") or any(
+            t.get("audio_delay_ms") is not None and abs(t["audio_delay_ms"] - fast.audio_delay_ms) > frame_ms
+            for t in turns):
         return False
     return fast.confidence >= SETTLED_CONFIDENCE
 

@@ -139,3 +139,24 @@ def in_turns(
     details = {**top.details, "speaking_faces": list(talking), "turns": turns}
     return dataclasses.replace(top, windows=windows, still=still, verdict=verdict, findings=[meeting, *findings, *kept],
                                details=details)
+
+
+def unsure_speakers(rep: SyncReport, reports: list[SyncReport], faces: list[int], tracks: list[Any],
+                    speech: list[tuple[float, float]]) -> SyncReport:
+    """``rep`` with ``faces`` named: each moves its mouth where the measured speaker's is
+    still under speech (:func:`takes_turns`), but reads too unsure to count as a speaker.
+    Their turns are the spans ``check`` could not judge; ``sources.settled`` sends such a
+    report on to more phone sources (in a 2x2 gallery taking turns, one allphone pass read
+    a speaker's 4.8 s turn at the right delay at confidence 0.00; every source read it at 0.49)."""
+    rows = [{"face": i, "audio_delay_ms": None if reports[i].audio_delay_ms is None else round(reports[i].audio_delay_ms, 1),
+             "confidence": round(reports[i].confidence, 3), "talks": talk_spans(tracks[i], reports[i].still, speech)}
+            for i in faces]
+    said = ", ".join(f"face {r['face']} (" + ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in r["talks"][:3])
+                     + f"{', ...' if len(r['talks']) > 3 else ''}; confidence {r['confidence']:.2f})" for r in rows)
+    note = Finding(
+        "sync.speakers", Severity.INFO,
+        f"{'a face moves its mouth' if len(rows) == 1 else 'faces move their mouths'} where the speaker's is still "
+        f"under speech, read too unsure to count as {'a speaker' if len(rows) == 1 else 'speakers'}: {said}; "
+        "those turns are not judged",
+        advice="crop to that face and check it on its own, or give the words (--transcript) to help the reading")
+    return dataclasses.replace(rep, findings=[*rep.findings, note], details={**rep.details, "unsure_speakers": rows})
