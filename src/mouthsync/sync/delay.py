@@ -723,7 +723,8 @@ def check_sync(
                    and takes_turns(usable[i], reports[i].still, reports[b].still, speech)}
         unsure = sorted(turning - set(talking))
         frame_ms = 1000.0 / reports[b].fps if reports[b].fps else 40.0
-        apart = [i for i in talking if abs(reports[i].audio_delay_ms - reports[b].audio_delay_ms) > frame_ms]  # type: ignore[operator]
+        apart = [i for i in talking if i != b  # (speaking_faces gives more faces only where every delay is known)
+                 and abs(reports[i].audio_delay_ms - reports[b].audio_delay_ms) > frame_ms]  # type: ignore[operator]
         rep = reports[b]
         if len(talking) > 1 and not apart:
             # a dialogue: every face that speaks is measured together (each where it talks)
