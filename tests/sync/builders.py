@@ -400,14 +400,32 @@ def dialogue(first: str | os.PathLike[str], second: str | os.PathLike[str], out:
     return out
 
 
+def _swayed(picture: np.ndarray, t: float, seed: int) -> np.ndarray:
+    """``picture`` moved as a listener's head moves: a slow nod (up to 6 px down), a sway
+    (up to 4 px sideways) and a lean in (up to 3 % larger), each a sine of its own period."""
+    import cv2
+
+    h, w = picture.shape[:2]
+    ph = seed * 0.9
+    dy = 3.0 + 3.0 * np.sin(2 * np.pi * t / 2.3 + ph)
+    dx = 4.0 * np.sin(2 * np.pi * t / 3.7 + 2 * ph)
+    z = 1.0 + 0.015 * (1 + np.sin(2 * np.pi * t / 5.1 + 3 * ph))
+    m = np.array([[z, 0, (1 - z) * w / 2 + dx], [0, z, (1 - z) * h / 2 + dy]], dtype=np.float64)
+    return cv2.warpAffine(picture, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
 def meeting(sources: list[str | os.PathLike[str]], turns: list[int], out: str | os.PathLike[str], *,
-            shifts_s: list[float] | None = None, columns: int = 2, tile: tuple[int, int] = (426, 360)) -> Path:
+            shifts_s: list[float] | None = None, columns: int = 2, tile: tuple[int, int] = (426, 360),
+            sway: bool = False) -> Path:
     """A video call's gallery where people speak in turns, frame-exact: ``sources`` in
     ``tile``-sized tiles (stretched), ``columns`` a row, 25 fps; for each entry of ``turns``
     that source speaks its clip's first 4.8 s (with its own sound, moved by its entry of
-    ``shifts_s``: sound later when positive) while every other tile holds its last frame
-    shown. Each source is sampled on the 25 fps clock by its own frame times, so a 30 fps
-    clip keeps its speed. Every speaker keeps its clip's own delay plus its shift."""
+    ``shifts_s``: sound later when positive) while every other tile listens: it holds its
+    clip's frame with the mouth most closed (the tracker's smallest lip aperture), as a
+    listener's mouth is at rest. Each source is sampled on the 25 fps clock by its own frame times, so a 30 fps
+    clip keeps its speed. Every speaker keeps its clip's own delay plus its shift.
+    ``sway``: the listeners' held frames nod, sway and lean as heads do (:func:`_swayed`),
+    their mouths closed, instead of holding perfectly still."""
     import av
 
     turn_s = 4.8
@@ -420,11 +438,19 @@ def meeting(sources: list[str | os.PathLike[str]], turns: list[int], out: str | 
         times = np.array([t for t, _ in got]) - got[0][0]
         return [got[max(0, int(np.searchsorted(times, j / 25.0 + 1e-6)) - 1)][1] for j in range(n)]
 
+    from mouthsync.face.track import track_face
+
+    def at_rest(p: str | os.PathLike[str]) -> int:
+        tr = track_face(p)
+        ap = np.where(tr.valid, np.asarray(tr.mouth["aperture"], dtype=np.float64), np.inf)
+        t = float(np.asarray(tr.times)[int(np.argmin(ap))] - tr.times[0])
+        return min(n - 1, int(round(t * 25)))
+
     pics = [pictures(p) for p in sources]
+    rest = [pics[i][at_rest(p)] for i, p in enumerate(sources)]
     rate = 48000
     per = int(round(turn_s * rate))
     sound = np.zeros(len(turns) * per, dtype=np.float32)
-    shown = [p[0] for p in pics]
     rows = -(-len(sources) // columns)
     canvas = np.zeros((len(turns) * n, rows * th, columns * tw, 3), dtype=np.uint8)
     for k, who in enumerate(turns):
@@ -432,10 +458,9 @@ def meeting(sources: list[str | os.PathLike[str]], turns: list[int], out: str | 
         sound[k * per : k * per + x.size] = x
         for j in range(n):
             for i in range(len(sources)):
-                if i == who:
-                    shown[i] = pics[i][j]
                 r, c = divmod(i, columns)
-                canvas[k * n + j, r * th : (r + 1) * th, c * tw : (c + 1) * tw] = shown[i]
+                pic = pics[i][j] if i == who else _swayed(rest[i], (k * n + j) / 25.0, i) if sway else rest[i]
+                canvas[k * n + j, r * th : (r + 1) * th, c * tw : (c + 1) * tw] = pic
     out = Path(out)
     wav = write_wav(out.with_suffix(".src.wav"), sound, rate)
     try:

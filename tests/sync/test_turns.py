@@ -14,7 +14,6 @@ from mouthsync.core.findings import Severity
 from mouthsync.media.decode import frame_times
 from mouthsync.sync.correct import fix_sync, plan_fix
 from mouthsync.sync.delay import check_sync
-from mouthsync.sync.still import StillSpan
 from mouthsync.sync.turns import MIN_TURN_S, takes_turns, talk_spans
 from tests.conftest import CLIPS
 from tests.sync.builders import meeting
@@ -24,35 +23,44 @@ from ..media.test_remux import packets
 FACE2, FACE3, FACE4, FACE5 = (next(p for p in CLIPS if p.name == f"retalking_face{i}.mp4") for i in (2, 3, 4, 5))
 
 
-def _track(seconds: float = 10.0, fps: float = 25.0) -> SimpleNamespace:
+def _track(talks: list[tuple[float, float]], seconds: float = 10.0, fps: float = 25.0, rest: float = 0.0,
+           seed: int = 0) -> SimpleNamespace:
+    """A face whose lips open and close at 4 Hz over ``talks`` (a spread of ~0.07 face
+    widths, as a talking mouth's), and otherwise move ``rest`` (a swaying listener's
+    landmark wobble) around a closed mouth."""
     t = np.arange(int(seconds * fps)) / fps
-    return SimpleNamespace(times=t, valid=np.ones(t.size, dtype=bool))
+    rng = np.random.default_rng(seed)
+    ap = 0.01 + rest * rng.standard_normal(t.size)
+    for a, b in talks:
+        on = (t >= a) & (t < b)
+        ap[on] = 0.05 + 0.04 * np.sin(2 * np.pi * 4.0 * t[on])
+    return SimpleNamespace(times=t, valid=np.ones(t.size, dtype=bool), mouth={"aperture": ap})
 
 
-def test_a_face_that_talks_where_the_speaker_is_still_takes_turns() -> None:
-    """Speech throughout 0-10 s; the speaker is still over 5-10 s. A face still over 0-5 s
-    talks 5-10 s, inside the speaker's stillness: a turn. A face that never stills (a
-    listener nodding along while the speaker talks, or a second mouth moving with the
-    first) talks mostly where the speaker talks: no turn. Too little talking: no turn."""
+def test_faces_that_lead_each_others_mouth_movement_take_turns() -> None:
+    """Speech throughout 0-10 s. The speaker talks 0-5 s and a second face 5-10 s: each
+    leads the other's mouth movement for seconds, so they take turns, also when both
+    sway while listening. A listener who wobbles while the speaker talks 0-10 s leads
+    nowhere under speech; a second face that talks only 0.5 s does not take turns; no
+    speech, no turns."""
     speech = [(0.0, 10.0)]
-    speaker_still = [StillSpan(5.0, 10.0, 5.0, False)]
-    other = _track()
-    assert takes_turns(other, [StillSpan(0.0, 5.0, 5.0, False)], speaker_still, speech)
-    assert not takes_turns(other, [], speaker_still, speech)  # talks 10 s, half of it over the speaker
-    assert not takes_turns(other, [StillSpan(0.0, 5.0, 5.0, False)], [], speech)  # the speaker is never still
-    brief = [StillSpan(0.0, 9.5, 9.5, False)]  # talks 0.5 s only
-    assert MIN_TURN_S > 0.5 and not takes_turns(other, brief, speaker_still, speech)
-    assert not takes_turns(other, [StillSpan(0.0, 5.0, 5.0, False)], speaker_still, [])
+    speaker = _track([(0.0, 5.0)])
+    assert takes_turns(_track([(5.0, 10.0)]), speaker, speech)
+    assert takes_turns(_track([(5.0, 10.0)], rest=0.003, seed=1), _track([(0.0, 5.0)], rest=0.003, seed=2), speech)
+    assert not takes_turns(_track([], rest=0.003), _track([(0.0, 10.0)]), speech)
+    assert MIN_TURN_S > 1.5 and not takes_turns(_track([(5.0, 5.5)]), speaker, speech)
+    assert not takes_turns(_track([(5.0, 10.0)]), speaker, [])
 
 
-def test_talk_spans_bridge_pauses_between_words() -> None:
-    """Where a face talks: speech over its moving mouth, short pauses bridged, the face's
-    own still spans and frames without a face left out."""
-    tr = _track()
-    tr.valid[int(8.0 * 25):] = False
+def test_talk_spans_are_where_the_face_leads_under_speech() -> None:
+    """Where a face talks: speech heard where its mouth moves most, short pauses between
+    words bridged, frames without the face left out."""
+    me = _track([(0.2, 4.0), (6.0, 9.0)])
+    me.valid[int(8.0 * 25):] = False
+    other = _track([(4.0, 6.0)])
     speech = [(0.2, 2.0), (2.5, 4.0), (6.0, 9.0)]
-    spans = talk_spans(tr, [StillSpan(6.0, 7.0, 1.0, False)], speech)
-    assert spans == [[0.2, 4.0], [7.0, 8.0]]
+    # (movement is read over a second: a span ends where the other's starts to show)
+    assert talk_spans(me, [other], speech) == [[0.2, pytest.approx(4.0, abs=0.2)], [6.0, pytest.approx(8.0, abs=0.1)]]
 
 
 def _turns_report(turns: list[dict]) -> dict:

@@ -717,10 +717,9 @@ def check_sync(
         b = best_of(reports)
         speech = list(timelines[0].speech) if timelines else []
         talking = speaking_faces(reports, b, usable, speech)
-        # faces whose mouths move where the speaker's is still under speech, read too unsure
-        # to count: more phone sources may read them (``sources.settled``), else they are named
-        turning = {i for i in range(len(reports)) if i != b and reports[b].still
-                   and takes_turns(usable[i], reports[i].still, reports[b].still, speech)}
+        # faces that talk in turns with the speaker but read too unsure to count: more phone
+        # sources may read them (``sources.settled``), else they are named
+        turning = {i for i in range(len(reports)) if i != b and takes_turns(usable[i], usable[b], speech)}
         unsure = sorted(turning - set(talking))
         frame_ms = 1000.0 / reports[b].fps if reports[b].fps else 40.0
         apart = [i for i in talking if i != b  # (speaking_faces gives more faces only where every delay is known)
@@ -740,7 +739,7 @@ def check_sync(
             # (``sync.turns``); also a dialogue whose pooled reading came out weaker
             rep = in_turns(reports, b, talking, usable, speech, standard, hop_s)
         if unsure:
-            rep = unsure_speakers(rep, reports, unsure, usable, speech)
+            rep = unsure_speakers(rep, reports, unsure, talking, usable, speech)
         return rep
 
     def start_the_rest() -> None:  # not settled: whatever may still be needed starts now
@@ -978,8 +977,8 @@ def speaking_faces(reports: list[SyncReport], best: int, tracks: list[Any] | Non
     """The faces that speak: the best one, every other whose own reading is confident and
     within a frame of it (a face that does not speak reads the speech at confidence
     0.00-0.25, and rarely at the speaker's delay), and, given the faces' ``tracks`` and the
-    ``speech`` spans, every other that reads confidently inside the search and talks where
-    the best face is still (:func:`~mouthsync.sync.turns.takes_turns`), whatever its
+    ``speech`` spans, every other that reads confidently inside the search and talks in
+    turns with the best face (:func:`~mouthsync.sync.turns.takes_turns`), whatever its
     delay: a meeting's speakers, each heard through their own connection."""
     top = reports[best]
     if top.audio_delay_ms is None or top.confidence < LOW_CONFIDENCE:
@@ -989,7 +988,7 @@ def speaking_faces(reports: list[SyncReport], best: int, tracks: list[Any] | Non
     def in_turns(i: int) -> bool:
         if tracks is None or speech is None or at_search_edge(reports[i]):
             return False
-        return takes_turns(tracks[i], reports[i].still, top.still, speech)
+        return takes_turns(tracks[i], tracks[best], speech)
 
     return [i for i, r in enumerate(reports)
             if i == best or (r.audio_delay_ms is not None and r.confidence >= LOW_CONFIDENCE

@@ -24,50 +24,69 @@ from mouthsync.core.runs import true_runs
 from mouthsync.media.decode import frame_step
 from mouthsync.sync.report import SyncReport, WindowEstimate
 from mouthsync.sync.standards import judge
-from mouthsync.sync.still import common_still, still_findings, still_mask
+from mouthsync.sync.still import STILL_SPREAD, aperture_spread, common_still, still_findings
 from mouthsync.sync.verdict import LOW_CONFIDENCE, judge_report
 
-# A face that talks in turns with the speaker: at least this much talking, and this share
-# of it where the speaker's mouth is still (``takes_turns``).
-MIN_TURN_S = 1.0
-TURN_SHARE = 0.6
+# A face that talks in turns with the speaker: each leads the other's mouth movement under
+# speech for at least this long (``takes_turns``). Movement is read over a second, so a
+# second of talking leads for about two; a half-second "yes" does not make a turn.
+MIN_TURN_S = 2.0
 # Findings the windows and the still spans decide (``judge_report``, ``still_findings``):
 # made again from every speaker's windows.
 _JUDGED = frozenset({"sync.delay", "sync.confidence", "sync.drift", "sync.steps", "sync.step", "sync.section",
                      "sync.window", "sync.still_mouth"})
 
 
-def _talking(times: np.ndarray, valid: np.ndarray, own: list[Any], speech: list[tuple[float, float]]) -> np.ndarray:
-    """Frames where speech is heard over this face's moving mouth (seen, not still)."""
-    t = np.asarray(times, dtype=np.float64)
+def _activity(track: Any, times: np.ndarray) -> np.ndarray:
+    """How much a face's mouth moves around each of ``times`` (the lip aperture's spread
+    over a second, :func:`~mouthsync.sync.still.aperture_spread`; 0 without a face)."""
+    own = np.asarray(track.times, dtype=np.float64)
+    sp = aperture_spread(own, np.asarray(track.mouth["aperture"], dtype=np.float64), np.asarray(track.valid, dtype=bool))
+    sp = np.where(np.isfinite(sp), sp, 0.0)
+    if own.size < 2:
+        return np.zeros(np.asarray(times).size)
+    return np.interp(times, own, sp, left=0.0, right=0.0)
+
+
+def _leads(track: Any, others: list[Any], speech: list[tuple[float, float]]) -> np.ndarray:
+    """Frames of ``track`` where speech is heard and its mouth moves more than any of
+    ``others``' (and more than a mouth at rest does): where it is the one talking.
+
+    Why movement and not stillness: a listener is not still (a nod, a sway, a lean moves
+    the lips' landmarks too: a held face swayed a few pixels read a spread of 0.006-0.007,
+    over the still line of 0.004), but a talking mouth moves ten times as much (0.035-0.07
+    on the shared clips), so whoever moves most is the one talking."""
+    t = np.asarray(track.times, dtype=np.float64)
     heard = np.zeros(t.size, dtype=bool)
     for a, b in speech:
         heard |= (t >= a) & (t < b)
-    return heard & np.asarray(valid, dtype=bool) & ~still_mask(t, own)
+    mine = _activity(track, t)
+    most = np.max([_activity(o, t) for o in others], axis=0) if others else np.zeros(t.size)
+    return heard & np.asarray(track.valid, dtype=bool) & (mine >= STILL_SPREAD) & (mine > most)
 
 
-def takes_turns(track: Any, own: list[Any], speaker_still: list[Any], speech: list[tuple[float, float]]) -> bool:
-    """Whether a face talks where the speaker is still: at least :data:`MIN_TURN_S` of
-    speech heard over its moving mouth (``own``: its still spans), :data:`TURN_SHARE` of
-    it inside ``speaker_still``. A listener who nods while the speaker talks does not."""
-    t = np.asarray(track.times, dtype=np.float64)
-    if t.size < 2 or not speech:
-        return False
-    talking = _talking(t, track.valid, own, speech)
-    if float(talking.sum()) * frame_step(t) < MIN_TURN_S:
-        return False
-    return float((talking & still_mask(t, speaker_still)).sum()) >= TURN_SHARE * float(talking.sum())
+def takes_turns(track: Any, speaker: Any, speech: list[tuple[float, float]]) -> bool:
+    """Whether a face and the measured ``speaker`` talk in turns: each leads the other's
+    mouth movement under speech (:func:`_leads`) for at least :data:`MIN_TURN_S`. A
+    listener who nods while the speaker talks leads nowhere under speech; a face in a
+    single-speaker video never leads the speaker."""
+    def lead_s(a: Any, b: Any) -> float:
+        return float(_leads(a, [b], speech).sum()) * frame_step(np.asarray(a.times, dtype=np.float64))
+
+    return bool(speech) and lead_s(track, speaker) >= MIN_TURN_S and lead_s(speaker, track) >= MIN_TURN_S
 
 
-def talk_spans(track: Any, own: list[Any], speech: list[tuple[float, float]], bridge_s: float = 1.0) -> list[list[float]]:
-    """Where a face talks, as [start, end] seconds: talking frames (:func:`_talking`) with
-    gaps under ``bridge_s`` (pauses between words) bridged; spans under half a second dropped."""
+def talk_spans(track: Any, others: list[Any], speech: list[tuple[float, float]],
+               bridge_s: float = 1.0) -> list[list[float]]:
+    """Where a face talks, as [start, end] seconds: the frames where it leads ``others``
+    (:func:`_leads`), with gaps under ``bridge_s`` (pauses between words) bridged; spans
+    under half a second dropped."""
     t = np.asarray(track.times, dtype=np.float64)
     if t.size < 2:
         return []
     frame = frame_step(t)
     spans: list[list[float]] = []
-    for a, b in true_runs(_talking(t, track.valid, own, speech)).tolist():
+    for a, b in true_runs(_leads(track, others, speech)).tolist():
         t0, t1 = float(t[a]), float(t[b - 1]) + frame
         if spans and t0 - spans[-1][1] < bridge_s:
             spans[-1][1] = t1
@@ -87,20 +106,30 @@ def in_turns(
 ) -> SyncReport:
     """The report of a meeting whose speakers ``talking`` (face indexes; ``best`` among
     them, the headline) take turns at their own delays: ``reports[best]`` with each window
-    read from the most confident speaker in it, speech over a still mouth only where every
+    read from the speaker who talks most in it, speech over a still mouth only where every
     speaker is still, the verdict and findings judged again on those windows, each
     speaker's delay and turns in ``details["turns"]``, and a finding that names them."""
     top = reports[best]
     frame_ms = 1000.0 / top.fps if top.fps else 40.0
+    # each window is read from the face that talks most in it (leads the others' mouths
+    # under speech), not the most confident: a listener who sways is not still, and its
+    # window over another's turn read +520 ms at 0.82 where the talker read -23 ms
+    leads = {i: _leads(tracks[i], [tracks[k] for k in talking if k != i], speech) for i in talking}
     windows: list[WindowEstimate] = []
     for j, w in enumerate(top.windows):
-        same = [reports[i].windows[j] for i in talking
+        same = [(i, reports[i].windows[j]) for i in talking
                 if len(reports[i].windows) == len(top.windows)
                 and abs(reports[i].windows[j].start_s - w.start_s) < 1e-3 and reports[i].windows[j].audio_delay_ms is not None]
-        windows.append(max(same, key=lambda x: x.confidence) if same else w)
+
+        def talk_in(i: int, a: float = w.start_s, b: float = w.end_s) -> int:
+            t = np.asarray(tracks[i].times)
+            return int((leads[i] & (t >= a) & (t < b)).sum())
+
+        windows.append(max(same, key=lambda x: (talk_in(x[0]), x[1].confidence))[1] if same else w)
     still = reduce(lambda a, b: common_still(a, b, speech), [reports[i].still for i in talking])
     turns = [{"face": i, "audio_delay_ms": None if reports[i].audio_delay_ms is None else round(reports[i].audio_delay_ms, 1),
-              "confidence": round(reports[i].confidence, 3), "talks": talk_spans(tracks[i], reports[i].still, speech)}
+              "confidence": round(reports[i].confidence, 3),
+              "talks": talk_spans(tracks[i], [tracks[k] for k in talking if k != i], speech)}
              for i in talking]
     # every turn judged at its speaker's own delay (a turn of a few seconds holds a window
     # or two, too few for a section of windows)
@@ -141,22 +170,24 @@ def in_turns(
                                details=details)
 
 
-def unsure_speakers(rep: SyncReport, reports: list[SyncReport], faces: list[int], tracks: list[Any],
-                    speech: list[tuple[float, float]]) -> SyncReport:
-    """``rep`` with ``faces`` named: each moves its mouth where the measured speaker's is
-    still under speech (:func:`takes_turns`), but reads too unsure to count as a speaker.
+def unsure_speakers(rep: SyncReport, reports: list[SyncReport], faces: list[int], talking: list[int],
+                    tracks: list[Any], speech: list[tuple[float, float]]) -> SyncReport:
+    """``rep`` with ``faces`` named: each talks in turns with the measured speaker
+    (:func:`takes_turns`), but reads too unsure to count as a speaker (``talking``: those
+    who do).
     Their turns are the spans ``check`` could not judge; ``sources.settled`` sends such a
     report on to more phone sources (in a 2x2 gallery taking turns, one allphone pass read
     a speaker's 4.8 s turn at the right delay at confidence 0.00; every source read it at 0.49)."""
     rows = [{"face": i, "audio_delay_ms": None if reports[i].audio_delay_ms is None else round(reports[i].audio_delay_ms, 1),
-             "confidence": round(reports[i].confidence, 3), "talks": talk_spans(tracks[i], reports[i].still, speech)}
+             "confidence": round(reports[i].confidence, 3),
+             "talks": talk_spans(tracks[i], [tracks[k] for k in [*talking, *faces] if k != i], speech)}
             for i in faces]
     said = ", ".join(f"face {r['face']} (" + ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in r["talks"][:3])
                      + f"{', ...' if len(r['talks']) > 3 else ''}; confidence {r['confidence']:.2f})" for r in rows)
     note = Finding(
         "sync.speakers", Severity.INFO,
-        f"{'a face moves its mouth' if len(rows) == 1 else 'faces move their mouths'} where the speaker's is still "
-        f"under speech, read too unsure to count as {'a speaker' if len(rows) == 1 else 'speakers'}: {said}; "
+        f"{'a face talks' if len(rows) == 1 else 'faces talk'} in turns with the speaker, read too unsure to count "
+        f"as {'a speaker' if len(rows) == 1 else 'speakers'}: {said}; "
         "those turns are not judged",
         advice="crop to that face and check it on its own, or give the words (--transcript) to help the reading")
     return dataclasses.replace(rep, findings=[*rep.findings, note], details={**rep.details, "unsure_speakers": rows})
