@@ -23,17 +23,17 @@ from ..media.test_remux import packets
 FACE2, FACE3, FACE4, FACE5 = (next(p for p in CLIPS if p.name == f"retalking_face{i}.mp4") for i in (2, 3, 4, 5))
 
 
-def _track(talks: list[tuple[float, float]], seconds: float = 10.0, fps: float = 25.0, rest: float = 0.0,
+def _track(talks: list[tuple[float, ...]], seconds: float = 10.0, fps: float = 25.0, rest: float = 0.0,
            seed: int = 0) -> SimpleNamespace:
-    """A face whose lips open and close at 4 Hz over ``talks`` (a spread of ~0.07 face
-    widths, as a talking mouth's), and otherwise move ``rest`` (a swaying listener's
-    landmark wobble) around a closed mouth."""
+    """A face whose lips open and close at 4 Hz over ``talks`` ((start, end) or (start,
+    end, amplitude): 0.04 gives a spread of ~0.07 face widths, as a talking mouth's), and
+    otherwise move ``rest`` (a swaying listener's landmark wobble) around a closed mouth."""
     t = np.arange(int(seconds * fps)) / fps
     rng = np.random.default_rng(seed)
     ap = 0.01 + rest * rng.standard_normal(t.size)
-    for a, b in talks:
+    for a, b, *amp in talks:
         on = (t >= a) & (t < b)
-        ap[on] = 0.05 + 0.04 * np.sin(2 * np.pi * 4.0 * t[on])
+        ap[on] = 0.05 + (amp[0] if amp else 0.04) * np.sin(2 * np.pi * 4.0 * t[on])
     return SimpleNamespace(times=t, valid=np.ones(t.size, dtype=bool), mouth={"aperture": ap})
 
 
@@ -41,13 +41,15 @@ def test_faces_that_lead_each_others_mouth_movement_take_turns() -> None:
     """Speech throughout 0-10 s. The speaker talks 0-5 s and a second face 5-10 s: each
     leads the other's mouth movement for seconds, so they take turns, also when both
     sway while listening. A listener who wobbles while the speaker talks 0-10 s leads
-    nowhere under speech; a second face that talks only 0.5 s does not take turns; no
+    nowhere under speech, nor does a second mouth that talks along with the speaker's; a second face that talks only 0.5 s does not take turns; no
     speech, no turns."""
     speech = [(0.0, 10.0)]
     speaker = _track([(0.0, 5.0)])
     assert takes_turns(_track([(5.0, 10.0)]), speaker, speech)
     assert takes_turns(_track([(5.0, 10.0)], rest=0.003, seed=1), _track([(0.0, 5.0)], rest=0.003, seed=2), speech)
     assert not takes_turns(_track([], rest=0.003), _track([(0.0, 10.0)]), speech)
+    # two mouths talking at once trade the lead by less than twice the movement: no turns
+    assert not takes_turns(_track([(0.0, 5.0, 0.05), (5.0, 10.0, 0.03)]), _track([(0.0, 10.0, 0.04)]), speech)
     assert MIN_TURN_S > 1.5 and not takes_turns(_track([(5.0, 5.5)]), speaker, speech)
     assert not takes_turns(_track([(5.0, 10.0)]), speaker, [])
 
@@ -59,8 +61,10 @@ def test_talk_spans_are_where_the_face_leads_under_speech() -> None:
     me.valid[int(8.0 * 25):] = False
     other = _track([(4.0, 6.0)])
     speech = [(0.2, 2.0), (2.5, 4.0), (6.0, 9.0)]
-    # (movement is read over a second: a span ends where the other's starts to show)
-    assert talk_spans(me, [other], speech) == [[0.2, pytest.approx(4.0, abs=0.2)], [6.0, pytest.approx(8.0, abs=0.1)]]
+    # (movement is read over a second: a span ends where the other's starts to show,
+    # a few tenths of a second before the other's turn)
+    assert talk_spans(me, [other], speech) == [[0.2, pytest.approx(4.0, abs=0.4)],
+                                               [pytest.approx(6.0, abs=0.4), pytest.approx(8.0, abs=0.1)]]
 
 
 def _turns_report(turns: list[dict]) -> dict:

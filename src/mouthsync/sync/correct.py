@@ -699,7 +699,7 @@ def _turn_pieces(path: Path, report: Any, times: np.ndarray, min_confidence: flo
             runs[-1][1] = max(runs[-1][1], b)
         else:
             runs.append([a, b, t])
-    # the parts to move: (talk start, talk end, removed delay s, source); None ends: a left pause
+    # the parts to move: (talk start, talk end, removed delay s, source: a face, or "left" as it is)
     parts: list[tuple[float, float, float, str]] = []
     unsure, gaps = [], []
     last = float(times[0])
@@ -734,8 +734,8 @@ def _turn_pieces(path: Path, report: Any, times: np.ndarray, min_confidence: flo
               for a, b, (_, _, d, src) in zip(edges[:-1], edges[1:], parts, strict=True)]
     if gaps:
         findings.append(Finding("fix.turns", Severity.INFO,
-                                f"{len(gaps)} pause(s) between speakers' turns, talked by no face check read "
-                                "confidently, left where they are: " + ", ".join(gaps[:6])))
+                                f"{len(gaps)} pause(s) of over {_TURN_GAP_S:g} s between speakers' turns (silence, "
+                                "or speech no face was read to) left where they are: " + ", ".join(gaps[:6])))
     if unsure:
         findings.append(Finding("fix.turns", Severity.INFO,
                                 f"{len(unsure)} turn(s) too uncertain to move by their speaker's reading, left where "

@@ -31,6 +31,8 @@ from mouthsync.sync.verdict import LOW_CONFIDENCE, judge_report
 # speech for at least this long (``takes_turns``). Movement is read over a second, so a
 # second of talking leads for about two; a half-second "yes" does not make a turn.
 MIN_TURN_S = 2.0
+# A face leads another's mouth movement when its own is at least this many times larger.
+LEAD_RATIO = 2.0
 # Findings the windows and the still spans decide (``judge_report``, ``still_findings``):
 # made again from every speaker's windows.
 _JUDGED = frozenset({"sync.delay", "sync.confidence", "sync.drift", "sync.steps", "sync.step", "sync.section",
@@ -55,14 +57,16 @@ def _leads(track: Any, others: list[Any], speech: list[tuple[float, float]]) -> 
     Why movement and not stillness: a listener is not still (a nod, a sway, a lean moves
     the lips' landmarks too: a held face swayed a few pixels read a spread of 0.006-0.007,
     over the still line of 0.004), but a talking mouth moves ten times as much (0.035-0.07
-    on the shared clips), so whoever moves most is the one talking."""
+    on the shared clips), so whoever moves most is the one talking. Most by
+    :data:`LEAD_RATIO`: two mouths that both talk at once (a silent face moving its lips
+    beside the speaker) trade the lead back and forth by less."""
     t = np.asarray(track.times, dtype=np.float64)
     heard = np.zeros(t.size, dtype=bool)
     for a, b in speech:
         heard |= (t >= a) & (t < b)
     mine = _activity(track, t)
     most = np.max([_activity(o, t) for o in others], axis=0) if others else np.zeros(t.size)
-    return heard & np.asarray(track.valid, dtype=bool) & (mine >= STILL_SPREAD) & (mine > most)
+    return heard & np.asarray(track.valid, dtype=bool) & (mine >= STILL_SPREAD) & (mine > LEAD_RATIO * most)
 
 
 def takes_turns(track: Any, speaker: Any, speech: list[tuple[float, float]]) -> bool:
