@@ -140,7 +140,10 @@ def test_a_meeting_reads_each_speaker_at_their_own_delay(tmp_path: Path) -> None
     assert not [f for f in rep.findings if f.check == "sync.still_mouth"]  # every turn has its speaker
 
     out = tmp_path / "fixed.mp4"
-    fix_sync(late, out, delay="turns", report=rep)
+    done = fix_sync(late, out, delay="turns", report=rep, verify=True)
     assert packets(out, "video") == packets(late, "video")
+    assert [p["from"] for p in done.plan.pieces] == [f"face {t['face']}" for t in rep.details["turns"]]
     after = speakers(check_sync(out))  # each speaker's whole delay removed: both read about nothing
     assert abs(after["top"]) <= 40.0 and abs(after["bottom"]) <= 40.0, (after, own)
+    assert done.after is not None and len(done.after.get("faces") or []) == 4
+    assert not [f for f in done.findings if f.check == "fix.verify" and "face" in f.message]

@@ -271,6 +271,9 @@ def _report_summary(report: Any) -> dict[str, Any]:
     out["windows"] = d.get("windows", [])
     out["shots"] = d.get("shots", [])
     out["steps"] = d.get("steps", [])
+    faces = (d.get("details") or {}).get("faces")
+    if faces:  # several faces: each one's own reading (``--delay turns`` moves them apart)
+        out["faces"] = faces
     return out
 
 
@@ -839,7 +842,8 @@ def _verify(
     pieces: list[dict[str, Any]] | None = None, transcript: str | None = "auto", track_rate: float | None = None,
 ) -> dict[str, Any]:
     """Check the written file; add a finding when it still reads out of sync (the whole
-    file, or a shot that ``--delay shots`` moved on its own reading)."""
+    file, a shot that ``--delay shots`` moved on its own reading, or a speaker that
+    ``--delay turns`` did)."""
     from mouthsync.sync.delay import check_sync
 
     summary = _report_summary(check_sync(out, audio_stream=audio_stream, transcript=transcript, track_rate=track_rate))
@@ -861,6 +865,18 @@ def _verify(
                 f"the shot at {sh['start_s']:.1f}-{sh['end_s']:.1f} s still reads {d:+.1f} ms after its own correction",
                 advice="look at that shot (--plot), or nudge it on its own",
                 value=d, threshold=1000.0 / fps, unit="ms", start_s=sh["start_s"], end_s=sh["end_s"]))
+    # a meeting's speakers moved by their own readings (--delay turns): the same video, so
+    # the same faces in the same order
+    speakers = {p["from"].removeprefix("face ") for p in pieces or [] if p["from"].startswith("face ")}
+    for f in summary.get("faces") or []:
+        fd = f.get("audio_delay_ms")
+        if (str(f.get("face")) in speakers and fd is not None and (f.get("confidence") or 0.0) >= LOW_CONFIDENCE
+                and abs(fd) > 1000.0 / fps):
+            findings.append(Finding(
+                "fix.verify", Severity.WARNING,
+                f"face {f['face']} still reads {fd:+.1f} ms after its turns were moved by its own reading",
+                advice="check that face's turns (--plot), or run fix --delay turns on the output",
+                value=fd, threshold=1000.0 / fps, unit="ms"))
     d, conf = summary.get("audio_delay_ms"), summary.get("confidence") or 0.0
     if d is None or conf < LOW_CONFIDENCE:
         findings.append(
