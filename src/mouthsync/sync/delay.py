@@ -1013,8 +1013,8 @@ def _add_speaker(rep: SyncReport, tracks: list[Any], reports: list[SyncReport], 
     talking = rep.details.get("speaking_faces") or []
     rivals = [r for i, r in enumerate(reports) if i != best and i not in talking and r.confidence >= LOW_CONFIDENCE]
     if "turns" in rep.details:
-        pass  # a meeting: ``sync.turns`` named every speaker and their delays
-    elif len(talking) > 1:
+        return  # a meeting: ``sync.turns`` named every speaker, their delays and turns
+    if len(talking) > 1:
         rep.findings.insert(0, Finding(
             "sync.speaker", Severity.INFO,
             f"faces {', '.join(str(i) for i in talking[:-1])} and {talking[-1]} "
