@@ -9,11 +9,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from mouthsync.commands.check import _human
 from mouthsync.core.errors import BadInput
 from mouthsync.core.findings import Severity
 from mouthsync.media.decode import frame_times
 from mouthsync.sync.correct import fix_sync, plan_fix
 from mouthsync.sync.delay import check_sync
+from mouthsync.sync.html_report import render_html
 from mouthsync.sync.turns import MIN_TURN_S, takes_turns, talk_spans
 from tests.conftest import CLIPS
 from tests.sync.builders import meeting
@@ -138,6 +140,10 @@ def test_a_meeting_reads_each_speaker_at_their_own_delay(tmp_path: Path) -> None
     named = [f for f in rep.findings if f.check == "sync.speakers"]
     assert named and named[0].severity == Severity.WARNING and "different delays" in named[0].message
     assert not [f for f in rep.findings if f.check == "sync.still_mouth"]  # every turn has its speaker
+    # shown to people: a line per speaker's turns, and a table in the HTML page
+    lines = _human(rep.to_dict())
+    assert sum(line.startswith("  turns face") for line in lines) == 2, lines
+    assert "Speakers in turns" in render_html(rep)
 
     out = tmp_path / "fixed.mp4"
     done = fix_sync(late, out, delay="turns", report=rep, verify=True)

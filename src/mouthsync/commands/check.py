@@ -151,6 +151,12 @@ def _human(d: dict[str, Any]) -> list[str]:
                 else "speaker" if f["face"] == d["details"].get("speaker_face") else "")
         dl = "  n/a" if f["audio_delay_ms"] is None else f"{f['audio_delay_ms']:+.1f} ms"
         lines.append(f"  face {f['face']}        : box {f['box']}  {dl}  conf {f['confidence']:.2f}  {mark}".rstrip())
+    every = [*(d["details"].get("turns") or []), *(d["details"].get("unsure_speakers") or [])]
+    for t in sorted(every, key=lambda t: t["talks"][0][0] if t["talks"] else float("inf")):
+        # a meeting: where each speaker talks (unsure ones too: those turns are not judged)
+        unsure = t in (d["details"].get("unsure_speakers") or [])
+        talks = ", ".join(f"{a:.1f}-{b:.1f}" for a, b in t["talks"]) or "-"
+        lines.append(f"  turns face {t['face']}  : {talks} s" + (" (too unsure to judge)" if unsure else ""))
     status = v["status"].replace("_", " ")
     why = f" ({v['reason']})" if v.get("reason") else ""
     lines.append(f"  verdict       : {status} against {v['standard_name']}{why}")
