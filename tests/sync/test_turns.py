@@ -153,3 +153,36 @@ def test_a_meeting_reads_each_speaker_at_their_own_delay(tmp_path: Path) -> None
     assert abs(after["top"]) <= 40.0 and abs(after["bottom"]) <= 40.0, (after, own)
     assert done.after is not None and len(done.after.get("faces") or []) == 4
     assert not [f for f in done.findings if f.check == "fix.verify" and "face" in f.message]
+
+
+def test_every_finding_the_windows_decide_is_made_again_for_a_meeting() -> None:
+    """``in_turns`` drops the headline speaker's window findings and makes them again from
+    every speaker's windows (``turns._JUDGED``): every id ``judge_report`` and
+    ``still_findings`` can make must be in that list, or a meeting's report would hold
+    the headline speaker's alone beside the new ones."""
+    from mouthsync.sync.drift import DriftFit
+    from mouthsync.sync.report import WindowEstimate
+    from mouthsync.sync.steps import DelayStep
+    from mouthsync.sync.still import StillSpan, still_findings
+    from mouthsync.sync.turns import _JUDGED
+    from mouthsync.sync.verdict import judge_report
+
+    def wins(delays: list[float], unsure: int = -1) -> list[WindowEstimate]:
+        return [WindowEstimate(2.5 * i, 2.5 * i + 5.0, d, 0.1 if i == unsure else 0.9, i == unsure, "weak" if i == unsure else "")
+                for i, d in enumerate(delays)]
+
+    step = DelayStep(10.0, 10.0, 20.0, 220.0, 9.0, 11.0, 0.2, True)
+    seen: set[str] = set()
+    for delay, conf, drift, w, steps in [
+        (20.0, 0.8, DriftFit(0.0, 20.0, 40.0, 6, "steps"), wins([10, 15, 210, 220, 12, 8], unsure=4), []),
+        (200.0, 0.8, DriftFit(60.0, 20.0, 5.0, 6, "drift", "NTSC"), wins([150, 180, 200, 220, 250, 280]), []),
+        (60.0, 0.2, DriftFit(None, None, None, 0, "none"), wins([60]), []),
+        (None, 0.0, DriftFit(None, None, None, 0, "none"), wins([60]), []),
+        (80.0, 0.9, DriftFit(0.0, 20.0, 40.0, 6, "steps"), wins([20, 20, 20, 220, 220, 220]), [step]),
+        (60.0, 0.9, DriftFit(0.0, 60.0, 5.0, 6, "none"), wins([60] * 6), []),
+    ]:
+        findings, _ = judge_report(delay, conf, "", drift, w, "bt1359", 40.0, steps=steps,
+                                   turns=[WindowEstimate(0.0, 4.0, 300.0, 0.9, False)])
+        seen |= {f.check for f in findings}
+    seen |= {f.check for f in still_findings([StillSpan(1.0, 4.0, 3.0, False)], 5.0)}
+    assert seen == _JUDGED, (seen - _JUDGED, _JUDGED - seen)  # (each listed id made by one case here)
