@@ -716,10 +716,11 @@ def check_sync(
                    for t, p in zip(usable, pictures, strict=True)]
         b = best_of(reports)
         speech = list(timelines[0].speech) if timelines else []
-        talking = speaking_faces(reports, b, usable, speech)
-        # faces that talk in turns with the speaker but read too unsure to count: more phone
-        # sources may read them (``sources.settled``), else they are named
+        # faces that talk in turns with the speaker (a meeting): those that read confidently
+        # speak; the others are too unsure to count: more phone sources may read them
+        # (``sources.settled``), else they are named
         turning = {i for i in range(len(reports)) if i != b and takes_turns(usable[i], usable[b], speech)}
+        talking = speaking_faces(reports, b, turning)
         unsure = sorted(turning - set(talking))
         frame_ms = 1000.0 / reports[b].fps if reports[b].fps else 40.0
         apart = [i for i in talking if i != b  # (speaking_faces gives more faces only where every delay is known)
@@ -972,27 +973,21 @@ def _noisy(audio: Audio) -> bool:
 SPEAKER_MARGIN = 0.15
 
 
-def speaking_faces(reports: list[SyncReport], best: int, tracks: list[Any] | None = None,
-                   speech: list[tuple[float, float]] | None = None) -> list[int]:
+def speaking_faces(reports: list[SyncReport], best: int, turning: set[int] | frozenset[int] = frozenset()) -> list[int]:
     """The faces that speak: the best one, every other whose own reading is confident and
     within a frame of it (a face that does not speak reads the speech at confidence
-    0.00-0.25, and rarely at the speaker's delay), and, given the faces' ``tracks`` and the
-    ``speech`` spans, every other that reads confidently inside the search and talks in
-    turns with the best face (:func:`~mouthsync.sync.turns.takes_turns`), whatever its
-    delay: a meeting's speakers, each heard through their own connection."""
+    0.00-0.25, and rarely at the speaker's delay), and every face of ``turning`` (those that
+    talk in turns with the best, :func:`~mouthsync.sync.turns.takes_turns`) that reads
+    confidently inside the search, whatever its delay: a meeting's speakers, each heard
+    through their own connection."""
     top = reports[best]
     if top.audio_delay_ms is None or top.confidence < LOW_CONFIDENCE:
         return [best]
     frame_ms = 1000.0 / top.fps if top.fps else 40.0
-
-    def in_turns(i: int) -> bool:
-        if tracks is None or speech is None or at_search_edge(reports[i]):
-            return False
-        return takes_turns(tracks[i], tracks[best], speech)
-
     return [i for i, r in enumerate(reports)
             if i == best or (r.audio_delay_ms is not None and r.confidence >= LOW_CONFIDENCE
-                             and (abs(r.audio_delay_ms - top.audio_delay_ms) <= frame_ms or in_turns(i)))]
+                             and (abs(r.audio_delay_ms - top.audio_delay_ms) <= frame_ms
+                                  or (i in turning and not at_search_edge(r))))]
 
 
 def _add_speaker(rep: SyncReport, tracks: list[Any], reports: list[SyncReport], best: int) -> None:

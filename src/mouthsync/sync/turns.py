@@ -80,23 +80,43 @@ def takes_turns(track: Any, speaker: Any, speech: list[tuple[float, float]]) -> 
     return bool(speech) and lead_s(track, speaker) >= MIN_TURN_S and lead_s(speaker, track) >= MIN_TURN_S
 
 
-def talk_spans(track: Any, others: list[Any], speech: list[tuple[float, float]],
-               bridge_s: float = 1.0) -> list[list[float]]:
+def talk_spans(track: Any, others: list[Any], speech: list[tuple[float, float]]) -> list[list[float]]:
     """Where a face talks, as [start, end] seconds: the frames where it leads ``others``
-    (:func:`_leads`), with gaps under ``bridge_s`` (pauses between words) bridged; spans
-    under half a second dropped."""
-    t = np.asarray(track.times, dtype=np.float64)
+    (:func:`_leads`), pauses between words bridged (:func:`_spans`)."""
+    return _spans(np.asarray(track.times, dtype=np.float64), _leads(track, others, speech))
+
+
+def _spans(t: np.ndarray, lead: np.ndarray, bridge_s: float = 1.0) -> list[list[float]]:
+    """The runs of ``lead`` over frame times ``t`` as [start, end] seconds, gaps under
+    ``bridge_s`` bridged, spans under half a second dropped."""
     if t.size < 2:
         return []
     frame = frame_step(t)
     spans: list[list[float]] = []
-    for a, b in true_runs(_leads(track, others, speech)).tolist():
+    for a, b in true_runs(lead).tolist():
         t0, t1 = float(t[a]), float(t[b - 1]) + frame
         if spans and t0 - spans[-1][1] < bridge_s:
             spans[-1][1] = t1
         else:
             spans.append([t0, t1])
     return [[round(a, 2), round(b, 2)] for a, b in spans if b - a >= 0.5]
+
+
+def _rows(reports: list[SyncReport], faces: list[int], among: list[int], tracks: list[Any],
+          speech: list[tuple[float, float]]) -> tuple[list[dict[str, Any]], dict[int, np.ndarray]]:
+    """Each of ``faces``' delay, confidence and talking spans (where it leads the others of
+    ``among``), and the lead masks they came from (per face, on its own frame times)."""
+    leads = {i: _leads(tracks[i], [tracks[k] for k in among if k != i], speech) for i in faces}
+    rows = [{"face": i,
+             "audio_delay_ms": None if reports[i].audio_delay_ms is None else round(reports[i].audio_delay_ms, 1),
+             "confidence": round(reports[i].confidence, 3),
+             "talks": _spans(np.asarray(tracks[i].times, dtype=np.float64), leads[i])} for i in faces]
+    return rows, leads
+
+
+def _when(talks: list[list[float]]) -> str:
+    """A speaker's talking spans as words, the first three."""
+    return ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in talks[:3]) + (", ..." if len(talks) > 3 else "")
 
 
 def in_turns(
@@ -118,23 +138,19 @@ def in_turns(
     # each window is read from the face that talks most in it (leads the others' mouths
     # under speech), not the most confident: a listener who sways is not still, and its
     # window over another's turn read +520 ms at 0.82 where the talker read -23 ms
-    leads = {i: _leads(tracks[i], [tracks[k] for k in talking if k != i], speech) for i in talking}
+    turns, leads = _rows(reports, talking, talking, tracks, speech)
+    lead_times = {i: np.asarray(tracks[i].times) for i in talking}
+
+    def talk_in(i: int, a: float, b: float) -> int:
+        return int((leads[i] & (lead_times[i] >= a) & (lead_times[i] < b)).sum())
+
     windows: list[WindowEstimate] = []
     for j, w in enumerate(top.windows):
         same = [(i, reports[i].windows[j]) for i in talking
                 if len(reports[i].windows) == len(top.windows)
                 and abs(reports[i].windows[j].start_s - w.start_s) < 1e-3 and reports[i].windows[j].audio_delay_ms is not None]
-
-        def talk_in(i: int, a: float = w.start_s, b: float = w.end_s) -> int:
-            t = np.asarray(tracks[i].times)
-            return int((leads[i] & (t >= a) & (t < b)).sum())
-
-        windows.append(max(same, key=lambda x: (talk_in(x[0]), x[1].confidence))[1] if same else w)
+        windows.append(max(same, key=lambda x: (talk_in(x[0], w.start_s, w.end_s), x[1].confidence))[1] if same else w)
     still = reduce(lambda a, b: common_still(a, b, speech), [reports[i].still for i in talking])
-    turns = [{"face": i, "audio_delay_ms": None if reports[i].audio_delay_ms is None else round(reports[i].audio_delay_ms, 1),
-              "confidence": round(reports[i].confidence, 3),
-              "talks": talk_spans(tracks[i], [tracks[k] for k in talking if k != i], speech)}
-             for i in talking]
     # every turn judged at its speaker's own delay (a turn of a few seconds holds a window
     # or two, too few for a section of windows)
     spans = [WindowEstimate(a, b, reports[t["face"]].audio_delay_ms, reports[t["face"]].confidence,
@@ -144,11 +160,8 @@ def in_turns(
                                      shots=top.shots, snap_s=hop_s, steps=top.steps,
                                      turns=sorted(spans, key=lambda x: x.start_s))
     findings += still_findings(still, float(top.details.get("speech_s") or 0.0))
-    said = ", ".join(
-        f"face {t['face']} {t['audio_delay_ms']:+.0f} ms"
-        + (f" ({', '.join(f'{a:.1f}-{b:.1f} s' for a, b in t['talks'][:3])}{', ...' if len(t['talks']) > 3 else ''})"
-           if t["talks"] else "")
-        for t in turns)
+    said = ", ".join(f"face {t['face']} {t['audio_delay_ms']:+.0f} ms" + (f" ({_when(t['talks'])})" if t["talks"] else "")
+                     for t in turns)
     names = ", ".join(str(i) for i in talking[:-1]) + f" and {talking[-1]}"
     delays = [t["audio_delay_ms"] for t in turns]
     spread = max(delays) - min(delays)
@@ -182,12 +195,8 @@ def unsure_speakers(rep: SyncReport, reports: list[SyncReport], faces: list[int]
     Their turns are the spans ``check`` could not judge; ``sources.settled`` sends such a
     report on to more phone sources (in a 2x2 gallery taking turns, one allphone pass read
     a speaker's 4.8 s turn at the right delay at confidence 0.00; every source read it at 0.49)."""
-    rows = [{"face": i, "audio_delay_ms": None if reports[i].audio_delay_ms is None else round(reports[i].audio_delay_ms, 1),
-             "confidence": round(reports[i].confidence, 3),
-             "talks": talk_spans(tracks[i], [tracks[k] for k in [*talking, *faces] if k != i], speech)}
-            for i in faces]
-    said = ", ".join(f"face {r['face']} (" + ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in r["talks"][:3])
-                     + f"{', ...' if len(r['talks']) > 3 else ''}; confidence {r['confidence']:.2f})" for r in rows)
+    rows, _ = _rows(reports, faces, [*talking, *faces], tracks, speech)
+    said = ", ".join(f"face {r['face']} ({_when(r['talks'])}; confidence {r['confidence']:.2f})" for r in rows)
     note = Finding(
         "sync.speakers", Severity.INFO,
         f"{'a face talks' if len(rows) == 1 else 'faces talk'} in turns with the speaker, read too unsure to count "
