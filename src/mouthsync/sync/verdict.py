@@ -182,11 +182,9 @@ def judge_report(
     cuts = [sh.start_s for sh in (shots or [])[1:]]
     # steps inside shots (those at cuts, the shots say) want each part moved on its own
     inside = inside_takes(steps)
-    part_cmd = ("mouthsync fix FILE -o OUT --delay steps" if inside
-                else "mouthsync fix FILE -o OUT --delay shots" if cuts
-                else "mouthsync fix FILE -o OUT --delay turns" if turns else "")
-    part_fix = part_cmd and part_cmd + (" (each part by its own delay)" if inside else " (each shot by its own delay)"
-                                        if cuts else " (each speaker's turns by their own delay)")
+    part = "steps" if inside else "shots" if cuts else "turns" if turns else ""
+    part_cmd = part and f"mouthsync fix FILE -o OUT --delay {part}"
+    part_fix = part_cmd and part_cmd + _EACH_PART[part]
     findings: list[Finding] = []
     st = get_standard(standard)
     if delay_ms is None:
@@ -264,10 +262,9 @@ def judge_report(
             sec["start_s"], a = _snap(sec["start_s"], cuts, snap_s)
             sec["end_s"], b = _snap(sec["end_s"], cuts, snap_s)
             sec["at_cuts"] = a or b
-    for parts in (shots, turns):
+    for kind, parts in (("shot", shots), ("turn", turns)):
         if parts:
-            sections = sorted(sections + _shot_sections(parts, sections, st, verdict.get("status", "unknown"),
-                                                        "shot" if parts is shots else "turn"),
+            sections = sorted(sections + _shot_sections(parts, sections, st, verdict.get("status", "unknown"), kind),
                               key=lambda x: x["start_s"])
     if sections:
         verdict["sections"] = sections
@@ -323,6 +320,9 @@ def _snap(t: float, cuts: list[float], within_s: float) -> tuple[float, bool]:
 
 
 _RANK = {"in_sync": 0, "detectable": 1, "out_of_sync": 2}
+# What each ``fix --delay`` that moves parts of the sound on their own moves, for the advice.
+_EACH_PART = {"steps": " (each part by its own delay)", "shots": " (each shot by its own delay)",
+              "turns": " (each speaker's turns by their own delay)"}
 # A section is this many confident windows at least (at the default 5 s windows every
 # 2.5 s: 7.5 s of footage); one window alone may be a glitch of the measurement.
 SECTION_MIN_WINDOWS = 2
