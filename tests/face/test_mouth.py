@@ -85,13 +85,35 @@ def test_measures_are_scale_invariant_and_nan_when_invalid(tracks) -> None:
     lm = tr.landmarks.copy()
     m1 = mouth_measures(lm, tr.times, tr.valid)
     m2 = mouth_measures(lm * 2.5, tr.times, tr.valid)  # same face, 2.5x the pixels
-    for k in ("aperture", "width", "closure", "corner_lx", "corner_ry"):
+    for k in ("aperture", "width", "closure", "corner_lx", "corner_ry", "drop"):
         np.testing.assert_allclose(m1[k], m2[k], rtol=1e-4, atol=1e-5)
     valid = tr.valid.copy()
     valid[10:20] = False
     m3 = mouth_measures(lm, tr.times, valid)
     assert np.isnan(m3["aperture"][10:20]).all() and np.isnan(m3["velocity"][10:20]).all()
     assert np.isfinite(m3["aperture"][:10]).all()
+
+
+def test_the_lower_lip_drop_follows_the_lower_lip_and_opens_with_the_mouth(tracks) -> None:
+    """``drop`` is the lower lip's outer edge below the nose base in the picture's plane over
+    the eye distance: moving that one point down by a tenth of the eye distance adds 0.1; and on real
+    speech it opens with the lips (the jaw moves the lower lip), every shared clip."""
+    from mouthsync.face.mouth import LOWER_LIP_OUTER, NOSE_BASE, face_scale
+
+    tr = tracks["retalking_face4.mp4"]
+    lm = tr.landmarks.copy()
+    base = mouth_measures(lm, tr.times, tr.valid)["drop"]
+    down = (lm[:, LOWER_LIP_OUTER, :2] - lm[:, NOSE_BASE, :2])  # in the picture's plane
+    down /= np.linalg.norm(down, axis=1, keepdims=True)
+    lm[:, LOWER_LIP_OUTER, :2] += 0.1 * face_scale(tr.landmarks)[:, None] * down
+    moved = mouth_measures(lm, tr.times, tr.valid)["drop"]
+    ok = tr.valid
+    np.testing.assert_allclose(moved[ok] - base[ok], 0.1, atol=1e-4)
+    for path in [*CLIPS, *WILD]:
+        t = tracks[path.name]
+        both = t.valid & np.isfinite(t.mouth["drop"]) & np.isfinite(t.mouth["aperture"])
+        r = np.corrcoef(t.mouth["drop"][both], t.mouth["aperture"][both])[0, 1]
+        assert r > 0.3, (path.name, r)  # 0.43 (voxceleb_620900105) to 0.9 on the shared clips
 
 
 def test_pose_of_a_rotated_face() -> None:

@@ -183,7 +183,8 @@ def test_a_step_inside_a_shot_is_located_and_fix_moves_each_part(
     rep = check_sync(video)
     [st] = rep.steps
     if step_s > 0:  # the inserted block of zeros places it to the sample (the mouth alone: to 0.08 s)
-        assert st.placed_by == "inserted silence" and abs(st.at_s - at_s) <= 0.002 and st.cut_s == st.at_s, st
+        # (to the sample in the sound; in picture time it takes the delay read before it, a few ms off)
+        assert st.placed_by == "inserted silence" and abs(st.at_s - at_s) <= 0.005 and st.cut_s == st.at_s, st
     else:
         assert st.placed_by == "mouth" and abs(st.at_s - at_s) <= 0.5 and st.lo_s - 0.3 <= at_s <= st.hi_s + 0.3, st
     assert abs(st.before_ms - (-rep.calibration_ms)) <= 40.0, st

@@ -75,3 +75,39 @@ def test_several_timelines_average_their_expected_openings() -> None:
     assert ensemble_modes("auto") == [("auto", "batch"), (None, "batch"), (None, "live")]
     assert ensemble_modes(None) == [(None, "batch")]
     assert ensemble_modes("hello there") == [("hello there", "batch")]
+
+
+def test_the_lower_lip_drop_carries_the_timing_where_the_lips_do_not() -> None:
+    """A mouth whose inner lips the mesh no longer parts (blur, coarse coding: aperture is
+    noise) but whose lower lip still drops with the jaw: the blended velocity finds the
+    true delay from the drop. A track saved without ``drop`` is read from the aperture
+    alone, as before the drop was measured."""
+    from types import SimpleNamespace
+
+    from mouthsync.audio.visemes import expected_opening
+    from mouthsync.sync.search import GRID_STEP_S
+    from mouthsync.sync.signals import Signals
+
+    rng = np.random.default_rng(5)
+    phones = random_phones(rng, 4.6)
+    times = np.arange(0.0, 5.0, 0.04)
+    true = expected_opening(phones, times)
+    noise = 0.05 * rng.standard_normal(times.size)
+    valid = np.ones(times.size, bool)
+    tl = SimpleNamespace(phones=phones, speech=[(phones[0].start, phones[-1].end)])
+    audio = Audio(samples=np.zeros(80000, np.float32), rate=16000, start=0.0)
+    delays = np.round(np.arange(-0.8, 0.8 + 1e-9, GRID_STEP_S), 6)
+    sel = np.ones(times.size, bool)
+    w = {"velocity": 1.0}
+
+    blurred = SimpleNamespace(times=times, valid=valid, fps=25.0,
+                              mouth={"aperture": noise, "drop": 0.9 + 0.5 * true + 0.01 * rng.standard_normal(times.size)})
+    curve = Signals(blurred, tl, audio).curves(sel, delays, w)["velocity"]
+    assert abs(delays[np.nanargmax(curve)]) <= 0.04
+    # without the drop the same noise agrees less with the speech at any delay
+    alone = Signals(SimpleNamespace(times=times, valid=valid, fps=25.0, mouth={"aperture": noise}), tl, audio)
+    assert np.nanmax(alone.curves(sel, delays, w)["velocity"]) < np.nanmax(curve) - 0.1
+
+    sharp = SimpleNamespace(times=times, valid=valid, fps=25.0, mouth={"aperture": true + 0.01 * noise})
+    old = Signals(sharp, tl, audio)
+    np.testing.assert_allclose(old.velocity, np.gradient(sharp.mouth["aperture"], times))

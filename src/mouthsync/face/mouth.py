@@ -33,6 +33,8 @@ LOWER_LIP_INNER = 14
 LOWER_LIP_OUTER = 17
 UPPER_LIP_INNER = 13
 UPPER_LIP_OUTER = 0
+# The base of the nose, above the upper lip's centre: the fixed point the lower lip drops from.
+NOSE_BASE = 2
 # Pose axes.
 NOSE_TIP = 1
 FOREHEAD = 10
@@ -124,7 +126,7 @@ def mouth_measures(landmarks: np.ndarray, times: np.ndarray, valid: np.ndarray) 
     """Per-frame mouth measures (NaN where ``valid`` is false). See ``docs/face.md``.
 
     Keys: ``aperture``, ``width``, ``closure``, ``lip_teeth``, ``velocity``, ``corner_rx``,
-    ``corner_ry``, ``corner_lx``, ``corner_ly``, ``lower_lip``, ``scale``.
+    ``corner_ry``, ``corner_lx``, ``corner_ly``, ``lower_lip``, ``drop``, ``scale``.
     """
     lm = landmarks  # float32; points are cast one at a time
     n = lm.shape[0]
@@ -132,7 +134,7 @@ def mouth_measures(landmarks: np.ndarray, times: np.ndarray, valid: np.ndarray) 
     if n == 0:
         return {k: nan.copy() for k in ("aperture", "width", "closure", "lip_teeth", "velocity",
                                          "corner_rx", "corner_ry", "corner_lx", "corner_ly",
-                                         "lower_lip", "scale")}
+                                         "lower_lip", "drop", "scale")}
     scale = face_scale(lm)
     ok = valid & (scale > 1e-6)
     s = np.where(ok, scale, np.nan)
@@ -152,6 +154,13 @@ def mouth_measures(landmarks: np.ndarray, times: np.ndarray, valid: np.ndarray) 
     clx, cly = _corner(MOUTH_CORNER_L)
     # Visible lower-lip height: shrinks when the lower lip rolls in under the upper teeth (F/V).
     lower_lip = _dist(lm[:, LOWER_LIP_INNER], lm[:, LOWER_LIP_OUTER]) / s
+    # How far the lower lip hangs below the nose: the jaw's opening and the lower lip's
+    # together. The mesh places the lower lip's outer edge against the chin's skin, a broad
+    # edge that survives blur and coarse coding; the inner lip line ``aperture`` is read
+    # from does not (a blurred, coarsely coded face's mesh stops parting the lips). In the
+    # picture's plane: the mesh's depth is inferred, not seen, and the 3-D distance read
+    # the other voice at 10 dB worse (docs/sync.md, "The lower lip's drop").
+    drop = _dist(lm[:, NOSE_BASE, :2], lm[:, LOWER_LIP_OUTER, :2]) / s
     closure = np.where(ok, (aperture < CLOSURE_THRESHOLD).astype(np.float64), np.nan)
     # Lower lip to upper teeth: the upper teeth edge sits just behind the upper inner lip
     # (13), which the mesh does track. F/V = the lower lip's top edge near it (small aperture)
@@ -173,6 +182,7 @@ def mouth_measures(landmarks: np.ndarray, times: np.ndarray, valid: np.ndarray) 
         "corner_lx": clx,
         "corner_ly": cly,
         "lower_lip": lower_lip,
+        "drop": drop,
         "scale": np.where(ok, scale, np.nan),
     }
     return {k: np.where(ok, v, np.nan).astype(np.float32) for k, v in out.items()}

@@ -45,7 +45,7 @@ from mouthsync.face.stride import kept, stride_for
 from mouthsync.face.workers import TrackWorkers
 
 # Part of the cache key: bump when tracking or measures change so old tracks are not reused.
-ALGORITHM = "facemesh-0.10.21-refined/track-13"
+ALGORITHM = "facemesh-0.10.21-refined/track-15"
 DEFAULT_MAX_SIDE = 640
 
 

@@ -34,6 +34,16 @@ _GRID_DT = 0.001  # step of the tabulated expected curves (s)
 TRIM_BLOCK = 12
 TRIM_DROP = 0.2
 _GRID_PAD_S = 2.0  # expected curves tabulated this far beyond the audio (>= max delay + warp)
+# Shares of the lower lip's drop below the nose (``face.mouth``, key ``drop``) in the
+# measured opening and in its velocity; the inner lips' aperture gives the rest. The
+# aperture pins the timing of closures; the drop follows the jaw, and the mesh keeps it
+# where blur or coarse coding shut the lips it draws. Shift protocol (docs/sync.md, "The
+# lower lip's drop"): pink noise over three realisations 90.5 -> 95.9 %, music 93.8 ->
+# 97.5 %, the right voice's confidence min 0.22 -> 0.54 (another voice's max 0.25 ->
+# 0.28); whole frames stay 100 %. A larger velocity share (0.7-1.0) also read the other
+# voice at 10 dB 86.4 -> 93.8-95.1 %, but one clip's readings moved by 14 ms or more.
+DROP_IN_OPENING = 0.3
+DROP_IN_VELOCITY = 0.3
 
 
 class Signals:
@@ -98,8 +108,10 @@ class Signals:
         self.tracked_fps = _fps_of(self.times)
         if self.valid.sum() >= 2:
             self.opening = robust_scale(detrend(self.times, ap, self.valid), self.valid)
-            filled = fill_invalid(self.times, ap, self.valid)
-            self.velocity = np.gradient(filled, self.times) if self.times.size > 1 else np.zeros_like(filled)
+            self.velocity = _velocity(self.times, ap, self.valid)
+            drop = track.mouth.get("drop")  # (absent from tracks saved before it was measured)
+            if drop is not None:
+                self._add_drop(np.asarray(drop, dtype=np.float64))
         else:
             self.opening = np.zeros_like(ap)
             self.velocity = np.zeros_like(ap)
@@ -110,6 +122,20 @@ class Signals:
             wvalid = self.valid & np.isfinite(wd)
             if wvalid.sum() >= 2:
                 self.width = robust_scale(detrend(self.times, wd, wvalid), wvalid)
+
+    def _add_drop(self, drop: np.ndarray) -> None:
+        """Blend the lower lip's drop into the opening and the velocity (shares
+        :data:`DROP_IN_OPENING`, :data:`DROP_IN_VELOCITY`), each part scaled to a like
+        spread first so the shares mean what they say."""
+        ok = self.valid & np.isfinite(drop)
+        if ok.sum() < 2:
+            return
+        own = robust_scale(detrend(self.times, drop, ok), ok)
+        self.opening = robust_scale((1.0 - DROP_IN_OPENING) * self.opening + DROP_IN_OPENING * own, self.valid)
+        dv = _velocity(self.times, drop, ok)
+        s_ap, s_drop = float(np.std(self.velocity[self.valid])), float(np.std(dv[ok]))
+        if s_ap > 0 and s_drop > 0:
+            self.velocity = (1.0 - DROP_IN_VELOCITY) * self.velocity / s_ap + DROP_IN_VELOCITY * dv / s_drop
 
     def for_face(self, track: Any, still: np.ndarray | None = None) -> Signals:
         """The same expected mouth against another face's track (a two-shot's other face):
@@ -293,3 +319,8 @@ def _fps_of(times: np.ndarray) -> float:
     span = float(times[-1] - times[0])
     return (times.size - 1) / span if span > 0 else 25.0
 
+
+def _velocity(times: np.ndarray, x: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The rate of change of a per-frame measure over its true frame times, gaps filled."""
+    filled = fill_invalid(times, x, valid)
+    return np.gradient(filled, times) if times.size > 1 else np.zeros_like(filled)
