@@ -150,3 +150,20 @@ def test_lips_coded_past_reading_hold_every_confidence_down() -> None:
             assert b.uncertain and b.note == PICTURE_NOTE
     assert "sync.picture" in {f.check for f in half.findings} and "sync.picture" not in {f.check for f in plain.findings}
     assert half.details["picture"]["confidence_kept"] == pytest.approx(0.5)
+
+
+def test_a_flat_topped_drift_score_is_read_at_its_middle() -> None:
+    """The whole-clip agreement over drift slopes is nearly flat near the truth (a 60 s
+    1001/1000 clip: 0.003 over 45-75 ms/min), and small wiggles decide where its highest
+    point falls. The parabola fitted over every slope reads the middle of the top; its
+    highest point here lies 12 ms/min off. Where the points open upwards (no top inside)
+    it falls back to the best point."""
+    from mouthsync.sync.search import _broad_peak
+
+    x = 48.0 + np.arange(-36.0, 36.1, 6.0)
+    wiggle = np.array([0, 0, 0, 0, 0, 0, -0.0015, 0, 0, 0, 0.0015, 0, 0])  # at 48 and 72 ms/min
+    y = 0.69 - 1e-5 * (x - 60.0) ** 2 + wiggle  # (that clip's top falls by ~0.04 at 60 ms/min off)
+    assert abs(x[int(np.argmax(y))] - 60.0) >= 12.0
+    assert abs(_broad_peak(x, y) - 60.0) < 4.0
+    rising = 0.5 + 1e-3 * x
+    assert _broad_peak(x, rising) == pytest.approx(x[-1])
