@@ -41,7 +41,7 @@ _GRID_PAD_S = 2.0  # expected curves tabulated this far beyond the audio (>= max
 # lower lip's drop"): pink noise over three realisations 90.5 -> 95.9 %, music 93.8 ->
 # 97.5 %, the right voice's confidence min 0.22 -> 0.54 (another voice's max 0.25 ->
 # 0.28); whole frames stay 100 %. A larger velocity share (0.7-1.0) also read the other
-# voice at 10 dB 86.4 -> 93.8-95.1 %, but one clip's readings moved by 14 ms or more.
+# voice at 10 dB 86.4 -> 93.8-95.1 %, but two clips' readings moved by 14 ms or more.
 DROP_IN_OPENING = 0.3
 DROP_IN_VELOCITY = 0.3
 
