@@ -25,6 +25,16 @@ STILL_NOTE = "speech over a still mouth (voice-over, off-screen speaker or held 
 STILL_MIN_LEFT_S = 2.0
 
 
+# Half-width (ms/min) of the slopes the drift's parabola is fitted over. The whole-clip
+# agreement is nearly flat across +-15 ms/min of the true drift (60 s at 1000/1001: the
+# score moves by 0.003 over 45-75 ms/min), so its highest point moves with every small
+# change of the mouth or the phones: the parabola through its three best points read that
+# clip 52.9, 58.7 and 73.5 ms/min under three blends of the measured mouth. A parabola
+# fitted to 13 slopes over +-36 ms/min reads the middle of the flat top (docs/sync.md,
+# "The drift's flat top").
+DRIFT_FIT_SPAN = 36.0
+
+
 def global_drift(
     sig: Signals, center_s: float, weights: dict[str, float], around_ms_per_min: float = 0.0, max_ms_per_min: float = 150.0
 ) -> float | None:
@@ -43,16 +53,20 @@ def global_drift(
     if not w:
         return None
 
-    def score_of(slopes: np.ndarray) -> np.ndarray:
-        score = np.full(slopes.size, np.nan)
-        for i, sl in enumerate(slopes):
-            comps = sig.curves(every, delays, w, warp=sl / 60000.0)
-            tot = sum(w[k] * np.nan_to_num(comps[k], nan=-1.0) for k in comps) / sum(w.values())
-            score[i] = float(np.max(tot))
-        return score
+    scored: dict[float, float] = {}  # slope (ms/min, rounded) -> score: the fine pass reuses the coarse one's
 
-    # coarse (12 ms/min) over the whole span, then every 6 ms/min over +-36 around the best
-    # coarse slope, read by the vertex of a parabola fitted to all of them
+    def score_of(slopes: np.ndarray) -> np.ndarray:
+        for sl in slopes:
+            key = round(float(sl), 6)
+            if key not in scored:
+                comps = sig.curves(every, delays, w, warp=key / 60000.0)
+                tot = sum(w[k] * np.nan_to_num(comps[k], nan=-1.0) for k in comps) / sum(w.values())
+                scored[key] = float(np.max(tot))
+        return np.array([scored[round(float(sl), 6)] for sl in slopes])
+
+    # coarse (12 ms/min) over the whole span, then every 6 ms/min over +-DRIFT_FIT_SPAN
+    # around the best coarse slope (half of those were scored coarse already), read by the
+    # vertex of a parabola fitted to all of them
     coarse = around_ms_per_min + np.arange(-max_ms_per_min, max_ms_per_min + 0.1, 12.0)
     sc = score_of(coarse)
     if not np.isfinite(sc).any():
@@ -63,16 +77,6 @@ def global_drift(
     if not np.isfinite(score).any():
         return None
     return _broad_peak(slopes, score)
-
-
-# Half-width (ms/min) of the slopes the drift's parabola is fitted over. The whole-clip
-# agreement is nearly flat across +-15 ms/min of the true drift (60 s at 1000/1001: the
-# score moves by 0.003 over 45-75 ms/min), so its highest point moves with every small
-# change of the mouth or the phones: the parabola through its three best points read that
-# clip 52.9, 58.7 and 73.5 ms/min under three blends of the measured mouth. A parabola
-# fitted to 13 slopes over +-36 ms/min reads the middle of the flat top (docs/sync.md,
-# "The drift's flat top").
-DRIFT_FIT_SPAN = 36.0
 
 
 def _broad_peak(x: np.ndarray, y: np.ndarray) -> float:
