@@ -34,7 +34,11 @@ def test_subtitles_of_the_clip_are_its_best_phone_source(tmp_path: Path, capsys:
 
 
 @pytest.mark.parametrize(("clip", "words", "why"), [
-    (FACE2, "the heart of my district chasing my dreams", "fits the face poorly"),  # condensed subtitles
+    # condensed subtitles: +582 ms at 0.00 until session 30, now +56 at 0.49 (the recognised
+    # speech +44 at 0.74)
+    (FACE2, "the heart of my district chasing my dreams", "agrees with the face more clearly"),
+    (FACE2, "please call stella ask her to bring these things with her from the store",
+     "fits the face poorly"),  # words of another recording altogether: 0.00
     (FACE1, "the heart of my california congressional district right chase my own dreams growing up",
      "cannot be aligned"),  # another clip's words
     # its machine transcript with every third word left out: alone it read -22.6 ms at 0.33,
@@ -52,8 +56,11 @@ def test_words_the_sound_does_not_say_are_set_aside(clip: Path, words: str, why:
 
 
 def test_fix_measures_with_the_subtitles_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """fix --delay auto --transcript FILE measures as check did with the words, and its
-    --verify check of the output reads the clip's own delay."""
+    """fix --delay auto --transcript FILE measures as check did with the words (the
+    shift on top of the clip's own delay), and its --verify check of the output reads in
+    sync: fix removes the whole measured delay, the clip's own with the shift (until
+    session 30 this compared the output with the clip's own delay, +37.5 ms then, which
+    held only while that delay was under a frame)."""
     from tests.sync.builders import write_shifted_clip
 
     srt = tmp_path / "face2.srt"
@@ -64,7 +71,8 @@ def test_fix_measures_with_the_subtitles_too(tmp_path: Path, capsys: pytest.Capt
     d = json.loads(capsys.readouterr().out)
     own = check_sync(FACE2, transcript=(tmp_path / "face2.srt").read_text())
     assert d["measured"]["confidence"] >= 0.8
-    assert abs(d["verified"]["audio_delay_ms"] - own.audio_delay_ms) <= 40.0
+    assert abs(d["measured"]["audio_delay_ms"] - (own.audio_delay_ms + 240.0)) <= 40.0
+    assert abs(d["verified"]["audio_delay_ms"]) <= 40.0
 
 
 def test_the_files_own_subtitles_are_read_by_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -167,3 +167,20 @@ def test_a_flat_topped_drift_score_is_read_at_its_middle() -> None:
     assert abs(_broad_peak(x, y) - 60.0) < 4.0
     rising = 0.5 + 1e-3 * x
     assert _broad_peak(x, rising) == pytest.approx(x[-1])
+
+
+def test_a_peak_is_placed_by_its_shape_over_a_frame_not_by_a_ripple() -> None:
+    """``place_peak``: an agreement curve that rises to +12 ms with a ripple at the frame
+    period on top (its best 2 ms candidate sits on a ripple crest) is read at its true
+    top by the fit over a frame, where the three points at the best candidate follow the
+    ripple; a curve with no top near the candidate leaves the candidate as it is."""
+    from mouthsync.sync.search import GRID_STEP_S, place_peak
+
+    delays = np.round(np.arange(-0.2, 0.2 + 1e-9, GRID_STEP_S), 6)
+    frame = 0.04
+    curve = 1.0 - 60.0 * (delays - 0.012) ** 2 + 0.02 * np.cos(2 * np.pi * (delays + 0.004) / frame)
+    found, _ = refine_peak(delays, curve)
+    assert abs(found - 0.012) > 0.005  # the ripple's crest, not the top
+    assert place_peak(delays, curve, found, frame) == pytest.approx(0.012, abs=0.002)
+    rising = delays.copy()  # no top: the best candidate stays
+    assert place_peak(delays, rising, 0.2, frame) == 0.2

@@ -111,3 +111,41 @@ def test_the_lower_lip_drop_carries_the_timing_where_the_lips_do_not() -> None:
     sharp = SimpleNamespace(times=times, valid=valid, fps=25.0, mouth={"aperture": true + 0.01 * noise})
     old = Signals(sharp, tl, audio)
     np.testing.assert_allclose(old.velocity, np.gradient(sharp.mouth["aperture"], times))
+
+
+def test_the_peak_is_found_on_the_jaw_and_placed_on_the_lips() -> None:
+    """With the lower lip's drop, the velocity every search scores leans on it
+    (``DROP_IN_VELOCITY``) and the one a found peak is placed on leans on the lips
+    (``DROP_IN_PLACING``): ``placing_curve`` scores the velocity again on the latter and
+    keeps every other component as searched. Without the drop both are one and nothing
+    is scored twice."""
+    from types import SimpleNamespace
+
+    from mouthsync.audio.visemes import expected_opening
+    from mouthsync.sync.search import GRID_STEP_S
+    from mouthsync.sync.signals import DROP_IN_PLACING, DROP_IN_VELOCITY, Signals
+
+    assert DROP_IN_PLACING < DROP_IN_VELOCITY
+    rng = np.random.default_rng(9)
+    phones = random_phones(rng, 4.6)
+    times = np.arange(0.0, 5.0, 0.04)
+    lips = expected_opening(phones, times)
+    # the jaw follows the lips 30 ms late: the two velocities peak apart
+    jaw = np.interp(times - 0.03, times, lips)
+    valid = np.ones(times.size, bool)
+    tl = SimpleNamespace(phones=phones, speech=[(phones[0].start, phones[-1].end)])
+    audio = Audio(samples=np.zeros(80000, np.float32), rate=16000, start=0.0)
+    delays = np.round(np.arange(-0.3, 0.3 + 1e-9, GRID_STEP_S), 6)
+    sel = np.ones(times.size, bool)
+    w = {"velocity": 1.0, "opening": 0.2}
+    track = SimpleNamespace(times=times, valid=valid, fps=25.0, mouth={"aperture": lips, "drop": jaw})
+    sig = Signals(track, tl, audio)
+    searched = sig.curves(sel, delays, w)
+    placed = sig.placing_curve(sel, delays, w, searched)
+    np.testing.assert_array_equal(placed["opening"], searched["opening"])
+    # the searched velocity peaks nearer the jaw's lag than the placing one
+    assert delays[np.nanargmax(searched["velocity"])] < delays[np.nanargmax(placed["velocity"])] <= 0.0 + 0.01
+    plain = Signals(SimpleNamespace(times=times, valid=valid, fps=25.0, mouth={"aperture": lips}), tl, audio)
+    assert plain.placing() is plain
+    got = plain.curves(sel, delays, w)
+    assert plain.placing_curve(sel, delays, w, got) is got

@@ -82,3 +82,20 @@ def test_a_step_that_overturns_the_one_before_does_not_settle() -> None:
     steps[2] = report(25.0, 0.88)
     level, rep = measure_in_steps([[1], [1, 2], [0, 1, 2]], lambda lv: steps[len(lv)])
     assert level == [1, 2] and rep.audio_delay_ms == 25.0
+
+
+def test_a_window_read_confidently_off_the_file_does_not_settle() -> None:
+    """One confident window more than a frame from the file's delay (a lone window makes
+    no steps for the drift line) sends the file on to more sources; an uncertain one, or a
+    confident one within a frame, does not."""
+    from mouthsync.sync.drift import DriftFit
+    from mouthsync.sync.report import SyncReport, WindowEstimate
+    from mouthsync.sync.sources import settled
+
+    def report(*windows: WindowEstimate) -> SyncReport:
+        return SyncReport(5.0, None, 25.0, 0.9, list(windows), None, DriftFit(None, None, None, 0, "none"), {}, [], None)
+
+    near = WindowEstimate(0.0, 5.0, 30.0, 0.9, False)
+    assert settled(report(near, WindowEstimate(2.5, 7.5, 473.0, 0.1, True)))
+    assert not settled(report(near, WindowEstimate(2.5, 7.5, 473.0, 0.34, False)))
+    assert not settled(report(near, WindowEstimate(2.5, 7.5, -40.0, 0.9, False)))

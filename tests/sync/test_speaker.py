@@ -170,8 +170,8 @@ def test_podcast_two_faces_two_microphones(two_shots: dict[str, Path], tmp_path:
 @pytest.mark.slow
 def test_a_dialogue_is_measured_on_both_faces(tmp_path: Path) -> None:
     """Two people speaking in turn (face2 left, then face3 right, each still while the
-    other talks): both faces speak at the file's delay, so they are measured together and
-    every window is read from whoever talks in it; a shifted copy follows the shift."""
+    other talks): both faces speak at the file's delay, so every window is read from
+    whoever talks in it; a shifted copy follows the shift."""
     clip = dialogue(FACE2, FACE3, tmp_path / "dialogue.mp4")
     rep = check_sync(clip)
     assert sorted(rep.details.get("speaking_faces") or []) == [0, 1], rep.details.get("faces")
@@ -179,8 +179,11 @@ def test_a_dialogue_is_measured_on_both_faces(tmp_path: Path) -> None:
     assert rep.audio_delay_ms is not None and abs(rep.audio_delay_ms - float(np.mean(own))) <= 20.0, (rep.audio_delay_ms, own)
     assert rep.confidence >= 0.5
     assert rep.still == [] and all(w.audio_delay_ms is not None for w in rep.windows)
-    assert any(f.check == "sync.speaker" and "dialogue" in f.message and f.severity == Severity.INFO
-               for f in rep.findings)
+    # measured together (``sync.speaker``), or in turns where the pooled reading came out
+    # weaker than the best face's (``sync.speakers``): since session 30 the pooled one reads
+    # +48 ms at 0.79 against face 0's +38 at 1.00, so in turns; either names the dialogue
+    assert any(f.check in ("sync.speaker", "sync.speakers") and "dialogue" in f.message
+               and f.severity == Severity.INFO for f in rep.findings)
     late = write_shifted_clip(clip, tmp_path / "late.mp4", 0.12)
     rep2 = check_sync(late)
     assert rep2.audio_delay_ms is not None and abs(rep2.audio_delay_ms - rep.audio_delay_ms - 120.0) <= 40.0

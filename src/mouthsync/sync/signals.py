@@ -37,13 +37,18 @@ _GRID_PAD_S = 2.0  # expected curves tabulated this far beyond the audio (>= max
 # Shares of the lower lip's drop below the nose (``face.mouth``, key ``drop``) in the
 # measured opening and in its velocity; the inner lips' aperture gives the rest. The
 # aperture pins the timing of closures; the drop follows the jaw, and the mesh keeps it
-# where blur or coarse coding shut the lips it draws. Shift protocol (docs/sync.md, "The
-# lower lip's drop"): pink noise over three realisations 90.5 -> 95.9 %, music 93.8 ->
-# 97.5 %, the right voice's confidence min 0.22 -> 0.54 (another voice's max 0.25 ->
-# 0.28); whole frames stay 100 %. A larger velocity share (0.7-1.0) also read the other
-# voice at 10 dB 86.4 -> 93.8-95.1 %, but two clips' readings moved by 14 ms or more.
+# where blur or coarse coding shut the lips it draws. Session 29 (docs/sync.md, "The
+# lower lip's drop"), 0.3 / 0.3 against the aperture alone: pink noise over three
+# realisations 90.5 -> 95.9 %, music 93.8 -> 97.5 %, the right voice's confidence min
+# 0.22 -> 0.54; whole frames stay 100 %.
 DROP_IN_OPENING = 0.3
-DROP_IN_VELOCITY = 0.3
+# Session 30 ("Finding on the jaw, placing on the lips"): every search scores a velocity
+# that leans on the drop (``DROP_IN_VELOCITY``), which finds the right peak under another
+# voice; the peak is then placed on the curve of a velocity that leans on the lips
+# (``DROP_IN_PLACING``, :meth:`Signals.placing_curve`), which times it to a few ms. Another
+# voice at 10 dB 86.4 -> 93.8 %, pink noise 95.9 -> 98.4 %, sub-frame p95 16.3 -> 7.6 ms.
+DROP_IN_VELOCITY = 0.8
+DROP_IN_PLACING = 0.3
 
 
 class Signals:
@@ -109,12 +114,16 @@ class Signals:
         if self.valid.sum() >= 2:
             self.opening = robust_scale(detrend(self.times, ap, self.valid), self.valid)
             self.velocity = _velocity(self.times, ap, self.valid)
+            # the velocity the peak is placed on (the same as the searched one unless the
+            # drop is blended in, :meth:`_add_drop`)
+            self.lip_velocity = self.velocity
             drop = track.mouth.get("drop")  # (absent from tracks saved before it was measured)
             if drop is not None:
                 self._add_drop(np.asarray(drop, dtype=np.float64))
         else:
             self.opening = np.zeros_like(ap)
             self.velocity = np.zeros_like(ap)
+            self.lip_velocity = self.velocity
         # mouth width (None when the track does not carry it: the width component is skipped)
         self.width: np.ndarray | None = None
         if "width" in track.mouth:
@@ -135,7 +144,9 @@ class Signals:
         dv = _velocity(self.times, drop, ok)
         s_ap, s_drop = float(np.std(self.velocity[self.valid])), float(np.std(dv[ok]))
         if s_ap > 0 and s_drop > 0:
-            self.velocity = (1.0 - DROP_IN_VELOCITY) * self.velocity / s_ap + DROP_IN_VELOCITY * dv / s_drop
+            lips, jaw = self.velocity / s_ap, dv / s_drop
+            self.velocity = (1.0 - DROP_IN_VELOCITY) * lips + DROP_IN_VELOCITY * jaw
+            self.lip_velocity = (1.0 - DROP_IN_PLACING) * lips + DROP_IN_PLACING * jaw
 
     def for_face(self, track: Any, still: np.ndarray | None = None) -> Signals:
         """The same expected mouth against another face's track (a two-shot's other face):
@@ -189,6 +200,7 @@ class Signals:
         out.valid = pooled("valid")
         out.opening = pooled("opening")
         out.velocity = pooled("velocity")
+        out.lip_velocity = pooled("lip_velocity")
         out.width = None if any(p.width is None for p in parts) else pooled("width")
         out.still = np.zeros(out.times.size, dtype=bool)
         for a, b in still_times:
@@ -240,6 +252,27 @@ class Signals:
             return self._curves_block(sel, delays, weights, warp, robust)
         parts = [self._curves_block(sel, delays[i : i + step], weights, warp, robust) for i in range(0, delays.size, step)]
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+    def placing_curve(
+        self, sel: np.ndarray, delays: np.ndarray, weights: dict[str, float], searched: dict[str, np.ndarray],
+        warp: float = 0.0,
+    ) -> dict[str, np.ndarray]:
+        """The components the peak is placed on: ``searched`` (what :meth:`curves` gave
+        for the same frames and delays) with the velocity's curve scored again on the
+        lip-leaning velocity (:data:`DROP_IN_PLACING`). Without the drop both velocities
+        are one, and ``searched`` comes back as it is."""
+        if self.lip_velocity is self.velocity or weights.get("velocity", 0) <= 0 or "velocity" not in searched:
+            return searched
+        return {**searched, **self.placing().curves(sel, delays, {"velocity": 1.0}, warp)}
+
+    def placing(self) -> Signals:
+        """These signals with the lip-leaning velocity in place of the searched one: for
+        the fine measures (where a found peak lies, a drift's slope)."""
+        if self.lip_velocity is self.velocity:
+            return self
+        out = copy.copy(self)
+        out.velocity = self.lip_velocity
+        return out
 
     def _components(self) -> dict[str, tuple[np.ndarray | None, np.ndarray]]:
         """Each component's measured mouth signal (None: the track lacks it) and the table
