@@ -896,8 +896,9 @@ def _set_aside(words: SyncReport | None, speech: SyncReport) -> Finding:
     0.76 from recognised speech), but subtitles are often condensed or translated, and a
     script may be of another take. Such words cannot be aligned (``words`` None), or
     mislead: condensed subtitles of face2 read +582 ms at confidence 0.00 (+56 at 0.49
-    since session 30, the recognised speech +44 at 0.74), an unrelated sentence +61 ms at 0.00, voxceleb_00067's words with every third one left out -22.6
-    ms at 0.33 (recognised speech: +42.7 at 0.94). A warning when they cannot be aligned
+    since session 30, the recognised speech +44 at 0.74), an unrelated sentence +61 ms at
+    0.00, voxceleb_00067's words with every third one left out -22.6 ms at 0.33
+    (recognised speech: +42.7 at 0.94). A warning when they cannot be aligned
     or fit under the low-confidence line, information otherwise."""
     if words is None:
         msg, sev = "the transcript given cannot be aligned to the sound", Severity.WARNING

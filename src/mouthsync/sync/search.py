@@ -143,16 +143,16 @@ _PLACE_PASSES = 3
 
 def place_peak(delays: np.ndarray, curve: np.ndarray, found: float, reach_s: float) -> float:
     """Where the peak of ``curve`` lies near ``found``: the vertex of a least-squares
-    parabola through the curve within ``reach_s`` (one frame) of the peak, fitted again
-    around each new vertex, never more than two reaches from ``found``.
+    parabola through the curve within ``reach_s`` (one frame) of it, fitted again around
+    each new vertex, never more than two reaches from ``found``. Where no downward
+    parabola fits, or its vertex lies outside the span fitted (no top there), the place
+    before stands, so the answer never leaves the delays searched.
 
     Why not the three points at the best candidate (:func:`refine_peak`): the agreement
     curve ripples at the picture's frame period (between frames the expected mouth is
     read at in-between times), so the three points follow a ripple. A fit over a frame
-    sees the peak's shape. A vertex outside the span fitted is no top there, and the
-    place before it stands (so the answer never leaves the delays searched). On the shift protocol (docs/sync.md, "Finding on the jaw,
-    placing on the lips") sub-frame errors p95 16.3 -> 8.5 ms on its own. Where no
-    downward parabola fits, ``found`` stands.
+    sees the peak's shape. On the shift protocol (docs/sync.md, "Finding on the jaw,
+    placing on the lips"), on its own: sub-frame errors p95 16.3 -> 8.5 ms.
     """
     step = float(delays[1] - delays[0]) if delays.size > 1 else 0.0
     if step <= 0 or reach_s <= 0:
@@ -258,12 +258,13 @@ def estimate_window(
     prominence = float(combined[i] - rival)
     # the confidence reads the plain correlation at the chosen delay: its mapping was fitted
     # on it, and the trimmed one is higher everywhere (it drops the worst blocks)
-    # (and on the lip-leaning velocity, as when the mapping was fitted: the jaw-leaning one
-    # reads a wrong voice higher)
+    # (and on the lip-leaning velocity, as when the mapping was fitted: read on the
+    # jaw-leaning one, a hall's echo read 0.40 where it reads 0.30)
     read_on = conf_sig or sig
-    r_peak = _r_at(read_on.placing(), sel, delays[i : i + 1], weights, warp)
+    lips = read_on.placing()
+    r_peak = _r_at(lips, sel, delays[i : i + 1], weights, warp)
     # how well the searched signals fit here: what weighs a phone source (``source_searches``)
-    r_fit = r_peak if read_on.placing() is read_on else _r_at(read_on, sel, delays[i : i + 1], weights, warp)
+    r_fit = r_peak if lips is read_on else _r_at(read_on, sel, delays[i : i + 1], weights, warp)
     read = confidence_from(r_peak, face_fraction, min(speech_s, speech_in + 0.5))
     # lips coded past reading hold it down (each span alike: one encode codes them alike)
     conf = read * (conf_sig or sig).picture_weight
