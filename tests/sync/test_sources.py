@@ -99,3 +99,20 @@ def test_a_window_read_confidently_off_the_file_does_not_settle() -> None:
     assert settled(report(near, WindowEstimate(2.5, 7.5, 473.0, 0.1, True)))
     assert not settled(report(near, WindowEstimate(2.5, 7.5, 473.0, 0.34, False)))
     assert not settled(report(near, WindowEstimate(2.5, 7.5, -40.0, 0.9, False)))
+
+
+def test_a_shot_read_at_the_search_edge_does_not_unsettle() -> None:
+    """A shot more than a frame from the file keeps it unsettled however unsure, but not
+    one whose reading is the first or last delay searched (the best there is no peak)."""
+    from mouthsync.sync.drift import DriftFit
+    from mouthsync.sync.report import SyncReport, WindowEstimate
+    from mouthsync.sync.sources import at_search_edge, settled
+
+    def report(shot_ms: float) -> SyncReport:
+        return SyncReport(5.0, None, 25.0, 0.9, [], None, DriftFit(None, None, None, 0, "none"), {}, [], None,
+                          raw_delay_ms=5.0, details={"search_ms": [-800.0, 800.0]},
+                          shots=[WindowEstimate(0.0, 5.0, 4.0, 0.9, False), WindowEstimate(5.0, 10.0, shot_ms, 0.0, True)])
+
+    assert not settled(report(-300.0))
+    assert settled(report(-800.0)) and settled(report(799.0))
+    assert at_search_edge(report(-800.0), -800.0) and not at_search_edge(report(-800.0))

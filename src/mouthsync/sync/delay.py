@@ -66,6 +66,7 @@ from mouthsync.sync.sources import (
     DEFAULT_TRANSCRIPT,
     LONG_AUDIO_S,
     SETTLED_CONFIDENCE,
+    at_search_edge,
     cascade_levels,
     decides_early,
     ensemble_modes,
@@ -399,15 +400,6 @@ def _leaves_search(drift: DriftFit, times: np.ndarray, calibration_ms: float, ce
     within the frames' ``times`` (it is straight: its ends tell)."""
     ends = [(drift.at(float(t)) + calibration_ms) / 1000.0 for t in (times[0], times[-1])]
     return any(abs(e - centre_s) > 0.5 * max_delay_s for e in ends)
-
-
-def at_search_edge(rep: SyncReport) -> bool:
-    """Whether ``rep``'s delay is the first or last candidate its search tried
-    (``details["search_ms"]``, raw): the best there, not a peak."""
-    lo_hi = rep.details.get("search_ms")
-    if rep.raw_delay_ms is None or not lo_hi:
-        return False
-    return min(abs(rep.raw_delay_ms - lo_hi[0]), abs(rep.raw_delay_ms - lo_hi[1])) <= 1000.0 * GRID_STEP_S
 
 
 def _no_face_report(video_path: str, reason: str, standard: str, fps: float) -> SyncReport:
