@@ -59,7 +59,8 @@ def global_drift(
     # "Finding on the jaw, placing on the lips"): on the jaw's alone 1001/1000 over 12 mixed
     # clips read 66.6 ms/min (11 % off), on the lips' alone 25/24 over 33 s read 1.0 % off;
     # averaged, 64.9 ms/min and 0.0 %.
-    sigs = [sig] if sig.placing() is sig else [sig, sig.placing()]
+    lips = sig.placing()
+    sigs = [sig] if lips is sig else [sig, lips]
 
     def score_of(slopes: np.ndarray) -> np.ndarray:
         for sl in slopes:
@@ -92,12 +93,18 @@ def _broad_peak(x: np.ndarray, y: np.ndarray) -> float:
     ``x``; the best point refined by :func:`refine_peak` where that parabola opens upwards
     or its vertex falls outside ``x``."""
     ok = np.isfinite(y)
-    if ok.sum() >= 4:
-        a, b, _ = np.polyfit(x[ok], y[ok], 2)
-        if a < 0 and x[0] <= -b / (2 * a) <= x[-1]:
-            return float(-b / (2 * a))
+    top = _parabola_top(x[ok], y[ok]) if ok.sum() >= 4 else None
+    if top is not None and x[0] <= top <= x[-1]:
+        return top
     best, _ = refine_peak(x, y)
     return float(best)
+
+
+def _parabola_top(x: np.ndarray, y: np.ndarray) -> float | None:
+    """The vertex of the least-squares parabola through ``y`` over ``x``; None where it
+    does not open downwards (no top)."""
+    a, b, _ = np.polyfit(x, y, 2)
+    return float(-b / (2 * a)) if a < 0 else None
 
 
 def _z(r: np.ndarray) -> np.ndarray:
@@ -154,18 +161,15 @@ def place_peak(delays: np.ndarray, curve: np.ndarray, found: float, reach_s: flo
     sees the peak's shape. On the shift protocol (docs/sync.md, "Finding on the jaw,
     placing on the lips"), on its own: sub-frame errors p95 16.3 -> 8.5 ms.
     """
-    step = float(delays[1] - delays[0]) if delays.size > 1 else 0.0
-    if step <= 0 or reach_s <= 0:
-        return found
     c = found
-    for _ in range(_PLACE_PASSES):
+    for _ in range(_PLACE_PASSES if reach_s > 0 else 0):
         near = (np.abs(delays - c) <= reach_s + 1e-9) & np.isfinite(curve)
         if near.sum() < 5:
             break
-        a2, a1, _ = np.polyfit(delays[near] - c, curve[near], 2)
-        if a2 >= 0 or abs(a1 / (2.0 * a2)) > reach_s:
+        top = _parabola_top(delays[near] - c, curve[near])
+        if top is None or abs(top) > reach_s:
             break  # no top inside the span fitted: the last place stands
-        c = float(np.clip(c - a1 / (2.0 * a2), found - 2.0 * reach_s, found + 2.0 * reach_s))
+        c = float(np.clip(c + top, found - 2.0 * reach_s, found + 2.0 * reach_s))
     return c
 
 
@@ -267,7 +271,7 @@ def estimate_window(
     r_fit = r_peak if lips is read_on else _r_at(read_on, sel, delays[i : i + 1], weights, warp)
     read = confidence_from(r_peak, face_fraction, min(speech_s, speech_in + 0.5))
     # lips coded past reading hold it down (each span alike: one encode codes them alike)
-    conf = read * (conf_sig or sig).picture_weight
+    conf = read * read_on.picture_weight
     # two near-equal peaks (a window across a cut, a repeated phrase) make the pick a coin
     # toss even when both correlate well
     uncertain = conf < LOW_CONFIDENCE or prominence < AMBIGUOUS_PROMINENCE

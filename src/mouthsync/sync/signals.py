@@ -261,7 +261,7 @@ class Signals:
         for the same frames and delays) with the velocity's curve scored again on the
         lip-leaning velocity (:data:`DROP_IN_PLACING`). Without the drop both velocities
         are one, and ``searched`` comes back as it is."""
-        if self.lip_velocity is self.velocity or weights.get("velocity", 0) <= 0 or "velocity" not in searched:
+        if self.lip_velocity is self.velocity or "velocity" not in searched:
             return searched
         return {**searched, **self.placing().curves(sel, delays, {"velocity": 1.0}, warp)}
 

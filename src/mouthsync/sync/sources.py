@@ -100,25 +100,25 @@ def settled(fast: SyncReport, before: SyncReport | None = None) -> bool:
     if fast.audio_delay_ms is None or fast.drift.kind in ("steps", "drift"):
         return False
     frame_ms = 1000.0 / fast.fps if fast.fps else 40.0
-    if (before is not None and before.audio_delay_ms is not None
-            and abs(before.audio_delay_ms - fast.audio_delay_ms) > frame_ms):
+    here = fast.audio_delay_ms
+
+    def apart(delay_ms: float | None) -> bool:  # more than a frame from the file's reading
+        return delay_ms is not None and abs(delay_ms - here) > frame_ms
+
+    if before is not None and apart(before.audio_delay_ms):
         return False
-    if any(s.audio_delay_ms is not None and abs(s.audio_delay_ms - fast.audio_delay_ms) > frame_ms
-           and not at_search_edge(fast, s.audio_delay_ms) for s in fast.shots):
+    # a shot read at the search's edge has no peak, and says nothing of the edit
+    if any(apart(s.audio_delay_ms) and not at_search_edge(fast, s.audio_delay_ms) for s in fast.shots):
         return False
     # a window that reads confidently more than a frame from the file, alone (one window is
     # no steps to the drift line): more sources read it again. Session 30: in a 38 s edit
     # one allphone pass settled at 0.8 while a window across a cut read +473 ms at 0.34
     # and a 5 s shot 0.00; every source reads that window uncertain and the shot at 0.97.
-    if any(not w.uncertain and w.audio_delay_ms is not None and abs(w.audio_delay_ms - fast.audio_delay_ms) > frame_ms
-           for w in fast.windows):
+    if any(apart(w.audio_delay_ms) and not w.uncertain for w in fast.windows):
         return False
     # a meeting (``sync.turns``): every speaker's own reading is the answer, as every shot's
     # is in an edit; and a face that talks in turns but read too unsure to count
-    turns = fast.details.get("turns") or []
-    if fast.details.get("unsure_speakers") or any(
-            t.get("audio_delay_ms") is not None and abs(t["audio_delay_ms"] - fast.audio_delay_ms) > frame_ms
-            for t in turns):
+    if fast.details.get("unsure_speakers") or any(apart(t.get("audio_delay_ms")) for t in fast.details.get("turns") or []):
         return False
     return fast.confidence >= SETTLED_CONFIDENCE
 
