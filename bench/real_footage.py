@@ -8,7 +8,8 @@ in a wide shot, fast speech.
 
 Each variant is made from a shared clip with ffmpeg and checked cold (no cache) with the
 default settings; the table prints its delay and confidence beside the clip's own,
-whether it reads within a frame of it (of its delay 1.25x shorter for "fast 1.25x"), and
+whether it reads within a frame of it (of its delay 1.25x shorter for "fast 1.25x", 1.25x
+longer for "slow 0.8x"), and
 its median lip aperture over the clip's (1.00: the mouth is measured as on the clip;
 phone and anamorphic copies must read the same), and the sound's echo decay
 (``media.echo``: 0.15-0.35 s for a dry voice, "-" not measured), and which cause of a low
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from fractions import Fraction
 from pathlib import Path
 
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -71,10 +73,16 @@ VARIANTS: list[tuple[str, str]] = [
     ("wide shot", "the picture at a third of its width in a 1920x1080 frame (a speaker in a wide shot)"),
     ("VFR drops", "15 % of the frames dropped at random, the others kept at their times (a phone under load)"),
     ("fast 1.25x", "picture and sound played 1.25x faster (fast speech; the clip's delay read 1.25x shorter)"),
+    ("slow 0.8x", "picture and sound played at 0.8x (slow speech; the clip's delay read 1.25x longer)"),
     ("mirrored", "the picture flipped left to right (a selfie camera)"),
 ]
 # Variants whose picture and sound run faster than the clip's: its delay reads shorter.
-_SPEED = {"fast 1.25x": 1.25}
+# Every frame is kept at its own time divided by the speed: the output's frame rate is the
+# clip's times the speed (25 fps -> 31.25 or 20). Left at the clip's rate, FFmpeg's
+# constant-rate output drops the surplus frames late: retalking_face2 at 1.25x showed each
+# frame 0-100 ms (mean 80 ms) of the clip's time after its place, a picture 64 ms late,
+# and the "fast speech reads early" of sessions 27-30 was that lag (docs/sync.md).
+_SPEED = {"fast 1.25x": Fraction(5, 4), "slow 0.8x": Fraction(4, 5)}
 
 # the sound coded again, the picture copied: FFmpeg's audio options
 _RECODED = {
@@ -156,8 +164,10 @@ def make(name: str, clip: Path, folder: Path) -> Path:
         _ffmpeg("-i", str(clip), *_PICTURE[name](meta.width, meta.height), *enc, "-c:a", "copy", str(out))
     elif name in _SPEED:
         k = _SPEED[name]
-        _ffmpeg("-i", str(clip), "-filter_complex", f"[0:v]setpts=PTS/{k}[v];[0:a]atempo={k}[a]", "-map", "[v]",
-                "-map", "[a]", *enc, "-c:a", "pcm_s16le", str(out))
+        meta = video_meta(clip)
+        rate = Fraction(meta.declared_fps or 25.0).limit_denominator(1001) * k
+        _ffmpeg("-i", str(clip), "-filter_complex", f"[0:v]setpts=PTS/{float(k)},fps={rate}[v];[0:a]atempo={float(k)}[a]",
+                "-map", "[v]", "-map", "[a]", *enc, "-c:a", "pcm_s16le", str(out))
     else:
         raise ValueError(name)
     return out
@@ -217,7 +227,7 @@ def main() -> int:
                                                 ("sync.face_size", "small face"), ("sync.picture", "picture"))
                                  if any(x.check == f for x in rep.findings))
                 echo = rep.details.get("echo_decay_s")
-                k = _SPEED.get(name, 1.0)
+                k = float(_SPEED.get(name, 1.0))
                 near = d is not None and own.audio_delay_ms is not None and abs(d - own.audio_delay_ms / k) <= frame_ms / k
                 ok += near
                 total += 1
