@@ -146,7 +146,12 @@ def test_a_steep_known_clock_mismatch_is_found_named_and_fixed(tmp_path: Path) -
     assert rep.confidence >= 0.3
     # the agreement curve is drawn over the delays it was searched on (around +0.7 s)
     assert rep.curve.delays_ms[0] < rep.audio_delay_ms < rep.curve.delays_ms[-1]
-    assert rep.curve.delays_ms[int(rep.curve.agreement.argmax())] == pytest.approx(rep.audio_delay_ms, abs=4.0)
+    # The drawn curve is the one the peak was found on (the jaw-leaning velocity); the
+    # headline is placed on the lips (docs/sync.md, "Finding on the jaw, placing on the
+    # lips"), so their tops may part by a few ms. Here 1 ms with session 30's drift fit,
+    # 8 ms once the fit is centred on its own vertex (session 31: 2499.5 -> 2497.7 ms/min,
+    # the headline 691.0 -> 690.0 ms against the 690.8 the stretch puts at 16.58 s).
+    assert rep.curve.delays_ms[int(rep.curve.agreement.argmax())] == pytest.approx(rep.audio_delay_ms, abs=20.0)
     confident = [w for w in rep.windows if not w.uncertain]
     assert len(confident) >= 0.5 * len(rep.windows)
     _confident_windows_on_the_line(rep, 40.0)

@@ -169,6 +169,24 @@ def test_a_flat_topped_drift_score_is_read_at_its_middle() -> None:
     assert _broad_peak(x, rising) == pytest.approx(x[-1])
 
 
+def test_a_drift_fit_started_off_the_top_settles_on_it() -> None:
+    """A score shaped like a 10-minute take's in sync (session 31): a peak at 0 that is not a
+    parabola (a sharp top at 0.596, sides that flatten towards +-40 ms/min). The coarse pass has no point at 0 and
+    starts the fit at +6; one fit over -30..+42 leans towards that span's middle (+2 ms/min,
+    over 10 minutes half a frame: a drift). Fitted again around each vertex, it settles on
+    the top; a fit started on the top stays there."""
+    from mouthsync.sync.search import _broad_peak, settle_slope
+
+    def score_of(slopes: np.ndarray) -> np.ndarray:
+        return 0.596 - 0.4 * (1.0 - np.exp(-np.abs(slopes) / 20.0)) - 0.012 * np.abs(slopes) / (1.0 + np.abs(slopes))
+
+    once = np.arange(-30.0, 42.1, 6.0)
+    assert _broad_peak(once, score_of(once)) > 1.0  # the lean of a single fit
+    assert abs(settle_slope(score_of, 6.0)) < 0.3  # type: ignore[arg-type]
+    assert abs(settle_slope(score_of, 0.0)) < 0.3  # type: ignore[arg-type]
+    assert settle_slope(lambda s: np.full(s.size, np.nan), 6.0) is None
+
+
 def test_a_peak_is_placed_by_its_shape_over_a_frame_not_by_a_ripple() -> None:
     """``place_peak``: an agreement curve that rises to +12 ms with a ripple at the frame
     period on top (its best 2 ms candidate sits on a ripple crest) is read at its true

@@ -4,6 +4,7 @@ weighed by how well each fits the face, and the joint drift search of a long cli
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,14 @@ STILL_MIN_LEFT_S = 2.0
 # fitted to 13 slopes over +-36 ms/min reads the middle of the flat top (docs/sync.md,
 # "The drift's flat top").
 DRIFT_FIT_SPAN = 36.0
+# The fit's span is centred again on the vertex it read, up to this many fits, until the
+# vertex moves less than DRIFT_SETTLED ms/min. A least-squares parabola through a peak
+# that is not a parabola leans towards the middle of its span: centred on the best coarse
+# slope (+6, the coarse grid steps 12 from -150 and misses 0), a 10-minute take in sync
+# read +2.0 ms/min, which over 10 minutes is half a frame, a drift (docs/sync.md, "A long
+# take in sync read as drifting").
+DRIFT_FIT_PASSES = 4
+DRIFT_SETTLED = 0.25
 
 
 def global_drift(
@@ -75,17 +84,32 @@ def global_drift(
 
     # coarse (12 ms/min) over the whole span, then every 6 ms/min over +-DRIFT_FIT_SPAN
     # around the best coarse slope (half of those were scored coarse already), read by the
-    # vertex of a parabola fitted to all of them
+    # vertex of a parabola fitted to all of them, and fitted again around that vertex until
+    # it stays put (DRIFT_FIT_PASSES)
     coarse = around_ms_per_min + np.arange(-max_ms_per_min, max_ms_per_min + 0.1, 12.0)
     sc = score_of(coarse)
     if not np.isfinite(sc).any():
         return None
-    top = float(coarse[int(np.nanargmax(sc))])
-    slopes = top + np.arange(-DRIFT_FIT_SPAN, DRIFT_FIT_SPAN + 0.1, 6.0)
-    score = score_of(slopes)
-    if not np.isfinite(score).any():
-        return None
-    return _broad_peak(slopes, score)
+    return settle_slope(score_of, float(coarse[int(np.nanargmax(sc))]))
+
+
+def settle_slope(score_of: Callable[[np.ndarray], np.ndarray], start: float) -> float | None:
+    """The top of a drift score curve: the vertex of a least-squares parabola through the
+    scores every 6 ms/min over +-DRIFT_FIT_SPAN around ``start``, fitted again around each
+    vertex it reads until the vertex stays put (DRIFT_FIT_PASSES, DRIFT_SETTLED). None
+    where no slope scores."""
+    top = start
+    for _ in range(DRIFT_FIT_PASSES):
+        slopes = top + np.arange(-DRIFT_FIT_SPAN, DRIFT_FIT_SPAN + 0.1, 6.0)
+        score = score_of(slopes)
+        if not np.isfinite(score).any():
+            return None
+        vertex = _broad_peak(slopes, score)
+        moved = abs(vertex - top)
+        top = vertex
+        if moved < DRIFT_SETTLED:
+            break
+    return top
 
 
 def _broad_peak(x: np.ndarray, y: np.ndarray) -> float:
