@@ -187,6 +187,21 @@ def test_a_drift_fit_started_off_the_top_settles_on_it() -> None:
     assert settle_slope(lambda s: np.full(s.size, np.nan), 6.0) is None
 
 
+def test_a_long_files_narrow_drift_peak_is_fitted_on_finer_slopes() -> None:
+    """On 30 minutes the agreement's peak over slopes is a few ms/min wide (in sync: 0.545 at
+    0, 0.433 at +-4). Slopes 6 ms/min apart put one point on it, and the fit settles
+    wherever it started (+0.58 ms/min measured: 17 ms over the file); slopes 2 ms/min apart
+    (global_drift's step beyond 10 minutes) find its top."""
+    from mouthsync.sync.search import settle_slope
+
+    def narrow(slopes: np.ndarray) -> np.ndarray:
+        return 0.545 - 0.35 * (1.0 - np.exp(-np.abs(slopes) / 5.0))
+
+    assert abs(settle_slope(narrow, 6.0, 6.0)) > 0.5  # type: ignore[arg-type]
+    for start in (6.0, 3.0, -4.0):
+        assert abs(settle_slope(narrow, start, 2.0)) < 0.2  # type: ignore[arg-type]
+
+
 def test_a_peak_is_placed_by_its_shape_over_a_frame_not_by_a_ripple() -> None:
     """``place_peak``: an agreement curve that rises to +12 ms with a ripple at the frame
     period on top (its best 2 ms candidate sits on a ripple crest) is read at its true

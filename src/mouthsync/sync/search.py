@@ -42,6 +42,14 @@ DRIFT_FIT_SPAN = 36.0
 # take in sync read as drifting").
 DRIFT_FIT_PASSES = 4
 DRIFT_SETTLED = 0.25
+# The fit's slopes step 6 ms/min (DRIFT_FIT_STEP) up to DRIFT_STEP_MINUTES of material,
+# and finer beyond, so that a step never moves the delay across the file by more than
+# 60 ms. The agreement's peak narrows as the file grows: on 30 minutes in sync it falls
+# from 0.545 at 0 to 0.433 at +-4 ms/min, so slopes 6 ms/min apart put one point on it
+# and the fit read +0.58 ms/min (17 ms over the file, near the half frame that makes it a
+# drift); on 10 minutes it falls to 0.41 only at +-16.
+DRIFT_FIT_STEP = 6.0
+DRIFT_STEP_MINUTES = 10.0
 
 
 def global_drift(
@@ -82,32 +90,36 @@ def global_drift(
                 scored[key] = float(np.max(np.mean(tots, axis=0)))
         return np.array([scored[round(float(sl), 6)] for sl in slopes])
 
-    # coarse (12 ms/min) over the whole span, then every 6 ms/min over +-DRIFT_FIT_SPAN
-    # around the best coarse slope (half of those were scored coarse already), read by the
-    # vertex of a parabola fitted to all of them, and fitted again around that vertex until
-    # it stays put (DRIFT_FIT_PASSES)
+    # coarse (12 ms/min) over the whole span, then
+    # every 6 ms/min (finer beyond 10 minutes) over +-DRIFT_FIT_SPAN around the best coarse
+    # slope, read by the vertex of a parabola fitted to all of them, and fitted again around
+    # that vertex until it stays put (DRIFT_FIT_PASSES)
     coarse = around_ms_per_min + np.arange(-max_ms_per_min, max_ms_per_min + 0.1, 12.0)
     sc = score_of(coarse)
     if not np.isfinite(sc).any():
         return None
-    return settle_slope(score_of, float(coarse[int(np.nanargmax(sc))]))
+    minutes = float(sig.times[-1] - sig.times[0]) / 60.0 if sig.times.size > 1 else 0.0
+    step = DRIFT_FIT_STEP * min(1.0, DRIFT_STEP_MINUTES / max(minutes, 1e-9))
+    return settle_slope(score_of, float(coarse[int(np.nanargmax(sc))]), step)
 
 
-def settle_slope(score_of: Callable[[np.ndarray], np.ndarray], start: float) -> float | None:
+def settle_slope(score_of: Callable[[np.ndarray], np.ndarray], start: float, step: float = DRIFT_FIT_STEP) -> float | None:
     """The top of a drift score curve: the vertex of a least-squares parabola through the
-    scores every 6 ms/min over +-DRIFT_FIT_SPAN around ``start``, fitted again around each
-    vertex it reads until the vertex stays put (DRIFT_FIT_PASSES, DRIFT_SETTLED). None
-    where no slope scores."""
+    scores every ``step`` ms/min over +-DRIFT_FIT_SPAN (scaled with ``step``: 13 slopes)
+    around ``start``, fitted again around each vertex it reads until the vertex stays put
+    (DRIFT_FIT_PASSES, DRIFT_SETTLED). None where no slope scores."""
     top = start
+    half = DRIFT_FIT_SPAN * step / DRIFT_FIT_STEP
+    settled = DRIFT_SETTLED * step / DRIFT_FIT_STEP
     for _ in range(DRIFT_FIT_PASSES):
-        slopes = top + np.arange(-DRIFT_FIT_SPAN, DRIFT_FIT_SPAN + 0.1, 6.0)
+        slopes = top + np.arange(-half, half + 0.1 * step, step)
         score = score_of(slopes)
         if not np.isfinite(score).any():
             return None
         vertex = _broad_peak(slopes, score)
         moved = abs(vertex - top)
         top = vertex
-        if moved < DRIFT_SETTLED:
+        if moved < settled:
             break
     return top
 
