@@ -90,10 +90,9 @@ def global_drift(
                 scored[key] = float(np.max(np.mean(tots, axis=0)))
         return np.array([scored[round(float(sl), 6)] for sl in slopes])
 
-    # coarse (12 ms/min) over the whole span, then
-    # every 6 ms/min (finer beyond 10 minutes) over +-DRIFT_FIT_SPAN around the best coarse
-    # slope, read by the vertex of a parabola fitted to all of them, and fitted again around
-    # that vertex until it stays put (DRIFT_FIT_PASSES)
+    # coarse (12 ms/min) over the whole span, then every 6 ms/min (finer beyond 10 minutes)
+    # over +-DRIFT_FIT_SPAN around the best coarse slope, read by the vertex of a parabola
+    # fitted to all of them, and fitted again around that vertex until it stays put
     coarse = around_ms_per_min + np.arange(-max_ms_per_min, max_ms_per_min + 0.1, 12.0)
     sc = score_of(coarse)
     if not np.isfinite(sc).any():
