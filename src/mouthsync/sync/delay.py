@@ -50,6 +50,7 @@ from mouthsync.media.echo import echo_decay
 from mouthsync.sync.drift import DriftFit, fit_drift, interpret
 from mouthsync.sync.report import Curve, Evidence, SyncReport, WindowEstimate
 from mouthsync.sync.search import (
+    DRIFT_MIN_GAIN,
     GRID_STEP_S,
     Estimate,
     clock_scan,
@@ -247,10 +248,12 @@ def analyse(
             center = (drift.at(mid) + calibration_ms) / 1000.0
         # the equal mix: over a long clip every source has enough material, and their mean
         # measured the 1001/1000 stretch within 2-3 % where the fit-weighted mix read 8-10 %
-        g = global_drift(equal, center, w, around_ms_per_min=around)
-        if g is not None:
+        warp_top = global_drift(equal, center, w, around_ms_per_min=around)
+        if warp_top is not None:
+            g, gain = warp_top
             drift.ms_per_min = g
-            drift.kind = "drift" if abs(g) / 60.0 * span > 0.5 * frame_ms else "none"
+            # a drift moves the delay by half a frame over the file, and the agreement says so
+            drift.kind = "drift" if abs(g) / 60.0 * span > 0.5 * frame_ms and gain >= DRIFT_MIN_GAIN else "none"
             drift.interpretation = interpret(g) if drift.kind == "drift" else None
             drift.method = "global warp search" if clock is None else "known clock ratios, then global warp search"
             if drift.kind == "drift":

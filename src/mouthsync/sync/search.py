@@ -52,10 +52,22 @@ DRIFT_FIT_STEP = 6.0
 DRIFT_STEP_MINUTES = 10.0
 
 
+# How much better the whole-clip agreement must be at the drift found than with no drift
+# for a slope to count as evidence of drift. Near the top the agreement moves by a few
+# thousandths with every small change of the mouth or the phones ("The drift's flat top"):
+# in-sync concatenations of 25-66 s scored the slope found 0.0042 better than no drift at
+# most, and a 25 s one read -52.6 ms/min, a "drift" of 22 ms over the file, on a gain of
+# 0.0008. Real drifts the search reads to within 25 % scored 0.014-0.49 (docs/sync.md, "A
+# drift must beat no drift").
+DRIFT_MIN_GAIN = 0.005
+
+
 def global_drift(
     sig: Signals, center_s: float, weights: dict[str, float], around_ms_per_min: float = 0.0, max_ms_per_min: float = 150.0
-) -> float | None:
-    """Drift (ms/min) that maximises the whole-clip agreement, searched jointly with delay.
+) -> tuple[float, float] | None:
+    """Drift (ms/min) that maximises the whole-clip agreement, searched jointly with delay,
+    and how much higher the agreement is there than with no drift (compare with
+    :data:`DRIFT_MIN_GAIN`).
 
     A line through window delays inherits every window's error (a 60 ms/min drift moves
     the delay by only 1.5 frames per minute, about the size of one window's scatter);
@@ -99,7 +111,11 @@ def global_drift(
         return None
     minutes = float(sig.times[-1] - sig.times[0]) / 60.0 if sig.times.size > 1 else 0.0
     step = DRIFT_FIT_STEP * min(1.0, DRIFT_STEP_MINUTES / max(minutes, 1e-9))
-    return settle_slope(score_of, float(coarse[int(np.nanargmax(sc))]), step)
+    top = settle_slope(score_of, float(coarse[int(np.nanargmax(sc))]), step)
+    if top is None:
+        return None
+    at_top, at_zero = score_of(np.array([top, 0.0]))
+    return top, float(at_top - at_zero)
 
 
 def settle_slope(score_of: Callable[[np.ndarray], np.ndarray], start: float, step: float = DRIFT_FIT_STEP) -> float | None:
