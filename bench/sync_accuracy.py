@@ -1,6 +1,6 @@
 """Sync-check accuracy on the shared clips: the protocol of issue 5, one command.
 
-    .venv/bin/python bench/sync_accuracy.py [--quick] [--ablation] [--trim-sweep] [--no-long]
+    .venv/bin/python bench/sync_accuracy.py [--quick] [--ablation] [--trim-sweep] [--no-long] [--short-drift]
 
 Whether a shared clip is itself in sync is unknown to the frame, so the benchmark measures
 how well the estimate *follows a known change*: the audio of every clip (clips/ and wild/)
@@ -168,6 +168,9 @@ def main() -> int:
                     help="also score the other-speaker case at 16 and 22 dB: accuracy, and answers off by more "
                          "than a frame at a confidence that fix would act on (the evidence for ssources.settled's "
                          "agreement rule)")
+    ap.add_argument("--short-drift", action="store_true",
+                    help="drift on 24-66 s joins of one clip, in sync and stretched: what the drift found "
+                         "beats no drift by (search.DRIFT_MIN_GAIN)")
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
     global ALWAYS
@@ -209,6 +212,8 @@ def main() -> int:
         quieter_voices(cases, tracks, args.quick, args.jobs)
     if not args.no_long:
         long_cases()
+    if args.short_drift:
+        short_drift()
     print(f"\ntotal bench time {time.time() - t_start:.0f} s")
     return 0
 
@@ -458,6 +463,34 @@ def _overlap(seg, win) -> float:  # type: ignore[no-untyped-def]
     """Seconds of window ``win`` inside segment ``seg`` (a window mostly in one segment
     should read that segment's shift; one split across a cut may read either)."""
     return max(0.0, min(seg.end_s, win.end_s) - max(seg.start_s, win.start_s))
+
+
+def short_drift() -> None:
+    """Joins of one clip, 24-66 s, in sync or stretched: the drift read, whether it is named,
+    and its gain over no drift (``details["drift_gain"]``), the evidence ``search.DRIFT_MIN_GAIN``
+    asks for (docs/sync.md, "A drift must beat no drift")."""
+    by = {p.stem: p for p in CLIPS}
+    f4, f2, f3, f5, v67 = (by[k] for k in ("retalking_face4", "retalking_face2", "retalking_face3",
+                                          "retalking_face5", "voxceleb_00067"))
+    cases = [("face2 x5", [f2] * 5, None), ("face4 x4", [f4] * 4, None), ("face3 x6", [f3] * 6, None),
+             ("face5 x5", [f5] * 5, None), ("face2 x8", [f2] * 8, None), ("face4 x10", [f4] * 10, None),
+             ("face2 x5", [f2] * 5, (1001, 1000)), ("face4 x4", [f4] * 4, (1001, 1000)),
+             ("face3 x6", [f3] * 6, (1001, 1000)), ("face2 x8", [f2] * 8, (1001, 1000)),
+             ("face4 x10", [f4] * 10, (1001, 1000)), ("00067 x6", [v67] * 6, (1001, 1000)),
+             ("face4 x5", [f4] * 5, (25, 24))]
+    print(f"\nDrift on short joins (gain needed: {ssearch.DRIFT_MIN_GAIN}):")
+    print(f"{'join':10s} {'stretch':>9s} {'s':>4s} {'true':>7s} {'read':>8s} {'kind':>6s} {'gain':>7s}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (lab, srcs, st) in enumerate(cases):
+            v, _, _ = build_concatenation(srcs, [0.0] * len(srcs), tmp, stretch=st, name=f"short{i}")
+            r = sd.check_sync(v)
+            true = 0.0 if st is None else (st[0] / st[1] - 1.0) * 60000.0
+            read = r.drift.ms_per_min
+            gain = r.details.get("drift_gain")
+            span = r.windows[-1].end_s if r.windows else float("nan")
+            print(f"{lab:10s} {'none' if st is None else f'{st[0]}/{st[1]}':>9s} {span:4.0f} {true:7.1f} "
+                  f"{'-' if read is None else f'{read:.1f}':>8s} {r.drift.kind:>6s} "
+                  f"{'-' if gain is None else f'{gain:.4f}':>7s}", flush=True)
 
 
 def long_cases() -> None:

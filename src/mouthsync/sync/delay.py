@@ -238,6 +238,7 @@ def analyse(
         if steps:
             drift.kind, drift.interpretation = "steps", None
     delay_at_s: float | None = None if clock is None else mid
+    drift_gain: float | None = None  # the warp search's agreement at its slope minus at no drift
     if drift.kind in ("drift", "none") and glob.delay_s is not None and span >= 20.0:
         around, center = 0.0, glob.delay_s
         if drift.has_line:
@@ -252,6 +253,7 @@ def analyse(
         if warp_top is not None:
             g, gain = warp_top
             drift.ms_per_min = g
+            drift_gain = gain
             # a drift moves the delay by half a frame over the file, and the agreement says so
             drift.kind = "drift" if abs(g) / 60.0 * span > 0.5 * frame_ms and gain >= DRIFT_MIN_GAIN else "none"
             drift.interpretation = interpret(g) if drift.kind == "drift" else None
@@ -317,6 +319,9 @@ def analyse(
         details["shot_changes"] = [found.describe(a) for a, _ in shots[1:]]
     if clock_ratio is not None:
         details["clock_ratio"] = clock_ratio
+    if drift_gain is not None:
+        # how much the drift found beats no drift (``search.DRIFT_MIN_GAIN``)
+        details["drift_gain"] = round(drift_gain, 4)
     if picture is not None:
         details["picture"] = {**picture.to_dict(), "confidence_kept": round(equal.picture_weight, 3)}
     if source_fit:
