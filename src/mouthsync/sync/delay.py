@@ -47,6 +47,7 @@ from mouthsync.face.shots import shot_spans, span_mask, transitions
 from mouthsync.media.audio_quality import clipping
 from mouthsync.media.decode import Audio, decode_audio, frame_step
 from mouthsync.media.echo import echo_decay
+from mouthsync.sync.beyond import beyond_search
 from mouthsync.sync.drift import DriftFit, fit_drift, interpret
 from mouthsync.sync.report import Curve, Evidence, SyncReport, WindowEstimate
 from mouthsync.sync.search import (
@@ -776,6 +777,13 @@ def check_sync(
     if audio_path is None:
         rep = _offset_hypothesis(rep, usable[best], timelines, audio, window_s=window_s, hop_s=hop_s, picture=pictures[best],
                                  standard=standard, max_delay_s=max_delay_s, source=vpath)
+    if "start_offset_ms" not in rep.details:
+        # a sound a second or more out has no peak in the search: look further (sync.beyond)
+        def search(half_s: float) -> SyncReport:
+            return analyse(usable[best], timelines, audio, window_s=window_s, hop_s=hop_s, standard=standard,
+                           max_delay_s=half_s, source=vpath, picture=pictures[best])
+
+        rep = beyond_search(rep, search, max_delay_s)
     rep.details["phones_from"] = "+".join(
         tl.mode + ("" if sources[i][1] == "batch" else f"({sources[i][1]})") for tl, i in zip(timelines, used, strict=True)
     )

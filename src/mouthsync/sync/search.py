@@ -20,6 +20,10 @@ _CONFIDENCE_COMPONENTS = ("opening", "velocity", "envelope")
 GRID_STEP_S = 0.002  # candidate delays are scored every 2 ms (refined between by a parabola)
 _RIVAL_EXCLUDE_S = 0.12  # a rival peak must be this far from the winner
 AMBIGUOUS_PROMINENCE = 0.15  # winner minus rival (z units) below this: ambiguous
+# A best fit this close to either end of the candidate delays is the search's edge
+# (``estimate_window``); every edge reading of the shift protocol read 0.00-0.03 already.
+SEARCH_EDGE_S = 0.01
+EDGE_NOTE = "the best fit is at the edge of the search: the delay may lie beyond it (check --max-delay)"
 # Why a window (or the file) could not be judged where speech runs over a still mouth.
 STILL_NOTE = "speech over a still mouth (voice-over, off-screen speaker or held picture)"
 # Seconds of face a span mostly over a still mouth must keep to be measured at all.
@@ -321,12 +325,20 @@ def estimate_window(
     read = confidence_from(r_peak, face_fraction, min(speech_s, speech_in + 0.5))
     # lips coded past reading hold it down (each span alike: one encode codes them alike)
     conf = read * read_on.picture_weight
+    # the best fit on the search's last candidates is a slope, not a peak: the agreement may
+    # go on rising beyond them (sound a second out; or chance: another speaker's recording
+    # under a 30 s take read +797 ms at 0.76). No delay is measured there.
+    at_edge = bool(d <= delays[0] + SEARCH_EDGE_S or d >= delays[-1] - SEARCH_EDGE_S)
+    if at_edge:
+        conf = 0.0
     # two near-equal peaks (a window across a cut, a repeated phrase) make the pick a coin
     # toss even when both correlate well
     uncertain = conf < LOW_CONFIDENCE or prominence < AMBIGUOUS_PROMINENCE
     note = ""
     if uncertain:
-        if prominence < AMBIGUOUS_PROMINENCE and conf >= LOW_CONFIDENCE:
+        if at_edge:
+            note = EDGE_NOTE
+        elif prominence < AMBIGUOUS_PROMINENCE and conf >= LOW_CONFIDENCE:
             note = f"two delays fit about equally well ({prominence:.2f} z apart): a cut inside the window?"
         elif read >= LOW_CONFIDENCE:
             note = PICTURE_NOTE
