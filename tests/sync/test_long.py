@@ -112,6 +112,27 @@ def test_long_clear_speech_is_settled_without_the_transcript(tmp_path: Path) -> 
     assert abs(fast.audio_delay_ms - full.audio_delay_ms) <= 1000.0 / fast.fps
 
 
+def test_other_recordings_under_a_long_take_read_low_confidence(tmp_path: Path) -> None:
+    """33 s of one face (retalking_face4 five times) with the speech/ recordings under it:
+    one or two of its 13 windows read confidently by chance, and their median used to speak
+    for the clip (0.44 from this start; ``delay.GOOD_WINDOW_SHARE``). Now under 0.3, where
+    ``fix --delay auto`` refuses."""
+    import numpy as np
+
+    from mouthsync.media.decode import Audio
+    from tests.conftest import SPEECH
+    from tests.sync.builders import mux_with_audio
+
+    face4 = [p for p in CLIPS if p.name == "retalking_face4.mp4"]
+    video, _, _ = build_concatenation(face4 * 5, [0.0] * 5, tmp_path, name="wrong")
+    n = decode_audio(video, rate=16000).samples.size
+    speech = np.concatenate([decode_audio(p, rate=16000).samples for p in sorted(SPEECH)])
+    other = Audio(samples=np.tile(np.roll(speech, -24 * 16000), 2)[:n].copy(), rate=16000, start=0.0)
+    rep = check_sync(mux_with_audio(video, other, tmp_path / "other.mkv"))
+    assert rep.confidence < 0.3
+    assert rep.verdict["status"] == "uncertain"
+
+
 def test_a_late_middle_section_is_found_and_fails_the_file(own: dict[str, float], tmp_path: Path) -> None:
     """An edit whose middle 15 s are 200 ms late (beyond BT.1359's 185 ms) while the rest
     is in sync: the whole file's delay hides it, the verdict must not."""

@@ -116,6 +116,12 @@ DEFAULT_MAX_DELAY_S = 0.8
 # The widest search ``check --max-delay`` allows: the expected curves reach _GRID_PAD_S
 # beyond the sound, and a drift search warps up to ~0.5 s more at the ends of a long clip.
 MAX_SEARCH_S = 1.5
+# A long clip's confidence may rise to its confident windows' median only in full where
+# at least this share of its measured windows is confident (less: in proportion). Other
+# recordings under a 30 s take had 1-2 confident windows of 11 by chance and read up to
+# 0.58 on them (0.21 with the share); the take's own sound had 55-74 % of its windows
+# confident, under pink noise at 10 dB 43-55 % (docs/sync.md, "Few confident windows").
+GOOD_WINDOW_SHARE = 0.5
 # Drift from which a window's search undoes it around the window's middle (``along_line``):
 # 1000/1001 moves a 5 s window's delay by 5 ms, 25 vs 24 by 208 ms.
 _WINDOW_WARP_MS_PER_MIN = 600.0
@@ -293,7 +299,12 @@ def analyse(
         good = [x for x in windows if x.audio_delay_ms is not None and not x.uncertain]
         if good and delay_ms is not None and drift.kind != "drift":
             agree = np.mean([abs(x.audio_delay_ms - delay_ms) <= frame_ms for x in good])  # type: ignore[operator]
-            conf = float(np.clip(max(conf, float(np.median([x.confidence for x in good]))) * (0.5 + 0.5 * agree), 0, 1))
+            # ... and as many of its measured windows are confident: a few chance windows of
+            # a wrong sound must not speak for the clip (GOOD_WINDOW_SHARE)
+            measured = sum(x.audio_delay_ms is not None for x in windows)
+            share = min(1.0, len(good) / (GOOD_WINDOW_SHARE * measured))
+            conf = float(np.clip(max(conf, float(np.median([x.confidence for x in good])) * share)
+                                 * (0.5 + 0.5 * agree), 0, 1))
     findings, verdict = judge_report(delay_ms, conf, glob.note, drift, windows, standard, frame_ms,
                                      shots=shot_estimates, snap_s=hop_s, steps=steps)
     findings += still_findings(still, sig.speech_seconds(float(sig.times[0]), float(sig.times[-1])))
