@@ -132,6 +132,7 @@ def test_bad_fail_on_is_refused_before_any_work(capsys, tmp_path: Path, cmd: str
 @pytest.mark.parametrize(("args", "match"), [
     (["--max-delay", "inf"], "--max-delay"),
     (["--max-delay", "5000"], "--max-delay"),
+    (["--max-delay", "1.5"], "in ms"),
     (["--window", "nan"], "--window"),
     (["--window", "0.5", "--hop", "0.1"], "--window"),
 ])

@@ -242,8 +242,13 @@ def register(app: typer.Typer) -> None:
             # a window must hold several words for its mouth to agree with its speech; 0.5 s
             # windows read an in-sync clip "out of sync" at the search's edge
             raise BadInput(f"--window must be at least {MIN_WINDOW_S:g} s (a few words), not {window:g}")
-        from mouthsync.sync.delay import MAX_SEARCH_S
+        from mouthsync.sync.delay import MAX_SEARCH_S, MIN_SEARCH_MS
 
+        if max_delay < MIN_SEARCH_MS:
+            # in ms: "--max-delay 1.5" meant seconds and searched +-1.5 ms, two candidates
+            # whose better one is the search's edge (confidence 0), without a word
+            raise BadInput(f"--max-delay is in ms and must be at least {MIN_SEARCH_MS:g} (a few frames each way), "
+                           f"not {max_delay:g}")
         if max_delay > MAX_SEARCH_S * 1000.0:
             raise BadInput(f"--max-delay can be at most {MAX_SEARCH_S * 1000.0:g} ms, not {max_delay:g} "
                            "(a sound further off is a different take: line it up with --audio)")

@@ -116,6 +116,9 @@ DEFAULT_MAX_DELAY_S = 0.8
 # The widest search ``check --max-delay`` allows: the expected curves reach _GRID_PAD_S
 # beyond the sound, and a drift search warps up to ~0.5 s more at the ends of a long clip.
 MAX_SEARCH_S = 1.5
+# The narrowest search ``check --max-delay`` allows (ms): a peak needs candidates around it
+# beyond the edge band (``search.SEARCH_EDGE_S``) and a rival to be measured against.
+MIN_SEARCH_MS = 100.0
 # A long clip's confidence may rise to its confident windows' median only in full where
 # at least this share of its measured windows is confident (less: in proportion). Other
 # recordings under a 30 s take had 1-2 confident windows of 11 by chance and read up to
