@@ -52,6 +52,11 @@ def test_a_long_take_keeps_its_reading_unless_the_wide_match_is_beyond_and_bette
     # beyond, but not more confident than the first reading, or below BEYOND_CONFIDENCE
     assert beyond_search(_rep(+20.0, 0.7, 30.0), _Search(_rep(-1000.0, 0.65, 30.0)), 0.8).audio_delay_ms == 20.0
     assert beyond_search(_rep(+20.0, 0.1, 30.0), _Search(_rep(-1000.0, 0.55, 30.0)), 0.8).audio_delay_ms == 20.0
+    # a drift: its line is followed beyond the search already
+    drifting = _rep(+20.0, 0.5, 600.0)
+    drifting.drift = DriftFit(60.0, -280.0, 5.0, 40, "drift")
+    search = _Search(_rep(-1300.0, 1.0, 600.0))
+    assert beyond_search(drifting, search, 0.8) is drifting and not search.asked
     # the user already searched that far
     search = _Search(_rep(-1300.0, 1.0, 30.0))
     assert beyond_search(_rep(+20.0, 0.1, 30.0), search, 1.5).audio_delay_ms == 20.0 and not search.asked

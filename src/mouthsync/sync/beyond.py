@@ -8,7 +8,8 @@ clip) shifted by -1.3, -0.9 and -1.1 s the search read +51 ms at confidence 0.66
 to +-1.5 s, all six shifts (+-0.9, 1.1, 1.3 s) read within 3 ms at 0.73-1.00
 (``bench/beyond_search.py``).
 
-So a reading that did not settle (confidence under ``sources.SETTLED_CONFIDENCE``) is
+So a reading that did not settle (confidence under ``sources.SETTLED_CONFIDENCE``) and
+is not a drift (a drift's line is followed beyond the search in ``delay.analyse``) is
 searched again to :data:`WIDE_SEARCH_S` with the same face track and phones, as
 ``check --max-delay 1500`` would. What is done with a confident match beyond the first
 search depends on how much speech there is (``docs/sync.md``, "A delay beyond the search"):
@@ -55,7 +56,8 @@ def beyond_search(rep: SyncReport, search: Search, max_delay_s: float) -> SyncRe
     match beyond ``max_delay_s`` on a long take (see the module's docstring); a short clip's
     unsure report gets that match as a finding."""
     if (rep.raw_delay_ms is None or max_delay_s >= WIDE_SEARCH_S - EDGE_MARGIN_S
-            or rep.confidence >= SETTLED_CONFIDENCE):
+            or rep.confidence >= SETTLED_CONFIDENCE or rep.drift.kind == "drift"):
+        # (a drift's line is followed beyond the search already: ``delay.analyse``)
         return rep
     speech_s = float(rep.details.get("speech_s") or 0.0)
     long = speech_s >= LONG_SPEECH_S
