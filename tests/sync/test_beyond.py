@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from mouthsync.core.findings import Finding, Severity
 from mouthsync.media.decode import Audio, decode_audio
 from mouthsync.sync.beyond import WIDE_SEARCH_S, beyond_search
 from mouthsync.sync.drift import DriftFit
@@ -35,8 +36,10 @@ class _Search:
 
 def test_a_long_take_keeps_a_confident_match_beyond_the_search() -> None:
     first = _rep(+449.0, 0.67, 30.0)
+    first.findings.append(Finding("sync.transcript", Severity.INFO, "the words given were set aside"))
     search = _Search(_rep(-899.0, 0.76, 30.0))
     out = beyond_search(first, search, 0.8)
+    assert [f.check for f in out.findings] == ["sync.beyond_search", "sync.transcript"]
     assert search.asked == [WIDE_SEARCH_S]
     assert out.audio_delay_ms == -899.0 and out.confidence == 0.76
     assert out.findings[0].check == "sync.beyond_search" and "false one" in out.findings[0].message

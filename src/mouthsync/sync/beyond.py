@@ -87,6 +87,8 @@ def beyond_search(rep: SyncReport, search: Search, max_delay_s: float) -> SyncRe
             advice="`mouthsync fix FILE -o OUT --delay auto` removes it; sound a second out is often a dub "
                    "laid at the wrong time or a screen capture's buffered sound",
             value=ms, unit="ms"))
+        # what was said of the words given stays said (``delay._set_aside``)
+        wide.findings += [f for f in rep.findings if f.check == "sync.transcript"]
         return wide
     rep.details["beyond_search"] = found
     rep.findings.append(Finding(
@@ -94,7 +96,7 @@ def beyond_search(rep: SyncReport, search: Search, max_delay_s: float) -> SyncRe
         f"nothing clear within +-{max_delay_s * 1000.0:.0f} ms, but searched to +-{WIDE_SEARCH_S * 1000.0:.0f} ms the "
         f"mouth agrees with the speech at {ms:+.0f} ms (confidence {wide.confidence:.2f}): the sound may be that far "
         f"out. On {speech_s:.0f} s of speech a match that far out can also be chance",
-        advice=f"if the sound may be a second out (a dub laid late), `mouthsync check FILE --max-delay "
+        advice=f"if the sound may be a second out (a dub laid at the wrong time), `mouthsync check FILE --max-delay "
                f"{WIDE_SEARCH_S * 1000.0:.0f}` measures it and `mouthsync fix FILE -o OUT --delay {ms:.0f}ms` moves it",
         value=ms, unit="ms"))
     return rep
