@@ -39,6 +39,7 @@ from mouthsync.sync import delay as sd  # noqa: E402
 from mouthsync.sync import sources as ss  # noqa: E402
 from mouthsync.sync.beyond import beyond_search  # noqa: E402
 from mouthsync.sync.report import SyncReport  # noqa: E402
+from sync_accuracy import replace_audio  # noqa: E402
 
 CLIPS = sorted((DATA / "clips").glob("*.mp4")) + sorted((DATA / "wild").glob("*.mp4"))
 SPEECH = sorted((DATA / "speech").glob("*.wav"))
@@ -54,18 +55,9 @@ def read(track, audio: Audio) -> tuple[SyncReport, SyncReport]:  # type: ignore[
         ss.cascade_levels(ss.ensemble_modes("auto"), early=True),
         lambda lv: sd.analyse(track, [tls[i] for i in lv], audio, calibration_ms=0.0))
     after = beyond_search(first, lambda half: sd.analyse(track, [tls[i] for i in level], audio, calibration_ms=0.0,
-                                                         max_delay_s=half), sd.DEFAULT_MAX_DELAY_S)
+                                                         max_delay_s=half), sd.DEFAULT_MAX_DELAY_S,
+                         sd.MAX_SEARCH_S)
     return first, after
-
-
-def replaced(audio: Audio, other: Path) -> Audio:
-    """``other`` cut or looped to the length of ``audio`` (same start)."""
-    import numpy as np
-
-    x = decode_audio(other, rate=RATE).samples
-    n = audio.samples.size
-    x = np.tile(x, -(-n // x.size))[:n]
-    return Audio(samples=x.copy(), rate=RATE, start=audio.start)
 
 
 def short_clips() -> None:
@@ -90,7 +82,7 @@ def short_clips() -> None:
                 else:
                     misses.append(f"{c.stem} {s:+.1f} s: named {found['audio_delay_ms']:+.0f} ms at {found['confidence']:.2f}")
         for rec in SPEECH:
-            first, after = read(tr, replaced(a, rec))
+            first, after = read(tr, replace_audio(a, rec))
             if after.details.get("beyond_search"):
                 wrong_voice_warned += 1
                 found = after.details["beyond_search"]

@@ -1,6 +1,6 @@
 """Sync-check accuracy on the shared clips: the protocol of issue 5, one command.
 
-    .venv/bin/python bench/sync_accuracy.py [--quick] [--ablation] [--trim-sweep] [--no-long] [--short-drift]
+    .venv/bin/python bench/sync_accuracy.py [--quick] [--ablation] [--trim-sweep] [--no-long] [--short-drift] [--long-wrong]
 
 Whether a shared clip is itself in sync is unknown to the frame, so the benchmark measures
 how well the estimate *follows a known change*: the audio of every clip (clips/ and wild/)
@@ -171,6 +171,9 @@ def main() -> int:
     ap.add_argument("--short-drift", action="store_true",
                     help="drift on 24-66 s joins of one clip, in sync and stretched: what the drift found "
                          "beats no drift by (search.DRIFT_MIN_GAIN)")
+    ap.add_argument("--long-wrong", action="store_true",
+                    help="confidence on a 47 s take without repeats (every shared clip once) with its own sound, "
+                         "its sound rotated and other recordings (the evidence for delay.GOOD_WINDOW_SHARE)")
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
     global ALWAYS
@@ -214,6 +217,8 @@ def main() -> int:
         long_cases()
     if args.short_drift:
         short_drift()
+    if args.long_wrong:
+        long_wrong()
     print(f"\ntotal bench time {time.time() - t_start:.0f} s")
     return 0
 
@@ -491,6 +496,38 @@ def short_drift() -> None:
             print(f"{lab:10s} {'none' if st is None else f'{st[0]}/{st[1]}':>9s} {span:4.0f} {true:7.1f} "
                   f"{'-' if read is None else f'{read:.1f}':>8s} {r.drift.kind:>6s} "
                   f"{'-' if gain is None else f'{gain:.4f}':>7s}", flush=True)
+
+
+def long_wrong() -> None:
+    """The confidence of a long take with wrong sound: every shared clip once (47 s, no
+    repeats, each with its own offset), with its own sound, that sound rotated by 7-31 s
+    and the speech/ recordings from four starts. Printed with the share of confident
+    windows, and the confidence the windows' median alone would give (the rule before
+    ``delay.GOOD_WINDOW_SHARE``; docs/sync.md, "Few confident windows")."""
+    with tempfile.TemporaryDirectory() as tmp:
+        video, _, _ = build_concatenation(CLIPS, [0.0] * len(CLIPS), tmp, name="once")
+        tr = track_face(video)
+        a = decode_audio(video, rate=RATE)
+        n = a.samples.size
+        speech = np.concatenate([decode_audio(p, rate=RATE).samples for p in SPEECH])
+        cases = [("own sound", a.samples)] + [(f"own rotated {r} s", np.roll(a.samples, r * RATE)) for r in (7, 15, 23, 31)]
+        cases += [(f"recordings from {k * 7} s", np.tile(np.roll(speech, -k * 7 * RATE), 2)[:n]) for k in range(4)]
+        print(f"\nA take without repeats ({n / RATE:.0f} s), right and wrong sound:")
+        for name, x in cases:
+            au = Audio(samples=np.ascontiguousarray(x, dtype=np.float32), rate=RATE, start=a.start)
+            tls = _timeline(au)
+            level, rep = ssources.measure_in_steps(
+                ssources.cascade_levels(ssources.ensemble_modes("auto"), early=True),
+                lambda lv: sd.analyse(tr, [tls[i] for i in lv], au, calibration_ms=0.0))  # noqa: B023
+            keep, sd.GOOD_WINDOW_SHARE = sd.GOOD_WINDOW_SHARE, 1e-9  # every confident window counts in full
+            try:
+                before = sd.analyse(tr, [tls[i] for i in level], au, calibration_ms=0.0)
+            finally:
+                sd.GOOD_WINDOW_SHARE = keep
+            good = sum(1 for w in rep.windows if w.audio_delay_ms is not None and not w.uncertain)
+            measured = sum(1 for w in rep.windows if w.audio_delay_ms is not None)
+            print(f"  {name:22s} {rep.audio_delay_ms:+7.1f} ms, confidence {rep.confidence:.2f} "
+                  f"(windows' median in full: {before.confidence:.2f}); confident windows {good}/{measured}", flush=True)
 
 
 def long_cases() -> None:

@@ -10,7 +10,8 @@ import pytest
 
 from mouthsync.core.findings import Finding, Severity
 from mouthsync.media.decode import Audio, decode_audio
-from mouthsync.sync.beyond import WIDE_SEARCH_S, beyond_search
+from mouthsync.sync.beyond import beyond_search
+from mouthsync.sync.delay import MAX_SEARCH_S
 from mouthsync.sync.drift import DriftFit
 from mouthsync.sync.report import SyncReport
 from mouthsync.sync.search import EDGE_NOTE
@@ -38,9 +39,9 @@ def test_a_long_take_keeps_a_confident_match_beyond_the_search() -> None:
     first = _rep(+449.0, 0.67, 30.0)
     first.findings.append(Finding("sync.transcript", Severity.INFO, "the words given were set aside"))
     search = _Search(_rep(-899.0, 0.76, 30.0))
-    out = beyond_search(first, search, 0.8)
+    out = beyond_search(first, search, 0.8, MAX_SEARCH_S)
     assert [f.check for f in out.findings] == ["sync.beyond_search", "sync.transcript"]
-    assert search.asked == [WIDE_SEARCH_S]
+    assert search.asked == [MAX_SEARCH_S]
     assert out.audio_delay_ms == -899.0 and out.confidence == 0.76
     assert out.findings[0].check == "sync.beyond_search" and "false one" in out.findings[0].message
     assert out.details["beyond_search"]["first_ms"] == 449.0 and out.details["speech_s"] == 30.0
@@ -49,31 +50,31 @@ def test_a_long_take_keeps_a_confident_match_beyond_the_search() -> None:
 def test_a_long_take_keeps_its_reading_unless_the_wide_match_is_beyond_and_better() -> None:
     # settled: not searched again
     search = _Search(_rep(-899.0, 1.0, 30.0))
-    assert beyond_search(_rep(+20.0, 0.85, 30.0), search, 0.8).audio_delay_ms == 20.0 and not search.asked
+    assert beyond_search(_rep(+20.0, 0.85, 30.0), search, 0.8, MAX_SEARCH_S).audio_delay_ms == 20.0 and not search.asked
     # the wide search agrees with the first one (within the search)
-    assert beyond_search(_rep(+20.0, 0.6, 30.0), _Search(_rep(+21.0, 0.9, 30.0)), 0.8).audio_delay_ms == 20.0
+    assert beyond_search(_rep(+20.0, 0.6, 30.0), _Search(_rep(+21.0, 0.9, 30.0)), 0.8, MAX_SEARCH_S).audio_delay_ms == 20.0
     # beyond, but not more confident than the first reading, or below BEYOND_CONFIDENCE
-    assert beyond_search(_rep(+20.0, 0.7, 30.0), _Search(_rep(-1000.0, 0.65, 30.0)), 0.8).audio_delay_ms == 20.0
-    assert beyond_search(_rep(+20.0, 0.1, 30.0), _Search(_rep(-1000.0, 0.55, 30.0)), 0.8).audio_delay_ms == 20.0
+    assert beyond_search(_rep(+20.0, 0.7, 30.0), _Search(_rep(-1000.0, 0.65, 30.0)), 0.8, MAX_SEARCH_S).audio_delay_ms == 20.0
+    assert beyond_search(_rep(+20.0, 0.1, 30.0), _Search(_rep(-1000.0, 0.55, 30.0)), 0.8, MAX_SEARCH_S).audio_delay_ms == 20.0
     # a drift: its line is followed beyond the search already
     drifting = _rep(+20.0, 0.5, 600.0)
     drifting.drift = DriftFit(60.0, -280.0, 5.0, 40, "drift")
     search = _Search(_rep(-1300.0, 1.0, 600.0))
-    assert beyond_search(drifting, search, 0.8) is drifting and not search.asked
+    assert beyond_search(drifting, search, 0.8, MAX_SEARCH_S) is drifting and not search.asked
     # the user already searched that far
     search = _Search(_rep(-1300.0, 1.0, 30.0))
-    assert beyond_search(_rep(+20.0, 0.1, 30.0), search, 1.5).audio_delay_ms == 20.0 and not search.asked
+    assert beyond_search(_rep(+20.0, 0.1, 30.0), search, 1.5, MAX_SEARCH_S).audio_delay_ms == 20.0 and not search.asked
 
 
 def test_a_short_clip_only_names_the_match_when_it_was_unsure() -> None:
-    out = beyond_search(_rep(-360.0, 0.0, 5.0), _Search(_rep(+1203.0, 1.0, 5.0)), 0.8)
+    out = beyond_search(_rep(-360.0, 0.0, 5.0), _Search(_rep(+1203.0, 1.0, 5.0)), 0.8, MAX_SEARCH_S)
     assert out.audio_delay_ms == -360.0 and out.confidence == 0.0  # the reading stands
     (f,) = [f for f in out.findings if f.check == "sync.beyond_search"]
     assert "+1203 ms" in f.message and "--max-delay 1500" in f.advice and "--delay 1203ms" in f.advice
     assert out.details["beyond_search"]["audio_delay_ms"] == 1203.0
     # a short clip read at 0.3 or more is not searched again
     search = _Search(_rep(+1203.0, 1.0, 5.0))
-    assert beyond_search(_rep(+40.0, 0.45, 5.0), search, 0.8).findings == [] and not search.asked
+    assert beyond_search(_rep(+40.0, 0.45, 5.0), search, 0.8, MAX_SEARCH_S).findings == [] and not search.asked
 
 
 def test_a_best_fit_at_the_search_edge_is_not_a_measured_delay() -> None:
@@ -93,7 +94,7 @@ def test_a_best_fit_at_the_search_edge_is_not_a_measured_delay() -> None:
     narrow = analyse(track, [tl], audio, window_s=1e9, calibration_ms=0.0)
     assert narrow.raw_delay_ms is not None and narrow.raw_delay_ms >= 790.0
     assert narrow.confidence == 0.0 and narrow.verdict["reason"] == EDGE_NOTE
-    wide = analyse(track, [tl], audio, window_s=1e9, calibration_ms=0.0, max_delay_s=WIDE_SEARCH_S)
+    wide = analyse(track, [tl], audio, window_s=1e9, calibration_ms=0.0, max_delay_s=MAX_SEARCH_S)
     assert wide.raw_delay_ms == pytest.approx(860.0, abs=10.0) and wide.confidence > 0.5
 
 

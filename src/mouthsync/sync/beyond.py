@@ -10,8 +10,8 @@ to +-1.5 s, all six shifts (+-0.9, 1.1, 1.3 s) read within 3 ms at 0.73-1.00
 
 So a reading that did not settle (confidence under ``sources.SETTLED_CONFIDENCE``) and
 is not a drift (a drift's line is followed beyond the search in ``delay.analyse``) is
-searched again to :data:`WIDE_SEARCH_S` with the same face track and phones, as
-``check --max-delay 1500`` would. What is done with a confident match beyond the first
+searched again as widely as ``check --max-delay`` may (``delay.MAX_SEARCH_S``, 1.5 s) with
+the same face track and phones. What is done with a confident match beyond the first
 search depends on how much speech there is (``docs/sync.md``, "A delay beyond the search"):
 
 * *A long take* (:data:`LONG_SPEECH_S` of speech or more): a chance match between an
@@ -35,27 +35,23 @@ from mouthsync.sync.report import SyncReport
 from mouthsync.sync.sources import SETTLED_CONFIDENCE
 from mouthsync.sync.verdict import LOW_CONFIDENCE
 
-# As far as ``check --max-delay`` may search (``delay.MAX_SEARCH_S``): the expected curves
-# are tabulated 2 s beyond the sound (``signals._GRID_PAD_S``).
-WIDE_SEARCH_S = 1.5
 # A wide match counts only at this confidence or more (the protocol's shifts within the
 # search, re-searched wide where they read below 0.3, never reached it beyond +-0.8 s;
-# the 0.51-0.55 matches they did reach were all wrong).
+# the 0.51-0.55 matches they did reach were all wrong). A best fit at the wide search's
+# own edge is no match: it reads confidence 0 (``search.SEARCH_EDGE_S``).
 BEYOND_CONFIDENCE = 0.6
 # Speech (s) from which a confident wide match replaces the first reading.
 LONG_SPEECH_S = 15.0
-# A wide best this close to the wide search's own edge is a slope, not a peak.
-EDGE_MARGIN_S = 0.1
 
 # search(max_delay_s): the report of the same face track and phones over delays +- max_delay_s
 Search = Callable[[float], SyncReport]
 
 
-def beyond_search(rep: SyncReport, search: Search, max_delay_s: float) -> SyncReport:
-    """``rep``, or the report of a search to :data:`WIDE_SEARCH_S` when it finds a confident
-    match beyond ``max_delay_s`` on a long take (see the module's docstring); a short clip's
+def beyond_search(rep: SyncReport, search: Search, max_delay_s: float, wide_s: float) -> SyncReport:
+    """``rep``, or the report of a search to +-``wide_s`` when it finds a confident match
+    beyond ``max_delay_s`` on a long take (see the module's docstring); a short clip's
     unsure report gets that match as a finding."""
-    if (rep.raw_delay_ms is None or max_delay_s >= WIDE_SEARCH_S - EDGE_MARGIN_S
+    if (rep.raw_delay_ms is None or max_delay_s >= wide_s
             or rep.confidence >= SETTLED_CONFIDENCE or rep.drift.kind == "drift"):
         # (a drift's line is followed beyond the search already: ``delay.analyse``)
         return rep
@@ -63,13 +59,13 @@ def beyond_search(rep: SyncReport, search: Search, max_delay_s: float) -> SyncRe
     long = speech_s >= LONG_SPEECH_S
     if not long and rep.confidence >= LOW_CONFIDENCE:
         return rep
-    wide = search(WIDE_SEARCH_S)
+    wide = search(wide_s)
     if wide.raw_delay_ms is None or wide.confidence < BEYOND_CONFIDENCE:
         return rep
-    if not max_delay_s < abs(wide.raw_delay_ms) / 1000.0 <= WIDE_SEARCH_S - EDGE_MARGIN_S:
+    if abs(wide.raw_delay_ms) <= max_delay_s * 1000.0:
         return rep
     found = {"audio_delay_ms": wide.audio_delay_ms, "confidence": round(wide.confidence, 3),
-             "search_ms": round(WIDE_SEARCH_S * 1000.0)}
+             "search_ms": round(wide_s * 1000.0)}
     ms = float(wide.audio_delay_ms or 0.0)
     if long:
         if wide.confidence <= rep.confidence:
@@ -82,7 +78,7 @@ def beyond_search(rep: SyncReport, search: Search, max_delay_s: float) -> SyncRe
             "sync.beyond_search", Severity.WARNING,
             f"the sound is {abs(ms):.0f} ms {side} the picture, beyond the +-{max_delay_s * 1000.0:.0f} ms "
             f"lip-sync search: the best match inside it ({rep.audio_delay_ms:+.0f} ms at confidence "
-            f"{rep.confidence:.2f}) was a false one; searched to +-{WIDE_SEARCH_S * 1000.0:.0f} ms the mouth agrees "
+            f"{rep.confidence:.2f}) was a false one; searched to +-{wide_s * 1000.0:.0f} ms the mouth agrees "
             f"with the speech at {ms:+.0f} ms (confidence {wide.confidence:.2f})",
             advice="`mouthsync fix FILE -o OUT --delay auto` removes it; sound a second out is often a dub "
                    "laid at the wrong time or a screen capture's buffered sound",
@@ -93,10 +89,10 @@ def beyond_search(rep: SyncReport, search: Search, max_delay_s: float) -> SyncRe
     rep.details["beyond_search"] = found
     rep.findings.append(Finding(
         "sync.beyond_search", Severity.WARNING,
-        f"nothing clear within +-{max_delay_s * 1000.0:.0f} ms, but searched to +-{WIDE_SEARCH_S * 1000.0:.0f} ms the "
+        f"nothing clear within +-{max_delay_s * 1000.0:.0f} ms, but searched to +-{wide_s * 1000.0:.0f} ms the "
         f"mouth agrees with the speech at {ms:+.0f} ms (confidence {wide.confidence:.2f}): the sound may be that far "
         f"out. On {speech_s:.0f} s of speech a match that far out can also be chance",
         advice=f"if the sound may be a second out (a dub laid at the wrong time), `mouthsync check FILE --max-delay "
-               f"{WIDE_SEARCH_S * 1000.0:.0f}` measures it and `mouthsync fix FILE -o OUT --delay {ms:.0f}ms` moves it",
+               f"{wide_s * 1000.0:.0f}` measures it and `mouthsync fix FILE -o OUT --delay {ms:.0f}ms` moves it",
         value=ms, unit="ms"))
     return rep

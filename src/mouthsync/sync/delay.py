@@ -797,7 +797,7 @@ def check_sync(
             return analyse(usable[best], timelines, audio, window_s=window_s, hop_s=hop_s, standard=standard,
                            max_delay_s=half_s, source=vpath, picture=pictures[best])
 
-        rep = beyond_search(rep, search, max_delay_s)
+        rep = beyond_search(rep, search, max_delay_s, MAX_SEARCH_S)
     rep.details["phones_from"] = "+".join(
         tl.mode + ("" if sources[i][1] == "batch" else f"({sources[i][1]})") for tl, i in zip(timelines, used, strict=True)
     )
